@@ -1,0 +1,17 @@
+//! dbward's shared vocabulary: the `Source` and `Destination` traits every adapter implements,
+//! the manifest stored beside each artifact, the object layout, secrets and child processes.
+//!
+//! Nothing here knows about a particular engine or storage service; adapters live in their
+//! own crates and the `dbward` crate wires them together.
+
+pub mod destination;
+pub mod error;
+pub mod layout;
+pub mod manifest;
+pub mod process;
+pub mod secret;
+pub mod source;
+pub mod stream;
+
+pub use error::{Error, Result};
+pub use manifest::{Engine, Manifest, TableRows};

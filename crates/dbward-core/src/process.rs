@@ -1,0 +1,234 @@
+//! Child tools (pg_dump, mariadb-dump, ...): started in their own process group so that a
+//! cancel kills every child they forked, with stderr read concurrently with stdout (reading
+//! one after the other deadlocks once a pipe fills) and kept apart from the data.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::task::JoinHandle;
+
+use crate::{Error, Result};
+
+/// How much of a tool's stderr is kept; the rest is counted and dropped.
+const STDERR_KEEP_BYTES: usize = 256 * 1024;
+
+/// A running child tool whose stdout is the data stream.
+#[derive(Debug)]
+pub struct ToolProcess {
+    tool: String,
+    child: Child,
+    pgid: Option<Pid>,
+    stderr: Option<JoinHandle<String>>,
+}
+
+/// How a tool ended.
+#[derive(Debug, Clone)]
+pub struct ToolExit {
+    pub tool: String,
+    pub status: ExitStatus,
+    pub stderr: String,
+}
+
+impl ToolExit {
+    /// `pg_dump exited 1` / `pg_dump was killed by signal 9`.
+    pub fn describe(&self) -> String {
+        use std::os::unix::process::ExitStatusExt;
+        match (self.status.code(), self.status.signal()) {
+            (Some(code), _) => format!("{} exited {code}", self.tool),
+            (None, Some(sig)) => format!("{} was killed by signal {sig}", self.tool),
+            _ => format!("{} ended abnormally", self.tool),
+        }
+    }
+
+    /// The stderr lines that are not blank.
+    pub fn stderr_lines(&self) -> impl Iterator<Item = &str> {
+        self.stderr.lines().map(str::trim).filter(|l| !l.is_empty())
+    }
+}
+
+impl ToolProcess {
+    /// Starts `command` with stdin closed, stdout and stderr piped, in a new process group.
+    /// `tool` names it in messages.
+    pub fn spawn(tool: &str, mut command: Command) -> Result<(Self, ChildStdout)> {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = command.spawn().map_err(|e| {
+            Error::Dump(format!("cannot start {tool}: {e}"))
+        })?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut stderr = child.stderr.take().expect("stderr is piped");
+        let stderr = tokio::spawn(async move {
+            let mut kept = Vec::new();
+            let mut buf = [0u8; 8192];
+            loop {
+                match stderr.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let room = STDERR_KEEP_BYTES.saturating_sub(kept.len());
+                        kept.extend_from_slice(&buf[..n.min(room)]);
+                    }
+                }
+            }
+            String::from_utf8_lossy(&kept).into_owned()
+        });
+        let pgid = child.id().map(|id| Pid::from_raw(id as i32));
+        Ok((
+            ToolProcess {
+                tool: tool.to_string(),
+                child,
+                pgid,
+                stderr: Some(stderr),
+            },
+            stdout,
+        ))
+    }
+
+    /// Waits for the tool to exit and for its stderr to close.
+    pub async fn wait(mut self) -> Result<ToolExit> {
+        let status = self
+            .child
+            .wait()
+            .await
+            .map_err(|e| Error::Dump(format!("cannot wait for {}: {e}", self.tool)))?;
+        // The group is gone with its leader; nothing left to kill on drop.
+        self.pgid = None;
+        let stderr = match self.stderr.take() {
+            Some(task) => task.await.unwrap_or_default(),
+            None => String::new(),
+        };
+        Ok(ToolExit {
+            tool: self.tool.clone(),
+            status,
+            stderr,
+        })
+    }
+
+    /// Kills the tool and every process it started, then reaps it.
+    pub async fn kill(mut self) {
+        self.kill_group();
+        let _ = self.child.wait().await;
+        self.pgid = None;
+    }
+
+    fn kill_group(&mut self) {
+        if let Some(pgid) = self.pgid {
+            let _ = killpg(pgid, Signal::SIGKILL);
+        }
+    }
+}
+
+impl Drop for ToolProcess {
+    fn drop(&mut self) {
+        self.kill_group();
+    }
+}
+
+/// Finds `program` in the first of `dirs` that has it, or on `PATH` when `dirs` is empty.
+pub fn find_program(program: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
+    let path_dirs;
+    let dirs = if dirs.is_empty() {
+        path_dirs = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .unwrap_or_default();
+        &path_dirs
+    } else {
+        dirs
+    };
+    dirs.iter()
+        .map(|d| d.join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// Runs `program args...` to completion and returns its stdout, for `--version` and similar
+/// short queries. Fails with the tool's stderr when it exits non-zero.
+pub async fn run_for_output<I, S>(program: &Path, args: I) -> Result<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| Error::Dump(format!("cannot run {}: {e}", program.display())))?;
+    if !out.status.success() {
+        return Err(Error::Dump(format!(
+            "{} failed: {}",
+            program.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    #[tokio::test]
+    async fn stdout_and_stderr_are_kept_apart_even_when_both_are_large() {
+        // 1 MiB on each stream: reading them one after the other would deadlock.
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg("head -c 1048576 /dev/zero; head -c 1048576 /dev/zero | tr '\\0' e >&2; echo done");
+        let (tool, mut stdout) = ToolProcess::spawn("sh", cmd).unwrap();
+        let mut data = Vec::new();
+        stdout.read_to_end(&mut data).await.unwrap();
+        let exit = tool.wait().await.unwrap();
+        assert_eq!(data.len(), 1048576 + 5);
+        assert!(exit.status.success());
+        assert_eq!(exit.stderr.len(), STDERR_KEEP_BYTES);
+        assert!(exit.stderr.bytes().all(|b| b == b'e'));
+    }
+
+    #[tokio::test]
+    async fn kill_ends_the_whole_process_group() {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg("sleep 300 & echo $!; wait");
+        let (tool, mut stdout) = ToolProcess::spawn("sh", cmd).unwrap();
+        let mut line = [0u8; 32];
+        let n = stdout.read(&mut line).await.unwrap();
+        let grandchild: i32 = std::str::from_utf8(&line[..n]).unwrap().trim().parse().unwrap();
+        tool.kill().await;
+        // The grandchild is in the same group and must be gone (or a zombie awaiting init).
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let state = std::fs::read_to_string(format!("/proc/{grandchild}/stat")).unwrap_or_default();
+        assert!(state.is_empty() || state.contains(" Z "), "grandchild alive: {state}");
+    }
+
+    #[tokio::test]
+    async fn exit_is_described_with_code_or_signal() {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg("echo boom >&2; exit 3");
+        let (tool, _stdout) = ToolProcess::spawn("fake_dump", cmd).unwrap();
+        let exit = tool.wait().await.unwrap();
+        assert_eq!(exit.describe(), "fake_dump exited 3");
+        assert_eq!(exit.stderr_lines().collect::<Vec<_>>(), ["boom"]);
+    }
+
+    #[test]
+    fn find_program_searches_given_dirs_then_path() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(find_program("sh", &[dir.path().to_path_buf()]), None);
+        assert!(find_program("sh", &[]).is_some());
+    }
+}

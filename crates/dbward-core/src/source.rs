@@ -1,0 +1,104 @@
+//! The `Source` trait: what every engine adapter (postgres, mysql, sqlite, ...) provides so
+//! that the backup engine can discover databases, start a dump and judge it by the gate.
+
+use std::fmt::Debug;
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use tokio::io::AsyncRead;
+
+use crate::{Engine, Result, TableRows};
+
+/// One line of `dbward check` about a source: what was checked and what was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckLine {
+    /// What was checked, e.g. `connect`, `pg_dump`.
+    pub item: String,
+    /// `Ok(detail)` or `Err(reason and what to do)`.
+    pub outcome: std::result::Result<String, String>,
+}
+
+impl CheckLine {
+    pub fn ok(item: impl Into<String>, detail: impl Into<String>) -> Self {
+        CheckLine {
+            item: item.into(),
+            outcome: Ok(detail.into()),
+        }
+    }
+
+    pub fn failed(item: impl Into<String>, reason: impl Into<String>) -> Self {
+        CheckLine {
+            item: item.into(),
+            outcome: Err(reason.into()),
+        }
+    }
+}
+
+/// A database server (or SQLite file) dbward reads from.
+#[async_trait]
+pub trait Source: Send + Sync + Debug {
+    /// The configured name of the source.
+    fn name(&self) -> &str;
+
+    fn engine(&self) -> Engine;
+
+    /// Every database a backup may select, system databases excluded, sorted.
+    async fn list_databases(&self) -> Result<Vec<String>>;
+
+    /// Connects, checks privileges and the dump tool; one line per item.
+    async fn check(&self) -> Vec<CheckLine>;
+
+    /// Starts dumping one database. The returned output must be read to its end before
+    /// `finish` is called on the completion.
+    async fn dump(&self, database: &str) -> Result<Dump>;
+}
+
+/// Facts about a dump recorded in its manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpInfo {
+    pub server_version: String,
+    pub tool: String,
+    pub tool_version: String,
+    /// Engine-level format: `custom`, `plain`, `sql`, `sqlite`.
+    pub format: String,
+    /// File extension of the uncompressed dump: `dump`, `sql`, `sqlite`.
+    pub extension: &'static str,
+    /// The tool's options, without any secret.
+    pub options: Vec<String>,
+}
+
+/// A running dump: its bytes, and the completion that judges them once they are read.
+pub struct Dump {
+    pub info: DumpInfo,
+    pub output: Pin<Box<dyn AsyncRead + Send>>,
+    pub completion: Box<dyn DumpCompletion>,
+}
+
+impl Debug for Dump {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dump").field("info", &self.info).finish()
+    }
+}
+
+/// What a dump reports when it passed the engine's part of the gate.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DumpReport {
+    /// Every table in the artifact with its exact row count.
+    pub tables: Vec<TableRows>,
+    /// Non-fatal messages from the tool, kept in the manifest.
+    pub warnings: Vec<String>,
+    /// Tables left out by configuration, listed in the manifest (F12).
+    pub excluded_tables: Vec<String>,
+    pub replica_lag_seconds: Option<f64>,
+}
+
+/// The second half of a dump: waits for the tool and judges what it produced.
+#[async_trait]
+pub trait DumpCompletion: Send {
+    /// Called after the output was read to its end: waits for the tool to exit and checks
+    /// its exit status, its stderr, the completion marker and the table counts.
+    async fn finish(self: Box<Self>) -> Result<DumpReport>;
+
+    /// Stops the dump (kills the tool and its children) and removes temporary state.
+    async fn abort(self: Box<Self>);
+}

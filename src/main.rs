@@ -1,0 +1,2 @@
+//! dbward
+fn main() {}
