@@ -1,0 +1,79 @@
+//! The `fs` destination against real directories: the shared conformance suite, staging
+//! cleanup, an unwritable directory and a filesystem that fills up mid-write.
+
+use bytes::Bytes;
+use dbward_core::destination::Destination;
+use dbward_destination::{FsDestination, conformance};
+
+#[tokio::test]
+async fn fs_passes_the_conformance_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    conformance::run(&FsDestination::new("local", dir.path())).await;
+}
+
+#[tokio::test]
+async fn clean_staging_removes_abandoned_uploads_but_not_live_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = FsDestination::new("local", dir.path());
+    let mut live = dest.begin("db/live.bin").await.unwrap();
+    live.write(Bytes::from_static(b"in progress")).await.unwrap();
+    let abandoned = dir.path().join(".dbward-staging/crashed.part");
+    std::fs::write(&abandoned, b"left by a crashed run").unwrap();
+
+    assert_eq!(dest.clean_staging().await.unwrap(), 1);
+    assert!(!abandoned.exists());
+    assert_eq!(live.commit().await.unwrap(), 11);
+}
+
+#[tokio::test]
+async fn unwritable_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"").unwrap();
+    let dest = FsDestination::new("local", &file);
+    let err = dest.begin("db/x").await.err().expect("must fail").to_string();
+    assert!(err.starts_with("destination local: cannot create"), "{err}");
+    assert!(err.contains("not-a-dir"), "{err}");
+}
+
+/// Mounts a 1 MiB tmpfs (tests run as root here and in CI) and fills it mid-upload.
+#[tokio::test]
+async fn full_filesystem_fails_the_upload_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(dir.path())
+        .status()
+        .expect("mount runs");
+    assert!(status.success(), "mounting a tmpfs needs root");
+    let result = async {
+        let dest = FsDestination::new("small", dir.path());
+        assert!(dest.free_bytes().await.unwrap() <= 1 << 20);
+        let mut upload = dest.begin("db/big.bin").await.unwrap();
+        let mut failure = None;
+        for _ in 0..8 {
+            if let Err(e) = upload.write(Bytes::from(vec![7u8; 512 * 1024])).await {
+                failure = Some(e);
+                break;
+            }
+        }
+        let failure = match failure {
+            Some(e) => {
+                upload.abort().await;
+                e
+            }
+            None => upload.commit().await.expect_err("4 MiB cannot fit in 1 MiB"),
+        };
+        let listed = dest.list("").await.unwrap();
+        let staged = std::fs::read_dir(dir.path().join(".dbward-staging"))
+            .unwrap()
+            .count();
+        (failure.to_string(), listed, staged)
+    }
+    .await;
+    std::process::Command::new("umount").arg(dir.path()).status().unwrap();
+    let (failure, listed, staged) = result;
+    assert!(failure.contains("No space left on device"), "{failure}");
+    assert!(listed.is_empty(), "{listed:?}");
+    assert_eq!(staged, 0);
+}

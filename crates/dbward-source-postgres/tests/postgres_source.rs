@@ -1,0 +1,547 @@
+//! The PostgreSQL source against a real server that requires a password (dbward-testkit):
+//! discovery, dumps in both formats with exact row counts, and every way a dump must fail.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use dbward_core::Error;
+use dbward_core::TableRows;
+use dbward_core::source::{Dump, Source};
+use dbward_source_postgres::{PgFormat, PostgresSettings, PostgresSource};
+use dbward_testkit::PgServer;
+use sqlx::{Connection, PgConnection};
+use tokio::io::AsyncReadExt;
+
+fn settings(pg: &PgServer) -> PostgresSettings {
+    PostgresSettings {
+        name: "test-pg".into(),
+        host: pg.host.clone(),
+        port: pg.port,
+        user: pg.user.clone(),
+        password: Some(pg.password.clone().into()),
+        maintenance_database: "postgres".into(),
+        format: PgFormat::Custom,
+        tool_dir: None,
+        exclude_tables: vec![],
+        connect_timeout: Duration::from_secs(10),
+    }
+}
+
+fn source(pg: &PgServer) -> PostgresSource {
+    PostgresSource::new(settings(pg))
+}
+
+async fn read_all(dump: &mut Dump) -> Vec<u8> {
+    let mut out = Vec::new();
+    dump.output
+        .read_to_end(&mut out)
+        .await
+        .expect("dump output reads");
+    out
+}
+
+fn rows(pairs: &[(&str, u64)]) -> Vec<TableRows> {
+    let mut out: Vec<TableRows> = pairs
+        .iter()
+        .map(|(t, n)| TableRows {
+            table: t.to_string(),
+            rows: *n,
+        })
+        .collect();
+    out.sort_by(|a, b| a.table.cmp(&b.table));
+    out
+}
+
+fn sorted(mut tables: Vec<TableRows>) -> Vec<TableRows> {
+    tables.sort_by(|a, b| a.table.cmp(&b.table));
+    tables
+}
+
+const FIXTURE: &str = "
+    CREATE TABLE plain_t (id int PRIMARY KEY, label text);
+    INSERT INTO plain_t SELECT g, 'row ' || g FROM generate_series(1, 1000) g;
+    CREATE TABLE empty_t (id int);
+    CREATE TABLE notes (id int, note text);
+    INSERT INTO notes VALUES (1, 'héllo wörld ✓ 日本語'), (2, NULL), (3, '🦀'), (4, NULL);
+    CREATE TABLE measure (at date NOT NULL, v int) PARTITION BY RANGE (at);
+    CREATE TABLE measure_2024 PARTITION OF measure FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+    CREATE TABLE measure_2025 PARTITION OF measure FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+    INSERT INTO measure SELECT DATE '2024-06-01' + g, g FROM generate_series(0, 299) g;
+    CREATE SCHEMA \"Odd Schema\";
+    CREATE TABLE \"Odd Schema\".\"Mixed Table\" (x int);
+    INSERT INTO \"Odd Schema\".\"Mixed Table\" VALUES (1), (NULL);
+    CREATE TABLE audit_log (x int);
+    INSERT INTO audit_log SELECT generate_series(1, 50);
+";
+
+fn fixture_counts() -> Vec<TableRows> {
+    // 2024-06-01 + 0..299 days: 214 days fall in 2024, 86 in 2025.
+    rows(&[
+        ("\"Odd Schema\".\"Mixed Table\"", 2),
+        ("public.empty_t", 0),
+        ("public.measure_2024", 214),
+        ("public.measure_2025", 86),
+        ("public.notes", 4),
+        ("public.plain_t", 1000),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_lists_created_databases_and_no_templates() {
+    let pg = PgServer::shared();
+    let db = pg.create_database("discover");
+    let names = source(pg).list_databases().await.unwrap();
+    assert!(names.contains(&db.name), "{names:?}");
+    assert!(names.contains(&"postgres".to_string()), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.starts_with("template")),
+        "{names:?}"
+    );
+    let mut sorted_names = names.clone();
+    sorted_names.sort();
+    assert_eq!(names, sorted_names);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_dump_counts_rows_exactly_and_restores() {
+    let pg = PgServer::shared();
+    let db = pg.create_database("custom");
+    db.sql(FIXTURE);
+    let mut settings = settings(pg);
+    settings.exclude_tables = vec!["audit_log".into()];
+    let mut dump = PostgresSource::new(settings).dump(&db.name).await.unwrap();
+    assert_eq!(
+        (dump.info.format.as_str(), dump.info.extension),
+        ("custom", "dump")
+    );
+    assert!(dump.info.options.contains(&"--compress=0".to_string()));
+    assert!(
+        dump.info
+            .options
+            .contains(&"--exclude-table=audit_log".to_string())
+    );
+    assert!(!dump.info.options.iter().any(|o| o.contains(&pg.password)));
+    let bytes = read_all(&mut dump).await;
+    let report = dump.completion.finish().await.unwrap();
+    assert_eq!(sorted(report.tables), fixture_counts());
+    assert_eq!(report.excluded_tables, ["public.audit_log"]);
+    assert_eq!(report.replica_lag_seconds, None);
+    assert!(bytes.starts_with(b"PGDMP"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.dump");
+    std::fs::write(&file, &bytes).unwrap();
+    let list = run(
+        &pg.bin("pg_restore"),
+        &["--list".as_ref(), file.as_os_str()],
+    );
+    for table in ["plain_t", "empty_t", "notes", "measure_2024", "Mixed Table"] {
+        assert!(
+            list.lines()
+                .any(|l| l.contains("TABLE DATA") && l.contains(table)),
+            "{table} missing from:\n{list}"
+        );
+    }
+    assert!(
+        !list
+            .lines()
+            .any(|l| l.contains("TABLE DATA") && l.contains("audit_log")),
+        "{list}"
+    );
+
+    // The dump restores, and the text survives byte for byte.
+    let target = pg.create_database("custom_restored");
+    let restore = std::process::Command::new(pg.bin("pg_restore"))
+        .args([
+            "--no-owner",
+            "--exit-on-error",
+            "-h",
+            &pg.host,
+            "-p",
+            &pg.port.to_string(),
+        ])
+        .args(["-U", &pg.user, "-d", &target.name])
+        .arg(&file)
+        .env("PGPASSWORD", &pg.password)
+        .output()
+        .unwrap();
+    assert!(
+        restore.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+    assert_eq!(
+        target.sql("SELECT string_agg(coalesce(note, '<null>'), '|' ORDER BY id) FROM notes"),
+        "héllo wörld ✓ 日本語|<null>|🦀|<null>"
+    );
+    assert_eq!(target.sql("SELECT count(*) FROM measure"), "300");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_dump_has_its_trailer_and_exact_counts() {
+    let pg = PgServer::shared();
+    let db = pg.create_database("plain");
+    db.sql(FIXTURE);
+    let mut settings = settings(pg);
+    settings.format = PgFormat::Plain;
+    settings.exclude_tables = vec!["public.audit_*".into()];
+    let mut dump = PostgresSource::new(settings).dump(&db.name).await.unwrap();
+    assert_eq!(
+        (dump.info.format.as_str(), dump.info.extension),
+        ("plain", "sql")
+    );
+    let bytes = read_all(&mut dump).await;
+    let report = dump.completion.finish().await.unwrap();
+    assert_eq!(sorted(report.tables), fixture_counts());
+    assert_eq!(report.excluded_tables, ["public.audit_log"]);
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.contains(dbward_source_postgres::PLAIN_TRAILER));
+    assert!(text.contains("héllo wörld ✓ 日本語"));
+    assert!(!text.contains("audit_log"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_without_tables_dumps_cleanly() {
+    let pg = PgServer::shared();
+    let db = pg.create_database("notables");
+    let mut dump = source(pg).dump(&db.name).await.unwrap();
+    read_all(&mut dump).await;
+    let report = dump.completion.finish().await.unwrap();
+    assert!(report.tables.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_is_a_connect_error_with_the_servers_words() {
+    let pg = PgServer::shared();
+    let db = pg.create_database("wrongpw");
+    let wrong = "not-the-password-7f3a9c";
+    let mut settings = settings(pg);
+    settings.password = Some(wrong.to_string().into());
+    let source = PostgresSource::new(settings);
+    assert!(!format!("{source:?}").contains(wrong));
+
+    for err in [
+        source.list_databases().await.unwrap_err(),
+        source.dump(&db.name).await.unwrap_err(),
+    ] {
+        let text = err.to_string();
+        assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+        assert!(
+            text.contains("password authentication failed for user \"postgres\""),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("postgres://postgres@127.0.0.1:{}/", pg.port)),
+            "{text}"
+        );
+        assert!(
+            !text.contains(wrong) && !format!("{err:?}").contains(wrong),
+            "{text}"
+        );
+    }
+    let check = source.check().await;
+    assert!(check.iter().all(|l| l.outcome.is_err()), "{check:?}");
+    assert!(!format!("{check:?}").contains(wrong));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_database_is_reported_as_missing() {
+    let pg = PgServer::shared();
+    let err = source(pg)
+        .dump("dbward_no_such_database")
+        .await
+        .unwrap_err();
+    match err {
+        Error::DatabaseMissing {
+            source_name,
+            database,
+        } => {
+            assert_eq!(
+                (source_name.as_str(), database.as_str()),
+                ("test-pg", "dbward_no_such_database")
+            )
+        }
+        other => panic!("expected DatabaseMissing, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reports_server_privileges_and_tool() {
+    let pg = PgServer::shared();
+    let lines = source(pg).check().await;
+    let items: Vec<&str> = lines.iter().map(|l| l.item.as_str()).collect();
+    assert_eq!(items, ["connect", "privileges", "pg_dump"]);
+    assert!(lines.iter().all(|l| l.outcome.is_ok()), "{lines:?}");
+
+    // A login without read privileges is told what to grant.
+    let db = pg.create_database("privs");
+    let role = format!("{}_r", db.name);
+    db.sql(&format!(
+        "CREATE ROLE {role} LOGIN PASSWORD 'weak-but-fine'"
+    ));
+    let mut settings = settings(pg);
+    settings.user = role.clone();
+    settings.password = Some("weak-but-fine".to_string().into());
+    let lines = PostgresSource::new(settings).check().await;
+    db.sql(&format!("DROP ROLE {role}"));
+    let privileges = lines.iter().find(|l| l.item == "privileges").unwrap();
+    let reason = privileges.outcome.clone().unwrap_err();
+    assert!(
+        reason.contains(&format!("GRANT pg_read_all_data TO {role}")),
+        "{reason}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tool_dir_without_pg_dump_is_tool_missing() {
+    let pg = PgServer::shared();
+    let db = pg.create_database("notool");
+    let empty = tempfile::tempdir().unwrap();
+    let mut settings = settings(pg);
+    settings.tool_dir = Some(empty.path().to_path_buf());
+    let source = PostgresSource::new(settings);
+    let err = source.dump(&db.name).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::ToolMissing { .. }), "{err:?}");
+    assert!(text.contains(&empty.path().display().to_string()), "{text}");
+    assert!(text.contains("install postgresql-client-"), "{text}");
+    let lines = source.check().await;
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.item == "pg_dump" && l.outcome.is_err()),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_pg_dump_is_refused_as_too_old() {
+    // Only one PostgreSQL major is installed here, so an old tool can only be shown by a
+    // stand-in script that answers `--version` the way pg_dump 9.6 did.
+    let pg = PgServer::shared();
+    let db = pg.create_database("oldtool");
+    let dir = tempfile::tempdir().unwrap();
+    write_script(
+        &dir.path().join("pg_dump"),
+        "#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.0'\n",
+    );
+    let mut settings = settings(pg);
+    settings.tool_dir = Some(dir.path().to_path_buf());
+    let err = PostgresSource::new(settings)
+        .dump(&db.name)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::ToolTooOld { .. }), "{err:?}");
+    assert!(text.contains("9.6.0"), "{text}");
+    assert!(text.contains("install postgresql-client-"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_dump_killed_midway_fails_the_dump() {
+    let pg = PgServer::shared();
+    let db = pg.create_database("killed");
+    db.sql("CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 10)");
+    let mut locker = lock_table(pg, &db.name, "t").await;
+
+    let mut dump = source(pg).dump(&db.name).await.unwrap();
+    let mut output = std::mem::replace(&mut dump.output, Box::pin(tokio::io::empty()));
+    let reader = tokio::spawn(async move {
+        let mut buf = Vec::new();
+        let _ = output.read_to_end(&mut buf).await;
+        buf
+    });
+    let pid = blocked_pg_dump_backend(&mut locker, &db.name).await;
+    let terminated: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .fetch_one(&mut locker)
+        .await
+        .unwrap();
+    assert!(terminated);
+    sqlx::raw_sql("COMMIT").execute(&mut locker).await.unwrap();
+    reader.await.unwrap();
+
+    let err = dump.completion.finish().await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Dump(_)), "{err:?}");
+    assert!(text.starts_with("pg_dump exited"), "{text}");
+    assert!(!text.contains('\n'), "one line: {text}");
+    eprintln!("killed pg_dump reported: {text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_password_never_reaches_pg_dumps_command_line() {
+    let pg = PgServer::shared();
+    let db = pg.create_database("cmdline");
+    db.sql(
+        "CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 10);
+         CREATE TABLE u (y int); INSERT INTO u SELECT generate_series(1, 5);",
+    );
+    let mut locker = lock_table(pg, &db.name, "t").await;
+
+    let mut settings = settings(pg);
+    settings.format = PgFormat::Plain;
+    let mut dump = PostgresSource::new(settings).dump(&db.name).await.unwrap();
+    let mut output = std::mem::replace(&mut dump.output, Box::pin(tokio::io::empty()));
+    let reader = tokio::spawn(async move {
+        let mut buf = Vec::new();
+        let _ = output.read_to_end(&mut buf).await;
+        buf
+    });
+    blocked_pg_dump_backend(&mut locker, &db.name).await;
+
+    // pg_dump is now waiting for the lock, so its process is certainly alive.
+    let marker = format!("--dbname={}", db.name);
+    let procs = pg_dump_processes(&marker);
+    assert_eq!(procs.len(), 1, "{procs:?}");
+    let (pid, cmdline) = &procs[0];
+    assert!(
+        !cmdline.contains(&pg.password),
+        "password in argv: {cmdline}"
+    );
+    assert!(cmdline.contains("--no-password"), "{cmdline}");
+    // The password does reach it, through the environment.
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let wanted = format!("PGPASSWORD={}", pg.password);
+    assert!(environ.split(|&b| b == 0).any(|v| v == wanted.as_bytes()));
+
+    // Rows committed after the snapshot are neither dumped nor counted.
+    db.sql("INSERT INTO u SELECT generate_series(100, 106)");
+    sqlx::raw_sql("COMMIT").execute(&mut locker).await.unwrap();
+    let bytes = reader.await.unwrap();
+    let report = dump.completion.finish().await.unwrap();
+    assert_eq!(report.tables, rows(&[("public.t", 10), ("public.u", 5)]));
+    let text = String::from_utf8(bytes).unwrap();
+    let copy_u = text
+        .split("COPY public.u (y) FROM stdin;\n")
+        .nth(1)
+        .unwrap();
+    let dumped_u = copy_u.lines().take_while(|l| *l != "\\.").count();
+    assert_eq!(dumped_u, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_kills_pg_dump_and_releases_the_snapshot() {
+    let pg = PgServer::shared();
+    let db = pg.create_database("abort");
+    db.sql("CREATE TABLE t (x int)");
+    let mut locker = lock_table(pg, &db.name, "t").await;
+    let dump = source(pg).dump(&db.name).await.unwrap();
+    blocked_pg_dump_backend(&mut locker, &db.name).await;
+    let marker = format!("--dbname={}", db.name);
+    assert_eq!(pg_dump_processes(&marker).len(), 1);
+
+    dump.completion.abort().await;
+    assert!(pg_dump_processes(&marker).is_empty());
+    // Neither pg_dump's session nor dbward's own snapshot session stays behind.
+    let sessions = wait_for_sessions_to_end(&mut locker, &db.name).await;
+    assert_eq!(sessions, 0);
+    sqlx::raw_sql("COMMIT").execute(&mut locker).await.unwrap();
+}
+
+// ---- helpers ----
+
+fn run(program: &Path, args: &[&std::ffi::OsStr]) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn write_script(path: &PathBuf, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, body).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A session holding an exclusive lock on `table`, so that pg_dump blocks on it.
+async fn lock_table(pg: &PgServer, database: &str, table: &str) -> PgConnection {
+    let mut conn = PgConnection::connect(&pg.url(database)).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn
+}
+
+/// Waits until pg_dump's session in `database` waits for a lock; returns its backend pid.
+async fn blocked_pg_dump_backend(conn: &mut PgConnection, database: &str) -> i32 {
+    for _ in 0..200 {
+        // The locking session is inside a transaction, which would freeze its view of
+        // pg_stat_activity at the first look.
+        sqlx::query("SELECT pg_stat_clear_snapshot()")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let pid: Option<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity
+              WHERE application_name = 'dbward' AND datname = $1 AND wait_event_type = 'Lock'",
+        )
+        .bind(database)
+        .fetch_optional(&mut *conn)
+        .await
+        .unwrap();
+        if let Some(pid) = pid {
+            return pid;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("pg_dump never blocked on the lock in {database}");
+}
+
+async fn wait_for_sessions_to_end(conn: &mut PgConnection, database: &str) -> i64 {
+    let mut count = -1;
+    for _ in 0..100 {
+        sqlx::query("SELECT pg_stat_clear_snapshot()")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        count = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(database)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        if count == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    count
+}
+
+/// Live pg_dump processes whose command line contains `marker`: (pid, argv joined by spaces).
+fn pg_dump_processes(marker: &str) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = raw
+            .split(|&b| b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let is_pg_dump = args.first().is_some_and(|a| a.ends_with("pg_dump"));
+        if is_pg_dump && args.iter().any(|a| a == marker) {
+            found.push((pid, args.join(" ")));
+        }
+    }
+    found
+}

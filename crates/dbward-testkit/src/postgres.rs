@@ -1,0 +1,376 @@
+//! A PostgreSQL server for tests that insists on a password (`scram-sha-256`): either the one
+//! `scripts/test.sh` started, or a private cluster in a temporary directory.
+
+use std::fmt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::util::{self, log_tail, run_checked, run_client};
+use crate::{Server, TestDb, unique_name};
+
+/// A PostgreSQL server on loopback whose superuser needs a password.
+#[derive(Clone)]
+pub struct PgServer {
+    /// Always `127.0.0.1`.
+    pub host: String,
+    pub port: u16,
+    /// The superuser, `postgres`.
+    pub user: String,
+    pub password: String,
+    /// The server's `bin` directory (`psql`, `pg_dump`, ... of the server's own version).
+    pub bin_dir: PathBuf,
+    /// The private cluster's directory, when this process started it.
+    dir: Option<PathBuf>,
+}
+
+impl fmt::Debug for PgServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgServer")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("bin_dir", &self.bin_dir)
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+impl PgServer {
+    /// The server shared by every test in this process: the one named by the environment
+    /// (`DBWARD_TEST_PG_PORT`, `DBWARD_TEST_PG_PASSWORD`, optional `DBWARD_TEST_PG_BINDIR`),
+    /// else a private cluster started on first use. Panics if neither is possible.
+    pub fn shared() -> &'static PgServer {
+        static SHARED: OnceLock<Result<PgServer, String>> = OnceLock::new();
+        let server = SHARED.get_or_init(|| {
+            Self::from_env().unwrap_or_else(|| Self::start_private(std::process::id()))
+        });
+        match server {
+            Ok(server) => server,
+            Err(e) => panic!("dbward-testkit: no PostgreSQL server for tests: {e}"),
+        }
+    }
+
+    /// The server described by `DBWARD_TEST_PG_*`, or `None` when those are not set.
+    pub fn from_env() -> Option<Result<PgServer, String>> {
+        let port = std::env::var("DBWARD_TEST_PG_PORT").ok();
+        let password = std::env::var("DBWARD_TEST_PG_PASSWORD").ok();
+        let (port, password) = match (port, password) {
+            (None, None) => return None,
+            (Some(port), Some(password)) => (port, password),
+            _ => {
+                return Some(Err(
+                    "set both DBWARD_TEST_PG_PORT and DBWARD_TEST_PG_PASSWORD, or neither".into(),
+                ));
+            }
+        };
+        Some((|| {
+            let port = port
+                .parse()
+                .map_err(|e| format!("DBWARD_TEST_PG_PORT={port}: {e}"))?;
+            Ok(PgServer {
+                host: "127.0.0.1".into(),
+                port,
+                user: "postgres".into(),
+                password,
+                bin_dir: env_bin_dir().map_or_else(Self::find_bin_dir, Ok)?,
+                dir: None,
+            })
+        })())
+    }
+
+    /// Starts a new private cluster in a temporary directory, listening on 127.0.0.1 on a
+    /// free port. It is stopped and removed once process `owner_pid` has exited, or by
+    /// [`PgServer::stop`]. As root, the cluster runs as user `postgres` (initdb refuses root).
+    pub fn start_private(owner_pid: u32) -> Result<PgServer, String> {
+        let bin_dir = env_bin_dir().map_or_else(Self::find_bin_dir, Ok)?;
+        let as_postgres = if util::running_as_root() {
+            Some((
+                util::id(&["-u", "postgres"])?,
+                util::id(&["-g", "postgres"])?,
+            ))
+        } else {
+            None
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("dbward-pg-")
+            .tempdir()
+            .map_err(|e| format!("create a temporary directory: {e}"))?
+            .keep();
+        let cluster = Cluster {
+            dir: dir.clone(),
+            bin_dir: bin_dir.clone(),
+            as_postgres: as_postgres.is_some(),
+        };
+        // The watchdog comes first so that nothing below can leave a directory behind.
+        let stop = cluster.command_argv(
+            "pg_ctl",
+            &["stop", "-w", "-m", "immediate", "-D", &cluster.data_str()],
+        );
+        let stop: Vec<&std::ffi::OsStr> = stop.iter().map(|s| s.as_ref()).collect();
+        util::spawn_watchdog(owner_pid, &dir, &stop)?;
+
+        let password = util::random_hex(16);
+        let result = cluster
+            .init(as_postgres, &password)
+            .and_then(|()| cluster.start());
+        match result {
+            Ok(port) => {
+                let server = PgServer {
+                    host: "127.0.0.1".into(),
+                    port,
+                    user: "postgres".into(),
+                    password,
+                    bin_dir,
+                    dir: Some(dir),
+                };
+                server.try_sql("postgres", "SELECT 1")?;
+                Ok(server)
+            }
+            Err(e) => {
+                let _ = util::stop_private_server(&dir);
+                Err(e)
+            }
+        }
+    }
+
+    /// The newest `/usr/lib/postgresql/<N>/bin` that has `initdb` and `pg_ctl`, else
+    /// `pg_config --bindir`.
+    pub fn find_bin_dir() -> Result<PathBuf, String> {
+        let has_tools = |d: &Path| d.join("initdb").is_file() && d.join("pg_ctl").is_file();
+        let newest = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let version: u32 = e.file_name().to_str()?.parse().ok()?;
+                let bin = e.path().join("bin");
+                has_tools(&bin).then_some((version, bin))
+            })
+            .max_by_key(|(version, _)| *version);
+        if let Some((_, bin)) = newest {
+            return Ok(bin);
+        }
+        let from_pg_config = Command::new("pg_config")
+            .arg("--bindir")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+            .filter(|d| has_tools(d));
+        from_pg_config.ok_or_else(|| {
+            "no PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/*/bin; \
+             install the `postgresql` package or run `bash scripts/test.sh`"
+                .into()
+        })
+    }
+
+    /// The private cluster's directory, when this value came from [`PgServer::start_private`].
+    pub fn private_dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// Stops a private cluster now and removes its directory; does nothing for a server that
+    /// came from the environment.
+    pub fn stop(&self) -> Result<(), String> {
+        self.dir
+            .as_deref()
+            .map_or(Ok(()), util::stop_private_server)
+    }
+
+    /// The same server with another password (to show that a wrong one is refused).
+    pub fn with_password(&self, password: &str) -> PgServer {
+        PgServer {
+            password: password.into(),
+            dir: None,
+            ..self.clone()
+        }
+    }
+
+    /// A program from the server's `bin` directory, e.g. `pg_dump`.
+    pub fn bin(&self, program: &str) -> PathBuf {
+        self.bin_dir.join(program)
+    }
+
+    /// `postgres://user:password@host:port/database` (the password is hex, no escaping needed).
+    pub fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://{}:{}@{}:{}/{}",
+            self.user, self.password, self.host, self.port, database
+        )
+    }
+
+    /// Creates a database with a unique name starting with `prefix`; it is dropped (with its
+    /// connections) when the returned value is dropped.
+    pub fn create_database(&self, prefix: &str) -> TestDb {
+        let name = unique_name(prefix);
+        self.sql(
+            "postgres",
+            &format!("CREATE DATABASE {}", quote_ident(&name)),
+        );
+        TestDb {
+            name,
+            server: Server::Pg(self.clone()),
+        }
+    }
+
+    /// Runs SQL through `psql` over TCP with the password; returns trimmed stdout (unaligned,
+    /// tuples only, no command tags). Panics with psql's stderr on failure.
+    pub fn sql(&self, database: &str, sql: &str) -> String {
+        self.try_sql(database, sql).unwrap_or_else(|e| {
+            panic!("SQL failed on PostgreSQL database {database}: {e}\nSQL: {sql}")
+        })
+    }
+
+    /// Like [`PgServer::sql`] but returns psql's failure instead of panicking.
+    pub fn try_sql(&self, database: &str, sql: &str) -> Result<String, String> {
+        let psql = self.bin("psql");
+        let mut cmd = Command::new(if psql.is_file() {
+            psql
+        } else {
+            PathBuf::from("psql")
+        });
+        cmd.args(["-X", "-A", "-t", "-q", "-w", "-v", "ON_ERROR_STOP=1"])
+            .arg("-h")
+            .arg(&self.host)
+            .arg("-p")
+            .arg(self.port.to_string())
+            .arg("-U")
+            .arg(&self.user)
+            .arg("-d")
+            .arg(database)
+            .args(["-f", "-"])
+            .env("PGPASSWORD", &self.password)
+            .env("PGCONNECT_TIMEOUT", "10")
+            .env("PGAPPNAME", "dbward-testkit")
+            .env_remove("PGSERVICE")
+            .env_remove("PGOPTIONS");
+        run_client(cmd, sql)
+    }
+
+    pub(crate) fn drop_database(&self, name: &str) -> Result<(), String> {
+        self.try_sql(
+            "postgres",
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(name)),
+        )
+        .map(drop)
+    }
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn env_bin_dir() -> Option<PathBuf> {
+    std::env::var_os("DBWARD_TEST_PG_BINDIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// A private cluster's files: `DIR/data`, `DIR/sock`, `DIR/server.log`.
+struct Cluster {
+    dir: PathBuf,
+    bin_dir: PathBuf,
+    /// Run the server tools as user `postgres` (we are root).
+    as_postgres: bool,
+}
+
+impl Cluster {
+    fn data_str(&self) -> String {
+        self.dir.join("data").to_string_lossy().into_owned()
+    }
+
+    /// Program and arguments to run a server tool, through `runuser` when we are root.
+    fn command_argv(&self, program: &str, args: &[&str]) -> Vec<String> {
+        let mut argv = Vec::new();
+        if self.as_postgres {
+            argv.extend(["runuser", "-u", "postgres", "--"].map(String::from));
+        }
+        argv.push(self.bin_dir.join(program).to_string_lossy().into_owned());
+        argv.extend(args.iter().map(|a| a.to_string()));
+        argv
+    }
+
+    fn command(&self, program: &str, args: &[&str]) -> Command {
+        let argv = self.command_argv(program, args);
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]).current_dir(&self.dir);
+        cmd
+    }
+
+    /// `initdb` with scram-sha-256 everywhere and the superuser password from a 0600 file.
+    fn init(&self, as_postgres: Option<(u32, u32)>, password: &str) -> Result<(), String> {
+        let chown = |path: &Path| match as_postgres {
+            Some((uid, gid)) => std::os::unix::fs::chown(path, Some(uid), Some(gid))
+                .map_err(|e| format!("chown {} to postgres: {e}", path.display())),
+            None => Ok(()),
+        };
+        chown(&self.dir)?;
+        let sock = self.dir.join("sock");
+        std::fs::create_dir(&sock).map_err(|e| format!("create {}: {e}", sock.display()))?;
+        chown(&sock)?;
+        let pwfile = self.dir.join("pwfile");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&pwfile)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, password.as_bytes()))
+            .map_err(|e| format!("write {}: {e}", pwfile.display()))?;
+        chown(&pwfile)?;
+        let pwfile_arg = format!("--pwfile={}", pwfile.display());
+        let result = run_checked(&mut self.command(
+            "initdb",
+            &[
+                "-D",
+                &self.data_str(),
+                "-U",
+                "postgres",
+                &pwfile_arg,
+                "--auth-local=scram-sha-256",
+                "--auth-host=scram-sha-256",
+                "--locale=C",
+                "--encoding=UTF8",
+                "--no-sync",
+            ],
+        ));
+        let _ = std::fs::remove_file(&pwfile);
+        result.map(drop)
+    }
+
+    /// `pg_ctl start` on a free port (a few tries, in case another process takes the port).
+    fn start(&self) -> Result<u16, String> {
+        let log = self.dir.join("server.log");
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let port = util::free_port();
+            let options = format!(
+                "-p {port} -k '{}' -c listen_addresses=127.0.0.1 -c max_connections=200 \
+                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                self.dir.join("sock").display()
+            );
+            let started = run_checked(&mut self.command(
+                "pg_ctl",
+                &[
+                    "start",
+                    "-w",
+                    "-t",
+                    "60",
+                    "-D",
+                    &self.data_str(),
+                    "-l",
+                    &log.to_string_lossy(),
+                    "-o",
+                    &options,
+                ],
+            ));
+            match started {
+                Ok(_) => return Ok(port),
+                Err(e) => last_error = format!("{e}\n{}", log_tail(&log)),
+            }
+        }
+        Err(last_error)
+    }
+}

@@ -1,0 +1,336 @@
+//! The catalog: dbward's history of runs, backups, copies, warnings and verifications, in a
+//! SQLite file in `state_dir` (schema in `migrations/`, kept portable to PostgreSQL). Queries
+//! are typed functions here; nothing else in dbward writes SQL against the catalog.
+
+mod records;
+
+use std::path::Path;
+use std::str::FromStr;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::Row;
+
+pub use records::{BackupRecord, BackupStatus, CopyRecord, CopyStatus, VerificationRecord};
+
+/// A catalog failure.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("catalog {path}: {err}")]
+    Open { path: String, err: String },
+    #[error("catalog query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("catalog holds an invalid record: {0}")]
+    Invalid(String),
+}
+
+type Result<T> = std::result::Result<T, CatalogError>;
+
+/// Formats a time the way the catalog stores it.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| CatalogError::Invalid(format!("timestamp {text:?}: {e}")))
+}
+
+/// An open catalog.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pool: SqlitePool,
+}
+
+/// Filters of `dbward list`.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub source: Option<String>,
+    pub database: Option<String>,
+    pub status: Option<BackupStatus>,
+    pub limit: Option<u32>,
+}
+
+/// What is known when a backup starts.
+#[derive(Debug, Clone)]
+pub struct BackupStart<'a> {
+    pub id: &'a str,
+    pub run_id: &'a str,
+    pub schedule: Option<&'a str>,
+    pub source: &'a str,
+    pub engine: &'a str,
+    pub database: &'a str,
+    pub started_at: DateTime<Utc>,
+}
+
+/// What is known when a backup ends, whatever its status.
+#[derive(Debug, Clone)]
+pub struct BackupEnd<'a> {
+    pub id: &'a str,
+    pub status: BackupStatus,
+    pub error: Option<&'a str>,
+    pub finished_at: DateTime<Utc>,
+    pub dump_bytes: Option<u64>,
+    pub stored_bytes: Option<u64>,
+    pub sha256: Option<&'a str>,
+    pub compression: Option<&'a str>,
+    pub manifest_json: Option<&'a str>,
+    pub copies: &'a [CopyRecord],
+    pub warnings: &'a [String],
+}
+
+impl Catalog {
+    /// Opens (creating when absent, readable by this user only) and migrates the catalog.
+    pub async fn open(path: &Path) -> Result<Catalog> {
+        let open_err = |err: String| CatalogError::Open {
+            path: path.display().to_string(),
+            err,
+        };
+        if let Some(dir) = path.parent() {
+            create_private_dir(dir).map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        create_private_file(path).map_err(|e| open_err(e.to_string()))?;
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(|e| open_err(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| open_err(format!("cannot migrate: {e}")))?;
+        Ok(Catalog { pool })
+    }
+
+    pub async fn start_run(
+        &self,
+        id: &str,
+        schedule: Option<&str>,
+        host: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO runs (id, schedule, host, started_at, status) VALUES ($1, $2, $3, $4, 'running')")
+            .bind(id)
+            .bind(schedule)
+            .bind(host)
+            .bind(timestamp(at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn finish_run(&self, id: &str, status: &str, at: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE runs SET status = $1, finished_at = $2 WHERE id = $3")
+            .bind(status)
+            .bind(timestamp(at))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a backup as `running`.
+    pub async fn start_backup(&self, b: &BackupStart<'_>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO backups (id, run_id, schedule, source, engine, database_name, status, started_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'running', $7)",
+        )
+        .bind(b.id)
+        .bind(b.run_id)
+        .bind(b.schedule)
+        .bind(b.source)
+        .bind(b.engine)
+        .bind(b.database)
+        .bind(timestamp(b.started_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records how a backup ended, with its copies and warnings, in one transaction.
+    pub async fn finish_backup(&self, end: &BackupEnd<'_>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE backups SET status = $1, error = $2, finished_at = $3, dump_bytes = $4,
+                 stored_bytes = $5, sha256 = $6, compression = $7, manifest = $8
+             WHERE id = $9",
+        )
+        .bind(end.status.as_str())
+        .bind(end.error)
+        .bind(timestamp(end.finished_at))
+        .bind(end.dump_bytes.map(|v| v as i64))
+        .bind(end.stored_bytes.map(|v| v as i64))
+        .bind(end.sha256)
+        .bind(end.compression)
+        .bind(end.manifest_json)
+        .bind(end.id)
+        .execute(&mut *tx)
+        .await?;
+        for copy in end.copies {
+            sqlx::query(
+                "INSERT INTO copies (backup_id, destination, path, status, size, error)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(end.id)
+            .bind(&copy.destination)
+            .bind(&copy.path)
+            .bind(copy.status.as_str())
+            .bind(copy.size.map(|v| v as i64))
+            .bind(copy.error.as_deref())
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (position, message) in end.warnings.iter().enumerate() {
+            sqlx::query("INSERT INTO warnings (backup_id, position, message) VALUES ($1, $2, $3)")
+                .bind(end.id)
+                .bind(position as i64)
+                .bind(message)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks backups of one database left `running` by a process that died as `failed`.
+    /// Called while holding that database's lock, so no live run is touched.
+    pub async fn fail_interrupted(&self, source: &str, database: &str, at: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE backups SET status = 'failed', finished_at = $1,
+                 error = 'interrupted: dbward stopped before this backup finished'
+             WHERE source = $2 AND database_name = $3 AND status = 'running'",
+        )
+        .bind(timestamp(at))
+        .bind(source)
+        .bind(database)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The stored size of the newest succeeded backup of a database, for the free-space check.
+    pub async fn last_stored_bytes(&self, source: &str, database: &str) -> Result<Option<u64>> {
+        let row = sqlx::query(
+            "SELECT stored_bytes FROM backups
+             WHERE source = $1 AND database_name = $2 AND status IN ('succeeded', 'degraded')
+               AND stored_bytes IS NOT NULL
+             ORDER BY started_at DESC LIMIT 1",
+        )
+        .bind(source)
+        .bind(database)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.get::<i64, _>(0).max(0) as u64))
+    }
+
+    /// Backups matching `filter`, newest first.
+    pub async fn list(&self, filter: &ListFilter) -> Result<Vec<BackupRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{} WHERE ($1 IS NULL OR source = $1) AND ($2 IS NULL OR database_name = $2)
+                AND ($3 IS NULL OR status = $3)
+             ORDER BY started_at DESC, id DESC LIMIT $4",
+            records::SELECT_BACKUP
+        )))
+        .bind(filter.source.as_deref())
+        .bind(filter.database.as_deref())
+        .bind(filter.status.map(BackupStatus::as_str))
+        .bind(filter.limit.map(i64::from).unwrap_or(-1))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(self.complete(records::backup_from_row(&row)?).await?);
+        }
+        Ok(out)
+    }
+
+    /// One backup by id (or unique id prefix), with its stored manifest.
+    pub async fn get(&self, id: &str) -> Result<Option<(BackupRecord, Option<String>)>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{} WHERE id = $1 OR id LIKE $2 ORDER BY id LIMIT 2",
+            records::SELECT_BACKUP
+        )))
+        .bind(id)
+        .bind(format!("{}%", id.replace(['%', '_'], "")))
+        .fetch_all(&self.pool)
+        .await?;
+        let row = match rows.as_slice() {
+            [row] => row,
+            _ => match rows.iter().find(|r| r.get::<String, _>("id") == id) {
+                Some(row) => row,
+                None => return Ok(None),
+            },
+        };
+        let manifest: Option<String> = row.get("manifest");
+        let record = self.complete(records::backup_from_row(row)?).await?;
+        Ok(Some((record, manifest)))
+    }
+
+    /// Adds copies, warnings and the latest verification to a backup row.
+    async fn complete(&self, mut record: BackupRecord) -> Result<BackupRecord> {
+        let copies = sqlx::query(
+            "SELECT destination, path, status, size, error FROM copies WHERE backup_id = $1 ORDER BY destination",
+        )
+        .bind(&record.id)
+        .fetch_all(&self.pool)
+        .await?;
+        record.copies = copies
+            .iter()
+            .map(records::copy_from_row)
+            .collect::<Result<_>>()?;
+        let warnings = sqlx::query("SELECT message FROM warnings WHERE backup_id = $1 ORDER BY position")
+            .bind(&record.id)
+            .fetch_all(&self.pool)
+            .await?;
+        record.warnings = warnings.iter().map(|r| r.get("message")).collect();
+        let verification = sqlx::query(
+            "SELECT level, ok, at FROM verifications WHERE backup_id = $1 ORDER BY at DESC LIMIT 1",
+        )
+        .bind(&record.id)
+        .fetch_optional(&self.pool)
+        .await?;
+        record.verification = verification
+            .map(|r| -> Result<VerificationRecord> {
+                Ok(VerificationRecord {
+                    level: r.get("level"),
+                    ok: r.get::<i64, _>("ok") != 0,
+                    at: parse_time(&r.get::<String, _>("at"))?,
+                })
+            })
+            .transpose()?;
+        Ok(record)
+    }
+}
+
+/// Creates a folder readable by this user only (state holds catalogs and locks).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,93 @@
+//! The command line: global options and one thin handler per command (parse → call one
+//! engine function → print). Human text goes to stdout for results and stderr for logs;
+//! `--json` prints exactly one JSON document on stdout.
+
+mod backup;
+mod check;
+mod init;
+mod list;
+mod output;
+mod show;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::logging::LogFormat;
+
+/// dbward backs up databases and proves every backup can be restored.
+#[derive(Debug, Parser)]
+#[command(name = "dbward", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Config file (default: $DBWARD_CONFIG, ./dbward.toml, /etc/dbward/dbward.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Print one JSON document on stdout; human text goes to stderr.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr, no progress bars.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Log line format on stderr and in log_file.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented starter config.
+    Init(init::Args),
+    /// Validate the config and test every source and destination.
+    Check,
+    /// Back up now.
+    Backup(backup::Args),
+    /// List backups from the catalog, newest first.
+    List(list::Args),
+    /// Show one backup: manifest, copies, verification.
+    Show(show::Args),
+}
+
+/// Global options every handler sees.
+#[derive(Debug, Clone)]
+pub struct Globals {
+    pub config: Option<PathBuf>,
+    pub json: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+    pub log_format: LogFormat,
+}
+
+/// Runs the parsed command; returns the process exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let globals = Globals {
+        config: cli.config,
+        json: cli.json,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+        log_format: cli.log_format,
+    };
+    match cli.command {
+        Command::Init(args) => init::run(&globals, args),
+        Command::Check => check::run(&globals).await,
+        Command::Backup(args) => backup::run(&globals, args).await,
+        Command::List(args) => list::run(&globals, args).await,
+        Command::Show(args) => show::run(&globals, args).await,
+    }
+}
+
+/// Loads the config, starts logging (which may write to the config's `log_file`) and opens
+/// the context every engine function takes.
+pub async fn open(globals: &Globals) -> anyhow::Result<(std::sync::Arc<crate::engine::Context>, crate::logging::LogGuard)> {
+    let path = crate::config::Config::locate(globals.config.as_deref())?;
+    let config = crate::config::Config::load(&path)?;
+    let level = crate::logging::stderr_level(globals.verbose, globals.quiet);
+    let log_file = config.log_file.clone();
+    let guard = crate::logging::init(globals.log_format, level, log_file.as_deref().map(|p| (p, config.log_keep)))?;
+    let ctx = crate::engine::Context::open(config).await?;
+    Ok((std::sync::Arc::new(ctx), guard))
+}

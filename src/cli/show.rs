@@ -1,0 +1,75 @@
+//! `dbward show ID`: one backup with its copies, verification and manifest.
+
+use dbward_core::Manifest;
+use serde_json::json;
+
+use super::{Globals, output};
+use crate::engine::UsageError;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The backup's id (a unique prefix is enough).
+    id: String,
+}
+
+pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
+    let (ctx, _log) = super::open(globals).await?;
+    let Some((backup, manifest)) = ctx.catalog.get(&args.id).await? else {
+        return Err(UsageError(format!(
+            "no backup with id {:?} in the catalog (see `dbward list`)",
+            args.id
+        ))
+        .into());
+    };
+    let manifest = manifest.and_then(|m| Manifest::from_json(m.as_bytes()).ok());
+    if globals.json {
+        let mut value = serde_json::to_value(&backup)?;
+        value["manifest"] = json!(manifest);
+        output::json(&value)?;
+        return Ok(0);
+    }
+    let mut lines = vec![
+        ("id", backup.id.clone()),
+        ("source", format!("{} ({})", backup.source, backup.engine)),
+        ("database", backup.database.clone()),
+        ("status", backup.status.to_string()),
+        ("error", backup.error.clone().unwrap_or_else(|| "-".into())),
+        ("started", backup.started_at.to_rfc3339()),
+        ("duration", output::duration(&backup)),
+        ("dump size", output::size(backup.dump_bytes)),
+        ("stored size", output::size(backup.stored_bytes)),
+        ("sha256", backup.sha256.clone().unwrap_or_else(|| "-".into())),
+        ("verified", output::verification(&backup)),
+    ];
+    if let Some(m) = &manifest {
+        lines.push(("server", m.server_version.clone()));
+        lines.push(("dump tool", format!("{} {} ({})", m.dump_tool, m.dump_tool_version, m.dump_format)));
+        lines.push(("compression", m.compression.clone()));
+        lines.push(("rows", format!("{} in {} tables", m.total_rows(), m.tables.len())));
+        if !m.excluded_tables.is_empty() {
+            lines.push(("excluded", m.excluded_tables.join(", ")));
+        }
+    }
+    for (key, value) in lines {
+        println!("{key:12} {value}");
+    }
+    for copy in &backup.copies {
+        println!(
+            "{:12} {} {} {}{}",
+            "copy",
+            copy.destination,
+            copy.status.as_str(),
+            copy.path,
+            copy.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+        );
+    }
+    for warning in &backup.warnings {
+        println!("{:12} {warning}", "warning");
+    }
+    if let Some(m) = &manifest {
+        let rows: Vec<Vec<String>> = m.tables.iter().map(|t| vec![t.table.clone(), t.rows.to_string()]).collect();
+        println!();
+        print!("{}", output::table(&["TABLE", "ROWS"], &rows));
+    }
+    Ok(0)
+}

@@ -1,0 +1,208 @@
+//! Configuration: the TOML schema of `docs/config.md`, loaded, validated and resolved (secret
+//! references read, relative paths anchored at the config file) into typed settings. Every
+//! error names the file, the key and what is expected.
+
+mod duration;
+mod raw;
+mod secret;
+
+use std::path::{Path, PathBuf};
+
+use dbward_core::Engine;
+use dbward_core::secret::SecretString;
+
+pub use duration::parse_duration;
+pub use secret::SecretRef;
+
+/// Where `--config` was not given, these are tried in order (after `$DBWARD_CONFIG`).
+pub const DEFAULT_LOCATIONS: [&str; 2] = ["./dbward.toml", "/etc/dbward/dbward.toml"];
+
+/// A configuration error: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ConfigError {
+    pub file: String,
+    pub message: String,
+}
+
+/// The validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    pub file: PathBuf,
+    pub state_dir: PathBuf,
+    pub log_file: Option<PathBuf>,
+    pub log_keep: usize,
+    pub parallelism: usize,
+    pub sources: Vec<SourceConfig>,
+    pub destinations: Vec<DestinationConfig>,
+    pub schedules: Vec<ScheduleConfig>,
+}
+
+/// One `[[source]]`.
+#[derive(Debug)]
+pub struct SourceConfig {
+    pub name: String,
+    pub engine: Engine,
+    pub databases: Vec<String>,
+    pub exclude_databases: Vec<String>,
+    pub exclude_tables: Vec<String>,
+    pub max_replica_lag: Option<std::time::Duration>,
+    pub connection: Connection,
+}
+
+/// How to reach a source, by engine.
+#[derive(Debug)]
+pub enum Connection {
+    Server {
+        host: String,
+        port: u16,
+        user: String,
+        password: Option<SecretString>,
+        socket: Option<PathBuf>,
+        tool_dir: Option<PathBuf>,
+        /// PostgreSQL only: `custom` or `plain`.
+        format: Option<String>,
+        maintenance_database: Option<String>,
+    },
+    File {
+        path: PathBuf,
+    },
+}
+
+/// One `[[destination]]`.
+#[derive(Debug)]
+pub struct DestinationConfig {
+    pub name: String,
+    pub kind: DestinationKind,
+    pub verify_upload: VerifyUpload,
+}
+
+#[derive(Debug)]
+pub enum DestinationKind {
+    Fs { path: PathBuf },
+}
+
+/// How each copy is read back after upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyUpload {
+    Size,
+    Checksum,
+}
+
+/// Compression codec of the artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Zstd { level: i32 },
+    Gzip { level: u32 },
+    None,
+}
+
+impl Compression {
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Zstd { .. } => "zstd",
+            Compression::Gzip { .. } => "gzip",
+            Compression::None => "none",
+        }
+    }
+
+    /// The extension layer it adds (`zst`, `gz`), none for `none`.
+    pub fn extension(self) -> Option<&'static str> {
+        match self {
+            Compression::Zstd { .. } => Some("zst"),
+            Compression::Gzip { .. } => Some("gz"),
+            Compression::None => None,
+        }
+    }
+}
+
+/// GFS retention counts (applied by `prune`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Retention {
+    pub last: u32,
+    pub hourly: u32,
+    pub daily: u32,
+    pub weekly: u32,
+    pub monthly: u32,
+    pub yearly: u32,
+}
+
+/// One `[[schedule]]`, or the implicit one used when a config has none.
+#[derive(Debug)]
+pub struct ScheduleConfig {
+    pub name: String,
+    pub cron: Option<croner::Cron>,
+    pub timezone: chrono_tz::Tz,
+    pub sources: Vec<String>,
+    pub destinations: Vec<String>,
+    pub compression: Compression,
+    pub min_dump_bytes: u64,
+    pub retention: Option<Retention>,
+    pub rpo: Option<std::time::Duration>,
+}
+
+impl Config {
+    /// Finds the config file: `--config`, then `$DBWARD_CONFIG`, then the default locations.
+    pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
+        if let Some(path) = explicit {
+            return Ok(path.to_path_buf());
+        }
+        if let Some(path) = std::env::var_os("DBWARD_CONFIG").filter(|p| !p.is_empty()) {
+            return Ok(PathBuf::from(path));
+        }
+        DEFAULT_LOCATIONS
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+            .ok_or_else(|| ConfigError {
+                file: DEFAULT_LOCATIONS.join(", "),
+                message: "no config file found; pass --config PATH, set DBWARD_CONFIG, or run `dbward init`".into(),
+            })
+    }
+
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            message: format!("cannot read config file: {e}"),
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Validates config text as if read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let fail = |message: String| ConfigError {
+            file: file.clone(),
+            message,
+        };
+        let raw: raw::RawConfig = toml::from_str(text).map_err(|e| fail(e.to_string()))?;
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        // Relative paths in the file are relative to the file, whatever the working folder.
+        let base = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
+        raw::validate(raw, &base).map_err(fail).map(|mut config| {
+            config.file = path.to_path_buf();
+            config
+        })
+    }
+
+    pub fn source(&self, name: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    pub fn destination(&self, name: &str) -> Option<&DestinationConfig> {
+        self.destinations.iter().find(|d| d.name == name)
+    }
+
+    /// Where the catalog lives.
+    pub fn catalog_path(&self) -> PathBuf {
+        self.state_dir.join("catalog.db")
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,460 @@
+//! The config file as written (serde structs that reject unknown keys) and its validation into
+//! the typed `Config`. Messages name the table, the key and what is expected.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use dbward_core::Engine;
+use serde::Deserialize;
+
+use super::secret::SecretRef;
+use super::{
+    Compression, Config, Connection, DestinationConfig, DestinationKind, Retention,
+    ScheduleConfig, SourceConfig, VerifyUpload, parse_duration,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    state_dir: Option<String>,
+    log_file: Option<String>,
+    log_keep: Option<usize>,
+    parallelism: Option<usize>,
+    #[serde(default)]
+    catalog: Option<RawCatalog>,
+    #[serde(default)]
+    source: Vec<RawSource>,
+    #[serde(default)]
+    destination: Vec<RawDestination>,
+    #[serde(default)]
+    schedule: Vec<RawSchedule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatalog {
+    url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: String,
+    engine: String,
+    host: Option<String>,
+    port: Option<u16>,
+    user: Option<String>,
+    password: Option<SecretRef>,
+    socket: Option<String>,
+    path: Option<String>,
+    databases: Option<Vec<String>>,
+    #[serde(default)]
+    exclude_databases: Vec<String>,
+    #[serde(default)]
+    exclude_tables: Vec<String>,
+    max_replica_lag: Option<String>,
+    tool_dir: Option<String>,
+    format: Option<String>,
+    maintenance_database: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDestination {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    path: Option<String>,
+    verify_upload: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    name: String,
+    cron: Option<String>,
+    timezone: Option<String>,
+    sources: Vec<String>,
+    destinations: Vec<String>,
+    compression: Option<String>,
+    compression_level: Option<i32>,
+    min_dump_bytes: Option<u64>,
+    retention: Option<RawRetention>,
+    rpo: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    last: Option<u32>,
+    hourly: Option<u32>,
+    daily: Option<u32>,
+    weekly: Option<u32>,
+    monthly: Option<u32>,
+    yearly: Option<u32>,
+}
+
+/// Names a value for messages: `source "main-pg": key `port``.
+fn at(table: &str, name: &str, key: &str) -> String {
+    format!("[[{table}]] {name:?}: key `{key}`")
+}
+
+fn anchored(base: &Path, path: &str) -> PathBuf {
+    let expanded = match path.strip_prefix("~/") {
+        Some(rest) => std::env::var_os("HOME")
+            .map(|home| PathBuf::from(home).join(rest))
+            .unwrap_or_else(|| PathBuf::from(path)),
+        None => PathBuf::from(path),
+    };
+    if expanded.is_absolute() {
+        expanded
+    } else {
+        base.join(expanded)
+    }
+}
+
+fn default_state_dir() -> PathBuf {
+    let state_home = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from("/var/lib"));
+    state_home.join("dbward")
+}
+
+fn check_name(table: &str, name: &str, seen: &mut HashSet<String>) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if !valid {
+        return Err(format!(
+            "[[{table}]] name {name:?}: expected letters, digits, '-', '_' or '.'"
+        ));
+    }
+    if !seen.insert(name.to_string()) {
+        return Err(format!("[[{table}]] name {name:?} is used twice"));
+    }
+    Ok(())
+}
+
+pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
+    if let Some(url) = raw.catalog.and_then(|c| c.url) {
+        if !url.starts_with("sqlite:") {
+            return Err(
+                "[catalog] key `url`: only a SQLite catalog is supported in this version; remove `url` to use state_dir/catalog.db".into(),
+            );
+        }
+    }
+    let parallelism = raw.parallelism.unwrap_or(2);
+    if parallelism == 0 {
+        return Err("key `parallelism`: expected at least 1".into());
+    }
+    let state_dir = raw
+        .state_dir
+        .map(|p| anchored(base, &p))
+        .unwrap_or_else(default_state_dir);
+
+    let mut names = HashSet::new();
+    let sources = raw
+        .source
+        .into_iter()
+        .map(|s| {
+            check_name("source", &s.name, &mut names)?;
+            validate_source(s, base)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut names = HashSet::new();
+    let destinations = raw
+        .destination
+        .into_iter()
+        .map(|d| {
+            check_name("destination", &d.name, &mut names)?;
+            validate_destination(d, base)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut names = HashSet::new();
+    let mut schedules = raw
+        .schedule
+        .into_iter()
+        .map(|s| {
+            check_name("schedule", &s.name, &mut names)?;
+            validate_schedule(s, &sources, &destinations)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if schedules.is_empty() && !sources.is_empty() && !destinations.is_empty() {
+        schedules.push(ScheduleConfig {
+            name: "default".into(),
+            cron: None,
+            timezone: chrono_tz::UTC,
+            sources: sources.iter().map(|s| s.name.clone()).collect(),
+            destinations: destinations.iter().map(|d| d.name.clone()).collect(),
+            compression: Compression::Zstd { level: 3 },
+            min_dump_bytes: 1,
+            retention: None,
+            rpo: None,
+        });
+    }
+
+    Ok(Config {
+        file: PathBuf::new(),
+        state_dir,
+        log_file: raw.log_file.map(|p| anchored(base, &p)),
+        log_keep: raw.log_keep.unwrap_or(14),
+        parallelism,
+        sources,
+        destinations,
+        schedules,
+    })
+}
+
+fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
+    let key = |k: &str| at("source", &s.name, k);
+    let engine = Engine::parse(&s.engine).ok_or_else(|| {
+        format!(
+            "{}: unknown engine {:?}; expected postgres, mysql, mariadb or sqlite",
+            key("engine"),
+            s.engine
+        )
+    })?;
+    let not_for = |k: &str, set: bool| -> Result<(), String> {
+        if set {
+            Err(format!("{}: not used by engine {engine}; remove it", key(k)))
+        } else {
+            Ok(())
+        }
+    };
+    let connection = match engine {
+        Engine::Sqlite => {
+            for (k, set) in [
+                ("host", s.host.is_some()),
+                ("port", s.port.is_some()),
+                ("user", s.user.is_some()),
+                ("password", s.password.is_some()),
+                ("socket", s.socket.is_some()),
+                ("tool_dir", s.tool_dir.is_some()),
+                ("format", s.format.is_some()),
+                ("maintenance_database", s.maintenance_database.is_some()),
+                ("max_replica_lag", s.max_replica_lag.is_some()),
+            ] {
+                not_for(k, set)?;
+            }
+            let path = s
+                .path
+                .as_deref()
+                .ok_or_else(|| format!("{}: required for engine sqlite (the database file)", key("path")))?;
+            Connection::File {
+                path: anchored(base, path),
+            }
+        }
+        Engine::Postgres | Engine::Mysql | Engine::Mariadb => {
+            not_for("path", s.path.is_some())?;
+            let postgres = engine == Engine::Postgres;
+            not_for("socket", postgres && s.socket.is_some())?;
+            not_for("format", !postgres && s.format.is_some())?;
+            not_for("maintenance_database", !postgres && s.maintenance_database.is_some())?;
+            if let Some(format) = &s.format {
+                if format != "custom" && format != "plain" {
+                    return Err(format!(
+                        "{}: expected \"custom\" or \"plain\", found {format:?}",
+                        key("format")
+                    ));
+                }
+            }
+            let password = s
+                .password
+                .as_ref()
+                .map(|p| p.resolve(base).map_err(|e| format!("{}: {e}", key("password"))))
+                .transpose()?;
+            Connection::Server {
+                host: s.host.clone().unwrap_or_else(|| "127.0.0.1".into()),
+                port: s.port.unwrap_or(if postgres { 5432 } else { 3306 }),
+                user: s
+                    .user
+                    .clone()
+                    .unwrap_or_else(|| if postgres { "postgres" } else { "root" }.into()),
+                password,
+                socket: s.socket.as_deref().map(|p| anchored(base, p)),
+                tool_dir: s.tool_dir.as_deref().map(|p| anchored(base, p)),
+                format: s.format.clone(),
+                maintenance_database: s.maintenance_database.clone(),
+            }
+        }
+    };
+    for pattern in s
+        .databases
+        .iter()
+        .flatten()
+        .chain(&s.exclude_databases)
+    {
+        globset::Glob::new(pattern)
+            .map_err(|e| format!("{}: invalid pattern {pattern:?}: {e}", key("databases")))?;
+    }
+    let max_replica_lag = s
+        .max_replica_lag
+        .as_deref()
+        .map(|v| parse_duration(v).map_err(|e| format!("{}: {e}", key("max_replica_lag"))))
+        .transpose()?;
+    Ok(SourceConfig {
+        databases: s.databases.unwrap_or_else(|| vec!["*".into()]),
+        exclude_databases: s.exclude_databases,
+        exclude_tables: s.exclude_tables,
+        max_replica_lag,
+        connection,
+        engine,
+        name: s.name,
+    })
+}
+
+fn validate_destination(d: RawDestination, base: &Path) -> Result<DestinationConfig, String> {
+    let key = |k: &str| at("destination", &d.name, k);
+    let kind = match d.kind.as_str() {
+        "fs" => {
+            let path = d
+                .path
+                .as_deref()
+                .ok_or_else(|| format!("{}: required for type fs (a directory)", key("path")))?;
+            DestinationKind::Fs {
+                path: anchored(base, path),
+            }
+        }
+        "s3" | "sftp" | "gcs" | "azblob" | "webdav" => {
+            return Err(format!(
+                "{}: type {:?} is not available in this version; use \"fs\"",
+                key("type"),
+                d.kind
+            ));
+        }
+        other => {
+            return Err(format!(
+                "{}: unknown type {other:?}; expected \"fs\"",
+                key("type")
+            ));
+        }
+    };
+    let verify_upload = match d.verify_upload.as_deref() {
+        None | Some("size") => VerifyUpload::Size,
+        Some("checksum") => VerifyUpload::Checksum,
+        Some(other) => {
+            return Err(format!(
+                "{}: expected \"size\" or \"checksum\", found {other:?}",
+                key("verify_upload")
+            ));
+        }
+    };
+    Ok(DestinationConfig {
+        name: d.name,
+        kind,
+        verify_upload,
+    })
+}
+
+fn validate_schedule(
+    s: RawSchedule,
+    sources: &[SourceConfig],
+    destinations: &[DestinationConfig],
+) -> Result<ScheduleConfig, String> {
+    let key = |k: &str| at("schedule", &s.name, k);
+    let cron = s
+        .cron
+        .as_deref()
+        .map(|c| {
+            croner::Cron::from_str(c)
+                .map_err(|e| format!("{}: invalid cron expression {c:?}: {e}", key("cron")))
+        })
+        .transpose()?;
+    let timezone = match s.timezone.as_deref() {
+        None => chrono_tz::UTC,
+        Some(tz) => tz.parse().map_err(|_| {
+            format!(
+                "{}: unknown time zone {tz:?}; expected an IANA name like \"Europe/Berlin\"",
+                key("timezone")
+            )
+        })?,
+    };
+    if s.sources.is_empty() {
+        return Err(format!("{}: expected at least one source", key("sources")));
+    }
+    for name in &s.sources {
+        if !sources.iter().any(|src| &src.name == name) {
+            return Err(format!("{}: no [[source]] named {name:?}", key("sources")));
+        }
+    }
+    if s.destinations.is_empty() {
+        return Err(format!(
+            "{}: expected at least one destination",
+            key("destinations")
+        ));
+    }
+    for name in &s.destinations {
+        if !destinations.iter().any(|d| &d.name == name) {
+            return Err(format!(
+                "{}: no [[destination]] named {name:?}",
+                key("destinations")
+            ));
+        }
+    }
+    let compression = match (s.compression.as_deref(), s.compression_level) {
+        (None | Some("zstd"), level) => {
+            let level = level.unwrap_or(3);
+            if !(1..=19).contains(&level) {
+                return Err(format!("{}: zstd takes 1 to 19", key("compression_level")));
+            }
+            Compression::Zstd { level }
+        }
+        (Some("gzip"), level) => {
+            let level = level.unwrap_or(6);
+            if !(1..=9).contains(&level) {
+                return Err(format!("{}: gzip takes 1 to 9", key("compression_level")));
+            }
+            Compression::Gzip {
+                level: level as u32,
+            }
+        }
+        (Some("none"), None) => Compression::None,
+        (Some("none"), Some(_)) => {
+            return Err(format!(
+                "{}: not used with compression \"none\"",
+                key("compression_level")
+            ));
+        }
+        (Some(other), _) => {
+            return Err(format!(
+                "{}: expected \"zstd\", \"gzip\" or \"none\", found {other:?}",
+                key("compression")
+            ));
+        }
+    };
+    let retention = s.retention.map(|r| Retention {
+        last: r.last.unwrap_or(0),
+        hourly: r.hourly.unwrap_or(0),
+        daily: r.daily.unwrap_or(0),
+        weekly: r.weekly.unwrap_or(0),
+        monthly: r.monthly.unwrap_or(0),
+        yearly: r.yearly.unwrap_or(0),
+    });
+    if retention.as_ref().is_some_and(|r| *r == Retention::default()) {
+        return Err(format!(
+            "{}: keeps nothing; set at least one of last, hourly, daily, weekly, monthly, yearly",
+            key("retention")
+        ));
+    }
+    let rpo = s
+        .rpo
+        .as_deref()
+        .map(|v| parse_duration(v).map_err(|e| format!("{}: {e}", key("rpo"))))
+        .transpose()?;
+    Ok(ScheduleConfig {
+        cron,
+        timezone,
+        compression,
+        min_dump_bytes: s.min_dump_bytes.unwrap_or(1),
+        retention,
+        rpo,
+        sources: s.sources,
+        destinations: s.destinations,
+        name: s.name,
+    })
+}

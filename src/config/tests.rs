@@ -1,0 +1,152 @@
+//! Config validation, table-driven: each bad input yields a message naming the key.
+
+use std::path::Path;
+
+use super::*;
+
+const GOOD: &str = r#"
+state_dir = "state"
+[[source]]
+name = "pg"
+engine = "postgres"
+password = { file = "pg.secret" }
+databases = ["app_*"]
+[[source]]
+name = "lite"
+engine = "sqlite"
+path = "data/app.db"
+[[destination]]
+name = "local"
+type = "fs"
+path = "/var/backups/dbward"
+[[schedule]]
+name = "nightly"
+cron = "0 2 * * *"
+timezone = "Europe/Berlin"
+sources = ["pg", "lite"]
+destinations = ["local"]
+retention = { last = 3, daily = 7 }
+rpo = "26h"
+"#;
+
+fn parse(text: &str) -> Result<Config, String> {
+    Config::parse(Path::new("/etc/dbward/test.toml"), text).map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_full_config_validates_and_anchors_relative_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pg.secret"), "pw-from-file\n").unwrap();
+    let config = Config::parse(&dir.path().join("dbward.toml"), GOOD).unwrap();
+    assert_eq!(config.state_dir, dir.path().join("state"));
+    match &config.sources[0].connection {
+        Connection::Server { password, .. } => {
+            use dbward_core::secret::ExposeSecret;
+            assert_eq!(password.as_ref().unwrap().expose_secret(), "pw-from-file");
+        }
+        other => panic!("{other:?}"),
+    }
+    match &config.sources[1].connection {
+        Connection::File { path } => assert_eq!(path, &dir.path().join("data/app.db")),
+        other => panic!("{other:?}"),
+    }
+    let schedule = &config.schedules[0];
+    assert_eq!(schedule.compression, Compression::Zstd { level: 3 });
+    assert_eq!(schedule.rpo, Some(std::time::Duration::from_secs(26 * 3600)));
+    assert!(!format!("{config:?}").contains("pw-from-file"));
+}
+
+#[test]
+fn errors_name_the_key_and_what_is_expected() {
+    let cases: &[(&str, &str)] = &[
+        ("colour = 1", "unknown field `colour`"),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"oracle\"",
+            "[[source]] \"a\": key `engine`: unknown engine \"oracle\"",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"postgres\"\nport = \"x\"",
+            "invalid type: string \"x\", expected u16",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"postgres\"\npassword = { env = \"DBWARD_SURELY_UNSET_VAR\" }",
+            "[[source]] \"a\": key `password`: environment variable DBWARD_SURELY_UNSET_VAR is not set",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"postgres\"\npassword = { file = \"/nonexistent/pw\" }",
+            "key `password`: cannot read secret file /nonexistent/pw",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"sqlite\"",
+            "[[source]] \"a\": key `path`: required for engine sqlite",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\nhost = \"h\"",
+            "key `host`: not used by engine sqlite",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"postgres\"\nformat = \"tar\"",
+            "key `format`: expected \"custom\" or \"plain\"",
+        ),
+        (
+            "[[destination]]\nname = \"d\"\ntype = \"ftp\"",
+            "[[destination]] \"d\": key `type`: unknown type \"ftp\"",
+        ),
+        (
+            "[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"\nverify_upload = \"md5\"",
+            "key `verify_upload`: expected \"size\" or \"checksum\"",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\n[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"y\"",
+            "[[source]] name \"a\" is used twice",
+        ),
+        (
+            "[[schedule]]\nname = \"n\"\ncron = \"0 2 * * *\"\nsources = [\"nope\"]\ndestinations = []",
+            "[[schedule]] \"n\": key `sources`: no [[source]] named \"nope\"",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\n[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"\n[[schedule]]\nname = \"n\"\ncron = \"61 * * * *\"\nsources = [\"a\"]\ndestinations = [\"d\"]",
+            "[[schedule]] \"n\": key `cron`: invalid cron expression \"61 * * * *\"",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\n[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"\n[[schedule]]\nname = \"n\"\ntimezone = \"Mars/Olympus\"\nsources = [\"a\"]\ndestinations = [\"d\"]",
+            "key `timezone`: unknown time zone \"Mars/Olympus\"",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\n[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"\n[[schedule]]\nname = \"n\"\nsources = [\"a\"]\ndestinations = [\"d\"]\nretention = {}",
+            "key `retention`: keeps nothing",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\n[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"\n[[schedule]]\nname = \"n\"\nsources = [\"a\"]\ndestinations = [\"d\"]\nrpo = \"soon\"",
+            "key `rpo`: invalid duration \"soon\"",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = parse(text).expect_err(text);
+        assert!(
+            err.starts_with("/etc/dbward/test.toml: "),
+            "file not named: {err}"
+        );
+        assert!(err.contains(expected), "for {text:?}\n got: {err}\nwant: {expected}");
+    }
+}
+
+#[test]
+fn a_config_without_schedules_backs_up_every_source_to_every_destination() {
+    let config = parse(
+        "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\n[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"",
+    )
+    .unwrap();
+    assert_eq!(config.schedules.len(), 1);
+    assert_eq!(config.schedules[0].sources, ["a"]);
+    assert_eq!(config.schedules[0].destinations, ["d"]);
+}
+
+#[test]
+fn inline_secrets_never_show_in_debug() {
+    let config = parse(
+        "[[source]]\nname = \"a\"\nengine = \"postgres\"\npassword = \"hunter2-inline\"",
+    )
+    .unwrap();
+    assert!(!format!("{config:?}").contains("hunter2"));
+}

@@ -1,0 +1,574 @@
+//! The backup use case: select databases, then for each one take its lock, dump it through the
+//! pipeline to every destination, judge it by the gate (DESIGN §4), commit each copy with its
+//! manifest, and record the outcome. A failure anywhere leaves nothing committed.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use dbward_core::destination::{Destination, Upload};
+use dbward_core::layout::{ObjectKeys, object_keys};
+use dbward_core::manifest::{MANIFEST_FORMAT_VERSION, Manifest};
+use dbward_core::source::{DumpReport, Source};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+
+use super::lock::{LockError, try_lock};
+use super::select::select;
+use super::{Context, UsageError};
+use crate::catalog::{BackupEnd, BackupRecord, BackupStart, BackupStatus, CopyRecord, CopyStatus};
+use crate::config::{Compression, ScheduleConfig, VerifyUpload};
+use crate::pipeline::{self, Target};
+use crate::progress::Progress;
+
+/// What `dbward backup` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct BackupRequest {
+    pub schedule: Option<String>,
+    pub sources: Vec<String>,
+    pub databases: Vec<String>,
+    pub parallelism: Option<usize>,
+}
+
+/// The outcome of a run: one record per database, newest first, and run-level warnings.
+#[derive(Debug)]
+pub struct RunReport {
+    pub run_id: String,
+    pub backups: Vec<BackupRecord>,
+    pub warnings: Vec<String>,
+}
+
+impl RunReport {
+    /// Exit code per DESIGN §3: 1 when anything failed, 3 when a job was locked, else 0.
+    pub fn exit_code(&self) -> u8 {
+        let any = |s: BackupStatus| self.backups.iter().any(|b| b.status == s);
+        if any(BackupStatus::Failed) || any(BackupStatus::Degraded) || self.backups.is_empty() {
+            1
+        } else if any(BackupStatus::Skipped) {
+            3
+        } else {
+            0
+        }
+    }
+}
+
+/// One database to back up.
+#[derive(Debug, Clone)]
+struct Job {
+    schedule: Option<String>,
+    source: String,
+    database: String,
+    destinations: Vec<String>,
+    compression: Compression,
+    min_dump_bytes: u64,
+}
+
+/// Runs a backup of everything `request` selects.
+pub async fn run(ctx: Arc<Context>, request: &BackupRequest, progress: &Progress) -> anyhow::Result<RunReport> {
+    let schedules = chosen_schedules(&ctx, request)?;
+    for name in &request.sources {
+        if ctx.config.source(name).is_none() {
+            return Err(UsageError(format!("no [[source]] named {name:?} in {}", ctx.config.file.display())).into());
+        }
+    }
+    let run_id = ulid::Ulid::new().to_string();
+    let run_started = Utc::now();
+    let schedule_label = request.schedule.clone();
+    ctx.catalog.start_run(&run_id, schedule_label.as_deref(), &ctx.host, run_started).await?;
+    for dest in ctx.destinations.values() {
+        match dest.clean_staging().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(destination = dest.name(), removed = n, "cleaned leftovers of an earlier run"),
+            Err(e) => tracing::warn!("{e}"),
+        }
+    }
+
+    let mut warnings = Vec::new();
+    let mut jobs = Vec::new();
+    let mut records = Vec::new();
+    for schedule in schedules {
+        for source_name in &schedule.sources {
+            if !request.sources.is_empty() && !request.sources.contains(source_name) {
+                continue;
+            }
+            let source_config = ctx.config.source(source_name).expect("validated");
+            let source = ctx.sources[source_name].clone();
+            let available = match source.list_databases().await {
+                Ok(list) => list,
+                Err(e) => {
+                    // The source is unreachable: record it as a failed backup so that it is
+                    // seen in `list`, alerts and the exit code, not only in a log line.
+                    let record = record_unreachable(&ctx, &run_id, schedule, source.as_ref(), &e.to_string()).await?;
+                    records.push(record);
+                    continue;
+                }
+            };
+            let selection = select(
+                &available,
+                &source_config.databases,
+                &source_config.exclude_databases,
+                &request.databases,
+            );
+            for pattern in selection.unmatched {
+                let warning = format!("source {source_name}: pattern {pattern:?} matches no database");
+                tracing::warn!("{warning}");
+                warnings.push(warning);
+            }
+            for database in selection.databases {
+                jobs.push(Job {
+                    schedule: Some(schedule.name.clone()),
+                    source: source_name.clone(),
+                    database,
+                    destinations: schedule.destinations.clone(),
+                    compression: schedule.compression,
+                    min_dump_bytes: schedule.min_dump_bytes,
+                });
+            }
+        }
+    }
+    if jobs.is_empty() && records.is_empty() {
+        warnings.push("nothing was selected to back up".into());
+    }
+
+    let parallelism = request.parallelism.unwrap_or(ctx.config.parallelism).max(1);
+    let permits = Arc::new(tokio::sync::Semaphore::new(parallelism));
+    let mut tasks = tokio::task::JoinSet::new();
+    for job in jobs {
+        let ctx = ctx.clone();
+        let permits = permits.clone();
+        let bar = progress.job(&format!("{}/{}", job.source, job.database));
+        let run_id = run_id.clone();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("never closed");
+            let record = back_up_one(&ctx, &run_id, &job, &bar).await;
+            bar.finish(record.as_ref().map(|r| r.status).unwrap_or(BackupStatus::Failed));
+            record
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        records.push(result??);
+    }
+    records.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
+
+    let report = RunReport {
+        run_id,
+        backups: records,
+        warnings,
+    };
+    let status = match report.exit_code() {
+        0 => "succeeded",
+        3 => "skipped",
+        _ => "failed",
+    };
+    ctx.catalog.finish_run(&report.run_id, status, Utc::now()).await?;
+    Ok(report)
+}
+
+fn chosen_schedules<'a>(ctx: &'a Context, request: &BackupRequest) -> anyhow::Result<Vec<&'a ScheduleConfig>> {
+    let schedules = &ctx.config.schedules;
+    match &request.schedule {
+        Some(name) => match schedules.iter().find(|s| &s.name == name) {
+            Some(s) => Ok(vec![s]),
+            None => Err(UsageError(format!(
+                "no [[schedule]] named {name:?} in {}",
+                ctx.config.file.display()
+            ))
+            .into()),
+        },
+        None if schedules.is_empty() => Err(UsageError(format!(
+            "{} defines nothing to back up: add a [[source]] and a [[destination]]",
+            ctx.config.file.display()
+        ))
+        .into()),
+        None => Ok(schedules.iter().collect()),
+    }
+}
+
+async fn record_unreachable(
+    ctx: &Context,
+    run_id: &str,
+    schedule: &ScheduleConfig,
+    source: &dyn Source,
+    reason: &str,
+) -> anyhow::Result<BackupRecord> {
+    let id = ulid::Ulid::new().to_string();
+    let now = Utc::now();
+    let start = BackupStart {
+        id: &id,
+        run_id,
+        schedule: Some(&schedule.name),
+        source: source.name(),
+        engine: source.engine().as_str(),
+        database: "*",
+        started_at: now,
+    };
+    ctx.catalog.start_backup(&start).await?;
+    finish(ctx, &id, Outcome::failed(reason.to_string()), source.name(), "*", now).await
+}
+
+/// How one backup ended, before it is recorded.
+struct Outcome {
+    status: BackupStatus,
+    error: Option<String>,
+    manifest: Option<Manifest>,
+    copies: Vec<CopyRecord>,
+    warnings: Vec<String>,
+}
+
+impl Outcome {
+    fn failed(reason: String) -> Self {
+        Outcome {
+            status: BackupStatus::Failed,
+            error: Some(reason),
+            manifest: None,
+            copies: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn with_copies(mut self, copies: Vec<CopyRecord>) -> Self {
+        self.copies = copies;
+        self
+    }
+}
+
+async fn back_up_one(ctx: &Context, run_id: &str, job: &Job, bar: &crate::progress::JobBar) -> anyhow::Result<BackupRecord> {
+    let id = ulid::Ulid::new().to_string();
+    let started_at = Utc::now();
+    let source = ctx.sources[&job.source].clone();
+    let start = BackupStart {
+        id: &id,
+        run_id,
+        schedule: job.schedule.as_deref(),
+        source: &job.source,
+        engine: source.engine().as_str(),
+        database: &job.database,
+        started_at,
+    };
+    let _lock = match try_lock(&ctx.config.state_dir, &job.source, &job.database) {
+        Ok(lock) => lock,
+        Err(LockError::Held { job: name, holder }) => {
+            ctx.catalog.start_backup(&start).await?;
+            let outcome = Outcome {
+                status: BackupStatus::Skipped,
+                error: Some(format!("skipped: another run is backing up {name} ({holder})")),
+                ..Outcome::failed(String::new())
+            };
+            return finish(ctx, &id, outcome, &job.source, &job.database, started_at).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let interrupted = ctx.catalog.fail_interrupted(&job.source, &job.database, started_at).await?;
+    if interrupted > 0 {
+        tracing::warn!(source = %job.source, database = %job.database, "marked {interrupted} interrupted backup(s) as failed");
+    }
+    ctx.catalog.start_backup(&start).await?;
+    let outcome = attempt(ctx, job, source.as_ref(), &id, started_at, bar).await;
+    finish(ctx, &id, outcome, &job.source, &job.database, started_at).await
+}
+
+async fn finish(
+    ctx: &Context,
+    id: &str,
+    outcome: Outcome,
+    source: &str,
+    database: &str,
+    started_at: DateTime<Utc>,
+) -> anyhow::Result<BackupRecord> {
+    let finished_at = Utc::now();
+    let manifest_json = outcome.manifest.as_ref().map(|m| String::from_utf8_lossy(&m.to_json()).into_owned());
+    let warnings = outcome.manifest.as_ref().map(|m| m.warnings.clone()).unwrap_or(outcome.warnings);
+    ctx.catalog
+        .finish_backup(&BackupEnd {
+            id,
+            status: outcome.status,
+            error: outcome.error.as_deref(),
+            finished_at,
+            dump_bytes: outcome.manifest.as_ref().map(|m| m.dump_bytes),
+            stored_bytes: outcome.manifest.as_ref().map(|m| m.stored_bytes),
+            sha256: outcome.manifest.as_ref().map(|m| m.sha256.as_str()),
+            compression: outcome.manifest.as_ref().map(|m| m.compression.as_str()),
+            manifest_json: manifest_json.as_deref(),
+            copies: &outcome.copies,
+            warnings: &warnings,
+        })
+        .await?;
+    let duration_ms = (finished_at - started_at).num_milliseconds();
+    let stored = outcome.manifest.as_ref().map(|m| m.stored_bytes).unwrap_or(0);
+    let reason = outcome.error.as_deref().unwrap_or("");
+    // The one line per backup that answers "did last night work" with grep.
+    match outcome.status {
+        BackupStatus::Succeeded => tracing::info!(target: "dbward::summary", id, source, database, status = %outcome.status, bytes = stored, duration_ms, "backup {}", outcome.status),
+        _ => tracing::error!(target: "dbward::summary", id, source, database, status = %outcome.status, bytes = stored, duration_ms, reason, "backup {}", outcome.status),
+    }
+    let (record, _) = ctx
+        .catalog
+        .get(id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("backup {id} vanished from the catalog"))?;
+    Ok(record)
+}
+
+async fn attempt(
+    ctx: &Context,
+    job: &Job,
+    source: &dyn Source,
+    id: &str,
+    started_at: DateTime<Utc>,
+    bar: &crate::progress::JobBar,
+) -> Outcome {
+    let dump = match source.dump(&job.database).await {
+        Ok(dump) => dump,
+        Err(e) => return Outcome::failed(e.to_string()),
+    };
+    let extension = match job.compression.extension() {
+        Some(layer) => format!("{}.{layer}", dump.info.extension),
+        None => dump.info.extension.to_string(),
+    };
+    let keys = object_keys(&job.source, &job.database, started_at, id, &extension);
+    let last_size = ctx.catalog.last_stored_bytes(&job.source, &job.database).await.ok().flatten();
+
+    let mut failed_copies = Vec::new();
+    let mut targets = Vec::new();
+    for name in &job.destinations {
+        let dest = ctx.destinations[name].clone();
+        if let (Some(last), Some(free)) = (last_size, dest.free_bytes().await) {
+            if free < last {
+                failed_copies.push(failed_copy(name, &keys, format!(
+                    "destination {name}: only {} free on {}, the last backup of this database took {}",
+                    human_bytes(free), dest.location(), human_bytes(last)
+                )));
+                continue;
+            }
+        }
+        match dest.begin(&keys.artifact).await {
+            Ok(upload) => targets.push(Target { destination: name.clone(), upload }),
+            Err(e) => failed_copies.push(failed_copy(name, &keys, e.to_string())),
+        }
+    }
+    if targets.is_empty() {
+        dump.completion.abort().await;
+        return Outcome::failed(join_reasons("every destination failed", &failed_copies)).with_copies(failed_copies);
+    }
+
+    let on_read = bar.counter();
+    let piped = pipeline::run(dump.output, job.compression, targets, on_read).await;
+    let (totals, outcomes) = match piped {
+        Ok(done) => done,
+        Err(e) => {
+            dump.completion.abort().await;
+            return Outcome::failed(e.to_string()).with_copies(failed_copies);
+        }
+    };
+    let mut uploads: Vec<(String, Box<dyn Upload>)> = Vec::new();
+    for outcome in outcomes {
+        match outcome.result {
+            Ok(upload) => uploads.push((outcome.destination, upload)),
+            Err(e) => failed_copies.push(failed_copy(&outcome.destination, &keys, e.to_string())),
+        }
+    }
+    if uploads.is_empty() {
+        dump.completion.abort().await;
+        return Outcome::failed(join_reasons("every destination failed", &failed_copies)).with_copies(failed_copies);
+    }
+
+    // Gate 1-3: the tool's exit and stderr, the completion marker, the table counts.
+    let report = match dump.completion.finish().await {
+        Ok(report) => report,
+        Err(e) => return abandon(uploads, failed_copies, e.to_string()).await,
+    };
+    if totals.dump_bytes < job.min_dump_bytes {
+        let reason = format!(
+            "dump is {} bytes, below min_dump_bytes = {}",
+            totals.dump_bytes, job.min_dump_bytes
+        );
+        return abandon(uploads, failed_copies, reason).await;
+    }
+    let source_config = ctx.config.source(&job.source).expect("validated");
+    if let (Some(max), Some(lag)) = (source_config.max_replica_lag, report.replica_lag_seconds) {
+        if lag > max.as_secs_f64() {
+            let reason = format!("replica is {lag:.0}s behind its primary, over max_replica_lag = {}s", max.as_secs());
+            return abandon(uploads, failed_copies, reason).await;
+        }
+    }
+
+    let manifest = build_manifest(ctx, job, source, id, started_at, &keys, &totals, &dump.info, report);
+    // Gate 4-5: each copy committed, read back, then committed by its manifest.
+    let mut copies = failed_copies;
+    let manifest_bytes = Bytes::from(manifest.to_json());
+    for (name, upload) in uploads {
+        let dest = ctx.destinations[&name].clone();
+        let verify = ctx.config.destination(&name).expect("validated").verify_upload;
+        let committed = commit_copy(dest.as_ref(), upload, &keys, &totals, verify, manifest_bytes.clone()).await;
+        copies.push(match committed {
+            Ok(size) => CopyRecord {
+                destination: name,
+                path: keys.artifact.clone(),
+                status: CopyStatus::Committed,
+                size: Some(size),
+                error: None,
+            },
+            Err(reason) => failed_copy(&name, &keys, reason),
+        });
+    }
+    copies.sort_by(|a, b| a.destination.cmp(&b.destination));
+    let failed: Vec<_> = copies.iter().filter(|c| c.status == CopyStatus::Failed).cloned().collect();
+    let (status, error) = match (failed.len(), copies.len()) {
+        (0, _) => (BackupStatus::Succeeded, None),
+        (f, n) if f == n => (BackupStatus::Failed, Some(join_reasons("every destination failed", &failed))),
+        _ => (BackupStatus::Degraded, Some(join_reasons("some copies failed", &failed))),
+    };
+    Outcome {
+        status,
+        error,
+        manifest: Some(manifest),
+        copies,
+        warnings: Vec::new(),
+    }
+}
+
+/// Throws away uploads that must not be committed and fails the backup.
+async fn abandon(uploads: Vec<(String, Box<dyn Upload>)>, copies: Vec<CopyRecord>, reason: String) -> Outcome {
+    for (_, upload) in uploads {
+        upload.abort().await;
+    }
+    Outcome::failed(reason).with_copies(copies)
+}
+
+/// Commits one copy, checks it, and writes its manifest; on any failure removes the artifact
+/// so that nothing uncommitted stays behind.
+async fn commit_copy(
+    dest: &dyn Destination,
+    upload: Box<dyn Upload>,
+    keys: &ObjectKeys,
+    totals: &pipeline::Totals,
+    verify: VerifyUpload,
+    manifest: Bytes,
+) -> Result<u64, String> {
+    let result = async {
+        let written = upload.commit().await.map_err(|e| e.to_string())?;
+        let stored = dest.size(&keys.artifact).await.map_err(|e| e.to_string())?;
+        if written != totals.stored_bytes || stored != Some(totals.stored_bytes) {
+            return Err(format!(
+                "destination {}: size read back is {} bytes, expected {}",
+                dest.name(),
+                stored.map(|s| s.to_string()).unwrap_or_else(|| "missing".into()),
+                totals.stored_bytes
+            ));
+        }
+        if verify == VerifyUpload::Checksum {
+            let digest = read_back_sha256(dest, &keys.artifact).await?;
+            if digest != totals.sha256 {
+                return Err(format!(
+                    "destination {}: checksum read back is {digest}, expected {}",
+                    dest.name(),
+                    totals.sha256
+                ));
+            }
+        }
+        dest.put(&keys.manifest, manifest).await.map_err(|e| e.to_string())?;
+        Ok(totals.stored_bytes)
+    }
+    .await;
+    if result.is_err() {
+        let _ = dest.delete(&keys.artifact).await;
+        let _ = dest.delete(&keys.manifest).await;
+    }
+    result
+}
+
+/// sha256 of an object as the destination returns it.
+pub async fn read_back_sha256(dest: &dyn Destination, key: &str) -> Result<String, String> {
+    let mut reader = dest.read(key).await.map_err(|e| e.to_string())?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; pipeline::CHUNK_BYTES];
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .await
+            .map_err(|e| format!("destination {}: reading {key} back failed: {e}", dest.name()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_manifest(
+    ctx: &Context,
+    job: &Job,
+    source: &dyn Source,
+    id: &str,
+    started_at: DateTime<Utc>,
+    keys: &ObjectKeys,
+    totals: &pipeline::Totals,
+    info: &dbward_core::source::DumpInfo,
+    report: DumpReport,
+) -> Manifest {
+    let mut warnings = report.warnings;
+    if report.tables.is_empty() {
+        warnings.push("the database has no tables".into());
+    }
+    Manifest {
+        format_version: MANIFEST_FORMAT_VERSION,
+        id: id.to_string(),
+        source: job.source.clone(),
+        engine: source.engine(),
+        database: job.database.clone(),
+        artifact: keys.artifact.rsplit('/').next().unwrap_or_default().to_string(),
+        server_version: info.server_version.clone(),
+        dump_tool: info.tool.clone(),
+        dump_tool_version: info.tool_version.clone(),
+        dump_format: info.format.clone(),
+        host: ctx.host.clone(),
+        started_at,
+        finished_at: Utc::now(),
+        options: info.options.clone(),
+        excluded_tables: report.excluded_tables,
+        tables: report.tables,
+        dump_bytes: totals.dump_bytes,
+        stored_bytes: totals.stored_bytes,
+        sha256: totals.sha256.clone(),
+        compression: job.compression.name().to_string(),
+        encryption_recipients: Vec::new(),
+        replica_lag_seconds: report.replica_lag_seconds,
+        warnings,
+    }
+}
+
+fn failed_copy(destination: &str, keys: &ObjectKeys, reason: String) -> CopyRecord {
+    CopyRecord {
+        destination: destination.to_string(),
+        path: keys.artifact.clone(),
+        status: CopyStatus::Failed,
+        size: None,
+        error: Some(reason),
+    }
+}
+
+fn join_reasons(summary: &str, copies: &[CopyRecord]) -> String {
+    let reasons: Vec<&str> = copies.iter().filter_map(|c| c.error.as_deref()).collect();
+    if reasons.len() == 1 {
+        reasons[0].to_string()
+    } else {
+        format!("{summary}: {}", reasons.join("; "))
+    }
+}
+
+/// `1.5 MiB`-style sizes for messages and tables.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

@@ -1,0 +1,64 @@
+//! Use cases, one file per verb. Each takes a `Context` (config, catalog, adapters) and
+//! returns plain data for the command handler to print.
+
+pub mod backup;
+pub mod check;
+pub mod lock;
+pub mod select;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use dbward_core::destination::Destination;
+use dbward_core::source::Source;
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::registry;
+
+/// Everything a use case needs, built once per command.
+#[derive(Debug)]
+pub struct Context {
+    pub config: Config,
+    pub catalog: Catalog,
+    pub sources: BTreeMap<String, Arc<dyn Source>>,
+    pub destinations: BTreeMap<String, Arc<dyn Destination>>,
+    pub host: String,
+}
+
+impl Context {
+    /// Opens the catalog and builds every adapter.
+    pub async fn open(config: Config) -> anyhow::Result<Context> {
+        let catalog = Catalog::open(&config.catalog_path()).await?;
+        let sources = config
+            .sources
+            .iter()
+            .map(|s| (s.name.clone(), registry::source(s, &config.state_dir)))
+            .collect();
+        let destinations = config
+            .destinations
+            .iter()
+            .map(|d| (d.name.clone(), registry::destination(d)))
+            .collect();
+        Ok(Context {
+            config,
+            catalog,
+            sources,
+            destinations,
+            host: host_name(),
+        })
+    }
+}
+
+/// This machine's name, recorded in runs and manifests.
+pub fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// A mistake in how a command was called (unknown schedule, source, ...): exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);

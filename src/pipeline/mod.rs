@@ -1,0 +1,225 @@
+//! The streaming pipeline: dump bytes → compression → sha256 of the stored bytes → every
+//! destination at once. One pass, bounded memory: every stage hands fixed-size chunks through
+//! bounded channels, so a slow destination slows the dump instead of growing a buffer.
+//!
+//! Memory bound (documented in `docs/architecture`-level terms in ARCHITECTURE.md):
+//! `INPUT_DEPTH + 1` input chunks, `OUTPUT_DEPTH + 1` output chunks per destination, plus the
+//! compressor's own window and worker buffers (zstd level 3 with N workers: about 10 MiB each).
+
+mod codec;
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use dbward_core::destination::Upload;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::mpsc;
+
+use crate::config::Compression;
+
+/// Size of the chunks handed between stages.
+pub const CHUNK_BYTES: usize = 256 * 1024;
+/// Dump chunks waiting for the compressor.
+const INPUT_DEPTH: usize = 4;
+/// Compressed chunks waiting for each destination.
+const OUTPUT_DEPTH: usize = 8;
+
+/// What went through the pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Totals {
+    pub dump_bytes: u64,
+    pub stored_bytes: u64,
+    pub sha256: String,
+}
+
+/// An upload to feed, named by its destination.
+#[allow(missing_debug_implementations)]
+pub struct Target {
+    pub destination: String,
+    pub upload: Box<dyn Upload>,
+}
+
+/// How one target fared: the upload, still uncommitted, or why it failed.
+#[allow(missing_debug_implementations)]
+pub struct TargetOutcome {
+    pub destination: String,
+    pub result: Result<Box<dyn Upload>, dbward_core::Error>,
+}
+
+/// A failure of the pipeline itself (not of one destination).
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("reading the dump failed: {0}")]
+    Read(std::io::Error),
+    #[error("compression failed: {0}")]
+    Compress(std::io::Error),
+}
+
+/// Streams `input` through `compression` into every target. Returns the totals and each
+/// target's outcome; targets that failed have already been aborted. When every target
+/// fails, reading stops early and the totals cover what was read.
+pub async fn run(
+    mut input: Pin<Box<dyn AsyncRead + Send>>,
+    compression: Compression,
+    targets: Vec<Target>,
+    on_read: Arc<dyn Fn(u64) + Send + Sync>,
+) -> Result<(Totals, Vec<TargetOutcome>), PipelineError> {
+    let mut senders = Vec::with_capacity(targets.len());
+    let mut writers = Vec::with_capacity(targets.len());
+    for target in targets {
+        let (tx, rx) = mpsc::channel::<Bytes>(OUTPUT_DEPTH);
+        senders.push(Some(tx));
+        writers.push((target.destination, tokio::spawn(feed(target.upload, rx))));
+    }
+
+    let (input_tx, input_rx) = mpsc::channel::<Bytes>(INPUT_DEPTH);
+    let sink = FanOut {
+        pending: BytesMut::with_capacity(CHUNK_BYTES),
+        hasher: Sha256::new(),
+        stored_bytes: 0,
+        outputs: senders,
+    };
+    let compressor =
+        tokio::task::spawn_blocking(move || codec::compress(compression, input_rx, sink));
+
+    let mut dump_bytes = 0u64;
+    let read_result = loop {
+        let mut chunk = BytesMut::with_capacity(CHUNK_BYTES);
+        match input.read_buf(&mut chunk).await {
+            Ok(0) => break Ok(()),
+            Ok(n) => {
+                dump_bytes += n as u64;
+                on_read(n as u64);
+                // The compressor stops taking input only when every destination failed.
+                if input_tx.send(chunk.freeze()).await.is_err() {
+                    break Ok(());
+                }
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    drop(input_tx);
+    let compressed = compressor
+        .await
+        .map_err(|e| PipelineError::Compress(std::io::Error::other(e.to_string())))?;
+
+    let mut outcomes = Vec::with_capacity(writers.len());
+    for (destination, task) in writers {
+        let result = task.await.unwrap_or_else(|e| {
+            Err(dbward_core::Error::Destination {
+                destination: destination.clone(),
+                reason: format!("upload task stopped: {e}"),
+            })
+        });
+        outcomes.push(TargetOutcome {
+            destination,
+            result,
+        });
+    }
+    read_result.map_err(PipelineError::Read)?;
+    let sink = match compressed {
+        Ok(sink) => sink,
+        Err(e) if outcomes.iter().all(|o| o.result.is_err()) => {
+            // The compressor gave up because nobody was listening; the targets say why.
+            tracing::debug!("compressor stopped: {e}");
+            return Ok((
+                Totals {
+                    dump_bytes,
+                    stored_bytes: 0,
+                    sha256: String::new(),
+                },
+                outcomes,
+            ));
+        }
+        Err(e) => {
+            for outcome in outcomes {
+                if let Ok(upload) = outcome.result {
+                    upload.abort().await;
+                }
+            }
+            return Err(PipelineError::Compress(e));
+        }
+    };
+    Ok((
+        Totals {
+            dump_bytes,
+            stored_bytes: sink.stored_bytes,
+            sha256: hex::encode(sink.hasher.finalize()),
+        },
+        outcomes,
+    ))
+}
+
+/// Writes every chunk into one upload; on the first error aborts it and stops listening,
+/// which the fan-out notices.
+async fn feed(
+    mut upload: Box<dyn Upload>,
+    mut chunks: mpsc::Receiver<Bytes>,
+) -> Result<Box<dyn Upload>, dbward_core::Error> {
+    while let Some(chunk) = chunks.recv().await {
+        if let Err(e) = upload.write(chunk).await {
+            drop(chunks);
+            upload.abort().await;
+            return Err(e);
+        }
+    }
+    Ok(upload)
+}
+
+/// The end of the compressor: hashes and counts the stored bytes and hands full chunks to
+/// every destination still listening.
+pub(crate) struct FanOut {
+    pending: BytesMut,
+    hasher: Sha256,
+    stored_bytes: u64,
+    outputs: Vec<Option<mpsc::Sender<Bytes>>>,
+}
+
+impl FanOut {
+    fn send_pending(&mut self) -> std::io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let chunk = self.pending.split().freeze();
+        self.pending.reserve(CHUNK_BYTES);
+        for output in &mut self.outputs {
+            if let Some(tx) = output {
+                if tx.blocking_send(chunk.clone()).is_err() {
+                    *output = None;
+                }
+            }
+        }
+        if self.outputs.iter().all(Option::is_none) {
+            return Err(std::io::Error::other("every destination failed"));
+        }
+        Ok(())
+    }
+
+    /// Sends what is left; dropping the senders then tells each destination the end.
+    fn finish(mut self) -> std::io::Result<Self> {
+        self.send_pending()?;
+        self.outputs.clear();
+        Ok(self)
+    }
+}
+
+impl std::io::Write for FanOut {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.hasher.update(data);
+        self.stored_bytes += data.len() as u64;
+        self.pending.extend_from_slice(data);
+        if self.pending.len() >= CHUNK_BYTES {
+            self.send_pending()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

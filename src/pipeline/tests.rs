@@ -1,0 +1,122 @@
+//! The pipeline against real `fs` destinations: every codec round-trips, the checksum is of
+//! the stored bytes, and one failing destination does not stop the others.
+
+use std::io::Read;
+
+use dbward_core::destination::Destination;
+use dbward_destination::FsDestination;
+use sha2::{Digest, Sha256};
+
+use super::*;
+
+/// Text-like data that compresses, but not trivially.
+fn sample(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    (0..len)
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            if i % 61 == 60 { b'\n' } else { b'a' + (state % 26) as u8 }
+        })
+        .collect()
+}
+
+async fn targets(dests: &[&FsDestination], key: &str) -> Vec<Target> {
+    let mut out = Vec::new();
+    for dest in dests {
+        out.push(Target {
+            destination: dest.name().to_string(),
+            upload: dest.begin(key).await.unwrap(),
+        });
+    }
+    out
+}
+
+fn decompress(compression: Compression, stored: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    match compression {
+        Compression::Zstd { .. } => {
+            zstd::stream::read::Decoder::new(stored).unwrap().read_to_end(&mut out).unwrap();
+        }
+        Compression::Gzip { .. } => {
+            flate2::read::GzDecoder::new(stored).read_to_end(&mut out).unwrap();
+        }
+        Compression::None => out.extend_from_slice(stored),
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_codec_round_trips_to_every_destination() {
+    let data = sample(3 * 1024 * 1024 + 17);
+    for compression in [
+        Compression::Zstd { level: 3 },
+        Compression::Gzip { level: 6 },
+        Compression::None,
+    ] {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (da, db) = (FsDestination::new("a", a.path()), FsDestination::new("b", b.path()));
+        let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = seen.clone();
+        let (totals, outcomes) = run(
+            Box::pin(std::io::Cursor::new(data.clone())),
+            compression,
+            targets(&[&da, &db], "x/artifact").await,
+            Arc::new(move |n| {
+                counter.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(totals.dump_bytes, data.len() as u64);
+        assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), data.len() as u64);
+        for outcome in outcomes {
+            assert_eq!(outcome.result.unwrap().commit().await.unwrap(), totals.stored_bytes);
+        }
+        for dir in [&a, &b] {
+            let stored = std::fs::read(dir.path().join("x/artifact")).unwrap();
+            assert_eq!(hex::encode(Sha256::digest(&stored)), totals.sha256);
+            assert_eq!(decompress(compression, &stored), data, "{compression:?}");
+        }
+        if compression != Compression::None {
+            assert!(totals.stored_bytes < totals.dump_bytes * 3 / 4, "{compression:?} did not compress");
+        }
+    }
+}
+
+/// A 1 MiB tmpfs fills up while the other destination completes (tests run as root).
+#[tokio::test]
+async fn a_full_destination_fails_alone() {
+    let small = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(small.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "mounting a tmpfs needs root");
+    let good = tempfile::tempdir().unwrap();
+    let (full, fine) = (
+        FsDestination::new("full", small.path()),
+        FsDestination::new("fine", good.path()),
+    );
+    let data = sample(8 * 1024 * 1024);
+    let result = run(
+        Box::pin(std::io::Cursor::new(data.clone())),
+        Compression::None,
+        targets(&[&full, &fine], "x/artifact").await,
+        Arc::new(|_| {}),
+    )
+    .await;
+    let leftovers = std::fs::read_dir(small.path().join(".dbward-staging")).unwrap().count();
+    std::process::Command::new("umount").arg(small.path()).status().unwrap();
+
+    let (totals, mut outcomes) = result.unwrap();
+    let fine_outcome = outcomes.pop().unwrap();
+    let full_outcome = outcomes.pop().unwrap();
+    let err = full_outcome.result.err().unwrap().to_string();
+    assert!(err.contains("No space left on device"), "{err}");
+    assert_eq!(leftovers, 0, "the failed upload left a staged file");
+    assert_eq!(fine_outcome.result.unwrap().commit().await.unwrap(), data.len() as u64);
+    assert_eq!(totals.stored_bytes, data.len() as u64);
+}

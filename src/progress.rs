@@ -1,0 +1,64 @@
+//! Progress on a terminal: one indicatif bar per database with bytes and rate. Hidden when
+//! stderr is not a terminal, with `--json`, `-q`, and in the daemon.
+
+use std::sync::Arc;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::catalog::BackupStatus;
+
+/// The progress display of one command.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    multi: Option<MultiProgress>,
+}
+
+impl Progress {
+    /// Draws on stderr when `visible` and stderr is a terminal.
+    pub fn new(visible: bool) -> Self {
+        let multi = (visible && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        Progress { multi }
+    }
+
+    /// Never draws.
+    pub fn hidden() -> Self {
+        Progress { multi: None }
+    }
+
+    /// A bar for one job.
+    pub fn job(&self, label: &str) -> JobBar {
+        let bar = match &self.multi {
+            Some(multi) => {
+                let bar = multi.add(ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} {prefix:30} {bytes:>10} {bytes_per_sec:>12} {elapsed:>4} {msg}")
+                        .expect("valid template"),
+                );
+                bar.set_prefix(label.to_string());
+                bar.enable_steady_tick(std::time::Duration::from_millis(200));
+                bar
+            }
+            None => ProgressBar::hidden(),
+        };
+        JobBar { bar }
+    }
+}
+
+/// The bar of one job.
+#[derive(Debug, Clone)]
+pub struct JobBar {
+    bar: ProgressBar,
+}
+
+impl JobBar {
+    /// A callback that advances the bar by the bytes read.
+    pub fn counter(&self) -> Arc<dyn Fn(u64) + Send + Sync> {
+        let bar = self.bar.clone();
+        Arc::new(move |n| bar.inc(n))
+    }
+
+    pub fn finish(&self, status: BackupStatus) {
+        self.bar.finish_with_message(status.to_string());
+    }
+}
