@@ -35,7 +35,11 @@ pub fn stderr_level(verbose: u8, quiet: bool) -> LevelFilter {
 }
 
 /// Installs the global subscriber. `RUST_LOG` overrides the stderr level.
-pub fn init(format: LogFormat, level: LevelFilter, file: Option<(&Path, usize)>) -> anyhow::Result<LogGuard> {
+pub fn init(
+    format: LogFormat,
+    level: LevelFilter,
+    file: Option<(&Path, usize)>,
+) -> anyhow::Result<LogGuard> {
     let filter = EnvFilter::builder()
         .with_default_directive(level.into())
         .from_env_lossy()
@@ -55,8 +59,14 @@ pub fn init(format: LogFormat, level: LevelFilter, file: Option<(&Path, usize)>)
 
     let (file_layer, guard) = match file {
         Some((path, keep)) => {
-            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dbward.log".into());
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "dbward.log".into());
             crate::catalog::create_private_dir(dir)?;
             let appender = Builder::new()
                 .rotation(Rotation::DAILY)
@@ -66,14 +76,23 @@ pub fn init(format: LogFormat, level: LevelFilter, file: Option<(&Path, usize)>)
                 .map_err(|e| anyhow::anyhow!("log_file {}: {e}", path.display()))?;
             let (writer, guard) = tracing_appender::non_blocking(appender);
             let layer = match format {
-                LogFormat::Text => tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(false).boxed(),
-                LogFormat::Json => tracing_subscriber::fmt::layer().json().with_writer(writer).boxed(),
+                LogFormat::Text => tracing_subscriber::fmt::layer()
+                    .with_writer(writer)
+                    .with_ansi(false)
+                    .boxed(),
+                LogFormat::Json => tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(writer)
+                    .boxed(),
             }
             .with_filter(LevelFilter::INFO);
             (Some(layer), Some(guard))
         }
         None => (None, None),
     };
-    tracing_subscriber::registry().with(stderr).with(file_layer).try_init()?;
+    tracing_subscriber::registry()
+        .with(stderr)
+        .with(file_layer)
+        .try_init()?;
     Ok(LogGuard { _file: guard })
 }

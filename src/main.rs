@@ -11,7 +11,10 @@ use dbward::engine::UsageError;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("dbward: cannot start: {e}");
@@ -21,14 +24,19 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            let code = if err.downcast_ref::<ConfigError>().is_some() || err.downcast_ref::<UsageError>().is_some() {
+            let code = if err.downcast_ref::<ConfigError>().is_some()
+                || err.downcast_ref::<UsageError>().is_some()
+            {
                 2
             } else {
                 1
             };
             let message = format!("{err:#}");
             if json {
-                println!("{}", serde_json::json!({ "error": message, "exit_code": code }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "error": message, "exit_code": code })
+                );
             }
             eprintln!("dbward: {message}");
             ExitCode::from(code)

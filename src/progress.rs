@@ -32,8 +32,10 @@ impl Progress {
             Some(multi) => {
                 let bar = multi.add(ProgressBar::new_spinner());
                 bar.set_style(
-                    ProgressStyle::with_template("{spinner} {prefix:30} {bytes:>10} {bytes_per_sec:>12} {elapsed:>4} {msg}")
-                        .expect("valid template"),
+                    ProgressStyle::with_template(
+                        "{spinner} {prefix:30} {bytes:>10} {bytes_per_sec:>12} {elapsed:>4} {msg}",
+                    )
+                    .expect("valid template"),
                 );
                 bar.set_prefix(label.to_string());
                 bar.enable_steady_tick(std::time::Duration::from_millis(200));

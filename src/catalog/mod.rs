@@ -8,8 +8,8 @@ use std::path::Path;
 use std::str::FromStr;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 pub use records::{BackupRecord, BackupStatus, CopyRecord, CopyStatus, VerificationRecord};
 
@@ -88,7 +88,8 @@ impl Catalog {
             err,
         };
         if let Some(dir) = path.parent() {
-            create_private_dir(dir).map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
+            create_private_dir(dir)
+                .map_err(|e| open_err(format!("cannot create {}: {e}", dir.display())))?;
         }
         create_private_file(path).map_err(|e| open_err(e.to_string()))?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
@@ -201,7 +202,12 @@ impl Catalog {
 
     /// Marks backups of one database left `running` by a process that died as `failed`.
     /// Called while holding that database's lock, so no live run is touched.
-    pub async fn fail_interrupted(&self, source: &str, database: &str, at: DateTime<Utc>) -> Result<u64> {
+    pub async fn fail_interrupted(
+        &self,
+        source: &str,
+        database: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
         let done = sqlx::query(
             "UPDATE backups SET status = 'failed', finished_at = $1,
                  error = 'interrupted: dbward stopped before this backup finished'
@@ -285,10 +291,11 @@ impl Catalog {
             .iter()
             .map(records::copy_from_row)
             .collect::<Result<_>>()?;
-        let warnings = sqlx::query("SELECT message FROM warnings WHERE backup_id = $1 ORDER BY position")
-            .bind(&record.id)
-            .fetch_all(&self.pool)
-            .await?;
+        let warnings =
+            sqlx::query("SELECT message FROM warnings WHERE backup_id = $1 ORDER BY position")
+                .bind(&record.id)
+                .fetch_all(&self.pool)
+                .await?;
         record.warnings = warnings.iter().map(|r| r.get("message")).collect();
         let verification = sqlx::query(
             "SELECT level, ok, at FROM verifications WHERE backup_id = $1 ORDER BY at DESC LIMIT 1",
@@ -315,7 +322,10 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 fn create_private_file(path: &Path) -> std::io::Result<()> {

@@ -4,7 +4,9 @@ use super::*;
 
 async fn catalog() -> (tempfile::TempDir, Catalog) {
     let dir = tempfile::tempdir().unwrap();
-    let catalog = Catalog::open(&dir.path().join("state/catalog.db")).await.unwrap();
+    let catalog = Catalog::open(&dir.path().join("state/catalog.db"))
+        .await
+        .unwrap();
     (dir, catalog)
 }
 
@@ -13,7 +15,10 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 async fn record(catalog: &Catalog, id: &str, db: &str, started: &str, status: BackupStatus) {
-    catalog.start_run(&format!("run-{id}"), None, "host", at(started)).await.unwrap();
+    catalog
+        .start_run(&format!("run-{id}"), None, "host", at(started))
+        .await
+        .unwrap();
     catalog
         .start_backup(&BackupStart {
             id,
@@ -63,9 +68,30 @@ async fn catalog_file_and_folder_are_private() {
 #[tokio::test]
 async fn list_is_newest_first_and_filters() {
     let (_dir, catalog) = catalog().await;
-    record(&catalog, "01A", "shop", "2026-01-01T02:00:00Z", BackupStatus::Succeeded).await;
-    record(&catalog, "01B", "crm", "2026-01-02T02:00:00Z", BackupStatus::Failed).await;
-    record(&catalog, "01C", "shop", "2026-01-03T02:00:00Z", BackupStatus::Succeeded).await;
+    record(
+        &catalog,
+        "01A",
+        "shop",
+        "2026-01-01T02:00:00Z",
+        BackupStatus::Succeeded,
+    )
+    .await;
+    record(
+        &catalog,
+        "01B",
+        "crm",
+        "2026-01-02T02:00:00Z",
+        BackupStatus::Failed,
+    )
+    .await;
+    record(
+        &catalog,
+        "01C",
+        "shop",
+        "2026-01-03T02:00:00Z",
+        BackupStatus::Succeeded,
+    )
+    .await;
 
     let all = catalog.list(&ListFilter::default()).await.unwrap();
     let ids: Vec<_> = all.iter().map(|b| b.id.as_str()).collect();
@@ -75,34 +101,73 @@ async fn list_is_newest_first_and_filters() {
     assert_eq!(all[0].copies[0].status, CopyStatus::Committed);
 
     let shop = catalog
-        .list(&ListFilter { database: Some("shop".into()), limit: Some(1), ..Default::default() })
+        .list(&ListFilter {
+            database: Some("shop".into()),
+            limit: Some(1),
+            ..Default::default()
+        })
         .await
         .unwrap();
-    assert_eq!(shop.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(), ["01C"]);
+    assert_eq!(
+        shop.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(),
+        ["01C"]
+    );
     let failed = catalog
-        .list(&ListFilter { status: Some(BackupStatus::Failed), ..Default::default() })
+        .list(&ListFilter {
+            status: Some(BackupStatus::Failed),
+            ..Default::default()
+        })
         .await
         .unwrap();
-    assert_eq!(failed.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(), ["01B"]);
-    assert_eq!(catalog.last_stored_bytes("pg", "shop").await.unwrap(), Some(100));
+    assert_eq!(
+        failed.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(),
+        ["01B"]
+    );
+    assert_eq!(
+        catalog.last_stored_bytes("pg", "shop").await.unwrap(),
+        Some(100)
+    );
     assert_eq!(catalog.last_stored_bytes("pg", "nope").await.unwrap(), None);
 }
 
 #[tokio::test]
 async fn get_accepts_a_unique_prefix() {
     let (_dir, catalog) = catalog().await;
-    record(&catalog, "01ABC", "shop", "2026-01-01T02:00:00Z", BackupStatus::Succeeded).await;
-    record(&catalog, "01ABD", "shop", "2026-01-02T02:00:00Z", BackupStatus::Succeeded).await;
+    record(
+        &catalog,
+        "01ABC",
+        "shop",
+        "2026-01-01T02:00:00Z",
+        BackupStatus::Succeeded,
+    )
+    .await;
+    record(
+        &catalog,
+        "01ABD",
+        "shop",
+        "2026-01-02T02:00:00Z",
+        BackupStatus::Succeeded,
+    )
+    .await;
     assert_eq!(catalog.get("01ABC").await.unwrap().unwrap().0.id, "01ABC");
-    assert_eq!(catalog.get("01ABD").await.unwrap().unwrap().1.as_deref(), Some("{}"));
-    assert!(catalog.get("01AB").await.unwrap().is_none(), "ambiguous prefix");
+    assert_eq!(
+        catalog.get("01ABD").await.unwrap().unwrap().1.as_deref(),
+        Some("{}")
+    );
+    assert!(
+        catalog.get("01AB").await.unwrap().is_none(),
+        "ambiguous prefix"
+    );
     assert!(catalog.get("zzz").await.unwrap().is_none());
 }
 
 #[tokio::test]
 async fn interrupted_backups_are_marked_failed() {
     let (_dir, catalog) = catalog().await;
-    catalog.start_run("r", None, "host", at("2026-01-01T00:00:00Z")).await.unwrap();
+    catalog
+        .start_run("r", None, "host", at("2026-01-01T00:00:00Z"))
+        .await
+        .unwrap();
     catalog
         .start_backup(&BackupStart {
             id: "01X",
@@ -115,8 +180,20 @@ async fn interrupted_backups_are_marked_failed() {
         })
         .await
         .unwrap();
-    assert_eq!(catalog.fail_interrupted("pg", "other", Utc::now()).await.unwrap(), 0);
-    assert_eq!(catalog.fail_interrupted("pg", "shop", Utc::now()).await.unwrap(), 1);
+    assert_eq!(
+        catalog
+            .fail_interrupted("pg", "other", Utc::now())
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        catalog
+            .fail_interrupted("pg", "shop", Utc::now())
+            .await
+            .unwrap(),
+        1
+    );
     let (b, _) = catalog.get("01X").await.unwrap().unwrap();
     assert_eq!(b.status, BackupStatus::Failed);
     assert!(b.error.unwrap().starts_with("interrupted"));

@@ -48,7 +48,10 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
                 ]
             })
             .collect();
-        print!("{}", output::table(&["DATABASE", "STATUS", "SIZE", "DURATION", "REASON"], &rows));
+        print!(
+            "{}",
+            output::table(&["DATABASE", "STATUS", "SIZE", "DURATION", "REASON"], &rows)
+        );
         for warning in &report.warnings {
             eprintln!("warning: {warning}");
         }

@@ -61,7 +61,15 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         print!(
             "{}",
             output::table(
-                &["ID", "STARTED (UTC)", "DATABASE", "STATUS", "SIZE", "VERIFIED", "REASON"],
+                &[
+                    "ID",
+                    "STARTED (UTC)",
+                    "DATABASE",
+                    "STATUS",
+                    "SIZE",
+                    "VERIFIED",
+                    "REASON"
+                ],
                 &rows
             )
         );

@@ -82,12 +82,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
 
 /// Loads the config, starts logging (which may write to the config's `log_file`) and opens
 /// the context every engine function takes.
-pub async fn open(globals: &Globals) -> anyhow::Result<(std::sync::Arc<crate::engine::Context>, crate::logging::LogGuard)> {
+pub async fn open(
+    globals: &Globals,
+) -> anyhow::Result<(
+    std::sync::Arc<crate::engine::Context>,
+    crate::logging::LogGuard,
+)> {
     let path = crate::config::Config::locate(globals.config.as_deref())?;
     let config = crate::config::Config::load(&path)?;
     let level = crate::logging::stderr_level(globals.verbose, globals.quiet);
     let log_file = config.log_file.clone();
-    let guard = crate::logging::init(globals.log_format, level, log_file.as_deref().map(|p| (p, config.log_keep)))?;
+    let guard = crate::logging::init(
+        globals.log_format,
+        level,
+        log_file.as_deref().map(|p| (p, config.log_keep)),
+    )?;
     let ctx = crate::engine::Context::open(config).await?;
     Ok((std::sync::Arc::new(ctx), guard))
 }

@@ -63,7 +63,10 @@ mod tests {
     fn table_pads_columns_to_the_widest_cell() {
         let out = super::table(
             &["DB", "STATUS"],
-            &[vec!["shop".into(), "succeeded".into()], vec!["x".into(), "failed".into()]],
+            &[
+                vec!["shop".into(), "succeeded".into()],
+                vec!["x".into(), "failed".into()],
+            ],
         );
         assert_eq!(out, "DB    STATUS\nshop  succeeded\nx     failed\n");
     }

@@ -38,14 +38,26 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         ("duration", output::duration(&backup)),
         ("dump size", output::size(backup.dump_bytes)),
         ("stored size", output::size(backup.stored_bytes)),
-        ("sha256", backup.sha256.clone().unwrap_or_else(|| "-".into())),
+        (
+            "sha256",
+            backup.sha256.clone().unwrap_or_else(|| "-".into()),
+        ),
         ("verified", output::verification(&backup)),
     ];
     if let Some(m) = &manifest {
         lines.push(("server", m.server_version.clone()));
-        lines.push(("dump tool", format!("{} {} ({})", m.dump_tool, m.dump_tool_version, m.dump_format)));
+        lines.push((
+            "dump tool",
+            format!(
+                "{} {} ({})",
+                m.dump_tool, m.dump_tool_version, m.dump_format
+            ),
+        ));
         lines.push(("compression", m.compression.clone()));
-        lines.push(("rows", format!("{} in {} tables", m.total_rows(), m.tables.len())));
+        lines.push((
+            "rows",
+            format!("{} in {} tables", m.total_rows(), m.tables.len()),
+        ));
         if !m.excluded_tables.is_empty() {
             lines.push(("excluded", m.excluded_tables.join(", ")));
         }
@@ -60,14 +72,21 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             copy.destination,
             copy.status.as_str(),
             copy.path,
-            copy.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+            copy.error
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
         );
     }
     for warning in &backup.warnings {
         println!("{:12} {warning}", "warning");
     }
     if let Some(m) = &manifest {
-        let rows: Vec<Vec<String>> = m.tables.iter().map(|t| vec![t.table.clone(), t.rows.to_string()]).collect();
+        let rows: Vec<Vec<String>> = m
+            .tables
+            .iter()
+            .map(|t| vec![t.table.clone(), t.rows.to_string()])
+            .collect();
         println!();
         print!("{}", output::table(&["TABLE", "ROWS"], &rows));
     }

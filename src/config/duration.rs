@@ -4,7 +4,8 @@ use std::time::Duration;
 
 /// Parses a human duration; the error says what is expected.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let expected = || format!("invalid duration {text:?}: expected e.g. \"90s\", \"5m\", \"26h\", \"7d\"");
+    let expected =
+        || format!("invalid duration {text:?}: expected e.g. \"90s\", \"5m\", \"26h\", \"7d\"");
     let mut total = 0u64;
     let mut digits = String::new();
     let mut any = false;

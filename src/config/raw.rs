@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::secret::SecretRef;
 use super::{
-    Compression, Config, Connection, DestinationConfig, DestinationKind, Retention,
-    ScheduleConfig, SourceConfig, VerifyUpload, parse_duration,
+    Compression, Config, Connection, DestinationConfig, DestinationKind, Retention, ScheduleConfig,
+    SourceConfig, VerifyUpload, parse_duration,
 };
 
 #[derive(Debug, Deserialize)]
@@ -221,7 +221,10 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
     })?;
     let not_for = |k: &str, set: bool| -> Result<(), String> {
         if set {
-            Err(format!("{}: not used by engine {engine}; remove it", key(k)))
+            Err(format!(
+                "{}: not used by engine {engine}; remove it",
+                key(k)
+            ))
         } else {
             Ok(())
         }
@@ -241,10 +244,12 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
             ] {
                 not_for(k, set)?;
             }
-            let path = s
-                .path
-                .as_deref()
-                .ok_or_else(|| format!("{}: required for engine sqlite (the database file)", key("path")))?;
+            let path = s.path.as_deref().ok_or_else(|| {
+                format!(
+                    "{}: required for engine sqlite (the database file)",
+                    key("path")
+                )
+            })?;
             Connection::File {
                 path: anchored(base, path),
             }
@@ -254,7 +259,10 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
             let postgres = engine == Engine::Postgres;
             not_for("socket", postgres && s.socket.is_some())?;
             not_for("format", !postgres && s.format.is_some())?;
-            not_for("maintenance_database", !postgres && s.maintenance_database.is_some())?;
+            not_for(
+                "maintenance_database",
+                !postgres && s.maintenance_database.is_some(),
+            )?;
             if let Some(format) = &s.format {
                 if format != "custom" && format != "plain" {
                     return Err(format!(
@@ -266,7 +274,10 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
             let password = s
                 .password
                 .as_ref()
-                .map(|p| p.resolve(base).map_err(|e| format!("{}: {e}", key("password"))))
+                .map(|p| {
+                    p.resolve(base)
+                        .map_err(|e| format!("{}: {e}", key("password")))
+                })
                 .transpose()?;
             Connection::Server {
                 host: s.host.clone().unwrap_or_else(|| "127.0.0.1".into()),
@@ -283,12 +294,7 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
             }
         }
     };
-    for pattern in s
-        .databases
-        .iter()
-        .flatten()
-        .chain(&s.exclude_databases)
-    {
+    for pattern in s.databases.iter().flatten().chain(&s.exclude_databases) {
         globset::Glob::new(pattern)
             .map_err(|e| format!("{}: invalid pattern {pattern:?}: {e}", key("databases")))?;
     }
@@ -435,7 +441,10 @@ fn validate_schedule(
         monthly: r.monthly.unwrap_or(0),
         yearly: r.yearly.unwrap_or(0),
     });
-    if retention.as_ref().is_some_and(|r| *r == Retention::default()) {
+    if retention
+        .as_ref()
+        .is_some_and(|r| *r == Retention::default())
+    {
         return Err(format!(
             "{}: keeps nothing; set at least one of last, hourly, daily, weekly, monthly, yearly",
             key("retention")

@@ -52,7 +52,10 @@ fn a_full_config_validates_and_anchors_relative_paths() {
     }
     let schedule = &config.schedules[0];
     assert_eq!(schedule.compression, Compression::Zstd { level: 3 });
-    assert_eq!(schedule.rpo, Some(std::time::Duration::from_secs(26 * 3600)));
+    assert_eq!(
+        schedule.rpo,
+        Some(std::time::Duration::from_secs(26 * 3600))
+    );
     assert!(!format!("{config:?}").contains("pw-from-file"));
 }
 
@@ -127,7 +130,10 @@ fn errors_name_the_key_and_what_is_expected() {
             err.starts_with("/etc/dbward/test.toml: "),
             "file not named: {err}"
         );
-        assert!(err.contains(expected), "for {text:?}\n got: {err}\nwant: {expected}");
+        assert!(
+            err.contains(expected),
+            "for {text:?}\n got: {err}\nwant: {expected}"
+        );
     }
 }
 
@@ -144,9 +150,8 @@ fn a_config_without_schedules_backs_up_every_source_to_every_destination() {
 
 #[test]
 fn inline_secrets_never_show_in_debug() {
-    let config = parse(
-        "[[source]]\nname = \"a\"\nengine = \"postgres\"\npassword = \"hunter2-inline\"",
-    )
-    .unwrap();
+    let config =
+        parse("[[source]]\nname = \"a\"\nengine = \"postgres\"\npassword = \"hunter2-inline\"")
+            .unwrap();
     assert!(!format!("{config:?}").contains("hunter2"));
 }

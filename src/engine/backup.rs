@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
 use super::lock::{LockError, try_lock};
-use super::select::select;
+use super::select::{self, select};
 use super::{Context, UsageError};
 use crate::catalog::{BackupEnd, BackupRecord, BackupStart, BackupStatus, CopyRecord, CopyStatus};
 use crate::config::{Compression, ScheduleConfig, VerifyUpload};
@@ -64,21 +64,35 @@ struct Job {
 }
 
 /// Runs a backup of everything `request` selects.
-pub async fn run(ctx: Arc<Context>, request: &BackupRequest, progress: &Progress) -> anyhow::Result<RunReport> {
+pub async fn run(
+    ctx: Arc<Context>,
+    request: &BackupRequest,
+    progress: &Progress,
+) -> anyhow::Result<RunReport> {
     let schedules = chosen_schedules(&ctx, request)?;
     for name in &request.sources {
         if ctx.config.source(name).is_none() {
-            return Err(UsageError(format!("no [[source]] named {name:?} in {}", ctx.config.file.display())).into());
+            return Err(UsageError(format!(
+                "no [[source]] named {name:?} in {}",
+                ctx.config.file.display()
+            ))
+            .into());
         }
     }
     let run_id = ulid::Ulid::new().to_string();
     let run_started = Utc::now();
     let schedule_label = request.schedule.clone();
-    ctx.catalog.start_run(&run_id, schedule_label.as_deref(), &ctx.host, run_started).await?;
+    ctx.catalog
+        .start_run(&run_id, schedule_label.as_deref(), &ctx.host, run_started)
+        .await?;
     for dest in ctx.destinations.values() {
         match dest.clean_staging().await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(destination = dest.name(), removed = n, "cleaned leftovers of an earlier run"),
+            Ok(n) => tracing::info!(
+                destination = dest.name(),
+                removed = n,
+                "cleaned leftovers of an earlier run"
+            ),
             Err(e) => tracing::warn!("{e}"),
         }
     }
@@ -96,10 +110,25 @@ pub async fn run(ctx: Arc<Context>, request: &BackupRequest, progress: &Progress
             let available = match source.list_databases().await {
                 Ok(list) => list,
                 Err(e) => {
-                    // The source is unreachable: record it as a failed backup so that it is
-                    // seen in `list`, alerts and the exit code, not only in a log line.
-                    let record = record_unreachable(&ctx, &run_id, schedule, source.as_ref(), &e.to_string()).await?;
-                    records.push(record);
+                    // The source is unreachable: record a failed backup for every database it
+                    // was expected to provide, so that each shows in `list`, alerts and the
+                    // exit code, not only in a log line.
+                    let expected = select::expected_without_discovery(
+                        &source_config.databases,
+                        &request.databases,
+                    );
+                    for database in expected {
+                        let record = record_unreachable(
+                            &ctx,
+                            &run_id,
+                            schedule,
+                            source.as_ref(),
+                            &database,
+                            &e.to_string(),
+                        )
+                        .await?;
+                        records.push(record);
+                    }
                     continue;
                 }
             };
@@ -110,7 +139,8 @@ pub async fn run(ctx: Arc<Context>, request: &BackupRequest, progress: &Progress
                 &request.databases,
             );
             for pattern in selection.unmatched {
-                let warning = format!("source {source_name}: pattern {pattern:?} matches no database");
+                let warning =
+                    format!("source {source_name}: pattern {pattern:?} matches no database");
                 tracing::warn!("{warning}");
                 warnings.push(warning);
             }
@@ -141,7 +171,12 @@ pub async fn run(ctx: Arc<Context>, request: &BackupRequest, progress: &Progress
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.expect("never closed");
             let record = back_up_one(&ctx, &run_id, &job, &bar).await;
-            bar.finish(record.as_ref().map(|r| r.status).unwrap_or(BackupStatus::Failed));
+            bar.finish(
+                record
+                    .as_ref()
+                    .map(|r| r.status)
+                    .unwrap_or(BackupStatus::Failed),
+            );
             record
         });
     }
@@ -160,11 +195,16 @@ pub async fn run(ctx: Arc<Context>, request: &BackupRequest, progress: &Progress
         3 => "skipped",
         _ => "failed",
     };
-    ctx.catalog.finish_run(&report.run_id, status, Utc::now()).await?;
+    ctx.catalog
+        .finish_run(&report.run_id, status, Utc::now())
+        .await?;
     Ok(report)
 }
 
-fn chosen_schedules<'a>(ctx: &'a Context, request: &BackupRequest) -> anyhow::Result<Vec<&'a ScheduleConfig>> {
+fn chosen_schedules<'a>(
+    ctx: &'a Context,
+    request: &BackupRequest,
+) -> anyhow::Result<Vec<&'a ScheduleConfig>> {
     let schedules = &ctx.config.schedules;
     match &request.schedule {
         Some(name) => match schedules.iter().find(|s| &s.name == name) {
@@ -189,6 +229,7 @@ async fn record_unreachable(
     run_id: &str,
     schedule: &ScheduleConfig,
     source: &dyn Source,
+    database: &str,
     reason: &str,
 ) -> anyhow::Result<BackupRecord> {
     let id = ulid::Ulid::new().to_string();
@@ -199,11 +240,19 @@ async fn record_unreachable(
         schedule: Some(&schedule.name),
         source: source.name(),
         engine: source.engine().as_str(),
-        database: "*",
+        database,
         started_at: now,
     };
     ctx.catalog.start_backup(&start).await?;
-    finish(ctx, &id, Outcome::failed(reason.to_string()), source.name(), "*", now).await
+    finish(
+        ctx,
+        &id,
+        Outcome::failed(reason.to_string()),
+        source.name(),
+        database,
+        now,
+    )
+    .await
 }
 
 /// How one backup ended, before it is recorded.
@@ -232,7 +281,12 @@ impl Outcome {
     }
 }
 
-async fn back_up_one(ctx: &Context, run_id: &str, job: &Job, bar: &crate::progress::JobBar) -> anyhow::Result<BackupRecord> {
+async fn back_up_one(
+    ctx: &Context,
+    run_id: &str,
+    job: &Job,
+    bar: &crate::progress::JobBar,
+) -> anyhow::Result<BackupRecord> {
     let id = ulid::Ulid::new().to_string();
     let started_at = Utc::now();
     let source = ctx.sources[&job.source].clone();
@@ -251,14 +305,19 @@ async fn back_up_one(ctx: &Context, run_id: &str, job: &Job, bar: &crate::progre
             ctx.catalog.start_backup(&start).await?;
             let outcome = Outcome {
                 status: BackupStatus::Skipped,
-                error: Some(format!("skipped: another run is backing up {name} ({holder})")),
+                error: Some(format!(
+                    "skipped: another run is backing up {name} ({holder})"
+                )),
                 ..Outcome::failed(String::new())
             };
             return finish(ctx, &id, outcome, &job.source, &job.database, started_at).await;
         }
         Err(e) => return Err(e.into()),
     };
-    let interrupted = ctx.catalog.fail_interrupted(&job.source, &job.database, started_at).await?;
+    let interrupted = ctx
+        .catalog
+        .fail_interrupted(&job.source, &job.database, started_at)
+        .await?;
     if interrupted > 0 {
         tracing::warn!(source = %job.source, database = %job.database, "marked {interrupted} interrupted backup(s) as failed");
     }
@@ -276,8 +335,15 @@ async fn finish(
     started_at: DateTime<Utc>,
 ) -> anyhow::Result<BackupRecord> {
     let finished_at = Utc::now();
-    let manifest_json = outcome.manifest.as_ref().map(|m| String::from_utf8_lossy(&m.to_json()).into_owned());
-    let warnings = outcome.manifest.as_ref().map(|m| m.warnings.clone()).unwrap_or(outcome.warnings);
+    let manifest_json = outcome
+        .manifest
+        .as_ref()
+        .map(|m| String::from_utf8_lossy(&m.to_json()).into_owned());
+    let warnings = outcome
+        .manifest
+        .as_ref()
+        .map(|m| m.warnings.clone())
+        .unwrap_or(outcome.warnings);
     ctx.catalog
         .finish_backup(&BackupEnd {
             id,
@@ -294,12 +360,20 @@ async fn finish(
         })
         .await?;
     let duration_ms = (finished_at - started_at).num_milliseconds();
-    let stored = outcome.manifest.as_ref().map(|m| m.stored_bytes).unwrap_or(0);
+    let stored = outcome
+        .manifest
+        .as_ref()
+        .map(|m| m.stored_bytes)
+        .unwrap_or(0);
     let reason = outcome.error.as_deref().unwrap_or("");
     // The one line per backup that answers "did last night work" with grep.
     match outcome.status {
-        BackupStatus::Succeeded => tracing::info!(target: "dbward::summary", id, source, database, status = %outcome.status, bytes = stored, duration_ms, "backup {}", outcome.status),
-        _ => tracing::error!(target: "dbward::summary", id, source, database, status = %outcome.status, bytes = stored, duration_ms, reason, "backup {}", outcome.status),
+        BackupStatus::Succeeded => {
+            tracing::info!(target: "dbward::summary", id, source, database, status = %outcome.status, bytes = stored, duration_ms, "backup {}", outcome.status)
+        }
+        _ => {
+            tracing::error!(target: "dbward::summary", id, source, database, status = %outcome.status, bytes = stored, duration_ms, reason, "backup {}", outcome.status)
+        }
     }
     let (record, _) = ctx
         .catalog
@@ -326,7 +400,12 @@ async fn attempt(
         None => dump.info.extension.to_string(),
     };
     let keys = object_keys(&job.source, &job.database, started_at, id, &extension);
-    let last_size = ctx.catalog.last_stored_bytes(&job.source, &job.database).await.ok().flatten();
+    let last_size = ctx
+        .catalog
+        .last_stored_bytes(&job.source, &job.database)
+        .await
+        .ok()
+        .flatten();
 
     let mut failed_copies = Vec::new();
     let mut targets = Vec::new();
@@ -342,13 +421,17 @@ async fn attempt(
             }
         }
         match dest.begin(&keys.artifact).await {
-            Ok(upload) => targets.push(Target { destination: name.clone(), upload }),
+            Ok(upload) => targets.push(Target {
+                destination: name.clone(),
+                upload,
+            }),
             Err(e) => failed_copies.push(failed_copy(name, &keys, e.to_string())),
         }
     }
     if targets.is_empty() {
         dump.completion.abort().await;
-        return Outcome::failed(join_reasons("every destination failed", &failed_copies)).with_copies(failed_copies);
+        return Outcome::failed(join_reasons("every destination failed", &failed_copies))
+            .with_copies(failed_copies);
     }
 
     let on_read = bar.counter();
@@ -369,7 +452,8 @@ async fn attempt(
     }
     if uploads.is_empty() {
         dump.completion.abort().await;
-        return Outcome::failed(join_reasons("every destination failed", &failed_copies)).with_copies(failed_copies);
+        return Outcome::failed(join_reasons("every destination failed", &failed_copies))
+            .with_copies(failed_copies);
     }
 
     // Gate 1-3: the tool's exit and stderr, the completion marker, the table counts.
@@ -387,19 +471,36 @@ async fn attempt(
     let source_config = ctx.config.source(&job.source).expect("validated");
     if let (Some(max), Some(lag)) = (source_config.max_replica_lag, report.replica_lag_seconds) {
         if lag > max.as_secs_f64() {
-            let reason = format!("replica is {lag:.0}s behind its primary, over max_replica_lag = {}s", max.as_secs());
+            let reason = format!(
+                "replica is {lag:.0}s behind its primary, over max_replica_lag = {}s",
+                max.as_secs()
+            );
             return abandon(uploads, failed_copies, reason).await;
         }
     }
 
-    let manifest = build_manifest(ctx, job, source, id, started_at, &keys, &totals, &dump.info, report);
+    let manifest = build_manifest(
+        ctx, job, source, id, started_at, &keys, &totals, &dump.info, report,
+    );
     // Gate 4-5: each copy committed, read back, then committed by its manifest.
     let mut copies = failed_copies;
     let manifest_bytes = Bytes::from(manifest.to_json());
     for (name, upload) in uploads {
         let dest = ctx.destinations[&name].clone();
-        let verify = ctx.config.destination(&name).expect("validated").verify_upload;
-        let committed = commit_copy(dest.as_ref(), upload, &keys, &totals, verify, manifest_bytes.clone()).await;
+        let verify = ctx
+            .config
+            .destination(&name)
+            .expect("validated")
+            .verify_upload;
+        let committed = commit_copy(
+            dest.as_ref(),
+            upload,
+            &keys,
+            &totals,
+            verify,
+            manifest_bytes.clone(),
+        )
+        .await;
         copies.push(match committed {
             Ok(size) => CopyRecord {
                 destination: name,
@@ -412,11 +513,21 @@ async fn attempt(
         });
     }
     copies.sort_by(|a, b| a.destination.cmp(&b.destination));
-    let failed: Vec<_> = copies.iter().filter(|c| c.status == CopyStatus::Failed).cloned().collect();
+    let failed: Vec<_> = copies
+        .iter()
+        .filter(|c| c.status == CopyStatus::Failed)
+        .cloned()
+        .collect();
     let (status, error) = match (failed.len(), copies.len()) {
         (0, _) => (BackupStatus::Succeeded, None),
-        (f, n) if f == n => (BackupStatus::Failed, Some(join_reasons("every destination failed", &failed))),
-        _ => (BackupStatus::Degraded, Some(join_reasons("some copies failed", &failed))),
+        (f, n) if f == n => (
+            BackupStatus::Failed,
+            Some(join_reasons("every destination failed", &failed)),
+        ),
+        _ => (
+            BackupStatus::Degraded,
+            Some(join_reasons("some copies failed", &failed)),
+        ),
     };
     Outcome {
         status,
@@ -428,7 +539,11 @@ async fn attempt(
 }
 
 /// Throws away uploads that must not be committed and fails the backup.
-async fn abandon(uploads: Vec<(String, Box<dyn Upload>)>, copies: Vec<CopyRecord>, reason: String) -> Outcome {
+async fn abandon(
+    uploads: Vec<(String, Box<dyn Upload>)>,
+    copies: Vec<CopyRecord>,
+    reason: String,
+) -> Outcome {
     for (_, upload) in uploads {
         upload.abort().await;
     }
@@ -452,7 +567,9 @@ async fn commit_copy(
             return Err(format!(
                 "destination {}: size read back is {} bytes, expected {}",
                 dest.name(),
-                stored.map(|s| s.to_string()).unwrap_or_else(|| "missing".into()),
+                stored
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "missing".into()),
                 totals.stored_bytes
             ));
         }
@@ -466,7 +583,9 @@ async fn commit_copy(
                 ));
             }
         }
-        dest.put(&keys.manifest, manifest).await.map_err(|e| e.to_string())?;
+        dest.put(&keys.manifest, manifest)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(totals.stored_bytes)
     }
     .await;
@@ -483,10 +602,12 @@ pub async fn read_back_sha256(dest: &dyn Destination, key: &str) -> Result<Strin
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; pipeline::CHUNK_BYTES];
     loop {
-        let n = reader
-            .read(&mut buf)
-            .await
-            .map_err(|e| format!("destination {}: reading {key} back failed: {e}", dest.name()))?;
+        let n = reader.read(&mut buf).await.map_err(|e| {
+            format!(
+                "destination {}: reading {key} back failed: {e}",
+                dest.name()
+            )
+        })?;
         if n == 0 {
             break;
         }
@@ -517,7 +638,12 @@ fn build_manifest(
         source: job.source.clone(),
         engine: source.engine(),
         database: job.database.clone(),
-        artifact: keys.artifact.rsplit('/').next().unwrap_or_default().to_string(),
+        artifact: keys
+            .artifact
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
         server_version: info.server_version.clone(),
         dump_tool: info.tool.clone(),
         dump_tool_version: info.tool_version.clone(),

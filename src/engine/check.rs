@@ -56,7 +56,10 @@ pub async fn run(ctx: &Context) -> Vec<CheckItem> {
             let (ok, detail) = match probe(dest.as_ref()).await {
                 Ok(()) => (
                     true,
-                    format!("{}: wrote, read back and deleted a probe object", dest.location()),
+                    format!(
+                        "{}: wrote, read back and deleted a probe object",
+                        dest.location()
+                    ),
                 ),
                 Err(reason) => (false, reason),
             };
@@ -88,16 +91,25 @@ pub async fn run(ctx: &Context) -> Vec<CheckItem> {
 async fn probe(dest: &dyn Destination) -> Result<(), String> {
     let key = format!(".dbward-probe-{}", ulid::Ulid::new());
     let payload = Bytes::from(format!("dbward probe {key}"));
-    dest.put(&key, payload.clone()).await.map_err(|e| e.to_string())?;
+    dest.put(&key, payload.clone())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut read = Vec::new();
     let read_result = match dest.read(&key).await {
-        Ok(mut reader) => reader.read_to_end(&mut read).await.map_err(|e| e.to_string()).map(|_| ()),
+        Ok(mut reader) => reader
+            .read_to_end(&mut read)
+            .await
+            .map_err(|e| e.to_string())
+            .map(|_| ()),
         Err(e) => Err(e.to_string()),
     };
     let deleted = dest.delete(&key).await.map_err(|e| e.to_string());
     read_result?;
     if read != payload {
-        return Err(format!("destination {}: probe object read back differs from what was written", dest.name()));
+        return Err(format!(
+            "destination {}: probe object read back differs from what was written",
+            dest.name()
+        ));
     }
     deleted
 }

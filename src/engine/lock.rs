@@ -44,7 +44,12 @@ pub fn try_lock(state_dir: &Path, source: &str, database: &str) -> Result<JobLoc
         Ok(()) => {
             // Who holds it, for the message the next contender prints.
             let _ = file.set_len(0);
-            let _ = writeln!(file, "pid {} since {}", std::process::id(), chrono::Utc::now().to_rfc3339());
+            let _ = writeln!(
+                file,
+                "pid {} since {}",
+                std::process::id(),
+                chrono::Utc::now().to_rfc3339()
+            );
             Ok(JobLock { _file: file })
         }
         Err(std::fs::TryLockError::WouldBlock) => Err(LockError::Held {
@@ -67,7 +72,10 @@ mod tests {
         let first = try_lock(dir.path(), "pg", "shop").unwrap();
         let err = try_lock(dir.path(), "pg", "shop").unwrap_err().to_string();
         assert!(err.contains("pg/shop"), "{err}");
-        assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
         // Another database of the same source is independent.
         let _other = try_lock(dir.path(), "pg", "crm").unwrap();
         drop(first);

@@ -15,7 +15,11 @@ fn matcher(pattern: &str) -> GlobMatcher {
     // Patterns were validated with the config; a literal match is the safe fallback.
     Glob::new(pattern)
         .map(|g| g.compile_matcher())
-        .unwrap_or_else(|_| Glob::new(&globset::escape(pattern)).expect("escaped").compile_matcher())
+        .unwrap_or_else(|_| {
+            Glob::new(&globset::escape(pattern))
+                .expect("escaped")
+                .compile_matcher()
+        })
 }
 
 fn is_glob(pattern: &str) -> bool {
@@ -56,7 +60,11 @@ pub fn select(
     } else {
         for request in requested {
             let m = matcher(request);
-            let hits: Vec<_> = configured.iter().filter(|db| m.is_match(db.as_str())).cloned().collect();
+            let hits: Vec<_> = configured
+                .iter()
+                .filter(|db| m.is_match(db.as_str()))
+                .cloned()
+                .collect();
             if hits.is_empty() {
                 if is_glob(request) {
                     selection.unmatched.push(request.clone());
@@ -76,6 +84,21 @@ pub fn select(
     selection
 }
 
+/// The databases a run expected from a source it could not list: the literal names requested
+/// (or configured, without a request), or `*` standing for "whatever the globs would match".
+pub fn expected_without_discovery(include: &[String], requested: &[String]) -> Vec<String> {
+    let patterns = if requested.is_empty() {
+        include
+    } else {
+        requested
+    };
+    let mut names: Vec<String> = patterns.iter().filter(|p| !is_glob(p)).cloned().collect();
+    if names.len() < patterns.len() {
+        names.push("*".into());
+    }
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,8 +112,20 @@ mod tests {
         let available = v(&["app", "app_test", "crm", "scratch_1", "scratch_2"]);
         let cases: &[(&[&str], &[&str], &[&str], &[&str], &[&str])] = &[
             // include, exclude, requested, expected databases, expected unmatched
-            (&["*"], &[], &[], &["app", "app_test", "crm", "scratch_1", "scratch_2"], &[]),
-            (&["*"], &["scratch_*"], &[], &["app", "app_test", "crm"], &[]),
+            (
+                &["*"],
+                &[],
+                &[],
+                &["app", "app_test", "crm", "scratch_1", "scratch_2"],
+                &[],
+            ),
+            (
+                &["*"],
+                &["scratch_*"],
+                &[],
+                &["app", "app_test", "crm"],
+                &[],
+            ),
             (&["app*"], &["*_test"], &[], &["app"], &[]),
             (&["crm", "billing_*"], &[], &[], &["crm"], &["billing_*"]),
             (&["crm", "billing"], &[], &[], &["billing", "crm"], &[]),
@@ -101,8 +136,32 @@ mod tests {
         ];
         for (include, exclude, requested, want, unmatched) in cases {
             let got = select(&available, &v(include), &v(exclude), &v(requested));
-            assert_eq!(got.databases, v(want), "{include:?} - {exclude:?} / {requested:?}");
-            assert_eq!(got.unmatched, v(unmatched), "{include:?} - {exclude:?} / {requested:?}");
+            assert_eq!(
+                got.databases,
+                v(want),
+                "{include:?} - {exclude:?} / {requested:?}"
+            );
+            assert_eq!(
+                got.unmatched,
+                v(unmatched),
+                "{include:?} - {exclude:?} / {requested:?}"
+            );
         }
+    }
+
+    #[test]
+    fn expected_databases_of_an_unreachable_source() {
+        assert_eq!(
+            expected_without_discovery(&v(&["shop", "crm"]), &[]),
+            v(&["shop", "crm"])
+        );
+        assert_eq!(
+            expected_without_discovery(&v(&["shop", "app_*"]), &[]),
+            v(&["shop", "*"])
+        );
+        assert_eq!(
+            expected_without_discovery(&v(&["*"]), &v(&["crm"])),
+            v(&["crm"])
+        );
     }
 }

@@ -17,7 +17,11 @@ fn sample(len: usize) -> Vec<u8> {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            if i % 61 == 60 { b'\n' } else { b'a' + (state % 26) as u8 }
+            if i % 61 == 60 {
+                b'\n'
+            } else {
+                b'a' + (state % 26) as u8
+            }
         })
         .collect()
 }
@@ -37,10 +41,15 @@ fn decompress(compression: Compression, stored: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     match compression {
         Compression::Zstd { .. } => {
-            zstd::stream::read::Decoder::new(stored).unwrap().read_to_end(&mut out).unwrap();
+            zstd::stream::read::Decoder::new(stored)
+                .unwrap()
+                .read_to_end(&mut out)
+                .unwrap();
         }
         Compression::Gzip { .. } => {
-            flate2::read::GzDecoder::new(stored).read_to_end(&mut out).unwrap();
+            flate2::read::GzDecoder::new(stored)
+                .read_to_end(&mut out)
+                .unwrap();
         }
         Compression::None => out.extend_from_slice(stored),
     }
@@ -56,7 +65,10 @@ async fn every_codec_round_trips_to_every_destination() {
         Compression::None,
     ] {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let (da, db) = (FsDestination::new("a", a.path()), FsDestination::new("b", b.path()));
+        let (da, db) = (
+            FsDestination::new("a", a.path()),
+            FsDestination::new("b", b.path()),
+        );
         let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counter = seen.clone();
         let (totals, outcomes) = run(
@@ -70,9 +82,15 @@ async fn every_codec_round_trips_to_every_destination() {
         .await
         .unwrap();
         assert_eq!(totals.dump_bytes, data.len() as u64);
-        assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), data.len() as u64);
+        assert_eq!(
+            seen.load(std::sync::atomic::Ordering::Relaxed),
+            data.len() as u64
+        );
         for outcome in outcomes {
-            assert_eq!(outcome.result.unwrap().commit().await.unwrap(), totals.stored_bytes);
+            assert_eq!(
+                outcome.result.unwrap().commit().await.unwrap(),
+                totals.stored_bytes
+            );
         }
         for dir in [&a, &b] {
             let stored = std::fs::read(dir.path().join("x/artifact")).unwrap();
@@ -80,7 +98,10 @@ async fn every_codec_round_trips_to_every_destination() {
             assert_eq!(decompress(compression, &stored), data, "{compression:?}");
         }
         if compression != Compression::None {
-            assert!(totals.stored_bytes < totals.dump_bytes * 3 / 4, "{compression:?} did not compress");
+            assert!(
+                totals.stored_bytes < totals.dump_bytes * 3 / 4,
+                "{compression:?} did not compress"
+            );
         }
     }
 }
@@ -108,8 +129,13 @@ async fn a_full_destination_fails_alone() {
         Arc::new(|_| {}),
     )
     .await;
-    let leftovers = std::fs::read_dir(small.path().join(".dbward-staging")).unwrap().count();
-    std::process::Command::new("umount").arg(small.path()).status().unwrap();
+    let leftovers = std::fs::read_dir(small.path().join(".dbward-staging"))
+        .unwrap()
+        .count();
+    std::process::Command::new("umount")
+        .arg(small.path())
+        .status()
+        .unwrap();
 
     let (totals, mut outcomes) = result.unwrap();
     let fine_outcome = outcomes.pop().unwrap();
@@ -117,6 +143,9 @@ async fn a_full_destination_fails_alone() {
     let err = full_outcome.result.err().unwrap().to_string();
     assert!(err.contains("No space left on device"), "{err}");
     assert_eq!(leftovers, 0, "the failed upload left a staged file");
-    assert_eq!(fine_outcome.result.unwrap().commit().await.unwrap(), data.len() as u64);
+    assert_eq!(
+        fine_outcome.result.unwrap().commit().await.unwrap(),
+        data.len() as u64
+    );
     assert_eq!(totals.stored_bytes, data.len() as u64);
 }

@@ -61,9 +61,9 @@ impl ToolProcess {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        let mut child = command.spawn().map_err(|e| {
-            Error::Dump(format!("cannot start {tool}: {e}"))
-        })?;
+        let mut child = command
+            .spawn()
+            .map_err(|e| Error::Dump(format!("cannot start {tool}: {e}")))?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut stderr = child.stderr.take().expect("stderr is piped");
         let stderr = tokio::spawn(async move {
@@ -188,8 +188,9 @@ mod tests {
     async fn stdout_and_stderr_are_kept_apart_even_when_both_are_large() {
         // 1 MiB on each stream: reading them one after the other would deadlock.
         let mut cmd = Command::new("sh");
-        cmd.arg("-c")
-            .arg("head -c 1048576 /dev/zero; head -c 1048576 /dev/zero | tr '\\0' e >&2; echo done");
+        cmd.arg("-c").arg(
+            "head -c 1048576 /dev/zero; head -c 1048576 /dev/zero | tr '\\0' e >&2; echo done",
+        );
         let (tool, mut stdout) = ToolProcess::spawn("sh", cmd).unwrap();
         let mut data = Vec::new();
         stdout.read_to_end(&mut data).await.unwrap();
@@ -207,12 +208,19 @@ mod tests {
         let (tool, mut stdout) = ToolProcess::spawn("sh", cmd).unwrap();
         let mut line = [0u8; 32];
         let n = stdout.read(&mut line).await.unwrap();
-        let grandchild: i32 = std::str::from_utf8(&line[..n]).unwrap().trim().parse().unwrap();
+        let grandchild: i32 = std::str::from_utf8(&line[..n])
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         tool.kill().await;
         // The grandchild is in the same group and must be gone (or a zombie awaiting init).
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         let state = std::fs::read_to_string(format!("/proc/{grandchild}/stat")).unwrap_or_default();
-        assert!(state.is_empty() || state.contains(" Z "), "grandchild alive: {state}");
+        assert!(
+            state.is_empty() || state.contains(" Z "),
+            "grandchild alive: {state}"
+        );
     }
 
     #[tokio::test]

@@ -74,7 +74,10 @@ mod tests {
             let file = SecretFile::create(dir.path(), "pw", &secret).unwrap();
             let mode = std::fs::metadata(file.path()).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
-            assert_eq!(std::fs::read_to_string(file.path()).unwrap(), "s3cr3t-value");
+            assert_eq!(
+                std::fs::read_to_string(file.path()).unwrap(),
+                "s3cr3t-value"
+            );
             assert!(!format!("{file:?}").contains("s3cr3t"));
             file.path().to_path_buf()
         };

@@ -62,9 +62,15 @@ async fn put_replaces_atomically(dest: &dyn Destination) {
 }
 
 async fn listing_sees_committed_objects_under_a_prefix(dest: &dyn Destination) {
-    dest.put("scratch/d/x/1", Bytes::from_static(b"1")).await.unwrap();
-    dest.put("scratch/d/y/22", Bytes::from_static(b"22")).await.unwrap();
-    dest.put("scratch/e/3", Bytes::from_static(b"3")).await.unwrap();
+    dest.put("scratch/d/x/1", Bytes::from_static(b"1"))
+        .await
+        .unwrap();
+    dest.put("scratch/d/y/22", Bytes::from_static(b"22"))
+        .await
+        .unwrap();
+    dest.put("scratch/e/3", Bytes::from_static(b"3"))
+        .await
+        .unwrap();
     let listed: Vec<(String, u64)> = dest
         .list("scratch/d/")
         .await
@@ -74,7 +80,10 @@ async fn listing_sees_committed_objects_under_a_prefix(dest: &dyn Destination) {
         .collect();
     assert_eq!(
         listed,
-        [("scratch/d/x/1".to_string(), 1), ("scratch/d/y/22".to_string(), 2)]
+        [
+            ("scratch/d/x/1".to_string(), 1),
+            ("scratch/d/y/22".to_string(), 2)
+        ]
     );
     for key in ["scratch/d/x/1", "scratch/d/y/22", "scratch/e/3"] {
         dest.delete(key).await.unwrap();

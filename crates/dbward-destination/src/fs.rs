@@ -189,7 +189,10 @@ impl Destination for FsDestination {
     }
 }
 
-fn list_tree(root: &Path, prefix: &str) -> std::result::Result<Vec<ObjectMeta>, (PathBuf, std::io::Error)> {
+fn list_tree(
+    root: &Path,
+    prefix: &str,
+) -> std::result::Result<Vec<ObjectMeta>, (PathBuf, std::io::Error)> {
     let mut out = Vec::new();
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
@@ -252,7 +255,10 @@ impl FsUpload {
             .map_err(|e| self.destination.io_error("cannot create", parent, e))?;
         tokio::fs::rename(&self.staged, &self.target)
             .await
-            .map_err(|e| self.destination.io_error("cannot move into place", &self.target, e))?;
+            .map_err(|e| {
+                self.destination
+                    .io_error("cannot move into place", &self.target, e)
+            })?;
         // The rename is durable only once the folder that now names the file is synced.
         let dir = tokio::fs::File::open(parent)
             .await

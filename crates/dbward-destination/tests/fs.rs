@@ -16,7 +16,9 @@ async fn clean_staging_removes_abandoned_uploads_but_not_live_ones() {
     let dir = tempfile::tempdir().unwrap();
     let dest = FsDestination::new("local", dir.path());
     let mut live = dest.begin("db/live.bin").await.unwrap();
-    live.write(Bytes::from_static(b"in progress")).await.unwrap();
+    live.write(Bytes::from_static(b"in progress"))
+        .await
+        .unwrap();
     let abandoned = dir.path().join(".dbward-staging/crashed.part");
     std::fs::write(&abandoned, b"left by a crashed run").unwrap();
 
@@ -31,7 +33,12 @@ async fn unwritable_directory_is_a_clear_error() {
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"").unwrap();
     let dest = FsDestination::new("local", &file);
-    let err = dest.begin("db/x").await.err().expect("must fail").to_string();
+    let err = dest
+        .begin("db/x")
+        .await
+        .err()
+        .expect("must fail")
+        .to_string();
     assert!(err.starts_with("destination local: cannot create"), "{err}");
     assert!(err.contains("not-a-dir"), "{err}");
 }
@@ -62,7 +69,10 @@ async fn full_filesystem_fails_the_upload_and_leaves_nothing() {
                 upload.abort().await;
                 e
             }
-            None => upload.commit().await.expect_err("4 MiB cannot fit in 1 MiB"),
+            None => upload
+                .commit()
+                .await
+                .expect_err("4 MiB cannot fit in 1 MiB"),
         };
         let listed = dest.list("").await.unwrap();
         let staged = std::fs::read_dir(dir.path().join(".dbward-staging"))
@@ -71,7 +81,10 @@ async fn full_filesystem_fails_the_upload_and_leaves_nothing() {
         (failure.to_string(), listed, staged)
     }
     .await;
-    std::process::Command::new("umount").arg(dir.path()).status().unwrap();
+    std::process::Command::new("umount")
+        .arg(dir.path())
+        .status()
+        .unwrap();
     let (failure, listed, staged) = result;
     assert!(failure.contains("No space left on device"), "{failure}");
     assert!(listed.is_empty(), "{listed:?}");

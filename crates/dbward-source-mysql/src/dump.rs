@@ -72,6 +72,9 @@ pub struct MysqlCompletion {
     pub excluded: Vec<String>,
     pub warnings: Vec<String>,
     pub replica_lag_seconds: Option<f64>,
+    /// Asked again when expected tables are missing: a table dropped while the dump ran is
+    /// a warning, not a failed backup.
+    pub source: crate::MysqlSource,
 }
 
 #[async_trait]
@@ -88,6 +91,7 @@ impl DumpCompletion for MysqlCompletion {
             excluded,
             mut warnings,
             replica_lag_seconds,
+            source,
         } = *self;
         let exit = tool.wait().await;
         drop(secret);
@@ -114,7 +118,7 @@ impl DumpCompletion for MysqlCompletion {
         }
         warnings.extend(judged.warnings);
 
-        let state = std::mem::replace(&mut *lock(&state), StreamState::new());
+        let state = std::mem::take(&mut *lock(&state));
         let bytes = state.ends.total();
         if !has_completion_marker(&state.ends.tail()) {
             return Err(Error::Dump(format!(
@@ -125,7 +129,21 @@ impl DumpCompletion for MysqlCompletion {
             .counter
             .finish()
             .map_err(|e| Error::Dump(format!("{tool_name} output is incomplete: {e}")))?;
-        let missing: Vec<&String> = expected.difference(&counts.created).collect();
+        let mut missing: Vec<&String> = expected.difference(&counts.created).collect();
+        if !missing.is_empty() {
+            match source.base_tables(&database).await {
+                Ok(now) => missing.retain(|t| {
+                    let still_there = now.contains(*t);
+                    if !still_there {
+                        warnings.push(format!("table `{t}` was dropped while the dump ran"));
+                    }
+                    still_there
+                }),
+                Err(e @ Error::DatabaseMissing { .. }) => return Err(e),
+                // Unable to ask again: judge by what was expected.
+                Err(_) => {}
+            }
+        }
         if !missing.is_empty() {
             let names: Vec<String> = missing.iter().map(|t| format!("`{t}`")).collect();
             return Err(Error::Dump(format!(

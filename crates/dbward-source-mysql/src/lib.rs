@@ -322,14 +322,8 @@ impl Source for MysqlSource {
             .collect();
         excluded.sort();
         excluded.dedup();
-        let expected: BTreeSet<String> = survey
-            .tables
-            .iter()
-            // System-versioned tables are base tables with history; views and sequences
-            // hold no rows of their own.
-            .filter(|(_, kind)| kind == "BASE TABLE" || kind == "SYSTEM VERSIONED")
-            .filter(|(name, _)| !s.exclude_tables.contains(name))
-            .map(|(name, _)| name.clone())
+        let expected: BTreeSet<String> = base_tables(&survey.tables)
+            .filter(|name| !s.exclude_tables.contains(name))
             .collect();
 
         let options = self.dump_options(database, &compat);
@@ -382,12 +376,28 @@ impl Source for MysqlSource {
                 excluded,
                 warnings,
                 replica_lag_seconds: survey.replica_lag_seconds,
+                source: self.clone(),
             }),
         })
     }
 }
 
+/// Tables that hold rows of their own: system-versioned tables are base tables with history;
+/// views and sequences are not.
+fn base_tables(tables: &[(String, String)]) -> impl Iterator<Item = String> + '_ {
+    tables
+        .iter()
+        .filter(|(_, kind)| kind == "BASE TABLE" || kind == "SYSTEM VERSIONED")
+        .map(|(name, _)| name.clone())
+}
+
 impl MysqlSource {
+    /// The base tables of `database` now.
+    async fn base_tables(&self, database: &str) -> Result<BTreeSet<String>> {
+        let survey = self.survey(database).await?;
+        Ok(base_tables(&survey.tables).collect())
+    }
+
     /// Arguments after the option file and before the database name; none is secret.
     fn dump_options(&self, database: &str, compat: &Compat) -> Vec<String> {
         let s = &self.settings;

@@ -553,3 +553,27 @@ async fn dump_killed_midway_fails_naming_the_tool() {
     assert!(!text.contains('\n'), "{text}");
     assert!(files_in(dir.path()).is_empty());
 }
+
+#[tokio::test]
+async fn socket_instead_of_tcp() {
+    let server = server();
+    let Some(socket) = server.socket.clone() else {
+        eprintln!("skipped: the shared server has no unix socket");
+        return;
+    };
+    let db = server.create_database("mysqlsock");
+    db.sql("CREATE TABLE t (x INT); INSERT INTO t VALUES (1),(2),(3);");
+    let dir = tempfile::tempdir().unwrap();
+    let source = MysqlSource::new(MysqlSettings {
+        socket: Some(socket.clone()),
+        host: "unused.invalid".into(),
+        ..settings(server, dir.path())
+    });
+    assert!(source.list_databases().await.unwrap().contains(&db.name));
+    let dump = source.dump(&db.name).await.expect("dump starts");
+    assert!(dump.info.options.contains(&format!("--socket={}", socket.display())));
+    let (_, report) = tokio::time::timeout(LIMIT, run_dump(dump)).await.unwrap();
+    let report = report.expect("dump passes");
+    assert_eq!(report.tables.len(), 1);
+    assert_eq!(report.tables[0].rows, 3);
+}

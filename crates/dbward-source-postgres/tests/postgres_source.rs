@@ -126,7 +126,12 @@ async fn custom_dump_counts_rows_exactly_and_restores() {
     assert_eq!(sorted(report.tables), fixture_counts());
     assert_eq!(report.excluded_tables, ["public.audit_log"]);
     assert_eq!(report.replica_lag_seconds, None);
+    // The facts the completion check relies on, as this pg_dump writes them: intSize in the
+    // header's ninth byte, and the last data block closed by a sign byte and intSize zeros.
     assert!(bytes.starts_with(b"PGDMP"));
+    let int_size = usize::from(bytes[8]);
+    assert_eq!(bytes[10], 1, "custom format code");
+    assert!(bytes[bytes.len() - int_size - 1..].iter().all(|&b| b == 0));
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("out.dump");
@@ -184,7 +189,7 @@ async fn plain_dump_has_its_trailer_and_exact_counts() {
     db.sql(FIXTURE);
     let mut settings = settings(pg);
     settings.format = PgFormat::Plain;
-    settings.exclude_tables = vec!["public.audit_*".into()];
+    settings.exclude_tables = vec!["public.audit_*".into(), "no_such_table".into()];
     let mut dump = PostgresSource::new(settings).dump(&db.name).await.unwrap();
     assert_eq!(
         (dump.info.format.as_str(), dump.info.extension),
@@ -194,6 +199,10 @@ async fn plain_dump_has_its_trailer_and_exact_counts() {
     let report = dump.completion.finish().await.unwrap();
     assert_eq!(sorted(report.tables), fixture_counts());
     assert_eq!(report.excluded_tables, ["public.audit_log"]);
+    assert_eq!(
+        report.warnings,
+        ["exclude_tables pattern \"no_such_table\" matches no table"]
+    );
     let text = String::from_utf8(bytes).unwrap();
     assert!(text.contains(dbward_source_postgres::PLAIN_TRAILER));
     assert!(text.contains("héllo wörld ✓ 日本語"));

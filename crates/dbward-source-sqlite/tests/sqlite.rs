@@ -60,7 +60,10 @@ async fn snapshot_streams_a_valid_database_with_exact_counts() {
     let conn = Connection::open(&restored).unwrap();
     assert_eq!(count_tables(&conn).unwrap(), report.tables);
     // The spool holds nothing once the dump is finished.
-    assert_eq!(std::fs::read_dir(dir.path().join("spool")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("spool")).unwrap().count(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -72,11 +75,8 @@ async fn snapshot_is_consistent_while_another_connection_writes() {
     let writer = std::thread::spawn(move || {
         let conn = Connection::open(writer_path).unwrap();
         for i in 0..300 {
-            conn.execute(
-                "INSERT INTO users(name) VALUES (?1)",
-                [format!("late {i}")],
-            )
-            .unwrap();
+            conn.execute("INSERT INTO users(name) VALUES (?1)", [format!("late {i}")])
+                .unwrap();
         }
     });
     let src = source(dir.path(), "app.db");

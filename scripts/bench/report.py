@@ -1,0 +1,166 @@
+# Benchmark helper for scripts/bench.sh: turns the per-run JSON lines into the report (median table per engine, ratios dbward / baseline, raw rounds).
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+MB = 1e6
+
+LABELS = {
+    ("postgres", "dbward"): "dbward backup (custom -Z0 | zstd-3 mt, fs)",
+    ("postgres", "plain_null"): "pg_dump > /dev/null",
+    ("postgres", "custom_file"): "pg_dump -Fc > file",
+    ("postgres", "gzip_file"): "pg_dump | gzip > file",
+    ("postgres", "zstd_file"): "pg_dump | zstd -T0 -3 > file",
+    ("mariadb", "dbward"): "dbward backup (zstd-3 mt, fs)",
+    ("mariadb", "plain_null"): "mariadb-dump > /dev/null",
+    ("mariadb", "gzip_file"): "mariadb-dump | gzip > file",
+    ("mariadb", "zstd_file"): "mariadb-dump | zstd -T0 -3 > file",
+}
+RATIOS = {
+    "postgres": ["plain_null", "custom_file", "gzip_file", "zstd_file"],
+    "mariadb": ["plain_null", "gzip_file", "zstd_file"],
+}
+ENGINE_NAMES = {"postgres": "PostgreSQL", "mariadb": "MariaDB"}
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(v, spec, none="-"):
+    return none if v is None else format(v, spec)
+
+
+def per_process(run):
+    """comm -> (peak RSS kB, CPU s), summing processes of the same name; the shells are left out."""
+    out = defaultdict(lambda: [0, 0.0])
+    for p in run["procs"]:
+        if p["comm"] in ("bash", "sh", "time"):
+            continue
+        out[p["comm"]][0] += p["hwm_kb"]
+        out[p["comm"]][1] += p["cpu_s"]
+    return out
+
+
+def summarize(runs):
+    """Medians over the rounds of one case."""
+    procs = defaultdict(lambda: ([], []))
+    for run in runs:
+        for comm, (hwm, cpu) in per_process(run).items():
+            procs[comm][0].append(hwm)
+            procs[comm][1].append(cpu)
+    walls = [r["wall_s"] for r in runs]
+    return {
+        "n": len(runs),
+        "wall": med(walls),
+        "wall_min": min(walls),
+        "wall_max": max(walls),
+        "out": med([r["out_bytes"] for r in runs]),
+        "dump": med([r["dump_bytes"] for r in runs]),
+        "cpu": med([r["cpu_s"] for r in runs]),
+        "time_maxrss": med([r["time_maxrss_kb"] for r in runs]),
+        "tree_rss": med([sum(h for h, _ in per_process(r).values()) for r in runs]),
+        "dbward_rss": med([per_process(r)["dbward"][0] for r in runs]) if any(
+            p["comm"] == "dbward" for r in runs for p in r["procs"]) else None,
+        "procs": {c: (med(h), med(cpu)) for c, (h, cpu) in procs.items()},
+        "cmd": runs[0]["cmd"],
+    }
+
+
+def main():
+    rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+    plain = {(r["engine"], r["database"]): r["bytes"] for r in rows if r.get("kind") == "plain_size"}
+    timed = defaultdict(list)
+    bigger = defaultdict(list)
+    for r in rows:
+        if r.get("kind") == "timed":
+            timed[(r["engine"], r["case"])].append(r)
+        elif str(r.get("kind", "")).startswith("x"):
+            bigger[(r["engine"], r["kind"])].append(r)
+    databases = {}
+    for (engine, database) in plain:
+        databases.setdefault(engine, database)  # the first one recorded is the 1x database
+
+    print()
+    print("MB = 10^6 bytes. MB/s = plain dump size / wall time (the same basis for every row).")
+    print("wall: median [min-max] of the rounds. RSS: each process's own peak (VmHWM sampled from /proc);")
+    print("'dbward' = the dbward process alone; 'sum' = sum of every process's peak (dump tool included);")
+    print("'%M' = GNU time's max RSS (max over the process and the children it waited for, not a sum).")
+    for engine in ("postgres", "mariadb"):
+        cases = [c for (e, c) in timed if e == engine]
+        if not cases:
+            continue
+        basis = plain[(engine, databases[engine])]
+        print()
+        print(f"== {ENGINE_NAMES[engine]}: database {databases[engine]}, plain dump {basis / MB:.1f} MB ==")
+        head = f"{'case':<44} {'wall s':>17} {'MB/s':>7} {'out MB':>8} {'out/plain':>9} {'RSS dbward':>10} {'RSS sum':>8} {'%M':>6} {'CPU s':>6}  CPU s and peak RSS MB by process"
+        print(head)
+        print("-" * len(head))
+        summaries = {}
+        order = ["dbward"] + RATIOS[engine]
+        for case in order:
+            if (engine, case) not in timed:
+                continue
+            s = summarize(timed[(engine, case)])
+            summaries[case] = s
+            by_proc = ", ".join(
+                f"{c} {cpu:.1f}s/{h / 1024:.0f}MB" for c, (h, cpu) in sorted(s["procs"].items(), key=lambda kv: -kv[1][1])
+            )
+            wall = f"{s['wall']:.2f} [{s['wall_min']:.2f}-{s['wall_max']:.2f}]"
+            print(
+                f"{LABELS[(engine, case)]:<44} {wall:>17} {basis / MB / s['wall']:>7.1f} "
+                f"{fmt(s['out'] and s['out'] / MB, '8.1f'):>8} {fmt(s['out'] and s['out'] / basis, '9.3f'):>9} "
+                f"{fmt(s['dbward_rss'] and s['dbward_rss'] / 1024, '10.1f'):>10} {s['tree_rss'] / 1024:>8.1f} "
+                f"{s['time_maxrss'] / 1024:>6.0f} {s['cpu']:>6.2f}  {by_proc}"
+            )
+        d = summaries.get("dbward")
+        if d:
+            if d["dump"]:
+                print(f"(dbward's dump: {d['dump'] / MB:.1f} MB of pg_dump custom format -Z0 / SQL, stored as {d['out'] / MB:.1f} MB)")
+            print()
+            print(f"ratios dbward / baseline ({ENGINE_NAMES[engine]}, medians; < 1 means dbward is faster / smaller):")
+            for case in RATIOS[engine]:
+                b = summaries.get(case)
+                if not b:
+                    continue
+                size = f"   size {d['out'] / b['out']:.2f}x" if b["out"] else ""
+                rss = f"   RSS dbward/sum {d['dbward_rss'] / b['tree_rss']:.2f}x" if d["dbward_rss"] else ""
+                print(f"  dbward / {LABELS[(engine, case)]:<36} wall {d['wall'] / b['wall']:.2f}x   CPU {d['cpu'] / b['cpu']:.2f}x{size}{rss}")
+        for (e, kind), runs in sorted(bigger.items()):
+            if e != engine or not d:
+                continue
+            s = summarize(runs)
+            big_db = [db for (en, db) in plain if en == engine and db != databases[engine]]
+            big_plain = plain[(engine, big_db[0])] if big_db else None
+            print()
+            print(
+                f"peak RSS at {kind} the data ({big_db[0] if big_db else '?'}, plain dump "
+                f"{fmt(big_plain and big_plain / MB, '.1f')} MB, {s['n']} runs): dbward {s['dbward_rss'] / 1024:.1f} MB "
+                f"vs {d['dbward_rss'] / 1024:.1f} MB at 1x ({s['dbward_rss'] / d['dbward_rss']:.2f}x); "
+                f"wall {s['wall']:.2f} s, {fmt(big_plain and big_plain / MB / s['wall'], '.1f')} MB/s"
+            )
+
+    print()
+    print("commands (bash -o pipefail -c; $OUT is a file in a temporary directory, removed after each run):")
+    seen = set()
+    for (engine, case), runs in timed.items():
+        if runs[0]["cmd"] not in seen:
+            seen.add(runs[0]["cmd"])
+            print(f"  {engine:<8} {case:<11} {runs[0]['cmd']}")
+    print()
+    print("every run (round 0 = untimed warm-up):")
+    print(f"  {'engine':<8} {'case':<11} {'kind':<6} {'round':>5} {'wall s':>7} {'out MB':>8} {'RSS dbward':>10} {'CPU s':>6}")
+    for r in rows:
+        if r.get("kind") == "plain_size":
+            continue
+        rss = per_process(r)["dbward"][0] / 1024 if any(p["comm"] == "dbward" for p in r["procs"]) else None
+        print(
+            f"  {r['engine']:<8} {r['case']:<11} {r['kind']:<6} {r['round']:>5} {r['wall_s']:>7.2f} "
+            f"{fmt(r['out_bytes'] and r['out_bytes'] / MB, '8.1f'):>8} {fmt(rss, '10.1f'):>10} {r['cpu_s']:>6.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

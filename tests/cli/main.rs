@@ -1,0 +1,10 @@
+//! Black-box tests of the `dbward` binary against real servers: private PostgreSQL and
+//! MariaDB instances that require passwords (crates/dbward-testkit), real files, a real
+//! tmpfs for a full disk. One test binary, so the servers start once.
+
+mod common;
+mod config;
+mod faults;
+mod mariadb;
+mod postgres;
+mod sqlite;

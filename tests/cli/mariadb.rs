@@ -1,0 +1,125 @@
+//! MariaDB end to end against a private server that requires a password.
+
+use std::process::Command;
+
+use dbward_testkit::MariaServer;
+
+use crate::common::{Env, only_backup, stderr};
+use crate::postgres::write_secret;
+
+fn maria_env(server: &MariaServer, databases: &[&str]) -> Env {
+    let list = databases
+        .iter()
+        .map(|d| format!("{d:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let env = Env::new(&format!(
+        "state_dir = \"state\"\n\
+         [[source]]\nname = \"maria\"\nengine = \"mariadb\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\n\
+         password = {{ env = \"DBWARD_CLI_TEST_MARIA_PW\" }}\ndatabases = [{list}]\n\
+         [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n",
+        server.host, server.port, server.user
+    ));
+    env
+}
+
+const SCHEMA: &str = "
+    CREATE TABLE customers(id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(200), note TEXT, photo BLOB) CHARSET utf8mb4;
+    CREATE TABLE `order`(id INT PRIMARY KEY, total DECIMAL(10,2));
+    CREATE TABLE empty_table(x INT);
+    INSERT INTO customers(name, note, photo) SELECT CONCAT('customer ', seq, ' 😀'), IF(seq % 3 = 0, NULL, CONCAT('it''s \\\\ \"quoted\" ),( ', seq)), UNHEX(MD5(seq)) FROM seq_1_to_300;
+    INSERT INTO `order` SELECT seq, seq * 1.5 FROM seq_1_to_2000;
+    CREATE VIEW big_orders AS SELECT * FROM `order` WHERE total > 100;
+";
+
+#[test]
+fn backup_is_counted_and_restores_with_the_client() {
+    let server = MariaServer::shared();
+    let db = server.create_database("cli_maria");
+    db.sql(SCHEMA);
+    let env = maria_env(server, &[&db.name]);
+    let out = env
+        .cmd(&["--json", "backup"])
+        .env("DBWARD_CLI_TEST_MARIA_PW", &server.password)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{doc:#} {}", stderr(&out));
+    let backup = only_backup(&doc);
+    assert_eq!(backup["status"], "succeeded");
+    let artifact = env
+        .path("backups")
+        .join(backup["copies"][0]["path"].as_str().unwrap());
+    assert!(artifact.to_string_lossy().ends_with(".sql.zst"));
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            artifact
+                .to_string_lossy()
+                .replace(".sql.zst", ".manifest.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        manifest["tables"],
+        serde_json::json!([
+            {"table": "customers", "rows": 300},
+            {"table": "empty_table", "rows": 0},
+            {"table": "order", "rows": 2000}
+        ])
+    );
+
+    let target = server.create_database("cli_maria_restored");
+    let defaults = env.path("client.cnf");
+    write_secret(
+        &defaults,
+        &format!("[client]\npassword=\"{}\"\n", server.password),
+    );
+    let restore = format!(
+        "zstd -dc '{}' | mariadb --defaults-extra-file='{}' -h {} -P {} -u {} {}",
+        artifact.display(),
+        defaults.display(),
+        server.host,
+        server.port,
+        server.user,
+        target.name
+    );
+    let out = Command::new("sh").arg("-c").arg(&restore).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(target.sql("SELECT COUNT(*) FROM customers"), "300");
+    assert_eq!(
+        target.sql("SELECT MD5(GROUP_CONCAT(name, IFNULL(note, ''), HEX(photo) ORDER BY id)) FROM customers"),
+        db.sql("SELECT MD5(GROUP_CONCAT(name, IFNULL(note, ''), HEX(photo) ORDER BY id)) FROM customers")
+    );
+}
+
+#[test]
+fn wrong_password_fails_with_the_servers_reason() {
+    let server = MariaServer::shared();
+    let db = server.create_database("cli_maria_pw");
+    let env = maria_env(server, &[&db.name]);
+    let wrong = "Maria-Wr0ng-Secret-Q";
+    let out = env
+        .cmd(&["--json", "-vv", "backup"])
+        .env("DBWARD_CLI_TEST_MARIA_PW", wrong)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reason = only_backup(&doc)["error"].as_str().unwrap().to_string();
+    assert!(reason.contains("Access denied"), "{reason}");
+    assert!(
+        env.files("backups")
+            .iter()
+            .all(|f| f.starts_with(".dbward-staging")),
+        "{:?}",
+        env.files("backups")
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(wrong));
+    assert!(!stderr(&out).contains(wrong));
+    assert!(
+        env.files("state/secrets").is_empty(),
+        "defaults file left: {:?}",
+        env.files("state/secrets")
+    );
+}

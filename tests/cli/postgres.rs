@@ -1,0 +1,224 @@
+//! PostgreSQL end to end against a private server that requires a password: a gated backup
+//! whose artifact restores with the plain tools, and the wrong-password incident.
+
+use std::process::{Command, Stdio};
+
+use dbward_testkit::PgServer;
+use serde_json::Value;
+
+use crate::common::{Env, only_backup, stderr};
+
+/// A config backing up `databases` of the shared private server; password from a 0600 file.
+pub fn pg_env(server: &PgServer, databases: &[&str], extra_source: &str) -> Env {
+    let list = databases
+        .iter()
+        .map(|d| format!("{d:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let env = Env::new(&format!(
+        "state_dir = \"state\"\nlog_file = \"logs/dbward.log\"\n\
+         [[source]]\nname = \"pg\"\nengine = \"postgres\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\n\
+         password = {{ file = \"pg.secret\" }}\ndatabases = [{list}]\n{extra_source}\n\
+         [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\nverify_upload = \"checksum\"\n",
+        server.host, server.port, server.user
+    ));
+    write_secret(&env.path("pg.secret"), &server.password);
+    env
+}
+
+pub fn write_secret(path: &std::path::Path, secret: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap();
+    f.write_all(secret.as_bytes()).unwrap();
+}
+
+pub const SCHEMA: &str = "
+    CREATE TABLE customers(id serial PRIMARY KEY, name text NOT NULL, note text, photo bytea);
+    CREATE TABLE \"order\"(id bigserial PRIMARY KEY, customer_id int REFERENCES customers(id), total numeric(10,2));
+    CREATE TABLE empty_table(x int);
+    CREATE TABLE events(id int, at date NOT NULL) PARTITION BY RANGE (at);
+    CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+    CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+    INSERT INTO customers(name, note, photo)
+        SELECT 'customer ' || i || ' 😀', CASE WHEN i % 3 = 0 THEN NULL ELSE repeat('x', i) END, decode(md5(i::text), 'hex')
+        FROM generate_series(1, 300) i;
+    INSERT INTO \"order\"(customer_id, total) SELECT 1 + i % 300, i * 1.5 FROM generate_series(1, 1000) i;
+    INSERT INTO events SELECT i, date '2025-06-01' + i FROM generate_series(1, 400) i;
+    CREATE VIEW big_orders AS SELECT * FROM \"order\" WHERE total > 100;
+";
+
+#[test]
+fn backup_is_gated_counted_and_restores_with_plain_tools() {
+    let server = PgServer::shared();
+    let db = server.create_database("cli_pg");
+    db.sql(SCHEMA);
+    let env = pg_env(server, &[&db.name], "");
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let backup = only_backup(&doc);
+    assert_eq!(backup["status"], "succeeded", "{backup:#}");
+    assert_eq!(backup["engine"], "postgres");
+
+    let artifact = env
+        .path("backups")
+        .join(backup["copies"][0]["path"].as_str().unwrap());
+    assert!(
+        artifact.to_string_lossy().ends_with(".dump.zst"),
+        "{}",
+        artifact.display()
+    );
+    let (_, shown) = env.json(&["show", backup["id"].as_str().unwrap()]);
+    let tables: Vec<(String, u64)> = shown["manifest"]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["table"].as_str().unwrap().to_string(),
+                t["rows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let count = |t: &str| tables.iter().find(|(n, _)| n == t).map(|(_, r)| *r);
+    assert_eq!(count("public.customers"), Some(300), "{tables:?}");
+    assert_eq!(count("public.\"order\""), Some(1000), "{tables:?}");
+    assert_eq!(count("public.empty_table"), Some(0), "{tables:?}");
+    assert_eq!(
+        count("public.events_2025").unwrap() + count("public.events_2026").unwrap(),
+        400
+    );
+    assert_eq!(shown["manifest"]["dump_tool"], "pg_dump");
+
+    // An operator without dbward: zstd -dc | pg_restore into a new database.
+    let target = server.create_database("cli_pg_restored");
+    let restore = format!(
+        "zstd -dc '{}' | '{}' --no-owner -h {} -p {} -U {} -d {}",
+        artifact.display(),
+        server.bin("pg_restore").display(),
+        server.host,
+        server.port,
+        server.user,
+        target.name
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(&restore)
+        .env("PGPASSWORD", &server.password)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(target.sql("SELECT count(*) FROM customers"), "300");
+    assert_eq!(target.sql("SELECT count(*) FROM \"order\""), "1000");
+    assert_eq!(target.sql("SELECT count(*) FROM events"), "400");
+    assert_eq!(
+        target.sql("SELECT md5(string_agg(name || coalesce(note,'') || encode(photo,'hex'), ',' ORDER BY id)) FROM customers"),
+        db.sql("SELECT md5(string_agg(name || coalesce(note,'') || encode(photo,'hex'), ',' ORDER BY id)) FROM customers")
+    );
+}
+
+#[test]
+fn wrong_password_fails_loudly_and_leaves_nothing() {
+    let server = PgServer::shared();
+    let db = server.create_database("cli_pg_pw");
+    let env = pg_env(server, &[&db.name], "");
+    let wrong = "Wr0ng-Pa55word-Zebra";
+    write_secret(&env.path("pg.secret"), wrong);
+    let out = env.run(&["--json", "-vv", "backup"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let backup = only_backup(&doc);
+    assert_eq!(backup["status"], "failed");
+    let reason = backup["error"].as_str().unwrap();
+    assert!(
+        reason.contains("password authentication failed"),
+        "{reason}"
+    );
+    // No artifact, no manifest, nothing staged: the "14-byte backup" cannot exist.
+    assert!(
+        env.files("backups").is_empty()
+            || env
+                .files("backups")
+                .iter()
+                .all(|f| f.starts_with(".dbward-staging")),
+        "{:?}",
+        env.files("backups")
+    );
+    assert!(env.files("backups/.dbward-staging").is_empty());
+    // The password is nowhere: stdout, stderr, the log file, the catalog.
+    let mut haystacks = vec![
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr(&out),
+    ];
+    for file in env.files("logs") {
+        haystacks.push(std::fs::read_to_string(env.path("logs").join(file)).unwrap());
+    }
+    for file in env.files("state") {
+        haystacks.push(
+            String::from_utf8_lossy(&std::fs::read(env.path("state").join(&file)).unwrap())
+                .into_owned(),
+        );
+    }
+    for text in haystacks {
+        assert!(!text.contains(wrong), "password leaked: {text}");
+    }
+    // The log holds the one summary line a person greps for.
+    let log: String = env
+        .files("logs")
+        .iter()
+        .map(|f| std::fs::read_to_string(env.path("logs").join(f)).unwrap())
+        .collect();
+    assert!(
+        log.contains("backup failed") && log.contains(&db.name),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_dump_tool_that_is_missing_is_reported_by_check_and_backup() {
+    let server = PgServer::shared();
+    let db = server.create_database("cli_pg_tool");
+    let env = pg_env(server, &[&db.name], "tool_dir = \"no-tools-here\"");
+    std::fs::create_dir(env.path("no-tools-here")).unwrap();
+    let out = env.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = crate::common::stdout(&out);
+    let line = text
+        .lines()
+        .find(|l| l.contains("pg_dump"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.starts_with("FAIL") && line.contains("not found") && line.contains("no-tools-here"),
+        "{line}"
+    );
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 1);
+    let reason = only_backup(&doc)["error"].as_str().unwrap().to_string();
+    assert!(reason.contains("pg_dump not found"), "{reason}");
+}
+
+#[test]
+fn check_passes_against_a_reachable_server() {
+    let server = PgServer::shared();
+    let db = server.create_database("cli_pg_check");
+    let env = pg_env(server, &[&db.name], "");
+    let out = env.run(&["check"]);
+    let text = crate::common::stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(text.lines().all(|l| l.starts_with("ok")), "{text}");
+}
+
+/// Spawns a backup in the background, for tests that interleave with it.
+pub fn spawn_backup(env: &Env, args: &[&str]) -> std::process::Child {
+    env.cmd(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
