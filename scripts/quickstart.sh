@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Quick start: builds dbward, backs up the bundled SQLite example (no database server needed),
+# lists the catalog and shows the newest backup. State and backups go to examples/quickstart/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v cargo >/dev/null || export PATH="$HOME/.cargo/bin:$PATH"
+cargo build --release --quiet -p dbward
+bin="${CARGO_TARGET_DIR:-target}/release/dbward"
+config=examples/quickstart/dbward.toml
+"$bin" --config "$config" check
+"$bin" --config "$config" backup
+"$bin" --config "$config" list --limit 5
+newest=$("$bin" --config "$config" list --limit 1 --json | sed -n 's/.*"id": "\([0-9A-Z]*\)".*/\1/p' | head -n 1)
+"$bin" --config "$config" show "$newest"
