@@ -221,6 +221,17 @@ ensure_dbs() { # DB SCALE ROWS
 step "bench databases"
 ensure_dbs "$db" "$scale" "$rows"
 
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dbward-bench.XXXXXX")
+cleanup() {
+  if [[ -n ${BENCH_KEEP_TMP:-} ]]; then note "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+mkdir -p "$tmp/state" "$tmp/dest" "$tmp/out" "$tmp/run"
+results=$tmp/results.jsonl
+: >"$results"
+
 # --- 4. dbward --------------------------------------------------------------------------
 if [[ -n ${BENCH_DBWARD:-} ]]; then
   dbward=$BENCH_DBWARD
@@ -232,17 +243,11 @@ else
   fi
 fi
 [[ -x $dbward ]] || die "no dbward binary at $dbward (build it, or set BENCH_DBWARD)"
+# A private copy: a rebuild in a shared target directory must not swap it mid-benchmark.
+cp "$dbward" "$tmp/dbward"
+note "using a copy of $dbward ($("$dbward" --version))"
+dbward=$tmp/dbward
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dbward-bench.XXXXXX")
-cleanup() {
-  if [[ -n ${BENCH_KEEP_TMP:-} ]]; then note "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-mkdir -p "$tmp/state" "$tmp/dest" "$tmp/out" "$tmp/run"
-results=$tmp/results.jsonl
-: >"$results"
 
 # write_config DB: one source, schedule and destination per engine, all on the bench database.
 write_config() {
@@ -309,15 +314,8 @@ run_case() {
   local out_bytes=null dump_bytes=null
   if [[ $o == dbward ]]; then
     # The dbward summary: status, dump and stored bytes; its stderr on failure.
-    local summary
-    summary=$(/usr/bin/python3 -c '
-import json, sys
-doc = json.load(open(sys.argv[1]))
-b = doc["backups"]
-ok = len(b) == 1 and b[0]["status"] == "succeeded"
-print("ok" if ok else "failed", b[0]["dump_bytes"] if b else "null", b[0]["stored_bytes"] if b else "null",
-      (b[0].get("error") or "") if b else "no backup in the output")
-' "$stdout" 2>&1) || summary="failed null null cannot read dbward's --json output: $(head -c 300 "$stdout")"
+    local summary verdict reason
+    summary=$(/usr/bin/python3 "$here/runinfo.py" dbward-summary "$stdout") || summary="failed null null cannot read dbward's --json output: $(head -c 300 "$stdout")"
     read -r verdict dump_bytes out_bytes reason <<<"$summary"
     if [[ $status -ne 0 || $verdict != ok ]]; then
       echo "dbward backup ($engine) failed (exit $status): $reason" >&2
@@ -332,20 +330,8 @@ print("ok" if ok else "failed", b[0]["dump_bytes"] if b else "null", b[0]["store
     fi
     [[ $outfile == /dev/null ]] || out_bytes=$(stat -c %s "$outfile")
   fi
-  /usr/bin/python3 -c '
-import json, sys
-m = json.load(open(sys.argv[1]))
-m.update(engine=sys.argv[2], case=sys.argv[3], round=int(sys.argv[4]), kind=sys.argv[5],
-         out_bytes=json.loads(sys.argv[6]), dump_bytes=json.loads(sys.argv[7]), cmd=sys.argv[8])
-print(json.dumps(m))
-' "$m" "$engine" "$id" "$round" "$kind" "$out_bytes" "$dump_bytes" "${case_cmd[$i]}" >>"$results"
-  local hwm
-  hwm=$(/usr/bin/python3 -c '
-import json, sys
-m = json.load(open(sys.argv[1]))
-print(" ".join(f"{p[\"comm\"]}={p[\"hwm_kb\"]/1024:.0f}MB/{p[\"cpu_s\"]:.1f}s" for p in m["procs"] if p["comm"] != "bash"))
-' "$m")
-  note "$(printf '%-8s %-12s round %-2s %7.2f s  %s' "$engine" "$id" "$round" "$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["wall_s"])' "$m")" "$hwm")"
+  /usr/bin/python3 "$here/runinfo.py" record "$m" "$engine" "$id" "$round" "$kind" "$out_bytes" "$dump_bytes" "${case_cmd[$i]}" >>"$results"
+  note "$(printf '%-8s %-12s round %-2s %s' "$engine" "$id" "$round" "$(/usr/bin/python3 "$here/runinfo.py" line "$m")")"
 }
 
 # plain_size ENGINE DB: bytes of the plain dump (the MB/s basis), also warming the caches.
@@ -360,6 +346,9 @@ plain_size() {
   note "$1: plain dump of $2 is $bytes bytes"
 }
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+busy=$(awk -v l="${load_before%% *}" 'BEGIN { print (l > 0.5) ? 1 : 0 }')
+((busy == 0)) || note "warning: load average is $load_before before starting; other work on this machine will skew the timings"
 define_cases "$db"
 step "warm-up: plain dump sizes, then every case once (untimed)"
 [[ -z $do_pg ]] || plain_size postgres "$db"
@@ -391,6 +380,7 @@ fi
 mkdir -p "$(dirname "$out")"
 {
   printf 'dbward benchmark, %s, host %s (%s cores), dbward %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(hostname)" "$(nproc)" "$("$dbward" --version | awk '{print $2}')"
+  printf 'load average (1/5/15 min): %s before, %s after\n' "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)"
   printf 'databases: %s (pgbench scale %s + bench_text %s rows); %s interleaved rounds after one untimed warm-up\n' "$db" "$scale" "$rows" "$rounds"
   [[ -z $do_pg ]] || printf 'PostgreSQL %s, %s\n' "$("${pg_cli[@]}" -d postgres -Atc 'SHOW server_version')" "$("$pg_dump" --version)"
   [[ -z $do_mdb ]] || printf 'MariaDB %s, %s\n' "$mdb_version" "$("$mdb_dump" --version)"

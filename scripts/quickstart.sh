@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Quick start: builds dbward, backs up the bundled SQLite example (no database server needed),
-# lists the catalog and shows the newest backup. State and backups go to examples/quickstart/.
+# proves the backup restores with a drill (restore into a scratch file, compare every table's
+# row count with the manifest, run the schedule's assertion), lists the catalog and shows the
+# backup. State and backups go to examples/quickstart/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || export PATH="$HOME/.cargo/bin:$PATH"
@@ -9,6 +11,7 @@ bin="${CARGO_TARGET_DIR:-target}/release/dbward"
 config=examples/quickstart/dbward.toml
 "$bin" --config "$config" check
 "$bin" --config "$config" backup
+"$bin" --config "$config" verify --latest --level drill
 "$bin" --config "$config" list --limit 5
 newest=$("$bin" --config "$config" list --limit 1 --json | sed -n 's/.*"id": "\([0-9A-Z]*\)".*/\1/p' | head -n 1)
 "$bin" --config "$config" show "$newest"

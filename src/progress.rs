@@ -60,6 +60,11 @@ impl JobBar {
         Arc::new(move |n| bar.inc(n))
     }
 
+    /// Removes the bar once its work is done.
+    pub fn done(&self) {
+        self.bar.finish_and_clear();
+    }
+
     pub fn finish(&self, status: BackupStatus) {
         self.bar.finish_with_message(status.to_string());
     }

@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use dbward_core::Engine;
 use dbward_core::destination::Destination;
+use dbward_core::restore::RestoreTarget;
 use dbward_core::source::Source;
 use dbward_destination::FsDestination;
-use dbward_source_mysql::{MysqlSettings, MysqlSource};
-use dbward_source_postgres::{PgFormat, PostgresSettings, PostgresSource};
-use dbward_source_sqlite::{SqliteSettings, SqliteSource};
+use dbward_source_mysql::{MysqlSettings, MysqlSource, MysqlTarget};
+use dbward_source_postgres::{PgFormat, PostgresSettings, PostgresSource, PostgresTarget};
+use dbward_source_sqlite::{SqliteSettings, SqliteSource, SqliteTarget};
 
-use crate::config::{Connection, DestinationConfig, DestinationKind, SourceConfig};
+use crate::config::{Config, Connection, DestinationConfig, DestinationKind, SourceConfig};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -29,48 +30,92 @@ pub fn source(config: &SourceConfig, state_dir: &Path) -> Arc<dyn Source> {
             path: path.clone(),
             spool_dir: state_dir.join("spool"),
         })),
-        Connection::Server {
-            host,
-            port,
-            user,
-            password,
-            socket,
-            tool_dir,
-            format,
-            maintenance_database,
-        } => match config.engine {
-            Engine::Postgres => Arc::new(PostgresSource::new(PostgresSettings {
-                name: config.name.clone(),
-                host: host.clone(),
-                port: *port,
-                user: user.clone(),
-                password: password.clone(),
-                maintenance_database: maintenance_database
-                    .clone()
-                    .unwrap_or_else(|| "postgres".into()),
-                format: if format.as_deref() == Some("plain") {
-                    PgFormat::Plain
-                } else {
-                    PgFormat::Custom
-                },
-                tool_dir: tool_dir.clone(),
-                exclude_tables: config.exclude_tables.clone(),
-                connect_timeout: CONNECT_TIMEOUT,
-            })),
-            engine => Arc::new(MysqlSource::new(MysqlSettings {
-                name: config.name.clone(),
-                engine,
-                host: host.clone(),
-                port: *port,
-                socket: socket.clone(),
-                user: user.clone(),
-                password: password.clone(),
-                tool_dir: tool_dir.clone(),
-                exclude_tables: config.exclude_tables.clone(),
-                secret_dir: state_dir.join("secrets"),
-                connect_timeout: CONNECT_TIMEOUT,
-            })),
+        server if config.engine == Engine::Postgres => {
+            Arc::new(PostgresSource::new(postgres_settings(config, server)))
+        }
+        server => Arc::new(MysqlSource::new(mysql_settings(config, server, state_dir))),
+    }
+}
+
+fn postgres_settings(config: &SourceConfig, connection: &Connection) -> PostgresSettings {
+    let Connection::Server {
+        host,
+        port,
+        user,
+        password,
+        tool_dir,
+        format,
+        maintenance_database,
+        ..
+    } = connection
+    else {
+        unreachable!("postgres sources are validated to have a server connection")
+    };
+    PostgresSettings {
+        name: config.name.clone(),
+        host: host.clone(),
+        port: *port,
+        user: user.clone(),
+        password: password.clone(),
+        maintenance_database: maintenance_database
+            .clone()
+            .unwrap_or_else(|| "postgres".into()),
+        format: if format.as_deref() == Some("plain") {
+            PgFormat::Plain
+        } else {
+            PgFormat::Custom
         },
+        tool_dir: tool_dir.clone(),
+        exclude_tables: config.exclude_tables.clone(),
+        connect_timeout: CONNECT_TIMEOUT,
+    }
+}
+
+fn mysql_settings(
+    config: &SourceConfig,
+    connection: &Connection,
+    state_dir: &Path,
+) -> MysqlSettings {
+    let Connection::Server {
+        host,
+        port,
+        user,
+        password,
+        socket,
+        tool_dir,
+        ..
+    } = connection
+    else {
+        unreachable!("mysql sources are validated to have a server connection")
+    };
+    MysqlSettings {
+        name: config.name.clone(),
+        engine: config.engine,
+        host: host.clone(),
+        port: *port,
+        socket: socket.clone(),
+        user: user.clone(),
+        password: password.clone(),
+        tool_dir: tool_dir.clone(),
+        exclude_tables: config.exclude_tables.clone(),
+        secret_dir: state_dir.join("secrets"),
+        connect_timeout: CONNECT_TIMEOUT,
+    }
+}
+
+fn server_target(
+    config: &SourceConfig,
+    connection: &Connection,
+    state_dir: &Path,
+) -> Arc<dyn RestoreTarget> {
+    match config.engine {
+        Engine::Postgres => Arc::new(PostgresTarget::new(
+            postgres_settings(config, connection),
+            state_dir.join("spool"),
+        )),
+        _ => Arc::new(MysqlTarget::new(mysql_settings(
+            config, connection, state_dir,
+        ))),
     }
 }
 
@@ -78,5 +123,30 @@ pub fn source(config: &SourceConfig, state_dir: &Path) -> Arc<dyn Source> {
 pub fn destination(config: &DestinationConfig) -> Arc<dyn Destination> {
     match &config.kind {
         DestinationKind::Fs { path } => Arc::new(FsDestination::new(config.name.clone(), path)),
+    }
+}
+
+/// Builds the restore side of a `[[source]]`: restores go back into the source's own server
+/// (or, for SQLite, into the folder of its file).
+pub fn restore_target(config: &SourceConfig, all: &Config) -> Arc<dyn RestoreTarget> {
+    match &config.connection {
+        Connection::File { path } => Arc::new(SqliteTarget::new(
+            config.name.clone(),
+            path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        )),
+        server => server_target(config, server, &all.state_dir),
+    }
+}
+
+/// Builds where drills of a source's backups restore: `[drill]` for its engine when set,
+/// otherwise the source's own server (SQLite: `[drill] sqlite_dir`).
+pub fn drill_target(config: &SourceConfig, all: &Config) -> Arc<dyn RestoreTarget> {
+    match (&config.connection, all.drill.server(config.engine)) {
+        (Connection::File { .. }, _) => Arc::new(SqliteTarget::new(
+            config.name.clone(),
+            all.drill.sqlite_dir.clone(),
+        )),
+        (_, Some(drill_server)) => server_target(config, drill_server, &all.state_dir),
+        (server, None) => server_target(config, server, &all.state_dir),
     }
 }

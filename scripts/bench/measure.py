@@ -10,6 +10,8 @@ Writes one JSON object to --out:
                   is max(dbward, pg_dump), not dbward alone)
   cpu_s           GNU time %U + %S (the command plus its waited-for descendants)
   exit            the command's exit status
+  machine_busy_cpu_s  CPU seconds the whole machine was busy during the run (/proc/stat),
+                  to compare with cpu_s: the rest is the database server and anything else
   procs           [{pid, ppid, comm, hwm_kb, cpu_s}] last sample of every process seen
                   below /usr/bin/time; each value is at most one interval stale (a process
                   can grow or burn CPU in its last interval without being seen)
@@ -41,6 +43,15 @@ def read_stat(pid):
     ppid = int(rest[1])
     cpu = (int(rest[11]) + int(rest[12])) / TICK
     return ppid, cpu
+
+
+def busy_cpu_s():
+    """CPU seconds the whole machine has spent busy (not idle, not iowait) since boot."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    # guest time is already counted in user/nice.
+    return (sum(fields[:8]) - idle) / TICK
 
 
 def read_hwm_kb(pid):
@@ -90,6 +101,7 @@ def main():
     fd, time_file = tempfile.mkstemp(prefix="bench-time.")
     os.close(fd)
     try:
+        busy_before = busy_cpu_s()
         child = subprocess.Popen(["/usr/bin/time", "-f", "%e %M %U %S", "-o", time_file, *cmd])
         procs = {child.pid: {"pid": child.pid, "ppid": os.getpid(), "comm": "time", "hwm_kb": 0, "cpu_s": 0.0}}
         alive = {child.pid}
@@ -115,6 +127,7 @@ def main():
                 p["hwm_kb"] = max(p["hwm_kb"], hwm)
             ticks += 1
             time.sleep(args.interval)
+        busy = busy_cpu_s() - busy_before
         status = child.returncode if child.returncode >= 0 else 128 - child.returncode
         with open(time_file) as f:
             lines = [l for l in f.read().splitlines() if l.strip()]
@@ -130,6 +143,9 @@ def main():
         else:
             result = {"wall_s": None, "time_maxrss_kb": None, "cpu_s": None}
         result["exit"] = status
+        # CPU the machine spent on anything else meanwhile (other users, the server's own
+        # processes, this sampler): a busy machine skews the timings.
+        result["machine_busy_cpu_s"] = round(busy, 2)
         result["procs"] = [p for p in procs.values() if p["pid"] != child.pid]
         with open(args.out, "w") as f:
             json.dump(result, f)

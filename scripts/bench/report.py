@@ -60,6 +60,7 @@ def summarize(runs):
         "out": med([r["out_bytes"] for r in runs]),
         "dump": med([r["dump_bytes"] for r in runs]),
         "cpu": med([r["cpu_s"] for r in runs]),
+        "other": med([r["machine_busy_cpu_s"] - r["cpu_s"] for r in runs]),
         "time_maxrss": med([r["time_maxrss_kb"] for r in runs]),
         "tree_rss": med([sum(h for h, _ in per_process(r).values()) for r in runs]),
         "dbward_rss": med([per_process(r)["dbward"][0] for r in runs]) if any(
@@ -88,6 +89,8 @@ def main():
     print("wall: median [min-max] of the rounds. RSS: each process's own peak (VmHWM sampled from /proc);")
     print("'dbward' = the dbward process alone; 'sum' = sum of every process's peak (dump tool included);")
     print("'%M' = GNU time's max RSS (max over the process and the children it waited for, not a sum).")
+print("CPU s = user+sys of the command and its children (GNU time); other = CPU the rest of the machine")
+print("was busy meanwhile (/proc/stat): the database server's backend, the sampler, and anything else running.")
     for engine in ("postgres", "mariadb"):
         cases = [c for (e, c) in timed if e == engine]
         if not cases:
@@ -95,7 +98,7 @@ def main():
         basis = plain[(engine, databases[engine])]
         print()
         print(f"== {ENGINE_NAMES[engine]}: database {databases[engine]}, plain dump {basis / MB:.1f} MB ==")
-        head = f"{'case':<44} {'wall s':>17} {'MB/s':>7} {'out MB':>8} {'out/plain':>9} {'RSS dbward':>10} {'RSS sum':>8} {'%M':>6} {'CPU s':>6}  CPU s and peak RSS MB by process"
+        head = f"{'case':<44} {'wall s':>17} {'MB/s':>7} {'out MB':>8} {'out/plain':>9} {'RSS dbward':>10} {'RSS sum':>8} {'%M':>6} {'CPU s':>6} {'other':>6}  CPU s/peak RSS MB by process"
         print(head)
         print("-" * len(head))
         summaries = {}
@@ -113,12 +116,13 @@ def main():
                 f"{LABELS[(engine, case)]:<44} {wall:>17} {basis / MB / s['wall']:>7.1f} "
                 f"{fmt(s['out'] and s['out'] / MB, '8.1f'):>8} {fmt(s['out'] and s['out'] / basis, '9.3f'):>9} "
                 f"{fmt(s['dbward_rss'] and s['dbward_rss'] / 1024, '10.1f'):>10} {s['tree_rss'] / 1024:>8.1f} "
-                f"{s['time_maxrss'] / 1024:>6.0f} {s['cpu']:>6.2f}  {by_proc}"
+                f"{s['time_maxrss'] / 1024:>6.0f} {s['cpu']:>6.2f} {s['other']:>6.2f}  {by_proc}"
             )
         d = summaries.get("dbward")
         if d:
             if d["dump"]:
-                print(f"(dbward's dump: {d['dump'] / MB:.1f} MB of pg_dump custom format -Z0 / SQL, stored as {d['out'] / MB:.1f} MB)")
+                what = "pg_dump --format=custom --compress=0" if engine == "postgres" else "mariadb-dump SQL"
+                print(f"(dbward's dump: {d['dump'] / MB:.1f} MB of {what}, stored as {d['out'] / MB:.1f} MB)")
             print()
             print(f"ratios dbward / baseline ({ENGINE_NAMES[engine]}, medians; < 1 means dbward is faster / smaller):")
             for case in RATIOS[engine]:
@@ -151,14 +155,14 @@ def main():
             print(f"  {engine:<8} {case:<11} {runs[0]['cmd']}")
     print()
     print("every run (round 0 = untimed warm-up):")
-    print(f"  {'engine':<8} {'case':<11} {'kind':<6} {'round':>5} {'wall s':>7} {'out MB':>8} {'RSS dbward':>10} {'CPU s':>6}")
+    print(f"  {'engine':<8} {'case':<11} {'kind':<6} {'round':>5} {'wall s':>7} {'out MB':>8} {'RSS dbward':>10} {'CPU s':>6} {'other':>6}")
     for r in rows:
         if r.get("kind") == "plain_size":
             continue
         rss = per_process(r)["dbward"][0] / 1024 if any(p["comm"] == "dbward" for p in r["procs"]) else None
         print(
             f"  {r['engine']:<8} {r['case']:<11} {r['kind']:<6} {r['round']:>5} {r['wall_s']:>7.2f} "
-            f"{fmt(r['out_bytes'] and r['out_bytes'] / MB, '8.1f'):>8} {fmt(rss, '10.1f'):>10} {r['cpu_s']:>6.2f}"
+            f"{fmt(r['out_bytes'] and r['out_bytes'] / MB, '8.1f'):>8} {fmt(rss, '10.1f'):>10} {r['cpu_s']:>6.2f} {r['machine_busy_cpu_s'] - r['cpu_s']:>6.2f}"
         )
 
 

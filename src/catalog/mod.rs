@@ -43,6 +43,18 @@ pub struct Catalog {
     pool: SqlitePool,
 }
 
+/// A verification to record.
+#[derive(Debug, Clone)]
+pub struct NewVerification<'a> {
+    pub backup_id: &'a str,
+    pub level: &'a str,
+    pub ok: bool,
+    pub at: DateTime<Utc>,
+    pub duration_ms: i64,
+    /// JSON with the per-check results.
+    pub details: &'a str,
+}
+
 /// Filters of `dbward list`.
 #[derive(Debug, Default, Clone)]
 pub struct ListFilter {
@@ -234,6 +246,58 @@ impl Catalog {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|r| r.get::<i64, _>(0).max(0) as u64))
+    }
+
+    /// The newest backup of a database whose copies were committed (succeeded or degraded).
+    pub async fn latest_good(
+        &self,
+        source: &str,
+        database: &str,
+    ) -> Result<Option<(BackupRecord, Option<String>)>> {
+        let row = sqlx::query(
+            "SELECT id FROM backups
+             WHERE source = $1 AND database_name = $2 AND status IN ('succeeded', 'degraded')
+               AND pruned_at IS NULL
+             ORDER BY started_at DESC, id DESC LIMIT 1",
+        )
+        .bind(source)
+        .bind(database)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => self.get(&row.get::<String, _>(0)).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Every (source, database) pair with a good backup, for `verify --latest`.
+    pub async fn databases_with_good_backups(&self) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT source, database_name FROM backups
+             WHERE status IN ('succeeded', 'degraded') AND pruned_at IS NULL
+             ORDER BY source, database_name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Records the outcome of a verification.
+    pub async fn record_verification(&self, v: &NewVerification<'_>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO verifications (id, backup_id, level, ok, at, duration_ms, details)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(ulid::Ulid::new().to_string())
+        .bind(v.backup_id)
+        .bind(v.level)
+        .bind(i64::from(v.ok))
+        .bind(timestamp(v.at))
+        .bind(v.duration_ms)
+        .bind(v.details)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Backups matching `filter`, newest first.

@@ -7,7 +7,9 @@ mod check;
 mod init;
 mod list;
 mod output;
+mod restore;
 mod show;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -50,6 +52,10 @@ pub enum Command {
     List(list::Args),
     /// Show one backup: manifest, copies, verification.
     Show(show::Args),
+    /// Restore a backup into a database.
+    Restore(restore::Args),
+    /// Verify backups: checksum, structural, or a restore drill.
+    Verify(verify::Args),
 }
 
 /// Global options every handler sees.
@@ -77,6 +83,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Backup(args) => backup::run(&globals, args).await,
         Command::List(args) => list::run(&globals, args).await,
         Command::Show(args) => show::run(&globals, args).await,
+        Command::Restore(args) => restore::run(&globals, args).await,
+        Command::Verify(args) => verify::run(&globals, args).await,
     }
 }
 

@@ -21,7 +21,10 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         ))
         .into());
     };
-    let manifest = manifest.and_then(|m| Manifest::from_json(m.as_bytes()).ok());
+    let manifest = manifest
+        .map(|m| Manifest::from_json(m.as_bytes()))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("backup {}: {e}", backup.id))?;
     if globals.json {
         let mut value = serde_json::to_value(&backup)?;
         value["manifest"] = json!(manifest);

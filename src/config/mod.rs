@@ -36,6 +36,38 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     pub destinations: Vec<DestinationConfig>,
     pub schedules: Vec<ScheduleConfig>,
+    pub drill: DrillConfig,
+}
+
+/// `[drill]`: where drills restore, per engine; absent engines drill into the source itself.
+#[derive(Debug)]
+pub struct DrillConfig {
+    pub postgres: Option<Connection>,
+    pub mysql: Option<Connection>,
+    pub mariadb: Option<Connection>,
+    /// Folder for SQLite drill files (default `state_dir/drill`).
+    pub sqlite_dir: PathBuf,
+}
+
+impl DrillConfig {
+    pub fn server(&self, engine: Engine) -> Option<&Connection> {
+        match engine {
+            Engine::Postgres => self.postgres.as_ref(),
+            Engine::Mysql => self.mysql.as_ref(),
+            Engine::Mariadb => self.mariadb.as_ref(),
+            Engine::Sqlite => None,
+        }
+    }
+}
+
+/// A drill assertion: `sql` returns one value, which must be `>= min` and/or `== equals`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assertion {
+    pub sql: String,
+    /// Only for backups of this database; all databases of the schedule when absent.
+    pub database: Option<String>,
+    pub min: Option<f64>,
+    pub equals: Option<String>,
 }
 
 /// One `[[source]]`.
@@ -139,6 +171,7 @@ pub struct ScheduleConfig {
     pub min_dump_bytes: u64,
     pub retention: Option<Retention>,
     pub rpo: Option<std::time::Duration>,
+    pub asserts: Vec<Assertion>,
 }
 
 impl Config {

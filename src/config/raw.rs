@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::secret::SecretRef;
 use super::{
-    Compression, Config, Connection, DestinationConfig, DestinationKind, Retention, ScheduleConfig,
-    SourceConfig, VerifyUpload, parse_duration,
+    Assertion, Compression, Config, Connection, DestinationConfig, DestinationKind, DrillConfig,
+    Retention, ScheduleConfig, SourceConfig, VerifyUpload, parse_duration,
 };
 
 #[derive(Debug, Deserialize)]
@@ -29,6 +29,37 @@ pub struct RawConfig {
     destination: Vec<RawDestination>,
     #[serde(default)]
     schedule: Vec<RawSchedule>,
+    drill: Option<RawDrill>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDrill {
+    postgres: Option<RawServer>,
+    mysql: Option<RawServer>,
+    mariadb: Option<RawServer>,
+    sqlite_dir: Option<String>,
+}
+
+/// Where drills of one engine restore, when not into the source itself.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    host: Option<String>,
+    port: Option<u16>,
+    user: Option<String>,
+    password: Option<SecretRef>,
+    socket: Option<String>,
+    tool_dir: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAssert {
+    sql: String,
+    database: Option<String>,
+    min: Option<f64>,
+    equals: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +113,8 @@ struct RawSchedule {
     min_dump_bytes: Option<u64>,
     retention: Option<RawRetention>,
     rpo: Option<String>,
+    #[serde(default, rename = "assert")]
+    asserts: Vec<RawAssert>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,7 +133,7 @@ fn at(table: &str, name: &str, key: &str) -> String {
     format!("[[{table}]] {name:?}: key `{key}`")
 }
 
-fn anchored(base: &Path, path: &str) -> PathBuf {
+pub(super) fn anchored(base: &Path, path: &str) -> PathBuf {
     let expanded = match path.strip_prefix("~/") {
         Some(rest) => std::env::var_os("HOME")
             .map(|home| PathBuf::from(home).join(rest))
@@ -139,12 +172,10 @@ fn check_name(table: &str, name: &str, seen: &mut HashSet<String>) -> Result<(),
 }
 
 pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
-    if let Some(url) = raw.catalog.and_then(|c| c.url) {
-        if !url.starts_with("sqlite:") {
-            return Err(
-                "[catalog] key `url`: only a SQLite catalog is supported in this version; remove `url` to use state_dir/catalog.db".into(),
-            );
-        }
+    if raw.catalog.and_then(|c| c.url).is_some() {
+        return Err(
+            "[catalog] key `url`: only the SQLite catalog in state_dir is supported in this version; remove `url`".into(),
+        );
     }
     let parallelism = raw.parallelism.unwrap_or(2);
     if parallelism == 0 {
@@ -195,8 +226,10 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
             min_dump_bytes: 1,
             retention: None,
             rpo: None,
+            asserts: Vec::new(),
         });
     }
+    let drill = validate_drill(raw.drill, base, &state_dir)?;
 
     Ok(Config {
         file: PathBuf::new(),
@@ -207,6 +240,57 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         sources,
         destinations,
         schedules,
+        drill,
+    })
+}
+
+fn validate_drill(
+    raw: Option<RawDrill>,
+    base: &Path,
+    state_dir: &Path,
+) -> Result<DrillConfig, String> {
+    let raw = raw.unwrap_or(RawDrill {
+        postgres: None,
+        mysql: None,
+        mariadb: None,
+        sqlite_dir: None,
+    });
+    let server =
+        |engine: Engine, server: Option<RawServer>| -> Result<Option<Connection>, String> {
+            let Some(s) = server else { return Ok(None) };
+            let key = format!("[drill] key `{engine}`");
+            let postgres = engine == Engine::Postgres;
+            if postgres && s.socket.is_some() {
+                return Err(format!(
+                    "{key}: `socket` is not used by engine postgres; remove it"
+                ));
+            }
+            let password = s
+                .password
+                .as_ref()
+                .map(|p| p.resolve(base).map_err(|e| format!("{key}: password: {e}")))
+                .transpose()?;
+            Ok(Some(Connection::Server {
+                host: s.host.unwrap_or_else(|| "127.0.0.1".into()),
+                port: s.port.unwrap_or(if postgres { 5432 } else { 3306 }),
+                user: s
+                    .user
+                    .unwrap_or_else(|| if postgres { "postgres" } else { "root" }.into()),
+                password,
+                socket: s.socket.as_deref().map(|p| anchored(base, p)),
+                tool_dir: s.tool_dir.as_deref().map(|p| anchored(base, p)),
+                format: None,
+                maintenance_database: None,
+            }))
+        };
+    Ok(DrillConfig {
+        postgres: server(Engine::Postgres, raw.postgres)?,
+        mysql: server(Engine::Mysql, raw.mysql)?,
+        mariadb: server(Engine::Mariadb, raw.mariadb)?,
+        sqlite_dir: raw
+            .sqlite_dir
+            .map(|p| anchored(base, &p))
+            .unwrap_or_else(|| state_dir.join("drill")),
     })
 }
 
@@ -241,6 +325,7 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
                 ("format", s.format.is_some()),
                 ("maintenance_database", s.maintenance_database.is_some()),
                 ("max_replica_lag", s.max_replica_lag.is_some()),
+                ("exclude_tables", !s.exclude_tables.is_empty()),
             ] {
                 not_for(k, set)?;
             }
@@ -263,13 +348,14 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
                 "maintenance_database",
                 !postgres && s.maintenance_database.is_some(),
             )?;
-            if let Some(format) = &s.format {
-                if format != "custom" && format != "plain" {
-                    return Err(format!(
-                        "{}: expected \"custom\" or \"plain\", found {format:?}",
-                        key("format")
-                    ));
-                }
+            if let Some(format) = &s.format
+                && format != "custom"
+                && format != "plain"
+            {
+                return Err(format!(
+                    "{}: expected \"custom\" or \"plain\", found {format:?}",
+                    key("format")
+                ));
             }
             let password = s
                 .password
@@ -455,7 +541,27 @@ fn validate_schedule(
         .as_deref()
         .map(|v| parse_duration(v).map_err(|e| format!("{}: {e}", key("rpo"))))
         .transpose()?;
+    let asserts = s
+        .asserts
+        .into_iter()
+        .map(|a| {
+            if a.min.is_none() && a.equals.is_none() {
+                return Err(format!(
+                    "{}: {:?} needs `min` or `equals`",
+                    key("assert"),
+                    a.sql
+                ));
+            }
+            Ok(Assertion {
+                sql: a.sql,
+                database: a.database,
+                min: a.min,
+                equals: a.equals,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(ScheduleConfig {
+        asserts,
         cron,
         timezone,
         compression,

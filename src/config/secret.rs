@@ -36,7 +36,7 @@ impl SecretRef {
                 Err(_) => Err(format!("environment variable {env} is not set")),
             },
             SecretRef::File { file } => {
-                let path = base.join(file);
+                let path = super::raw::anchored(base, file);
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| format!("cannot read secret file {}: {e}", path.display()))?;
                 let value = text.trim_end_matches(['\n', '\r']);

@@ -92,6 +92,22 @@ fn errors_name_the_key_and_what_is_expected() {
             "key `format`: expected \"custom\" or \"plain\"",
         ),
         (
+            "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\nexclude_tables = [\"t\"]",
+            "key `exclude_tables`: not used by engine sqlite",
+        ),
+        (
+            "[catalog]\nurl = \"postgres://x\"",
+            "[catalog] key `url`: only the SQLite catalog",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\n[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"\n[[schedule]]\nname = \"n\"\nsources = [\"a\"]\ndestinations = [\"d\"]\n[[schedule.assert]]\nsql = \"SELECT 1\"",
+            "key `assert`: \"SELECT 1\" needs `min` or `equals`",
+        ),
+        (
+            "[drill]\npostgres = { host = \"h\", socket = \"/s\" }",
+            "[drill] key `postgres`: `socket` is not used by engine postgres",
+        ),
+        (
             "[[destination]]\nname = \"d\"\ntype = \"ftp\"",
             "[[destination]] \"d\": key `type`: unknown type \"ftp\"",
         ),

@@ -145,6 +145,19 @@ pub async fn run(
                 warnings.push(warning);
             }
             for database in selection.databases {
+                if let Some(earlier) = jobs
+                    .iter()
+                    .find(|j: &&Job| j.source == *source_name && j.database == database)
+                {
+                    // Two schedules cover it: one run backs it up once, not twice racing.
+                    tracing::info!(
+                        "{source_name}/{database} is in schedules {} and {}; backing it up once, with {}'s settings",
+                        earlier.schedule.as_deref().unwrap_or("-"),
+                        schedule.name,
+                        earlier.schedule.as_deref().unwrap_or("-")
+                    );
+                    continue;
+                }
                 jobs.push(Job {
                     schedule: Some(schedule.name.clone()),
                     source: source_name.clone(),
@@ -411,14 +424,14 @@ async fn attempt(
     let mut targets = Vec::new();
     for name in &job.destinations {
         let dest = ctx.destinations[name].clone();
-        if let (Some(last), Some(free)) = (last_size, dest.free_bytes().await) {
-            if free < last {
-                failed_copies.push(failed_copy(name, &keys, format!(
-                    "destination {name}: only {} free on {}, the last backup of this database took {}",
-                    human_bytes(free), dest.location(), human_bytes(last)
-                )));
-                continue;
-            }
+        if let (Some(last), Some(free)) = (last_size, dest.free_bytes().await)
+            && free < last
+        {
+            failed_copies.push(failed_copy(name, &keys, format!(
+                "destination {name}: only {} free on {}, the last backup of this database took {}",
+                human_bytes(free), dest.location(), human_bytes(last)
+            )));
+            continue;
         }
         match dest.begin(&keys.artifact).await {
             Ok(upload) => targets.push(Target {
@@ -469,14 +482,14 @@ async fn attempt(
         return abandon(uploads, failed_copies, reason).await;
     }
     let source_config = ctx.config.source(&job.source).expect("validated");
-    if let (Some(max), Some(lag)) = (source_config.max_replica_lag, report.replica_lag_seconds) {
-        if lag > max.as_secs_f64() {
-            let reason = format!(
-                "replica is {lag:.0}s behind its primary, over max_replica_lag = {}s",
-                max.as_secs()
-            );
-            return abandon(uploads, failed_copies, reason).await;
-        }
+    if let (Some(max), Some(lag)) = (source_config.max_replica_lag, report.replica_lag_seconds)
+        && lag > max.as_secs_f64()
+    {
+        let reason = format!(
+            "replica is {lag:.0}s behind its primary, over max_replica_lag = {}s",
+            max.as_secs()
+        );
+        return abandon(uploads, failed_copies, reason).await;
     }
 
     let manifest = build_manifest(

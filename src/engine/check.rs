@@ -35,7 +35,8 @@ pub async fn run(ctx: &Context) -> Vec<CheckItem> {
         ),
     }];
     let mut tasks = Vec::new();
-    for source in ctx.sources.values().cloned() {
+    for source in ctx.sources.values() {
+        let source = source.clone();
         tasks.push(tokio::spawn(async move {
             source
                 .check()
@@ -51,7 +52,8 @@ pub async fn run(ctx: &Context) -> Vec<CheckItem> {
                 .collect::<Vec<_>>()
         }));
     }
-    for dest in ctx.destinations.values().cloned() {
+    for dest in ctx.destinations.values() {
+        let dest = dest.clone();
         tasks.push(tokio::spawn(async move {
             let (ok, detail) = match probe(dest.as_ref()).await {
                 Ok(()) => (

@@ -1,10 +1,14 @@
 //! Use cases, one file per verb. Each takes a `Context` (config, catalog, adapters) and
 //! returns plain data for the command handler to print.
 
+pub mod artifact;
 pub mod backup;
 pub mod check;
+pub mod locate;
 pub mod lock;
+pub mod restore;
 pub mod select;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -110,7 +110,14 @@ mod tests {
     #[test]
     fn selection_by_table() {
         let available = v(&["app", "app_test", "crm", "scratch_1", "scratch_2"]);
-        let cases: &[(&[&str], &[&str], &[&str], &[&str], &[&str])] = &[
+        type Case<'a> = (
+            &'a [&'a str],
+            &'a [&'a str],
+            &'a [&'a str],
+            &'a [&'a str],
+            &'a [&'a str],
+        );
+        let cases: &[Case] = &[
             // include, exclude, requested, expected databases, expected unmatched
             (
                 &["*"],

@@ -185,10 +185,10 @@ impl FanOut {
         let chunk = self.pending.split().freeze();
         self.pending.reserve(CHUNK_BYTES);
         for output in &mut self.outputs {
-            if let Some(tx) = output {
-                if tx.blocking_send(chunk.clone()).is_err() {
-                    *output = None;
-                }
+            if let Some(tx) = output
+                && tx.blocking_send(chunk.clone()).is_err()
+            {
+                *output = None;
             }
         }
         if self.outputs.iter().all(Option::is_none) {

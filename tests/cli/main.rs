@@ -7,4 +7,6 @@ mod config;
 mod faults;
 mod mariadb;
 mod postgres;
+mod restore;
+mod restore_servers;
 mod sqlite;

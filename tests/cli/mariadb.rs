@@ -13,14 +13,14 @@ fn maria_env(server: &MariaServer, databases: &[&str]) -> Env {
         .map(|d| format!("{d:?}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let env = Env::new(&format!(
+
+    Env::new(&format!(
         "state_dir = \"state\"\n\
          [[source]]\nname = \"maria\"\nengine = \"mariadb\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\n\
          password = {{ env = \"DBWARD_CLI_TEST_MARIA_PW\" }}\ndatabases = [{list}]\n\
          [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n",
         server.host, server.port, server.user
-    ));
-    env
+    ))
 }
 
 const SCHEMA: &str = "

@@ -9,6 +9,7 @@ pub mod error;
 pub mod layout;
 pub mod manifest;
 pub mod process;
+pub mod restore;
 pub mod secret;
 pub mod source;
 pub mod stream;

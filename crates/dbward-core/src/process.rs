@@ -9,7 +9,7 @@ use std::process::{ExitStatus, Stdio};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::AsyncReadExt;
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::task::JoinHandle;
 
 use crate::{Error, Result};
@@ -17,13 +17,14 @@ use crate::{Error, Result};
 /// How much of a tool's stderr is kept; the rest is counted and dropped.
 const STDERR_KEEP_BYTES: usize = 256 * 1024;
 
-/// A running child tool whose stdout is the data stream.
+/// A running child tool: its data flows through stdout (a dump) or stdin (a restore).
 #[derive(Debug)]
 pub struct ToolProcess {
     tool: String,
     child: Child,
     pgid: Option<Pid>,
     stderr: Option<JoinHandle<String>>,
+    stdout: Option<JoinHandle<String>>,
 }
 
 /// How a tool ended.
@@ -32,6 +33,8 @@ pub struct ToolExit {
     pub tool: String,
     pub status: ExitStatus,
     pub stderr: String,
+    /// What the tool printed, for tools fed through stdin; empty for dumps.
+    pub stdout: String,
 }
 
 impl ToolExit {
@@ -51,12 +54,49 @@ impl ToolExit {
     }
 }
 
+/// Reads a pipe to its end, keeping the first `STDERR_KEEP_BYTES`.
+fn keep_bounded<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
+    mut pipe: R,
+) -> JoinHandle<String> {
+    tokio::spawn(async move {
+        let mut kept = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            match pipe.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let room = STDERR_KEEP_BYTES.saturating_sub(kept.len());
+                    kept.extend_from_slice(&buf[..n.min(room)]);
+                }
+            }
+        }
+        String::from_utf8_lossy(&kept).into_owned()
+    })
+}
+
 impl ToolProcess {
-    /// Starts `command` with stdin closed, stdout and stderr piped, in a new process group.
-    /// `tool` names it in messages.
-    pub fn spawn(tool: &str, mut command: Command) -> Result<(Self, ChildStdout)> {
+    /// Starts a tool whose stdout is the data (a dump): stdin closed, stdout and stderr piped,
+    /// in a new process group. `tool` names it in messages.
+    pub fn spawn(tool: &str, command: Command) -> Result<(Self, ChildStdout)> {
+        let (process, _, stdout) = Self::start(tool, command, Stdio::null(), false)?;
+        Ok((process, stdout.expect("stdout is piped")))
+    }
+
+    /// Starts a tool that reads the data from stdin (a restore): stdin piped to the caller,
+    /// stdout and stderr read concurrently and kept (bounded), in a new process group.
+    pub fn spawn_fed(tool: &str, command: Command) -> Result<(Self, ChildStdin)> {
+        let (process, stdin, _) = Self::start(tool, command, Stdio::piped(), true)?;
+        Ok((process, stdin.expect("stdin is piped")))
+    }
+
+    fn start(
+        tool: &str,
+        mut command: Command,
+        stdin: Stdio,
+        keep_stdout: bool,
+    ) -> Result<(Self, Option<ChildStdin>, Option<ChildStdout>)> {
         command
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
@@ -64,22 +104,14 @@ impl ToolProcess {
         let mut child = command
             .spawn()
             .map_err(|e| Error::Dump(format!("cannot start {tool}: {e}")))?;
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut stderr = child.stderr.take().expect("stderr is piped");
-        let stderr = tokio::spawn(async move {
-            let mut kept = Vec::new();
-            let mut buf = [0u8; 8192];
-            loop {
-                match stderr.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        let room = STDERR_KEEP_BYTES.saturating_sub(kept.len());
-                        kept.extend_from_slice(&buf[..n.min(room)]);
-                    }
-                }
-            }
-            String::from_utf8_lossy(&kept).into_owned()
-        });
+        let stdin = child.stdin.take();
+        let mut stdout = child.stdout.take();
+        let stderr = keep_bounded(child.stderr.take().expect("stderr is piped"));
+        let stdout_task = if keep_stdout {
+            stdout.take().map(keep_bounded)
+        } else {
+            None
+        };
         let pgid = child.id().map(|id| Pid::from_raw(id as i32));
         Ok((
             ToolProcess {
@@ -87,7 +119,9 @@ impl ToolProcess {
                 child,
                 pgid,
                 stderr: Some(stderr),
+                stdout: stdout_task,
             },
+            stdin,
             stdout,
         ))
     }
@@ -105,10 +139,15 @@ impl ToolProcess {
             Some(task) => task.await.unwrap_or_default(),
             None => String::new(),
         };
+        let stdout = match self.stdout.take() {
+            Some(task) => task.await.unwrap_or_default(),
+            None => String::new(),
+        };
         Ok(ToolExit {
             tool: self.tool.clone(),
             status,
             stderr,
+            stdout,
         })
     }
 
@@ -231,6 +270,20 @@ mod tests {
         let exit = tool.wait().await.unwrap();
         assert_eq!(exit.describe(), "fake_dump exited 3");
         assert_eq!(exit.stderr_lines().collect::<Vec<_>>(), ["boom"]);
+    }
+
+    #[tokio::test]
+    async fn a_fed_tool_reads_our_stdin_and_its_output_is_kept() {
+        use tokio::io::AsyncWriteExt;
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg("wc -c; echo note >&2");
+        let (tool, mut stdin) = ToolProcess::spawn_fed("counter", cmd).unwrap();
+        stdin.write_all(&[b'x'; 100_000]).await.unwrap();
+        drop(stdin);
+        let exit = tool.wait().await.unwrap();
+        assert!(exit.status.success());
+        assert_eq!(exit.stdout.trim(), "100000");
+        assert_eq!(exit.stderr.trim(), "note");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
-use dbward_core::process::ToolProcess;
+use dbward_core::process::{ToolExit, ToolProcess};
 use dbward_core::secret::SecretFile;
 use dbward_core::source::{DumpCompletion, DumpReport};
 use dbward_core::stream::Ends;
@@ -97,26 +97,18 @@ impl DumpCompletion for MysqlCompletion {
         drop(secret);
         let exit = exit?;
 
-        let judged = judge_stderr(tool_name, exit.stderr_lines());
-        if !exit.status.success() || !judged.errors.is_empty() {
-            if judged.errors.iter().any(|l| is_unknown_database(l)) {
-                return Err(Error::DatabaseMissing {
-                    source_name,
-                    database,
-                });
+        match judge_exit(tool_name, &exit) {
+            Ok(tool_warnings) => warnings.extend(tool_warnings),
+            Err(failed) => {
+                if failed.errors.iter().any(|l| is_unknown_database(l)) {
+                    return Err(Error::DatabaseMissing {
+                        source_name,
+                        database,
+                    });
+                }
+                return Err(Error::Dump(failed.reason));
             }
-            let status = if exit.status.success() {
-                format!("{tool_name} reported an error")
-            } else {
-                exit.describe()
-            };
-            return Err(Error::Dump(failure_reason(
-                &status,
-                &judged.errors,
-                judged.warnings.last().map(String::as_str),
-            )));
         }
-        warnings.extend(judged.warnings);
 
         let state = std::mem::take(&mut *lock(&state));
         let bytes = state.ends.total();
@@ -205,12 +197,43 @@ pub fn judge_stderr<'a>(tool_name: &str, lines: impl Iterator<Item = &'a str>) -
 fn strip_program<'a>(tool_name: &str, line: &'a str) -> &'a str {
     if let Some((prefix, rest)) = line.split_once(": ") {
         let program = prefix.rsplit('/').next().unwrap_or(prefix);
-        let known = [tool_name, "mariadb-dump", "mysqldump"];
+        let known = [tool_name, "mariadb-dump", "mysqldump", "mariadb", "mysql"];
         if !prefix.contains(char::is_whitespace) && known.contains(&program) {
             return rest.trim();
         }
     }
     line
+}
+
+/// Why a tool failed: its error lines and the one-line reason naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolFailure {
+    pub errors: Vec<String>,
+    pub reason: String,
+}
+
+/// Judges how a dump tool or client ended: a non-zero exit or an error line on stderr fails
+/// it with a one-line reason (`mariadb exited 1: ERROR 1064 (42000) at line 3: ...`);
+/// otherwise its stderr lines are warnings.
+pub fn judge_exit(tool_name: &str, exit: &ToolExit) -> Result<Vec<String>, ToolFailure> {
+    let judged = judge_stderr(tool_name, exit.stderr_lines());
+    if exit.status.success() && judged.errors.is_empty() {
+        return Ok(judged.warnings);
+    }
+    let status = if exit.status.success() {
+        format!("{tool_name} reported an error")
+    } else {
+        exit.describe()
+    };
+    let reason = failure_reason(
+        &status,
+        &judged.errors,
+        judged.warnings.last().map(String::as_str),
+    );
+    Err(ToolFailure {
+        errors: judged.errors,
+        reason,
+    })
 }
 
 /// One line: `mariadb-dump exited 2: Got error: 1045: "Access denied ..." when trying to connect`.

@@ -1,11 +1,14 @@
 //! dbward's MySQL and MariaDB source: discovers databases over the wire (sqlx), dumps one
 //! database with `mariadb-dump`/`mysqldump` (password in a 0600 option file, never in argv
 //! or the environment), counts the rows the dump holds from the stream itself, and judges
-//! the result by the backup gate.
+//! the result by the backup gate. `MysqlTarget` is the restore side: it loads dumps with the
+//! `mariadb`/`mysql` client over the same connection settings and option file.
 
+mod conn;
 mod dump;
 mod option_file;
 mod rows;
+mod target;
 mod tool;
 
 use std::collections::BTreeSet;
@@ -15,15 +18,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use dbward_core::process::ToolProcess;
-use dbward_core::secret::{ExposeSecret, SecretFile, SecretString};
+use dbward_core::secret::SecretString;
 use dbward_core::source::{CheckLine, Dump, DumpInfo, Source};
 use dbward_core::stream::TapReader;
 use dbward_core::{Engine, Error, Result};
-use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlRow};
-use sqlx::{ConnectOptions, Connection, Row};
+use sqlx::mysql::{MySqlConnection, MySqlRow};
+use sqlx::{Connection, Row};
+
+use conn::{base_tables, list_tables, lossy, query_error, server_version, sqlx_reason};
 
 pub use dump::{COMPLETION_MARKER, has_completion_marker, judge_stderr};
 pub use rows::{Counts, RowCounter};
+pub use target::{MysqlTarget, restore_compatibility};
 pub use tool::{
     Compat, DumpTool, Flavor, Version, compatibility, parse_server_version, parse_tool_version,
 };
@@ -33,9 +39,6 @@ const SYSTEM_DATABASES: [&str; 4] = ["information_schema", "performance_schema",
 
 /// Privileges a consistent dump of tables, views, triggers and events needs.
 const NEEDED_PRIVILEGES: [&str; 5] = ["SELECT", "LOCK TABLES", "SHOW VIEW", "TRIGGER", "EVENT"];
-
-/// MySQL/MariaDB error numbers this source reacts to.
-const ER_BAD_DB_ERROR: u16 = 1049;
 
 /// How to reach and dump one MySQL or MariaDB server; built by the config layer.
 #[derive(Debug, Clone)]
@@ -76,57 +79,11 @@ impl MysqlSource {
 
     /// `mysql://user@host:port`, for messages: never holds the password.
     pub fn target(&self) -> String {
-        let s = &self.settings;
-        match &s.socket {
-            Some(socket) => format!("mysql://{}@localhost (socket {})", s.user, socket.display()),
-            None => format!("mysql://{}@{}:{}", s.user, s.host, s.port),
-        }
-    }
-
-    fn connect_options(&self, database: Option<&str>) -> MySqlConnectOptions {
-        let s = &self.settings;
-        // Built field by field: a URL with the password in it could end up in a log line.
-        let mut options = MySqlConnectOptions::new().username(&s.user);
-        options = match &s.socket {
-            Some(socket) => options.socket(socket),
-            None => options.host(&s.host).port(s.port),
-        };
-        if let Some(password) = &s.password {
-            options = options.password(password.expose_secret());
-        }
-        if let Some(database) = database {
-            options = options.database(database);
-        }
-        options
+        self.settings.target()
     }
 
     async fn connect(&self, database: Option<&str>) -> Result<MySqlConnection> {
-        let options = self.connect_options(database);
-        let timeout = self.settings.connect_timeout;
-        let connected = tokio::time::timeout(timeout, options.connect()).await;
-        match connected {
-            Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(e)) => {
-                if let (Some(database), sqlx::Error::Database(db)) = (database, &e)
-                    && db
-                        .try_downcast_ref::<MySqlDatabaseError>()
-                        .is_some_and(|m| m.number() == ER_BAD_DB_ERROR)
-                {
-                    return Err(Error::DatabaseMissing {
-                        source_name: self.settings.name.clone(),
-                        database: database.to_string(),
-                    });
-                }
-                Err(Error::Connect {
-                    target: self.target(),
-                    reason: sqlx_reason(&e),
-                })
-            }
-            Err(_) => Err(Error::Connect {
-                target: self.target(),
-                reason: format!("no answer within {:?}", timeout),
-            }),
-        }
+        self.settings.connect(database).await
     }
 
     /// Collects what the dump will be judged against, on one short-lived connection.
@@ -150,17 +107,7 @@ struct Survey {
 
 async fn survey_on(conn: &mut MySqlConnection, database: &str) -> Result<Survey> {
     let server_version = server_version(conn).await?;
-    let rows: Vec<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
-        "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
-    )
-    .bind(database)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| query_error("cannot list tables", &e))?;
-    let tables = rows
-        .into_iter()
-        .map(|(name, kind)| (lossy(name), lossy(kind)))
-        .collect();
+    let tables = list_tables(conn, database).await?;
     let (replica_lag_seconds, warnings) = replica_lag(conn).await;
     Ok(Survey {
         server_version,
@@ -168,14 +115,6 @@ async fn survey_on(conn: &mut MySqlConnection, database: &str) -> Result<Survey>
         replica_lag_seconds,
         warnings,
     })
-}
-
-async fn server_version(conn: &mut MySqlConnection) -> Result<String> {
-    let version: Vec<u8> = sqlx::query_scalar("SELECT VERSION()")
-        .fetch_one(conn)
-        .await
-        .map_err(|e| query_error("cannot read the server version", &e))?;
-    Ok(lossy(version))
 }
 
 /// Seconds the replica is behind its source; `None` when the server is not a replica or the
@@ -234,22 +173,6 @@ pub fn missing_privileges(grants: &[String]) -> Vec<&'static str> {
         .into_iter()
         .filter(|p| !have.contains(*p))
         .collect()
-}
-
-fn lossy(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-/// The server's own words where there are some (`Access denied for user ...`).
-fn sqlx_reason(e: &sqlx::Error) -> String {
-    match e {
-        sqlx::Error::Database(db) => db.message().to_string(),
-        other => other.to_string(),
-    }
-}
-
-fn query_error(what: &str, e: &sqlx::Error) -> Error {
-    Error::Query(format!("{what}: {}", sqlx_reason(e)))
 }
 
 #[async_trait]
@@ -327,22 +250,8 @@ impl Source for MysqlSource {
             .collect();
 
         let options = self.dump_options(database, &compat);
-        let secret = match &s.password {
-            Some(password) => Some(self.write_option_file(password)?),
-            None => None,
-        };
-        let mut command = tokio::process::Command::new(&tool.path);
-        if let Some(file) = &secret {
-            // The clients only honour this option in first position.
-            let mut arg = std::ffi::OsString::from("--defaults-extra-file=");
-            arg.push(file.path());
-            command.arg(arg);
-        }
-        command.args(&options);
-        // End of options: a database named `--help` must stay a name.
-        command.arg("--").arg(database);
-        // An inherited MYSQL_PWD would be visible in /proc/<pid>/environ.
-        command.env_remove("MYSQL_PWD");
+        let secret = s.option_file()?;
+        let command = s.tool_command(&tool.path, secret.as_ref(), &options, database);
         let (process, stdout) = ToolProcess::spawn(tool.name, command)?;
 
         let state = Arc::new(Mutex::new(dump::StreamState::new()));
@@ -382,15 +291,6 @@ impl Source for MysqlSource {
     }
 }
 
-/// Tables that hold rows of their own: system-versioned tables are base tables with history;
-/// views and sequences are not.
-fn base_tables(tables: &[(String, String)]) -> impl Iterator<Item = String> + '_ {
-    tables
-        .iter()
-        .filter(|(_, kind)| kind == "BASE TABLE" || kind == "SYSTEM VERSIONED")
-        .map(|(name, _)| name.clone())
-}
-
 impl MysqlSource {
     /// The base tables of `database` now.
     async fn base_tables(&self, database: &str) -> Result<BTreeSet<String>> {
@@ -400,54 +300,11 @@ impl MysqlSource {
 
     /// Arguments after the option file and before the database name; none is secret.
     fn dump_options(&self, database: &str, compat: &Compat) -> Vec<String> {
-        let s = &self.settings;
-        let mut args: Vec<String> = [
-            "--single-transaction",
-            "--quick",
-            "--routines",
-            "--triggers",
-            "--events",
-            "--hex-blob",
-            "--default-character-set=utf8mb4",
-            "--skip-dump-date",
-            // Tablespace DDL is not part of one database and needs PROCESS on MySQL 8.
-            "--no-tablespaces",
-        ]
-        .map(String::from)
-        .into();
-        match &s.socket {
-            Some(socket) => {
-                args.push("--protocol=SOCKET".into());
-                args.push(format!("--socket={}", socket.display()));
-            }
-            None => {
-                // Without it the clients read `localhost` as "use the default socket" and
-                // ignore the port.
-                args.push("--protocol=TCP".into());
-                args.push(format!("--host={}", s.host));
-                args.push(format!("--port={}", s.port));
-            }
-        }
-        args.push(format!("--user={}", s.user));
-        args.extend(compat.extra_args.iter().cloned());
-        for table in &s.exclude_tables {
+        let mut args = dump_args(&self.settings, compat);
+        for table in &self.settings.exclude_tables {
             args.push(format!("--ignore-table={database}.{table}"));
         }
         args
-    }
-
-    fn write_option_file(&self, password: &SecretString) -> Result<SecretFile> {
-        let dir = &self.settings.secret_dir;
-        if !dir.exists() {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| Error::io("cannot create secret directory", dir, e))?;
-        }
-        let contents = option_file::client_section(password).map_err(Error::Dump)?;
-        SecretFile::create(dir, "dbward-mysql", &contents)
     }
 
     fn privileges_line(&self, grants: Result<Vec<Vec<u8>>, sqlx::Error>) -> CheckLine {
@@ -515,6 +372,29 @@ impl MysqlSource {
             Err(e) => CheckLine::failed(ITEM, e.to_string()),
         }
     }
+}
+
+/// What every dump of a whole database gets, by the source and by `MysqlTarget::replace`:
+/// a consistent snapshot of tables, views, routines, triggers and events in utf8mb4, blobs in
+/// hex, plus the connection and the tool's compatibility arguments. Nothing here is secret.
+pub(crate) fn dump_args(settings: &MysqlSettings, compat: &Compat) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--single-transaction",
+        "--quick",
+        "--routines",
+        "--triggers",
+        "--events",
+        "--hex-blob",
+        "--default-character-set=utf8mb4",
+        "--skip-dump-date",
+        // Tablespace DDL is not part of one database and needs PROCESS on MySQL 8.
+        "--no-tablespaces",
+    ]
+    .map(String::from)
+    .into();
+    args.extend(settings.connection_args());
+    args.extend(compat.extra_args.iter().cloned());
+    args
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ pub struct Version {
 }
 
 impl Version {
-    fn parse_numbers(text: &str, flavor: Flavor) -> Option<Version> {
+    pub(crate) fn parse_numbers(text: &str, flavor: Flavor) -> Option<Version> {
         let numeric: String = text
             .chars()
             .take_while(|c| c.is_ascii_digit() || *c == '.')
@@ -169,15 +169,45 @@ pub fn candidates(engine: Engine) -> [&'static str; 2] {
     }
 }
 
-/// Finds the installed candidates, in preference order; `ToolMissing` when there is none.
+/// Finds the installed dump tools, in preference order; `ToolMissing` when there is none.
 pub fn locate(engine: Engine, tool_dir: Option<&Path>) -> Result<Vec<(&'static str, PathBuf)>> {
+    locate_programs(candidates(engine), engine, tool_dir)
+}
+
+/// The command-line clients (`mariadb`, `mysql`) restores feed, preferred first: the one of
+/// the flavour that wrote the dump, since each reads its own dialect of client commands
+/// (MariaDB's dumps start with a `/*M!999999\- ... */` line MySQL's client rejects).
+pub fn client_candidates(flavor: Flavor) -> [&'static str; 2] {
+    match flavor {
+        Flavor::Mysql => ["mysql", "mariadb"],
+        Flavor::Mariadb => ["mariadb", "mysql"],
+    }
+}
+
+/// Finds the installed command-line client; `ToolMissing` (with where it looked and how to
+/// install one) when there is none.
+pub fn locate_client(
+    flavor: Flavor,
+    engine: Engine,
+    tool_dir: Option<&Path>,
+) -> Result<(&'static str, PathBuf)> {
+    let found = locate_programs(client_candidates(flavor), engine, tool_dir)?;
+    Ok(found.into_iter().next().expect("locate_programs found one"))
+}
+
+/// The installed `programs` (in `tool_dir`, else on `PATH`), in the given order.
+fn locate_programs(
+    programs: [&'static str; 2],
+    engine: Engine,
+    tool_dir: Option<&Path>,
+) -> Result<Vec<(&'static str, PathBuf)>> {
     let dirs: Vec<PathBuf> = tool_dir.map(Path::to_path_buf).into_iter().collect();
-    let found: Vec<_> = candidates(engine)
+    let found: Vec<_> = programs
         .into_iter()
         .filter_map(|name| find_program(name, &dirs).map(|path| (name, path)))
         .collect();
     if found.is_empty() {
-        let [first, second] = candidates(engine);
+        let [first, second] = programs;
         let searched = match tool_dir {
             Some(dir) => format!("tool_dir {}", dir.display()),
             None => format!(
@@ -185,6 +215,7 @@ pub fn locate(engine: Engine, tool_dir: Option<&Path>) -> Result<Vec<(&'static s
                 std::env::var("PATH").unwrap_or_else(|_| "(unset)".into())
             ),
         };
+        // Each package ships both the dump tool and the client.
         let hint = match engine {
             Engine::Mysql => "apt-get install mysql-client (or mariadb-client) or set tool_dir",
             _ => "apt-get install mariadb-client or set tool_dir",
@@ -482,6 +513,21 @@ mod tests {
             err.contains("5.7.44") && err.contains("8.0.36") && err.contains("mysqldump"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn empty_tool_dir_has_no_client_either() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = locate_client(Flavor::Mariadb, Engine::Mariadb, Some(dir.path())).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, Error::ToolMissing { .. }), "{text}");
+        assert!(text.starts_with("mariadb (or mysql) not found"), "{text}");
+        assert!(text.contains(&dir.path().display().to_string()), "{text}");
+        assert!(
+            text.contains("apt-get install mariadb-client or set tool_dir"),
+            "{text}"
+        );
+        assert_eq!(client_candidates(Flavor::Mysql), ["mysql", "mariadb"]);
     }
 
     #[test]

@@ -571,7 +571,11 @@ async fn socket_instead_of_tcp() {
     });
     assert!(source.list_databases().await.unwrap().contains(&db.name));
     let dump = source.dump(&db.name).await.expect("dump starts");
-    assert!(dump.info.options.contains(&format!("--socket={}", socket.display())));
+    assert!(
+        dump.info
+            .options
+            .contains(&format!("--socket={}", socket.display()))
+    );
     let (_, report) = tokio::time::timeout(LIMIT, run_dump(dump)).await.unwrap();
     let report = report.expect("dump passes");
     assert_eq!(report.tables.len(), 1);

@@ -1,13 +1,16 @@
-//! Talking to the server through sqlx: connecting with the password set in-process (never in
+//! Talking to the server: through sqlx, connecting with the password set in-process (never in
 //! a URL that could be logged), mapping failures to the shared error type, and the catalog
-//! queries that say which tables a dump holds.
+//! queries that say which tables a dump holds; and how the client tools (pg_dump, pg_restore,
+//! psql) are pointed at the server, with the password only in their environment.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use dbward_core::secret::ExposeSecret;
 use dbward_core::{Error, TableRows};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
+use tokio::process::Command;
 
 use crate::PostgresSettings;
 use crate::tool::PgMajor;
@@ -48,6 +51,71 @@ fn is_missing_database(err: &sqlx::Error) -> bool {
 /// Wraps a failed query with what was being asked.
 pub fn query_error(context: &str, err: sqlx::Error) -> Error {
     Error::Query(format!("{context}: {}", describe(&err)))
+}
+
+/// The arguments every client tool connects with; nothing secret, so they can be recorded.
+pub fn tool_connection_args(settings: &PostgresSettings, database: &str) -> Vec<String> {
+    vec![
+        "--no-password".to_string(),
+        format!("--host={}", settings.host),
+        format!("--port={}", settings.port),
+        format!("--username={}", settings.user),
+        format!("--dbname={}", dbname_argument(database)),
+    ]
+}
+
+/// A command for a client tool at `program`: the password reaches it only through its
+/// environment (`PGPASSWORD`), never its argv; `application_name` names its sessions.
+pub fn tool_command(
+    settings: &PostgresSettings,
+    program: &Path,
+    application_name: &str,
+) -> Command {
+    let mut command = Command::new(program);
+    command.env("PGAPPNAME", application_name).env(
+        "PGCONNECT_TIMEOUT",
+        // libpq treats anything below 2 seconds as 2.
+        settings.connect_timeout.as_secs().max(2).to_string(),
+    );
+    if let Some(password) = &settings.password {
+        command.env("PGPASSWORD", password.expose_secret());
+    }
+    command
+}
+
+/// The client tools read `--dbname` as a connection string when it holds `=` or a URI
+/// scheme, so a database named `host=elsewhere` would redirect them; such names are quoted as
+/// a `dbname='...'` connection string instead.
+pub fn dbname_argument(database: &str) -> String {
+    let looks_like_conninfo = database.contains('=')
+        || database.starts_with("postgresql://")
+        || database.starts_with("postgres://");
+    if looks_like_conninfo {
+        format!(
+            "dbname='{}'",
+            database.replace('\\', "\\\\").replace('\'', "\\'")
+        )
+    } else {
+        database.to_string()
+    }
+}
+
+/// An identifier quoted for SQL text, as `quote_ident` would when it must.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A `LIKE` pattern matching names that start with `prefix` literally (default escape `\`).
+pub fn like_prefix(prefix: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
 }
 
 /// Whether a missing database is the selected one (a dump: `DatabaseMissing`) or part of the
@@ -195,14 +263,16 @@ pub async fn excluded_tables(
 }
 
 /// Every table whose rows pg_dump writes: ordinary tables and partitions outside the system
-/// schemas, not temporary, not owned by an extension.
-pub async fn data_tables(conn: &mut PgConnection) -> Result<Vec<String>, Error> {
+/// schemas, not temporary, not owned by an extension, and not unlogged when dumping from a
+/// replica (pg_dump skips those there, since a standby cannot read them).
+pub async fn data_tables(conn: &mut PgConnection, in_recovery: bool) -> Result<Vec<String>, Error> {
     sqlx::query_scalar(
         "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
            FROM pg_catalog.pg_class c
            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           WHERE c.relkind = 'r'
             AND c.relpersistence <> 't'
+            AND NOT ($1 AND c.relpersistence = 'u')
             AND n.nspname <> 'information_schema'
             AND n.nspname !~ '^pg_'
             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
@@ -210,9 +280,25 @@ pub async fn data_tables(conn: &mut PgConnection) -> Result<Vec<String>, Error> 
                                AND d.objid = c.oid AND d.deptype = 'e')
           ORDER BY n.nspname, c.relname",
     )
+    .bind(in_recovery)
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| query_error("cannot list tables", e))
+}
+
+/// Takes pg_dump's own lock on every table before counting: without it a TRUNCATE or a
+/// rewriting ALTER committed after the snapshot but before a table is counted would make the
+/// count disagree with the dump (neither is MVCC-safe).
+pub async fn lock_tables(conn: &mut PgConnection, tables: &[String]) -> Result<(), Error> {
+    // Bounded statements, however many tables there are.
+    for chunk in tables.chunks(500) {
+        let sql = format!("LOCK TABLE {} IN ACCESS SHARE MODE", chunk.join(", "));
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| query_error("cannot lock the tables to count", e))?;
+    }
+    Ok(())
 }
 
 /// Exact row counts of `tables` as the connection's snapshot sees them.
@@ -245,9 +331,16 @@ pub async fn has_large_objects(conn: &mut PgConnection) -> Result<bool, Error> {
         .map_err(|e| query_error("cannot check for large objects", e))
 }
 
-/// Seconds the replica is behind its primary (`None` on a primary), and a warning when a
-/// replica cannot tell because it has replayed nothing since it started.
-pub async fn replica_lag(conn: &mut PgConnection) -> Result<(Option<f64>, Option<String>), Error> {
+/// Whether the server is a replica, how many seconds it is behind its primary, and a warning
+/// when a replica cannot tell because it has replayed nothing since it started.
+pub struct ReplicaState {
+    pub in_recovery: bool,
+    pub lag_seconds: Option<f64>,
+    pub warning: Option<String>,
+}
+
+/// Reads the replica state inside the snapshot transaction, so the lag belongs to the data.
+pub async fn replica_state(conn: &mut PgConnection) -> Result<ReplicaState, Error> {
     let (in_recovery, lag): (bool, Option<f64>) = sqlx::query_as(
         "SELECT pg_catalog.pg_is_in_recovery(),
                 extract(epoch FROM now() - pg_catalog.pg_last_xact_replay_timestamp())::float8",
@@ -255,14 +348,72 @@ pub async fn replica_lag(conn: &mut PgConnection) -> Result<(Option<f64>, Option
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| query_error("cannot measure replica lag", e))?;
-    Ok(match (in_recovery, lag) {
+    let (lag_seconds, warning) = match (in_recovery, lag) {
         (false, _) => (None, None),
         (true, Some(lag)) => (Some(lag.max(0.0)), None),
         (true, None) => (
             None,
             Some("the source is a replica that has replayed no transaction since it started; replica lag unknown".into()),
         ),
+    };
+    Ok(ReplicaState {
+        in_recovery,
+        lag_seconds,
+        warning,
     })
+}
+
+/// Whether the connected role is a superuser (it may then restore ownership and grants).
+pub async fn is_superuser(conn: &mut PgConnection) -> Result<bool, Error> {
+    sqlx::query_scalar("SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user")
+        .fetch_optional(&mut *conn)
+        .await
+        .map(|row| row.unwrap_or(false))
+        .map_err(|e| query_error("cannot read the role's attributes", e))
+}
+
+/// Whether `database` exists on the server.
+pub async fn database_exists(conn: &mut PgConnection, database: &str) -> Result<bool, Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1)")
+        .bind(database)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| query_error(&format!("cannot look up database {database:?}"), e))
+}
+
+/// Runs one statement built from quoted identifiers.
+pub async fn execute(conn: &mut PgConnection, what: &str, sql: String) -> Result<(), Error> {
+    sqlx::raw_sql(AssertSqlSafe(sql))
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+        .map_err(|e| query_error(what, e))
+}
+
+/// Ends every other session connected to `database`.
+pub async fn terminate_sessions(conn: &mut PgConnection, database: &str) -> Result<(), Error> {
+    sqlx::query(
+        "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity
+          WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()",
+    )
+    .bind(database)
+    .execute(&mut *conn)
+    .await
+    .map(drop)
+    .map_err(|e| query_error(&format!("cannot end the sessions on {database:?}"), e))
+}
+
+/// Drops `database` if it exists, ending its sessions first (`WITH (FORCE)` from 13 on).
+pub async fn drop_database(conn: &mut PgConnection, database: &str) -> Result<(), Error> {
+    let (_, major) = server_version(conn).await?;
+    terminate_sessions(conn, database).await?;
+    let force = if major >= PgMajor::from_version_num(130000) {
+        " WITH (FORCE)"
+    } else {
+        ""
+    };
+    let sql = format!("DROP DATABASE IF EXISTS {}{force}", quote_ident(database));
+    execute(conn, &format!("cannot drop database {database:?}"), sql).await
 }
 
 /// Closes a connection politely; a failure here changes nothing for the caller.
@@ -273,6 +424,31 @@ pub async fn close(conn: PgConnection) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_names_that_look_like_connection_strings_are_quoted() {
+        assert_eq!(dbname_argument("shop"), "shop");
+        assert_eq!(dbname_argument("host=evil"), "dbname='host=evil'");
+        assert_eq!(
+            dbname_argument("postgres://x/y'z"),
+            "dbname='postgres://x/y\\'z'"
+        );
+    }
+
+    #[test]
+    fn identifiers_and_like_prefixes_are_escaped() {
+        assert_eq!(quote_ident("shop"), "\"shop\"");
+        assert_eq!(quote_ident("a\"b c"), "\"a\"\"b c\"");
+        let cases = [
+            ("dbward_drill_", "dbward\\_drill\\_%"),
+            ("50%", "50\\%%"),
+            ("a\\b", "a\\\\b%"),
+            ("", "%"),
+        ];
+        for (prefix, want) in cases {
+            assert_eq!(like_prefix(prefix), want, "{prefix}");
+        }
+    }
 
     #[test]
     fn table_patterns_follow_psql_rules() {

@@ -7,22 +7,17 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use dbward_core::process::ToolProcess;
-use dbward_core::secret::ExposeSecret;
 use dbward_core::source::{Dump, DumpCompletion, DumpInfo, DumpReport};
 use dbward_core::stream::{Ends, TapReader};
 use dbward_core::{Error, Result, TableRows};
 use sqlx::PgConnection;
-use tokio::process::Command;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::conn::{self, Purpose};
-use crate::judge::{check_marker, judge_exit};
-use crate::tool::find_tool;
+use crate::judge::{ENDS_BYTES, check_marker, judge_exit};
+use crate::tool::{Need, find_tool};
 use crate::{PgFormat, PostgresSettings};
-
-/// Bytes kept from each end of the output for the completion marker.
-const ENDS_BYTES: usize = 64 * 1024;
 
 /// What pg_dump shows as `application_name`, so that its sessions can be found on the server.
 pub const DUMP_APPLICATION_NAME: &str = "dbward";
@@ -39,14 +34,8 @@ fn dump_args(settings: &PostgresSettings, database: &str, snapshot: &str) -> Vec
         PgFormat::Custom => vec!["--format=custom".to_string(), "--compress=0".to_string()],
         PgFormat::Plain => vec!["--format=plain".to_string()],
     };
-    args.extend([
-        "--no-password".to_string(),
-        format!("--host={}", settings.host),
-        format!("--port={}", settings.port),
-        format!("--username={}", settings.user),
-        format!("--dbname={}", dbname_argument(database)),
-        format!("--snapshot={snapshot}"),
-    ]);
+    args.extend(conn::tool_connection_args(settings, database));
+    args.push(format!("--snapshot={snapshot}"));
     args.extend(
         settings
             .exclude_tables
@@ -54,23 +43,6 @@ fn dump_args(settings: &PostgresSettings, database: &str, snapshot: &str) -> Vec
             .map(|t| format!("--exclude-table={t}")),
     );
     args
-}
-
-/// pg_dump reads `--dbname` as a connection string when it holds `=` or a URI scheme, so a
-/// database named `host=elsewhere` would redirect the dump; such names are quoted as a
-/// `dbname='...'` connection string instead.
-fn dbname_argument(database: &str) -> String {
-    let looks_like_conninfo = database.contains('=')
-        || database.starts_with("postgresql://")
-        || database.starts_with("postgres://");
-    if looks_like_conninfo {
-        format!(
-            "dbname='{}'",
-            database.replace('\\', "\\\\").replace('\'', "\\'")
-        )
-    } else {
-        database.to_string()
-    }
 }
 
 fn sql_error(context: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
@@ -81,7 +53,8 @@ fn sql_error(context: &str) -> impl FnOnce(sqlx::Error) -> Error + '_ {
 pub async fn start(settings: &PostgresSettings, database: &str) -> Result<Dump> {
     let mut session = conn::connect(settings, database, Purpose::Dump).await?;
     let (server_version, server_major) = conn::server_version(&mut session).await?;
-    let tool = find_tool(settings.tool_dir.as_deref(), server_major, &server_version).await?;
+    let need = Need::pg_dump(server_major, &server_version);
+    let tool = find_tool(settings.tool_dir.as_deref(), &need).await?;
 
     sqlx::raw_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .execute(&mut session)
@@ -102,26 +75,21 @@ pub async fn start(settings: &PostgresSettings, database: &str) -> Result<Dump> 
     .map_err(sql_error("cannot read the snapshot session's identity"))?;
     let (excluded, unmatched) =
         conn::excluded_tables(&mut session, &settings.exclude_tables).await?;
-    let (replica_lag_seconds, lag_warning) = conn::replica_lag(&mut session).await?;
+    let replica = conn::replica_state(&mut session).await?;
 
     let args = dump_args(settings, database, &snapshot);
-    let mut command = Command::new(&tool.path);
-    command
-        .args(&args)
-        .env("PGAPPNAME", DUMP_APPLICATION_NAME)
-        .env(
-            "PGCONNECT_TIMEOUT",
-            // libpq treats anything below 2 seconds as 2.
-            settings.connect_timeout.as_secs().max(2).to_string(),
-        );
-    if let Some(password) = &settings.password {
-        command.env("PGPASSWORD", password.expose_secret());
-    }
+    let mut command = conn::tool_command(settings, &tool.path, DUMP_APPLICATION_NAME);
+    command.args(&args);
     tracing::debug!(tool = %tool.path.display(), ?args, "starting pg_dump");
     let (process, stdout) = ToolProcess::spawn("pg_dump", command)?;
 
     let (release, released) = oneshot::channel();
-    let counter = tokio::spawn(hold_snapshot(session, excluded.clone(), released));
+    let counter = tokio::spawn(hold_snapshot(
+        session,
+        excluded.clone(),
+        replica.in_recovery,
+        released,
+    ));
 
     let ends = Arc::new(Mutex::new(Ends::new(ENDS_BYTES)));
     let tap_ends = Arc::clone(&ends);
@@ -135,7 +103,7 @@ pub async fn start(settings: &PostgresSettings, database: &str) -> Result<Dump> 
         .iter()
         .map(|p| format!("exclude_tables pattern {p:?} matches no table"))
         .collect();
-    warnings.extend(lag_warning);
+    warnings.extend(replica.warning);
     let info = DumpInfo {
         server_version,
         tool: "pg_dump".into(),
@@ -157,7 +125,7 @@ pub async fn start(settings: &PostgresSettings, database: &str) -> Result<Dump> 
             snapshot_xmin,
         },
         excluded_tables: excluded.into_iter().collect(),
-        replica_lag_seconds,
+        replica_lag_seconds: replica.lag_seconds,
         warnings,
     };
     Ok(Dump {
@@ -173,9 +141,10 @@ pub async fn start(settings: &PostgresSettings, database: &str) -> Result<Dump> 
 async fn hold_snapshot(
     mut session: PgConnection,
     excluded: BTreeSet<String>,
+    in_recovery: bool,
     released: oneshot::Receiver<()>,
 ) -> Result<Counted> {
-    let counted = count_in_snapshot(&mut session, &excluded).await;
+    let counted = count_in_snapshot(&mut session, &excluded, in_recovery).await;
     // A dropped sender (abort, or a completion dropped unused) ends the hold as well.
     let _ = released.await;
     let _ = sqlx::raw_sql("ROLLBACK").execute(&mut session).await;
@@ -186,12 +155,14 @@ async fn hold_snapshot(
 async fn count_in_snapshot(
     session: &mut PgConnection,
     excluded: &BTreeSet<String>,
+    in_recovery: bool,
 ) -> Result<Counted> {
-    let tables: Vec<String> = conn::data_tables(session)
+    let tables: Vec<String> = conn::data_tables(session, in_recovery)
         .await?
         .into_iter()
         .filter(|t| !excluded.contains(t))
         .collect();
+    conn::lock_tables(session, &tables).await?;
     let tables = conn::count_rows(session, &tables).await?;
     let has_large_objects = conn::has_large_objects(session).await?;
     Ok(Counted {
@@ -280,8 +251,12 @@ impl DumpCompletion for PgDumpCompletion {
                 return Err(e);
             }
         };
-        let tool_warnings = match judge_exit(&exit.describe(), exit.status.success(), &exit.stderr)
-        {
+        let tool_warnings = match judge_exit(
+            "pg_dump",
+            &exit.describe(),
+            exit.status.success(),
+            &exit.stderr,
+        ) {
             Ok(warnings) => warnings,
             Err(reason) => {
                 this.cleanup
@@ -364,15 +339,5 @@ mod tests {
         assert!(!plain.iter().any(|a| a.starts_with("--compress")));
         assert!(!format!("{args:?}{plain:?}").contains("hunter2"));
         assert!(!format!("{:?}", settings(PgFormat::Plain)).contains("hunter2"));
-    }
-
-    #[test]
-    fn database_names_that_look_like_connection_strings_are_quoted() {
-        assert_eq!(dbname_argument("shop"), "shop");
-        assert_eq!(dbname_argument("host=evil"), "dbname='host=evil'");
-        assert_eq!(
-            dbname_argument("postgres://x/y'z"),
-            "dbname='postgres://x/y\\'z'"
-        );
     }
 }

@@ -1,9 +1,13 @@
-//! Judging a finished pg_dump by the backup gate (§4): its stderr (errors versus warnings)
-//! and the completion marker of its output. Pure functions, so every case is unit-tested.
+//! Judging a finished client tool: pg_dump by the backup gate (§4), pg_restore and psql after a
+//! restore. Their stderr is split into errors and warnings, and a dump's completion marker is
+//! checked from its first and last bytes. Pure functions, so every case is unit-tested.
 
 use dbward_core::stream::Ends;
 
 use crate::PgFormat;
+
+/// Bytes kept from each end of a dump for the completion marker.
+pub const ENDS_BYTES: usize = 64 * 1024;
 
 /// The trailer pg_dump writes as the last comment of a complete plain dump.
 pub const PLAIN_TRAILER: &str = "-- PostgreSQL database dump complete";
@@ -21,20 +25,25 @@ enum Kind {
     Warning,
 }
 
-fn classify(line: &str) -> (Kind, &str) {
-    for prefix in ["pg_dump: error: ", "pg_dump: fatal: "] {
-        if let Some(rest) = line.strip_prefix(prefix) {
+/// Classifies one stderr line of `tool` (`pg_dump`, `pg_restore`, `psql`), which prefixes its
+/// own messages with `tool: error: ` and the like.
+fn classify<'a>(tool: &str, line: &'a str) -> (Kind, &'a str) {
+    let own = line
+        .strip_prefix(tool)
+        .and_then(|rest| rest.strip_prefix(": "));
+    for level in ["error: ", "fatal: "] {
+        if let Some(rest) = own.and_then(|rest| rest.strip_prefix(level)) {
             return (Kind::Error, rest);
         }
     }
     if line.contains("FATAL:") || line.contains("ERROR:") {
-        let rest = line
-            .strip_prefix("pg_dump: detail: ")
+        let rest = own
+            .and_then(|rest| rest.strip_prefix("detail: "))
             .unwrap_or(line)
             .trim_start_matches("Error message from server: ");
         return (Kind::Error, rest);
     }
-    if line.starts_with("pg_dump: warning: ") {
+    if own.is_some_and(|rest| rest.starts_with("warning: ")) {
         return (Kind::Warning, line);
     }
     (Kind::Context, line)
@@ -44,16 +53,22 @@ fn names_server_error(line: &str) -> bool {
     line.contains("FATAL:") || line.contains("ERROR:")
 }
 
-/// Judges pg_dump's exit: `Ok(warnings)` when it succeeded without an error line, otherwise
-/// the one-line reason (`pg_dump exited 1: connection to server ... failed: FATAL: ...`).
-/// `describe` is the exit as `ToolExit::describe` words it.
-pub fn judge_exit(describe: &str, success: bool, stderr: &str) -> Result<Vec<String>, String> {
+/// Judges a client tool's exit: `Ok(warnings)` when it succeeded without an error line,
+/// otherwise the one-line reason (`pg_dump exited 1: connection to server ... failed: FATAL:
+/// ...`). `tool` is the program's name as it prefixes its messages; `describe` is the exit as
+/// `ToolExit::describe` words it.
+pub fn judge_exit(
+    tool: &str,
+    describe: &str,
+    success: bool,
+    stderr: &str,
+) -> Result<Vec<String>, String> {
     let mut errors: Vec<&str> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
     let mut last_line = None;
     for line in stderr.lines().map(str::trim).filter(|l| !l.is_empty()) {
         last_line = Some(line);
-        match classify(line) {
+        match classify(tool, line) {
             (Kind::Error, text) => errors.push(text),
             // After an error the rest explains that error, not a separate warning.
             (Kind::Context, _) if !errors.is_empty() => {}
@@ -208,7 +223,71 @@ mod tests {
             } else {
                 "pg_dump exited 1"
             };
-            let got = judge_exit(describe, success, stderr);
+            let got = judge_exit("pg_dump", describe, success, stderr);
+            let want = want
+                .map(|w| w.into_iter().map(String::from).collect::<Vec<_>>())
+                .map_err(String::from);
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn restore_tools_are_judged_by_their_own_prefixes() {
+        type Want = Result<Vec<&'static str>, &'static str>;
+        let cases: Vec<(&str, &str, bool, &str, Want)> = vec![
+            (
+                "pg_restore query failure",
+                "pg_restore",
+                false,
+                "pg_restore: while PROCESSING TOC:\n\
+                 pg_restore: from TOC entry 215; 1259 16390 TABLE t postgres\n\
+                 pg_restore: error: could not execute query: ERROR:  relation \"t\" already exists\n\
+                 Command was: CREATE TABLE public.t (x integer);\n",
+                Err(
+                    "pg_restore exited 1: could not execute query: ERROR:  relation \"t\" already exists",
+                ),
+            ),
+            (
+                "pg_restore truncated input",
+                "pg_restore",
+                false,
+                "pg_restore: error: could not read from input file: end of file\n",
+                Err("pg_restore exited 1: could not read from input file: end of file"),
+            ),
+            (
+                "pg_restore warning",
+                "pg_restore",
+                true,
+                "pg_restore: warning: something odd\n",
+                Ok(vec!["pg_restore: warning: something odd"]),
+            ),
+            (
+                "psql stops on the first error",
+                "psql",
+                false,
+                "psql:<stdin>:42: ERROR:  role \"app\" does not exist\n",
+                Err("psql exited 1: psql:<stdin>:42: ERROR:  role \"app\" does not exist"),
+            ),
+            (
+                "psql notices are warnings",
+                "psql",
+                true,
+                "psql:<stdin>:7: NOTICE:  extension \"x\" already exists, skipping\n",
+                Ok(vec![
+                    "psql:<stdin>:7: NOTICE:  extension \"x\" already exists, skipping",
+                ]),
+            ),
+            (
+                "another tool's prefix is not ours",
+                "psql",
+                true,
+                "pg_dump: error: not us\n",
+                Ok(vec!["pg_dump: error: not us"]),
+            ),
+        ];
+        for (name, tool, success, stderr, want) in cases {
+            let describe = format!("{tool} exited {}", if success { 0 } else { 1 });
+            let got = judge_exit(tool, &describe, success, stderr);
             let want = want
                 .map(|w| w.into_iter().map(String::from).collect::<Vec<_>>())
                 .map_err(String::from);

@@ -4,7 +4,9 @@
 
 mod conn;
 mod dump;
+mod inspect;
 mod judge;
+mod target;
 mod tool;
 
 use std::path::PathBuf;
@@ -16,11 +18,13 @@ use dbward_core::source::{CheckLine, Dump, Source};
 use dbward_core::{Engine, Result};
 
 pub use judge::PLAIN_TRAILER;
+pub use target::PostgresTarget;
 pub use tool::PgMajor;
 
 use conn::Purpose;
 
-/// The database connected to for discovery and checks when the config names none.
+/// The database connected to for discovery and checks when the config names none. It is a
+/// system database: discovery leaves it out.
 pub const DEFAULT_MAINTENANCE_DATABASE: &str = "postgres";
 
 /// The pg_dump output format.
@@ -111,7 +115,8 @@ impl PostgresSource {
         conn::close(conn).await;
         lines.push(match server {
             Ok((version, major)) => {
-                match tool::find_tool(self.settings.tool_dir.as_deref(), major, &version).await {
+                let need = tool::Need::pg_dump(major, &version);
+                match tool::find_tool(self.settings.tool_dir.as_deref(), &need).await {
                     Ok(found) => CheckLine::ok(
                         "pg_dump",
                         format!(
@@ -180,10 +185,13 @@ impl Source for PostgresSource {
     async fn list_databases(&self) -> Result<Vec<String>> {
         let db = &self.settings.maintenance_database;
         let mut conn = conn::connect(&self.settings, db, Purpose::Maintenance).await?;
+        // Templates and the `postgres` maintenance database are system databases: left out
+        // of discovery (and so of globs); a config naming one literally still gets it.
         let names = sqlx::query_scalar(
             "SELECT datname::text FROM pg_catalog.pg_database
-              WHERE datallowconn AND NOT datistemplate ORDER BY 1",
+              WHERE datallowconn AND NOT datistemplate AND datname <> $1 ORDER BY 1",
         )
+        .bind(DEFAULT_MAINTENANCE_DATABASE)
         .fetch_all(&mut conn)
         .await
         .map_err(|e| conn::query_error("cannot list databases", e));

@@ -1,6 +1,8 @@
-//! Choosing the pg_dump binary (F15): a dump made by a tool older than the server is refused
-//! by pg_dump itself, and one made by a much newer tool may not restore on the old target, so
-//! dbward takes the oldest installed pg_dump that still understands the server.
+//! Choosing the PostgreSQL client binaries (F15). A dump made by a tool older than the server
+//! is refused by pg_dump itself, and one made by a much newer tool may not restore on the old
+//! target, so dbward takes the oldest installed pg_dump that still understands the server.
+//! Restores take the oldest pg_restore (custom format) or psql (plain) that is at least as
+//! new as the pg_dump that wrote the dump. Both search the same places.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -57,7 +59,7 @@ impl fmt::Display for PgMajor {
     }
 }
 
-/// One pg_dump found on this machine, with the version it reported.
+/// One client tool found on this machine, with the version it reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolCandidate {
     pub path: PathBuf,
@@ -75,26 +77,51 @@ pub fn parse_tool_version(output: &str) -> Option<(String, PgMajor)> {
     Some((token.to_string(), PgMajor::parse(token)?))
 }
 
-fn install_hint(server: PgMajor) -> String {
+/// What a tool must be to do the job: which program, at least which major, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Need<'a> {
+    /// `pg_dump`, `pg_restore`, `psql`.
+    pub program: &'a str,
+    /// The lowest acceptable major version.
+    pub major: PgMajor,
+    /// The version the tool must understand, for messages: the server's (`15.2`) for
+    /// pg_dump, the dump's for a restore (`dump written by pg_dump 17.2`).
+    pub against: &'a str,
+    /// Added to the install hint when no tool at all is found (the restore names the dump).
+    pub missing_note: Option<&'a str>,
+}
+
+impl<'a> Need<'a> {
+    /// pg_dump against a server of `server` major, which names itself `server_version`.
+    pub fn pg_dump(server: PgMajor, server_version: &'a str) -> Self {
+        Need {
+            program: "pg_dump",
+            major: server,
+            against: server_version,
+            missing_note: None,
+        }
+    }
+}
+
+fn install_hint(major: PgMajor) -> String {
     format!(
         "install postgresql-client-{} or set tool_dir",
-        server.package_suffix()
+        major.package_suffix()
     )
 }
 
-/// Picks the lowest-major candidate that is at least the server's major (the same major when
+/// Picks the lowest-major candidate that is at least the needed major (the same major when
 /// installed); among equal majors the first found wins, so `tool_dir` and the versioned
 /// directories beat whatever `PATH` happens to hold.
 pub fn choose_tool(
     candidates: &[ToolCandidate],
-    server: PgMajor,
-    server_version: &str,
+    need: &Need<'_>,
     searched: &str,
 ) -> Result<ToolCandidate, Error> {
     let best = candidates
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.major >= server)
+        .filter(|(_, c)| c.major >= need.major)
         .min_by_key(|(i, c)| (c.major, *i))
         .map(|(_, c)| c.clone());
     if let Some(best) = best {
@@ -102,23 +129,27 @@ pub fn choose_tool(
     }
     match candidates.iter().max_by_key(|c| c.major) {
         None => Err(Error::ToolMissing {
-            tool: "pg_dump".into(),
+            tool: need.program.into(),
             searched: searched.into(),
-            hint: install_hint(server),
+            hint: match need.missing_note {
+                Some(note) => format!("{} ({note})", install_hint(need.major)),
+                None => install_hint(need.major),
+            },
         }),
         Some(newest) => Err(Error::ToolTooOld {
-            tool: format!("pg_dump ({})", newest.path.display()),
+            tool: format!("{} ({})", need.program, newest.path.display()),
             tool_version: newest.version.clone(),
-            server_version: server_version.into(),
-            hint: install_hint(server),
+            server_version: need.against.into(),
+            hint: install_hint(need.major),
         }),
     }
 }
 
-/// Every pg_dump worth asking for its version, and a description of where dbward looked.
-pub fn candidate_paths(tool_dir: Option<&Path>) -> (Vec<PathBuf>, String) {
+/// Every copy of `program` worth asking for its version, and a description of where dbward
+/// looked.
+pub fn candidate_paths(program: &str, tool_dir: Option<&Path>) -> (Vec<PathBuf>, String) {
     if let Some(dir) = tool_dir {
-        let found = find_program("pg_dump", &[dir.to_path_buf()]);
+        let found = find_program(program, &[dir.to_path_buf()]);
         return (found.into_iter().collect(), dir.display().to_string());
     }
     let mut versioned: Vec<(PgMajor, PathBuf)> = std::fs::read_dir(DEBIAN_LIB_DIR)
@@ -133,9 +164,9 @@ pub fn candidate_paths(tool_dir: Option<&Path>) -> (Vec<PathBuf>, String) {
     versioned.sort();
     let mut found: Vec<PathBuf> = versioned
         .into_iter()
-        .filter_map(|(_, bin)| find_program("pg_dump", &[bin]))
+        .filter_map(|(_, bin)| find_program(program, &[bin]))
         .collect();
-    if let Some(on_path) = find_program("pg_dump", &[]) {
+    if let Some(on_path) = find_program(program, &[]) {
         found.push(on_path);
     }
     (found, format!("{DEBIAN_LIB_DIR}/*/bin and PATH"))
@@ -166,19 +197,23 @@ pub async fn probe_candidates(paths: Vec<PathBuf>) -> (Vec<ToolCandidate>, Vec<S
     (found, notes)
 }
 
-/// Finds the pg_dump to use against a server of the given version.
-pub async fn find_tool(
-    tool_dir: Option<&Path>,
-    server: PgMajor,
-    server_version: &str,
-) -> Result<ToolCandidate, Error> {
-    let (paths, mut searched) = candidate_paths(tool_dir);
+/// Finds the tool that meets `need`, searching `tool_dir` only when set, otherwise
+/// `/usr/lib/postgresql/<N>/bin` then `PATH`.
+pub async fn find_tool(tool_dir: Option<&Path>, need: &Need<'_>) -> Result<ToolCandidate, Error> {
+    let (candidates, searched) = installed(need.program, tool_dir).await;
+    choose_tool(&candidates, need, &searched)
+}
+
+/// Every working copy of `program` (see [`find_tool`] for where), and where dbward looked,
+/// with the copies that could not tell their version.
+pub async fn installed(program: &str, tool_dir: Option<&Path>) -> (Vec<ToolCandidate>, String) {
+    let (paths, mut searched) = candidate_paths(program, tool_dir);
     let (candidates, notes) = probe_candidates(paths).await;
     for note in notes {
         searched.push_str("; ");
         searched.push_str(&note);
     }
-    choose_tool(&candidates, server, server_version, &searched)
+    (candidates, searched)
 }
 
 #[cfg(test)]
@@ -290,7 +325,7 @@ mod tests {
         ];
         for (name, candidates, server_num, want) in cases {
             let server = PgMajor::from_version_num(server_num);
-            let got = choose_tool(&candidates, server, "15.2", "/somewhere");
+            let got = choose_tool(&candidates, &Need::pg_dump(server, "15.2"), "/somewhere");
             match (want, got) {
                 (Want::Path(p), Ok(c)) => assert_eq!(c.path, PathBuf::from(p), "{name}"),
                 (Want::Missing, Err(e @ Error::ToolMissing { .. })) => {

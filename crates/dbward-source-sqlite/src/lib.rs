@@ -2,12 +2,16 @@
 //! copy of a live file), checked with `PRAGMA integrity_check`, counted table by table, and
 //! streamed from a spool file that is removed when the dump ends.
 
+mod target;
+
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use dbward_core::source::{CheckLine, Dump, DumpCompletion, DumpInfo, DumpReport, Source};
 use dbward_core::{Engine, Error, Result, TableRows};
 use rusqlite::{Connection, OpenFlags};
+
+pub use target::SqliteTarget;
 
 /// Pages copied per step of the online backup; between steps writers may proceed.
 const PAGES_PER_STEP: std::ffi::c_int = 1024;

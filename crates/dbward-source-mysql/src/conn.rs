@@ -1,0 +1,194 @@
+//! How dbward reaches one MySQL/MariaDB server, shared by the source (dumps) and the target
+//! (restores): the sqlx connection, the arguments every client tool gets, the 0600 option
+//! file that carries the password, and the tool command line built around them.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use dbward_core::secret::{ExposeSecret, SecretFile};
+use dbward_core::{Error, Result};
+use sqlx::ConnectOptions;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError};
+
+use crate::{MysqlSettings, option_file};
+
+/// MySQL/MariaDB error numbers reacted to.
+const ER_BAD_DB_ERROR: u16 = 1049;
+
+impl MysqlSettings {
+    /// `mysql://user@host:port`, for messages: never holds the password.
+    pub fn target(&self) -> String {
+        match &self.socket {
+            Some(socket) => format!(
+                "mysql://{}@localhost (socket {})",
+                self.user,
+                socket.display()
+            ),
+            None => format!("mysql://{}@{}:{}", self.user, self.host, self.port),
+        }
+    }
+
+    fn connect_options(&self, database: Option<&str>) -> MySqlConnectOptions {
+        // Built field by field: a URL with the password in it could end up in a log line.
+        let mut options = MySqlConnectOptions::new().username(&self.user);
+        options = match &self.socket {
+            Some(socket) => options.socket(socket),
+            None => options.host(&self.host).port(self.port),
+        };
+        if let Some(password) = &self.password {
+            options = options.password(password.expose_secret());
+        }
+        if let Some(database) = database {
+            options = options.database(database);
+        }
+        options
+    }
+
+    /// Connects, to `database` when given; an unknown database is `DatabaseMissing`.
+    pub(crate) async fn connect(&self, database: Option<&str>) -> Result<MySqlConnection> {
+        let options = self.connect_options(database);
+        let timeout = self.connect_timeout;
+        match tokio::time::timeout(timeout, options.connect()).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => {
+                if let (Some(database), sqlx::Error::Database(db)) = (database, &e)
+                    && db
+                        .try_downcast_ref::<MySqlDatabaseError>()
+                        .is_some_and(|m| m.number() == ER_BAD_DB_ERROR)
+                {
+                    return Err(Error::DatabaseMissing {
+                        source_name: self.name.clone(),
+                        database: database.to_string(),
+                    });
+                }
+                Err(Error::Connect {
+                    target: self.target(),
+                    reason: sqlx_reason(&e),
+                })
+            }
+            Err(_) => Err(Error::Connect {
+                target: self.target(),
+                reason: format!("no answer within {timeout:?}"),
+            }),
+        }
+    }
+
+    /// How the client tools reach the server; nothing here is secret.
+    pub(crate) fn connection_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        match &self.socket {
+            Some(socket) => {
+                args.push("--protocol=SOCKET".into());
+                args.push(format!("--socket={}", socket.display()));
+            }
+            None => {
+                // Without it the clients read `localhost` as "use the default socket" and
+                // ignore the port.
+                args.push("--protocol=TCP".into());
+                args.push(format!("--host={}", self.host));
+                args.push(format!("--port={}", self.port));
+            }
+        }
+        args.push(format!("--user={}", self.user));
+        args
+    }
+
+    /// The 0600 `[client]` file with the password, in `secret_dir`; `None` without a password.
+    /// Keep it until the tool has exited: it reads the file again when it reconnects.
+    pub(crate) fn option_file(&self) -> Result<Option<SecretFile>> {
+        let Some(password) = &self.password else {
+            return Ok(None);
+        };
+        let dir = &self.secret_dir;
+        if !dir.exists() {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| Error::io("cannot create secret directory", dir, e))?;
+        }
+        let contents = option_file::client_section(password).map_err(Error::Dump)?;
+        SecretFile::create(dir, "dbward-mysql", &contents).map(Some)
+    }
+
+    /// `program [--defaults-extra-file=F] args... -- database`, with `MYSQL_PWD` removed from
+    /// the environment (an inherited one would be visible in `/proc/<pid>/environ`).
+    pub(crate) fn tool_command(
+        &self,
+        program: &Path,
+        secret: Option<&SecretFile>,
+        args: &[String],
+        database: &str,
+    ) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(program);
+        if let Some(file) = secret {
+            // The clients only honour this option in first position.
+            let mut arg = OsString::from("--defaults-extra-file=");
+            arg.push(file.path());
+            command.arg(arg);
+        }
+        command.args(args);
+        // End of options: a database named `--help` must stay a name.
+        command.arg("--").arg(database);
+        command.env_remove("MYSQL_PWD");
+        command
+    }
+}
+
+/// A MySQL identifier in backquotes.
+pub(crate) fn quote_ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+pub(crate) fn lossy(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The server's own words where there are some (`Access denied for user ...`).
+pub(crate) fn sqlx_reason(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => db.message().to_string(),
+        other => other.to_string(),
+    }
+}
+
+pub(crate) fn query_error(what: &str, e: &sqlx::Error) -> Error {
+    Error::Query(format!("{what}: {}", sqlx_reason(e)))
+}
+
+/// `SELECT VERSION()`.
+pub(crate) async fn server_version(conn: &mut MySqlConnection) -> Result<String> {
+    let version: Vec<u8> = sqlx::query_scalar("SELECT VERSION()")
+        .fetch_one(conn)
+        .await
+        .map_err(|e| query_error("cannot read the server version", &e))?;
+    Ok(lossy(version))
+}
+
+/// Every table and view of `database` with its `TABLE_TYPE`.
+pub(crate) async fn list_tables(
+    conn: &mut MySqlConnection,
+    database: &str,
+) -> Result<Vec<(String, String)>> {
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+    )
+    .bind(database)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| query_error("cannot list tables", &e))?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, kind)| (lossy(name), lossy(kind)))
+        .collect())
+}
+
+/// Tables that hold rows of their own: system-versioned tables are base tables with history;
+/// views and sequences are not.
+pub(crate) fn base_tables(tables: &[(String, String)]) -> impl Iterator<Item = String> + '_ {
+    tables
+        .iter()
+        .filter(|(_, kind)| kind == "BASE TABLE" || kind == "SYSTEM VERSIONED")
+        .map(|(name, _)| name.clone())
+}

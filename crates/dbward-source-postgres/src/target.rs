@@ -1,0 +1,782 @@
+//! The PostgreSQL restore target: restores stream a dump into `pg_restore` (custom format) or
+//! `psql` (plain) on a freshly created database; structural verification reads a dump with
+//! pg_restore's own reader (custom) or scans the SQL script (plain) without a server.
+//!
+//! A dump is checked while it streams: when reading it fails (the engine's reader reports a
+//! checksum mismatch or a truncated copy at its end) or it lacks its completion marker, the
+//! tool is killed while its input is still open, so it never takes a damaged dump for a whole
+//! one. The caller then drops the half-restored database.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use dbward_core::process::ToolProcess;
+use dbward_core::restore::{RestoreReport, RestoreTarget};
+use dbward_core::stream::Ends;
+use dbward_core::{Engine, Error, Manifest, Result, TableRows};
+use sqlx::postgres::PgRow;
+use sqlx::{AssertSqlSafe, PgConnection, Row, ValueRef};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::conn::{self, Purpose, quote_ident};
+use crate::inspect::{CopyCounter, compare_with_manifest, missing_table_data};
+use crate::judge::{ENDS_BYTES, check_marker, judge_exit};
+use crate::tool::{self, Need, PgMajor, ToolCandidate, choose_tool};
+use crate::{PgFormat, PostgresSettings};
+
+/// What restore tools show as `application_name`.
+pub const RESTORE_APPLICATION_NAME: &str = "dbward-restore";
+
+/// Bytes read from a dump at a time.
+const CHUNK: usize = 256 * 1024;
+
+/// A PostgreSQL server that dumps are restored into. `Debug` hides the password.
+#[derive(Debug, Clone)]
+pub struct PostgresTarget {
+    settings: PostgresSettings,
+    spool_dir: PathBuf,
+}
+
+/// Which client loads a dump, and how new it must be to read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RestorePlan {
+    format: PgFormat,
+    /// `pg_restore` or `psql`.
+    program: &'static str,
+    /// The major of the pg_dump that wrote the dump.
+    major: PgMajor,
+    /// `dump written by pg_dump 15.20`, for messages.
+    against: String,
+}
+
+impl RestorePlan {
+    fn need(&self) -> Need<'_> {
+        Need {
+            program: self.program,
+            major: self.major,
+            against: &self.against,
+            missing_note: Some(&self.against),
+        }
+    }
+}
+
+/// Reads which tool a manifest's dump needs (F15); refuses other engines and formats.
+fn restore_plan(manifest: &Manifest) -> Result<RestorePlan> {
+    if manifest.engine != Engine::Postgres {
+        return Err(Error::Dump(format!(
+            "backup {} is a {} dump, not a postgres one",
+            manifest.id, manifest.engine
+        )));
+    }
+    let (format, program) = match manifest.dump_format.as_str() {
+        "custom" => (PgFormat::Custom, "pg_restore"),
+        "plain" => (PgFormat::Plain, "psql"),
+        other => {
+            return Err(Error::Dump(format!(
+                "backup {} has postgres dump format {other:?}, which this dbward cannot restore; upgrade dbward",
+                manifest.id
+            )));
+        }
+    };
+    let major = PgMajor::parse(&manifest.dump_tool_version).ok_or_else(|| {
+        Error::Dump(format!(
+            "backup {}: the manifest's dump_tool_version {:?} is not a PostgreSQL version",
+            manifest.id, manifest.dump_tool_version
+        ))
+    })?;
+    Ok(RestorePlan {
+        format,
+        program,
+        major,
+        against: format!(
+            "dump written by {} {}",
+            manifest.dump_tool, manifest.dump_tool_version
+        ),
+    })
+}
+
+/// Refuses a target server older than the one the dump was taken from: a dump may use
+/// syntax and features the older server lacks.
+fn check_server(
+    manifest: &Manifest,
+    target: &str,
+    target_version: &str,
+    target_major: PgMajor,
+) -> Result<()> {
+    let dumped = PgMajor::parse(&manifest.server_version).ok_or_else(|| {
+        Error::Dump(format!(
+            "backup {}: the manifest's server_version {:?} is not a PostgreSQL version",
+            manifest.id, manifest.server_version
+        ))
+    })?;
+    if target_major < dumped {
+        return Err(Error::Dump(format!(
+            "backup {} was taken from PostgreSQL {}, but the target {target} runs PostgreSQL {target_version}, which is older and may not load it; restore into a server of version {dumped} or newer",
+            manifest.id, manifest.server_version
+        )));
+    }
+    Ok(())
+}
+
+/// The whole compatibility decision (F15) over what is installed and what the target runs.
+fn decide(
+    manifest: &Manifest,
+    candidates: &[ToolCandidate],
+    searched: &str,
+    target: &str,
+    target_server: (&str, PgMajor),
+) -> Result<ToolCandidate> {
+    let plan = restore_plan(manifest)?;
+    let tool = choose_tool(candidates, &plan.need(), searched)?;
+    check_server(manifest, target, target_server.0, target_server.1)?;
+    Ok(tool)
+}
+
+/// How feeding a dump into a tool's stdin ended.
+enum Fed {
+    /// The dump ended cleanly.
+    Complete,
+    /// Reading the dump failed: a corrupt or truncated artifact.
+    ReadFailed(std::io::Error),
+    /// The tool stopped reading (it exited, usually on an SQL error).
+    ToolGone(std::io::Error),
+}
+
+/// Copies `dump` into `sink`, keeping its ends for the completion marker.
+async fn copy_into<W: AsyncWrite + Unpin>(
+    dump: &mut Pin<Box<dyn AsyncRead + Send>>,
+    sink: &mut W,
+    ends: &mut Ends,
+) -> Fed {
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match dump.read(&mut buf).await {
+            Ok(0) => return Fed::Complete,
+            Ok(n) => n,
+            Err(e) => return Fed::ReadFailed(e),
+        };
+        ends.push(&buf[..n]);
+        if let Err(e) = sink.write_all(&buf[..n]).await {
+            return Fed::ToolGone(e);
+        }
+    }
+}
+
+/// A message as one line; the words (and the server's double spaces) stay as they were.
+fn one_line(text: impl std::fmt::Display) -> String {
+    let text = text.to_string();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.join(" ")
+}
+
+/// Feeds `dump` to a started tool and judges the outcome. The tool sees the end of its input
+/// only after the whole dump was read without error and ends with its completion marker;
+/// otherwise it is killed first.
+async fn feed(
+    program: &str,
+    tool: ToolProcess,
+    mut stdin: tokio::process::ChildStdin,
+    mut dump: Pin<Box<dyn AsyncRead + Send>>,
+    format: PgFormat,
+    expect_data: bool,
+) -> Result<Vec<String>> {
+    let mut ends = Ends::new(ENDS_BYTES);
+    let fed = copy_into(&mut dump, &mut stdin, &mut ends).await;
+    let bytes = ends.total();
+    let problem = match &fed {
+        Fed::ReadFailed(e) => Some(format!(
+            "reading the dump failed after {bytes} bytes: {}",
+            one_line(e)
+        )),
+        Fed::Complete => check_marker(format, &ends, expect_data).err(),
+        Fed::ToolGone(_) => None,
+    };
+    if let Some(problem) = problem {
+        // Killed while its input is still open: it never sees a clean end.
+        tool.kill().await;
+        drop(stdin);
+        return Err(Error::Dump(format!(
+            "{problem}; {program} was stopped before the end of its input"
+        )));
+    }
+    drop(stdin);
+    let exit = tool.wait().await?;
+    let warnings = judge_exit(
+        program,
+        &exit.describe(),
+        exit.status.success(),
+        &exit.stderr,
+    )
+    .map_err(|reason| Error::Dump(one_line(reason)))?;
+    if let Fed::ToolGone(e) = fed {
+        return Err(Error::Dump(format!(
+            "{} before reading the whole dump ({bytes} bytes written: {})",
+            exit.describe(),
+            one_line(e)
+        )));
+    }
+    Ok(warnings)
+}
+
+/// The first column of a row as text (simple-protocol rows arrive as text); NULL as `NULL`.
+fn first_column_text(row: &PgRow) -> Result<String> {
+    let value = row
+        .try_get_raw(0)
+        .map_err(|e| Error::Query(format!("the query returned no column: {e}")))?;
+    if value.is_null() {
+        return Ok("NULL".into());
+    }
+    value
+        .as_str()
+        .map(str::to_string)
+        .map_err(|e| Error::Query(format!("cannot read the query's value as text: {e}")))
+}
+
+impl PostgresTarget {
+    /// A target on the server `settings` describes; `spool_dir` holds temporary copies of
+    /// dumps being inspected.
+    pub fn new(settings: PostgresSettings, spool_dir: PathBuf) -> Self {
+        PostgresTarget {
+            settings,
+            spool_dir,
+        }
+    }
+
+    pub fn settings(&self) -> &PostgresSettings {
+        &self.settings
+    }
+
+    async fn maintenance(&self) -> Result<PgConnection> {
+        conn::connect(
+            &self.settings,
+            &self.settings.maintenance_database,
+            Purpose::Maintenance,
+        )
+        .await
+    }
+
+    /// The client that reads this manifest's dump.
+    async fn restore_tool(&self, manifest: &Manifest) -> Result<(RestorePlan, ToolCandidate)> {
+        let plan = restore_plan(manifest)?;
+        let found = tool::find_tool(self.settings.tool_dir.as_deref(), &plan.need()).await?;
+        Ok((plan, found))
+    }
+
+    /// Runs `pg_restore <args> <file>` to its end, handing each stdout chunk to `on_output`;
+    /// returns its warnings or the one-line reason it failed.
+    async fn run_pg_restore(
+        &self,
+        found: &ToolCandidate,
+        args: &[&str],
+        file: &Path,
+        mut on_output: impl FnMut(&[u8]),
+    ) -> Result<Vec<String>> {
+        let mut command = tokio::process::Command::new(&found.path);
+        command.args(args).arg(file);
+        let (process, mut stdout) = ToolProcess::spawn("pg_restore", command)?;
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            match stdout.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => on_output(&buf[..n]),
+                Err(e) => {
+                    process.kill().await;
+                    return Err(Error::Dump(format!("cannot read pg_restore's output: {e}")));
+                }
+            }
+        }
+        let exit = process.wait().await?;
+        judge_exit(
+            "pg_restore",
+            &exit.describe(),
+            exit.status.success(),
+            &exit.stderr,
+        )
+        .map_err(|reason| Error::Dump(one_line(reason)))
+    }
+
+    /// Structural check of a plain dump: its trailer, and every COPY block's rows.
+    async fn inspect_plain(
+        &self,
+        manifest: &Manifest,
+        mut dump: Pin<Box<dyn AsyncRead + Send>>,
+    ) -> Result<Vec<String>> {
+        let mut ends = Ends::new(ENDS_BYTES);
+        let mut counter = CopyCounter::default();
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = dump.read(&mut buf).await.map_err(|e| {
+                Error::Dump(format!(
+                    "reading the dump failed after {} bytes: {}",
+                    ends.total(),
+                    one_line(e)
+                ))
+            })?;
+            if n == 0 {
+                break;
+            }
+            ends.push(&buf[..n]);
+            counter.push(&buf[..n]);
+        }
+        check_marker(PgFormat::Plain, &ends, true).map_err(Error::Dump)?;
+        let found = counter.finish().map_err(Error::Dump)?;
+        let mut notes = vec![format!(
+            "plain dump of {} bytes ends with its completion trailer",
+            ends.total()
+        )];
+        notes.extend(self.compare_notes(manifest, &found)?);
+        Ok(notes)
+    }
+
+    /// Structural check of a custom archive: spooled to a private file, its table of contents
+    /// must list every manifest table's data, and pg_restore must read every data block,
+    /// whose rows must match the manifest.
+    async fn inspect_custom(
+        &self,
+        manifest: &Manifest,
+        mut dump: Pin<Box<dyn AsyncRead + Send>>,
+    ) -> Result<Vec<String>> {
+        let (_, found_tool) = self.restore_tool(manifest).await?;
+        tokio::fs::create_dir_all(&self.spool_dir)
+            .await
+            .map_err(|e| Error::io("cannot create", &self.spool_dir, e))?;
+        // Removed when dropped: on success, on error and when the caller gives up.
+        let spool = tempfile::Builder::new()
+            .prefix(".dbward-inspect-")
+            .suffix(".dump")
+            .permissions(std::fs::Permissions::from_mode(0o600))
+            .tempfile_in(&self.spool_dir)
+            .map_err(|e| Error::io("cannot create a spool file in", &self.spool_dir, e))?;
+        let (file, path) = spool.into_parts();
+        let mut file = tokio::fs::File::from_std(file);
+        let mut ends = Ends::new(ENDS_BYTES);
+        match copy_into(&mut dump, &mut file, &mut ends).await {
+            Fed::Complete => {}
+            Fed::ReadFailed(e) => {
+                return Err(Error::Dump(format!(
+                    "reading the dump failed after {} bytes: {}",
+                    ends.total(),
+                    one_line(e)
+                )));
+            }
+            Fed::ToolGone(e) => return Err(Error::io("cannot write", path.to_path_buf(), e)),
+        }
+        file.flush()
+            .await
+            .map_err(|e| Error::io("cannot write", path.to_path_buf(), e))?;
+        drop(file);
+        check_marker(PgFormat::Custom, &ends, !manifest.tables.is_empty()).map_err(Error::Dump)?;
+
+        let mut list = Vec::new();
+        self.run_pg_restore(&found_tool, &["--list"], &path, |c| {
+            list.extend_from_slice(c)
+        })
+        .await?;
+        let list = String::from_utf8_lossy(&list);
+        let missing = missing_table_data(&manifest.tables, &list);
+        if !missing.is_empty() {
+            return Err(Error::Dump(format!(
+                "the archive has no TABLE DATA entry for {} listed in the manifest",
+                missing.join(", ")
+            )));
+        }
+        let mut counter = CopyCounter::default();
+        let warnings = self
+            .run_pg_restore(&found_tool, &["--data-only", "--file=-"], &path, |c| {
+                counter.push(c)
+            })
+            .await?;
+        let found = counter.finish().map_err(Error::Dump)?;
+        let mut notes = vec![format!(
+            "custom archive of {} bytes read completely by {} {}",
+            ends.total(),
+            found_tool.path.display(),
+            found_tool.version
+        )];
+        notes.extend(self.compare_notes(manifest, &found)?);
+        notes.extend(warnings);
+        Ok(notes)
+    }
+
+    fn compare_notes(&self, manifest: &Manifest, found: &[TableRows]) -> Result<Vec<String>> {
+        let extra = compare_with_manifest(&manifest.tables, found).map_err(Error::Dump)?;
+        let mut notes = vec![format!(
+            "{} tables hold exactly the rows the manifest lists ({} rows)",
+            manifest.tables.len(),
+            manifest.total_rows()
+        )];
+        if !extra.is_empty() {
+            let names: Vec<String> = extra
+                .iter()
+                .map(|t| format!("{} ({} rows)", t.table, t.rows))
+                .collect();
+            notes.push(format!(
+                "the dump also holds data the manifest does not count: {}",
+                names.join(", ")
+            ));
+        }
+        Ok(notes)
+    }
+}
+
+#[async_trait]
+impl RestoreTarget for PostgresTarget {
+    fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    fn engine(&self) -> Engine {
+        Engine::Postgres
+    }
+
+    async fn check_compatible(&self, manifest: &Manifest) -> Result<()> {
+        // Refuse what no tool could read before looking for tools or the server.
+        let plan = restore_plan(manifest)?;
+        let (candidates, searched) =
+            tool::installed(plan.program, self.settings.tool_dir.as_deref()).await;
+        let mut conn = self.maintenance().await?;
+        let server = conn::server_version(&mut conn).await;
+        conn::close(conn).await;
+        let (version, major) = server?;
+        let target = conn::target(&self.settings, &self.settings.maintenance_database);
+        decide(manifest, &candidates, &searched, &target, (&version, major)).map(drop)
+    }
+
+    async fn database_exists(&self, database: &str) -> Result<bool> {
+        let mut conn = self.maintenance().await?;
+        let exists = conn::database_exists(&mut conn, database).await;
+        conn::close(conn).await;
+        exists
+    }
+
+    async fn restore(
+        &self,
+        database: &str,
+        manifest: &Manifest,
+        dump: Pin<Box<dyn AsyncRead + Send>>,
+    ) -> Result<RestoreReport> {
+        let (plan, found) = self.restore_tool(manifest).await?;
+        let mut conn = self.maintenance().await?;
+        let created = async {
+            let superuser = conn::is_superuser(&mut conn).await?;
+            // template0: nothing a site added to template1 can collide with the dump.
+            let sql = format!(
+                "CREATE DATABASE {} TEMPLATE template0",
+                quote_ident(database)
+            );
+            conn::execute(
+                &mut conn,
+                &format!("cannot create database {database:?}"),
+                sql,
+            )
+            .await?;
+            Ok::<_, Error>(superuser)
+        }
+        .await;
+        conn::close(conn).await;
+        let superuser = created?;
+
+        let mut warnings = Vec::new();
+        let mut args: Vec<String> = match plan.format {
+            PgFormat::Custom => vec!["--exit-on-error".into()],
+            PgFormat::Plain => ["-X", "-q", "-v", "ON_ERROR_STOP=1"]
+                .map(String::from)
+                .into(),
+        };
+        if !superuser {
+            let user = &self.settings.user;
+            match plan.format {
+                PgFormat::Custom => {
+                    args.extend(["--no-owner".into(), "--no-privileges".into()]);
+                    warnings.push(format!(
+                        "restored with --no-owner --no-privileges because {user} is not a superuser: every object belongs to {user} and the dump's grants were not applied"
+                    ));
+                }
+                PgFormat::Plain => warnings.push(format!(
+                    "{user} is not a superuser: a plain dump's ownership and privilege statements need one, and psql stops at the first that fails"
+                )),
+            }
+        }
+        args.extend(conn::tool_connection_args(&self.settings, database));
+        let mut command = conn::tool_command(&self.settings, &found.path, RESTORE_APPLICATION_NAME);
+        command.args(&args);
+        tracing::debug!(tool = %found.path.display(), ?args, "starting the restore");
+        let (process, stdin) = ToolProcess::spawn_fed(plan.program, command)?;
+        let expect_data = !manifest.tables.is_empty();
+        warnings.extend(feed(plan.program, process, stdin, dump, plan.format, expect_data).await?);
+        Ok(RestoreReport { warnings })
+    }
+
+    async fn replace(&self, staged: &str, target: &str) -> Result<()> {
+        let mut conn = self.maintenance().await?;
+        let replaced = async {
+            conn::drop_database(&mut conn, target).await?;
+            conn::terminate_sessions(&mut conn, staged).await?;
+            let sql = format!(
+                "ALTER DATABASE {} RENAME TO {}",
+                quote_ident(staged),
+                quote_ident(target)
+            );
+            conn::execute(
+                &mut conn,
+                &format!("cannot rename database {staged:?} to {target:?}"),
+                sql,
+            )
+            .await
+        }
+        .await;
+        conn::close(conn).await;
+        replaced
+    }
+
+    async fn drop_database(&self, database: &str) -> Result<()> {
+        let mut conn = self.maintenance().await?;
+        let dropped = conn::drop_database(&mut conn, database).await;
+        conn::close(conn).await;
+        dropped
+    }
+
+    async fn databases_with_prefix(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut conn = self.maintenance().await?;
+        let names = sqlx::query_scalar(
+            "SELECT datname::text FROM pg_catalog.pg_database
+              WHERE datname LIKE $1 ESCAPE '\\' ORDER BY 1",
+        )
+        .bind(conn::like_prefix(prefix))
+        .fetch_all(&mut conn)
+        .await
+        .map_err(|e| conn::query_error("cannot list databases", e));
+        conn::close(conn).await;
+        names
+    }
+
+    async fn count_rows(&self, database: &str) -> Result<Vec<TableRows>> {
+        let mut conn = conn::connect(&self.settings, database, Purpose::Dump).await?;
+        let counted = async {
+            // The tables a dump of this database would hold data for, named as the source
+            // names them in its manifests.
+            let tables = conn::data_tables(&mut conn, false).await?;
+            conn::count_rows(&mut conn, &tables).await
+        }
+        .await;
+        conn::close(conn).await;
+        counted
+    }
+
+    async fn query_scalar(&self, database: &str, sql: &str) -> Result<String> {
+        let mut conn = conn::connect(&self.settings, database, Purpose::Dump).await?;
+        // The simple query protocol returns every value as text, whatever its type.
+        let row = sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+            .fetch_optional(&mut conn)
+            .await;
+        conn::close(conn).await;
+        let row = row
+            .map_err(|e| conn::query_error(&format!("query {sql:?} failed"), e))?
+            .ok_or_else(|| Error::Query(format!("query {sql:?} returned no row")))?;
+        first_column_text(&row)
+    }
+
+    async fn inspect(
+        &self,
+        manifest: &Manifest,
+        dump: Pin<Box<dyn AsyncRead + Send>>,
+    ) -> Result<Vec<String>> {
+        match restore_plan(manifest)?.format {
+            PgFormat::Plain => self.inspect_plain(manifest, dump).await,
+            PgFormat::Custom => self.inspect_custom(manifest, dump).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbward_core::manifest::MANIFEST_FORMAT_VERSION;
+
+    fn manifest(format: &str, tool_version: &str, server_version: &str) -> Manifest {
+        Manifest {
+            format_version: MANIFEST_FORMAT_VERSION,
+            id: "01JTEST".into(),
+            source: "pg".into(),
+            engine: Engine::Postgres,
+            database: "shop".into(),
+            artifact: "x.dump".into(),
+            server_version: server_version.into(),
+            dump_tool: "pg_dump".into(),
+            dump_tool_version: tool_version.into(),
+            dump_format: format.into(),
+            host: "h".into(),
+            started_at: "2026-01-01T00:00:00Z".parse().unwrap(),
+            finished_at: "2026-01-01T00:00:00Z".parse().unwrap(),
+            options: vec![],
+            excluded_tables: vec![],
+            tables: vec![],
+            dump_bytes: 0,
+            stored_bytes: 0,
+            sha256: String::new(),
+            compression: "none".into(),
+            encryption_recipients: vec![],
+            replica_lag_seconds: None,
+            warnings: vec![],
+        }
+    }
+
+    fn cand(path: &str, version: &str) -> ToolCandidate {
+        ToolCandidate {
+            path: path.into(),
+            version: version.into(),
+            major: PgMajor::parse(version).unwrap(),
+        }
+    }
+
+    enum Want {
+        Tool(&'static str),
+        /// Error text must hold all of these.
+        Refused(&'static [&'static str]),
+    }
+
+    #[test]
+    fn compatibility_needs_a_new_enough_tool_and_server() {
+        let both = || {
+            vec![
+                cand("/pg/15/pg_restore", "15.20"),
+                cand("/pg/17/pg_restore", "17.6"),
+            ]
+        };
+        let cases: Vec<(&str, Manifest, Vec<ToolCandidate>, &str, Want)> = vec![
+            (
+                "same versions",
+                manifest("custom", "15.20", "15.20"),
+                both(),
+                "15.20",
+                Want::Tool("/pg/15/pg_restore"),
+            ),
+            (
+                "older minor tool of the same major reads the dump",
+                manifest("custom", "15.20", "15.20"),
+                vec![cand("/pg/15/pg_restore", "15.4")],
+                "15.20",
+                Want::Tool("/pg/15/pg_restore"),
+            ),
+            (
+                "newer dump needs the newer tool",
+                manifest("custom", "17.2", "16.4"),
+                both(),
+                "17.6",
+                Want::Tool("/pg/17/pg_restore"),
+            ),
+            (
+                "newer target server is fine",
+                manifest("custom", "15.20", "15.20"),
+                both(),
+                "17.6",
+                Want::Tool("/pg/15/pg_restore"),
+            ),
+            (
+                "plain dumps need psql",
+                manifest("plain", "15.20", "15.20"),
+                vec![cand("/pg/15/psql", "15.20")],
+                "15.20",
+                Want::Tool("/pg/15/psql"),
+            ),
+            (
+                "tool too old names both versions and the package",
+                manifest("custom", "17.2", "17.2"),
+                vec![cand("/pg/15/pg_restore", "15.20")],
+                "17.6",
+                Want::Refused(&[
+                    "pg_restore (/pg/15/pg_restore) 15.20",
+                    "pg_dump 17.2",
+                    "install postgresql-client-17",
+                ]),
+            ),
+            (
+                "no tool names the program, where, and the dump",
+                manifest("plain", "16.1", "16.1"),
+                vec![],
+                "16.1",
+                Want::Refused(&[
+                    "psql not found (looked in /searched)",
+                    "install postgresql-client-16",
+                    "pg_dump 16.1",
+                ]),
+            ),
+            (
+                "older target server is refused",
+                manifest("custom", "17.2", "17.2"),
+                both(),
+                "15.20",
+                Want::Refused(&[
+                    "taken from PostgreSQL 17.2",
+                    "runs PostgreSQL 15.20",
+                    "a server of version 17 or newer",
+                ]),
+            ),
+            (
+                "two-part majors compare as majors",
+                manifest("custom", "9.6.24", "9.6.24"),
+                vec![cand("/pg/9.5/pg_restore", "9.5.25")],
+                "9.6.24",
+                Want::Refused(&["9.5.25", "pg_dump 9.6.24", "postgresql-client-9.6"]),
+            ),
+            (
+                "unknown dump format",
+                manifest("directory", "15.20", "15.20"),
+                both(),
+                "15.20",
+                Want::Refused(&["\"directory\"", "upgrade dbward"]),
+            ),
+            (
+                "unreadable tool version",
+                manifest("custom", "banana", "15.20"),
+                both(),
+                "15.20",
+                Want::Refused(&["dump_tool_version \"banana\""]),
+            ),
+            (
+                "another engine",
+                Manifest {
+                    engine: Engine::Mysql,
+                    ..manifest("sql", "8.0.36", "8.0.36")
+                },
+                both(),
+                "15.20",
+                Want::Refused(&["mysql dump, not a postgres one"]),
+            ),
+        ];
+        for (name, manifest, candidates, target_version, want) in cases {
+            let target_major = PgMajor::parse(target_version).unwrap();
+            let got = decide(
+                &manifest,
+                &candidates,
+                "/searched",
+                "postgres://u@h:5432/postgres",
+                (target_version, target_major),
+            );
+            match (want, got) {
+                (Want::Tool(path), Ok(tool)) => {
+                    assert_eq!(tool.path, PathBuf::from(path), "{name}")
+                }
+                (Want::Refused(parts), Err(e)) => {
+                    let text = e.to_string();
+                    for part in parts {
+                        assert!(text.contains(part), "{name}: {part:?} not in {text}");
+                    }
+                    assert!(!text.contains('\n'), "{name}: {text}");
+                }
+                (_, got) => panic!("{name}: unexpected {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn errors_become_one_line() {
+        assert_eq!(one_line("a\n  b  c \n\n"), "a b  c");
+    }
+}

@@ -1,0 +1,80 @@
+//! `dbward restore`: one backup into a database; refuses to replace one without `--force`.
+
+use super::{Globals, output};
+use crate::engine::UsageError;
+use crate::engine::locate::BackupRef;
+use crate::engine::restore::{self, RestoreRequest};
+use crate::progress::Progress;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The backup's id (a unique prefix is enough); or use --latest.
+    id: Option<String>,
+    /// The newest good backup of --source/--database.
+    #[arg(long, requires_all = ["source", "database"], conflicts_with = "id")]
+    latest: bool,
+    #[arg(long)]
+    source: Option<String>,
+    #[arg(long)]
+    database: Option<String>,
+    /// Restore onto this configured source (default: the backup's own source).
+    #[arg(long)]
+    to_source: Option<String>,
+    /// Restore under this name (default: the backup's database name).
+    #[arg(long)]
+    to_database: Option<String>,
+    /// Read the backup from this destination's manifests, without the catalog.
+    #[arg(long, value_name = "DESTINATION")]
+    from: Option<String>,
+    /// Replace an existing database (restored beside it first, swapped in when complete).
+    #[arg(long)]
+    force: bool,
+}
+
+pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
+    let backup = match (args.id, args.latest, args.source, args.database) {
+        (Some(id), false, _, _) => BackupRef::Id(id),
+        (None, true, Some(source), Some(database)) => BackupRef::Latest { source, database },
+        _ => {
+            return Err(UsageError(
+                "name a backup: ID, or --latest --source S --database D".into(),
+            )
+            .into());
+        }
+    };
+    let (ctx, _log) = super::open(globals).await?;
+    let request = RestoreRequest {
+        backup,
+        to_source: args.to_source,
+        to_database: args.to_database,
+        from: args.from,
+        force: args.force,
+    };
+    let progress = Progress::new(!globals.json && !globals.quiet);
+    let summary = restore::run(&ctx, &request, &progress).await?;
+    if globals.json {
+        output::json(&summary)?;
+    } else {
+        println!(
+            "restored backup {} ({}/{}) into {}/{}{} from {} in {:.1}s: {} tables, {} rows",
+            summary.backup_id,
+            summary.source,
+            summary.database,
+            summary.target_source,
+            summary.target_database,
+            if summary.replaced {
+                ", replacing the existing database"
+            } else {
+                ""
+            },
+            summary.copy,
+            summary.duration_ms as f64 / 1000.0,
+            summary.tables,
+            summary.rows
+        );
+        for warning in &summary.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,74 @@
+//! `dbward verify`: checksum, structural or drill verification; exit 0 only when all passed.
+
+use serde_json::json;
+
+use super::{Globals, output};
+use crate::engine::UsageError;
+use crate::engine::verify::{self, Level, Selection};
+use crate::progress::Progress;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The backup's id (a unique prefix is enough); or use --latest.
+    id: Option<String>,
+    /// The newest good backup of every selected database.
+    #[arg(long, conflicts_with = "id")]
+    latest: bool,
+    #[arg(long, requires = "latest")]
+    source: Option<String>,
+    #[arg(long = "database", requires = "latest")]
+    databases: Vec<String>,
+    #[arg(long, value_enum, default_value = "checksum")]
+    level: Level,
+}
+
+pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
+    let selection = match (args.id, args.latest) {
+        (Some(id), false) => Selection::One(id),
+        (None, true) => Selection::Latest {
+            source: args.source,
+            databases: args.databases,
+        },
+        _ => {
+            return Err(UsageError(
+                "name a backup: ID, or --latest [--source S] [--database D]".into(),
+            )
+            .into());
+        }
+    };
+    let (ctx, _log) = super::open(globals).await?;
+    let progress = Progress::new(!globals.json && !globals.quiet);
+    let results = verify::run(&ctx, &selection, args.level, &progress).await?;
+    let ok = results.iter().all(|r| r.ok);
+    if globals.json {
+        output::json(&json!({ "ok": ok, "verifications": results }))?;
+    } else {
+        for result in &results {
+            println!(
+                "{} {} {}/{} {} in {:.1}s{}",
+                if result.ok { "ok  " } else { "FAIL" },
+                result.level.as_str(),
+                result.source,
+                result.database,
+                result.backup_id,
+                result.duration_ms as f64 / 1000.0,
+                result
+                    .restore_ms
+                    .map(|ms| format!(" (restore {:.1}s)", ms as f64 / 1000.0))
+                    .unwrap_or_default()
+            );
+            for check in &result.checks {
+                println!(
+                    "      {} {}: {}",
+                    if check.ok { "ok  " } else { "FAIL" },
+                    check.name,
+                    check.detail
+                );
+            }
+            if let Some(error) = &result.error {
+                println!("      reason: {error}");
+            }
+        }
+    }
+    Ok(if ok { 0 } else { 1 })
+}

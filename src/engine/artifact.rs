@@ -1,0 +1,168 @@
+//! Reading a stored artifact back: a reader that checks size and sha256 against the manifest
+//! as the bytes pass (and fails at the end of input, not after, when they differ), wrapped in
+//! the manifest's decompression, so restore and verify never trust a corrupt copy silently.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use dbward_core::Manifest;
+use dbward_core::destination::Destination;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, BufReader, ReadBuf};
+
+/// A reader that fails with `InvalidData` at the end of input when the bytes that passed do
+/// not have the expected size and sha256, and as soon as they exceed the size.
+pub struct VerifiedReader<R> {
+    inner: R,
+    hasher: Sha256,
+    seen: u64,
+    expected_size: u64,
+    expected_sha256: String,
+    label: String,
+}
+
+impl<R> std::fmt::Debug for VerifiedReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedReader")
+            .field("label", &self.label)
+            .finish()
+    }
+}
+
+impl<R> VerifiedReader<R> {
+    pub fn new(inner: R, expected_size: u64, expected_sha256: &str, label: String) -> Self {
+        VerifiedReader {
+            inner,
+            hasher: Sha256::new(),
+            seen: 0,
+            expected_size,
+            expected_sha256: expected_sha256.to_string(),
+            label,
+        }
+    }
+
+    fn invalid(&self, what: String) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: {what}", self.label),
+        )
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for VerifiedReader<R> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                let new = &buf.filled()[before..];
+                if new.is_empty() {
+                    if this.seen != this.expected_size {
+                        return Poll::Ready(Err(this.invalid(format!(
+                            "artifact is {} bytes, the manifest says {} (truncated?)",
+                            this.seen, this.expected_size
+                        ))));
+                    }
+                    let digest = hex::encode(std::mem::take(&mut this.hasher).finalize());
+                    if digest != this.expected_sha256 {
+                        return Poll::Ready(Err(this.invalid(format!(
+                            "sha256 of the artifact is {digest}, the manifest says {}",
+                            this.expected_sha256
+                        ))));
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+                if this.seen + new.len() as u64 > this.expected_size {
+                    // An error must come with no bytes read.
+                    buf.set_filled(before);
+                    return Poll::Ready(Err(this.invalid(format!(
+                        "artifact is longer than the {} bytes the manifest says",
+                        this.expected_size
+                    ))));
+                }
+                this.seen += new.len() as u64;
+                this.hasher.update(new);
+                Poll::Ready(Ok(()))
+            }
+            other => other,
+        }
+    }
+}
+
+/// The dump inside a stored copy: read from `dest`, checked against `manifest`, decompressed.
+/// `on_read` sees the stored bytes as they are read (progress).
+pub async fn open_dump(
+    dest: &dyn Destination,
+    key: &str,
+    manifest: &Manifest,
+    on_read: Arc<dyn Fn(u64) + Send + Sync>,
+) -> Result<Pin<Box<dyn AsyncRead + Send>>, String> {
+    let raw = dest.read(key).await.map_err(|e| e.to_string())?;
+    let counted =
+        dbward_core::stream::TapReader::new(raw, move |chunk: &[u8]| on_read(chunk.len() as u64));
+    let verified = VerifiedReader::new(
+        counted,
+        manifest.stored_bytes,
+        &manifest.sha256,
+        format!("copy on {} ({key})", dest.name()),
+    );
+    decompress(&manifest.compression, Box::pin(verified))
+}
+
+/// Wraps a stored stream in the decompression the manifest names.
+pub fn decompress(
+    compression: &str,
+    stored: Pin<Box<dyn AsyncRead + Send>>,
+) -> Result<Pin<Box<dyn AsyncRead + Send>>, String> {
+    use async_compression::tokio::bufread::{GzipDecoder, ZstdDecoder};
+    let buffered = BufReader::with_capacity(256 * 1024, stored);
+    Ok(match compression {
+        "zstd" => Box::pin(ZstdDecoder::new(buffered)),
+        "gzip" => Box::pin(GzipDecoder::new(buffered)),
+        "none" => Box::pin(buffered),
+        other => {
+            return Err(format!(
+                "unknown compression {other:?} in the manifest; upgrade dbward"
+            ));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    async fn read(data: &[u8], size: u64, sha: &str) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        VerifiedReader::new(data, size, sha, "copy".into())
+            .read_to_end(&mut out)
+            .await?;
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn verified_reader_passes_good_bytes_and_fails_bad_ones_at_the_end() {
+        let data = b"hello artifact".to_vec();
+        let sha = hex::encode(Sha256::digest(&data));
+        assert_eq!(read(&data, data.len() as u64, &sha).await.unwrap(), data);
+
+        let mut flipped = data.clone();
+        flipped[3] ^= 1;
+        let err = read(&flipped, data.len() as u64, &sha).await.unwrap_err();
+        assert!(err.to_string().contains("sha256 of the artifact"), "{err}");
+
+        let err = read(&data[..5], data.len() as u64, &sha).await.unwrap_err();
+        assert!(err.to_string().contains("truncated"), "{err}");
+
+        let mut longer = data.clone();
+        longer.push(b'!');
+        let err = read(&longer, data.len() as u64, &sha).await.unwrap_err();
+        assert!(err.to_string().contains("longer"), "{err}");
+    }
+}

@@ -1,0 +1,200 @@
+//! The restore use case: find the backup and a readable copy, check that the target can read
+//! the dump (F15), refuse to touch an existing database without `--force`, stream the copy —
+//! checksum-verified and decompressed — into a new database, and drop that database again
+//! when anything fails, so a half-restored database never looks like a good one. With
+//! `--force` the dump is restored beside the existing database and swapped in only when
+//! complete.
+
+use std::time::Instant;
+
+use dbward_core::restore::RestoreTarget;
+use serde::Serialize;
+
+use super::artifact::open_dump;
+use super::locate::{BackupRef, Located, locate};
+use super::{Context, UsageError};
+use crate::progress::Progress;
+use crate::registry;
+
+/// What `dbward restore` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RestoreRequest {
+    pub backup: BackupRef,
+    pub to_source: Option<String>,
+    pub to_database: Option<String>,
+    pub from: Option<String>,
+    pub force: bool,
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreSummary {
+    pub backup_id: String,
+    pub source: String,
+    pub database: String,
+    pub target_source: String,
+    pub target_database: String,
+    /// The destination whose copy was restored.
+    pub copy: String,
+    /// True when an existing database was replaced (`--force`).
+    pub replaced: bool,
+    pub duration_ms: u64,
+    pub tables: usize,
+    pub rows: u64,
+    pub warnings: Vec<String>,
+}
+
+/// Restores one backup.
+pub async fn run(
+    ctx: &Context,
+    request: &RestoreRequest,
+    progress: &Progress,
+) -> anyhow::Result<RestoreSummary> {
+    let located = locate(ctx, &request.backup, request.from.as_deref()).await?;
+    let manifest = &located.manifest;
+    let target_source = request
+        .to_source
+        .clone()
+        .unwrap_or_else(|| manifest.source.clone());
+    let source_config = ctx.config.source(&target_source).ok_or_else(|| {
+        UsageError(format!(
+            "no [[source]] named {target_source:?} to restore into (choose one with --to-source)"
+        ))
+    })?;
+    let target = registry::restore_target(source_config, &ctx.config);
+    let database = request
+        .to_database
+        .clone()
+        .unwrap_or_else(|| manifest.database.clone());
+    let started = Instant::now();
+    let outcome = restore_located(
+        target.as_ref(),
+        &located,
+        &database,
+        request.force,
+        progress,
+    )
+    .await?;
+    let counts = target.count_rows(&database).await?;
+    Ok(RestoreSummary {
+        backup_id: manifest.id.clone(),
+        source: manifest.source.clone(),
+        database: manifest.database.clone(),
+        target_source,
+        target_database: database,
+        copy: outcome.copy,
+        replaced: outcome.replaced,
+        duration_ms: started.elapsed().as_millis() as u64,
+        tables: counts.len(),
+        rows: counts.iter().map(|t| t.rows).sum(),
+        warnings: outcome.warnings,
+    })
+}
+
+/// How loading a located backup went.
+#[derive(Debug)]
+pub struct Loaded {
+    pub copy: String,
+    pub replaced: bool,
+    pub warnings: Vec<String>,
+}
+
+/// Loads `located` into `database` on `target`; the shared core of restore and drill.
+pub async fn restore_located(
+    target: &dyn RestoreTarget,
+    located: &Located,
+    database: &str,
+    force: bool,
+    progress: &Progress,
+) -> anyhow::Result<Loaded> {
+    let manifest = &located.manifest;
+    if target.engine() != manifest.engine
+        && !(is_mysql_family(target.engine()) && is_mysql_family(manifest.engine))
+    {
+        return Err(UsageError(format!(
+            "backup {} is a {} dump; source {} is {}",
+            manifest.id,
+            manifest.engine,
+            target.name(),
+            target.engine()
+        ))
+        .into());
+    }
+    target.check_compatible(manifest).await?;
+    let exists = target.database_exists(database).await?;
+    if exists && !force {
+        return Err(UsageError(format!(
+            "database {database:?} exists on {}; nothing was changed. Restore under another name with --to-database, or replace it with --force",
+            target.name()
+        ))
+        .into());
+    }
+    let load_into = if exists {
+        format!("{database}_dbward_restore_{}", manifest.id.to_lowercase())
+    } else {
+        database.to_string()
+    };
+
+    let mut skipped = Vec::new();
+    for copy in &located.copies {
+        let bar = progress.job(&format!("restore {}", copy.destination.name()));
+        let dump = match open_dump(
+            copy.destination.as_ref(),
+            &copy.key,
+            manifest,
+            bar.counter(),
+        )
+        .await
+        {
+            Ok(dump) => dump,
+            Err(reason) => {
+                tracing::warn!("skipping the copy on {}: {reason}", copy.destination.name());
+                skipped.push(reason);
+                continue;
+            }
+        };
+        let loaded = target.restore(&load_into, manifest, dump).await;
+        bar.done();
+        let report = match loaded {
+            Ok(report) => report,
+            Err(e) => {
+                if let Err(drop_err) = target.drop_database(&load_into).await {
+                    tracing::error!(
+                        "could not drop the half-restored database {load_into}: {drop_err}"
+                    );
+                }
+                return Err(anyhow::anyhow!(
+                    "restore of backup {} from {} failed: {e}; the database {load_into:?} it was creating was dropped",
+                    manifest.id,
+                    copy.destination.name()
+                ));
+            }
+        };
+        if exists {
+            target.replace(&load_into, database).await?;
+            tracing::warn!(
+                "replaced the existing database {database} on {}",
+                target.name()
+            );
+        }
+        let mut warnings = report.warnings;
+        warnings.extend(skipped.into_iter().map(|s| format!("skipped a copy: {s}")));
+        return Ok(Loaded {
+            copy: copy.destination.name().to_string(),
+            replaced: exists,
+            warnings,
+        });
+    }
+    anyhow::bail!(
+        "no copy of backup {} could be read: {}",
+        manifest.id,
+        skipped.join("; ")
+    )
+}
+
+fn is_mysql_family(engine: dbward_core::Engine) -> bool {
+    matches!(
+        engine,
+        dbward_core::Engine::Mysql | dbward_core::Engine::Mariadb
+    )
+}

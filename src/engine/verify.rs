@@ -1,0 +1,463 @@
+//! The verify use case, at three levels: `checksum` reads every copy back and compares size
+//! and sha256 with the manifest; `structural` decompresses a copy and reads it with the
+//! engine's own reader; `drill` restores it into a scratch database, compares every table's
+//! row count with the manifest, runs the schedule's assertions, and always drops the scratch
+//! database. Each result is recorded in the catalog.
+
+use std::time::Instant;
+
+use chrono::Utc;
+use dbward_core::TableRows;
+use dbward_core::restore::RestoreTarget;
+use serde::Serialize;
+
+use super::artifact::open_dump;
+use super::backup::read_back_sha256;
+use super::locate::{BackupRef, Located, locate};
+use super::restore::restore_located;
+use super::{Context, UsageError};
+use crate::catalog::NewVerification;
+use crate::config::Assertion;
+use crate::progress::Progress;
+use crate::registry;
+
+/// Prefix of every drill's scratch database; leftovers with it are removed by the next drill.
+pub const DRILL_PREFIX: &str = "dbward_drill_";
+
+/// How deep a verification goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Checksum,
+    Structural,
+    Drill,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Checksum => "checksum",
+            Level::Structural => "structural",
+            Level::Drill => "drill",
+        }
+    }
+}
+
+/// Which backups to verify.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    One(String),
+    /// The newest good backup of each matching database.
+    Latest {
+        source: Option<String>,
+        databases: Vec<String>,
+    },
+}
+
+/// One check inside a verification.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// The outcome of verifying one backup.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyResult {
+    pub backup_id: String,
+    pub source: String,
+    pub database: String,
+    pub level: Level,
+    pub ok: bool,
+    pub duration_ms: u64,
+    /// Drill only: how long the restore took (the measured RTO).
+    pub restore_ms: Option<u64>,
+    pub checks: Vec<Check>,
+    pub error: Option<String>,
+}
+
+/// Verifies every selected backup at `level`; failures are results, not errors.
+pub async fn run(
+    ctx: &Context,
+    selection: &Selection,
+    level: Level,
+    progress: &Progress,
+) -> anyhow::Result<Vec<VerifyResult>> {
+    let refs = match selection {
+        Selection::One(id) => vec![BackupRef::Id(id.clone())],
+        Selection::Latest { source, databases } => {
+            let pairs = ctx.catalog.databases_with_good_backups().await?;
+            let refs: Vec<_> = pairs
+                .into_iter()
+                .filter(|(s, _)| source.as_ref().is_none_or(|want| want == s))
+                .filter(|(_, d)| databases.is_empty() || databases.contains(d))
+                .map(|(source, database)| BackupRef::Latest { source, database })
+                .collect();
+            if refs.is_empty() {
+                return Err(UsageError(
+                    "no good backup in the catalog matches the selection (see `dbward list`)"
+                        .into(),
+                )
+                .into());
+            }
+            refs
+        }
+    };
+    let mut results = Vec::new();
+    for backup in refs {
+        let located = locate(ctx, &backup, None).await?;
+        let result = verify_one(ctx, &located, level, progress).await;
+        ctx.catalog
+            .record_verification(&NewVerification {
+                backup_id: &result.backup_id,
+                level: level.as_str(),
+                ok: result.ok,
+                at: Utc::now(),
+                duration_ms: result.duration_ms as i64,
+                details: &serde_json::to_string(&result)?,
+            })
+            .await?;
+        let summary = if result.ok { "passed" } else { "FAILED" };
+        tracing::info!(target: "dbward::summary", backup = %result.backup_id, source = %result.source, database = %result.database, level = level.as_str(), ok = result.ok, duration_ms = result.duration_ms, "verification {summary}");
+        results.push(result);
+    }
+    Ok(results)
+}
+
+async fn verify_one(
+    ctx: &Context,
+    located: &Located,
+    level: Level,
+    progress: &Progress,
+) -> VerifyResult {
+    let started = Instant::now();
+    let manifest = &located.manifest;
+    let mut restore_ms = None;
+    let outcome = match level {
+        Level::Checksum => Ok(checksum(located).await),
+        Level::Structural => structural(ctx, located, progress).await,
+        Level::Drill => drill(ctx, located, progress, &mut restore_ms).await,
+    };
+    let (checks, error) = match outcome {
+        Ok(checks) => {
+            let error = checks
+                .iter()
+                .find(|c| !c.ok)
+                .map(|c| format!("{}: {}", c.name, c.detail));
+            (checks, error)
+        }
+        Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+    };
+    VerifyResult {
+        backup_id: manifest.id.clone(),
+        source: manifest.source.clone(),
+        database: manifest.database.clone(),
+        level,
+        ok: error.is_none(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        restore_ms,
+        checks,
+        error,
+    }
+}
+
+async fn checksum(located: &Located) -> Vec<Check> {
+    let manifest = &located.manifest;
+    let mut checks = Vec::new();
+    for copy in &located.copies {
+        let name = format!("copy on {}", copy.destination.name());
+        let check = match copy.destination.size(&copy.key).await {
+            Err(e) => Check {
+                name,
+                ok: false,
+                detail: e.to_string(),
+            },
+            Ok(None) => Check {
+                name,
+                ok: false,
+                detail: format!("{} is missing", copy.key),
+            },
+            Ok(Some(size)) if size != manifest.stored_bytes => Check {
+                name,
+                ok: false,
+                detail: format!(
+                    "{} bytes, the manifest says {}",
+                    size, manifest.stored_bytes
+                ),
+            },
+            Ok(Some(_)) => match read_back_sha256(copy.destination.as_ref(), &copy.key).await {
+                Ok(digest) if digest == manifest.sha256 => Check {
+                    name,
+                    ok: true,
+                    detail: format!("sha256 {digest}"),
+                },
+                Ok(digest) => Check {
+                    name,
+                    ok: false,
+                    detail: format!("sha256 is {digest}, the manifest says {}", manifest.sha256),
+                },
+                Err(e) => Check {
+                    name,
+                    ok: false,
+                    detail: e,
+                },
+            },
+        };
+        checks.push(check);
+    }
+    checks
+}
+
+async fn structural(
+    ctx: &Context,
+    located: &Located,
+    progress: &Progress,
+) -> anyhow::Result<Vec<Check>> {
+    let manifest = &located.manifest;
+    let source = ctx.config.source(&manifest.source).ok_or_else(|| {
+        anyhow::anyhow!(
+            "no [[source]] named {:?} to read its dump format",
+            manifest.source
+        )
+    })?;
+    let reader = registry::restore_target(source, &ctx.config);
+    let copy = located.copies.first().expect("located backups have a copy");
+    let bar = progress.job(&format!("verify {}", copy.destination.name()));
+    let dump = open_dump(
+        copy.destination.as_ref(),
+        &copy.key,
+        manifest,
+        bar.counter(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!(e))?;
+    let inspected = reader.inspect(manifest, dump).await;
+    bar.done();
+    Ok(vec![match inspected {
+        Ok(notes) => Check {
+            name: format!("{} dump on {}", manifest.engine, copy.destination.name()),
+            ok: true,
+            detail: notes.join("; "),
+        },
+        Err(e) => Check {
+            name: format!("{} dump on {}", manifest.engine, copy.destination.name()),
+            ok: false,
+            detail: e.to_string(),
+        },
+    }])
+}
+
+async fn drill(
+    ctx: &Context,
+    located: &Located,
+    progress: &Progress,
+    restore_ms: &mut Option<u64>,
+) -> anyhow::Result<Vec<Check>> {
+    let manifest = &located.manifest;
+    let source = ctx.config.source(&manifest.source).ok_or_else(|| {
+        anyhow::anyhow!("no [[source]] named {:?} to drill into", manifest.source)
+    })?;
+    let target = registry::drill_target(source, &ctx.config);
+    // One drill at a time per target, so that cleaning leftovers never hits a live drill.
+    let _lock = super::lock::try_lock(&ctx.config.state_dir, "drill", target.name())?;
+    for leftover in target.databases_with_prefix(DRILL_PREFIX).await? {
+        tracing::warn!("dropping {leftover}, left by an interrupted drill");
+        target.drop_database(&leftover).await?;
+    }
+    let scratch = format!("{DRILL_PREFIX}{}", manifest.id.to_lowercase());
+    let asserts = assertions_for(ctx, manifest);
+    let body = drill_body(
+        target.as_ref(),
+        located,
+        &scratch,
+        &asserts,
+        progress,
+        restore_ms,
+    );
+    let result = tokio::select! {
+        result = body => result,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    // Always, also after a failure or Ctrl-C.
+    let dropped = target.drop_database(&scratch).await;
+    let mut checks = result?;
+    checks.push(match dropped {
+        Ok(()) => Check {
+            name: "scratch database".into(),
+            ok: true,
+            detail: format!("{scratch} dropped"),
+        },
+        Err(e) => Check {
+            name: "scratch database".into(),
+            ok: false,
+            detail: format!("could not drop {scratch}: {e}"),
+        },
+    });
+    Ok(checks)
+}
+
+fn assertions_for(ctx: &Context, manifest: &dbward_core::Manifest) -> Vec<Assertion> {
+    ctx.config
+        .schedules
+        .iter()
+        .filter(|s| s.sources.contains(&manifest.source))
+        .flat_map(|s| s.asserts.iter())
+        .filter(|a| a.database.as_ref().is_none_or(|d| d == &manifest.database))
+        .cloned()
+        .collect()
+}
+
+async fn drill_body(
+    target: &dyn RestoreTarget,
+    located: &Located,
+    scratch: &str,
+    asserts: &[Assertion],
+    progress: &Progress,
+    restore_ms: &mut Option<u64>,
+) -> anyhow::Result<Vec<Check>> {
+    let started = Instant::now();
+    let loaded = restore_located(target, located, scratch, false, progress).await?;
+    *restore_ms = Some(started.elapsed().as_millis() as u64);
+    let mut checks = vec![Check {
+        name: "restore".into(),
+        ok: true,
+        detail: format!(
+            "from {} into {scratch} in {} ms",
+            loaded.copy,
+            restore_ms.unwrap_or(0)
+        ),
+    }];
+    let restored = target.count_rows(scratch).await?;
+    checks.extend(compare_counts(&located.manifest.tables, &restored));
+    for assertion in asserts {
+        checks.push(run_assertion(target, scratch, assertion).await);
+    }
+    Ok(checks)
+}
+
+/// One check per table: the restored count must equal the manifest's exactly; tables only on
+/// one side fail too.
+pub fn compare_counts(expected: &[TableRows], restored: &[TableRows]) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for table in expected {
+        let found = restored.iter().find(|t| t.table == table.table);
+        checks.push(match found {
+            Some(t) if t.rows == table.rows => Check {
+                name: format!("table {}", table.table),
+                ok: true,
+                detail: format!("{} rows", t.rows),
+            },
+            Some(t) => Check {
+                name: format!("table {}", table.table),
+                ok: false,
+                detail: format!("restored {} rows, the manifest says {}", t.rows, table.rows),
+            },
+            None => Check {
+                name: format!("table {}", table.table),
+                ok: false,
+                detail: "missing after restore".into(),
+            },
+        });
+    }
+    for extra in restored
+        .iter()
+        .filter(|t| !expected.iter().any(|e| e.table == t.table))
+    {
+        checks.push(Check {
+            name: format!("table {}", extra.table),
+            ok: false,
+            detail: format!(
+                "restored with {} rows but not listed in the manifest",
+                extra.rows
+            ),
+        });
+    }
+    checks
+}
+
+async fn run_assertion(target: &dyn RestoreTarget, database: &str, assertion: &Assertion) -> Check {
+    let name = format!("assert {}", assertion.sql);
+    let value = match target.query_scalar(database, &assertion.sql).await {
+        Ok(value) => value,
+        Err(e) => {
+            return Check {
+                name,
+                ok: false,
+                detail: e.to_string(),
+            };
+        }
+    };
+    if let Some(min) = assertion.min {
+        match value.trim().parse::<f64>() {
+            Ok(n) if n >= min => {}
+            Ok(_) => {
+                return Check {
+                    name,
+                    ok: false,
+                    detail: format!("returned {value}, expected at least {min}"),
+                };
+            }
+            Err(_) => {
+                return Check {
+                    name,
+                    ok: false,
+                    detail: format!("returned {value:?}, not a number to compare with min = {min}"),
+                };
+            }
+        }
+    }
+    if let Some(equals) = &assertion.equals
+        && value.trim() != equals
+    {
+        return Check {
+            name,
+            ok: false,
+            detail: format!("returned {value:?}, expected {equals:?}"),
+        };
+    }
+    Check {
+        name,
+        ok: true,
+        detail: format!("returned {value}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(items: &[(&str, u64)]) -> Vec<TableRows> {
+        items
+            .iter()
+            .map(|(t, r)| TableRows {
+                table: t.to_string(),
+                rows: *r,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn counts_are_compared_exactly_table_by_table() {
+        type Case<'a> = (&'a [(&'a str, u64)], &'a [(&'a str, u64)], &'a [bool]);
+        let cases: &[Case] = &[
+            (&[("a", 1), ("b", 0)], &[("a", 1), ("b", 0)], &[true, true]),
+            (&[("a", 2)], &[("a", 1)], &[false]),
+            (&[("a", 1), ("b", 1)], &[("a", 1)], &[true, false]),
+            (&[("a", 1)], &[("a", 1), ("z", 5)], &[true, false]),
+        ];
+        for (expected, restored, oks) in cases {
+            let checks = compare_counts(&rows(expected), &rows(restored));
+            assert_eq!(
+                checks.iter().map(|c| c.ok).collect::<Vec<_>>(),
+                *oks,
+                "{checks:?}"
+            );
+        }
+        let mismatch = &compare_counts(
+            &rows(&[("public.orders", 10)]),
+            &rows(&[("public.orders", 9)]),
+        )[0];
+        assert_eq!(mismatch.detail, "restored 9 rows, the manifest says 10");
+    }
+}
