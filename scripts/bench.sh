@@ -378,6 +378,8 @@ fi
 
 # --- 7. report --------------------------------------------------------------------------
 mkdir -p "$(dirname "$out")"
+# The raw runs next to the report: `python3 scripts/bench/report.py FILE` prints it again.
+cp "$results" "${out%.txt}.jsonl"
 {
   printf 'dbward benchmark, %s, host %s (%s cores), dbward %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(hostname)" "$(nproc)" "$("$dbward" --version | awk '{print $2}')"
   printf 'load average (1/5/15 min): %s before, %s after\n' "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)"

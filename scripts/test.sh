@@ -23,6 +23,7 @@ command -v mariadb-install-db >/dev/null || missing+=(mariadb-server)
 command -v mariadb >/dev/null || missing+=(mariadb-client)
 command -v zstd >/dev/null || missing+=(zstd)
 command -v sqlite3 >/dev/null || missing+=(sqlite3)
+command -v age >/dev/null || missing+=(age)
 command -v ps >/dev/null || missing+=(procps)
 command -v runuser >/dev/null || missing+=(util-linux)
 

@@ -34,12 +34,14 @@ def fmt(v, spec, none="-"):
 
 
 def per_process(run):
-    """comm -> (peak RSS kB, CPU s), summing processes of the same name; the shells are left out."""
+    """comm -> (peak RSS kB, CPU s); the shells are left out. Processes of one name (dbward's
+    short `pg_dump --version` probe and the dump itself) add their CPU; their RSS is the
+    largest one's, since they do not run at the same time."""
     out = defaultdict(lambda: [0, 0.0])
     for p in run["procs"]:
         if p["comm"] in ("bash", "sh", "time"):
             continue
-        out[p["comm"]][0] += p["hwm_kb"]
+        out[p["comm"]][0] = max(out[p["comm"]][0], p["hwm_kb"])
         out[p["comm"]][1] += p["cpu_s"]
     return out
 
@@ -87,10 +89,10 @@ def main():
     print()
     print("MB = 10^6 bytes. MB/s = plain dump size / wall time (the same basis for every row).")
     print("wall: median [min-max] of the rounds. RSS: each process's own peak (VmHWM sampled from /proc);")
-    print("'dbward' = the dbward process alone; 'sum' = sum of every process's peak (dump tool included);")
+    print("'dbward' = the dbward process alone; 'sum' = sum of every program's peak (dump tool included);")
     print("'%M' = GNU time's max RSS (max over the process and the children it waited for, not a sum).")
-print("CPU s = user+sys of the command and its children (GNU time); other = CPU the rest of the machine")
-print("was busy meanwhile (/proc/stat): the database server's backend, the sampler, and anything else running.")
+    print("CPU s = user+sys of the command and its children (GNU time); other = CPU the rest of the machine")
+    print("was busy meanwhile (/proc/stat): the database server's backend, the sampler, and anything else running.")
     for engine in ("postgres", "mariadb"):
         cases = [c for (e, c) in timed if e == engine]
         if not cases:

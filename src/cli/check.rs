@@ -13,14 +13,17 @@ pub async fn run(globals: &Globals) -> anyhow::Result<u8> {
         output::json(&json!({ "ok": ok, "items": items }))?;
     } else {
         for item in &items {
-            println!(
-                "{:4}  {} {}: {}: {}",
-                if item.ok { "ok" } else { "FAIL" },
-                item.kind,
-                item.name,
-                item.item,
-                item.detail
-            );
+            let status = match (item.ok, item.warning) {
+                (false, _) => "FAIL",
+                (true, true) => "WARN",
+                (true, false) => "ok",
+            };
+            let subject = if item.name.is_empty() {
+                item.kind.to_string()
+            } else {
+                format!("{} {}", item.kind, item.name)
+            };
+            println!("{status:4}  {subject}: {}: {}", item.item, item.detail);
         }
     }
     Ok(if ok { 0 } else { 1 })

@@ -5,6 +5,7 @@
 mod backup;
 mod check;
 mod init;
+mod key;
 mod list;
 mod output;
 mod restore;
@@ -56,6 +57,8 @@ pub enum Command {
     Restore(restore::Args),
     /// Verify backups: checksum, structural, or a restore drill.
     Verify(verify::Args),
+    /// Generate an age identity, or prove one decrypts the newest backups.
+    Key(key::Args),
 }
 
 /// Global options every handler sees.
@@ -85,6 +88,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Show(args) => show::run(&globals, args).await,
         Command::Restore(args) => restore::run(&globals, args).await,
         Command::Verify(args) => verify::run(&globals, args).await,
+        Command::Key(args) => key::run(&globals, args).await,
     }
 }
 

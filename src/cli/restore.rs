@@ -29,6 +29,9 @@ pub struct Args {
     /// Replace an existing database (restored beside it first, swapped in when complete).
     #[arg(long)]
     force: bool,
+    /// age identity file for encrypted backups (default: [encryption] identity).
+    #[arg(long, value_name = "FILE")]
+    identity: Option<std::path::PathBuf>,
 }
 
 pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
@@ -49,6 +52,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         to_database: args.to_database,
         from: args.from,
         force: args.force,
+        identity: args.identity,
     };
     let progress = Progress::new(!globals.json && !globals.quiet);
     let summary = restore::run(&ctx, &request, &progress).await?;

@@ -20,6 +20,9 @@ pub struct Args {
     databases: Vec<String>,
     #[arg(long, value_enum, default_value = "checksum")]
     level: Level,
+    /// age identity file for encrypted backups (default: [encryption] identity).
+    #[arg(long, value_name = "FILE")]
+    identity: Option<std::path::PathBuf>,
 }
 
 pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
@@ -38,7 +41,14 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     };
     let (ctx, _log) = super::open(globals).await?;
     let progress = Progress::new(!globals.json && !globals.quiet);
-    let results = verify::run(&ctx, &selection, args.level, &progress).await?;
+    let results = verify::run(
+        &ctx,
+        &selection,
+        args.level,
+        args.identity.as_deref(),
+        &progress,
+    )
+    .await?;
     let ok = results.iter().all(|r| r.ok);
     if globals.json {
         output::json(&json!({ "ok": ok, "verifications": results }))?;

@@ -37,6 +37,32 @@ pub struct Config {
     pub destinations: Vec<DestinationConfig>,
     pub schedules: Vec<ScheduleConfig>,
     pub drill: DrillConfig,
+    pub encryption: Option<EncryptionConfig>,
+    /// Keys whose secret is written inline in the file (named, never the value), for `check`.
+    pub inline_secrets: Vec<String>,
+}
+
+/// `[encryption]`: how artifacts are encrypted (age), and where a restore host keeps its
+/// identity.
+#[derive(Debug)]
+pub struct EncryptionConfig {
+    pub mode: EncryptionMode,
+    pub identity_file: Option<PathBuf>,
+}
+
+/// Public-key recipients (this host can encrypt, not decrypt) or a passphrase (scrypt).
+pub enum EncryptionMode {
+    Recipients(Vec<age::x25519::Recipient>),
+    Passphrase(SecretString),
+}
+
+impl std::fmt::Debug for EncryptionMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EncryptionMode::Recipients(r) => write!(f, "Recipients({})", r.len()),
+            EncryptionMode::Passphrase(_) => f.write_str("Passphrase([redacted])"),
+        }
+    }
 }
 
 /// `[drill]`: where drills restore, per engine; absent engines drill into the source itself.

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use super::secret::SecretRef;
 use super::{
     Assertion, Compression, Config, Connection, DestinationConfig, DestinationKind, DrillConfig,
-    Retention, ScheduleConfig, SourceConfig, VerifyUpload, parse_duration,
+    EncryptionConfig, EncryptionMode, Retention, ScheduleConfig, SourceConfig, VerifyUpload,
+    parse_duration,
 };
 
 #[derive(Debug, Deserialize)]
@@ -30,6 +31,22 @@ pub struct RawConfig {
     #[serde(default)]
     schedule: Vec<RawSchedule>,
     drill: Option<RawDrill>,
+    encryption: Option<RawEncryption>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEncryption {
+    #[serde(default)]
+    recipients: Vec<String>,
+    passphrase: Option<SecretRef>,
+    identity: Option<RawIdentity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIdentity {
+    file: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,7 +188,38 @@ fn check_name(table: &str, name: &str, seen: &mut HashSet<String>) -> Result<(),
     Ok(())
 }
 
+/// Names the keys whose secret is written inline (never the values).
+fn inline_secrets(raw: &RawConfig) -> Vec<String> {
+    let inline = |s: &Option<SecretRef>| matches!(s, Some(SecretRef::Inline(_)));
+    let mut keys: Vec<String> = raw
+        .source
+        .iter()
+        .filter(|s| inline(&s.password))
+        .map(|s| format!("[[source]] {:?} password", s.name))
+        .collect();
+    if let Some(drill) = &raw.drill {
+        for (engine, server) in [
+            ("postgres", &drill.postgres),
+            ("mysql", &drill.mysql),
+            ("mariadb", &drill.mariadb),
+        ] {
+            if server.as_ref().is_some_and(|s| inline(&s.password)) {
+                keys.push(format!("[drill] {engine} password"));
+            }
+        }
+    }
+    if raw
+        .encryption
+        .as_ref()
+        .is_some_and(|e| inline(&e.passphrase))
+    {
+        keys.push("[encryption] passphrase".into());
+    }
+    keys
+}
+
 pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
+    let inline_secrets = inline_secrets(&raw);
     if raw.catalog.and_then(|c| c.url).is_some() {
         return Err(
             "[catalog] key `url`: only the SQLite catalog in state_dir is supported in this version; remove `url`".into(),
@@ -230,6 +278,10 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         });
     }
     let drill = validate_drill(raw.drill, base, &state_dir)?;
+    let encryption = raw
+        .encryption
+        .map(|e| validate_encryption(e, base))
+        .transpose()?;
 
     Ok(Config {
         file: PathBuf::new(),
@@ -241,6 +293,43 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         destinations,
         schedules,
         drill,
+        encryption,
+        inline_secrets,
+    })
+}
+
+fn validate_encryption(raw: RawEncryption, base: &Path) -> Result<EncryptionConfig, String> {
+    let recipients = raw
+        .recipients
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.parse::<age::x25519::Recipient>().map_err(|e| {
+                format!("[encryption] key `recipients` entry {}: {r:?} is not an age recipient (age1...): {e}", i + 1)
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let passphrase = raw
+        .passphrase
+        .as_ref()
+        .map(|p| {
+            p.resolve(base)
+                .map_err(|e| format!("[encryption] key `passphrase`: {e}"))
+        })
+        .transpose()?;
+    let mode = match (recipients.is_empty(), passphrase) {
+        (false, None) => EncryptionMode::Recipients(recipients),
+        (true, Some(passphrase)) => EncryptionMode::Passphrase(passphrase),
+        (true, None) => {
+            return Err("[encryption]: set `recipients` (age public keys) or `passphrase`".into());
+        }
+        (false, Some(_)) => {
+            return Err("[encryption]: set `recipients` or `passphrase`, not both".into());
+        }
+    };
+    Ok(EncryptionConfig {
+        mode,
+        identity_file: raw.identity.map(|i| anchored(base, &i.file)),
     })
 }
 

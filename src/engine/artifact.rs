@@ -8,6 +8,8 @@ use std::task::{Context, Poll};
 
 use dbward_core::Manifest;
 use dbward_core::destination::Destination;
+
+use super::keys::Keyring;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, BufReader, ReadBuf};
 
@@ -94,12 +96,14 @@ impl<R: AsyncRead + Unpin> AsyncRead for VerifiedReader<R> {
     }
 }
 
-/// The dump inside a stored copy: read from `dest`, checked against `manifest`, decompressed.
-/// `on_read` sees the stored bytes as they are read (progress).
+/// The dump inside a stored copy: read from `dest`, checked against `manifest`, decrypted
+/// with `keyring` when the manifest says it is encrypted, decompressed. `on_read` sees the
+/// stored bytes as they are read (progress).
 pub async fn open_dump(
     dest: &dyn Destination,
     key: &str,
     manifest: &Manifest,
+    keyring: Option<&Keyring>,
     on_read: Arc<dyn Fn(u64) + Send + Sync>,
 ) -> Result<Pin<Box<dyn AsyncRead + Send>>, String> {
     let raw = dest.read(key).await.map_err(|e| e.to_string())?;
@@ -111,7 +115,51 @@ pub async fn open_dump(
         &manifest.sha256,
         format!("copy on {} ({key})", dest.name()),
     );
-    decompress(&manifest.compression, Box::pin(verified))
+    let plain: Pin<Box<dyn AsyncRead + Send>> = match &manifest.encryption {
+        None => Box::pin(verified),
+        Some(_) => decrypt(Box::pin(verified), manifest, keyring).await?,
+    };
+    decompress(&manifest.compression, plain)
+}
+
+/// Opens the age layer; errors list what the artifact expects and what was offered.
+async fn decrypt(
+    stored: Pin<Box<dyn AsyncRead + Send>>,
+    manifest: &Manifest,
+    keyring: Option<&Keyring>,
+) -> Result<Pin<Box<dyn AsyncRead + Send>>, String> {
+    use tokio_util::compat::{FuturesAsyncReadCompatExt, TokioAsyncReadCompatExt};
+    let expected = if manifest.encryption_recipients.is_empty() {
+        "a passphrase".to_string()
+    } else {
+        format!("recipients {}", manifest.encryption_recipients.join(", "))
+    };
+    let Some(keyring) = keyring else {
+        return Err(format!(
+            "backup {} is encrypted for {expected}; pass --identity FILE (or set [encryption] identity)",
+            manifest.id
+        ));
+    };
+    let decryptor = age::Decryptor::new_async(stored.compat())
+        .await
+        .map_err(|e| format!("backup {}: the age header cannot be read: {e}", manifest.id))?;
+    match decryptor.decrypt_async(keyring.identities()) {
+        Ok(reader) => Ok(Box::pin(reader.compat())),
+        Err(age::DecryptError::NoMatchingKeys) => Err(format!(
+            "the {} cannot decrypt backup {}: it was encrypted for {expected}{}",
+            keyring.origin(),
+            manifest.id,
+            if keyring.fingerprints.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; the identity answers to {}",
+                    keyring.fingerprints.join(", ")
+                )
+            }
+        )),
+        Err(e) => Err(format!("backup {}: decryption failed: {e}", manifest.id)),
+    }
 }
 
 /// Wraps a stored stream in the decompression the manifest names.

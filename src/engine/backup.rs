@@ -178,11 +178,12 @@ pub async fn run(
     let mut tasks = tokio::task::JoinSet::new();
     for job in jobs {
         let ctx = ctx.clone();
-        let permits = permits.clone();
         let bar = progress.job(&format!("{}/{}", job.source, job.database));
         let run_id = run_id.clone();
+        // Taken here, not inside the task, so jobs start in their (sorted) order.
+        let permit = permits.clone().acquire_owned().await.expect("never closed");
         tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await.expect("never closed");
+            let _permit = permit;
             let record = back_up_one(&ctx, &run_id, &job, &bar).await;
             bar.finish(
                 record
@@ -408,10 +409,14 @@ async fn attempt(
         Ok(dump) => dump,
         Err(e) => return Outcome::failed(e.to_string()),
     };
-    let extension = match job.compression.extension() {
+    let encryption_mode = ctx.config.encryption.as_ref().map(|e| &e.mode);
+    let mut extension = match job.compression.extension() {
         Some(layer) => format!("{}.{layer}", dump.info.extension),
         None => dump.info.extension.to_string(),
     };
+    if encryption_mode.is_some() {
+        extension.push_str(".age");
+    }
     let keys = object_keys(&job.source, &job.database, started_at, id, &extension);
     let last_size = ctx
         .catalog
@@ -448,7 +453,8 @@ async fn attempt(
     }
 
     let on_read = bar.counter();
-    let piped = pipeline::run(dump.output, job.compression, targets, on_read).await;
+    let sealing = pipeline::encrypt::Sealing::new(encryption_mode);
+    let piped = pipeline::run(dump.output, job.compression, sealing, targets, on_read).await;
     let (totals, outcomes) = match piped {
         Ok(done) => done,
         Err(e) => {
@@ -641,6 +647,8 @@ fn build_manifest(
     info: &dbward_core::source::DumpInfo,
     report: DumpReport,
 ) -> Manifest {
+    let (encryption, encryption_recipients) =
+        pipeline::encrypt::describe(ctx.config.encryption.as_ref().map(|e| &e.mode));
     let mut warnings = report.warnings;
     if report.tables.is_empty() {
         warnings.push("the database has no tables".into());
@@ -671,7 +679,8 @@ fn build_manifest(
         stored_bytes: totals.stored_bytes,
         sha256: totals.sha256.clone(),
         compression: job.compression.name().to_string(),
-        encryption_recipients: Vec::new(),
+        encryption,
+        encryption_recipients,
         replica_lag_seconds: report.replica_lag_seconds,
         warnings,
     }

@@ -16,6 +16,8 @@ pub struct CheckItem {
     pub name: String,
     pub item: String,
     pub ok: bool,
+    /// Worth attention but not a failure (does not change the exit code).
+    pub warning: bool,
     pub detail: String,
 }
 
@@ -26,6 +28,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckItem> {
         name: ctx.config.file.display().to_string(),
         item: "valid".into(),
         ok: true,
+        warning: false,
         detail: format!(
             "{} sources, {} destinations, {} schedules; state in {}",
             ctx.config.sources.len(),
@@ -47,6 +50,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckItem> {
                     name: source.name().to_string(),
                     item: line.item,
                     ok: line.outcome.is_ok(),
+                    warning: false,
                     detail: line.outcome.unwrap_or_else(|e| e),
                 })
                 .collect::<Vec<_>>()
@@ -70,10 +74,12 @@ pub async fn run(ctx: &Context) -> Vec<CheckItem> {
                 name: dest.name().to_string(),
                 item: "write/read/delete".into(),
                 ok,
+                warning: false,
                 detail,
             }]
         }));
     }
+    items.extend(secrets_and_encryption(ctx).await);
     // Started together, collected in config order.
     for task in tasks {
         match task.await {
@@ -83,6 +89,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckItem> {
                 name: "internal".into(),
                 item: "task".into(),
                 ok: false,
+                warning: false,
                 detail: format!("a check stopped: {e}"),
             }),
         }
@@ -114,4 +121,90 @@ async fn probe(dest: &dyn Destination) -> Result<(), String> {
         ));
     }
     deleted
+}
+
+fn note(kind: &'static str, item: &str, warning: bool, detail: String) -> CheckItem {
+    CheckItem {
+        kind,
+        name: String::new(),
+        item: item.into(),
+        ok: true,
+        warning,
+        detail,
+    }
+}
+
+/// Encryption mode and its trade-offs, the recipients recent backups used (rotation), and
+/// inline secrets in a config file others can read.
+async fn secrets_and_encryption(ctx: &Context) -> Vec<CheckItem> {
+    use std::os::unix::fs::PermissionsExt;
+
+    use crate::config::EncryptionMode;
+    use crate::pipeline::encrypt::describe;
+
+    let mut items = Vec::new();
+    let mode = ctx.config.encryption.as_ref().map(|e| &e.mode);
+    let (_, fingerprints) = describe(mode);
+    items.push(match mode {
+        None => note("encryption", "mode", true, "off: artifacts are stored unencrypted; add [encryption] recipients for off-host copies".into()),
+        Some(EncryptionMode::Recipients(_)) => note(
+            "encryption",
+            "mode",
+            false,
+            format!("age public-key recipients {} (this host can encrypt, not decrypt)", fingerprints.join(", ")),
+        ),
+        Some(EncryptionMode::Passphrase(_)) => note(
+            "encryption",
+            "mode",
+            true,
+            "age passphrase (scrypt): this host holds what decrypts every backup, so a stolen host exposes them all; prefer recipients from `dbward key generate`".into(),
+        ),
+    });
+    let mut used: Vec<String> = Vec::new();
+    if let Ok(pairs) = ctx.catalog.databases_with_good_backups().await {
+        for (source, database) in pairs {
+            if let Ok(Some((_, Some(json)))) = ctx.catalog.latest_good(&source, &database).await
+                && let Ok(manifest) = dbward_core::Manifest::from_json(json.as_bytes())
+            {
+                used.extend(manifest.encryption_recipients);
+            }
+        }
+    }
+    used.sort();
+    used.dedup();
+    if !used.is_empty() {
+        let retired: Vec<&String> = used.iter().filter(|f| !fingerprints.contains(f)).collect();
+        items.push(note(
+            "encryption",
+            "recent backups",
+            !retired.is_empty(),
+            if retired.is_empty() {
+                format!("newest backups use recipients {}", used.join(", "))
+            } else {
+                format!(
+                    "newest backups use recipients {}; {} no longer configured: keep those identities until the backups age out",
+                    used.join(", "),
+                    retired.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            },
+        ));
+    }
+    if !ctx.config.inline_secrets.is_empty() {
+        let mode = std::fs::metadata(&ctx.config.file)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0);
+        if mode & 0o077 != 0 {
+            items.push(note(
+                "config",
+                "secrets",
+                true,
+                format!(
+                    "{} holds inline secrets ({}) and is readable by others (mode {mode:o}): chmod 600 it, or use {{ env = ... }} / {{ file = ... }}",
+                    ctx.config.file.display(),
+                    ctx.config.inline_secrets.join(", ")
+                ),
+            ));
+        }
+    }
+    items
 }

@@ -4,6 +4,7 @@
 pub mod artifact;
 pub mod backup;
 pub mod check;
+pub mod keys;
 pub mod locate;
 pub mod lock;
 pub mod restore;

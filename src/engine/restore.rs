@@ -24,6 +24,7 @@ pub struct RestoreRequest {
     pub to_database: Option<String>,
     pub from: Option<String>,
     pub force: bool,
+    pub identity: Option<std::path::PathBuf>,
 }
 
 /// What a restore did.
@@ -66,12 +67,14 @@ pub async fn run(
         .to_database
         .clone()
         .unwrap_or_else(|| manifest.database.clone());
+    let keyring = super::keys::keyring(ctx, request.identity.as_deref())?;
     let started = Instant::now();
     let outcome = restore_located(
         target.as_ref(),
         &located,
         &database,
         request.force,
+        keyring.as_ref(),
         progress,
     )
     .await?;
@@ -105,6 +108,7 @@ pub async fn restore_located(
     located: &Located,
     database: &str,
     force: bool,
+    keyring: Option<&super::keys::Keyring>,
     progress: &Progress,
 ) -> anyhow::Result<Loaded> {
     let manifest = &located.manifest;
@@ -142,6 +146,7 @@ pub async fn restore_located(
             copy.destination.as_ref(),
             &copy.key,
             manifest,
+            keyring,
             bar.counter(),
         )
         .await
@@ -153,7 +158,10 @@ pub async fn restore_located(
                 continue;
             }
         };
-        let loaded = target.restore(&load_into, manifest, dump).await;
+        let loaded = tokio::select! {
+            loaded = target.restore(&load_into, manifest, dump) => loaded,
+            _ = tokio::signal::ctrl_c() => Err(dbward_core::Error::Dump("interrupted (Ctrl-C)".into())),
+        };
         bar.done();
         let report = match loaded {
             Ok(report) => report,

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::artifact::open_dump;
 use super::backup::read_back_sha256;
+use super::keys::Keyring;
 use super::locate::{BackupRef, Located, locate};
 use super::restore::restore_located;
 use super::{Context, UsageError};
@@ -82,8 +83,10 @@ pub async fn run(
     ctx: &Context,
     selection: &Selection,
     level: Level,
+    identity: Option<&std::path::Path>,
     progress: &Progress,
 ) -> anyhow::Result<Vec<VerifyResult>> {
+    let keyring = super::keys::keyring(ctx, identity)?;
     let refs = match selection {
         Selection::One(id) => vec![BackupRef::Id(id.clone())],
         Selection::Latest { source, databases } => {
@@ -107,7 +110,7 @@ pub async fn run(
     let mut results = Vec::new();
     for backup in refs {
         let located = locate(ctx, &backup, None).await?;
-        let result = verify_one(ctx, &located, level, progress).await;
+        let result = verify_one(ctx, &located, level, keyring.as_ref(), progress).await;
         ctx.catalog
             .record_verification(&NewVerification {
                 backup_id: &result.backup_id,
@@ -129,6 +132,7 @@ async fn verify_one(
     ctx: &Context,
     located: &Located,
     level: Level,
+    keyring: Option<&Keyring>,
     progress: &Progress,
 ) -> VerifyResult {
     let started = Instant::now();
@@ -136,8 +140,8 @@ async fn verify_one(
     let mut restore_ms = None;
     let outcome = match level {
         Level::Checksum => Ok(checksum(located).await),
-        Level::Structural => structural(ctx, located, progress).await,
-        Level::Drill => drill(ctx, located, progress, &mut restore_ms).await,
+        Level::Structural => structural(ctx, located, keyring, progress).await,
+        Level::Drill => drill(ctx, located, keyring, progress, &mut restore_ms).await,
     };
     let (checks, error) = match outcome {
         Ok(checks) => {
@@ -212,6 +216,7 @@ async fn checksum(located: &Located) -> Vec<Check> {
 async fn structural(
     ctx: &Context,
     located: &Located,
+    keyring: Option<&Keyring>,
     progress: &Progress,
 ) -> anyhow::Result<Vec<Check>> {
     let manifest = &located.manifest;
@@ -228,6 +233,7 @@ async fn structural(
         copy.destination.as_ref(),
         &copy.key,
         manifest,
+        keyring,
         bar.counter(),
     )
     .await
@@ -251,6 +257,7 @@ async fn structural(
 async fn drill(
     ctx: &Context,
     located: &Located,
+    keyring: Option<&Keyring>,
     progress: &Progress,
     restore_ms: &mut Option<u64>,
 ) -> anyhow::Result<Vec<Check>> {
@@ -272,6 +279,7 @@ async fn drill(
         located,
         &scratch,
         &asserts,
+        keyring,
         progress,
         restore_ms,
     );
@@ -313,11 +321,12 @@ async fn drill_body(
     located: &Located,
     scratch: &str,
     asserts: &[Assertion],
+    keyring: Option<&Keyring>,
     progress: &Progress,
     restore_ms: &mut Option<u64>,
 ) -> anyhow::Result<Vec<Check>> {
     let started = Instant::now();
-    let loaded = restore_located(target, located, scratch, false, progress).await?;
+    let loaded = restore_located(target, located, scratch, false, keyring, progress).await?;
     *restore_ms = Some(started.elapsed().as_millis() as u64);
     let mut checks = vec![Check {
         name: "restore".into(),

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::FanOut;
+use super::encrypt::Sealed;
 use crate::config::Compression;
 
 /// zstd workers: every core; the dump tool mostly waits on the server.
@@ -20,7 +21,7 @@ fn zstd_workers() -> u32 {
 pub(super) fn compress(
     compression: Compression,
     mut input: mpsc::Receiver<Bytes>,
-    sink: FanOut,
+    sink: Sealed,
 ) -> std::io::Result<FanOut> {
     match compression {
         Compression::Zstd { level } => {
@@ -28,17 +29,17 @@ pub(super) fn compress(
             encoder.multithread(zstd_workers())?;
             encoder.include_checksum(true)?;
             pump(&mut input, &mut encoder)?;
-            encoder.finish()?.finish()
+            encoder.finish()?.finish()?.finish()
         }
         Compression::Gzip { level } => {
             let mut encoder = flate2::write::GzEncoder::new(sink, flate2::Compression::new(level));
             pump(&mut input, &mut encoder)?;
-            encoder.finish()?.finish()
+            encoder.finish()?.finish()?.finish()
         }
         Compression::None => {
             let mut sink = sink;
             pump(&mut input, &mut sink)?;
-            sink.finish()
+            sink.finish()?.finish()
         }
     }
 }

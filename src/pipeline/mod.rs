@@ -7,6 +7,7 @@
 //! compressor's own window and worker buffers (zstd level 3 with N workers: about 10 MiB each).
 
 mod codec;
+pub mod encrypt;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -63,6 +64,7 @@ pub enum PipelineError {
 pub async fn run(
     mut input: Pin<Box<dyn AsyncRead + Send>>,
     compression: Compression,
+    sealing: encrypt::Sealing,
     targets: Vec<Target>,
     on_read: Arc<dyn Fn(u64) + Send + Sync>,
 ) -> Result<(Totals, Vec<TargetOutcome>), PipelineError> {
@@ -81,8 +83,10 @@ pub async fn run(
         stored_bytes: 0,
         outputs: senders,
     };
-    let compressor =
-        tokio::task::spawn_blocking(move || codec::compress(compression, input_rx, sink));
+    let compressor = tokio::task::spawn_blocking(move || {
+        let sealed = sealing.wrap(sink)?;
+        codec::compress(compression, input_rx, sealed)
+    });
 
     let mut dump_bytes = 0u64;
     let read_result = loop {

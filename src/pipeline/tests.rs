@@ -74,6 +74,7 @@ async fn every_codec_round_trips_to_every_destination() {
         let (totals, outcomes) = run(
             Box::pin(std::io::Cursor::new(data.clone())),
             compression,
+            encrypt::Sealing::Plain,
             targets(&[&da, &db], "x/artifact").await,
             Arc::new(move |n| {
                 counter.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
@@ -125,6 +126,7 @@ async fn a_full_destination_fails_alone() {
     let result = run(
         Box::pin(std::io::Cursor::new(data.clone())),
         Compression::None,
+        encrypt::Sealing::Plain,
         targets(&[&full, &fine], "x/artifact").await,
         Arc::new(|_| {}),
     )
@@ -148,4 +150,53 @@ async fn a_full_destination_fails_alone() {
         data.len() as u64
     );
     assert_eq!(totals.stored_bytes, data.len() as u64);
+}
+
+#[tokio::test]
+async fn encrypted_artifacts_decrypt_with_either_recipient_and_hash_the_ciphertext() {
+    let data = sample(1024 * 1024 + 3);
+    let (alice, bob) = (
+        age::x25519::Identity::generate(),
+        age::x25519::Identity::generate(),
+    );
+    let mode = crate::config::EncryptionMode::Recipients(vec![alice.to_public(), bob.to_public()]);
+    let dir = tempfile::tempdir().unwrap();
+    let dest = FsDestination::new("a", dir.path());
+    let (totals, mut outcomes) = run(
+        Box::pin(std::io::Cursor::new(data.clone())),
+        Compression::Zstd { level: 3 },
+        encrypt::Sealing::new(Some(&mode)),
+        targets(&[&dest], "x/artifact.age").await,
+        Arc::new(|_| {}),
+    )
+    .await
+    .unwrap();
+    outcomes
+        .pop()
+        .unwrap()
+        .result
+        .unwrap()
+        .commit()
+        .await
+        .unwrap();
+    let stored = std::fs::read(dir.path().join("x/artifact.age")).unwrap();
+    assert!(stored.starts_with(b"age-encryption.org/v1"));
+    assert_eq!(hex::encode(Sha256::digest(&stored)), totals.sha256);
+    for identity in [&alice, &bob] {
+        let decryptor = age::Decryptor::new(&stored[..]).unwrap();
+        let mut plain = Vec::new();
+        decryptor
+            .decrypt(std::iter::once(identity as &dyn age::Identity))
+            .unwrap()
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert_eq!(decompress(Compression::Zstd { level: 3 }, &plain), data);
+    }
+    let stranger = age::x25519::Identity::generate();
+    let decryptor = age::Decryptor::new(&stored[..]).unwrap();
+    assert!(
+        decryptor
+            .decrypt(std::iter::once(&stranger as &dyn age::Identity))
+            .is_err()
+    );
 }

@@ -12,14 +12,14 @@ use crate::common::{all_cmdlines, only_backup, stderr, wait_for};
 use crate::postgres::{pg_env, spawn_backup};
 
 /// A session holding `ACCESS EXCLUSIVE` on a table, so that pg_dump blocks on it.
-struct TableLock {
+pub struct TableLock {
     child: Child,
     server: &'static PgServer,
     name: String,
 }
 
 impl TableLock {
-    fn hold(server: &'static PgServer, db: &TestDb, table: &str) -> TableLock {
+    pub fn hold(server: &'static PgServer, db: &TestDb, table: &str) -> TableLock {
         let name = format!("dbward-test-locker-{}", db.name);
         let mut child = Command::new(server.bin("psql"))
             .args([
@@ -67,7 +67,7 @@ impl TableLock {
         lock
     }
 
-    fn release(mut self) {
+    pub fn release(mut self) {
         self.server.sql("postgres", &format!(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{}'", self.name));
         let _ = self.child.kill();
@@ -76,7 +76,7 @@ impl TableLock {
 }
 
 /// Waits until pg_dump (application_name `dbward`) is blocked on a lock in `db`.
-fn wait_for_blocked_dump(server: &PgServer, db: &str) {
+pub fn wait_for_blocked_dump(server: &PgServer, db: &str) {
     wait_for(
         "pg_dump to block on the lock",
         Duration::from_secs(30),

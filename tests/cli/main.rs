@@ -4,9 +4,11 @@
 
 mod common;
 mod config;
+mod encryption;
 mod faults;
 mod mariadb;
 mod postgres;
 mod restore;
 mod restore_servers;
+mod secrets;
 mod sqlite;

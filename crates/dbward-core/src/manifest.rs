@@ -86,7 +86,11 @@ pub struct Manifest {
     pub sha256: String,
     /// `zstd`, `gzip` or `none`.
     pub compression: String,
-    /// Fingerprints of the age recipients; empty when the artifact is not encrypted.
+    /// `age-x25519` (public-key recipients) or `age-scrypt` (passphrase); absent when the
+    /// artifact is not encrypted.
+    #[serde(default)]
+    pub encryption: Option<String>,
+    /// Fingerprints of the age recipients (`sha256:` + 16 hex digits), never the keys.
     #[serde(default)]
     pub encryption_recipients: Vec<String>,
     #[serde(default)]
@@ -150,6 +154,7 @@ mod tests {
             stored_bytes: 300,
             sha256: "ab".repeat(32),
             compression: "zstd".into(),
+            encryption: None,
             encryption_recipients: vec![],
             replica_lag_seconds: None,
             warnings: vec![],

@@ -621,6 +621,7 @@ mod tests {
             stored_bytes: 0,
             sha256: String::new(),
             compression: "none".into(),
+            encryption: None,
             encryption_recipients: vec![],
             replica_lag_seconds: None,
             warnings: vec![],

@@ -67,6 +67,7 @@ async fn dump(pg: &PgServer, database: &str, format: PgFormat) -> (Vec<u8>, Mani
         stored_bytes: bytes.len() as u64,
         sha256: String::new(),
         compression: "none".into(),
+        encryption: None,
         encryption_recipients: vec![],
         replica_lag_seconds: report.replica_lag_seconds,
         warnings: report.warnings,

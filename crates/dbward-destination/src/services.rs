@@ -1,0 +1,562 @@
+//! Typed settings and constructors of the remote destinations. Each constructor validates
+//! its settings, builds an OpenDAL operator and returns an [`OpenDalDestination`]; secrets
+//! are held in `SecretString` (never in `Debug`, errors or `location()`).
+//!
+//! ```ignore
+//! let dest = OpenDalDestination::s3(S3Settings { name: "offsite".into(), bucket: "db".into(), ..S3Settings::default() })?;
+//! let dest = Retrying::new(Arc::new(dest), RetryPolicy::default());
+//! ```
+
+use std::path::PathBuf;
+
+use dbward_core::secret::{ExposeSecret, SecretString};
+use dbward_core::{Error, Result};
+use opendal::Operator;
+
+use crate::remote::{MIN_PART_SIZE, OpenDalDestination, Service, Staging, Tuning};
+
+/// An S3-compatible bucket.
+#[derive(Debug, Clone, Default)]
+pub struct S3Settings {
+    pub name: String,
+    pub bucket: String,
+    /// `https://s3.example.com`; `None` is AWS (from the region).
+    pub endpoint: Option<String>,
+    /// `None`: `us-east-1`, which is what most S3-compatible servers expect.
+    pub region: Option<String>,
+    /// Folder inside the bucket, e.g. `prod/`; empty for the bucket's top.
+    pub prefix: String,
+    /// With both keys unset, the AWS environment / profile / instance credentials are used.
+    pub access_key_id: Option<SecretString>,
+    pub secret_access_key: Option<SecretString>,
+    /// `true`: `endpoint/bucket/key` (MinIO, Ceph, most self-hosted); `false`:
+    /// `bucket.endpoint/key` (AWS's default).
+    pub path_style: bool,
+    pub tuning: Tuning,
+}
+
+/// How the SSH client treats the server's host key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KnownHosts {
+    /// The key must already be in known_hosts (`StrictHostKeyChecking=yes`). Safe default.
+    #[default]
+    Strict,
+    /// Trust and record a host never seen; refuse a changed key (`accept-new`).
+    AcceptNew,
+    /// Accept any key, even a changed one (`no`): open to a man in the middle.
+    AcceptAny,
+}
+
+impl KnownHosts {
+    /// Parses the config spelling: `strict`, `accept-new`, `accept-any`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "strict" => Some(KnownHosts::Strict),
+            "accept-new" => Some(KnownHosts::AcceptNew),
+            "accept-any" => Some(KnownHosts::AcceptAny),
+            _ => None,
+        }
+    }
+
+    fn opendal_name(self) -> &'static str {
+        match self {
+            KnownHosts::Strict => "strict",
+            KnownHosts::AcceptNew => "add",
+            KnownHosts::AcceptAny => "accept",
+        }
+    }
+}
+
+/// A directory on an SSH server, reached with the system's `ssh` client (OpenSSH's
+/// ControlMaster; the client must be installed) and key authentication only. The host key is
+/// checked against the known_hosts files of the user running dbward (`~/.ssh/known_hosts`,
+/// `/etc/ssh/ssh_known_hosts`); their `~/.ssh/config` applies too.
+#[derive(Debug, Clone, Default)]
+pub struct SftpSettings {
+    pub name: String,
+    pub host: String,
+    /// `None`: 22 (or what `~/.ssh/config` says).
+    pub port: Option<u16>,
+    pub user: String,
+    /// Private key; `None`: the ssh client's defaults and agent.
+    pub key_file: Option<PathBuf>,
+    /// Directory on the server (absolute, or relative to the login directory); created when
+    /// missing.
+    pub root: String,
+    pub known_hosts: KnownHosts,
+    pub tuning: Tuning,
+}
+
+/// A Google Cloud Storage bucket.
+#[derive(Debug, Clone, Default)]
+pub struct GcsSettings {
+    pub name: String,
+    pub bucket: String,
+    pub prefix: String,
+    /// Service account JSON (the file's contents); `None` with `credential_path` unset: the
+    /// environment's default credentials.
+    pub credential: Option<SecretString>,
+    /// Path of a service account JSON file.
+    pub credential_path: Option<PathBuf>,
+    /// For emulators and private endpoints.
+    pub endpoint: Option<String>,
+    pub tuning: Tuning,
+}
+
+/// An Azure Blob Storage container.
+#[derive(Debug, Clone, Default)]
+pub struct AzblobSettings {
+    pub name: String,
+    pub container: String,
+    /// `https://<account>.blob.core.windows.net`.
+    pub endpoint: String,
+    pub prefix: String,
+    pub account_name: Option<String>,
+    pub account_key: Option<SecretString>,
+    pub sas_token: Option<SecretString>,
+    pub tuning: Tuning,
+}
+
+/// A WebDAV collection. Uploads are sent in one PUT and so are held in memory, up to
+/// `tuning.max_buffered_bytes`.
+#[derive(Debug, Clone, Default)]
+pub struct WebdavSettings {
+    pub name: String,
+    /// `https://dav.example.com/remote.php/dav/files/backup`, without credentials.
+    pub endpoint: String,
+    pub root: String,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    /// Bearer token, instead of username and password.
+    pub token: Option<SecretString>,
+    pub tuning: Tuning,
+}
+
+fn config_error(name: &str, reason: String) -> Error {
+    Error::Destination {
+        destination: name.to_string(),
+        reason,
+    }
+}
+
+fn build_error(name: &str, err: opendal::Error) -> Error {
+    config_error(
+        name,
+        format!("invalid settings: {}", crate::failure::detail(&err)),
+    )
+}
+
+fn check_tuning(name: &str, tuning: &Tuning) -> Result<()> {
+    if tuning.part_size < MIN_PART_SIZE || tuning.part_size as u64 > 5 * 1024 * 1024 * 1024 {
+        return Err(config_error(
+            name,
+            format!(
+                "part_size = {} is outside what S3 allows (5 MiB to 5 GiB)",
+                tuning.part_size
+            ),
+        ));
+    }
+    if tuning.upload_concurrency == 0 {
+        return Err(config_error(
+            name,
+            "upload_concurrency must be at least 1".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `prod` / `/prod/` / `prod/` → `/prod/`, the form OpenDAL roots take.
+fn root_of(prefix: &str) -> String {
+    let trimmed = prefix.trim_matches('/');
+    if trimmed.is_empty() {
+        "/".into()
+    } else {
+        format!("/{trimmed}/")
+    }
+}
+
+/// Refuses an endpoint with `user:password@` in it: it would end up in messages.
+fn check_endpoint(name: &str, endpoint: &str) -> Result<()> {
+    let after_scheme = endpoint
+        .split_once("://")
+        .map_or(endpoint, |(_, rest)| rest);
+    let authority = after_scheme.split('/').next().unwrap_or("");
+    if authority.contains('@') {
+        return Err(config_error(
+            name,
+            "the endpoint holds credentials (user@ or user:password@); give them in their own settings".into(),
+        ));
+    }
+    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+        return Err(config_error(
+            name,
+            format!("endpoint {endpoint:?} must start with http:// or https://"),
+        ));
+    }
+    Ok(())
+}
+
+impl OpenDalDestination {
+    /// An S3-compatible bucket; uploads go straight to the key as multipart uploads.
+    pub fn s3(settings: S3Settings) -> Result<Self> {
+        let name = settings.name.as_str();
+        opendal::install_default();
+        check_tuning(name, &settings.tuning)?;
+        if settings.bucket.is_empty() {
+            return Err(config_error(name, "bucket is empty".into()));
+        }
+        let region = settings.region.as_deref().unwrap_or("us-east-1");
+        let mut builder = opendal::services::S3::default()
+            .bucket(&settings.bucket)
+            .root(&root_of(&settings.prefix))
+            .region(region);
+        if let Some(endpoint) = &settings.endpoint {
+            check_endpoint(name, endpoint)?;
+            builder = builder.endpoint(endpoint);
+        }
+        if !settings.path_style {
+            builder = builder.enable_virtual_host_style();
+        }
+        match (&settings.access_key_id, &settings.secret_access_key) {
+            (Some(id), Some(secret)) => {
+                builder = builder
+                    .access_key_id(id.expose_secret())
+                    .secret_access_key(secret.expose_secret())
+                    // Only the configured keys: no ~/.aws, no instance metadata.
+                    .disable_config_load()
+                    .disable_ec2_metadata();
+            }
+            (None, None) => {}
+            _ => {
+                return Err(config_error(
+                    name,
+                    "access_key_id and secret_access_key go together: set both or neither".into(),
+                ));
+            }
+        }
+        let op = Operator::new(builder).map_err(|e| build_error(name, e))?;
+        let endpoint = settings
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| format!("AWS {region}"));
+        let location = format!(
+            "s3://{}{} ({endpoint})",
+            settings.bucket,
+            root_of(&settings.prefix).trim_end_matches('/')
+        );
+        Ok(OpenDalDestination::from_operator(
+            name,
+            location,
+            Service::S3,
+            Some(settings.bucket.clone()),
+            Staging::Direct,
+            settings.tuning,
+            op,
+        ))
+    }
+
+    /// A directory over SFTP; uploads are staged and renamed into place.
+    pub fn sftp(settings: SftpSettings) -> Result<Self> {
+        let name = settings.name.as_str();
+        opendal::install_default();
+        check_tuning(name, &settings.tuning)?;
+        if settings.host.is_empty() || settings.user.is_empty() {
+            return Err(config_error(name, "host and user are required".into()));
+        }
+        if settings.host.contains(['@', '/', ' ']) {
+            return Err(config_error(
+                name,
+                format!(
+                    "host {:?} must be a bare host name or address",
+                    settings.host
+                ),
+            ));
+        }
+        if let Some(key) = &settings.key_file
+            && !key.is_file()
+        {
+            return Err(config_error(
+                name,
+                format!("key_file {} is not a readable file", key.display()),
+            ));
+        }
+        let host = if settings.host.contains(':') {
+            format!("[{}]", settings.host) // IPv6 literal
+        } else {
+            settings.host.clone()
+        };
+        let endpoint = match settings.port {
+            Some(port) => format!("ssh://{}@{host}:{port}", settings.user),
+            None => format!("ssh://{}@{host}", settings.user),
+        };
+        let root = if settings.root.is_empty() {
+            ".".to_string()
+        } else {
+            settings.root.clone()
+        };
+        let mut builder = opendal::services::Sftp::default()
+            .endpoint(&endpoint)
+            .user(&settings.user)
+            .root(&root)
+            .known_hosts_strategy(settings.known_hosts.opendal_name());
+        if let Some(key) = &settings.key_file {
+            builder = builder.key(&key.to_string_lossy());
+        }
+        let op = Operator::new(builder).map_err(|e| build_error(name, e))?;
+        let location = format!(
+            "{endpoint}/{}",
+            root.trim_start_matches('/').trim_end_matches('/')
+        )
+        .replacen("ssh://", "sftp://", 1);
+        Ok(OpenDalDestination::from_operator(
+            name,
+            location,
+            Service::Sftp,
+            None,
+            Staging::Rename,
+            settings.tuning,
+            op,
+        ))
+    }
+
+    /// A Google Cloud Storage bucket; uploads go straight to the key (resumable uploads).
+    pub fn gcs(settings: GcsSettings) -> Result<Self> {
+        let name = settings.name.as_str();
+        opendal::install_default();
+        check_tuning(name, &settings.tuning)?;
+        if settings.bucket.is_empty() {
+            return Err(config_error(name, "bucket is empty".into()));
+        }
+        let mut builder = opendal::services::Gcs::default()
+            .bucket(&settings.bucket)
+            .root(&root_of(&settings.prefix));
+        if let Some(credential) = &settings.credential {
+            builder = builder.credential(credential.expose_secret());
+        }
+        if let Some(path) = &settings.credential_path {
+            builder = builder.credential_path(&path.to_string_lossy());
+        }
+        if let Some(endpoint) = &settings.endpoint {
+            check_endpoint(name, endpoint)?;
+            builder = builder.endpoint(endpoint);
+        }
+        let op = Operator::new(builder).map_err(|e| build_error(name, e))?;
+        let location = format!(
+            "gs://{}{}",
+            settings.bucket,
+            root_of(&settings.prefix).trim_end_matches('/')
+        );
+        Ok(OpenDalDestination::from_operator(
+            name,
+            location,
+            Service::Gcs,
+            Some(settings.bucket.clone()),
+            Staging::Direct,
+            settings.tuning,
+            op,
+        ))
+    }
+
+    /// An Azure Blob container; uploads go straight to the key as uncommitted blocks.
+    pub fn azblob(settings: AzblobSettings) -> Result<Self> {
+        let name = settings.name.as_str();
+        opendal::install_default();
+        check_tuning(name, &settings.tuning)?;
+        if settings.container.is_empty() {
+            return Err(config_error(name, "container is empty".into()));
+        }
+        check_endpoint(name, &settings.endpoint)?;
+        let mut builder = opendal::services::Azblob::default()
+            .container(&settings.container)
+            .endpoint(&settings.endpoint)
+            .root(&root_of(&settings.prefix));
+        if let Some(account) = &settings.account_name {
+            builder = builder.account_name(account);
+        }
+        if let Some(key) = &settings.account_key {
+            builder = builder.account_key(key.expose_secret());
+        }
+        if let Some(sas) = &settings.sas_token {
+            builder = builder.sas_token(sas.expose_secret());
+        }
+        let op = Operator::new(builder).map_err(|e| build_error(name, e))?;
+        let location = format!(
+            "azblob://{}{} ({})",
+            settings.container,
+            root_of(&settings.prefix).trim_end_matches('/'),
+            settings.endpoint
+        );
+        Ok(OpenDalDestination::from_operator(
+            name,
+            location,
+            Service::Azblob,
+            Some(settings.container.clone()),
+            Staging::Direct,
+            settings.tuning,
+            op,
+        ))
+    }
+
+    /// A WebDAV collection; uploads are staged and moved into place, each held in memory up
+    /// to `tuning.max_buffered_bytes` (OpenDAL sends a WebDAV object in one PUT).
+    pub fn webdav(settings: WebdavSettings) -> Result<Self> {
+        let name = settings.name.as_str();
+        opendal::install_default();
+        check_endpoint(name, &settings.endpoint)?;
+        let mut builder = opendal::services::Webdav::default()
+            .endpoint(&settings.endpoint)
+            .root(&root_of(&settings.root));
+        if let Some(user) = &settings.username {
+            builder = builder.username(user);
+        }
+        if let Some(password) = &settings.password {
+            builder = builder.password(password.expose_secret());
+        }
+        if let Some(token) = &settings.token {
+            builder = builder.token(token.expose_secret());
+        }
+        let op = Operator::new(builder).map_err(|e| build_error(name, e))?;
+        let location = format!(
+            "webdav:{}{}",
+            settings.endpoint.trim_end_matches('/'),
+            root_of(&settings.root).trim_end_matches('/')
+        );
+        Ok(OpenDalDestination::from_operator(
+            name,
+            location,
+            Service::Webdav,
+            None,
+            Staging::Rename,
+            settings.tuning,
+            op,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbward_core::destination::Destination;
+
+    fn secret(s: &str) -> Option<SecretString> {
+        Some(SecretString::from(s.to_string()))
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_and_location() {
+        let settings = S3Settings {
+            name: "offsite".into(),
+            bucket: "db".into(),
+            endpoint: Some("http://127.0.0.1:9000".into()),
+            prefix: "prod/".into(),
+            access_key_id: secret("AKIDSECRETVALUE"),
+            secret_access_key: secret("TOPSECRETKEY"),
+            path_style: true,
+            ..S3Settings::default()
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("TOPSECRETKEY") && !shown.contains("AKIDSECRETVALUE"));
+        let dest = OpenDalDestination::s3(settings).unwrap();
+        let shown = format!("{dest:?} {}", dest.location());
+        assert!(!shown.contains("TOPSECRETKEY") && !shown.contains("AKIDSECRETVALUE"));
+        assert_eq!(dest.location(), "s3://db/prod (http://127.0.0.1:9000)");
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let half = S3Settings {
+            name: "x".into(),
+            bucket: "b".into(),
+            access_key_id: secret("a"),
+            ..S3Settings::default()
+        };
+        assert!(OpenDalDestination::s3(half).is_err());
+        let tiny_parts = S3Settings {
+            name: "x".into(),
+            bucket: "b".into(),
+            tuning: Tuning {
+                part_size: 1024,
+                ..Tuning::default()
+            },
+            ..S3Settings::default()
+        };
+        let err = OpenDalDestination::s3(tiny_parts).unwrap_err().to_string();
+        assert!(err.contains("part_size"), "{err}");
+        let creds_in_url = WebdavSettings {
+            name: "dav".into(),
+            endpoint: "https://bob:hunter2@dav.example.com".into(),
+            ..WebdavSettings::default()
+        };
+        let err = OpenDalDestination::webdav(creds_in_url)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !err.contains("hunter2") && err.contains("credentials"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn default_part_size_covers_150_gib() {
+        let dest = OpenDalDestination::s3(S3Settings {
+            name: "x".into(),
+            bucket: "b".into(),
+            endpoint: Some("http://127.0.0.1:1".into()),
+            path_style: true,
+            ..S3Settings::default()
+        })
+        .unwrap();
+        assert!(dest.max_object_bytes() >= 150 * (1 << 30));
+    }
+
+    #[test]
+    fn every_service_builds_and_hides_its_secrets() {
+        let gcs = OpenDalDestination::gcs(GcsSettings {
+            name: "g".into(),
+            bucket: "bk".into(),
+            prefix: "p".into(),
+            credential: secret("GCSSECRET"),
+            ..GcsSettings::default()
+        })
+        .unwrap();
+        assert_eq!(gcs.location(), "gs://bk/p");
+        let az = OpenDalDestination::azblob(AzblobSettings {
+            name: "a".into(),
+            container: "c".into(),
+            endpoint: "https://acct.blob.core.windows.net".into(),
+            account_name: Some("acct".into()),
+            account_key: secret("QVpTRUNSRVQ="),
+            ..AzblobSettings::default()
+        })
+        .unwrap();
+        assert_eq!(
+            az.location(),
+            "azblob://c (https://acct.blob.core.windows.net)"
+        );
+        let dav = OpenDalDestination::webdav(WebdavSettings {
+            name: "d".into(),
+            endpoint: "https://dav.example.com/files".into(),
+            root: "backups".into(),
+            username: Some("bob".into()),
+            password: secret("DAVSECRET"),
+            ..WebdavSettings::default()
+        })
+        .unwrap();
+        assert_eq!(
+            dav.location(),
+            "webdav:https://dav.example.com/files/backups"
+        );
+        let shown = format!("{gcs:?}{az:?}{dav:?}");
+        for secret in ["GCSSECRET", "QVpTRUNSRVQ=", "DAVSECRET"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
+    #[test]
+    fn known_hosts_spellings() {
+        assert_eq!(KnownHosts::parse("strict"), Some(KnownHosts::Strict));
+        assert_eq!(KnownHosts::parse("accept-new"), Some(KnownHosts::AcceptNew));
+        assert_eq!(KnownHosts::parse("accept-any"), Some(KnownHosts::AcceptAny));
+        assert_eq!(KnownHosts::parse("yes"), None);
+    }
+}

@@ -1,0 +1,172 @@
+//! The secret-leak test: backups of PostgreSQL and MariaDB, succeeding and failing, with
+//! `-vv` logging to stderr and a log file and `--json` output; no password may appear in any
+//! child's command line, in stdout, stderr, the log, the catalog, the manifests or the state.
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use dbward_testkit::{MariaServer, PgServer};
+
+use crate::common::{Env, all_cmdlines, stderr, wait_for};
+use crate::faults::{TableLock, wait_for_blocked_dump};
+use crate::postgres::write_secret;
+
+/// A MariaDB session holding a write lock, so that the dump blocks on it.
+struct MariaLock {
+    child: Child,
+}
+
+impl MariaLock {
+    fn hold(server: &MariaServer, database: &str, table: &str) -> MariaLock {
+        let defaults = tempfile::NamedTempFile::new().unwrap();
+        write_secret(
+            defaults.path(),
+            &format!("[client]\npassword=\"{}\"\n", server.password),
+        );
+        let mut child = Command::new("mariadb")
+            .arg(format!(
+                "--defaults-extra-file={}",
+                defaults.path().display()
+            ))
+            .args([
+                "-h",
+                &server.host,
+                "-P",
+                &server.port.to_string(),
+                "-u",
+                &server.user,
+                database,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        writeln!(
+            child.stdin.as_mut().unwrap(),
+            "LOCK TABLES {table} WRITE; SELECT SLEEP(120);"
+        )
+        .unwrap();
+        wait_for("the MariaDB lock", Duration::from_secs(20), || {
+            server.sql("", "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(120)%'") != "0"
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        drop(defaults);
+        MariaLock { child }
+    }
+
+    fn release(mut self, server: &MariaServer) {
+        let ids = server.sql(
+            "",
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(120)%'",
+        );
+        for id in ids.lines() {
+            let _ = server.try_sql("", &format!("KILL {id}"));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn no_secret_leaks_on_success_or_failure_paths() {
+    let pg = PgServer::shared();
+    let maria = MariaServer::shared();
+    let pg_db = pg.create_database("leak_pg");
+    pg_db.sql("CREATE TABLE t(x int); INSERT INTO t VALUES (1);");
+    let maria_db = maria.create_database("leak_maria");
+    maria_db.sql("CREATE TABLE t(x INT); INSERT INTO t VALUES (1);");
+    let env = Env::new(&format!(
+        "state_dir = \"state\"\nlog_file = \"logs/dbward.log\"\n\
+         [[source]]\nname = \"pg\"\nengine = \"postgres\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\n\
+         password = {{ env = \"DBWARD_LEAK_TEST_PG\" }}\ndatabases = [\"{}\"]\n\
+         [[source]]\nname = \"maria\"\nengine = \"mariadb\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\n\
+         password = {{ file = \"maria.secret\" }}\ndatabases = [\"{}\"]\n\
+         [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n",
+        pg.host, pg.port, pg.user, pg_db.name, maria.host, maria.port, maria.user, maria_db.name
+    ));
+    write_secret(&env.path("maria.secret"), &maria.password);
+    let secrets = [
+        pg.password.clone(),
+        maria.password.clone(),
+        "Wr0ng-PG-Leak-Canary".to_string(),
+        "Wr0ng-Maria-Leak-Canary".to_string(),
+    ];
+    let mut outputs = Vec::new();
+
+    // Success, with both dumps held open while every command line on the machine is read.
+    let pg_lock = TableLock::hold(pg, &pg_db, "t");
+    let maria_lock = MariaLock::hold(maria, &maria_db.name, "t");
+    let backup = env
+        .cmd(&["--json", "-vv", "backup"])
+        .env("DBWARD_LEAK_TEST_PG", &pg.password)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_blocked_dump(pg, &pg_db.name);
+    wait_for("mariadb-dump to start", Duration::from_secs(30), || {
+        all_cmdlines()
+            .iter()
+            .any(|(_, c)| c.contains("mariadb-dump") && c.contains(&maria_db.name))
+    });
+    let cmdlines = all_cmdlines();
+    for (pid, cmdline) in &cmdlines {
+        for secret in &secrets {
+            assert!(
+                !cmdline.contains(secret.as_str()),
+                "pid {pid} shows a password: {cmdline}"
+            );
+        }
+    }
+    pg_lock.release();
+    maria_lock.release(maria);
+    let out = backup.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
+    outputs.push(stderr(&out));
+
+    // Failure: wrong passwords for both.
+    write_secret(&env.path("maria.secret"), "Wr0ng-Maria-Leak-Canary");
+    let out = env
+        .cmd(&["--json", "-vv", "backup"])
+        .env("DBWARD_LEAK_TEST_PG", "Wr0ng-PG-Leak-Canary")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
+    outputs.push(stderr(&out));
+    // Human output and `list`/`show` too.
+    outputs.push(crate::common::stdout(
+        &env.cmd(&["list"])
+            .env("DBWARD_LEAK_TEST_PG", "x")
+            .output()
+            .unwrap(),
+    ));
+
+    for dir in ["logs", "state", "backups"] {
+        for file in env.files(dir) {
+            let bytes = std::fs::read(env.path(dir).join(&file)).unwrap();
+            outputs.push(format!("{dir}/{file}: {}", String::from_utf8_lossy(&bytes)));
+        }
+    }
+    assert!(
+        env.files("state/secrets").is_empty(),
+        "secret files left: {:?}",
+        env.files("state/secrets")
+    );
+    assert!(
+        outputs.iter().any(|o| o.contains("backup succeeded")),
+        "the log was not captured"
+    );
+    for text in &outputs {
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a password leaked into: {}",
+                &text[..text.len().min(300)]
+            );
+        }
+    }
+}
