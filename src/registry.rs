@@ -9,7 +9,7 @@ use dbward_core::Engine;
 use dbward_core::destination::Destination;
 use dbward_core::restore::RestoreTarget;
 use dbward_core::source::Source;
-use dbward_destination::FsDestination;
+use dbward_destination::{FsDestination, OpenDalDestination, RetryPolicy, Retrying};
 use dbward_source_mysql::{MysqlSettings, MysqlSource, MysqlTarget};
 use dbward_source_postgres::{PgFormat, PostgresSettings, PostgresSource, PostgresTarget};
 use dbward_source_sqlite::{SqliteSettings, SqliteSource, SqliteTarget};
@@ -23,10 +23,7 @@ pub fn source(config: &SourceConfig, state_dir: &Path) -> Arc<dyn Source> {
     match &config.connection {
         Connection::File { path } => Arc::new(SqliteSource::new(SqliteSettings {
             name: config.name.clone(),
-            database: path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| config.name.clone()),
+            database: sqlite_database_name(config, path),
             path: path.clone(),
             spool_dir: state_dir.join("spool"),
         })),
@@ -35,6 +32,13 @@ pub fn source(config: &SourceConfig, state_dir: &Path) -> Arc<dyn Source> {
         }
         server => Arc::new(MysqlSource::new(mysql_settings(config, server, state_dir))),
     }
+}
+
+/// The one database of a SQLite source is named after its file.
+fn sqlite_database_name(config: &SourceConfig, path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| config.name.clone())
 }
 
 fn postgres_settings(config: &SourceConfig, connection: &Connection) -> PostgresSettings {
@@ -119,21 +123,36 @@ fn server_target(
     }
 }
 
-/// Builds the adapter for one `[[destination]]`.
-pub fn destination(config: &DestinationConfig) -> Arc<dyn Destination> {
-    match &config.kind {
-        DestinationKind::Fs { path } => Arc::new(FsDestination::new(config.name.clone(), path)),
-    }
+/// Builds the adapter for one `[[destination]]`; remote ones get the retry layer.
+pub fn destination(config: &DestinationConfig) -> dbward_core::Result<Arc<dyn Destination>> {
+    let remote = match &config.kind {
+        DestinationKind::Fs { path } => {
+            return Ok(Arc::new(FsDestination::new(config.name.clone(), path)));
+        }
+        DestinationKind::S3(s) => OpenDalDestination::s3(s.clone())?,
+        DestinationKind::Sftp(s) => OpenDalDestination::sftp(s.clone())?,
+        DestinationKind::Gcs(s) => OpenDalDestination::gcs(s.clone())?,
+        DestinationKind::Azblob(s) => OpenDalDestination::azblob(s.clone())?,
+        DestinationKind::Webdav(s) => OpenDalDestination::webdav(s.clone())?,
+    };
+    Ok(Arc::new(Retrying::new(
+        Arc::new(remote),
+        RetryPolicy::default(),
+    )))
 }
 
 /// Builds the restore side of a `[[source]]`: restores go back into the source's own server
 /// (or, for SQLite, into the folder of its file).
 pub fn restore_target(config: &SourceConfig, all: &Config) -> Arc<dyn RestoreTarget> {
     match &config.connection {
-        Connection::File { path } => Arc::new(SqliteTarget::new(
-            config.name.clone(),
-            path.parent().map(Path::to_path_buf).unwrap_or_default(),
-        )),
+        Connection::File { path } => Arc::new(
+            SqliteTarget::new(
+                config.name.clone(),
+                path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            )
+            .with_home(sqlite_database_name(config, path), path.clone())
+            .with_spool(all.state_dir.join("spool")),
+        ),
         server => server_target(config, server, &all.state_dir),
     }
 }
@@ -142,11 +161,28 @@ pub fn restore_target(config: &SourceConfig, all: &Config) -> Arc<dyn RestoreTar
 /// otherwise the source's own server (SQLite: `[drill] sqlite_dir`).
 pub fn drill_target(config: &SourceConfig, all: &Config) -> Arc<dyn RestoreTarget> {
     match (&config.connection, all.drill.server(config.engine)) {
-        (Connection::File { .. }, _) => Arc::new(SqliteTarget::new(
-            config.name.clone(),
-            all.drill.sqlite_dir.clone(),
-        )),
+        (Connection::File { .. }, _) => Arc::new(
+            SqliteTarget::new(config.name.clone(), all.drill.sqlite_dir.clone())
+                .with_spool(all.state_dir.join("spool")),
+        ),
         (_, Some(drill_server)) => server_target(config, drill_server, &all.state_dir),
         (server, None) => server_target(config, server, &all.state_dir),
+    }
+}
+
+/// Where drills of a source restore, as text that is equal for equal servers (or folders):
+/// drills sharing it take turns, so that cleaning leftovers never hits a live drill.
+pub fn drill_location(config: &SourceConfig, all: &Config) -> String {
+    let server = all
+        .drill
+        .server(config.engine)
+        .unwrap_or(&config.connection);
+    match server {
+        Connection::File { .. } => format!("sqlite:{}", all.drill.sqlite_dir.display()),
+        Connection::Server {
+            socket: Some(socket),
+            ..
+        } => format!("{}:{}", config.engine, socket.display()),
+        Connection::Server { host, port, .. } => format!("{}:{host}:{port}", config.engine),
     }
 }

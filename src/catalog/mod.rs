@@ -11,7 +11,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
-pub use records::{BackupRecord, BackupStatus, CopyRecord, CopyStatus, VerificationRecord};
+pub use records::{
+    BackupRecord, BackupStatus, CopyRecord, CopyStatus, VerificationEntry, VerificationRecord,
+};
 
 /// A catalog failure.
 #[derive(Debug, thiserror::Error)]
@@ -282,6 +284,31 @@ impl Catalog {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    /// Every verification of a backup, newest first, with its recorded details.
+    pub async fn verifications(&self, backup_id: &str) -> Result<Vec<VerificationEntry>> {
+        let rows = sqlx::query(
+            "SELECT level, ok, at, duration_ms, details FROM verifications
+             WHERE backup_id = $1 ORDER BY at DESC",
+        )
+        .bind(backup_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(VerificationEntry {
+                    level: r.get("level"),
+                    ok: r.get::<i64, _>("ok") != 0,
+                    at: parse_time(&r.get::<String, _>("at"))?,
+                    duration_ms: r.get::<Option<i64>, _>("duration_ms").unwrap_or(0).max(0) as u64,
+                    details: r
+                        .get::<Option<String>, _>("details")
+                        .and_then(|d| serde_json::from_str(&d).ok())
+                        .unwrap_or(serde_json::Value::Null),
+                })
+            })
+            .collect()
+    }
+
     /// Records the outcome of a verification.
     pub async fn record_verification(&self, v: &NewVerification<'_>) -> Result<()> {
         sqlx::query(
@@ -362,7 +389,7 @@ impl Catalog {
                 .await?;
         record.warnings = warnings.iter().map(|r| r.get("message")).collect();
         let verification = sqlx::query(
-            "SELECT level, ok, at FROM verifications WHERE backup_id = $1 ORDER BY at DESC LIMIT 1",
+            "SELECT level, ok, at FROM verifications WHERE backup_id = $1 AND level <> 'key' ORDER BY at DESC LIMIT 1",
         )
         .bind(&record.id)
         .fetch_optional(&self.pool)

@@ -92,6 +92,16 @@ pub struct VerificationRecord {
     pub at: DateTime<Utc>,
 }
 
+/// One recorded verification with its details, as `show` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerificationEntry {
+    pub level: String,
+    pub ok: bool,
+    pub at: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub details: serde_json::Value,
+}
+
 /// One backup as `list`, `show` and `backup --json` print it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BackupRecord {

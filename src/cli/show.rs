@@ -25,9 +25,11 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         .map(|m| Manifest::from_json(m.as_bytes()))
         .transpose()
         .map_err(|e| anyhow::anyhow!("backup {}: {e}", backup.id))?;
+    let verifications = ctx.catalog.verifications(&backup.id).await?;
     if globals.json {
         let mut value = serde_json::to_value(&backup)?;
         value["manifest"] = json!(manifest);
+        value["verifications"] = json!(verifications);
         output::json(&value)?;
         return Ok(0);
     }
@@ -79,6 +81,16 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
                 .as_deref()
                 .map(|e| format!(" ({e})"))
                 .unwrap_or_default()
+        );
+    }
+    for v in &verifications {
+        println!(
+            "{:12} {} {} at {} in {:.1}s",
+            "verification",
+            v.level,
+            if v.ok { "ok" } else { "FAILED" },
+            v.at.format("%Y-%m-%d %H:%M:%S"),
+            v.duration_ms as f64 / 1000.0
         );
     }
     for warning in &backup.warnings {

@@ -2,17 +2,17 @@
 //! references read, relative paths anchored at the config file) into typed settings. Every
 //! error names the file, the key and what is expected.
 
-mod duration;
 mod raw;
 mod secret;
+mod units;
 
 use std::path::{Path, PathBuf};
 
 use dbward_core::Engine;
 use dbward_core::secret::SecretString;
 
-pub use duration::parse_duration;
 pub use secret::SecretRef;
+pub use units::{parse_duration, parse_size};
 
 /// Where `--config` was not given, these are tried in order (after `$DBWARD_CONFIG`).
 pub const DEFAULT_LOCATIONS: [&str; 2] = ["./dbward.toml", "/etc/dbward/dbward.toml"];
@@ -138,6 +138,11 @@ pub struct DestinationConfig {
 #[derive(Debug)]
 pub enum DestinationKind {
     Fs { path: PathBuf },
+    S3(dbward_destination::S3Settings),
+    Sftp(dbward_destination::SftpSettings),
+    Gcs(dbward_destination::GcsSettings),
+    Azblob(dbward_destination::AzblobSettings),
+    Webdav(dbward_destination::WebdavSettings),
 }
 
 /// How each copy is read back after upload.
@@ -195,6 +200,8 @@ pub struct ScheduleConfig {
     pub destinations: Vec<String>,
     pub compression: Compression,
     pub min_dump_bytes: u64,
+    /// Copies that must commit for `succeeded`; fewer (but some) is `degraded`. Default: all.
+    pub min_copies: Option<usize>,
     pub retention: Option<Retention>,
     pub rpo: Option<std::time::Duration>,
     pub asserts: Vec<Assertion>,

@@ -96,6 +96,43 @@ impl<R: AsyncRead + Unpin> AsyncRead for VerifiedReader<R> {
     }
 }
 
+/// Wraps a dump stream so that the caller learns whether reading it failed (a damaged copy)
+/// as opposed to the restore target failing.
+pub fn flag_read_errors(
+    inner: Pin<Box<dyn AsyncRead + Send>>,
+) -> (
+    Pin<Box<dyn AsyncRead + Send>>,
+    Arc<std::sync::atomic::AtomicBool>,
+) {
+    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    (
+        Box::pin(FlagOnError {
+            inner,
+            flag: flag.clone(),
+        }),
+        flag,
+    )
+}
+
+struct FlagOnError {
+    inner: Pin<Box<dyn AsyncRead + Send>>,
+    flag: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl AsyncRead for FlagOnError {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let poll = self.inner.as_mut().poll_read(cx, buf);
+        if let Poll::Ready(Err(_)) = &poll {
+            self.flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        poll
+    }
+}
+
 /// The dump inside a stored copy: read from `dest`, checked against `manifest`, decrypted
 /// with `keyring` when the manifest says it is encrypted, decompressed. `on_read` sees the
 /// stored bytes as they are read (progress).

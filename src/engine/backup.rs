@@ -61,6 +61,7 @@ struct Job {
     destinations: Vec<String>,
     compression: Compression,
     min_dump_bytes: u64,
+    min_copies: usize,
 }
 
 /// Runs a backup of everything `request` selects.
@@ -165,6 +166,7 @@ pub async fn run(
                     destinations: schedule.destinations.clone(),
                     compression: schedule.compression,
                     min_dump_bytes: schedule.min_dump_bytes,
+                    min_copies: schedule.min_copies.unwrap_or(schedule.destinations.len()),
                 });
             }
         }
@@ -537,12 +539,21 @@ async fn attempt(
         .filter(|c| c.status == CopyStatus::Failed)
         .cloned()
         .collect();
-    let (status, error) = match (failed.len(), copies.len()) {
+    let committed = copies.len() - failed.len();
+    let mut manifest = manifest;
+    let (status, error) = match (failed.len(), committed) {
         (0, _) => (BackupStatus::Succeeded, None),
-        (f, n) if f == n => (
+        (_, 0) => (
             BackupStatus::Failed,
             Some(join_reasons("every destination failed", &failed)),
         ),
+        (_, n) if n >= job.min_copies => {
+            // Enough copies by the schedule's `min_copies`; the lost ones stay visible.
+            manifest
+                .warnings
+                .extend(failed.iter().filter_map(|c| c.error.clone()));
+            (BackupStatus::Succeeded, None)
+        }
         _ => (
             BackupStatus::Degraded,
             Some(join_reasons("some copies failed", &failed)),

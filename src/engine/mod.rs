@@ -43,8 +43,15 @@ impl Context {
         let destinations = config
             .destinations
             .iter()
-            .map(|d| (d.name.clone(), registry::destination(d)))
-            .collect();
+            .map(|d| {
+                registry::destination(d)
+                    .map(|dest| (d.name.clone(), dest))
+                    .map_err(|e| crate::config::ConfigError {
+                        file: config.file.display().to_string(),
+                        message: format!("[[destination]] {:?}: {e}", d.name),
+                    })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Context {
             config,
             catalog,

@@ -67,7 +67,10 @@ pub async fn run(
         .to_database
         .clone()
         .unwrap_or_else(|| manifest.database.clone());
-    let keyring = super::keys::keyring(ctx, request.identity.as_deref())?;
+    let keyring = match located.manifest.encryption {
+        Some(_) => super::keys::keyring(ctx, request.identity.as_deref())?,
+        None => None,
+    };
     let started = Instant::now();
     let outcome = restore_located(
         target.as_ref(),
@@ -133,11 +136,19 @@ pub async fn restore_located(
         ))
         .into());
     }
+    // Short and independent of the target's name, so engine name limits are never hit.
     let load_into = if exists {
-        format!("{database}_dbward_restore_{}", manifest.id.to_lowercase())
+        format!("dbward_restore_{}", manifest.id.to_lowercase())
     } else {
         database.to_string()
     };
+    if exists && target.database_exists(&load_into).await? {
+        return Err(UsageError(format!(
+            "{load_into:?} exists on {}, left by an earlier forced restore of this backup; drop it (or rename it into place) before retrying",
+            target.name()
+        ))
+        .into());
+    }
 
     let mut skipped = Vec::new();
     for copy in &located.copies {
@@ -158,6 +169,7 @@ pub async fn restore_located(
                 continue;
             }
         };
+        let (dump, artifact_failed) = super::artifact::flag_read_errors(dump);
         let loaded = tokio::select! {
             loaded = target.restore(&load_into, manifest, dump) => loaded,
             _ = tokio::signal::ctrl_c() => Err(dbward_core::Error::Dump("interrupted (Ctrl-C)".into())),
@@ -171,11 +183,18 @@ pub async fn restore_located(
                         "could not drop the half-restored database {load_into}: {drop_err}"
                     );
                 }
-                return Err(anyhow::anyhow!(
+                let reason = format!(
                     "restore of backup {} from {} failed: {e}; the database {load_into:?} it was creating was dropped",
                     manifest.id,
                     copy.destination.name()
-                ));
+                );
+                // A damaged copy: another copy may be good. A failing target would fail again.
+                if artifact_failed.load(std::sync::atomic::Ordering::SeqCst) {
+                    tracing::warn!("{reason}; trying the next copy");
+                    skipped.push(reason);
+                    continue;
+                }
+                return Err(anyhow::anyhow!(reason));
             }
         };
         if exists {

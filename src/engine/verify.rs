@@ -86,7 +86,8 @@ pub async fn run(
     identity: Option<&std::path::Path>,
     progress: &Progress,
 ) -> anyhow::Result<Vec<VerifyResult>> {
-    let keyring = super::keys::keyring(ctx, identity)?;
+    // Loaded at the first encrypted backup: unencrypted ones never need it.
+    let mut keyring = None;
     let refs = match selection {
         Selection::One(id) => vec![BackupRef::Id(id.clone())],
         Selection::Latest { source, databases } => {
@@ -110,6 +111,9 @@ pub async fn run(
     let mut results = Vec::new();
     for backup in refs {
         let located = locate(ctx, &backup, None).await?;
+        if keyring.is_none() && located.manifest.encryption.is_some() && level != Level::Checksum {
+            keyring = super::keys::keyring(ctx, identity)?;
+        }
         let result = verify_one(ctx, &located, level, keyring.as_ref(), progress).await;
         ctx.catalog
             .record_verification(&NewVerification {
@@ -121,8 +125,11 @@ pub async fn run(
                 details: &serde_json::to_string(&result)?,
             })
             .await?;
-        let summary = if result.ok { "passed" } else { "FAILED" };
-        tracing::info!(target: "dbward::summary", backup = %result.backup_id, source = %result.source, database = %result.database, level = level.as_str(), ok = result.ok, duration_ms = result.duration_ms, "verification {summary}");
+        if result.ok {
+            tracing::info!(target: "dbward::summary", backup = %result.backup_id, source = %result.source, database = %result.database, level = level.as_str(), ok = true, duration_ms = result.duration_ms, "verification passed");
+        } else {
+            tracing::error!(target: "dbward::summary", backup = %result.backup_id, source = %result.source, database = %result.database, level = level.as_str(), ok = false, duration_ms = result.duration_ms, reason = result.error.as_deref().unwrap_or(""), "verification FAILED");
+        }
         results.push(result);
     }
     Ok(results)
@@ -266,8 +273,13 @@ async fn drill(
         anyhow::anyhow!("no [[source]] named {:?} to drill into", manifest.source)
     })?;
     let target = registry::drill_target(source, &ctx.config);
-    // One drill at a time per target, so that cleaning leftovers never hits a live drill.
-    let _lock = super::lock::try_lock(&ctx.config.state_dir, "drill", target.name())?;
+    // One drill at a time per target server, so that cleaning leftovers never hits a live
+    // drill; `.drill` cannot collide with a source name (they never start with a dot).
+    let _lock = super::lock::try_lock(
+        &ctx.config.state_dir,
+        ".drill",
+        &registry::drill_location(source, &ctx.config),
+    )?;
     for leftover in target.databases_with_prefix(DRILL_PREFIX).await? {
         tracing::warn!("dropping {leftover}, left by an interrupted drill");
         target.drop_database(&leftover).await?;

@@ -232,7 +232,10 @@ fn key_drill_proves_an_identity_and_reports_one_that_matches_nothing() {
     assert_eq!(code, 0, "{doc:#}");
     assert_eq!(doc["results"][0]["outcome"], "decrypted");
     let (_, list) = env.json(&["list"]);
-    assert_eq!(only_backup(&list)["verification"]["level"], "key");
+    let id = only_backup(&list)["id"].as_str().unwrap().to_string();
+    let (_, shown) = env.json(&["show", &id]);
+    assert_eq!(shown["verifications"][0]["level"], "key", "{shown:#}");
+    assert_eq!(shown["verifications"][0]["ok"], true);
 
     let (code, doc) = env.json(&["key", "verify", "--identity", mallory.to_str().unwrap()]);
     assert_eq!(code, 1, "{doc:#}");

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The manifest format this build writes. Readers accept this and every earlier version.
-pub const MANIFEST_FORMAT_VERSION: u32 = 1;
+/// Version 2 added `encryption` (an older reader must not mistake ciphertext for a dump).
+pub const MANIFEST_FORMAT_VERSION: u32 = 2;
 
 /// A database engine dbward can back up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

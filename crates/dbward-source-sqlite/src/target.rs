@@ -18,6 +18,10 @@ use crate::count_tables;
 pub struct SqliteTarget {
     pub name: String,
     pub dir: PathBuf,
+    /// The source's own database and its file, which keeps its name whatever its extension.
+    pub home: Option<(String, PathBuf)>,
+    /// Where `inspect` writes its temporary copy (never beside a live database).
+    pub spool_dir: Option<PathBuf>,
 }
 
 impl SqliteTarget {
@@ -25,11 +29,30 @@ impl SqliteTarget {
         SqliteTarget {
             name: name.into(),
             dir: dir.into(),
+            home: None,
+            spool_dir: None,
         }
     }
 
-    /// `shop` → `<dir>/shop.db`; `/srv/app/x.db` or `./x.db` stay as given.
+    /// Restores of `database` go to `path` (the source's own file).
+    pub fn with_home(mut self, database: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        self.home = Some((database.into(), path.into()));
+        self
+    }
+
+    pub fn with_spool(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spool_dir = Some(dir.into());
+        self
+    }
+
+    /// The source's own database → its file; `shop` → `<dir>/shop.db`; `/srv/app/x.db` or
+    /// `./x.db` stay as given.
     pub fn path_of(&self, database: &str) -> PathBuf {
+        if let Some((home, path)) = &self.home
+            && home == database
+        {
+            return path.clone();
+        }
         if database.contains('/') {
             PathBuf::from(database)
         } else if Path::new(database).extension().is_some() {
@@ -207,18 +230,41 @@ impl RestoreTarget for SqliteTarget {
         manifest: &Manifest,
         dump: Pin<Box<dyn AsyncRead + Send>>,
     ) -> Result<Vec<String>> {
-        let probe = self.dir.join(format!(".dbward-inspect-{}.db", manifest.id));
+        let probe = self
+            .spool_dir
+            .as_ref()
+            .unwrap_or(&self.dir)
+            .join(format!(".dbward-inspect-{}.db", manifest.id));
         let (staged, tables) = self.write_checked(&probe, dump).await?;
         drop(staged);
-        let expected: Vec<&str> = manifest.tables.iter().map(|t| t.table.as_str()).collect();
-        let found: Vec<&str> = tables.iter().map(|t| t.table.as_str()).collect();
-        if expected != found {
-            return Err(Error::Dump(format!(
-                "the artifact holds tables {found:?}, the manifest lists {expected:?}"
-            )));
+        let mut differences = Vec::new();
+        for expected in &manifest.tables {
+            match tables.iter().find(|t| t.table == expected.table) {
+                Some(found) if found.rows == expected.rows => {}
+                Some(found) => differences.push(format!(
+                    "table {} holds {} rows in the artifact, the manifest says {}",
+                    expected.table, found.rows, expected.rows
+                )),
+                None => differences.push(format!(
+                    "table {} is missing from the artifact",
+                    expected.table
+                )),
+            }
+        }
+        for extra in tables
+            .iter()
+            .filter(|t| !manifest.tables.iter().any(|e| e.table == t.table))
+        {
+            differences.push(format!(
+                "table {} is in the artifact but not in the manifest",
+                extra.table
+            ));
+        }
+        if !differences.is_empty() {
+            return Err(Error::Dump(differences.join("; ")));
         }
         Ok(vec![format!(
-            "integrity_check ok; {} tables as listed in the manifest",
+            "integrity_check ok; {} tables with the manifest's exact row counts",
             tables.len()
         )])
     }

@@ -1,4 +1,5 @@
-//! Durations in config values: `90s`, `5m`, `26h`, `7d`, `2w`, or combinations like `1h30m`.
+//! Units in config values: durations (`90s`, `5m`, `26h`, `7d`, `2w`, `1h30m`) and sizes
+//! (`16MiB`, `512KiB`, `1GiB`, or plain bytes).
 
 use std::time::Duration;
 
@@ -36,9 +37,46 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(total))
 }
 
+/// Parses a size in bytes: a whole number with an optional `KiB`, `MiB` or `GiB`.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let expected =
+        || format!("invalid size {text:?}: expected e.g. \"16MiB\", \"512KiB\", \"1GiB\"");
+    let trimmed = text.trim();
+    let digits_end = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(digits_end);
+    let number: usize = number.parse().map_err(|_| expected())?;
+    let factor = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return Err(expected()),
+    };
+    number.checked_mul(factor).ok_or_else(expected)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_parse_by_table() {
+        let cases = [
+            ("16MiB", Some(16 << 20)),
+            ("512KiB", Some(512 << 10)),
+            ("1GiB", Some(1 << 30)),
+            ("1000", Some(1000)),
+            ("16 MiB", Some(16 << 20)),
+            ("16MB", None),
+            ("MiB", None),
+            ("-1MiB", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_size(text).ok(), want, "{text:?}");
+        }
+    }
 
     #[test]
     fn durations_parse_by_table() {
