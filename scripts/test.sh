@@ -24,6 +24,8 @@ command -v mariadb >/dev/null || missing+=(mariadb-client)
 command -v zstd >/dev/null || missing+=(zstd)
 command -v sqlite3 >/dev/null || missing+=(sqlite3)
 command -v age >/dev/null || missing+=(age)
+{ command -v sshd || test -x /usr/sbin/sshd; } >/dev/null || missing+=(openssh-server)
+command -v ssh-keygen >/dev/null || missing+=(openssh-client)
 command -v ps >/dev/null || missing+=(procps)
 command -v runuser >/dev/null || missing+=(util-linux)
 

@@ -309,6 +309,126 @@ impl Catalog {
             .collect()
     }
 
+    /// Every committed (or missing) copy on one destination of a backup that is not pruned:
+    /// (backup id, artifact key, status).
+    pub async fn copies_on(&self, destination: &str) -> Result<Vec<(String, String, CopyStatus)>> {
+        let rows = sqlx::query(
+            "SELECT c.backup_id, c.path, c.status FROM copies c JOIN backups b ON b.id = c.backup_id
+             WHERE c.destination = $1 AND c.status IN ('committed', 'missing') AND b.pruned_at IS NULL
+             ORDER BY c.path",
+        )
+        .bind(destination)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.get(2);
+                Ok((r.get(0), r.get(1), records::copy_status(&status)?))
+            })
+            .collect()
+    }
+
+    /// Sets the status of one copy (audit marks vanished copies `missing`, and found ones
+    /// `committed` again).
+    pub async fn set_copy_status(
+        &self,
+        backup_id: &str,
+        destination: &str,
+        status: CopyStatus,
+    ) -> Result<()> {
+        sqlx::query("UPDATE copies SET status = $1 WHERE backup_id = $2 AND destination = $3")
+            .bind(status.as_str())
+            .bind(backup_id)
+            .bind(destination)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Whether the catalog knows a backup.
+    pub async fn has_backup(&self, id: &str) -> Result<bool> {
+        Ok(sqlx::query("SELECT 1 FROM backups WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
+    /// Imports a backup from its manifest (catalog rebuild): a `succeeded` backup in a run of
+    /// its own, with one copy. Idempotent: a known backup only gains the copy if it lacks it.
+    /// Returns (backup added, copy added).
+    pub async fn import(
+        &self,
+        manifest: &dbward_core::Manifest,
+        manifest_json: &str,
+        destination: &str,
+        artifact_key: &str,
+        copy_status: CopyStatus,
+        size: Option<u64>,
+    ) -> Result<(bool, bool)> {
+        let mut tx = self.pool.begin().await?;
+        let known = sqlx::query("SELECT 1 FROM backups WHERE id = $1")
+            .bind(&manifest.id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !known {
+            let run_id = format!("rebuild-{}", manifest.id);
+            sqlx::query("INSERT INTO runs (id, schedule, host, started_at, finished_at, status) VALUES ($1, NULL, $2, $3, $4, 'succeeded')")
+                .bind(&run_id)
+                .bind(&manifest.host)
+                .bind(timestamp(manifest.started_at))
+                .bind(timestamp(manifest.finished_at))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO backups (id, run_id, schedule, source, engine, database_name, status, error,
+                     started_at, finished_at, dump_bytes, stored_bytes, sha256, compression, manifest)
+                 VALUES ($1, $2, NULL, $3, $4, $5, 'succeeded', NULL, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(&manifest.id)
+            .bind(&run_id)
+            .bind(&manifest.source)
+            .bind(manifest.engine.as_str())
+            .bind(&manifest.database)
+            .bind(timestamp(manifest.started_at))
+            .bind(timestamp(manifest.finished_at))
+            .bind(manifest.dump_bytes as i64)
+            .bind(manifest.stored_bytes as i64)
+            .bind(&manifest.sha256)
+            .bind(&manifest.compression)
+            .bind(manifest_json)
+            .execute(&mut *tx)
+            .await?;
+            for (position, message) in manifest.warnings.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO warnings (backup_id, position, message) VALUES ($1, $2, $3)",
+                )
+                .bind(&manifest.id)
+                .bind(position as i64)
+                .bind(message)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let copy_added = sqlx::query(
+            "INSERT INTO copies (backup_id, destination, path, status, size, error)
+             VALUES ($1, $2, $3, $4, $5, NULL)
+             ON CONFLICT (backup_id, destination) DO NOTHING",
+        )
+        .bind(&manifest.id)
+        .bind(destination)
+        .bind(artifact_key)
+        .bind(copy_status.as_str())
+        .bind(size.map(|s| s as i64))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        tx.commit().await?;
+        Ok((!known, copy_added))
+    }
+
     /// Records the outcome of a verification.
     pub async fn record_verification(&self, v: &NewVerification<'_>) -> Result<()> {
         sqlx::query(

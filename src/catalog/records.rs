@@ -57,6 +57,8 @@ pub enum CopyStatus {
     Committed,
     /// The upload or its verification failed; nothing is kept.
     Failed,
+    /// Committed once, but `audit` found it gone from the destination.
+    Missing,
 }
 
 impl CopyStatus {
@@ -64,13 +66,18 @@ impl CopyStatus {
         match self {
             CopyStatus::Committed => "committed",
             CopyStatus::Failed => "failed",
+            CopyStatus::Missing => "missing",
         }
     }
 
     fn parse(text: &str) -> Option<Self> {
-        [CopyStatus::Committed, CopyStatus::Failed]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        [
+            CopyStatus::Committed,
+            CopyStatus::Failed,
+            CopyStatus::Missing,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
     }
 }
 
@@ -161,6 +168,10 @@ pub fn backup_from_row(row: &SqliteRow) -> Result<BackupRecord> {
         verification: None,
         warnings: Vec::new(),
     })
+}
+
+pub fn copy_status(text: &str) -> Result<CopyStatus> {
+    CopyStatus::parse(text).ok_or_else(|| CatalogError::Invalid(format!("copy status {text:?}")))
 }
 
 pub fn copy_from_row(row: &SqliteRow) -> Result<CopyRecord> {

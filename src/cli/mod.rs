@@ -2,12 +2,15 @@
 //! engine function → print). Human text goes to stdout for results and stderr for logs;
 //! `--json` prints exactly one JSON document on stdout.
 
+mod audit;
 mod backup;
+mod catalog;
 mod check;
 mod init;
 mod key;
 mod list;
 mod output;
+mod prune;
 mod restore;
 mod show;
 mod verify;
@@ -59,6 +62,12 @@ pub enum Command {
     Verify(verify::Args),
     /// Generate an age identity, or prove one decrypts the newest backups.
     Key(key::Args),
+    /// Compare what each destination holds with the catalog.
+    Audit(audit::Args),
+    /// Rebuild the catalog from a destination's manifests.
+    Catalog(catalog::Args),
+    /// Remove uncommitted leftovers from destinations.
+    Prune(prune::Args),
 }
 
 /// Global options every handler sees.
@@ -89,6 +98,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Restore(args) => restore::run(&globals, args).await,
         Command::Verify(args) => verify::run(&globals, args).await,
         Command::Key(args) => key::run(&globals, args).await,
+        Command::Audit(args) => audit::run(&globals, args).await,
+        Command::Catalog(args) => catalog::run(&globals, args).await,
+        Command::Prune(args) => prune::run(&globals, args).await,
     }
 }
 

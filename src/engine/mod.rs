@@ -2,12 +2,16 @@
 //! returns plain data for the command handler to print.
 
 pub mod artifact;
+pub mod audit;
 pub mod backup;
 pub mod check;
 pub mod keys;
 pub mod locate;
 pub mod lock;
+pub mod prune;
+pub mod rebuild;
 pub mod restore;
+pub mod scan;
 pub mod select;
 pub mod verify;
 

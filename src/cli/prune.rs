@@ -1,0 +1,33 @@
+//! `dbward prune [--dry-run]`: removes uncommitted leftovers older than the grace period.
+
+use super::{Globals, output};
+use crate::engine::prune;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only list what would be removed.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
+    let (ctx, _log) = super::open(globals).await?;
+    let report = prune::run(&ctx, args.dry_run).await?;
+    if globals.json {
+        output::json(&report)?;
+    } else {
+        let verb = if report.dry_run {
+            "would remove"
+        } else {
+            "removed"
+        };
+        for leftover in &report.leftovers {
+            println!("{verb} uncommitted leftover {leftover}");
+        }
+        println!("{verb} {} uncommitted leftovers", report.leftovers.len());
+        for error in &report.errors {
+            eprintln!("error: {error}");
+        }
+    }
+    Ok(if report.errors.is_empty() { 0 } else { 1 })
+}
