@@ -34,16 +34,42 @@ pub fn stderr_level(verbose: u8, quiet: bool) -> LevelFilter {
     }
 }
 
-/// Installs the global subscriber. `RUST_LOG` overrides the stderr level.
+/// dbward's own crates; everything else logs warnings and errors only.
+const OUR_CRATES: [&str; 6] = [
+    "dbward",
+    "dbward_core",
+    "dbward_destination",
+    "dbward_source_postgres",
+    "dbward_source_mysql",
+    "dbward_source_sqlite",
+];
+
+/// `level` for dbward's crates, warnings for dependencies: their debug output is not ours to
+/// vouch for (a request-signing library prints credentials in its debug lines).
+fn filter_for(level: LevelFilter) -> EnvFilter {
+    let mut filter = EnvFilter::new("warn");
+    for name in OUR_CRATES {
+        filter = filter.add_directive(format!("{name}={level}").parse().expect("valid directive"));
+    }
+    capped(filter)
+}
+
+/// Caps dependencies known to log secrets at debug level, whatever `RUST_LOG` asks for.
+fn capped(filter: EnvFilter) -> EnvFilter {
+    filter.add_directive("reqsign=warn".parse().expect("valid directive"))
+}
+
+/// Installs the global subscriber. `RUST_LOG` overrides the stderr filter (dependencies
+/// known to print credentials stay capped at warnings).
 pub fn init(
     format: LogFormat,
     level: LevelFilter,
     file: Option<(&Path, usize)>,
 ) -> anyhow::Result<LogGuard> {
-    let filter = EnvFilter::builder()
-        .with_default_directive(level.into())
-        .from_env_lossy()
-        .add_directive("sqlx=warn".parse().expect("valid directive"));
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.is_empty() => capped(EnvFilter::new(spec)),
+        _ => filter_for(level),
+    };
     let stderr = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
@@ -85,7 +111,7 @@ pub fn init(
                     .with_writer(writer)
                     .boxed(),
             }
-            .with_filter(LevelFilter::INFO);
+            .with_filter(filter_for(LevelFilter::INFO));
             (Some(layer), Some(guard))
         }
         None => (None, None),

@@ -69,8 +69,11 @@ impl MariaLock {
     }
 }
 
-#[test]
-fn no_secret_leaks_on_success_or_failure_paths() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_leaks_on_success_or_failure_paths() {
+    use dbward_core::secret::ExposeSecret;
+    let s3 = dbward_destination::testing::S3Server::start().await;
+    s3.create_bucket("leaks");
     let pg = PgServer::shared();
     let maria = MariaServer::shared();
     let pg_db = pg.create_database("leak_pg");
@@ -83,15 +86,29 @@ fn no_secret_leaks_on_success_or_failure_paths() {
          password = {{ env = \"DBWARD_LEAK_TEST_PG\" }}\ndatabases = [\"{}\"]\n\
          [[source]]\nname = \"maria\"\nengine = \"mariadb\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\n\
          password = {{ file = \"maria.secret\" }}\ndatabases = [\"{}\"]\n\
-         [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n",
-        pg.host, pg.port, pg.user, pg_db.name, maria.host, maria.port, maria.user, maria_db.name
+         [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n\
+         [[destination]]\nname = \"offsite\"\ntype = \"s3\"\nbucket = \"leaks\"\nendpoint = \"{}\"\n\
+         access_key_id = {{ file = \"s3.key\" }}\nsecret_access_key = {{ env = \"DBWARD_LEAK_TEST_S3\" }}\n",
+        pg.host,
+        pg.port,
+        pg.user,
+        pg_db.name,
+        maria.host,
+        maria.port,
+        maria.user,
+        maria_db.name,
+        s3.endpoint()
     ));
     write_secret(&env.path("maria.secret"), &maria.password);
+    write_secret(&env.path("s3.key"), s3.access_key().expose_secret());
+    let s3_secret = s3.secret_key().expose_secret().to_string();
     let secrets = [
         pg.password.clone(),
         maria.password.clone(),
+        s3_secret.clone(),
         "Wr0ng-PG-Leak-Canary".to_string(),
         "Wr0ng-Maria-Leak-Canary".to_string(),
+        "Wr0ng-S3-Leak-Canary".to_string(),
     ];
     let mut outputs = Vec::new();
 
@@ -101,6 +118,7 @@ fn no_secret_leaks_on_success_or_failure_paths() {
     let backup = env
         .cmd(&["--json", "-vv", "backup"])
         .env("DBWARD_LEAK_TEST_PG", &pg.password)
+        .env("DBWARD_LEAK_TEST_S3", &s3_secret)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -122,26 +140,45 @@ fn no_secret_leaks_on_success_or_failure_paths() {
     }
     pg_lock.release();
     maria_lock.release(maria);
-    let out = backup.wait_with_output().unwrap();
+    let out = tokio::task::spawn_blocking(move || backup.wait_with_output().unwrap())
+        .await
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
     outputs.push(stderr(&out));
 
-    // Failure: wrong passwords for both.
+    // Failure: wrong database passwords; then a wrong S3 secret with the right passwords.
     write_secret(&env.path("maria.secret"), "Wr0ng-Maria-Leak-Canary");
-    let out = env
-        .cmd(&["--json", "-vv", "backup"])
+    let mut failing = env.cmd(&["--json", "-vv", "backup"]);
+    failing
         .env("DBWARD_LEAK_TEST_PG", "Wr0ng-PG-Leak-Canary")
-        .output()
+        .env("DBWARD_LEAK_TEST_S3", &s3_secret);
+    let out = tokio::task::spawn_blocking(move || failing.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
+    outputs.push(stderr(&out));
+    write_secret(&env.path("maria.secret"), &maria.password);
+    let mut failing = env.cmd(&["--json", "-vv", "backup"]);
+    failing
+        .env("DBWARD_LEAK_TEST_PG", &pg.password)
+        .env("DBWARD_LEAK_TEST_S3", "Wr0ng-S3-Leak-Canary")
+        // Even when a user turns every log on.
+        .env("RUST_LOG", "trace");
+    let out = tokio::task::spawn_blocking(move || failing.output().unwrap())
+        .await
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
     outputs.push(stderr(&out));
     // Human output and `list`/`show` too.
+    let mut list = env.cmd(&["list"]);
+    list.env("DBWARD_LEAK_TEST_PG", "x")
+        .env("DBWARD_LEAK_TEST_S3", "x");
     outputs.push(crate::common::stdout(
-        &env.cmd(&["list"])
-            .env("DBWARD_LEAK_TEST_PG", "x")
-            .output()
+        &tokio::task::spawn_blocking(move || list.output().unwrap())
+            .await
             .unwrap(),
     ));
 
@@ -160,13 +197,25 @@ fn no_secret_leaks_on_success_or_failure_paths() {
         outputs.iter().any(|o| o.contains("backup succeeded")),
         "the log was not captured"
     );
+    assert!(
+        outputs
+            .iter()
+            .any(|o| o.contains("refused the credentials")),
+        "the S3 failure was not exercised"
+    );
     for text in &outputs {
-        for secret in &secrets {
-            assert!(
-                !text.contains(secret.as_str()),
-                "a password leaked into: {}",
-                &text[..text.len().min(300)]
-            );
+        for (n, secret) in secrets.iter().enumerate() {
+            if let Some(at) = text.find(secret.as_str()) {
+                let start = text[..at]
+                    .char_indices()
+                    .rev()
+                    .nth(200)
+                    .map_or(0, |(i, _)| i);
+                panic!(
+                    "secret #{n} leaked: …{}…",
+                    &text[start..(at + secret.len()).min(text.len())]
+                );
+            }
         }
     }
 }
