@@ -1,11 +1,12 @@
 //! Progress on a terminal: one indicatif bar per database with bytes and rate. Hidden when
 //! stderr is not a terminal, with `--json`, `-q`, and in the daemon.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::catalog::BackupStatus;
+use crate::engine::backup::human_bytes;
 
 /// The progress display of one command.
 #[derive(Debug, Clone)]
@@ -43,14 +44,18 @@ impl Progress {
             }
             None => ProgressBar::hidden(),
         };
-        JobBar { bar }
+        JobBar {
+            bar,
+            written: Arc::default(),
+        }
     }
 }
 
-/// The bar of one job.
+/// The bar of one job: dump bytes read, and bytes written per destination in its message.
 #[derive(Debug, Clone)]
 pub struct JobBar {
     bar: ProgressBar,
+    written: Arc<Mutex<Vec<(String, u64)>>>,
 }
 
 impl JobBar {
@@ -58,6 +63,30 @@ impl JobBar {
     pub fn counter(&self) -> Arc<dyn Fn(u64) + Send + Sync> {
         let bar = self.bar.clone();
         Arc::new(move |n| bar.inc(n))
+    }
+
+    /// A callback that counts the bytes written to one destination, shown as
+    /// `local 12.0 MiB · offsite 11.5 MiB`.
+    pub fn destination_counter(&self, destination: &str) -> Arc<dyn Fn(u64) + Send + Sync> {
+        if self.bar.is_hidden() {
+            return Arc::new(|_| {});
+        }
+        let index = {
+            let mut written = self.written.lock().expect("not poisoned");
+            written.push((destination.to_string(), 0));
+            written.len() - 1
+        };
+        let (bar, written) = (self.bar.clone(), self.written.clone());
+        Arc::new(move |n| {
+            let mut written = written.lock().expect("not poisoned");
+            written[index].1 += n;
+            let message = written
+                .iter()
+                .map(|(name, bytes)| format!("{name} {}", human_bytes(*bytes)))
+                .collect::<Vec<_>>()
+                .join(" · ");
+            bar.set_message(message);
+        })
     }
 
     /// Removes the bar once its work is done.

@@ -444,6 +444,7 @@ async fn attempt(
             Ok(upload) => targets.push(Target {
                 destination: name.clone(),
                 upload,
+                on_written: bar.destination_counter(name),
             }),
             Err(e) => failed_copies.push(failed_copy(name, &keys, e.to_string())),
         }

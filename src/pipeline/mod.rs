@@ -40,6 +40,8 @@ pub struct Totals {
 pub struct Target {
     pub destination: String,
     pub upload: Box<dyn Upload>,
+    /// Sees the bytes written to this destination (progress).
+    pub on_written: Arc<dyn Fn(u64) + Send + Sync>,
 }
 
 /// How one target fared: the upload, still uncommitted, or why it failed.
@@ -73,7 +75,7 @@ pub async fn run(
     for target in targets {
         let (tx, rx) = mpsc::channel::<Bytes>(OUTPUT_DEPTH);
         senders.push(Some(tx));
-        writers.push((target.destination, tokio::spawn(feed(target.upload, rx))));
+        writers.push((target.destination, tokio::spawn(feed(target.upload, rx, target.on_written))));
     }
 
     let (input_tx, input_rx) = mpsc::channel::<Bytes>(INPUT_DEPTH);
@@ -161,13 +163,16 @@ pub async fn run(
 async fn feed(
     mut upload: Box<dyn Upload>,
     mut chunks: mpsc::Receiver<Bytes>,
+    on_written: Arc<dyn Fn(u64) + Send + Sync>,
 ) -> Result<Box<dyn Upload>, dbward_core::Error> {
     while let Some(chunk) = chunks.recv().await {
+        let len = chunk.len() as u64;
         if let Err(e) = upload.write(chunk).await {
             drop(chunks);
             upload.abort().await;
             return Err(e);
         }
+        on_written(len);
     }
     Ok(upload)
 }
