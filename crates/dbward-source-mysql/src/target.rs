@@ -9,11 +9,11 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use dbward_core::process::ToolProcess;
 use dbward_core::restore::{RestoreReport, RestoreTarget};
-use dbward_core::stream::Ends;
+use dbward_core::stream::{Ends, Fed, feed};
 use dbward_core::{Engine, Error, Manifest, Result, TableRows};
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{AssertSqlSafe, Connection, Row};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::ChildStdin;
 
 use crate::conn::{base_tables, list_tables, lossy, query_error, quote_ident, server_version};
@@ -145,35 +145,6 @@ fn client_args(settings: &MysqlSettings, client: &str) -> Vec<String> {
     args
 }
 
-/// How copying a dump into the client ended.
-enum Fed {
-    /// The dump ended cleanly.
-    Complete,
-    /// Reading the dump failed: a corrupt or truncated artifact.
-    ReadFailed(std::io::Error),
-    /// The client stopped reading (it exited, usually on an SQL error).
-    ClientGone(std::io::Error),
-}
-
-async fn copy_into<R: AsyncRead + Unpin>(
-    mut dump: R,
-    stdin: &mut ChildStdin,
-    ends: &mut Ends,
-) -> Fed {
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = match dump.read(&mut buf).await {
-            Ok(0) => return Fed::Complete,
-            Ok(n) => n,
-            Err(e) => return Fed::ReadFailed(e),
-        };
-        ends.push(&buf[..n]);
-        if let Err(e) = stdin.write_all(&buf[..n]).await {
-            return Fed::ClientGone(e);
-        }
-    }
-}
-
 /// Copies `dump` into the client's stdin (its stderr and stdout are read meanwhile by the
 /// client's own tasks) and judges how it ended. The client gets its end of input only when
 /// the dump ended cleanly with the completion trailer; otherwise it is killed first, so that
@@ -182,10 +153,10 @@ async fn feed_client<R: AsyncRead + Unpin>(
     name: &str,
     client: ToolProcess,
     mut stdin: ChildStdin,
-    dump: R,
+    mut dump: R,
 ) -> Result<Vec<String>> {
     let mut ends = Ends::new(TAIL_KEEP);
-    let fed = copy_into(dump, &mut stdin, &mut ends).await;
+    let fed = feed(&mut dump, &mut stdin, &mut ends).await;
     let bytes = ends.total();
     let incomplete = match &fed {
         Fed::ReadFailed(e) => Some(format!("reading the dump failed after {bytes} bytes: {e}")),
@@ -205,7 +176,7 @@ async fn feed_client<R: AsyncRead + Unpin>(
     drop(stdin);
     let exit = client.wait().await?;
     let warnings = judge_exit(name, &exit).map_err(|failed| Error::Dump(failed.reason))?;
-    if let Fed::ClientGone(e) = fed {
+    if let Fed::ToolGone(e) = fed {
         return Err(Error::Dump(format!(
             "{} before reading the whole dump ({bytes} bytes written: {e})",
             exit.describe()

@@ -311,3 +311,217 @@ fn throughput() {
         (dump.len() >> 20) as f64 / secs
     );
 }
+
+/// A deterministic generator (splitmix64) for the realistic benchmark dump.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+
+    /// Prose-like text: words, with now and then a quote, a backslash, a newline, a
+    /// double quote, SQL punctuation or non-ASCII, as user-entered text has.
+    fn text(&mut self, min: usize, max: usize) -> String {
+        const WORDS: &[&str] = &[
+            "the",
+            "order",
+            "shipped",
+            "customer",
+            "address",
+            "street",
+            "payment",
+            "refund",
+            "delivery",
+            "status",
+            "pending",
+            "invoice",
+            "Müller",
+            "café",
+            "東京",
+            "note",
+            "O'Brien",
+            "it's",
+            "C:\\temp",
+            "\"quoted\"",
+            "line\nbreak",
+            "a),(b",
+            "50%",
+            "x;y",
+            "-- not",
+            "/* nor */",
+            "#tag",
+            "`tick`",
+            "tab\there",
+            "123",
+            "4.5",
+        ];
+        let len = min + self.below(max - min + 1);
+        let mut s = String::with_capacity(len + 16);
+        while s.len() < len {
+            if !s.is_empty() {
+                s.push(' ');
+            }
+            // Mostly plain words; the hostile ones about one word in six.
+            let w = if self.below(6) == 0 {
+                WORDS[self.below(WORDS.len())]
+            } else {
+                WORDS[self.below(12)]
+            };
+            s.push_str(w);
+        }
+        s
+    }
+}
+
+/// A data-heavy dump in mariadb-dump's layout (extended INSERTs of about 1 MB, as
+/// net_buffer_length makes them) with four kinds of table: people with names, e-mails and
+/// free text; narrow numeric orders; hex-blob attachments; logs with `_binary` UUIDs.
+fn realistic_dump(size: usize) -> (Vec<u8>, BTreeMap<String, u64>) {
+    const INSERT_LINE: usize = 1_000_000;
+    let mut rng = Rng(0x5eed);
+    let mut out = Vec::with_capacity(size + 2 * INSERT_LINE);
+    let mut expected = BTreeMap::new();
+    out.extend_from_slice(
+        b"/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB\n--\n\
+          /*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n\n",
+    );
+    let tables = ["customers", "orders", "attachments", "log"];
+    let mut id = 0i64;
+    for (k, table) in tables.iter().enumerate() {
+        out.extend_from_slice(
+            format!(
+                "--\n-- Table structure for table `{table}`\n--\n\nDROP TABLE IF EXISTS `{table}`;\n\
+                 CREATE TABLE `{table}` (\n  `id` int(11) NOT NULL,\n  `v` text DEFAULT 'a),(b',\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB;\n\n\
+                 --\n-- Dumping data for table `{table}`\n--\n\nLOCK TABLES `{table}` WRITE;\n\
+                 /*!40000 ALTER TABLE `{table}` DISABLE KEYS */;\n"
+            )
+            .as_bytes(),
+        );
+        let end = size * (k + 1) / tables.len();
+        let mut rows = 0u64;
+        while out.len() < end {
+            let line_start = out.len();
+            out.extend_from_slice(format!("INSERT INTO `{table}` VALUES ").as_bytes());
+            let mut first = true;
+            while out.len() - line_start < INSERT_LINE {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                id += 1;
+                let text = |rng: &mut Rng, min, max| Val::Text {
+                    s: rng.text(min, max),
+                    doubled: false,
+                };
+                let row = match k {
+                    0 => vec![
+                        Val::Int(id),
+                        text(&mut rng, 8, 24),
+                        Val::Text {
+                            s: format!("user{}@example.com", rng.below(1_000_000)),
+                            doubled: false,
+                        },
+                        text(&mut rng, 20, 200),
+                        Val::Text {
+                            s: format!("2024-0{}-1{} 12:34:56", 1 + rng.below(9), rng.below(10)),
+                            doubled: false,
+                        },
+                        Val::Decimal(rng.below(100_000) as i32 - 500, rng.below(1000) as u16),
+                        if rng.below(3) == 0 {
+                            Val::Null
+                        } else {
+                            text(&mut rng, 0, 40)
+                        },
+                    ],
+                    1 => vec![
+                        Val::Int(id),
+                        Val::Int(rng.below(1_000_000) as i64),
+                        Val::Int(rng.below(5) as i64),
+                        Val::Decimal(rng.below(10_000) as i32, rng.below(100) as u16),
+                        Val::Text {
+                            s: "2024-05-06 07:08:09".into(),
+                            doubled: false,
+                        },
+                        Val::Null,
+                    ],
+                    2 => {
+                        let n = 16 + rng.below(500);
+                        vec![
+                            Val::Int(id),
+                            text(&mut rng, 5, 20),
+                            Val::Hex(rng.bytes(n)),
+                            Val::Int(n as i64),
+                        ]
+                    }
+                    _ => vec![
+                        Val::Int(id),
+                        Val::Binary(rng.bytes(16)),
+                        Val::Int(rng.below(8) as i64),
+                        text(&mut rng, 20, 300),
+                    ],
+                };
+                out.push(b'(');
+                for (j, v) in row.iter().enumerate() {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    render_val(v, &mut out);
+                }
+                out.push(b')');
+                rows += 1;
+            }
+            out.extend_from_slice(b";\n");
+        }
+        out.extend_from_slice(
+            format!("/*!40000 ALTER TABLE `{table}` ENABLE KEYS */;\nUNLOCK TABLES;\n").as_bytes(),
+        );
+        expected.insert(table.to_string(), rows);
+    }
+    out.extend_from_slice(b"/*!40111 SET SQL_NOTES=@OLD_SQL_NOTES */;\n\n-- Dump completed\n");
+    (out, expected)
+}
+
+/// Throughput on a realistic generated dump, median of 5 runs per chunk size; run with
+/// `cargo test --release -p dbward-source-mysql --test row_count_props -- --ignored --nocapture realistic`.
+#[test]
+#[ignore]
+fn throughput_realistic() {
+    let (dump, expected) = realistic_dump(128 << 20);
+    let total: u64 = expected.values().sum();
+    for chunk in [64 * 1024, 8 * 1024] {
+        let mut secs: Vec<f64> = (0..5)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                let counts = count_in_chunks(&dump, &[chunk]);
+                let secs = start.elapsed().as_secs_f64();
+                assert_eq!(counts, expected);
+                secs
+            })
+            .collect();
+        secs.sort_by(f64::total_cmp);
+        let median = secs[2];
+        println!(
+            "realistic dump, {:.0} MB, {total} rows, {} KiB chunks: median {:.0} MB/s ({:.0} MiB/s), runs {:?}",
+            dump.len() as f64 / 1e6,
+            chunk / 1024,
+            dump.len() as f64 / 1e6 / median,
+            dump.len() as f64 / (1 << 20) as f64 / median,
+            secs.iter()
+                .map(|s| format!("{:.0}", dump.len() as f64 / 1e6 / s))
+                .collect::<Vec<_>>(),
+        );
+    }
+}

@@ -262,12 +262,33 @@ pub async fn excluded_tables(
     Ok((out, unmatched))
 }
 
-/// Every table whose rows pg_dump writes: ordinary tables and partitions outside the system
-/// schemas, not temporary, not owned by an extension, and not unlogged when dumping from a
-/// replica (pg_dump skips those there, since a standby cannot read them).
-pub async fn data_tables(conn: &mut PgConnection, in_recovery: bool) -> Result<Vec<String>, Error> {
-    sqlx::query_scalar(
-        "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+/// A table pg_dump may write rows for, as the catalog names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedTable {
+    /// Schema and table name as stored (unquoted): what an archive's TOC records.
+    pub schema: String,
+    pub name: String,
+    /// `quote_ident(schema) || '.' || quote_ident(name)`: the manifest's name.
+    pub qualified: String,
+    /// A member of an extension: pg_dump writes its rows only for an extension's
+    /// configuration tables, filtered as the extension says, and a restore recreates them
+    /// through the extension, so they are not counted.
+    pub extension_member: bool,
+}
+
+/// Every table whose rows pg_dump may write: ordinary tables and partitions outside the
+/// system schemas, not temporary, and not unlogged when dumping from a replica (pg_dump
+/// skips those there, since a standby cannot read them); extension members are marked.
+pub async fn table_listing(
+    conn: &mut PgConnection,
+    in_recovery: bool,
+) -> Result<Vec<ListedTable>, Error> {
+    let rows: Vec<(String, String, String, bool)> = sqlx::query_as(
+        "SELECT n.nspname::text, c.relname::text,
+                quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+                EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                         WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+                           AND d.objid = c.oid AND d.deptype = 'e')
            FROM pg_catalog.pg_class c
            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           WHERE c.relkind = 'r'
@@ -275,30 +296,32 @@ pub async fn data_tables(conn: &mut PgConnection, in_recovery: bool) -> Result<V
             AND NOT ($1 AND c.relpersistence = 'u')
             AND n.nspname <> 'information_schema'
             AND n.nspname !~ '^pg_'
-            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                             WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                               AND d.objid = c.oid AND d.deptype = 'e')
           ORDER BY n.nspname, c.relname",
     )
     .bind(in_recovery)
     .fetch_all(&mut *conn)
     .await
-    .map_err(|e| query_error("cannot list tables", e))
+    .map_err(|e| query_error("cannot list tables", e))?;
+    Ok(rows
+        .into_iter()
+        .map(|(schema, name, qualified, extension_member)| ListedTable {
+            schema,
+            name,
+            qualified,
+            extension_member,
+        })
+        .collect())
 }
 
-/// Takes pg_dump's own lock on every table before counting: without it a TRUNCATE or a
-/// rewriting ALTER committed after the snapshot but before a table is counted would make the
-/// count disagree with the dump (neither is MVCC-safe).
-pub async fn lock_tables(conn: &mut PgConnection, tables: &[String]) -> Result<(), Error> {
-    // Bounded statements, however many tables there are.
-    for chunk in tables.chunks(500) {
-        let sql = format!("LOCK TABLE {} IN ACCESS SHARE MODE", chunk.join(", "));
-        sqlx::raw_sql(AssertSqlSafe(sql))
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| query_error("cannot lock the tables to count", e))?;
-    }
-    Ok(())
+/// The tables whose rows a dump holds and the manifest counts, named as the manifest names
+/// them: the listing without extension members.
+pub async fn data_tables(conn: &mut PgConnection, in_recovery: bool) -> Result<Vec<String>, Error> {
+    Ok(table_listing(conn, in_recovery)
+        .await?
+        .into_iter()
+        .filter(|t| !t.extension_member)
+        .map(|t| t.qualified)
+        .collect())
 }
 
 /// Exact row counts of `tables` as the connection's snapshot sees them.
@@ -321,14 +344,6 @@ pub async fn count_rows(
         });
     }
     Ok(out)
-}
-
-/// Whether the database holds large objects, which pg_dump writes as data blocks too.
-pub async fn has_large_objects(conn: &mut PgConnection) -> Result<bool, Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_largeobject_metadata)")
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| query_error("cannot check for large objects", e))
 }
 
 /// Whether the server is a replica, how many seconds it is behind its primary, and a warning

@@ -81,7 +81,7 @@ impl CopyCounter {
 }
 
 /// The table of a `COPY <table> [(columns)] FROM stdin;` line, as written there.
-fn copy_table(line: &str) -> Option<&str> {
+pub fn copy_table(line: &str) -> Option<&str> {
     let rest = line.strip_prefix("COPY ")?;
     if !rest.ends_with(" FROM stdin;") {
         return None;

@@ -1,7 +1,9 @@
 //! dbward's PostgreSQL source: discovers databases, dumps one with pg_dump inside an exported
-//! snapshot while counting every table's rows in that same snapshot, and judges the result
-//! by the backup gate (exit status, stderr, the format's completion marker, the counts).
+//! snapshot, counts every table's rows from pg_dump's own output as it streams past (no
+//! table is read twice), and judges the result by the backup gate (exit status, stderr, the
+//! format's completion, every table of the snapshot present in the dump).
 
+mod archive;
 mod conn;
 mod dump;
 mod inspect;

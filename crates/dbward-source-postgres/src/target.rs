@@ -2,6 +2,11 @@
 //! `psql` (plain) on a freshly created database; structural verification reads a dump with
 //! pg_restore's own reader (custom) or scans the SQL script (plain) without a server.
 //!
+//! With more than one job ([`PostgresTarget::with_jobs`]) a custom archive is first spooled
+//! to a private temporary file (read to its end, so a checksum mismatch or truncation fails
+//! the restore before pg_restore starts) and `pg_restore --jobs=N` restores from that file,
+//! since parallel restore needs to seek. The file is removed on every path.
+//!
 //! A dump is checked while it streams: when reading it fails (the engine's reader reports a
 //! checksum mismatch or a truncated copy at its end) or it lacks its completion marker, the
 //! tool is killed while its input is still open, so it never takes a damaged dump for a whole
@@ -37,6 +42,8 @@ const CHUNK: usize = 256 * 1024;
 pub struct PostgresTarget {
     settings: PostgresSettings,
     spool_dir: PathBuf,
+    /// pg_restore's `--jobs` for custom archives; 1 restores from the stream.
+    jobs: u32,
 }
 
 /// Which client loads a dump, and how new it must be to read it.
@@ -224,6 +231,34 @@ async fn feed(
     Ok(warnings)
 }
 
+/// Reads a tool's stdout to its end (pg_restore prints nothing when it writes to a
+/// database) and judges its exit.
+async fn drain_and_judge(
+    program: &str,
+    process: ToolProcess,
+    mut stdout: tokio::process::ChildStdout,
+) -> Result<Vec<String>> {
+    let mut buf = vec![0u8; 8192];
+    loop {
+        match stdout.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                process.kill().await;
+                return Err(Error::Dump(format!("cannot read {program}'s output: {e}")));
+            }
+        }
+    }
+    let exit = process.wait().await?;
+    judge_exit(
+        program,
+        &exit.describe(),
+        exit.status.success(),
+        &exit.stderr,
+    )
+    .map_err(|reason| Error::Dump(one_line(reason)))
+}
+
 /// The first column of a row as text (simple-protocol rows arrive as text); NULL as `NULL`.
 fn first_column_text(row: &PgRow) -> Result<String> {
     let value = row
@@ -245,7 +280,57 @@ impl PostgresTarget {
         PostgresTarget {
             settings,
             spool_dir,
+            jobs: 1,
         }
+    }
+
+    /// Restores custom archives with `pg_restore --jobs=N` from a spooled copy when `jobs`
+    /// is more than 1; plain dumps always restore from the stream.
+    pub fn with_jobs(mut self, jobs: u32) -> Self {
+        self.jobs = jobs.max(1);
+        self
+    }
+
+    pub fn jobs(&self) -> u32 {
+        self.jobs
+    }
+
+    /// Copies `dump` to a new private (0600) file in the spool directory, returning its path
+    /// (the file is removed when the path is dropped: on success, on error and when the
+    /// caller gives up) and the dump's ends. A read error fails with the reason.
+    async fn spool(
+        &self,
+        prefix: &str,
+        mut dump: Pin<Box<dyn AsyncRead + Send>>,
+    ) -> Result<(tempfile::TempPath, Ends)> {
+        tokio::fs::create_dir_all(&self.spool_dir)
+            .await
+            .map_err(|e| Error::io("cannot create", &self.spool_dir, e))?;
+        let spool = tempfile::Builder::new()
+            .prefix(prefix)
+            .suffix(".dump")
+            .permissions(std::fs::Permissions::from_mode(0o600))
+            .tempfile_in(&self.spool_dir)
+            .map_err(|e| Error::io("cannot create a spool file in", &self.spool_dir, e))?;
+        let (file, path) = spool.into_parts();
+        let mut file = tokio::fs::File::from_std(file);
+        let mut ends = Ends::new(ENDS_BYTES);
+        match copy_into(&mut dump, &mut file, &mut ends).await {
+            Fed::Complete => {}
+            Fed::ReadFailed(e) => {
+                return Err(Error::Dump(format!(
+                    "reading the dump failed after {} bytes: {}",
+                    ends.total(),
+                    one_line(e)
+                )));
+            }
+            Fed::ToolGone(e) => return Err(Error::io("cannot write", path.to_path_buf(), e)),
+        }
+        file.flush()
+            .await
+            .map_err(|e| Error::io("cannot write", path.to_path_buf(), e))?;
+        drop(file);
+        Ok((path, ends))
     }
 
     pub fn settings(&self) -> &PostgresSettings {
@@ -340,37 +425,10 @@ impl PostgresTarget {
     async fn inspect_custom(
         &self,
         manifest: &Manifest,
-        mut dump: Pin<Box<dyn AsyncRead + Send>>,
+        dump: Pin<Box<dyn AsyncRead + Send>>,
     ) -> Result<Vec<String>> {
         let (_, found_tool) = self.restore_tool(manifest).await?;
-        tokio::fs::create_dir_all(&self.spool_dir)
-            .await
-            .map_err(|e| Error::io("cannot create", &self.spool_dir, e))?;
-        // Removed when dropped: on success, on error and when the caller gives up.
-        let spool = tempfile::Builder::new()
-            .prefix(".dbward-inspect-")
-            .suffix(".dump")
-            .permissions(std::fs::Permissions::from_mode(0o600))
-            .tempfile_in(&self.spool_dir)
-            .map_err(|e| Error::io("cannot create a spool file in", &self.spool_dir, e))?;
-        let (file, path) = spool.into_parts();
-        let mut file = tokio::fs::File::from_std(file);
-        let mut ends = Ends::new(ENDS_BYTES);
-        match copy_into(&mut dump, &mut file, &mut ends).await {
-            Fed::Complete => {}
-            Fed::ReadFailed(e) => {
-                return Err(Error::Dump(format!(
-                    "reading the dump failed after {} bytes: {}",
-                    ends.total(),
-                    one_line(e)
-                )));
-            }
-            Fed::ToolGone(e) => return Err(Error::io("cannot write", path.to_path_buf(), e)),
-        }
-        file.flush()
-            .await
-            .map_err(|e| Error::io("cannot write", path.to_path_buf(), e))?;
-        drop(file);
+        let (path, ends) = self.spool(".dbward-inspect-", dump).await?;
         check_marker(PgFormat::Custom, &ends, !manifest.tables.is_empty()).map_err(Error::Dump)?;
 
         let mut list = Vec::new();
@@ -462,6 +520,16 @@ impl RestoreTarget for PostgresTarget {
         dump: Pin<Box<dyn AsyncRead + Send>>,
     ) -> Result<RestoreReport> {
         let (plan, found) = self.restore_tool(manifest).await?;
+        let expect_data = !manifest.tables.is_empty();
+        let parallel = plan.format == PgFormat::Custom && self.jobs > 1;
+        // Read the whole dump before anything touches the server: a damaged copy fails here.
+        let (dump, spooled) = if parallel {
+            let (path, ends) = self.spool(".dbward-restore-", dump).await?;
+            check_marker(PgFormat::Custom, &ends, expect_data).map_err(Error::Dump)?;
+            (None, Some(path))
+        } else {
+            (Some(dump), None)
+        };
         let mut conn = self.maintenance().await?;
         let created = async {
             let superuser = conn::is_superuser(&mut conn).await?;
@@ -503,13 +571,29 @@ impl RestoreTarget for PostgresTarget {
                 )),
             }
         }
+        if parallel {
+            args.push(format!("--jobs={}", self.jobs));
+        }
         args.extend(conn::tool_connection_args(&self.settings, database));
         let mut command = conn::tool_command(&self.settings, &found.path, RESTORE_APPLICATION_NAME);
         command.args(&args);
         tracing::debug!(tool = %found.path.display(), ?args, "starting the restore");
-        let (process, stdin) = ToolProcess::spawn_fed(plan.program, command)?;
-        let expect_data = !manifest.tables.is_empty();
-        warnings.extend(feed(plan.program, process, stdin, dump, plan.format, expect_data).await?);
+        match (dump, spooled) {
+            (Some(dump), _) => {
+                let (process, stdin) = ToolProcess::spawn_fed(plan.program, command)?;
+                warnings.extend(
+                    feed(plan.program, process, stdin, dump, plan.format, expect_data).await?,
+                );
+            }
+            (None, Some(path)) => {
+                command.arg(&path);
+                let (process, stdout) = ToolProcess::spawn(plan.program, command)?;
+                warnings.extend(drain_and_judge(plan.program, process, stdout).await?);
+                // Removed only now: pg_restore reads the file to its end.
+                drop(path);
+            }
+            (None, None) => unreachable!("a restore reads the stream or a spooled file"),
+        }
         Ok(RestoreReport { warnings })
     }
 

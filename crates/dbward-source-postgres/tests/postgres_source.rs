@@ -449,6 +449,134 @@ async fn abort_kills_pg_dump_and_releases_the_snapshot() {
     sqlx::raw_sql("COMMIT").execute(&mut locker).await.unwrap();
 }
 
+/// Tables that stress the stream counter: partitions, empty tables, keyword and odd names,
+/// values holding newlines, backslashes, `\.` and empty strings, large objects.
+const STREAM_FIXTURE: &str = r#"
+    CREATE TABLE "order" (id int, note text);
+    INSERT INTO "order" SELECT g, CASE WHEN g % 5 = 0 THEN E'multi\nline\r\n' WHEN g % 7 = 0 THEN E'\\.' ELSE '' END
+      FROM generate_series(1, 5000) g;
+    CREATE TABLE "select" (v text);
+    INSERT INTO "select" VALUES (''), (''), (E'\\'), ('.'), (E'\n'), (NULL);
+    CREATE TABLE empty_a (x int);
+    CREATE TABLE "Empty B" (x int);
+    CREATE SCHEMA "sch.ema ünï";
+    CREATE TABLE "sch.ema ünï"."ta""ble" (x text);
+    INSERT INTO "sch.ema ünï"."ta""ble" SELECT repeat(E'\t\\x\n', g) FROM generate_series(1, 40) g;
+    CREATE TABLE m (at int NOT NULL, v text) PARTITION BY RANGE (at);
+    CREATE TABLE m_low PARTITION OF m FOR VALUES FROM (0) TO (100);
+    CREATE TABLE m_high PARTITION OF m FOR VALUES FROM (100) TO (1000);
+    CREATE TABLE m_empty PARTITION OF m FOR VALUES FROM (1000) TO (2000);
+    INSERT INTO m SELECT g, md5(g::text) FROM generate_series(0, 999) g;
+    CREATE TABLE wide (id int, big text);
+    INSERT INTO wide SELECT g, repeat(E'ab\n', 300000) FROM generate_series(1, 3) g;
+    CREATE TABLE los (id int, lo oid);
+    INSERT INTO los SELECT g, lo_from_bytea(0, convert_to(repeat(E'line\n', g * 1000), 'UTF8')) FROM generate_series(1, 5) g;
+    CREATE UNLOGGED TABLE scratch (x int);
+    INSERT INTO scratch SELECT generate_series(1, 12);
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_from_the_stream_equal_count_star_in_both_formats() {
+    use dbward_core::restore::RestoreTarget;
+    let pg = PgServer::shared();
+    let db = pg.create_database("streamcount");
+    db.sql(STREAM_FIXTURE);
+    // count(*) of every table a dump holds, named as the manifest names them.
+    let spool = tempfile::tempdir().unwrap();
+    let target = dbward_source_postgres::PostgresTarget::new(settings(pg), spool.path().into());
+    let want = sorted(target.count_rows(&db.name).await.unwrap());
+    assert_eq!(want.len(), 11, "{want:?}");
+    assert!(want.contains(&TableRows {
+        table: "\"sch.ema ünï\".\"ta\"\"ble\"".into(),
+        rows: 40
+    }));
+    assert!(want.contains(&TableRows {
+        table: "public.\"select\"".into(),
+        rows: 6
+    }));
+    for format in [PgFormat::Custom, PgFormat::Plain] {
+        let mut settings = settings(pg);
+        settings.format = format;
+        let mut dump = PostgresSource::new(settings).dump(&db.name).await.unwrap();
+        let bytes = read_all(&mut dump).await;
+        let report = dump.completion.finish().await.unwrap();
+        assert_eq!(sorted(report.tables), want, "{format:?}");
+        if format == PgFormat::Custom {
+            // The stream reader agrees with pg_restore's own reading of the archive.
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("x.dump");
+            std::fs::write(&file, &bytes).unwrap();
+            let list = run(&pg.bin("pg_restore"), &["--list".as_ref(), file.as_os_str()]);
+            assert!(list.contains("BLOBS"), "{list}");
+        }
+    }
+}
+
+/// A stand-in pg_dump that runs the real one with `body` (`$REAL` is the real one).
+fn wrapped_pg_dump(pg: &PgServer, dir: &Path, body: &str) {
+    let real = pg.bin("pg_dump");
+    write_script(
+        &dir.join("pg_dump"),
+        &format!(
+            "#!/bin/sh\nREAL='{}'\nif [ \"$1\" = --version ]; then exec \"$REAL\" --version; fi\n{body}\n",
+            real.display()
+        ),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_cut_short_fails_the_dump_even_when_pg_dump_exits_0() {
+    let pg = PgServer::shared();
+    let db = pg.create_database("cutshort");
+    db.sql(STREAM_FIXTURE);
+    let dir = tempfile::tempdir().unwrap();
+    // Exits 0 (head's status) with the output cut inside the data.
+    wrapped_pg_dump(pg, dir.path(), "\"$REAL\" \"$@\" | head -c 200000");
+    for (format, want) in [
+        (PgFormat::Custom, "pg_dump output: the archive is truncated: it ends inside the data of TABLE DATA"),
+        (PgFormat::Plain, "lacks the trailer"),
+    ] {
+        let mut settings = settings(pg);
+        settings.format = format;
+        settings.tool_dir = Some(dir.path().to_path_buf());
+        let mut dump = PostgresSource::new(settings).dump(&db.name).await.unwrap();
+        let bytes = read_all(&mut dump).await;
+        assert_eq!(bytes.len(), 200000);
+        let err = dump.completion.finish().await.unwrap_err().to_string();
+        assert!(err.contains(want), "{format:?}: {err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_missing_from_the_dump_fails_naming_it() {
+    let pg = PgServer::shared();
+    let db = pg.create_database("missingtable");
+    db.sql(
+        "CREATE TABLE kept (x int); INSERT INTO kept VALUES (1);
+         CREATE TABLE \"Lost One\" (x int); INSERT INTO \"Lost One\" VALUES (1);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    wrapped_pg_dump(
+        pg,
+        dir.path(),
+        "exec \"$REAL\" \"$@\" '--exclude-table-data=\"Lost One\"'",
+    );
+    for format in [PgFormat::Custom, PgFormat::Plain] {
+        let mut settings = settings(pg);
+        settings.format = format;
+        settings.tool_dir = Some(dir.path().to_path_buf());
+        let mut dump = PostgresSource::new(settings).dump(&db.name).await.unwrap();
+        read_all(&mut dump).await;
+        let err = dump.completion.finish().await.unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "pg_dump output holds no data for 1 of the tables it was expected to dump: public.\"Lost One\"",
+            "{format:?}"
+        );
+    }
+}
+
 // ---- helpers ----
 
 fn run(program: &Path, args: &[&std::ffi::OsStr]) -> String {
