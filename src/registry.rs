@@ -157,6 +157,28 @@ pub fn restore_target(config: &SourceConfig, all: &Config) -> Arc<dyn RestoreTar
     }
 }
 
+/// Like [`restore_target`], for `dbward restore --jobs N`: a PostgreSQL server target restores
+/// custom-format dumps with `pg_restore --jobs=N` from a spooled copy; every other target
+/// (and `None`) is the plain restore target, which reads the stream.
+pub fn restore_target_with_jobs(
+    config: &SourceConfig,
+    all: &Config,
+    jobs: Option<u32>,
+) -> Arc<dyn RestoreTarget> {
+    match (&config.connection, jobs) {
+        (server @ Connection::Server { .. }, Some(jobs)) if config.engine == Engine::Postgres => {
+            Arc::new(
+                PostgresTarget::new(
+                    postgres_settings(config, server),
+                    all.state_dir.join("spool"),
+                )
+                .with_jobs(jobs),
+            )
+        }
+        _ => restore_target(config, all),
+    }
+}
+
 /// Builds where drills of a source's backups restore: `[drill]` for its engine when set,
 /// otherwise the source's own server (SQLite: `[drill] sqlite_dir`).
 pub fn drill_target(config: &SourceConfig, all: &Config) -> Arc<dyn RestoreTarget> {

@@ -32,6 +32,11 @@ pub struct Args {
     /// age identity file for encrypted backups (default: [encryption] identity).
     #[arg(long, value_name = "FILE")]
     identity: Option<std::path::PathBuf>,
+    /// Restore with N parallel jobs: PostgreSQL custom-format dumps only (spooled to a
+    /// temporary file in the state directory, then `pg_restore --jobs=N`); others restore
+    /// from the stream.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
 }
 
 pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
@@ -53,6 +58,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         from: args.from,
         force: args.force,
         identity: args.identity,
+        jobs: args.jobs,
     };
     let progress = Progress::new(!globals.json && !globals.quiet);
     let summary = restore::run(&ctx, &request, &progress).await?;

@@ -280,6 +280,21 @@ fn inline_secrets(raw: &RawConfig) -> Vec<String> {
             }
         }
     }
+    for d in &raw.destination {
+        for (key, secret) in [
+            ("access_key_id", &d.access_key_id),
+            ("secret_access_key", &d.secret_access_key),
+            ("credential", &d.credential),
+            ("account_key", &d.account_key),
+            ("sas_token", &d.sas_token),
+            ("password", &d.password),
+            ("token", &d.token),
+        ] {
+            if inline(secret) {
+                keys.push(format!("[[destination]] {:?} {key}", d.name));
+            }
+        }
+    }
     if raw
         .encryption
         .as_ref()

@@ -25,6 +25,9 @@ pub struct RestoreRequest {
     pub from: Option<String>,
     pub force: bool,
     pub identity: Option<std::path::PathBuf>,
+    /// Parallel jobs for PostgreSQL custom-format dumps (spooled, then `pg_restore --jobs`);
+    /// other dumps restore from the stream.
+    pub jobs: Option<u32>,
 }
 
 /// What a restore did.
@@ -62,7 +65,7 @@ pub async fn run(
             "no [[source]] named {target_source:?} to restore into (choose one with --to-source)"
         ))
     })?;
-    let target = registry::restore_target(source_config, &ctx.config);
+    let target = registry::restore_target_with_jobs(source_config, &ctx.config, request.jobs);
     let database = request
         .to_database
         .clone()
@@ -72,7 +75,7 @@ pub async fn run(
         None => None,
     };
     let started = Instant::now();
-    let outcome = restore_located(
+    let mut outcome = restore_located(
         target.as_ref(),
         &located,
         &database,
@@ -81,6 +84,14 @@ pub async fn run(
         progress,
     )
     .await?;
+    let parallel_capable =
+        manifest.engine == dbward_core::Engine::Postgres && manifest.dump_format == "custom";
+    if request.jobs.is_some_and(|jobs| jobs > 1) && !parallel_capable {
+        outcome.warnings.push(format!(
+            "--jobs applies to PostgreSQL custom-format dumps only; this {} {} dump was restored from the stream",
+            manifest.engine, manifest.dump_format
+        ));
+    }
     let counts = target.count_rows(&database).await?;
     Ok(RestoreSummary {
         backup_id: manifest.id.clone(),

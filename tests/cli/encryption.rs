@@ -274,7 +274,9 @@ fn passphrase_mode_round_trips_and_check_states_its_trade_off() {
 fn check_warns_about_inline_secrets_in_a_readable_config() {
     use std::os::unix::fs::PermissionsExt;
     let env = Env::new(
-        "state_dir = \"state\"\n[[source]]\nname = \"pg\"\nengine = \"postgres\"\nport = 1\npassword = \"inline-Secret-Value-42\"\n",
+        "state_dir = \"state\"\n[[source]]\nname = \"pg\"\nengine = \"postgres\"\nport = 1\npassword = \"inline-Secret-Value-42\"\n\
+         [[destination]]\nname = \"offsite\"\ntype = \"s3\"\nbucket = \"b\"\nendpoint = \"http://127.0.0.1:1\"\n\
+         access_key_id = \"AKIA-INLINE\"\nsecret_access_key = \"inline-S3-Secret-43\"\n",
     );
     std::fs::set_permissions(env.config(), std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = env.run(&["check"]);
@@ -286,11 +288,14 @@ fn check_warns_about_inline_secrets_in_a_readable_config() {
     assert!(
         line.starts_with("WARN")
             && line.contains("[[source]] \"pg\" password")
+            && line.contains("[[destination]] \"offsite\" secret_access_key")
             && line.contains("644"),
         "{line}"
     );
-    assert!(
-        !text.contains("inline-Secret-Value-42")
-            && !stderr(&out).contains("inline-Secret-Value-42")
-    );
+    for secret in ["inline-Secret-Value-42", "inline-S3-Secret-43"] {
+        assert!(
+            !text.contains(secret) && !stderr(&out).contains(secret),
+            "{secret} leaked"
+        );
+    }
 }

@@ -90,6 +90,43 @@ fn postgres_restores_onto_another_source_verifies_and_drills() {
 }
 
 #[test]
+fn postgres_restores_a_custom_dump_with_parallel_jobs() {
+    let server = PgServer::shared();
+    let db = server.create_database("cli_pg_jobs");
+    db.sql(SCHEMA);
+    let env = pg_env(server, &[&db.name], "");
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let backup = only_backup(&doc);
+    let id = backup["id"].as_str().unwrap().to_string();
+    let restored = format!("{}_jobs", db.name);
+    let (code, summary) = env.json(&["restore", &id, "--to-database", &restored, "--jobs", "2"]);
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(summary["target_database"], restored.as_str());
+    assert_eq!(summary["warnings"], serde_json::json!([]), "{summary:#}");
+    for table in ["customers", "\"order\""] {
+        let sql = format!("SELECT count(*) FROM {table}");
+        assert_eq!(server.sql(&restored, &sql), db.sql(&sql), "{table}");
+    }
+    assert_eq!(
+        server.sql(&restored, "SELECT count(*) FROM \"order\""),
+        "1000"
+    );
+    // Nothing spooled stays behind in the state directory.
+    let spool = env.dir.path().join("state").join("spool");
+    let left: Vec<_> = std::fs::read_dir(&spool)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    let out = env.run(&["restore", &id, "--to-database", &restored, "--jobs", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    server.sql(
+        "postgres",
+        &format!("DROP DATABASE {restored} WITH (FORCE)"),
+    );
+}
+
+#[test]
 fn mariadb_restores_onto_another_source_verifies_and_drills() {
     let server = MariaServer::shared();
     let db = server.create_database("cli_maria_rt");

@@ -3,6 +3,7 @@
 //! holds a complete object or nothing. A staged file is locked while its upload runs, which is
 //! how start-up cleaning tells a crashed run's leftovers from a concurrent run's work.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
@@ -11,6 +12,21 @@ use bytes::Bytes;
 use dbward_core::destination::{Destination, ObjectMeta, Upload};
 use dbward_core::{Error, Result};
 use tokio::io::{AsyncRead, AsyncWriteExt};
+
+/// Creates `dir` and its missing parents readable by this user only: artifacts hold whole
+/// databases.
+async fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
 
 /// Folder under the root that holds uploads in progress.
 const STAGING: &str = ".dbward-staging";
@@ -54,7 +70,7 @@ impl FsDestination {
 
     async fn staging_dir(&self) -> Result<PathBuf> {
         let dir = self.root.join(STAGING);
-        tokio::fs::create_dir_all(&dir)
+        create_private_dirs(&dir)
             .await
             .map_err(|e| self.io_error("cannot create", &dir, e))?;
         Ok(dir)
@@ -80,6 +96,7 @@ impl Destination for FsDestination {
         let std_file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&staged)
             .map_err(|e| self.io_error("cannot create", &staged, e))?;
         std_file
@@ -250,7 +267,7 @@ impl FsUpload {
             .await
             .map_err(|e| self.destination.io_error("cannot sync", &self.staged, e))?;
         let parent = self.target.parent().expect("keys have a folder");
-        tokio::fs::create_dir_all(parent)
+        create_private_dirs(parent)
             .await
             .map_err(|e| self.destination.io_error("cannot create", parent, e))?;
         tokio::fs::rename(&self.staged, &self.target)

@@ -90,3 +90,17 @@ async fn full_filesystem_fails_the_upload_and_leaves_nothing() {
     assert!(listed.is_empty(), "{listed:?}");
     assert_eq!(staged, 0);
 }
+
+#[tokio::test]
+async fn artifacts_and_their_folders_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let dest = FsDestination::new("local", dir.path().join("root"));
+    dest.put("src/db/2026/x.dump", Bytes::from_static(b"secret rows"))
+        .await
+        .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir.path().join("root/src/db/2026/x.dump")), 0o600);
+    assert_eq!(mode(&dir.path().join("root/src/db/2026")), 0o700);
+    assert_eq!(mode(&dir.path().join("root")), 0o700);
+}

@@ -568,22 +568,34 @@ impl RowCounter {
 #[inline(always)]
 fn is_special(b: u8) -> bool {
     let b1 = b | 1;
-    (b1 == b'"' | 1) // " #
-        | (b1 == b'\'' | 1) // & '
-        | (b1 == b'(' | 1) // ( )
-        | (b | 2 == b'/') // - /
+    (b1 == (b'"' | 1)) // " #
+        | (b1 == (b'\'' | 1)) // & '
+        | (b1 == (b'(' | 1)) // ( )
+        | ((b | 2) == b'/') // - /
         | (b == b';')
         | (b == b'`')
 }
 
-/// The position of the first `is_special` byte. Blocks of 16 bytes are tested with vector
-/// compares, and only the block holding it byte by byte.
+/// The position of the first `is_special` byte, 32 bytes at a time: the compiler turns the
+/// block into vector compares, and each byte of `lo`/`hi` is 1 where the block has one.
 fn find_special(hay: &[u8]) -> Option<usize> {
-    const BLOCK: usize = 16;
+    const BLOCK: usize = 32;
     let mut base = 0;
     for block in hay.chunks_exact(BLOCK) {
-        if block.iter().fold(false, |any, &b| any | is_special(b)) {
-            break;
+        let mut hits = [0u8; BLOCK];
+        for (hit, &b) in hits.iter_mut().zip(block) {
+            *hit = u8::from(is_special(b));
+        }
+        let (lo, hi) = hits.split_at(BLOCK / 2);
+        let lo = u128::from_le_bytes(lo.try_into().expect("16 bytes"));
+        let hi = u128::from_le_bytes(hi.try_into().expect("16 bytes"));
+        if lo | hi != 0 {
+            let bit = if lo != 0 {
+                lo.trailing_zeros()
+            } else {
+                128 + hi.trailing_zeros()
+            };
+            return Some(base + bit as usize / 8);
         }
         base += BLOCK;
     }

@@ -141,6 +141,13 @@ fn decide(
     Ok(tool)
 }
 
+/// Where a restore tool reads the dump from.
+enum Input {
+    Stream(Pin<Box<dyn AsyncRead + Send>>),
+    /// A private copy, removed when dropped.
+    Spooled(tempfile::TempPath),
+}
+
 /// How feeding a dump into a tool's stdin ended.
 enum Fed {
     /// The dump ended cleanly.
@@ -523,12 +530,12 @@ impl RestoreTarget for PostgresTarget {
         let expect_data = !manifest.tables.is_empty();
         let parallel = plan.format == PgFormat::Custom && self.jobs > 1;
         // Read the whole dump before anything touches the server: a damaged copy fails here.
-        let (dump, spooled) = if parallel {
+        let input = if parallel {
             let (path, ends) = self.spool(".dbward-restore-", dump).await?;
             check_marker(PgFormat::Custom, &ends, expect_data).map_err(Error::Dump)?;
-            (None, Some(path))
+            Input::Spooled(path)
         } else {
-            (Some(dump), None)
+            Input::Stream(dump)
         };
         let mut conn = self.maintenance().await?;
         let created = async {
@@ -578,21 +585,20 @@ impl RestoreTarget for PostgresTarget {
         let mut command = conn::tool_command(&self.settings, &found.path, RESTORE_APPLICATION_NAME);
         command.args(&args);
         tracing::debug!(tool = %found.path.display(), ?args, "starting the restore");
-        match (dump, spooled) {
-            (Some(dump), _) => {
+        match input {
+            Input::Stream(dump) => {
                 let (process, stdin) = ToolProcess::spawn_fed(plan.program, command)?;
                 warnings.extend(
                     feed(plan.program, process, stdin, dump, plan.format, expect_data).await?,
                 );
             }
-            (None, Some(path)) => {
+            Input::Spooled(path) => {
                 command.arg(&path);
                 let (process, stdout) = ToolProcess::spawn(plan.program, command)?;
                 warnings.extend(drain_and_judge(plan.program, process, stdout).await?);
                 // Removed only now: pg_restore reads the file to its end.
                 drop(path);
             }
-            (None, None) => unreachable!("a restore reads the stream or a spooled file"),
         }
         Ok(RestoreReport { warnings })
     }

@@ -506,7 +506,10 @@ async fn counts_from_the_stream_equal_count_star_in_both_formats() {
             let dir = tempfile::tempdir().unwrap();
             let file = dir.path().join("x.dump");
             std::fs::write(&file, &bytes).unwrap();
-            let list = run(&pg.bin("pg_restore"), &["--list".as_ref(), file.as_os_str()]);
+            let list = run(
+                &pg.bin("pg_restore"),
+                &["--list".as_ref(), file.as_os_str()],
+            );
             assert!(list.contains("BLOBS"), "{list}");
         }
     }
@@ -533,7 +536,10 @@ async fn a_stream_cut_short_fails_the_dump_even_when_pg_dump_exits_0() {
     // Exits 0 (head's status) with the output cut inside the data.
     wrapped_pg_dump(pg, dir.path(), "\"$REAL\" \"$@\" | head -c 200000");
     for (format, want) in [
-        (PgFormat::Custom, "pg_dump output: the archive is truncated: it ends inside the data of TABLE DATA"),
+        (
+            PgFormat::Custom,
+            "pg_dump output: the archive is truncated: it ends inside the data of TABLE DATA",
+        ),
         (PgFormat::Plain, "lacks the trailer"),
     ] {
         let mut settings = settings(pg);

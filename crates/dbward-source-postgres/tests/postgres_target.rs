@@ -228,7 +228,7 @@ fn content(run: impl Fn(&str) -> String, tables: &[TableRows]) -> Vec<(String, S
         .collect()
 }
 
-async fn round_trip(format: PgFormat) {
+async fn round_trip(format: PgFormat, jobs: u32) {
     let pg = PgServer::shared();
     let db = pg.create_database("rt_src");
     db.sql(FIXTURE);
@@ -248,7 +248,7 @@ async fn round_trip(format: PgFormat) {
     );
 
     let spool = tempfile::tempdir().unwrap();
-    let target = target(pg, spool.path());
+    let target = target(pg, spool.path()).with_jobs(jobs);
     target.check_compatible(&manifest).await.unwrap();
     let restored = Scratch::new(pg, "rt_dst");
     assert!(!target.database_exists(&restored.name).await.unwrap());
@@ -323,12 +323,18 @@ async fn round_trip(format: PgFormat) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn custom_dumps_round_trip_with_content_and_objects() {
-    round_trip(PgFormat::Custom).await;
+    round_trip(PgFormat::Custom, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_dumps_restore_in_parallel_from_a_spooled_copy() {
+    round_trip(PgFormat::Custom, 2).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_dumps_round_trip_with_content_and_objects() {
-    round_trip(PgFormat::Plain).await;
+    // Plain dumps restore from the stream whatever the jobs.
+    round_trip(PgFormat::Plain, 3).await;
 }
 
 /// A restore of `dump` into a new database fails; the caller can drop what it left.
@@ -379,6 +385,80 @@ async fn a_read_error_or_truncation_fails_the_restore_in_both_formats() {
         assert!(text.contains("truncated"), "{format:?}: {text}");
         assert!(text.contains(tool), "{text}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_stream_fails_a_parallel_restore_before_pg_restore_and_leaves_no_spool() {
+    let pg = PgServer::shared();
+    let db = pg.create_database("bad_par");
+    db.sql(FIXTURE);
+    let (bytes, manifest) = dump(pg, &db.name, PgFormat::Custom).await;
+    let spool = tempfile::tempdir().unwrap();
+    let target = target(pg, spool.path()).with_jobs(2);
+    assert_eq!(target.jobs(), 2);
+    let cut = bytes[..bytes.len() - 1024].to_vec();
+    let cases: Vec<(Pin<Box<dyn AsyncRead + Send>>, &str)> = vec![
+        // Every byte, then a checksum mismatch.
+        (failing_stream(bytes.clone()), "sha256 of the artifact"),
+        // Part of it, then the error.
+        (failing_stream(cut.clone()), "reading the dump failed"),
+        // Part of it without an error: the completion marker is missing.
+        (stream(cut), "truncated"),
+    ];
+    for (dump, want) in cases {
+        let scratch = Scratch::new(pg, "bad_par_dst");
+        let err = target
+            .restore(&scratch.name, &manifest, dump)
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, Error::Dump(_)), "{err:?}");
+        assert!(text.contains(want), "{want:?} not in {text}");
+        assert!(!text.contains('\n'), "one line: {text}");
+        // Refused before pg_restore ran, before the database was even created.
+        assert!(
+            !target.database_exists(&scratch.name).await.unwrap(),
+            "{text}"
+        );
+        let left: Vec<_> = std::fs::read_dir(spool.path()).unwrap().collect();
+        assert!(left.is_empty(), "spool files left: {left:?}");
+    }
+    // The spool file exists while the dump is read, is private, and goes away on failure.
+    let file_seen = spool.path().join("seen");
+    let watcher = {
+        let dir = spool.path().to_path_buf();
+        let seen = file_seen.clone();
+        tokio::spawn(async move {
+            for _ in 0..500 {
+                let found = std::fs::read_dir(&dir).unwrap().flatten().find(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(".dbward-restore-")
+                });
+                if let Some(entry) = found {
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+                    std::fs::write(&seen, format!("{mode:o}")).unwrap();
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    let scratch = Scratch::new(pg, "bad_par_dst");
+    let err = target
+        .restore(
+            &scratch.name,
+            &manifest,
+            failing_stream_after(bytes, file_seen.clone()),
+        )
+        .await
+        .unwrap_err();
+    watcher.await.unwrap();
+    assert!(err.to_string().contains("sha256"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file_seen).unwrap(), "600");
+    std::fs::remove_file(&file_seen).unwrap();
+    assert!(std::fs::read_dir(spool.path()).unwrap().next().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
