@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark (not a test, not run by scripts/test.sh): times `dbward backup` against plain pg_dump / mariadb-dump pipelines, interleaved, and reports medians and ratios.
+# Benchmark (not a test, not run by scripts/test.sh): times `dbward backup`, `restore`, `verify --level drill`, fan-out to fs + S3 and encryption against plain-tool pipelines and against each other, interleaved, and reports medians, ratios and the targets they are held to.
 #
 # Usage: bash scripts/bench.sh [options]      (see --help)
 #
@@ -10,10 +10,15 @@
 #      SCALE plus bench_text: ROWS rows of random tokens, numbers, timestamps and repeated
 #      words) and a MariaDB database `dbward_bench` of the same shape and similar size
 #      (batched INSERT ... SELECT from the SEQUENCE engine); `--rebuild` builds them again;
-#   3. builds dbward in release mode and writes a throw-away config (fs destination, zstd 3);
-#   4. runs every case once untimed (warm caches, catalog created, plain dump size measured),
-#      then ROUNDS interleaved rounds (A B C ... A B C ...) of every case;
-#   5. prints a table (medians) and the ratios dbward / baseline, and writes it to
+#   3. builds dbward in release mode (and, for fanout, the S3 test server example) and writes
+#      throw-away configs (fs destination, zstd 3; an S3 destination on the example server on
+#      loopback; [encryption] to a key from `dbward key generate`);
+#   4. for restore/drill: takes one dbward backup per engine (the benchmark's own backup
+#      schedule, kept on its own fs destination) whose artifact every restore case reads;
+#   5. runs every case once untimed (warm caches, catalog created, plain dump size measured),
+#      then ROUNDS interleaved rounds (A B C ... A B C ...) of every case; scratch databases
+#      are created (plain baselines) and dropped around each run, untimed;
+#   6. prints a table (medians), the ratios dbward / baseline and every target, and writes it to
 #      $BENCH_OUT (default ${CARGO_TARGET_DIR:-target}/bench/report.txt).
 #
 # How things are measured (scripts/bench/measure.py):
@@ -27,7 +32,9 @@
 #             waited for (pg_dump); it is shown as well. Baselines: the sum of every pipeline
 #             process's own peak (an upper bound of what the pipeline held at once).
 #   CPU       per process (utime+stime from /proc/<pid>/stat at the last sample), and the
-#             total from GNU time (%U+%S).
+#             total from GNU time (%U+%S). The S3 server is not part of the command: its CPU
+#             during the run (delta) and its peak RSS (VmHWM reset before the run) are recorded
+#             by --watch and listed as s3_server.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,22 +45,37 @@ usage() {
   cat <<EOF
 Usage: bash scripts/bench.sh [options]
 
-Benchmarks \`dbward backup\` (zstd level 3, fs destination) against:
-  PostgreSQL: pg_dump > /dev/null, pg_dump -Fc > file, pg_dump | gzip > file,
-              pg_dump | zstd -T0 -3 > file
-  MariaDB:    mariadb-dump > /dev/null, mariadb-dump | gzip > file,
-              mariadb-dump | zstd -T0 -3 > file
-(baselines use the dump options dbward uses; the report prints every command line).
+Suites (each selectable with --only; default all):
+  backup      \`dbward backup\` (zstd level 3, fs destination) against
+                PostgreSQL: pg_dump > /dev/null, pg_dump -Fc > file, pg_dump | gzip > file,
+                            pg_dump | zstd -T0 -3 > file
+                MariaDB:    mariadb-dump > /dev/null, mariadb-dump | gzip > file,
+                            mariadb-dump | zstd -T0 -3 > file
+  restore     \`dbward restore ID --to-database S\` against zstd -dc ARTIFACT | pg_restore -d S
+              (PostgreSQL) or | mariadb S (MariaDB), on the artifact of the benchmark's own
+              dbward backup; the plain case's S is created before the run (untimed), both are
+              dropped after it. Targets: wall <= 1.10x, dbward peak RSS <= 64 MiB.
+  drill       \`dbward verify ID --level drill\` against the plain restore + SELECT count(*) of
+              every table + DROP DATABASE. Target: wall <= 1.15x.
+  fanout      \`dbward backup\` to fs + S3 (the crate's S3 test server, example s3_server, one
+              process on loopback for the whole run) against the same backup to fs alone.
+              Targets: wall <= 1.15x, dbward peak RSS <= 96 MiB.
+  encryption  \`dbward backup\` with [encryption] recipients = [one key from \`dbward key
+              generate\`] against the same backup without. Target: wall <= 1.05x.
+(baselines use the dump/load options dbward uses; the report prints every command line).
 
 Options:
   --rebuild          drop and regenerate the bench databases even if they fit
   --rounds N         interleaved rounds (default \$BENCH_ROUNDS or 3); the median is reported
   --scale N          pgbench scale (default \$BENCH_PG_SCALE or 50; ~9.5 MB of plain dump per unit)
   --rows N           rows of bench_text (default \$BENCH_ROWS or 3000000; ~130 MB per million)
-  --only ENGINE      postgres or mariadb (default \$BENCH_ENGINES or both)
+  --only LIST        comma-separated suites (backup, restore, drill, fanout, encryption) and/or
+                     engines (postgres, mariadb); default \$BENCH_ONLY, else every suite on
+                     \$BENCH_ENGINES or both engines. Repeatable: --only restore --only postgres
   --rss-x4           also measure dbward's peak RSS on a database 4x as large (built on
                      first use as dbward_bench_x4; same as BENCH_RSS_SCALE_FACTOR=4)
-  --no-build         use the existing release binary (or \$BENCH_DBWARD) without cargo
+  --no-build         use the existing release binaries (or \$BENCH_DBWARD, \$BENCH_S3_SERVER)
+                     without cargo
   -h, --help         this text
 
 Environment:
@@ -63,12 +85,14 @@ Environment:
   BENCH_RSS_SCALE_FACTOR=F     the --rss-x4 run at F times the size (default off)
   BENCH_OUT                    report file (default \${CARGO_TARGET_DIR:-target}/bench/report.txt)
   BENCH_DBWARD                 a dbward binary to use instead of building one
+  BENCH_S3_SERVER              an s3_server example binary to use instead of building one
   BENCH_SAMPLE_INTERVAL        /proc sampling interval in seconds (default 0.05)
   BENCH_KEEP_TMP=1             keep the temporary directory (config, catalog, outputs)
 
 On 2 cores, --scale 20 --rows 1000000 (~320 MB of plain dump per engine) builds both databases
-in ~25 s once and then takes ~4 minutes for 3 rounds; --rss-x4 adds ~70 s of building (once)
-and ~1.5 minutes. Not part of scripts/test.sh.
+in ~25 s once; the backup suite then takes ~4 minutes for 3 rounds, and restore and drill
+take several times that (every run loads the whole database, MariaDB most slowly); --rss-x4
+adds ~70 s of building (once) and ~1.5 minutes. Not part of scripts/test.sh.
 EOF
 }
 
@@ -78,7 +102,9 @@ build=1
 rounds=${BENCH_ROUNDS:-3}
 scale=${BENCH_PG_SCALE:-50}
 rows=${BENCH_ROWS:-3000000}
-engines=${BENCH_ENGINES:-postgres,mariadb}
+engines=
+suites=
+only=${BENCH_ONLY:-}
 rss_factor=${BENCH_RSS_SCALE_FACTOR:-}
 while (($#)); do
   case $1 in
@@ -86,7 +112,7 @@ while (($#)); do
     --rounds) rounds=${2:?--rounds needs a number}; shift ;;
     --scale) scale=${2:?--scale needs a number}; shift ;;
     --rows) rows=${2:?--rows needs a number}; shift ;;
-    --only) engines=${2:?--only needs postgres or mariadb}; shift ;;
+    --only) only=$only,${2:?--only needs a suite or engine list}; shift ;;
     --rss-x4) rss_factor=${rss_factor:-4} ;;
     --no-build) build= ;;
     -h | --help) usage; exit 0 ;;
@@ -97,10 +123,24 @@ done
 for n in "$rounds" "$scale" "$rows" ${rss_factor:+"$rss_factor"}; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "expected a positive whole number, got '$n'" >&2; exit 2; }
 done
+all_suites=backup,restore,drill,fanout,encryption
+IFS=, read -ra words <<<"$only"
+for w in ${words[@]+"${words[@]}"}; do
+  case $w in
+    '') ;;
+    backup | restore | drill | fanout | encryption) suites=$suites,$w ;;
+    postgres | pg | mariadb | mysql) engines=$engines,$w ;;
+    all) suites=$all_suites ;;
+    *) echo "--only/BENCH_ONLY: unknown '$w' (expected $all_suites, postgres, mariadb)" >&2; exit 2 ;;
+  esac
+done
+engines=${engines:-${BENCH_ENGINES:-postgres,mariadb}}
+suites=${suites:-$all_suites}
 do_pg=; do_mdb=
 case ,$engines, in *,postgres,* | *,pg,*) do_pg=1 ;; esac
 case ,$engines, in *,mariadb,* | *,mysql,*) do_mdb=1 ;; esac
 [[ -n $do_pg$do_mdb ]] || { echo "--only/BENCH_ENGINES: expected postgres and/or mariadb" >&2; exit 2; }
+suite() { [[ ,$suites, == *,$1,* ]]; }
 [[ ${rss_factor:-1} -gt 1 ]] || rss_factor=
 
 db=${BENCH_DB:-dbward_bench}
@@ -226,13 +266,27 @@ step "bench databases"
 ensure_dbs "$db" "$scale" "$rows"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dbward-bench.XXXXXX")
+# Scratch databases of the restore and drill cases (dropped after every run and at exit).
+scratch_dbward=${db}_rs_dbward
+scratch_plain=${db}_rs_plain
+s3_pid=
 cleanup() {
+  if [[ -n $s3_pid ]]; then
+    kill -TERM "$s3_pid" 2>/dev/null || true
+    wait "$s3_pid" 2>/dev/null || true
+  fi
+  if [[ -n ${scratch_used:-} ]]; then
+    for s in "$scratch_dbward" "$scratch_plain"; do
+      [[ -z $do_pg ]] || "${pg_cli[@]}" -d postgres -c "DROP DATABASE IF EXISTS $s" >/dev/null 2>&1 || true
+      [[ -z $do_mdb ]] || "${mdb_cli[@]}" -e "DROP DATABASE IF EXISTS \`$s\`" >/dev/null 2>&1 || true
+    done
+  fi
   if [[ -n ${BENCH_KEEP_TMP:-} ]]; then note "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-mkdir -p "$tmp/state" "$tmp/dest" "$tmp/out" "$tmp/run"
+mkdir -p "$tmp/state" "$tmp/dest" "$tmp/keep" "$tmp/out" "$tmp/run" "$tmp/s3"
 results=$tmp/results.jsonl
 : >"$results"
 
@@ -251,27 +305,94 @@ fi
 cp "$dbward" "$tmp/dbward"
 note "using a copy of $dbward ($("$dbward" --version))"
 dbward=$tmp/dbward
+# What the binary was built from: uncommitted changes (other people's work in progress) count.
+src_state="commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')"
+dirty=$(git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null | wc -l)
+((dirty == 0)) || src_state="$src_state + $dirty uncommitted changed files"
+
+# The S3 server for fanout: the crate's in-process test server as its own process, started
+# once on a free loopback port; it prints its endpoint, keys and storage folder.
+s3_root=
+if suite fanout; then
+  if [[ -n ${BENCH_S3_SERVER:-} ]]; then
+    s3_bin=$BENCH_S3_SERVER
+  else
+    s3_bin=$target_dir/release/examples/s3_server
+    if [[ -n $build ]]; then
+      step "cargo build --release -p dbward-destination --features testing --example s3_server"
+      (cd "$repo" && cargo build --release -p dbward-destination --features testing --example s3_server)
+    fi
+  fi
+  [[ -x $s3_bin ]] || die "no S3 server at $s3_bin (build it, or set BENCH_S3_SERVER)"
+  cp "$s3_bin" "$tmp/s3_server"
+  # Its storage (and its leftovers, should it die) lives in $tmp/s3.
+  TMPDIR=$tmp/s3 "$tmp/s3_server" --bucket bench >"$tmp/s3.out" 2>"$tmp/s3.err" &
+  s3_pid=$!
+  for _ in $(seq 100); do
+    grep -qx ready "$tmp/s3.out" 2>/dev/null && break
+    kill -0 "$s3_pid" 2>/dev/null || die "the S3 server exited: $(cat "$tmp/s3.err")"
+    sleep 0.1
+  done
+  grep -qx ready "$tmp/s3.out" || die "the S3 server did not start within 10 s: $(cat "$tmp/s3.err")"
+  s3_value() { sed -n "s/^$1=//p" "$tmp/s3.out"; }
+  s3_endpoint=$(s3_value endpoint)
+  s3_root=$(s3_value root)
+  (umask 077; s3_value access_key >"$tmp/s3.key"; s3_value secret_key >"$tmp/s3.secret")
+  note "S3 server: pid $s3_pid, $s3_endpoint, bucket bench, storage $s3_root"
+fi
+# s3_clear: empties the bucket (and s3s-fs's upload leftovers) between runs, like $tmp/dest.
+s3_clear() {
+  [[ -n $s3_root ]] || return 0
+  find "$s3_root" -mindepth 1 -maxdepth 1 ! -name bench -exec rm -rf {} +
+  find "$s3_root/bench" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+}
+
+# The recipient for encryption: one new age identity (kept in $tmp, never used to decrypt).
+recipient=
+if suite encryption; then
+  recipient=$("$dbward" key generate --out "$tmp/bench.key") || die "dbward key generate failed"
+  recipient=$(grep -o 'age1[0-9a-z]*' <<<"$recipient" | head -n1)
+  [[ -n $recipient ]] || die "dbward key generate printed no age1... recipient"
+  note "encryption recipient $recipient"
+fi
 
 
-# write_config DB: one source, schedule and destination per engine, all on the bench database.
+# write_config DB [encrypted]: one source per engine on the bench database; per engine the
+# schedules bench-X (fs `bench`), bench-X-fanout (fs `bench` + S3 `s3`) and bench-X-keep (fs
+# `keep`: the backup every restore and drill reads). All alike: zstd 3, min_dump_bytes 1024.
+# With `encrypted`, the same plus [encryption] recipients (its own file: the table is global).
 write_config() {
-  local cfg=$tmp/dbward-$1.toml
+  local cfg=$tmp/dbward-$1${2:+-$2}.toml
   {
     printf '# Generated by scripts/bench.sh for one benchmark run; removed afterwards.\n'
     printf 'state_dir = "%s"\n\n' "$tmp/state"
     printf '[[destination]]\nname = "bench"\ntype = "fs"\npath = "%s"\n\n' "$tmp/dest"
-    if [[ -n $do_pg ]]; then
-      printf '[[source]]\nname = "bench-pg"\nengine = "postgres"\nhost = "%s"\nport = %d\nuser = "%s"\ndatabases = ["%s"]\n' \
-        "$pg_host" "$pg_port" "$pg_user" "$1"
-      [[ -z ${BENCH_PG_PASSWORD:-} ]] || printf 'password = { env = "BENCH_PG_PASSWORD" }\n'
-      printf '\n[[schedule]]\nname = "bench-pg"\nsources = ["bench-pg"]\ndestinations = ["bench"]\ncompression = "zstd"\ncompression_level = 3\nmin_dump_bytes = 1024\n\n'
+    printf '[[destination]]\nname = "keep"\ntype = "fs"\npath = "%s"\n\n' "$tmp/keep"
+    if [[ -n $s3_root ]]; then
+      printf '[[destination]]\nname = "s3"\ntype = "s3"\nbucket = "bench"\nendpoint = "%s"\nregion = "us-east-1"\n' "$s3_endpoint"
+      printf 'access_key_id = { file = "%s" }\nsecret_access_key = { file = "%s" }\n\n' "$tmp/s3.key" "$tmp/s3.secret"
     fi
-    if [[ -n $do_mdb ]]; then
-      printf '[[source]]\nname = "bench-mariadb"\nengine = "mariadb"\nhost = "%s"\nport = %d\nuser = "%s"\ndatabases = ["%s"]\n' \
-        "$mdb_host" "$mdb_port" "$mdb_user" "$1"
-      [[ -z ${BENCH_MARIADB_PASSWORD:-} ]] || printf 'password = { env = "BENCH_MARIADB_PASSWORD" }\n'
-      printf '\n[[schedule]]\nname = "bench-mariadb"\nsources = ["bench-mariadb"]\ndestinations = ["bench"]\ncompression = "zstd"\ncompression_level = 3\nmin_dump_bytes = 1024\n\n'
-    fi
+    local name engine host port user pw
+    for engine in postgres mariadb; do
+      if [[ $engine == postgres ]]; then
+        [[ -n $do_pg ]] || continue
+        name=bench-pg host=$pg_host port=$pg_port user=$pg_user pw=BENCH_PG_PASSWORD
+      else
+        [[ -n $do_mdb ]] || continue
+        name=bench-mariadb host=$mdb_host port=$mdb_port user=$mdb_user pw=BENCH_MARIADB_PASSWORD
+      fi
+      printf '[[source]]\nname = "%s"\nengine = "%s"\nhost = "%s"\nport = %d\nuser = "%s"\ndatabases = ["%s"]\n' \
+        "$name" "$engine" "$host" "$port" "$user" "$1"
+      [[ -z ${!pw:-} ]] || printf 'password = { env = "%s" }\n' "$pw"
+      local sched dests
+      for sched in "$name:\"bench\"" "$name-keep:\"keep\"" ${s3_root:+"$name-fanout:\"bench\", \"s3\""}; do
+        dests=${sched#*:}
+        printf '\n[[schedule]]\nname = "%s"\nsources = ["%s"]\ndestinations = [%s]\ncompression = "zstd"\ncompression_level = 3\nmin_dump_bytes = 1024\n' \
+          "${sched%%:*}" "$name" "$dests"
+      done
+      printf '\n'
+    done
+    [[ ${2:-} != encrypted ]] || printf '[encryption]\nrecipients = ["%s"]\n' "$recipient"
   } >"$cfg"
   printf '%s' "$cfg"
 }

@@ -134,7 +134,13 @@ impl RowCounter {
                     quote,
                     escape: false,
                     quote_pending: false,
-                } => memchr::memchr2(quote, b'\\', rest),
+                } => match self.string(quote, chunk, i) {
+                    Some(end) => {
+                        i = end;
+                        continue;
+                    }
+                    None => return,
+                },
                 Lex::Normal | Lex::Word if self.skippable() => {
                     // A word ending here would be a token without effect, so the byte that
                     // ends it may as well be read in `Normal`.
@@ -151,6 +157,32 @@ impl RowCounter {
             }
             self.step(chunk[i]);
             i += 1;
+        }
+    }
+
+    /// Reads the inside of a string from `chunk[i]` on, escapes and doubled quotes included.
+    /// Returns where the string ended (the byte after the closing quote, still to be read),
+    /// or `None` when the chunk ended first, with the state left for the next one.
+    fn string(&mut self, quote: u8, chunk: &[u8], mut i: usize) -> Option<usize> {
+        loop {
+            i += memchr::memchr2(quote, b'\\', &chunk[i..])?;
+            let Some(&next) = chunk.get(i + 1) else {
+                let escape = chunk[i] == b'\\';
+                self.lex = Lex::Str {
+                    quote,
+                    escape,
+                    quote_pending: !escape,
+                };
+                return None;
+            };
+            if chunk[i] == b'\\' || next == quote {
+                // An escaped byte, or a doubled quote standing for one.
+                i += 2;
+                continue;
+            }
+            self.lex = Lex::Normal;
+            self.token(Tok::Str);
+            return Some(i + 1);
         }
     }
 

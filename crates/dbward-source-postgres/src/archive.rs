@@ -800,7 +800,6 @@ mod tests {
     struct Writer {
         minor: u8,
         int_size: usize,
-        off_size: usize,
         out: Vec<u8>,
     }
 
@@ -898,7 +897,6 @@ mod tests {
         let mut w = Writer {
             minor,
             int_size,
-            off_size,
             out: b"PGDMP".to_vec(),
         };
         for b in [1, w.minor, 0, int_size as u8, off_size as u8, CUSTOM_FORMAT] {
@@ -1094,7 +1092,7 @@ mod tests {
             slices in proptest::collection::vec(1usize..40, 1..8),
         ) {
             let bytes = archive(minor, int_size, off_size, &entries, &order, &cuts);
-            let got = read(&bytes, &slices).map_err(|e| TestCaseError::fail(e))?;
+            let got = read(&bytes, &slices).map_err(TestCaseError::fail)?;
             prop_assert_eq!(got.version, (1, minor, 0));
             prop_assert_eq!(counts(&got), expected(&entries));
             let lo = entries.iter().filter(|e| matches!(e, Gen::LargeObjects(_))).count();
