@@ -14,7 +14,11 @@ Writes one JSON object to --out:
                   to compare with cpu_s: the rest is the database server and anything else
   procs           [{pid, ppid, comm, hwm_kb, cpu_s}] last sample of every process seen
                   below /usr/bin/time; each value is at most one interval stale (a process
-                  can grow or burn CPU in its last interval without being seen)
+                  can grow or burn CPU in its last interval without being seen); then one
+                  entry per --watch PID (a process outside the command, e.g. a server it talks
+                  to) with "watched": true, its CPU during the run (delta of utime+stime) and
+                  its peak RSS during the run (VmHWM, reset through /proc/PID/clear_refs before
+                  the run where permitted; otherwise the peak since it started)
 
 stdin/stdout/stderr are passed through to CMD. Exits with CMD's status.
 """
@@ -92,6 +96,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--interval", type=float, default=0.05)
+    parser.add_argument("--watch", type=int, action="append", default=[])
     parser.add_argument("cmd", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
@@ -100,6 +105,19 @@ def main():
 
     fd, time_file = tempfile.mkstemp(prefix="bench-time.")
     os.close(fd)
+    watched = {}
+    for pid in args.watch:
+        stat = read_stat(pid)
+        if stat is None:
+            continue
+        try:
+            with open(f"/proc/{pid}/clear_refs", "w") as f:
+                f.write("5")  # resets VmHWM to the current RSS
+            reset = True
+        except OSError:
+            reset = False
+        watched[pid] = {"pid": pid, "ppid": stat[0], "comm": read_comm(pid), "hwm_kb": 0,
+                        "cpu_s": 0.0, "watched": True, "hwm_reset": reset, "cpu_before": stat[1]}
     try:
         busy_before = busy_cpu_s()
         child = subprocess.Popen(["/usr/bin/time", "-f", "%e %M %U %S", "-o", time_file, *cmd])
@@ -114,6 +132,10 @@ def main():
                 for pid, ppid in scan_children(set(procs)):
                     procs[pid] = {"pid": pid, "ppid": ppid, "comm": read_comm(pid), "hwm_kb": 0, "cpu_s": 0.0}
                     alive.add(pid)
+            for pid, w in watched.items():
+                hwm = read_hwm_kb(pid)
+                if hwm:
+                    w["hwm_kb"] = max(w["hwm_kb"], hwm)
             for pid in list(alive):
                 stat = read_stat(pid)
                 hwm = read_hwm_kb(pid)
@@ -128,6 +150,13 @@ def main():
             ticks += 1
             time.sleep(args.interval)
         busy = busy_cpu_s() - busy_before
+        for pid, w in watched.items():
+            stat = read_stat(pid)
+            hwm = read_hwm_kb(pid)
+            if stat is not None:
+                w["cpu_s"] = round(stat[1] - w.pop("cpu_before"), 2)
+            if hwm:
+                w["hwm_kb"] = max(w["hwm_kb"], hwm)
         status = child.returncode if child.returncode >= 0 else 128 - child.returncode
         with open(time_file) as f:
             lines = [l for l in f.read().splitlines() if l.strip()]
@@ -146,7 +175,7 @@ def main():
         # CPU the machine spent on anything else meanwhile (other users, the server's own
         # processes, this sampler): a busy machine skews the timings.
         result["machine_busy_cpu_s"] = round(busy, 2)
-        result["procs"] = [p for p in procs.values() if p["pid"] != child.pid]
+        result["procs"] = [p for p in procs.values() if p["pid"] != child.pid] + list(watched.values())
         with open(args.out, "w") as f:
             json.dump(result, f)
         sys.exit(status)

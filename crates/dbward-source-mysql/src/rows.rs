@@ -715,6 +715,104 @@ mod tests {
         }
     }
 
+    /// The lexer without `feed`'s skipping: every byte through `step`.
+    fn feed_stepwise(c: &mut RowCounter, chunk: &[u8]) {
+        for &b in chunk {
+            c.step(b);
+        }
+    }
+
+    fn fragment() -> impl proptest::strategy::Strategy<Value = &'static [u8]> {
+        const FRAGMENTS: &[&[u8]] = &[
+            b"INSERT",
+            b"INTO",
+            b"VALUES",
+            b"REPLACE",
+            b"CREATE",
+            b"TABLE",
+            b"DELIMITER",
+            b"ON",
+            b"SELECT",
+            b"`t`",
+            b"t",
+            b"x.y",
+            b"1",
+            b"-1.5e3",
+            b"0xFF",
+            b"NULL",
+            b"_binary",
+            b" ",
+            b"\n",
+            b"\t",
+            b"(",
+            b")",
+            b",",
+            b";",
+            b";;",
+            b"'",
+            b"\"",
+            b"`",
+            b"\\",
+            b"-",
+            b"--",
+            b"-- ",
+            b"/",
+            b"/*",
+            b"*/",
+            b"*",
+            b"#",
+            b".",
+            b"&",
+            b"=",
+            b"\x80",
+            b"\xff",
+            b"abc def ghi jkl mno pqr stu vwx",
+            b"'it''s'",
+            b"'a\\'b'",
+            b"\"q\"\"q\"",
+            b"0123456789abcdef0123456789abcdef0123456789",
+        ];
+        proptest::sample::select(FRAGMENTS)
+    }
+
+    const PREFIXES: &[&[u8]] = &[
+        b"",
+        b"INSERT INTO `t` VALUES (",
+        b"INSERT INTO t VALUES ",
+        b"DROP x ",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// `feed`'s jumps leave the counts exactly as reading every byte would, on any
+        /// input, however it is cut.
+        #[test]
+        fn skipping_equals_stepping(
+            prefix in proptest::sample::select(PREFIXES),
+            parts in proptest::collection::vec(fragment(), 0..80),
+            cuts in proptest::collection::vec(1usize..40, 1..10),
+        ) {
+            let mut input = prefix.to_vec();
+            for p in parts {
+                input.extend_from_slice(p);
+            }
+            let (mut fast, mut slow) = (RowCounter::new(), RowCounter::new());
+            let mut rest = &input[..];
+            for cut in cuts.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (chunk, tail) = rest.split_at((*cut).min(rest.len()));
+                fast.feed(chunk);
+                feed_stepwise(&mut slow, chunk);
+                proptest::prop_assert_eq!(fast.counts(), slow.counts());
+                rest = tail;
+            }
+            proptest::prop_assert_eq!(fast.finish(), slow.finish());
+        }
+    }
+
     #[test]
     fn byte_at_a_time_equals_whole() {
         let dump = "CREATE TABLE `a``b` (x int);\nINSERT INTO `a``b` VALUES ('it''s',\"q\"\"q\"),('\\\\'),(-1.5e3);\n--\n";

@@ -19,11 +19,11 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use dbward_core::process::ToolProcess;
 use dbward_core::restore::{RestoreReport, RestoreTarget};
-use dbward_core::stream::Ends;
+use dbward_core::stream::{self, Ends, Fed};
 use dbward_core::{Engine, Error, Manifest, Result, TableRows};
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, PgConnection, Row, ValueRef};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use crate::conn::{self, Purpose, quote_ident};
 use crate::inspect::{CopyCounter, compare_with_manifest, missing_table_data};
@@ -148,36 +148,6 @@ enum Input {
     Spooled(tempfile::TempPath),
 }
 
-/// How feeding a dump into a tool's stdin ended.
-enum Fed {
-    /// The dump ended cleanly.
-    Complete,
-    /// Reading the dump failed: a corrupt or truncated artifact.
-    ReadFailed(std::io::Error),
-    /// The tool stopped reading (it exited, usually on an SQL error).
-    ToolGone(std::io::Error),
-}
-
-/// Copies `dump` into `sink`, keeping its ends for the completion marker.
-async fn copy_into<W: AsyncWrite + Unpin>(
-    dump: &mut Pin<Box<dyn AsyncRead + Send>>,
-    sink: &mut W,
-    ends: &mut Ends,
-) -> Fed {
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = match dump.read(&mut buf).await {
-            Ok(0) => return Fed::Complete,
-            Ok(n) => n,
-            Err(e) => return Fed::ReadFailed(e),
-        };
-        ends.push(&buf[..n]);
-        if let Err(e) = sink.write_all(&buf[..n]).await {
-            return Fed::ToolGone(e);
-        }
-    }
-}
-
 /// A message as one line; the words (and the server's double spaces) stay as they were.
 fn one_line(text: impl std::fmt::Display) -> String {
     let text = text.to_string();
@@ -201,7 +171,7 @@ async fn feed(
     expect_data: bool,
 ) -> Result<Vec<String>> {
     let mut ends = Ends::new(ENDS_BYTES);
-    let fed = copy_into(&mut dump, &mut stdin, &mut ends).await;
+    let fed = stream::feed(&mut dump, &mut stdin, &mut ends).await;
     let bytes = ends.total();
     let problem = match &fed {
         Fed::ReadFailed(e) => Some(format!(
@@ -322,7 +292,7 @@ impl PostgresTarget {
         let (file, path) = spool.into_parts();
         let mut file = tokio::fs::File::from_std(file);
         let mut ends = Ends::new(ENDS_BYTES);
-        match copy_into(&mut dump, &mut file, &mut ends).await {
+        match stream::feed(&mut dump, &mut file, &mut ends).await {
             Fed::Complete => {}
             Fed::ReadFailed(e) => {
                 return Err(Error::Dump(format!(
