@@ -56,7 +56,19 @@ fn filter_for(level: LevelFilter) -> EnvFilter {
 
 /// Caps dependencies known to log secrets at debug level, whatever `RUST_LOG` asks for.
 fn capped(filter: EnvFilter) -> EnvFilter {
-    filter.add_directive("reqsign=warn".parse().expect("valid directive"))
+    // Each crate of the family by name too: a more specific directive would win over `reqsign`.
+    [
+        "reqsign",
+        "reqsign_core",
+        "reqsign_aws_v4",
+        "reqsign_azure_storage",
+        "reqsign_google",
+        "reqsign_file_read_tokio",
+    ]
+    .into_iter()
+    .fold(filter, |f, name| {
+        f.add_directive(format!("{name}=warn").parse().expect("valid directive"))
+    })
 }
 
 /// Installs the global subscriber. `RUST_LOG` overrides the stderr filter (dependencies

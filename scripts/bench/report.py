@@ -210,7 +210,7 @@ def main():
             cpu = f"CPU {a['cpu_all'] / b['cpu_all']:.2f}x" if b["cpu_all"] else ""
             other = f"other {a['other'] / b['other']:.2f}x" if b["other"] > 0.05 else ""
             lines.append(
-                f"  {suite:<10} {LABELS[(engine, subj)]:<34} / {LABELS[(engine, base)]:<38} wall {ratio:.3f}x "
+                f"  {suite:<10} {LABELS[(engine, subj)]:<34} / {LABELS[(engine, base)]:<42} wall {ratio:.3f}x "
                 f"(rounds {pr[0]:.3f}-{pr[1]:.3f}) {cpu:>10}  {other:<12}"
                 + (f" dbward RSS {rss:.1f} MiB" if rss is not None else "")
             )

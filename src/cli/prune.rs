@@ -25,6 +25,11 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             println!("{verb} uncommitted leftover {leftover}");
         }
         println!("{verb} {} uncommitted leftovers", report.leftovers.len());
+        if !report.retention_applied {
+            println!(
+                "retention is not applied by this version: no backup was removed by age or count"
+            );
+        }
         for error in &report.errors {
             eprintln!("error: {error}");
         }

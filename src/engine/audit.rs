@@ -124,6 +124,7 @@ pub async fn run(ctx: &Context, only: Option<&str>) -> anyhow::Result<Vec<Destin
             .uncommitted
             .iter()
             .filter(|o| o.modified.is_none_or(|m| m < cutoff))
+            .filter(|o| !catalog_keys.contains(&o.key))
             .map(|o| o.key.clone())
             .collect();
         audits.push(audit);

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use dbward_core::Manifest;
 use dbward_core::destination::{Destination, ObjectMeta};
-use dbward_core::layout::{MANIFEST_SUFFIX, manifest_key_for};
+use dbward_core::layout::{MANIFEST_SUFFIX, is_artifact_key, manifest_key_for};
 use tokio::io::AsyncReadExt;
 
 /// What one destination holds.
@@ -19,8 +19,10 @@ pub struct Holdings {
     pub newest: Option<DateTime<Utc>>,
     /// Manifest key → its artifact object, when present.
     pub manifests: BTreeMap<String, Option<ObjectMeta>>,
-    /// Artifacts that no manifest commits.
+    /// Artifacts (by the layout's key shape) that no manifest commits.
     pub uncommitted: Vec<ObjectMeta>,
+    /// Objects that are not dbward's: never touched.
+    pub foreign: usize,
 }
 
 /// Objects dbward writes that are not backups (`check` probes, staged uploads).
@@ -52,7 +54,8 @@ pub async fn holdings(dest: &dyn Destination) -> dbward_core::Result<Holdings> {
             Some(manifest) => {
                 holdings.manifests.insert(manifest, Some(object.clone()));
             }
-            None => holdings.uncommitted.push(object.clone()),
+            None if is_artifact_key(&object.key) => holdings.uncommitted.push(object.clone()),
+            None => holdings.foreign += 1,
         }
     }
     Ok(holdings)

@@ -8,6 +8,7 @@ mod encryption;
 mod faults;
 mod mariadb;
 mod postgres;
+mod prune;
 mod remote;
 mod restore;
 mod restore_servers;

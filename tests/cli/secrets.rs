@@ -165,7 +165,7 @@ async fn no_secret_leaks_on_success_or_failure_paths() {
         .env("DBWARD_LEAK_TEST_PG", &pg.password)
         .env("DBWARD_LEAK_TEST_S3", "Wr0ng-S3-Leak-Canary")
         // Even when a user turns every log on.
-        .env("RUST_LOG", "trace");
+        .env("RUST_LOG", "trace,reqsign_aws_v4=trace,reqsign_core=trace");
     let out = tokio::task::spawn_blocking(move || failing.output().unwrap())
         .await
         .unwrap();

@@ -47,6 +47,38 @@ pub fn manifest_key_for(artifact_key: &str) -> Option<String> {
     })
 }
 
+/// Whether `key` has the shape of an artifact dbward writes:
+/// `<source>/<database>/<YYYY>/<MM>/<DD>/<yyyymmddThhmmssZ>-<26-character id>.<ext>`.
+/// Prune only ever removes such keys, never another program's files.
+pub fn is_artifact_key(key: &str) -> bool {
+    let segments: Vec<&str> = key.split('/').collect();
+    let [.., source, database, year, month, day, file] = segments.as_slice() else {
+        return false;
+    };
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let Some((stamp, rest)) = file.split_once('-') else {
+        return false;
+    };
+    let Some((id, extension)) = rest.split_once('.') else {
+        return false;
+    };
+    !source.is_empty()
+        && !database.is_empty()
+        && digits(year, 4)
+        && digits(month, 2)
+        && digits(day, 2)
+        && stamp.len() == 16
+        && digits(&stamp[..8], 8)
+        && stamp.as_bytes()[8] == b'T'
+        && digits(&stamp[9..15], 6)
+        && stamp.ends_with('Z')
+        && stamp.starts_with(&format!("{year}{month}{day}"))
+        && id.len() == 26
+        && id.bytes().all(|b| b.is_ascii_alphanumeric())
+        && !extension.is_empty()
+        && !file.ends_with(MANIFEST_SUFFIX)
+}
+
 /// Escapes a name into one path segment: `[A-Za-z0-9_-]` and inner dots stay, anything else
 /// becomes `%XX`. The mapping is injective, so two names never share a folder.
 pub fn escape_segment(name: &str) -> String {
@@ -83,6 +115,29 @@ mod tests {
             "main-pg/shop/2026/03/04/20260304T050607Z-01J0.manifest.json"
         );
         assert_eq!(manifest_key_for(&keys.artifact), Some(keys.manifest));
+    }
+
+    #[test]
+    fn artifact_keys_are_recognised_and_nothing_else() {
+        let at: DateTime<Utc> = "2026-03-04T05:06:07Z".parse().unwrap();
+        let keys = object_keys(
+            "main-pg",
+            "shop",
+            at,
+            "01JABCDEFGHJKMNPQRSTVWXYZ0",
+            "dump.zst.age",
+        );
+        assert!(is_artifact_key(&keys.artifact));
+        assert!(!is_artifact_key(&keys.manifest));
+        for other in [
+            "notes.txt",
+            "main-pg/shop/2026/03/04/report.pdf",
+            "main-pg/shop/2026/03/04/20260304T050607Z-short.dump",
+            "main-pg/shop/2026/03/05/20260304T050607Z-01JABCDEFGHJKMNPQRSTVWXYZ0.dump",
+            "shop/2026/03/04/20260304T050607Z-01JABCDEFGHJKMNPQRSTVWXYZ0.dump",
+        ] {
+            assert!(!is_artifact_key(other), "{other}");
+        }
     }
 
     #[test]

@@ -196,6 +196,43 @@ fn check_endpoint(name: &str, endpoint: &str) -> Result<()> {
     Ok(())
 }
 
+/// The service account key as OpenDAL takes it: base64 of the JSON. OpenDAL silently ignores
+/// a `credential` that is not base64 (and falls back to the environment's credentials), so
+/// the JSON itself (what `credential` holds) is encoded here and anything else refused.
+fn gcs_credential(name: &str, credential: &str) -> Result<String> {
+    let text = credential.trim();
+    if text.starts_with('{') {
+        return Ok(base64_encode(text.as_bytes()));
+    }
+    let base64_alphabet = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+    if !text.is_empty() && text.chars().all(base64_alphabet) {
+        return Ok(text.to_string());
+    }
+    Err(config_error(
+        name,
+        "credential must be a service account key: the JSON file's contents (or them base64-encoded)".into(),
+    ))
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for group in bytes.chunks(3) {
+        let n = group
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 impl OpenDalDestination {
     /// An S3-compatible bucket; uploads go straight to the key as multipart uploads.
     pub fn s3(settings: S3Settings) -> Result<Self> {
@@ -319,8 +356,21 @@ impl OpenDalDestination {
         ))
     }
 
-    /// A Google Cloud Storage bucket; uploads go straight to the key (resumable uploads).
+    /// A Google Cloud Storage bucket; uploads go straight to the key (an XML API multipart
+    /// upload, or one JSON API upload for an object smaller than `part_size`). Requests are
+    /// signed with `credential`, `credential_path`, or the environment's default credentials.
     pub fn gcs(settings: GcsSettings) -> Result<Self> {
+        Self::gcs_with(settings, false)
+    }
+
+    /// A Google Cloud Storage bucket reached with unsigned requests: a public bucket, or an
+    /// emulator that checks no credentials (`endpoint`). `credential` and `credential_path`
+    /// must be unset.
+    pub fn gcs_anonymous(settings: GcsSettings) -> Result<Self> {
+        Self::gcs_with(settings, true)
+    }
+
+    fn gcs_with(settings: GcsSettings, anonymous: bool) -> Result<Self> {
         let name = settings.name.as_str();
         opendal::install_default();
         check_tuning(name, &settings.tuning)?;
@@ -330,22 +380,43 @@ impl OpenDalDestination {
         let mut builder = opendal::services::Gcs::default()
             .bucket(&settings.bucket)
             .root(&root_of(&settings.prefix));
+        if anonymous {
+            if settings.credential.is_some() || settings.credential_path.is_some() {
+                return Err(config_error(
+                    name,
+                    "unsigned requests take no credential or credential_path".into(),
+                ));
+            }
+            builder = builder
+                .skip_signature()
+                .disable_config_load()
+                .disable_vm_metadata();
+        }
         if let Some(credential) = &settings.credential {
-            builder = builder.credential(credential.expose_secret());
+            builder = builder.credential(&gcs_credential(name, credential.expose_secret())?);
         }
         if let Some(path) = &settings.credential_path {
+            if !path.is_file() {
+                return Err(config_error(
+                    name,
+                    format!("credential_path {} is not a readable file", path.display()),
+                ));
+            }
             builder = builder.credential_path(&path.to_string_lossy());
         }
         if let Some(endpoint) = &settings.endpoint {
             check_endpoint(name, endpoint)?;
-            builder = builder.endpoint(endpoint);
+            builder = builder.endpoint(endpoint.trim_end_matches('/'));
         }
         let op = Operator::new(builder).map_err(|e| build_error(name, e))?;
-        let location = format!(
+        let mut location = format!(
             "gs://{}{}",
             settings.bucket,
             root_of(&settings.prefix).trim_end_matches('/')
         );
+        if let Some(endpoint) = &settings.endpoint {
+            location = format!("{location} ({})", endpoint.trim_end_matches('/'));
+        }
         Ok(OpenDalDestination::from_operator(
             name,
             location,

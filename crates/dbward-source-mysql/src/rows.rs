@@ -181,7 +181,10 @@ impl RowCounter {
                 continue;
             }
             self.lex = Lex::Normal;
-            self.token(Tok::Str);
+            // A value inside a row, as most strings are, changes nothing.
+            if !self.skippable() {
+                self.token(Tok::Str);
+            }
             return Some(i + 1);
         }
     }
@@ -425,11 +428,8 @@ impl RowCounter {
         }
     }
 
+    #[inline]
     fn token(&mut self, tok: Tok) {
-        if let Tok::Punct(b';') = tok {
-            self.end_statement();
-            return;
-        }
         // The tokens of a row list, counted in place.
         if let Stmt::Values { depth, rows, .. } = &mut self.stmt {
             match tok {
@@ -444,10 +444,20 @@ impl RowCounter {
                     *depth = depth.saturating_sub(1);
                     return;
                 }
-                // A word between tuples (`ON DUPLICATE KEY UPDATE`) ends the row list.
+                // `;` ends the statement; a word between tuples (`ON DUPLICATE KEY UPDATE`)
+                // ends the row list.
+                Tok::Punct(b';') => {}
                 Tok::Word if *depth == 0 => {}
                 _ => return,
             }
+        }
+        self.statement_token(tok);
+    }
+
+    fn statement_token(&mut self, tok: Tok) {
+        if let Tok::Punct(b';') = tok {
+            self.end_statement();
+            return;
         }
         let stmt = std::mem::replace(&mut self.stmt, Stmt::Skip);
         self.stmt = match (stmt, tok) {

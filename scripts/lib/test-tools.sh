@@ -1,0 +1,59 @@
+# shellcheck shell=bash
+# Test tools that are not Debian packages: the protocol emulators the destination adapters are
+# tested against (crates/dbward-destination/tests/{azblob,webdav,gcs}.rs).
+#
+#   source scripts/lib/test-tools.sh     # from scripts/test.sh, or by hand before `cargo test`
+#
+# Installs, only when missing, into ${CARGO_TARGET_DIR:-target}/test-tools/:
+#   venv/  a Python venv with wsgidav + cheroot (WebDAV) and gcp-storage-emulator (GCS)
+#   npm/   an npm prefix with azurite@3 (Azure Blob)
+# and exports the paths the test helpers read (crates/dbward-destination/src/testing/):
+#   DBWARD_TEST_WSGIDAV, DBWARD_TEST_GCS_EMULATOR, DBWARD_TEST_AZURITE
+# Needs python3 and node/npm; installs Debian's python3-venv when `python3 -m venv` fails.
+
+dbward_test_tools() {
+  local root dir venv npm_prefix sudo=()
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  dir=${CARGO_TARGET_DIR:-$root/target}/test-tools
+  case $dir in /*) ;; *) dir=$root/$dir ;; esac
+  venv=$dir/venv
+  npm_prefix=$dir/npm
+  mkdir -p "$dir" || return
+
+  if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null; then sudo=(sudo); fi
+
+  # --- Python: wsgidav, cheroot, gcp-storage-emulator ---
+  if [[ ! -x $venv/bin/wsgidav || ! -x $venv/bin/gcp-storage-emulator ]]; then
+    command -v python3 >/dev/null || { echo "test-tools: python3 not found" >&2; return 1; }
+    printf '\n==> %s\n' "installing wsgidav, cheroot, gcp-storage-emulator into $venv" >&2
+    rm -rf "$venv"
+    if ! python3 -m venv "$venv" 2>/dev/null; then
+      rm -rf "$venv"
+      local pyver
+      pyver=$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+          --no-install-recommends python3-venv "python$pyver-venv" ||
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+          --no-install-recommends python3-venv || return
+      python3 -m venv "$venv" || return
+    fi
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+      wsgidav cheroot gcp-storage-emulator || { rm -rf "$venv"; return 1; }
+  fi
+
+  # --- Node: azurite ---
+  if [[ ! -x $npm_prefix/node_modules/.bin/azurite-blob ]]; then
+    command -v npm >/dev/null || { echo "test-tools: npm (node) not found" >&2; return 1; }
+    printf '\n==> %s\n' "installing azurite@3 into $npm_prefix" >&2
+    npm install --prefix "$npm_prefix" --no-audit --no-fund --loglevel=error azurite@3 ||
+      return
+  fi
+
+  export DBWARD_TEST_WSGIDAV=$venv/bin/wsgidav
+  export DBWARD_TEST_GCS_EMULATOR=$venv/bin/gcp-storage-emulator
+  export DBWARD_TEST_AZURITE=$npm_prefix/node_modules/.bin/azurite-blob
+}
+
+dbward_test_tools || { echo "test-tools: installing the test emulators failed" >&2; exit 1; }
+unset -f dbward_test_tools
