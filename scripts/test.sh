@@ -53,6 +53,7 @@ if ((${#missing[@]})); then
   if [[ -n $made_policy ]]; then "${sudo[@]}" rm -f "$policy"; fi
   ((install_status == 0)) || exit "$install_status"
 fi
+source scripts/lib/test-tools.sh # Azurite, WsgiDAV, gcp-storage-emulator (not Debian packages)
 
 # --- 2. Rust toolchain ------------------------------------------------------------------
 if ! command -v cargo >/dev/null && [[ -x ${CARGO_HOME:-$HOME/.cargo}/bin/cargo ]]; then

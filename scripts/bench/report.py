@@ -177,7 +177,7 @@ def main():
         s = summaries.get("dbward_restore")
         if s and s["info"]["duration_ms"] is not None:
             print(f"(dbward restore's own duration_ms: {s['info']['duration_ms'] / 1000:.2f} s of {s['wall']:.2f} s wall; "
-                  f"it counts {fmt(s['info']['tables'], '.0f')} tables / {fmt(s['info']['rows'], '.0f')} rows after loading)")
+                  f"it reports {fmt(s['info']['tables'], '.0f')} tables / {fmt(s['info']['rows'], '.0f')} rows restored)")
         s = summaries.get("dbward_drill")
         if s and s["info"]["restore_ms"] is not None:
             print(f"(dbward drill: restore_ms {s['info']['restore_ms'] / 1000:.2f} s, duration_ms {s['info']['duration_ms'] / 1000:.2f} s, wall {s['wall']:.2f} s)")

@@ -39,7 +39,7 @@ dbward_test_tools() {
       python3 -m venv "$venv" || return
     fi
     "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-      wsgidav cheroot gcp-storage-emulator || { rm -rf "$venv"; return 1; }
+      'wsgidav>=4,<5' cheroot gcp-storage-emulator || { rm -rf "$venv"; return 1; }
   fi
 
   # --- Node: azurite ---
@@ -55,5 +55,10 @@ dbward_test_tools() {
   export DBWARD_TEST_AZURITE=$npm_prefix/node_modules/.bin/azurite-blob
 }
 
-dbward_test_tools || { echo "test-tools: installing the test emulators failed" >&2; exit 1; }
-unset -f dbward_test_tools
+if dbward_test_tools; then
+  unset -f dbward_test_tools
+else
+  unset -f dbward_test_tools
+  echo "test-tools: installing the test emulators failed (see above)" >&2
+  return 1
+fi

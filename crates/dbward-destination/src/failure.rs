@@ -88,6 +88,15 @@ pub fn classify(err: &opendal::Error) -> Failure {
             return Failure::Transient;
         }
     }
+    // GCS's error body has a numeric code; its message names a missing bucket (as S3's does).
+    if text.contains("The specified bucket does not exist") {
+        return Failure::MissingBucket;
+    }
+    // A bare HTTP status, for services whose error bodies carry no code (WebDAV servers
+    // answer 401 with an HTML page, or nothing).
+    if http_status(err) == Some(401) {
+        return Failure::Credentials;
+    }
     // The ssh client's own words (openssh hands back its log).
     if text.contains("Host key verification failed")
         || text.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
@@ -170,6 +179,41 @@ pub fn error_code(message: &str) -> Option<String> {
     None
 }
 
+/// The HTTP status of the response that failed, when OpenDAL kept it: its HTTP services put
+/// the response head in the error's context as `response: Parts { status: 401, .. }`, which
+/// only the error's `Display` shows.
+pub fn http_status(err: &opendal::Error) -> Option<u16> {
+    let text = err.to_string();
+    let start = text.find("response: Parts { status: ")? + "response: Parts { status: ".len();
+    let digits: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}
+
+/// The heading of an HTML error page (`<title>401 Unauthorized</title>`), which web servers
+/// send as the body of an error; `None` for any other message.
+fn html_title(message: &str) -> Option<String> {
+    let lower = message.to_ascii_lowercase();
+    if !(lower.contains("<html") || lower.contains("<!doctype html")) {
+        return None;
+    }
+    for (open, close) in [("<title>", "</title>"), ("<h1>", "</h1>")] {
+        if let Some(start) = lower.find(open) {
+            let rest = &lower[start + open.len()..];
+            if let Some(end) = rest.find(close) {
+                let from = start + open.len();
+                let title = message[from..from + end].trim();
+                if !title.is_empty() {
+                    return Some(title.to_string());
+                }
+            }
+        }
+    }
+    Some("an HTML error page".into())
+}
+
 /// The store's own explanation next to its code, when it gave one.
 fn store_message(message: &str) -> Option<String> {
     for (open, close) in [("message: \"", "\""), ("<Message>", "</Message>")] {
@@ -217,9 +261,17 @@ pub fn detail(err: &opendal::Error) -> String {
     let mut out = match (error_code(message), store_message(message)) {
         (Some(code), Some(text)) => format!("{code}: {text}"),
         (Some(code), None) => code,
-        _ => full_text(err),
+        _ => match (html_title(message), http_status(err)) {
+            (Some(title), Some(status)) if !title.contains(&status.to_string()) => {
+                format!("HTTP {status}: {title}")
+            }
+            (Some(title), _) => title,
+            (None, Some(status)) if message.trim().is_empty() => format!("HTTP {status}"),
+            _ => full_text(err),
+        },
     };
-    out = out.replace(['\n', '\r'], " ");
+    // One line, single spaces.
+    out = out.split_whitespace().collect::<Vec<_>>().join(" ");
     // Keep it to a line a person reads; ssh's log can be long.
     if out.chars().count() > 400 {
         out = out.chars().take(400).collect::<String>() + "…";
@@ -326,6 +378,36 @@ mod tests {
             io::Error::from(io::ErrorKind::StorageFull),
         );
         assert!(!is_transient(&disk_full));
+    }
+
+    fn http_error(status: u16, body: &str) -> opendal::Error {
+        opendal::Error::new(opendal::ErrorKind::Unexpected, body).with_context(
+            "response",
+            format!("Parts {{ status: {status}, version: HTTP/1.1, headers: {{}} }}"),
+        )
+    }
+
+    #[test]
+    fn gcs_names_a_missing_bucket_in_its_message() {
+        let err = http_error(
+            404,
+            "GcsError { error: GcsErrorDetail { code: 404, message: \"The specified bucket does not exist.\", errors: [] } }",
+        );
+        assert_eq!(classify(&err), Failure::MissingBucket);
+    }
+
+    #[test]
+    fn a_bare_http_status_is_read_from_the_context() {
+        let page = "<html>\n  <head><title>401 Access not authorized</title></head>\n</html>";
+        let err = http_error(401, page);
+        assert_eq!(http_status(&err), Some(401));
+        assert_eq!(classify(&err), Failure::Credentials);
+        assert_eq!(detail(&err), "401 Access not authorized");
+        let err = http_error(403, "");
+        assert_eq!(http_status(&err), Some(403));
+        assert_eq!(detail(&err), "HTTP 403");
+        let plain = opendal::Error::new(opendal::ErrorKind::Unexpected, "no response");
+        assert_eq!(http_status(&plain), None);
     }
 
     #[test]

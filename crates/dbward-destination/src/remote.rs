@@ -5,7 +5,7 @@
 //! How an upload stays invisible until `commit` depends on the service ([`Staging`]):
 //!
 //! - **Direct** (S3, GCS, Azure Blob): the writer goes to the final key. A multipart upload
-//!   (S3), a resumable upload (GCS) or uncommitted blocks (Azure) are not objects: nothing is
+//!   (S3, and GCS's XML API) or uncommitted blocks (Azure) are not objects: nothing is
 //!   listed or readable under the key until the upload is completed, which `commit` does; an
 //!   artifact smaller than one part is sent as one PUT at `commit`. `abort` aborts the
 //!   multipart upload. Staging plus a server-side copy would double the bytes moved and S3
@@ -201,6 +201,20 @@ impl OpenDalDestination {
     /// Turns an OpenDAL error into one line that says what failed and what to do.
     fn fail(&self, doing: &str, err: opendal::Error) -> Error {
         let class = failure::classify(&err);
+        self.fail_as(doing, err, class)
+    }
+
+    /// As `fail`, for a write: an object store has no folders, so its 404 to a write is
+    /// about the bucket or container (GCS and its emulators may say nothing but the status).
+    fn fail_write(&self, doing: &str, err: opendal::Error) -> Error {
+        if self.staging == Staging::Direct && err.kind() == opendal::ErrorKind::NotFound {
+            return self.fail_as(doing, err, Failure::MissingBucket);
+        }
+        self.fail(doing, err)
+    }
+
+    /// As `fail`, with the class known from the call's context.
+    fn fail_as(&self, doing: &str, err: opendal::Error, class: Failure) -> Error {
         let detail = failure::detail(&err);
         let container = self.container.as_deref().unwrap_or("?");
         let reason = match class {
@@ -237,8 +251,31 @@ impl OpenDalDestination {
         format!("{STAGING}/{}.part", ulid::Ulid::new())
     }
 
+    /// The content type objects are written with, where the service needs one said. GCS
+    /// stores an upload sent without one as `application/octet-stream`; gcp-storage-emulator
+    /// stores none and answers `"contentType": null`, which OpenDAL cannot parse. Saying it
+    /// makes both the same.
+    fn content_type(&self) -> Option<&'static str> {
+        (self.service == Service::Gcs).then_some("application/octet-stream")
+    }
+
+    async fn write_whole(
+        &self,
+        path: &str,
+        bytes: impl Into<opendal::Buffer>,
+    ) -> opendal::Result<()> {
+        let mut write = self.op.write_with(path, bytes);
+        if let Some(content_type) = self.content_type() {
+            write = write.content_type(content_type);
+        }
+        write.await.map(|_| ())
+    }
+
     async fn open_writer(&self, path: &str) -> Result<opendal::Writer> {
-        let builder = self.op.writer_with(path);
+        let mut builder = self.op.writer_with(path);
+        if let Some(content_type) = self.content_type() {
+            builder = builder.content_type(content_type);
+        }
         let builder = if self.staging == Staging::Rename {
             // A file written in place: each chunk goes straight on (no parts to fill).
             builder
@@ -249,7 +286,7 @@ impl OpenDalDestination {
         };
         builder
             .await
-            .map_err(|e| self.fail(&format!("cannot start upload of {path}"), e))
+            .map_err(|e| self.fail_write(&format!("cannot start upload of {path}"), e))
     }
 
     async fn stat(&self, key: &str) -> Result<Option<opendal::Metadata>> {
@@ -268,7 +305,16 @@ impl OpenDalDestination {
                 .into_iter()
                 .filter(|e| e.metadata().is_file())
                 .collect()),
-            Err(e) if e.kind() == opendal::ErrorKind::NotFound => Ok(Vec::new()),
+            // A folder never written to is empty (SFTP, WebDAV). An object store has no
+            // folders: it lists an existing bucket, even an empty one, so its 404 is about
+            // the bucket or container (Azure says `ContainerNotFound`, GCS and its
+            // emulators may say nothing but the status).
+            Err(e)
+                if self.staging == Staging::Direct && e.kind() == opendal::ErrorKind::NotFound =>
+            {
+                Err(self.fail_as(&format!("cannot list {path}"), e, Failure::MissingBucket))
+            }
+            Err(e) if is_absent(&e) => Ok(Vec::new()),
             Err(e) => Err(self.fail(&format!("cannot list {path}"), e)),
         }
     }
@@ -285,6 +331,11 @@ impl OpenDalDestination {
             .map(|m| m.content_length())
             .unwrap_or(0))
     }
+}
+
+/// A 404 about the object or folder itself, not about its bucket or container.
+fn is_absent(err: &opendal::Error) -> bool {
+    err.kind() == opendal::ErrorKind::NotFound && failure::classify(err) != Failure::MissingBucket
 }
 
 fn to_chrono(ts: opendal::raw::Timestamp) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -330,14 +381,12 @@ impl Destination for OpenDalDestination {
         match self.staging {
             // One PUT replaces the object atomically.
             Staging::Direct => self
-                .op
-                .write(key, bytes)
+                .write_whole(key, bytes)
                 .await
-                .map(|_| ())
-                .map_err(|e| self.fail(&format!("cannot write {key}"), e)),
+                .map_err(|e| self.fail_write(&format!("cannot write {key}"), e)),
             Staging::Rename => {
                 let staged = self.staged_path();
-                if let Err(e) = self.op.write(&staged, bytes).await {
+                if let Err(e) = self.write_whole(&staged, bytes).await {
                     let _ = self.op.delete(&staged).await;
                     return Err(self.fail(&format!("cannot write {key}"), e));
                 }
@@ -387,7 +436,7 @@ impl Destination for OpenDalDestination {
         self.check_key(key)?;
         match self.op.delete(key).await {
             Ok(()) => Ok(()),
-            Err(e) if e.kind() == opendal::ErrorKind::NotFound => Ok(()),
+            Err(e) if is_absent(&e) => Ok(()),
             Err(e) => Err(self.fail(&format!("cannot delete {key}"), e)),
         }
     }
@@ -422,8 +471,9 @@ impl Destination for OpenDalDestination {
     async fn clean_staging(&self) -> Result<usize> {
         match self.staging {
             // Abandoned multipart uploads are not objects and OpenDAL cannot list them: a
-            // bucket lifecycle rule (AbortIncompleteMultipartUpload) removes them; GCS and
-            // Azure expire unfinished uploads and uncommitted blocks within a week.
+            // bucket lifecycle rule (AbortIncompleteMultipartUpload, on S3 and on GCS, whose
+            // XML multipart uploads do not expire on their own) removes them; Azure drops
+            // uncommitted blocks after a week.
             Staging::Direct => Ok(0),
             Staging::Rename => {
                 let now = chrono::Utc::now();
@@ -489,10 +539,9 @@ impl RemoteUpload {
         let d = self.destination.clone();
         match self.writer.as_mut() {
             Some(writer) => {
-                let meta = writer
-                    .close()
-                    .await
-                    .map_err(|e| d.fail(&format!("cannot complete upload of {}", self.key), e))?;
+                let meta = writer.close().await.map_err(|e| {
+                    d.fail_write(&format!("cannot complete upload of {}", self.key), e)
+                })?;
                 let reported = meta.content_length();
                 if reported != 0 && reported != self.written {
                     return Err(d.error(format!(
@@ -504,7 +553,7 @@ impl RemoteUpload {
             None => {
                 let buffer: opendal::Buffer =
                     std::mem::take(&mut self.buffered).into_iter().collect();
-                d.op.write(&self.path, buffer)
+                d.write_whole(&self.path, buffer)
                     .await
                     .map_err(|e| d.fail(&format!("cannot upload {}", self.key), e))?;
             }
@@ -544,7 +593,7 @@ impl Upload for RemoteUpload {
                 let result = writer.write(chunk).await;
                 result.map_err(|e| {
                     self.destination
-                        .fail(&format!("cannot upload {}", self.key), e)
+                        .fail_write(&format!("cannot upload {}", self.key), e)
                 })
             }
             None => {

@@ -624,6 +624,49 @@ mod tests {
     }
 
     #[test]
+    fn gcs_credential_json_is_base64_encoded_for_opendal() {
+        assert_eq!(base64_encode(b""), "");
+        assert_eq!(base64_encode(b"f"), "Zg==");
+        assert_eq!(base64_encode(b"fo"), "Zm8=");
+        assert_eq!(base64_encode(b"foo"), "Zm9v");
+        assert_eq!(base64_encode(b"{\"type\":1}"), "eyJ0eXBlIjoxfQ==");
+        assert_eq!(
+            gcs_credential("g", " {\"type\":1}\n").unwrap(),
+            "eyJ0eXBlIjoxfQ=="
+        );
+        assert_eq!(
+            gcs_credential("g", "eyJ0eXBlIjoxfQ==").unwrap(),
+            "eyJ0eXBlIjoxfQ=="
+        );
+        let err = gcs_credential("g", "not json, not base64")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("service account key"), "{err}");
+        assert!(!err.contains("not json"), "{err}");
+    }
+
+    #[test]
+    fn gcs_anonymous_takes_no_credential() {
+        let settings = GcsSettings {
+            name: "g".into(),
+            bucket: "bk".into(),
+            endpoint: Some("http://127.0.0.1:4443".into()),
+            ..GcsSettings::default()
+        };
+        let dest = OpenDalDestination::gcs_anonymous(settings.clone()).unwrap();
+        assert_eq!(dest.location(), "gs://bk (http://127.0.0.1:4443)");
+        let signed = GcsSettings {
+            credential: secret("GCSSECRET"),
+            ..settings
+        };
+        let err = OpenDalDestination::gcs_anonymous(signed)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unsigned"), "{err}");
+        assert!(!err.contains("GCSSECRET"), "{err}");
+    }
+
+    #[test]
     fn known_hosts_spellings() {
         assert_eq!(KnownHosts::parse("strict"), Some(KnownHosts::Strict));
         assert_eq!(KnownHosts::parse("accept-new"), Some(KnownHosts::AcceptNew));
