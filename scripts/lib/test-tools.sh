@@ -1,14 +1,15 @@
 # shellcheck shell=bash
 # Test tools that are not Debian packages: the protocol emulators the destination adapters are
-# tested against (crates/dbward-destination/tests/{azblob,webdav,gcs}.rs).
+# tested against (crates/dbward-destination/tests/{azblob,webdav,gcs,s3_object_lock}.rs).
 #
 #   source scripts/lib/test-tools.sh     # from scripts/test.sh, or by hand before `cargo test`
 #
 # Installs, only when missing, into ${CARGO_TARGET_DIR:-target}/test-tools/:
-#   venv/  a Python venv with wsgidav + cheroot (WebDAV) and gcp-storage-emulator (GCS)
+#   venv/  a Python venv with wsgidav + cheroot (WebDAV), gcp-storage-emulator (GCS) and
+#          moto[server] (S3 with versioning and Object Lock; boto3 comes with it)
 #   npm/   an npm prefix with azurite@3 (Azure Blob)
 # and exports the paths the test helpers read (crates/dbward-destination/src/testing/):
-#   DBWARD_TEST_WSGIDAV, DBWARD_TEST_GCS_EMULATOR, DBWARD_TEST_AZURITE
+#   DBWARD_TEST_WSGIDAV, DBWARD_TEST_GCS_EMULATOR, DBWARD_TEST_MOTO, DBWARD_TEST_AZURITE
 # Needs python3 and node/npm; installs Debian's python3-venv when `python3 -m venv` fails.
 
 dbward_test_tools() {
@@ -22,10 +23,10 @@ dbward_test_tools() {
 
   if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null; then sudo=(sudo); fi
 
-  # --- Python: wsgidav, cheroot, gcp-storage-emulator ---
-  if [[ ! -x $venv/bin/wsgidav || ! -x $venv/bin/gcp-storage-emulator ]]; then
+  # --- Python: wsgidav, cheroot, gcp-storage-emulator, moto[server] ---
+  if [[ ! -x $venv/bin/python ]]; then
     command -v python3 >/dev/null || { echo "test-tools: python3 not found" >&2; return 1; }
-    printf '\n==> %s\n' "installing wsgidav, cheroot, gcp-storage-emulator into $venv" >&2
+    printf '\n==> %s\n' "creating the Python venv $venv" >&2
     rm -rf "$venv"
     if ! python3 -m venv "$venv" 2>/dev/null; then
       rm -rf "$venv"
@@ -38,8 +39,15 @@ dbward_test_tools() {
           --no-install-recommends python3-venv || return
       python3 -m venv "$venv" || return
     fi
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-      'wsgidav>=4,<5' cheroot gcp-storage-emulator || { rm -rf "$venv"; return 1; }
+  fi
+  # Each missing tool is added to the venv; those already there are kept.
+  local wanted=()
+  [[ -x $venv/bin/wsgidav ]] || wanted+=('wsgidav>=4,<5' cheroot)
+  [[ -x $venv/bin/gcp-storage-emulator ]] || wanted+=(gcp-storage-emulator)
+  [[ -x $venv/bin/moto_server ]] || wanted+=('moto[server]>=5,<6')
+  if ((${#wanted[@]})); then
+    printf '\n==> %s\n' "installing ${wanted[*]} into $venv" >&2
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "${wanted[@]}" || return
   fi
 
   # --- Node: azurite ---
@@ -52,6 +60,7 @@ dbward_test_tools() {
 
   export DBWARD_TEST_WSGIDAV=$venv/bin/wsgidav
   export DBWARD_TEST_GCS_EMULATOR=$venv/bin/gcp-storage-emulator
+  export DBWARD_TEST_MOTO=$venv/bin/moto_server
   export DBWARD_TEST_AZURITE=$npm_prefix/node_modules/.bin/azurite-blob
 }
 

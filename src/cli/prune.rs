@@ -25,6 +25,16 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             println!("{verb} uncommitted leftover {leftover}");
         }
         println!("{verb} {} uncommitted leftovers", report.leftovers.len());
+        for retained in &report.retained_by_lock {
+            let until = match retained.until {
+                Some(until) => format!("until {}", until.format("%Y-%m-%d %H:%M UTC")),
+                None => "(the store did not say until when)".into(),
+            };
+            println!(
+                "retained by lock {until}: {}: {} ({})",
+                retained.destination, retained.key, retained.reason
+            );
+        }
         if !report.retention_applied {
             println!(
                 "retention is not applied by this version: no backup was removed by age or count"

@@ -2,7 +2,10 @@
 //! Copies the catalog knows but the destination lost are reported and marked `missing`
 //! (and `committed` again if they reappear); committed backups the catalog does not know are
 //! reported for `catalog rebuild`; uncommitted leftovers older than the grace period are
-//! listed for `prune`.
+//! listed for `prune`. Audit sees what a listing shows: a leftover that `prune` deleted but
+//! the store keeps under an S3 Object Lock is hidden behind its delete marker, so it is
+//! neither a leftover nor missing here (prune reported it as retained by lock); the store
+//! removes its data once the retention has passed.
 
 use std::collections::BTreeSet;
 use std::time::Duration;

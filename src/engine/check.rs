@@ -60,10 +60,17 @@ pub async fn run(ctx: &Context) -> Vec<CheckItem> {
         let dest = dest.clone();
         tasks.push(tokio::spawn(async move {
             let (ok, detail) = match probe(dest.as_ref()).await {
-                Ok(()) => (
+                Ok(None) => (
                     true,
                     format!(
                         "{}: wrote, read back and deleted a probe object",
+                        dest.location()
+                    ),
+                ),
+                Ok(Some(note)) => (
+                    true,
+                    format!(
+                        "{}: wrote and read back a probe object; {note}",
                         dest.location()
                     ),
                 ),
@@ -97,7 +104,9 @@ pub async fn run(ctx: &Context) -> Vec<CheckItem> {
     items
 }
 
-async fn probe(dest: &dyn Destination) -> Result<(), String> {
+/// Writes, reads back and deletes a probe object. `Ok(Some(note))` when the store keeps the
+/// probe under an Object Lock: writing works, and keeping is what the lock is for.
+async fn probe(dest: &dyn Destination) -> Result<Option<String>, String> {
     let key = format!(".dbward-probe-{}", ulid::Ulid::new());
     let payload = Bytes::from(format!("dbward probe {key}"));
     dest.put(&key, payload.clone())
@@ -112,7 +121,7 @@ async fn probe(dest: &dyn Destination) -> Result<(), String> {
             .map(|_| ()),
         Err(e) => Err(e.to_string()),
     };
-    let deleted = dest.delete(&key).await.map_err(|e| e.to_string());
+    let deleted = dest.delete(&key).await;
     read_result?;
     if read != payload {
         return Err(format!(
@@ -120,7 +129,13 @@ async fn probe(dest: &dyn Destination) -> Result<(), String> {
             dest.name()
         ));
     }
-    deleted
+    match deleted {
+        Ok(()) => Ok(None),
+        Err(retained @ dbward_core::Error::Retained { .. }) => Ok(Some(format!(
+            "the probe object {key} is retained by the bucket's Object Lock ({retained})"
+        ))),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn note(kind: &'static str, item: &str, warning: bool, detail: String) -> CheckItem {

@@ -1,6 +1,7 @@
 //! Remote destinations end to end: one dump fanned out to a local folder, a real S3 protocol
 //! server (s3s-fs, in process) and a real sshd; a destination that stops; copies deleted or
-//! altered behind dbward's back; audit; the catalog rebuilt from each destination.
+//! altered behind dbward's back; audit; the catalog rebuilt from each destination; a bucket
+//! with Object Lock (moto).
 
 use std::process::Output;
 
@@ -369,4 +370,52 @@ async fn wrong_credentials_are_named_by_check_and_backup() {
             .contains("credentials"),
         "{doc:#}"
     );
+}
+
+/// An S3 bucket with Object Lock (moto): backups upload into it, `check` passes and says the
+/// probe is retained, and a drill restores from it.
+#[test]
+fn a_bucket_with_object_lock_takes_backups_and_check_passes() {
+    use dbward_core::secret::ExposeSecret;
+    use dbward_destination::testing::{LockMode, Moto};
+    let moto = Moto::start();
+    moto.create_locked_bucket("vault", LockMode::Compliance, 1);
+    let settings = moto.settings("vault", "vault");
+    let env = Env::new(&format!(
+        "state_dir = \"state\"\n\
+         [[source]]\nname = \"lite\"\nengine = \"sqlite\"\npath = \"app.db\"\n\
+         [[destination]]\nname = \"vault\"\ntype = \"s3\"\nbucket = \"vault\"\nendpoint = \"{}\"\nregion = \"us-east-1\"\n\
+         access_key_id = {{ file = \"key\" }}\nsecret_access_key = {{ file = \"secret\" }}\nverify_upload = \"checksum\"\n",
+        moto.endpoint()
+    ));
+    write_secret(
+        &env.path("key"),
+        settings.access_key_id.as_ref().unwrap().expose_secret(),
+    );
+    write_secret(
+        &env.path("secret"),
+        settings.secret_access_key.as_ref().unwrap().expose_secret(),
+    );
+    rusqlite::Connection::open(env.path("app.db"))
+        .unwrap()
+        .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1), (2);")
+        .unwrap();
+
+    let out = env.run(&["check"]);
+    let text = crate::common::stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("vault"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.starts_with("ok") && line.contains("retained"),
+        "{line}"
+    );
+
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}\n{}", moto.log());
+    assert_eq!(only_backup(&doc)["status"], "succeeded");
+    let (code, drill) = env.json(&["verify", "--latest", "--level", "drill"]);
+    assert_eq!(code, 0, "{drill:#}");
 }

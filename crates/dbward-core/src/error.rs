@@ -36,6 +36,18 @@ pub enum Error {
     /// A destination refused or lost a write, read or listing.
     #[error("destination {destination}: {reason}")]
     Destination { destination: String, reason: String },
+    /// A delete the store refused because the object is kept on purpose (S3 Object Lock
+    /// retention or legal hold): the object is hidden (a delete marker) but its data stays
+    /// until the retention passes. Callers that prune report it rather than fail on it.
+    #[error("destination {destination}: {key} is retained by the store ({reason})")]
+    Retained {
+        destination: String,
+        key: String,
+        /// Until when and why, as far as the store said.
+        reason: String,
+        /// When the retention ends, where the store said.
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// A local file operation failed.
     #[error("{context} {}: {err}", path.display())]
     Io {

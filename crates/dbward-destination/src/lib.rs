@@ -9,6 +9,7 @@ pub mod failure;
 pub mod fs;
 pub mod remote;
 pub mod retry;
+pub mod s3_http;
 pub mod services;
 #[cfg(feature = "testing")]
 pub mod testing;

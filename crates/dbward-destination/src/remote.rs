@@ -34,6 +34,7 @@ use opendal::Operator;
 use tokio::io::AsyncRead;
 
 use crate::failure::{self, Failure, TRANSIENT_MARK};
+use crate::s3_http::S3Transport;
 
 /// Folder under the root that holds uploads in progress (Rename staging only).
 pub const STAGING: &str = ".dbward-staging";
@@ -127,6 +128,8 @@ pub struct OpenDalDestination {
     staging: Staging,
     tuning: Tuning,
     op: Operator,
+    /// S3 only: the transport, which remembers Object Lock headers (`crate::s3_http`).
+    s3_transport: Option<S3Transport>,
 }
 
 impl fmt::Debug for OpenDalDestination {
@@ -166,7 +169,14 @@ impl OpenDalDestination {
             staging,
             tuning,
             op,
+            s3_transport: None,
         }
+    }
+
+    /// Lets the destination read Object Lock headers its S3 transport saw.
+    pub(crate) fn with_s3_transport(mut self, transport: S3Transport) -> Self {
+        self.s3_transport = Some(transport);
+        self
     }
 
     /// The largest object one upload can write before the part limit is hit.
@@ -333,6 +343,125 @@ impl OpenDalDestination {
     }
 }
 
+impl OpenDalDestination {
+    /// S3: after the delete by key, removes every version the key still has. On a versioned
+    /// bucket (which every bucket with Object Lock is) the delete by key only adds a delete
+    /// marker and the data stays, billed; here the data versions go first, then the delete
+    /// markers. A version the store refuses to delete (`AccessDenied`: Object Lock retention
+    /// or a legal hold) stays, hidden behind its delete marker, and the delete answers
+    /// [`Error::Retained`]. A store that cannot list versions (no versioning API, as s3s-fs,
+    /// or no `s3:ListBucketVersions` permission) keeps what the delete by key did.
+    async fn delete_versions(&self, key: &str) -> Result<()> {
+        let entries = match self.op.list_with(key).versions(true).deleted(true).await {
+            Ok(entries) => entries,
+            Err(e) => {
+                tracing::debug!(destination = %self.name, key, "versions not listed, deleted by key only: {}", failure::detail(&e));
+                return Ok(());
+            }
+        };
+        let mut data = Vec::new();
+        let mut markers = Vec::new();
+        for entry in &entries {
+            let meta = entry.metadata();
+            if entry.path().trim_start_matches('/') != key || meta.is_dir() {
+                continue;
+            }
+            let Some(version) = meta.version() else {
+                continue;
+            };
+            if meta.is_deleted() {
+                markers.push(version.to_string());
+            } else {
+                data.push(version.to_string());
+            }
+        }
+        let mut refused = Vec::new();
+        for version in &data {
+            match self.op.delete_with(key).version(version).await {
+                Ok(()) => {}
+                Err(e) if is_absent(&e) => {}
+                Err(e) if failure::classify(&e) == Failure::PermissionDenied => {
+                    refused.push((version.clone(), e));
+                }
+                Err(e) => {
+                    return Err(self.fail(&format!("cannot delete version {version} of {key}"), e));
+                }
+            }
+        }
+        if refused.is_empty() {
+            // Nothing is left behind them: the delete markers go too.
+            for version in &markers {
+                match self.op.delete_with(key).version(version).await {
+                    Ok(()) => {}
+                    Err(e) if is_absent(&e) => {}
+                    Err(e) => {
+                        return Err(self.fail(
+                            &format!("cannot delete the delete marker {version} of {key}"),
+                            e,
+                        ));
+                    }
+                }
+            }
+            return Ok(());
+        }
+        Err(self.retained(key, refused).await)
+    }
+
+    /// The error for versions of `key` the store refused to delete, with the retention the
+    /// store reports for them (a HEAD by version; `None` where it says none or is not asked).
+    async fn retained(&self, key: &str, refused: Vec<(String, opendal::Error)>) -> Error {
+        let mut until: Option<chrono::DateTime<chrono::Utc>> = None;
+        let mut parts = Vec::new();
+        for (version, err) in &refused {
+            let lock = match &self.s3_transport {
+                Some(transport) => {
+                    let _ = self.op.stat_with(key).version(version).await;
+                    transport.take_lock(version)
+                }
+                None => None,
+            };
+            let detail = failure::detail(err);
+            let part = match lock {
+                Some(lock) => {
+                    if let Some(date) = lock.retain_until {
+                        until = Some(until.map_or(date, |u| u.max(date)));
+                    }
+                    let mut said = Vec::new();
+                    if let Some(mode) = &lock.mode {
+                        match lock.retain_until {
+                            Some(date) => said.push(format!(
+                                "Object Lock {mode} until {}",
+                                date.format("%Y-%m-%d %H:%M:%S UTC")
+                            )),
+                            None => said.push(format!("Object Lock {mode}")),
+                        }
+                    }
+                    if lock.legal_hold {
+                        said.push("legal hold".into());
+                    }
+                    format!(
+                        "version {version}: {}; the store said {detail}",
+                        said.join(", ")
+                    )
+                }
+                None => format!(
+                    "version {version}: the store refused to delete it ({detail}): an Object Lock retention or legal hold, or credentials without s3:DeleteObjectVersion"
+                ),
+            };
+            parts.push(part);
+        }
+        Error::Retained {
+            destination: self.name.clone(),
+            key: key.to_string(),
+            reason: format!(
+                "{}; it is hidden behind a delete marker and stays until its retention passes",
+                parts.join("; ")
+            ),
+            until,
+        }
+    }
+}
+
 /// A 404 about the object or folder itself, not about its bucket or container.
 fn is_absent(err: &opendal::Error) -> bool {
     err.kind() == opendal::ErrorKind::NotFound && failure::classify(err) != Failure::MissingBucket
@@ -435,10 +564,14 @@ impl Destination for OpenDalDestination {
     async fn delete(&self, key: &str) -> Result<()> {
         self.check_key(key)?;
         match self.op.delete(key).await {
-            Ok(()) => Ok(()),
-            Err(e) if is_absent(&e) => Ok(()),
-            Err(e) => Err(self.fail(&format!("cannot delete {key}"), e)),
+            Ok(()) => {}
+            Err(e) if is_absent(&e) => {}
+            Err(e) => return Err(self.fail(&format!("cannot delete {key}"), e)),
         }
+        if self.service == Service::S3 {
+            self.delete_versions(key).await?;
+        }
+        Ok(())
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>> {

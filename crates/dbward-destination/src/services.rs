@@ -11,9 +11,10 @@ use std::path::PathBuf;
 
 use dbward_core::secret::{ExposeSecret, SecretString};
 use dbward_core::{Error, Result};
-use opendal::Operator;
+use opendal::{OperationContext, Operator};
 
 use crate::remote::{MIN_PART_SIZE, OpenDalDestination, Service, Staging, Tuning};
+use crate::s3_http::S3Transport;
 
 /// An S3-compatible bucket.
 #[derive(Debug, Clone, Default)]
@@ -214,7 +215,7 @@ fn gcs_credential(name: &str, credential: &str) -> Result<String> {
     ))
 }
 
-fn base64_encode(bytes: &[u8]) -> String {
+pub(crate) fn base64_encode(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for group in bytes.chunks(3) {
@@ -246,7 +247,13 @@ impl OpenDalDestination {
         let mut builder = opendal::services::S3::default()
             .bucket(&settings.bucket)
             .root(&root_of(&settings.prefix))
-            .region(region);
+            .region(region)
+            // A CRC32C of every PutObject and UploadPart body in `x-amz-checksum-crc32c`
+            // (and the algorithm on CreateMultipartUpload): AWS refuses uploads into a bucket
+            // with Object Lock without a `Content-MD5` or `x-amz-checksum-*` header, and the
+            // server checks the bytes it received against it. OpenDAL's other choice, "md5",
+            // cannot do multipart uploads.
+            .checksum_algorithm("crc32c");
         if let Some(endpoint) = &settings.endpoint {
             check_endpoint(name, endpoint)?;
             builder = builder.endpoint(endpoint);
@@ -271,7 +278,10 @@ impl OpenDalDestination {
                 ));
             }
         }
-        let op = Operator::new(builder).map_err(|e| build_error(name, e))?;
+        let transport = S3Transport::default();
+        let op = Operator::new(builder)
+            .map_err(|e| build_error(name, e))?
+            .with_context(OperationContext::new().with_http_transport(transport.transporter()));
         let endpoint = settings
             .endpoint
             .clone()
@@ -289,7 +299,8 @@ impl OpenDalDestination {
             Staging::Direct,
             settings.tuning,
             op,
-        ))
+        )
+        .with_s3_transport(transport))
     }
 
     /// A directory over SFTP; uploads are staged and renamed into place.
