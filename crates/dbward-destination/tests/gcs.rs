@@ -7,48 +7,34 @@
 //! does not implement (it answers 501); smaller objects go in one JSON API upload, which
 //! it does. Wrong credentials cannot be tested either: the emulator checks none.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
 use bytes::Bytes;
 use dbward_core::destination::Destination;
+use dbward_destination::OpenDalDestination;
 use dbward_destination::testing::GcsEmulator;
-use dbward_destination::{OpenDalDestination, RetryPolicy, Retrying, conformance};
 
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        attempts: 3,
-        first_delay: Duration::from_millis(50),
-        max_delay: Duration::from_millis(200),
-    }
-}
+use common::{
+    SERVER_DOWN_HINT, a_put_under_the_prefix_lists_plainly, assert_error_names,
+    conformance_plain_and_prefixed, expect_unreachable, probe_write_error,
+};
+
+const MISSING: &str = "bucket \"nope\" does not exist";
 
 #[tokio::test]
 async fn gcs_passes_the_conformance_suite() {
     let emulator = GcsEmulator::start("backups");
-    let dest = OpenDalDestination::gcs_anonymous(emulator.settings("gcs")).unwrap();
-    conformance::run(&dest).await;
-
-    let mut settings = emulator.settings("gcs");
-    settings.prefix = "prod/".into();
-    let dest = Retrying::new(
-        Arc::new(OpenDalDestination::gcs_anonymous(settings).unwrap()),
-        fast_retries(),
-    );
-    conformance::run(&dest).await;
-    dest.put("a/b.json", Bytes::from_static(b"{}"))
-        .await
-        .unwrap();
-    let listed = dest.list("").await.unwrap();
-    assert_eq!(listed.len(), 1, "{listed:?}");
-    assert_eq!(listed[0].key, "a/b.json");
-    assert_eq!(listed[0].size, 2);
-    assert!(listed[0].modified.is_some(), "{listed:?}");
-    assert_eq!(dest.clean_staging().await.unwrap(), 0);
-    assert_eq!(
-        dest.location(),
-        format!("gs://backups/prod ({})", emulator.endpoint())
-    );
+    let dest = |prefix: &str| {
+        let mut settings = emulator.settings("gcs");
+        settings.prefix = prefix.into();
+        OpenDalDestination::gcs_anonymous(settings).unwrap()
+    };
+    let dest = conformance_plain_and_prefixed(dest(""), dest("prod/")).await;
+    a_put_under_the_prefix_lists_plainly(
+        &dest,
+        &format!("gs://backups/prod ({})", emulator.endpoint()),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -58,23 +44,17 @@ async fn a_missing_bucket_is_a_clear_error() {
     settings.bucket = "nope".into();
     let dest = OpenDalDestination::gcs_anonymous(settings).unwrap();
     let err = dest.list("").await.unwrap_err().to_string();
-    assert!(err.starts_with("destination gcs: cannot list /:"), "{err}");
-    assert!(err.contains("bucket \"nope\" does not exist"), "{err}");
-    assert!(err.contains("create it or correct `bucket`"), "{err}");
-    let err = dest
-        .put("probe", Bytes::from_static(b"x"))
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.starts_with("destination gcs: cannot write probe:"),
-        "{err}"
+    assert_error_names(
+        &err,
+        "destination gcs: cannot list /:",
+        &[MISSING, "create it or correct `bucket`"],
     );
-    assert!(err.contains("bucket \"nope\" does not exist"), "{err}");
+    let err = probe_write_error(&dest).await;
+    assert_error_names(&err, "destination gcs: cannot write probe:", &[MISSING]);
     let mut upload = dest.begin("db/x").await.unwrap();
     upload.write(Bytes::from_static(b"data")).await.unwrap();
     let err = upload.commit().await.unwrap_err().to_string();
-    assert!(err.contains("bucket \"nope\" does not exist"), "{err}");
+    assert_error_names(&err, "", &[MISSING]);
 }
 
 #[tokio::test]
@@ -82,20 +62,11 @@ async fn a_server_that_is_down_fails_after_bounded_retries() {
     let mut emulator = GcsEmulator::start("backups");
     let settings = emulator.settings("gcs");
     emulator.stop();
-    let dest = Retrying::new(
-        Arc::new(OpenDalDestination::gcs_anonymous(settings).unwrap()),
-        fast_retries(),
-    );
-    let started = std::time::Instant::now();
-    let err = dest.size("db/x").await.unwrap_err().to_string();
-    assert!(started.elapsed() < Duration::from_secs(10));
-    assert!(
-        err.starts_with("destination gcs: cannot stat db/x: cannot reach gs://backups"),
-        "{err}"
-    );
-    assert!(
-        err.contains("check the endpoint and that the server is up"),
-        "{err}"
-    );
-    assert!(err.contains("gave up after 3 attempts"), "{err}");
+    expect_unreachable(
+        OpenDalDestination::gcs_anonymous(settings).unwrap(),
+        "gcs",
+        "gs://backups",
+        &[SERVER_DOWN_HINT],
+    )
+    .await;
 }

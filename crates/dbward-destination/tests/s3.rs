@@ -2,6 +2,8 @@
 //! HTTP on loopback, SigV4 with generated keys): the conformance suite, multipart uploads,
 //! and the failures an operator meets (wrong keys, missing bucket, server down).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,69 +11,31 @@ use bytes::Bytes;
 use dbward_core::destination::Destination;
 use dbward_core::secret::SecretString;
 use dbward_destination::testing::S3Server;
-use dbward_destination::{OpenDalDestination, RetryPolicy, Retrying, Tuning, conformance};
-use tokio::io::AsyncReadExt;
+use dbward_destination::{OpenDalDestination, RetryPolicy, Retrying, Tuning};
 
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        attempts: 3,
-        first_delay: Duration::from_millis(50),
-        max_delay: Duration::from_millis(200),
-    }
-}
-
-/// Deterministic, incompressible-looking bytes.
-fn chunk(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-async fn read_all(dest: &dyn Destination, key: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    dest.read(key)
-        .await
-        .unwrap()
-        .read_to_end(&mut out)
-        .await
-        .unwrap();
-    out
-}
+use common::{
+    SERVER_DOWN_HINT, a_put_under_the_prefix_lists_plainly, assert_error_names,
+    assert_refused_credentials, chunk, commit_shows_and_abort_leaves_nothing,
+    conformance_plain_and_prefixed, expect_refused_credentials, expect_unreachable, retrying,
+};
 
 #[tokio::test]
 async fn s3_passes_the_conformance_suite() {
     let server = S3Server::start().await;
     server.create_bucket("backups");
-    let dest = OpenDalDestination::s3(server.settings("offsite", "backups")).unwrap();
-    conformance::run(&dest).await;
-
+    let dest = |prefix: &str| {
+        let mut settings = server.settings("offsite", "backups");
+        settings.prefix = prefix.into();
+        OpenDalDestination::s3(settings).unwrap()
+    };
     // Under a prefix too, and through the retry layer.
-    let mut settings = server.settings("offsite", "backups");
-    settings.prefix = "prod/".into();
-    let dest = Retrying::new(
-        Arc::new(OpenDalDestination::s3(settings).unwrap()),
-        fast_retries(),
-    );
-    conformance::run(&dest).await;
-    dest.put("a/b.json", Bytes::from_static(b"{}"))
-        .await
-        .unwrap();
+    let dest = conformance_plain_and_prefixed(dest(""), dest("prod/")).await;
+    a_put_under_the_prefix_lists_plainly(
+        &dest,
+        &format!("s3://backups/prod ({})", server.endpoint()),
+    )
+    .await;
     assert!(server.root().join("backups/prod/a/b.json").is_file());
-    let listed = dest.list("").await.unwrap();
-    assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].key, "a/b.json");
-    assert!(listed[0].modified.is_some(), "{listed:?}");
-    assert_eq!(dest.clean_staging().await.unwrap(), 0);
-    assert_eq!(
-        dest.location(),
-        format!("s3://backups/prod ({})", server.endpoint())
-    );
 }
 
 #[tokio::test]
@@ -85,40 +49,17 @@ async fn multipart_upload_round_trips_and_abort_leaves_nothing() {
     };
     let dest = OpenDalDestination::s3(settings).unwrap();
 
-    // 25 MiB + a bit in pipeline-sized chunks: six parts.
-    let key = "src/db/2026/01/02/x.dump.zst";
-    let mut upload = dest.begin(key).await.unwrap();
-    let mut expected = Vec::new();
-    for i in 0..101u64 {
-        let data = chunk(i, 256 * 1024);
-        expected.extend_from_slice(&data);
-        upload.write(Bytes::from(data)).await.unwrap();
-    }
-    assert_eq!(dest.size(key).await.unwrap(), None, "visible before commit");
-    assert!(dest.list("src/").await.unwrap().is_empty());
-    assert_eq!(upload.commit().await.unwrap(), expected.len() as u64);
-    assert_eq!(dest.size(key).await.unwrap(), Some(expected.len() as u64));
-    assert!(read_all(&dest, key).await == expected, "content differs");
-
-    // An aborted upload of three parts leaves no object and no part behind.
-    let aborted = "src/db/2026/01/02/y.dump.zst";
-    let mut upload = dest.begin(aborted).await.unwrap();
-    for i in 0..60u64 {
-        upload
-            .write(Bytes::from(chunk(i, 256 * 1024)))
-            .await
-            .unwrap();
-    }
-    upload.abort().await;
-    assert_eq!(dest.size(aborted).await.unwrap(), None);
-    let listed: Vec<String> = dest
-        .list("")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| o.key)
-        .collect();
-    assert_eq!(listed, [key]);
+    // 25 MiB + a bit in pipeline-sized chunks: six parts. An aborted upload of three parts
+    // leaves no object and no part behind.
+    let expected: Vec<u8> = (0..101u64).flat_map(|i| chunk(i, 256 * 1024)).collect();
+    commit_shows_and_abort_leaves_nothing(
+        &dest,
+        "src/db/2026/01/02/x.dump.zst",
+        &expected,
+        "src/db/2026/01/02/y.dump.zst",
+        60 * 256 * 1024,
+    )
+    .await;
     let leftovers: Vec<_> = std::fs::read_dir(server.root())
         .unwrap()
         .filter_map(|e| e.ok())
@@ -142,36 +83,21 @@ async fn wrong_credentials_are_a_clear_error() {
     server.create_bucket("backups");
     let mut settings = server.settings("offsite", "backups");
     settings.secret_access_key = Some(SecretString::from("not-the-secret".to_string()));
-    let dest = Retrying::new(
-        Arc::new(OpenDalDestination::s3(settings).unwrap()),
-        fast_retries(),
-    );
-    let err = dest
-        .put("probe", Bytes::from_static(b"x"))
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.starts_with("destination offsite: cannot write probe:"),
-        "{err}"
-    );
-    assert!(err.contains("refused the credentials"), "{err}");
-    assert!(err.contains("SignatureDoesNotMatch"), "{err}");
-    assert!(
-        err.contains("check access_key_id and secret_access_key"),
-        "{err}"
-    );
-    assert!(!err.contains("not-the-secret"), "{err}");
-    assert!(
-        !err.contains("gave up"),
-        "a credential error is not retried: {err}"
-    );
+    expect_refused_credentials(
+        &retrying(OpenDalDestination::s3(settings).unwrap()),
+        "offsite",
+        &[
+            "SignatureDoesNotMatch",
+            "check access_key_id and secret_access_key",
+        ],
+        Some("not-the-secret"),
+    )
+    .await;
 
     let mut settings = server.settings("offsite", "backups");
     settings.access_key_id = Some(SecretString::from("AKUNKNOWN".to_string()));
     let dest = OpenDalDestination::s3(settings).unwrap();
-    let err = dest.list("").await.unwrap_err().to_string();
-    assert!(err.contains("refused the credentials"), "{err}");
+    assert_refused_credentials(&dest.list("").await.unwrap_err().to_string());
 }
 
 #[tokio::test]
@@ -180,10 +106,15 @@ async fn a_missing_bucket_is_a_clear_error() {
     let dest = OpenDalDestination::s3(server.settings("offsite", "nope")).unwrap();
     // (s3s-fs creates a bucket on PUT, unlike real stores: the probe is a listing.)
     let err = dest.list("").await.unwrap_err().to_string();
-    assert!(err.starts_with("destination offsite:"), "{err}");
-    assert!(err.contains("bucket \"nope\" does not exist"), "{err}");
-    assert!(err.contains("NoSuchBucket"), "{err}");
-    assert!(err.contains("create it or correct `bucket`"), "{err}");
+    assert_error_names(
+        &err,
+        "destination offsite:",
+        &[
+            "bucket \"nope\" does not exist",
+            "NoSuchBucket",
+            "create it or correct `bucket`",
+        ],
+    );
     // A HEAD answer has no body to name the cause: S3 reports a missing bucket to `size`
     // as a missing object. `check` probes with a write and a listing.
     assert_eq!(dest.size("db/x").await.unwrap(), None);
@@ -194,22 +125,13 @@ async fn a_server_that_is_down_fails_after_bounded_retries() {
     let mut server = S3Server::start().await;
     server.create_bucket("backups");
     server.stop().await;
-    let dest = Retrying::new(
-        Arc::new(OpenDalDestination::s3(server.settings("offsite", "backups")).unwrap()),
-        fast_retries(),
-    );
-    let started = std::time::Instant::now();
-    let err = dest.size("db/x").await.unwrap_err().to_string();
-    assert!(started.elapsed() < Duration::from_secs(10));
-    assert!(
-        err.starts_with("destination offsite: cannot stat db/x: cannot reach s3://backups"),
-        "{err}"
-    );
-    assert!(
-        err.contains("check the endpoint and that the server is up"),
-        "{err}"
-    );
-    assert!(err.contains("gave up after 3 attempts"), "{err}");
+    let dest = expect_unreachable(
+        OpenDalDestination::s3(server.settings("offsite", "backups")).unwrap(),
+        "offsite",
+        "s3://backups",
+        &[SERVER_DOWN_HINT],
+    )
+    .await;
 
     let mut upload = dest.begin("db/y").await.unwrap();
     upload.write(Bytes::from_static(b"data")).await.unwrap();

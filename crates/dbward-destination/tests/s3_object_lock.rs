@@ -12,6 +12,8 @@
 //!
 //! moto checks no signatures: wrong credentials are tested against s3s-fs (tests/s3.rs).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,31 +22,8 @@ use dbward_core::Error;
 use dbward_core::destination::Destination;
 use dbward_destination::testing::{LockMode, Moto};
 use dbward_destination::{OpenDalDestination, RetryPolicy, Retrying, Tuning, conformance};
-use tokio::io::AsyncReadExt;
 
-/// Deterministic, incompressible-looking bytes.
-fn chunk(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-async fn read_all(dest: &dyn Destination, key: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    dest.read(key)
-        .await
-        .unwrap()
-        .read_to_end(&mut out)
-        .await
-        .unwrap();
-    out
-}
+use common::{chunk, listed_keys, read_all};
 
 /// `key version-or-"marker" ...` per line, as moto lists the bucket's versions.
 fn versions(moto: &Moto, bucket: &str) -> Vec<String> {
@@ -128,14 +107,10 @@ async fn uploads_into_an_object_lock_bucket_round_trip_and_are_locked() {
     assert_eq!(read_all(&dest, "b/manifest.json").await, b"{\"id\":1}");
     assert_eq!(read_all(&dest, "b/small.bin").await, small);
     assert_eq!(read_all(&dest, "b/large.bin").await, large);
-    let listed: Vec<String> = dest
-        .list("b/")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| o.key)
-        .collect();
-    assert_eq!(listed, ["b/large.bin", "b/manifest.json", "b/small.bin"]);
+    assert_eq!(
+        listed_keys(&dest, "b/").await,
+        ["b/large.bin", "b/manifest.json", "b/small.bin"]
+    );
 
     // The bucket's default retention applied to the objects sent in one PUT. moto 5.2
     // applies none to an object completed from a multipart upload (AWS applies the default

@@ -2,11 +2,16 @@
 //! user keys, strict host key checking): the conformance suite, staged uploads, leftovers,
 //! and a key the server refuses.
 
-use bytes::Bytes;
+mod common;
+
 use dbward_core::destination::Destination;
 use dbward_destination::testing::Sshd;
 use dbward_destination::{OpenDalDestination, conformance};
-use tokio::io::AsyncReadExt;
+
+use common::{
+    STAGING, a_live_upload, a_staged_upload_lands_as_a_plain_file, a_stale_part,
+    expect_refused_credentials,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sftp_passes_the_conformance_suite() {
@@ -15,31 +20,7 @@ async fn sftp_passes_the_conformance_suite() {
     conformance::run(&dest).await;
 
     // Objects land as plain files under the root; staging is out of sight.
-    let key = "src/db/2026/01/02/x.sql.zst";
-    let mut upload = dest.begin(key).await.unwrap();
-    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
-    for part in data.chunks(256 * 1024) {
-        upload.write(Bytes::copy_from_slice(part)).await.unwrap();
-    }
-    let staged: Vec<_> = std::fs::read_dir(sshd.data_dir().join(".dbward-staging"))
-        .unwrap()
-        .collect();
-    assert_eq!(staged.len(), 1, "the upload is staged");
-    assert!(dest.list("").await.unwrap().is_empty());
-    assert_eq!(upload.commit().await.unwrap(), data.len() as u64);
-    assert_eq!(std::fs::read(sshd.data_dir().join(key)).unwrap(), data);
-    let mut back = Vec::new();
-    dest.read(key)
-        .await
-        .unwrap()
-        .read_to_end(&mut back)
-        .await
-        .unwrap();
-    assert!(back == data);
-    let listed = dest.list("src/db/").await.unwrap();
-    assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].size, data.len() as u64);
-    assert!(listed[0].modified.is_some());
+    a_staged_upload_lands_as_a_plain_file(&dest, &sshd.data_dir(), Some(1)).await;
     assert!(
         dest.location().starts_with(&format!(
             "sftp://{}@127.0.0.1:{}/",
@@ -55,20 +36,9 @@ async fn sftp_passes_the_conformance_suite() {
 async fn clean_staging_removes_only_stale_leftovers() {
     let sshd = Sshd::start();
     let dest = OpenDalDestination::sftp(sshd.settings("nas")).unwrap();
-    let mut live = dest.begin("db/live.bin").await.unwrap();
-    live.write(Bytes::from_static(b"in progress"))
-        .await
-        .unwrap();
-    let staging = sshd.data_dir().join(".dbward-staging");
-    let crashed = staging.join("01CRASHED.part");
-    std::fs::write(&crashed, b"left by a crashed run").unwrap();
-    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
-    std::fs::File::options()
-        .write(true)
-        .open(&crashed)
-        .unwrap()
-        .set_modified(day_ago)
-        .unwrap();
+    let live = a_live_upload(&dest).await;
+    let staging = sshd.data_dir().join(STAGING);
+    let crashed = a_stale_part(&staging);
 
     assert_eq!(dest.clean_staging().await.unwrap(), 1);
     assert!(!crashed.exists());
@@ -82,17 +52,7 @@ async fn a_key_the_server_refuses_is_a_clear_error() {
     let mut settings = sshd.settings("nas");
     settings.key_file = Some(sshd.stranger_key());
     let dest = OpenDalDestination::sftp(settings).unwrap();
-    let err = dest
-        .put("probe", Bytes::from_static(b"x"))
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.starts_with("destination nas: cannot write probe:"),
-        "{err}"
-    );
-    assert!(err.contains("refused the credentials"), "{err}");
-    assert!(err.contains("check user and key_file"), "{err}");
+    expect_refused_credentials(&dest, "nas", &["check user and key_file"], None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -277,59 +277,44 @@ mod tests {
         Version::parse_numbers(text, flavor).unwrap()
     }
 
+    /// What `parse_tool_version` finds in `out`: `<flavor> <major>.<minor>.<patch> <text>`.
+    fn parsed(out: &str) -> String {
+        let got = parse_tool_version(out).unwrap_or_else(|| panic!("no version in {out:?}"));
+        let (major, minor, patch) = (got.major, got.minor, got.patch);
+        format!("{:?} {major}.{minor}.{patch} {}", got.flavor, got.text)
+    }
+
     #[test]
     fn tool_versions_parse() {
+        let deb = "for debian-linux-gnu (x86_64)";
         let cases = [
             (
-                "mariadb-dump from 11.4.2-MariaDB, client 10.19 for debian-linux-gnu (x86_64)",
-                Flavor::Mariadb,
-                (11, 4, 2),
-                "11.4.2-MariaDB",
+                format!("mariadb-dump from 11.4.2-MariaDB, client 10.19 {deb}"),
+                "Mariadb 11.4.2 11.4.2-MariaDB",
             ),
             (
-                "mysqldump  Ver 10.19 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)",
-                Flavor::Mariadb,
-                (10, 11, 19),
-                "10.11.19-MariaDB",
+                format!("mysqldump  Ver 10.19 Distrib 10.11.19-MariaDB, {deb}"),
+                "Mariadb 10.11.19 10.11.19-MariaDB",
             ),
             (
-                "mariadb-dump  Ver 10.19 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)\n",
-                Flavor::Mariadb,
-                (10, 11, 19),
-                "10.11.19-MariaDB",
+                format!("mariadb-dump  Ver 10.19 Distrib 10.11.19-MariaDB, {deb}\n"),
+                "Mariadb 10.11.19 10.11.19-MariaDB",
             ),
             (
-                "mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)",
-                Flavor::Mysql,
-                (8, 0, 36),
-                "8.0.36",
+                "mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)".into(),
+                "Mysql 8.0.36 8.0.36",
             ),
             (
-                "mysqldump  Ver 8.0.36 for Linux",
-                Flavor::Mysql,
-                (8, 0, 36),
-                "8.0.36",
+                "mysqldump  Ver 8.0.36 for Linux".into(),
+                "Mysql 8.0.36 8.0.36",
             ),
             (
-                "mysqldump  Ver 10.13 Distrib 5.7.44, for Linux (x86_64)",
-                Flavor::Mysql,
-                (5, 7, 44),
-                "5.7.44",
+                "mysqldump  Ver 10.13 Distrib 5.7.44, for Linux (x86_64)".into(),
+                "Mysql 5.7.44 5.7.44",
             ),
         ];
-        for (out, flavor, (major, minor, patch), text) in cases {
-            let got = parse_tool_version(out).unwrap_or_else(|| panic!("{out}"));
-            assert_eq!(
-                (
-                    got.flavor,
-                    got.major,
-                    got.minor,
-                    got.patch,
-                    got.text.as_str()
-                ),
-                (flavor, major, minor, patch, text),
-                "{out}"
-            );
+        for (out, want) in cases {
+            assert_eq!(parsed(&out), want, "{out:?}");
         }
         assert_eq!(parse_tool_version("garbage"), None);
     }
@@ -356,124 +341,28 @@ mod tests {
     #[test]
     fn compatibility_table() {
         use Flavor::{Mariadb as Ma, Mysql as My};
+        const GTID: &[&str] = &["--set-gtid-purged=OFF"];
+        const NO_STATS: &[&str] = &["--column-statistics=0", "--set-gtid-purged=OFF"];
+        let ok = |warns, args| Want::Ok { warns, args };
         let cases: &[(&str, Flavor, &str, Flavor, Want)] = &[
             // MySQL's tool against MySQL 8+: same major or newer works, older is too old.
-            (
-                "8.0.36",
-                My,
-                "8.0.36",
-                My,
-                Want::Ok {
-                    warns: false,
-                    args: &["--set-gtid-purged=OFF"],
-                },
-            ),
-            (
-                "8.4.0",
-                My,
-                "8.0.36",
-                My,
-                Want::Ok {
-                    warns: false,
-                    args: &["--set-gtid-purged=OFF"],
-                },
-            ),
-            (
-                "8.0.36",
-                My,
-                "8.4.0",
-                My,
-                Want::Ok {
-                    warns: false,
-                    args: &["--set-gtid-purged=OFF"],
-                },
-            ),
+            ("8.0.36", My, "8.0.36", My, ok(false, GTID)),
+            ("8.4.0", My, "8.0.36", My, ok(false, GTID)),
+            ("8.0.36", My, "8.4.0", My, ok(false, GTID)),
             ("5.7.44", My, "8.0.36", My, Want::TooOld),
             ("8.0.36", My, "9.1.0", My, Want::TooOld),
             // MariaDB's tool against MySQL 8: works, with a warning.
-            (
-                "10.11.19-MariaDB",
-                Ma,
-                "8.0.36",
-                My,
-                Want::Ok {
-                    warns: true,
-                    args: &[],
-                },
-            ),
-            (
-                "11.4.2-MariaDB",
-                Ma,
-                "9.1.0",
-                My,
-                Want::Ok {
-                    warns: true,
-                    args: &[],
-                },
-            ),
+            ("10.11.19-MariaDB", Ma, "8.0.36", My, ok(true, &[])),
+            ("11.4.2-MariaDB", Ma, "9.1.0", My, ok(true, &[])),
             // MariaDB's tool against MariaDB or MySQL 5.7: fine.
-            (
-                "10.11.19-MariaDB",
-                Ma,
-                "11.4.2-MariaDB",
-                Ma,
-                Want::Ok {
-                    warns: false,
-                    args: &[],
-                },
-            ),
-            (
-                "11.4.2-MariaDB",
-                Ma,
-                "10.6.1-MariaDB",
-                Ma,
-                Want::Ok {
-                    warns: false,
-                    args: &[],
-                },
-            ),
-            (
-                "10.11.19-MariaDB",
-                Ma,
-                "5.7.44",
-                My,
-                Want::Ok {
-                    warns: false,
-                    args: &[],
-                },
-            ),
+            ("10.11.19-MariaDB", Ma, "11.4.2-MariaDB", Ma, ok(false, &[])),
+            ("11.4.2-MariaDB", Ma, "10.6.1-MariaDB", Ma, ok(false, &[])),
+            ("10.11.19-MariaDB", Ma, "5.7.44", My, ok(false, &[])),
             // MySQL 8's tool against servers without COLUMN_STATISTICS.
-            (
-                "8.0.36",
-                My,
-                "10.11.19-MariaDB",
-                Ma,
-                Want::Ok {
-                    warns: true,
-                    args: &["--column-statistics=0", "--set-gtid-purged=OFF"],
-                },
-            ),
-            (
-                "8.0.36",
-                My,
-                "5.7.44",
-                My,
-                Want::Ok {
-                    warns: false,
-                    args: &["--column-statistics=0", "--set-gtid-purged=OFF"],
-                },
-            ),
+            ("8.0.36", My, "10.11.19-MariaDB", Ma, ok(true, NO_STATS)),
+            ("8.0.36", My, "5.7.44", My, ok(false, NO_STATS)),
             // An old MySQL tool against an old MySQL server: works, but warns.
-            (
-                "5.6.51",
-                My,
-                "5.7.44",
-                My,
-                Want::Ok {
-                    warns: true,
-                    args: &["--set-gtid-purged=OFF"],
-                },
-            ),
+            ("5.6.51", My, "5.7.44", My, ok(true, GTID)),
         ];
         for (tool, tf, server, sf, want) in cases {
             let got = compatibility("mysqldump", &v(tool, *tf), &v(server, *sf));

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use dbward_core::Error;
 use dbward_core::secret::SecretString;
-use dbward_core::source::{Dump, DumpReport, Source};
+use dbward_core::source::{Dump, DumpCompletion, DumpReport, Source};
 use dbward_core::{Engine, Result};
 use dbward_source_mysql::{MysqlSettings, MysqlSource};
 use dbward_testkit::{MariaServer, TestDb};
@@ -72,6 +72,14 @@ async fn run_dump(dump: Dump) -> (Vec<u8>, Result<DumpReport>) {
 fn count(server: &MariaServer, db: &str, table: &str) -> u64 {
     let sql = format!("SELECT COUNT(*) FROM `{}`", table.replace('`', "``"));
     server.sql(db, &sql).parse().expect("a count")
+}
+
+/// Asserts that each table of `report` has as many rows in database `db` as the report says.
+#[track_caller]
+fn assert_counts(report: &DumpReport, db: &str, what: &str) {
+    for t in &report.tables {
+        assert_eq!(t.rows, count(server(), db, &t.table), "{what} {}", t.table);
+    }
 }
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {
@@ -266,14 +274,7 @@ async fn dump_counts_are_exact_and_the_dump_restores() {
             "big", "blobs", "digits", "empty_t", "nulls", "order", "texts", "we`ird"
         ]
     );
-    for t in &report.tables {
-        assert_eq!(
-            t.rows,
-            count(server, &db.name, &t.table),
-            "rows of {}",
-            t.table
-        );
-    }
+    assert_counts(&report, &db.name, "rows of");
     assert_eq!(report.tables[0].rows, 10_000);
     assert_eq!(report.excluded_tables, ["skipped"]);
     assert_eq!(report.replica_lag_seconds, None);
@@ -282,14 +283,7 @@ async fn dump_counts_are_exact_and_the_dump_restores() {
     // The dump names no database, so it restores under another name with the same counts.
     let copy = server.create_database("mysqlrestore");
     copy.sql(&text);
-    for t in &report.tables {
-        assert_eq!(
-            t.rows,
-            count(server, &copy.name, &t.table),
-            "restored {}",
-            t.table
-        );
-    }
+    assert_counts(&report, &copy.name, "restored");
 }
 
 #[tokio::test]
@@ -401,33 +395,97 @@ async fn check_reports_server_privileges_and_tool() {
 
 const DUMP_PRIVILEGES: &str = "SELECT, LOCK TABLES, SHOW VIEW, TRIGGER, EVENT";
 
+/// A dump that will block: a database made by `sql` (which creates table `t`), a user of its
+/// own with the privileges to dump it, a source for that user with a private secret dir, and
+/// an admin connection that holds `t` write-locked. Fields drop in this order, the database
+/// last.
+struct LockedDump {
+    locker: MySqlConnection,
+    source: MysqlSource,
+    dir: tempfile::TempDir,
+    user: TestUser,
+    db: TestDb,
+}
+
+impl LockedDump {
+    async fn new(prefix: &str, sql: &str) -> LockedDump {
+        let server = server();
+        let db = server.create_database(prefix);
+        db.sql(sql);
+        // Its password also proves the option file's quoting: the login only works if every
+        // quote, backslash, `#` and the outer spaces arrive intact.
+        let user = TestUser::create(&db, DUMP_PRIVILEGES);
+        let dir = tempfile::tempdir().unwrap();
+        let source = MysqlSource::new(user.settings(dir.path()));
+        let mut locker = admin(server, &db.name).await;
+        exec(&mut locker, "LOCK TABLES t WRITE".into()).await;
+        LockedDump {
+            locker,
+            source,
+            dir,
+            user,
+            db,
+        }
+    }
+
+    async fn dump(&self) -> Dump {
+        self.source.dump(&self.db.name).await.expect("dump starts")
+    }
+
+    /// Starts the dump with its output read to the end in a task of its own; returns that
+    /// task and the dump's completion.
+    async fn dump_in_background(
+        &self,
+    ) -> (
+        tokio::task::JoinHandle<std::io::Result<Vec<u8>>>,
+        Box<dyn DumpCompletion>,
+    ) {
+        let Dump {
+            mut output,
+            completion,
+            ..
+        } = self.dump().await;
+        let reader = tokio::spawn(async move {
+            let mut bytes = Vec::new();
+            output.read_to_end(&mut bytes).await.map(|_| bytes)
+        });
+        (reader, completion)
+    }
+
+    /// Waits until the dump's connection is blocked on the lock; returns a new admin
+    /// connection and the id of the blocked one.
+    async fn wait_blocked(&self) -> (MySqlConnection, u64) {
+        let mut admin_conn = admin(server(), &self.db.name).await;
+        let id = wait_for_blocked_connection(&mut admin_conn, &self.user.name).await;
+        (admin_conn, id)
+    }
+
+    async fn unlock(&mut self) {
+        exec(&mut self.locker, "UNLOCK TABLES".into()).await;
+    }
+
+    fn files(&self) -> Vec<PathBuf> {
+        files_in(self.dir.path())
+    }
+}
+
+/// SQL for the tables `a` (one row) and `t` (`t_rows`).
+fn tables_a_and_t(t_rows: &str) -> String {
+    format!(
+        "CREATE TABLE a (x INT); INSERT INTO a VALUES (1); \
+         CREATE TABLE t (x INT); INSERT INTO t VALUES {t_rows};"
+    )
+}
+
 #[tokio::test]
 async fn password_stays_out_of_argv_and_environment_and_file_is_removed() {
-    let server = server();
-    let db = server.create_database("mysqlsecret");
-    db.sql("CREATE TABLE a (x INT); INSERT INTO a VALUES (1); CREATE TABLE t (x INT); INSERT INTO t VALUES (1),(2);");
-    // Its password also proves the option file's quoting: the login only works if every
-    // quote, backslash, `#` and the outer spaces arrive intact.
-    let user = TestUser::create(&db, DUMP_PRIVILEGES);
-    let dir = tempfile::tempdir().unwrap();
-    let source = MysqlSource::new(user.settings(dir.path()));
-    let mut locker = admin(server, &db.name).await;
-    exec(&mut locker, "LOCK TABLES t WRITE".into()).await;
+    let mut locked = LockedDump::new("mysqlsecret", &tables_a_and_t("(1),(2)")).await;
+    let (reader, completion) = locked.dump_in_background().await;
+    let (pid, cmdline) = wait_for_process(locked.dir.path()).await;
+    let _admin = locked.wait_blocked().await;
 
-    let Dump {
-        mut output,
-        completion,
-        ..
-    } = source.dump(&db.name).await.expect("dump starts");
-    let reader = tokio::spawn(async move {
-        let mut bytes = Vec::new();
-        output.read_to_end(&mut bytes).await.map(|_| bytes)
-    });
-    let (pid, cmdline) = wait_for_process(dir.path()).await;
-    let mut admin_conn = admin(server, &db.name).await;
-    wait_for_blocked_connection(&mut admin_conn, &user.name).await;
-
-    let needle = user.password.trim().as_bytes();
+    let needle = locked.user.password.trim().as_bytes().to_vec();
+    let needle = needle.as_slice();
     let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
     assert!(
         args[1].starts_with(b"--defaults-extra-file="),
@@ -446,12 +504,12 @@ async fn password_stays_out_of_argv_and_environment_and_file_is_removed() {
         !environ.windows(10).any(|w| w == b"MYSQL_PWD="),
         "MYSQL_PWD set"
     );
-    let files = files_in(dir.path());
+    let files = locked.files();
     assert_eq!(files.len(), 1, "{files:?}");
     let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 
-    exec(&mut locker, "UNLOCK TABLES".into()).await;
+    locked.unlock().await;
     let bytes = tokio::time::timeout(LIMIT, reader)
         .await
         .unwrap()
@@ -465,75 +523,43 @@ async fn password_stays_out_of_argv_and_environment_and_file_is_removed() {
         .map(|t| (t.table.as_str(), t.rows))
         .collect();
     assert_eq!(rows, [("a", 1), ("t", 2)]);
-    assert!(
-        files_in(dir.path()).is_empty(),
-        "option file left after finish"
-    );
+    assert!(locked.files().is_empty(), "option file left after finish");
 }
 
 #[tokio::test]
 async fn abort_kills_the_tool_and_removes_the_option_file() {
-    let server = server();
-    let db = server.create_database("mysqlabort");
-    db.sql("CREATE TABLE t (x INT); INSERT INTO t VALUES (1);");
-    let user = TestUser::create(&db, DUMP_PRIVILEGES);
-    let dir = tempfile::tempdir().unwrap();
-    let source = MysqlSource::new(user.settings(dir.path()));
-    let mut locker = admin(server, &db.name).await;
-    exec(&mut locker, "LOCK TABLES t WRITE".into()).await;
-
-    let dump = source.dump(&db.name).await.expect("dump starts");
-    let (pid, _) = wait_for_process(dir.path()).await;
-    let mut admin_conn = admin(server, &db.name).await;
-    wait_for_blocked_connection(&mut admin_conn, &user.name).await;
-    assert_eq!(files_in(dir.path()).len(), 1);
+    let mut locked = LockedDump::new(
+        "mysqlabort",
+        "CREATE TABLE t (x INT); INSERT INTO t VALUES (1);",
+    )
+    .await;
+    let dump = locked.dump().await;
+    let (pid, _) = wait_for_process(locked.dir.path()).await;
+    let _admin = locked.wait_blocked().await;
+    assert_eq!(locked.files().len(), 1);
 
     tokio::time::timeout(LIMIT, dump.completion.abort())
         .await
         .unwrap();
-    assert!(
-        files_in(dir.path()).is_empty(),
-        "option file left after abort"
-    );
+    assert!(locked.files().is_empty(), "option file left after abort");
     assert!(
         !Path::new(&format!("/proc/{pid}")).exists(),
         "tool still running"
     );
-    exec(&mut locker, "UNLOCK TABLES".into()).await;
+    locked.unlock().await;
 
     // Dropping an unfinished dump cleans up too.
-    let dump = source.dump(&db.name).await.expect("dump starts");
-    drop(dump);
-    assert!(
-        files_in(dir.path()).is_empty(),
-        "option file left after drop"
-    );
+    drop(locked.dump().await);
+    assert!(locked.files().is_empty(), "option file left after drop");
 }
 
 #[tokio::test]
 async fn dump_killed_midway_fails_naming_the_tool() {
-    let server = server();
-    let db = server.create_database("mysqlkill");
-    db.sql("CREATE TABLE a (x INT); INSERT INTO a VALUES (1); CREATE TABLE t (x INT); INSERT INTO t VALUES (1);");
-    let user = TestUser::create(&db, DUMP_PRIVILEGES);
-    let dir = tempfile::tempdir().unwrap();
-    let source = MysqlSource::new(user.settings(dir.path()));
-    let mut locker = admin(server, &db.name).await;
-    exec(&mut locker, "LOCK TABLES t WRITE".into()).await;
-
-    let Dump {
-        mut output,
-        completion,
-        ..
-    } = source.dump(&db.name).await.expect("dump starts");
-    let reader = tokio::spawn(async move {
-        let mut bytes = Vec::new();
-        output.read_to_end(&mut bytes).await.map(|_| bytes)
-    });
-    let mut admin_conn = admin(server, &db.name).await;
-    let id = wait_for_blocked_connection(&mut admin_conn, &user.name).await;
+    let mut locked = LockedDump::new("mysqlkill", &tables_a_and_t("(1)")).await;
+    let (reader, completion) = locked.dump_in_background().await;
+    let (mut admin_conn, id) = locked.wait_blocked().await;
     exec(&mut admin_conn, format!("KILL {id}")).await;
-    exec(&mut locker, "UNLOCK TABLES".into()).await;
+    locked.unlock().await;
 
     tokio::time::timeout(LIMIT, reader)
         .await
@@ -551,7 +577,7 @@ async fn dump_killed_midway_fails_naming_the_tool() {
         "prefix kept: {text}"
     );
     assert!(!text.contains('\n'), "{text}");
-    assert!(files_in(dir.path()).is_empty());
+    assert!(locked.files().is_empty());
 }
 
 #[tokio::test]

@@ -702,56 +702,53 @@ mod tests {
         Refused(&'static [&'static str]),
     }
 
+    /// A custom-format dump by pg_dump `version` of a server of the same version.
+    fn custom(version: &str) -> Manifest {
+        manifest("custom", version, version)
+    }
+
     #[test]
     fn compatibility_needs_a_new_enough_tool_and_server() {
-        let both = || {
-            vec![
-                cand("/pg/15/pg_restore", "15.20"),
-                cand("/pg/17/pg_restore", "17.6"),
-            ]
-        };
+        use Want::{Refused, Tool};
+        const R15: &str = "/pg/15/pg_restore";
+        const R17: &str = "/pg/17/pg_restore";
+        let both = || vec![cand(R15, "15.20"), cand(R17, "17.6")];
         let cases: Vec<(&str, Manifest, Vec<ToolCandidate>, &str, Want)> = vec![
-            (
-                "same versions",
-                manifest("custom", "15.20", "15.20"),
-                both(),
-                "15.20",
-                Want::Tool("/pg/15/pg_restore"),
-            ),
+            ("same versions", custom("15.20"), both(), "15.20", Tool(R15)),
             (
                 "older minor tool of the same major reads the dump",
-                manifest("custom", "15.20", "15.20"),
-                vec![cand("/pg/15/pg_restore", "15.4")],
+                custom("15.20"),
+                vec![cand(R15, "15.4")],
                 "15.20",
-                Want::Tool("/pg/15/pg_restore"),
+                Tool(R15),
             ),
             (
                 "newer dump needs the newer tool",
                 manifest("custom", "17.2", "16.4"),
                 both(),
                 "17.6",
-                Want::Tool("/pg/17/pg_restore"),
+                Tool(R17),
             ),
             (
                 "newer target server is fine",
-                manifest("custom", "15.20", "15.20"),
+                custom("15.20"),
                 both(),
                 "17.6",
-                Want::Tool("/pg/15/pg_restore"),
+                Tool(R15),
             ),
             (
                 "plain dumps need psql",
                 manifest("plain", "15.20", "15.20"),
                 vec![cand("/pg/15/psql", "15.20")],
                 "15.20",
-                Want::Tool("/pg/15/psql"),
+                Tool("/pg/15/psql"),
             ),
             (
                 "tool too old names both versions and the package",
-                manifest("custom", "17.2", "17.2"),
-                vec![cand("/pg/15/pg_restore", "15.20")],
+                custom("17.2"),
+                vec![cand(R15, "15.20")],
                 "17.6",
-                Want::Refused(&[
+                Refused(&[
                     "pg_restore (/pg/15/pg_restore) 15.20",
                     "pg_dump 17.2",
                     "install postgresql-client-17",
@@ -762,7 +759,7 @@ mod tests {
                 manifest("plain", "16.1", "16.1"),
                 vec![],
                 "16.1",
-                Want::Refused(&[
+                Refused(&[
                     "psql not found (looked in /searched)",
                     "install postgresql-client-16",
                     "pg_dump 16.1",
@@ -770,10 +767,10 @@ mod tests {
             ),
             (
                 "older target server is refused",
-                manifest("custom", "17.2", "17.2"),
+                custom("17.2"),
                 both(),
                 "15.20",
-                Want::Refused(&[
+                Refused(&[
                     "taken from PostgreSQL 17.2",
                     "runs PostgreSQL 15.20",
                     "a server of version 17 or newer",
@@ -781,24 +778,24 @@ mod tests {
             ),
             (
                 "two-part majors compare as majors",
-                manifest("custom", "9.6.24", "9.6.24"),
+                custom("9.6.24"),
                 vec![cand("/pg/9.5/pg_restore", "9.5.25")],
                 "9.6.24",
-                Want::Refused(&["9.5.25", "pg_dump 9.6.24", "postgresql-client-9.6"]),
+                Refused(&["9.5.25", "pg_dump 9.6.24", "postgresql-client-9.6"]),
             ),
             (
                 "unknown dump format",
                 manifest("directory", "15.20", "15.20"),
                 both(),
                 "15.20",
-                Want::Refused(&["\"directory\"", "upgrade dbward"]),
+                Refused(&["\"directory\"", "upgrade dbward"]),
             ),
             (
                 "unreadable tool version",
                 manifest("custom", "banana", "15.20"),
                 both(),
                 "15.20",
-                Want::Refused(&["dump_tool_version \"banana\""]),
+                Refused(&["dump_tool_version \"banana\""]),
             ),
             (
                 "another engine",
@@ -808,7 +805,7 @@ mod tests {
                 },
                 both(),
                 "15.20",
-                Want::Refused(&["mysql dump, not a postgres one"]),
+                Refused(&["mysql dump, not a postgres one"]),
             ),
         ];
         for (name, manifest, candidates, target_version, want) in cases {

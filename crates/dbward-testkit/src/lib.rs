@@ -26,6 +26,7 @@
 
 mod mariadb;
 mod postgres;
+mod server;
 mod util;
 
 pub use mariadb::MariaServer;

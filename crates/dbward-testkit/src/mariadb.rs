@@ -1,13 +1,13 @@
 //! A MariaDB server for tests whose `root` needs a password: either the one `scripts/test.sh`
 //! started, or a private `mariadbd` with a data directory in a temporary directory.
 
-use std::fmt;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::util::{self, log_tail, run_checked, run_client};
+use crate::server::{self, LOOPBACK};
+use crate::util::{self, run_checked, run_client};
 use crate::{Server, TestDb, unique_name};
 
 /// Server options shared by `mariadb-install-db` and `mariadbd`: fast and unsafe on crash,
@@ -35,57 +35,29 @@ pub struct MariaServer {
     dir: Option<PathBuf>,
 }
 
-impl fmt::Debug for MariaServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MariaServer")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("user", &self.user)
-            .field("password", &"<redacted>")
-            .field("socket", &self.socket)
-            .field("dir", &self.dir)
-            .finish()
-    }
-}
+server::server_api!(
+    MariaServer,
+    engine: "MariaDB",
+    kind: "server",
+    scheme: "mysql",
+    extra: socket,
+    shared_doc: "The server shared by every test in this process: the one named by the \
+        environment (`DBWARD_TEST_MARIADB_PORT`, `DBWARD_TEST_MARIADB_PASSWORD`), else a \
+        private server started on first use. Panics if neither is possible.",
+);
 
 impl MariaServer {
-    /// The server shared by every test in this process: the one named by the environment
-    /// (`DBWARD_TEST_MARIADB_PORT`, `DBWARD_TEST_MARIADB_PASSWORD`), else a private server
-    /// started on first use. Panics if neither is possible.
-    pub fn shared() -> &'static MariaServer {
-        static SHARED: OnceLock<Result<MariaServer, String>> = OnceLock::new();
-        let server = SHARED.get_or_init(|| {
-            Self::from_env().unwrap_or_else(|| Self::start_private(std::process::id()))
-        });
-        match server {
-            Ok(server) => server,
-            Err(e) => panic!("dbward-testkit: no MariaDB server for tests: {e}"),
-        }
-    }
-
     /// The server described by `DBWARD_TEST_MARIADB_*`, or `None` when those are not set.
     pub fn from_env() -> Option<Result<MariaServer, String>> {
-        let port = std::env::var("DBWARD_TEST_MARIADB_PORT").ok();
-        let password = std::env::var("DBWARD_TEST_MARIADB_PASSWORD").ok();
-        match (port, password) {
-            (None, None) => None,
-            (Some(port), Some(password)) => Some(
-                port.parse()
-                    .map_err(|e| format!("DBWARD_TEST_MARIADB_PORT={port}: {e}"))
-                    .map(|port| MariaServer {
-                        host: "127.0.0.1".into(),
-                        port,
-                        user: "root".into(),
-                        password,
-                        socket: None,
-                        dir: None,
-                    }),
-            ),
-            _ => Some(Err(
-                "set both DBWARD_TEST_MARIADB_PORT and DBWARD_TEST_MARIADB_PASSWORD, or neither"
-                    .into(),
-            )),
-        }
+        let login = server::env_login("DBWARD_TEST_MARIADB")?;
+        Some(login.map(|(port, password)| MariaServer {
+            host: LOOPBACK.into(),
+            port,
+            user: "root".into(),
+            password,
+            socket: None,
+            dir: None,
+        }))
     }
 
     /// Starts a new private server in a temporary directory, listening on 127.0.0.1 on a free
@@ -101,14 +73,9 @@ impl MariaServer {
             &["/usr/bin", "/usr/sbin", "/usr/local/bin"],
         )
         .ok_or("no mariadb-install-db; install the `mariadb-server` package")?;
-        let dir = tempfile::Builder::new()
-            .prefix("dbward-mariadb-")
-            .tempdir()
-            .map_err(|e| format!("create a temporary directory: {e}"))?
-            .keep();
-        // The watchdog comes first so that nothing below can leave a directory behind. It
-        // stops the server through the pid we record at spawn time; mariadbd removes its own
-        // pid file on shutdown, which also tells a finished server from a zombie.
+        // The watchdog stops the server through the pid we record at spawn time; mariadbd
+        // removes its own pid file on shutdown, which also tells a finished server from a
+        // zombie.
         const STOP: &str = r#"pid=$(cat "$1/launch.pid" 2>/dev/null) || exit 0
 kill -TERM "$pid" 2>/dev/null
 i=0
@@ -116,14 +83,15 @@ while [ "$i" -lt 150 ] && [ -e "$1/mariadbd.pid" ] && kill -0 "$pid" 2>/dev/null
   sleep 0.1; i=$((i+1))
 done
 kill -KILL "$pid" 2>/dev/null"#;
-        let stop = [
-            "sh".as_ref(),
-            "-c".as_ref(),
-            STOP.as_ref(),
-            "sh".as_ref(),
-            dir.as_os_str(),
-        ];
-        util::spawn_watchdog(owner_pid, &dir, &stop)?;
+        let dir = server::watched_dir(owner_pid, "dbward-mariadb-", |dir| {
+            vec![
+                "sh".into(),
+                "-c".into(),
+                STOP.into(),
+                "sh".into(),
+                OsString::from(dir),
+            ]
+        })?;
 
         let instance = Instance {
             dir: dir.clone(),
@@ -131,56 +99,22 @@ kill -KILL "$pid" 2>/dev/null"#;
             root: util::running_as_root(),
         };
         let password = util::random_hex(16);
-        let result = instance
-            .install(&install_db)
-            .and_then(|()| instance.start())
-            .and_then(|port| {
-                instance.secure_root(&password)?;
-                let server = MariaServer {
-                    host: "127.0.0.1".into(),
-                    port,
-                    user: "root".into(),
-                    password,
-                    socket: Some(instance.socket()),
-                    dir: Some(dir.clone()),
-                };
-                server.try_sql("", "SELECT 1")?;
-                Ok(server)
-            });
-        if result.is_err() {
-            let _ = util::stop_private_server(&dir);
-        }
-        result
-    }
-
-    /// The private server's directory, when this value came from [`MariaServer::start_private`].
-    pub fn private_dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
-    /// Stops a private server now and removes its directory; does nothing for a server that
-    /// came from the environment.
-    pub fn stop(&self) -> Result<(), String> {
-        self.dir
-            .as_deref()
-            .map_or(Ok(()), util::stop_private_server)
-    }
-
-    /// The same server with another password (to show that a wrong one is refused).
-    pub fn with_password(&self, password: &str) -> MariaServer {
-        MariaServer {
-            password: password.into(),
-            dir: None,
-            ..self.clone()
-        }
-    }
-
-    /// `mysql://user:password@host:port/database` (the password is hex, no escaping needed).
-    pub fn url(&self, database: &str) -> String {
-        format!(
-            "mysql://{}:{}@{}:{}/{}",
-            self.user, self.password, self.host, self.port, database
-        )
+        let started = (|| -> Result<MariaServer, String> {
+            instance.install(&install_db)?;
+            let port = instance.start()?;
+            instance.secure_root(&password)?;
+            let server = MariaServer {
+                host: LOOPBACK.into(),
+                port,
+                user: "root".into(),
+                password,
+                socket: Some(instance.socket()),
+                dir: Some(dir.clone()),
+            };
+            server.try_sql("", "SELECT 1")?;
+            Ok(server)
+        })();
+        server::or_remove(&dir, started)
     }
 
     /// Creates a database (utf8mb4) with a unique name starting with `prefix`; it is dropped
@@ -204,9 +138,7 @@ kill -KILL "$pid" 2>/dev/null"#;
     /// argv); `database` may be empty. Returns trimmed stdout in batch form (tab-separated,
     /// no column names). Panics with the client's stderr on failure.
     pub fn sql(&self, database: &str, sql: &str) -> String {
-        self.try_sql(database, sql).unwrap_or_else(|e| {
-            panic!("SQL failed on MariaDB database {database}: {e}\nSQL: {sql}")
-        })
+        server::sql_or_panic(self.try_sql(database, sql), "MariaDB", database, sql)
     }
 
     /// Like [`MariaServer::sql`] but returns the client's failure instead of panicking.
@@ -298,20 +230,13 @@ impl Instance {
     /// in case another process takes the port first).
     fn start(&self) -> Result<u16, String> {
         let log = self.dir.join("error.log");
-        let mut last_error = String::new();
-        for _ in 0..3 {
-            let port = util::free_port();
+        server::on_a_free_port(&log, |port| {
             let mut child = self.spawn(port, &log)?;
-            match self.wait_ready(&mut child) {
-                Ok(()) => return Ok(port),
-                Err(e) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    last_error = format!("{e}\n{}", log_tail(&log));
-                }
-            }
-        }
-        Err(last_error)
+            self.wait_ready(&mut child).inspect_err(|_| {
+                let _ = child.kill();
+                let _ = child.wait();
+            })
+        })
     }
 
     fn spawn(&self, port: u16, log: &Path) -> Result<Child, String> {

@@ -1,13 +1,13 @@
 //! A PostgreSQL server for tests that insists on a password (`scram-sha-256`): either the one
 //! `scripts/test.sh` started, or a private cluster in a temporary directory.
 
-use std::fmt;
+use std::ffi::OsString;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
-use crate::util::{self, log_tail, run_checked, run_client};
+use crate::server::{self, LOOPBACK};
+use crate::util::{self, run_checked, run_client};
 use crate::{Server, TestDb, unique_name};
 
 /// A PostgreSQL server on loopback whose superuser needs a password.
@@ -25,60 +25,32 @@ pub struct PgServer {
     dir: Option<PathBuf>,
 }
 
-impl fmt::Debug for PgServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PgServer")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("user", &self.user)
-            .field("password", &"<redacted>")
-            .field("bin_dir", &self.bin_dir)
-            .field("dir", &self.dir)
-            .finish()
-    }
-}
+server::server_api!(
+    PgServer,
+    engine: "PostgreSQL",
+    kind: "cluster",
+    scheme: "postgres",
+    extra: bin_dir,
+    shared_doc: "The server shared by every test in this process: the one named by the \
+        environment (`DBWARD_TEST_PG_PORT`, `DBWARD_TEST_PG_PASSWORD`, optional \
+        `DBWARD_TEST_PG_BINDIR`), else a private cluster started on first use. Panics if \
+        neither is possible.",
+);
 
 impl PgServer {
-    /// The server shared by every test in this process: the one named by the environment
-    /// (`DBWARD_TEST_PG_PORT`, `DBWARD_TEST_PG_PASSWORD`, optional `DBWARD_TEST_PG_BINDIR`),
-    /// else a private cluster started on first use. Panics if neither is possible.
-    pub fn shared() -> &'static PgServer {
-        static SHARED: OnceLock<Result<PgServer, String>> = OnceLock::new();
-        let server = SHARED.get_or_init(|| {
-            Self::from_env().unwrap_or_else(|| Self::start_private(std::process::id()))
-        });
-        match server {
-            Ok(server) => server,
-            Err(e) => panic!("dbward-testkit: no PostgreSQL server for tests: {e}"),
-        }
-    }
-
     /// The server described by `DBWARD_TEST_PG_*`, or `None` when those are not set.
     pub fn from_env() -> Option<Result<PgServer, String>> {
-        let port = std::env::var("DBWARD_TEST_PG_PORT").ok();
-        let password = std::env::var("DBWARD_TEST_PG_PASSWORD").ok();
-        let (port, password) = match (port, password) {
-            (None, None) => return None,
-            (Some(port), Some(password)) => (port, password),
-            _ => {
-                return Some(Err(
-                    "set both DBWARD_TEST_PG_PORT and DBWARD_TEST_PG_PASSWORD, or neither".into(),
-                ));
-            }
-        };
-        Some((|| {
-            let port = port
-                .parse()
-                .map_err(|e| format!("DBWARD_TEST_PG_PORT={port}: {e}"))?;
+        let login = server::env_login("DBWARD_TEST_PG")?;
+        Some(login.and_then(|(port, password)| {
             Ok(PgServer {
-                host: "127.0.0.1".into(),
+                host: LOOPBACK.into(),
                 port,
                 user: "postgres".into(),
                 password,
                 bin_dir: env_bin_dir().map_or_else(Self::find_bin_dir, Ok)?,
                 dir: None,
             })
-        })())
+        }))
     }
 
     /// Starts a new private cluster in a temporary directory, listening on 127.0.0.1 on a
@@ -94,46 +66,35 @@ impl PgServer {
         } else {
             None
         };
-        let dir = tempfile::Builder::new()
-            .prefix("dbward-pg-")
-            .tempdir()
-            .map_err(|e| format!("create a temporary directory: {e}"))?
-            .keep();
-        let cluster = Cluster {
-            dir: dir.clone(),
+        let cluster_in = |dir: &Path| Cluster {
+            dir: dir.to_path_buf(),
             bin_dir: bin_dir.clone(),
             as_postgres: as_postgres.is_some(),
         };
-        // The watchdog comes first so that nothing below can leave a directory behind.
-        let stop = cluster.command_argv(
-            "pg_ctl",
-            &["stop", "-w", "-m", "immediate", "-D", &cluster.data_str()],
-        );
-        let stop: Vec<&std::ffi::OsStr> = stop.iter().map(|s| s.as_ref()).collect();
-        util::spawn_watchdog(owner_pid, &dir, &stop)?;
+        let dir = server::watched_dir(owner_pid, "dbward-pg-", |dir| {
+            let cluster = cluster_in(dir);
+            let stop = ["stop", "-w", "-m", "immediate", "-D", &cluster.data_str()];
+            let argv = cluster.command_argv("pg_ctl", &stop);
+            argv.into_iter().map(OsString::from).collect()
+        })?;
+        let cluster = cluster_in(&dir);
 
         let password = util::random_hex(16);
-        let result = cluster
-            .init(as_postgres, &password)
-            .and_then(|()| cluster.start());
-        match result {
-            Ok(port) => {
-                let server = PgServer {
-                    host: "127.0.0.1".into(),
-                    port,
-                    user: "postgres".into(),
-                    password,
-                    bin_dir,
-                    dir: Some(dir),
-                };
-                server.try_sql("postgres", "SELECT 1")?;
-                Ok(server)
-            }
-            Err(e) => {
-                let _ = util::stop_private_server(&dir);
-                Err(e)
-            }
-        }
+        let started = (|| -> Result<PgServer, String> {
+            cluster.init(as_postgres, &password)?;
+            let port = cluster.start()?;
+            let server = PgServer {
+                host: LOOPBACK.into(),
+                port,
+                user: "postgres".into(),
+                password,
+                bin_dir: bin_dir.clone(),
+                dir: Some(dir.clone()),
+            };
+            server.try_sql("postgres", "SELECT 1")?;
+            Ok(server)
+        })();
+        server::or_remove(&dir, started)
     }
 
     /// The newest `/usr/lib/postgresql/<N>/bin` that has `initdb` and `pg_ctl`, else
@@ -167,39 +128,9 @@ impl PgServer {
         })
     }
 
-    /// The private cluster's directory, when this value came from [`PgServer::start_private`].
-    pub fn private_dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
-    /// Stops a private cluster now and removes its directory; does nothing for a server that
-    /// came from the environment.
-    pub fn stop(&self) -> Result<(), String> {
-        self.dir
-            .as_deref()
-            .map_or(Ok(()), util::stop_private_server)
-    }
-
-    /// The same server with another password (to show that a wrong one is refused).
-    pub fn with_password(&self, password: &str) -> PgServer {
-        PgServer {
-            password: password.into(),
-            dir: None,
-            ..self.clone()
-        }
-    }
-
     /// A program from the server's `bin` directory, e.g. `pg_dump`.
     pub fn bin(&self, program: &str) -> PathBuf {
         self.bin_dir.join(program)
-    }
-
-    /// `postgres://user:password@host:port/database` (the password is hex, no escaping needed).
-    pub fn url(&self, database: &str) -> String {
-        format!(
-            "postgres://{}:{}@{}:{}/{}",
-            self.user, self.password, self.host, self.port, database
-        )
     }
 
     /// Creates a database with a unique name starting with `prefix`; it is dropped (with its
@@ -219,9 +150,7 @@ impl PgServer {
     /// Runs SQL through `psql` over TCP with the password; returns trimmed stdout (unaligned,
     /// tuples only, no command tags). Panics with psql's stderr on failure.
     pub fn sql(&self, database: &str, sql: &str) -> String {
-        self.try_sql(database, sql).unwrap_or_else(|e| {
-            panic!("SQL failed on PostgreSQL database {database}: {e}\nSQL: {sql}")
-        })
+        server::sql_or_panic(self.try_sql(database, sql), "PostgreSQL", database, sql)
     }
 
     /// Like [`PgServer::sql`] but returns psql's failure instead of panicking.
@@ -343,15 +272,13 @@ impl Cluster {
     /// `pg_ctl start` on a free port (a few tries, in case another process takes the port).
     fn start(&self) -> Result<u16, String> {
         let log = self.dir.join("server.log");
-        let mut last_error = String::new();
-        for _ in 0..3 {
-            let port = util::free_port();
+        server::on_a_free_port(&log, |port| {
             let options = format!(
                 "-p {port} -k '{}' -c listen_addresses=127.0.0.1 -c max_connections=200 \
                  -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
                 self.dir.join("sock").display()
             );
-            let started = run_checked(&mut self.command(
+            run_checked(&mut self.command(
                 "pg_ctl",
                 &[
                     "start",
@@ -365,12 +292,8 @@ impl Cluster {
                     "-o",
                     &options,
                 ],
-            ));
-            match started {
-                Ok(_) => return Ok(port),
-                Err(e) => last_error = format!("{e}\n{}", log_tail(&log)),
-            }
-        }
-        Err(last_error)
+            ))
+            .map(drop)
+        })
     }
 }
