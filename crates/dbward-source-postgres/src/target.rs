@@ -38,12 +38,15 @@ pub const RESTORE_APPLICATION_NAME: &str = "dbward-restore";
 const CHUNK: usize = 256 * 1024;
 
 /// A PostgreSQL server that dumps are restored into. `Debug` hides the password.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PostgresTarget {
     settings: PostgresSettings,
     spool_dir: PathBuf,
     /// pg_restore's `--jobs` for custom archives; 1 restores from the stream.
     jobs: u32,
+    /// One maintenance connection kept between calls: a restore asks for versions, existence
+    /// and creation in turn, and each new connection costs a round of TCP and auth.
+    idle: tokio::sync::Mutex<Option<PgConnection>>,
 }
 
 /// Which client loads a dump, and how new it must be to read it.
@@ -258,6 +261,7 @@ impl PostgresTarget {
             settings,
             spool_dir,
             jobs: 1,
+            idle: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -310,11 +314,23 @@ impl PostgresTarget {
         Ok((path, ends))
     }
 
+    /// Keeps a maintenance connection for the next call (closes a second one).
+    async fn release(&self, conn: PgConnection) {
+        let mut idle = self.idle.lock().await;
+        match *idle {
+            None => *idle = Some(conn),
+            Some(_) => conn::close(conn).await,
+        }
+    }
+
     pub fn settings(&self) -> &PostgresSettings {
         &self.settings
     }
 
     async fn maintenance(&self) -> Result<PgConnection> {
+        if let Some(conn) = self.idle.lock().await.take() {
+            return Ok(conn);
+        }
         conn::connect(
             &self.settings,
             &self.settings.maintenance_database,
@@ -477,7 +493,7 @@ impl RestoreTarget for PostgresTarget {
             tool::installed(plan.program, self.settings.tool_dir.as_deref()).await;
         let mut conn = self.maintenance().await?;
         let server = conn::server_version(&mut conn).await;
-        conn::close(conn).await;
+        self.release(conn).await;
         let (version, major) = server?;
         let target = conn::target(&self.settings, &self.settings.maintenance_database);
         decide(manifest, &candidates, &searched, &target, (&version, major)).map(drop)
@@ -486,7 +502,7 @@ impl RestoreTarget for PostgresTarget {
     async fn database_exists(&self, database: &str) -> Result<bool> {
         let mut conn = self.maintenance().await?;
         let exists = conn::database_exists(&mut conn, database).await;
-        conn::close(conn).await;
+        self.release(conn).await;
         exists
     }
 
@@ -524,7 +540,7 @@ impl RestoreTarget for PostgresTarget {
             Ok::<_, Error>(superuser)
         }
         .await;
-        conn::close(conn).await;
+        self.release(conn).await;
         let superuser = created?;
 
         let mut warnings = Vec::new();
@@ -591,14 +607,14 @@ impl RestoreTarget for PostgresTarget {
             .await
         }
         .await;
-        conn::close(conn).await;
+        self.release(conn).await;
         replaced
     }
 
     async fn drop_database(&self, database: &str) -> Result<()> {
         let mut conn = self.maintenance().await?;
         let dropped = conn::drop_database(&mut conn, database).await;
-        conn::close(conn).await;
+        self.release(conn).await;
         dropped
     }
 
@@ -612,7 +628,7 @@ impl RestoreTarget for PostgresTarget {
         .fetch_all(&mut conn)
         .await
         .map_err(|e| conn::query_error("cannot list databases", e));
-        conn::close(conn).await;
+        self.release(conn).await;
         names
     }
 
