@@ -171,6 +171,52 @@ impl Drop for ToolProcess {
     }
 }
 
+/// Feeds `dump` into a restore tool started with `ToolProcess::spawn_fed` and judges how it
+/// ended. The tool sees the end of its input only when the whole dump was read without error
+/// and `complete` accepts its ends (the completion marker); otherwise it is killed first, so
+/// that it can never take a truncated dump for a whole one. `judge` turns the tool's exit into
+/// its warnings or a one-line reason.
+pub async fn restore_through<R>(
+    tool: ToolProcess,
+    mut stdin: ChildStdin,
+    dump: &mut R,
+    ends_keep: usize,
+    complete: impl FnOnce(&crate::stream::Ends) -> std::result::Result<(), String>,
+    judge: impl FnOnce(&ToolExit) -> std::result::Result<Vec<String>, String>,
+) -> Result<Vec<String>>
+where
+    R: tokio::io::AsyncRead + Unpin + ?Sized,
+{
+    use crate::stream::{Ends, Fed, feed};
+    let name = tool.tool.clone();
+    let mut ends = Ends::new(ends_keep);
+    let fed = feed(dump, &mut stdin, &mut ends).await;
+    let bytes = ends.total();
+    let problem = match &fed {
+        Fed::ReadFailed(e) => Some(format!("reading the dump failed after {bytes} bytes: {e}")),
+        Fed::Complete => complete(&ends).err(),
+        Fed::ToolGone(_) => None,
+    };
+    if let Some(problem) = problem {
+        // Killed while its input is still open: it never sees a clean end.
+        tool.kill().await;
+        drop(stdin);
+        return Err(Error::Dump(format!(
+            "{problem}; {name} was stopped before the end of its input"
+        )));
+    }
+    drop(stdin);
+    let exit = tool.wait().await?;
+    let warnings = judge(&exit).map_err(Error::Dump)?;
+    if let Fed::ToolGone(e) = fed {
+        return Err(Error::Dump(format!(
+            "{} before reading the whole dump ({bytes} bytes written: {e})",
+            exit.describe()
+        )));
+    }
+    Ok(warnings)
+}
+
 /// Finds `program` in the first of `dirs` that has it, or on `PATH` when `dirs` is empty.
 pub fn find_program(program: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
     let path_dirs;
@@ -284,6 +330,98 @@ mod tests {
         assert!(exit.status.success());
         assert_eq!(exit.stdout.trim(), "100000");
         assert_eq!(exit.stderr.trim(), "note");
+    }
+
+    fn judge_ok(exit: &ToolExit) -> std::result::Result<Vec<String>, String> {
+        if exit.status.success() {
+            Ok(vec![])
+        } else {
+            Err(exit.describe())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_damaged_dump_kills_the_tool_before_it_sees_the_end() {
+        // The tool records whether its input ended cleanly.
+        let marker = tempfile::NamedTempFile::new().unwrap();
+        let script = format!(
+            "cat > /dev/null && echo clean > {}",
+            marker.path().display()
+        );
+        let run = |dump: Vec<std::io::Result<&'static [u8]>>, complete: bool| {
+            let script = script.clone();
+            async move {
+                let mut cmd = Command::new("sh");
+                cmd.arg("-c").arg(script);
+                let (tool, stdin) = ToolProcess::spawn_fed("loader", cmd).unwrap();
+                let mut reader = tokio_test_reader(dump);
+                restore_through(
+                    tool,
+                    stdin,
+                    &mut reader,
+                    64,
+                    |_| {
+                        if complete {
+                            Ok(())
+                        } else {
+                            Err("marker missing".into())
+                        }
+                    },
+                    judge_ok,
+                )
+                .await
+            }
+        };
+        let err = run(
+            vec![Ok(b"rows"), Err(std::io::Error::other("checksum mismatch"))],
+            true,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("checksum mismatch")
+                && err.to_string().contains("loader was stopped"),
+            "{err}"
+        );
+        let err = run(vec![Ok(b"rows")], false).await.unwrap_err();
+        assert!(err.to_string().contains("marker missing"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(marker.path()).unwrap(),
+            "",
+            "the tool saw a clean end"
+        );
+        assert_eq!(
+            run(vec![Ok(b"rows")], true).await.unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            std::fs::read_to_string(marker.path()).unwrap().trim(),
+            "clean"
+        );
+    }
+
+    /// A reader yielding the given chunks and errors in order.
+    fn tokio_test_reader(items: Vec<std::io::Result<&'static [u8]>>) -> Scripted {
+        Scripted(items.into_iter().rev().collect())
+    }
+
+    struct Scripted(Vec<std::io::Result<&'static [u8]>>);
+
+    impl tokio::io::AsyncRead for Scripted {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(match self.0.pop() {
+                None => Ok(()),
+                Some(Ok(bytes)) => {
+                    buf.put_slice(bytes);
+                    Ok(())
+                }
+                Some(Err(e)) => Err(e),
+            })
+        }
     }
 
     #[test]

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::pin::Pin;
 
 use async_trait::async_trait;
-use dbward_core::process::ToolProcess;
+use dbward_core::process::{ToolExit, ToolProcess, restore_through};
 use dbward_core::restore::{RestoreReport, RestoreTarget};
-use dbward_core::stream::{Ends, Fed, feed};
+use dbward_core::stream::Ends;
 use dbward_core::{Engine, Error, Manifest, Result, TableRows};
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{AssertSqlSafe, Connection, Row};
@@ -152,36 +152,21 @@ fn client_args(settings: &MysqlSettings, client: &str) -> Vec<String> {
 async fn feed_client<R: AsyncRead + Unpin>(
     name: &str,
     client: ToolProcess,
-    mut stdin: ChildStdin,
+    stdin: ChildStdin,
     mut dump: R,
 ) -> Result<Vec<String>> {
-    let mut ends = Ends::new(TAIL_KEEP);
-    let fed = feed(&mut dump, &mut stdin, &mut ends).await;
-    let bytes = ends.total();
-    let incomplete = match &fed {
-        Fed::ReadFailed(e) => Some(format!("reading the dump failed after {bytes} bytes: {e}")),
-        Fed::Complete if !has_completion_marker(&ends.tail()) => Some(format!(
-            "the dump is incomplete: completion marker \"{COMPLETION_MARKER}\" missing at its end ({bytes} bytes read)"
-        )),
-        _ => None,
+    let complete = |ends: &Ends| {
+        if has_completion_marker(&ends.tail()) {
+            Ok(())
+        } else {
+            Err(format!(
+                "the dump is incomplete: completion marker \"{COMPLETION_MARKER}\" missing at its end ({} bytes read)",
+                ends.total()
+            ))
+        }
     };
-    if let Some(problem) = incomplete {
-        // Killed while its input is still open: it never sees a clean end.
-        client.kill().await;
-        drop(stdin);
-        return Err(Error::Dump(format!(
-            "{problem}; {name} was stopped before the end of its input"
-        )));
-    }
-    drop(stdin);
-    let exit = client.wait().await?;
-    let warnings = judge_exit(name, &exit).map_err(|failed| Error::Dump(failed.reason))?;
-    if let Fed::ToolGone(e) = fed {
-        return Err(Error::Dump(format!(
-            "{} before reading the whole dump ({bytes} bytes written: {e})",
-            exit.describe()
-        )));
-    }
+    let judge = |exit: &ToolExit| judge_exit(name, exit).map_err(|failed| failed.reason);
+    let warnings = restore_through(client, stdin, &mut dump, TAIL_KEEP, complete, judge).await?;
     Ok(warnings
         .into_iter()
         .filter(|w| !w.contains("unknown option '--loose-"))

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
 use async_trait::async_trait;
-use dbward_core::process::ToolProcess;
+use dbward_core::process::{ToolExit, ToolProcess, restore_through};
 use dbward_core::restore::{RestoreReport, RestoreTarget};
 use dbward_core::stream::{self, Ends, Fed};
 use dbward_core::{Engine, Error, Manifest, Result, TableRows};
@@ -168,47 +168,22 @@ fn one_line(text: impl std::fmt::Display) -> String {
 async fn feed(
     program: &str,
     tool: ToolProcess,
-    mut stdin: tokio::process::ChildStdin,
+    stdin: tokio::process::ChildStdin,
     mut dump: Pin<Box<dyn AsyncRead + Send>>,
     format: PgFormat,
     expect_data: bool,
 ) -> Result<Vec<String>> {
-    let mut ends = Ends::new(ENDS_BYTES);
-    let fed = stream::feed(&mut dump, &mut stdin, &mut ends).await;
-    let bytes = ends.total();
-    let problem = match &fed {
-        Fed::ReadFailed(e) => Some(format!(
-            "reading the dump failed after {bytes} bytes: {}",
-            one_line(e)
-        )),
-        Fed::Complete => check_marker(format, &ends, expect_data).err(),
-        Fed::ToolGone(_) => None,
+    let complete = |ends: &Ends| check_marker(format, ends, expect_data);
+    let judge = |exit: &ToolExit| {
+        judge_exit(
+            program,
+            &exit.describe(),
+            exit.status.success(),
+            &exit.stderr,
+        )
+        .map_err(one_line)
     };
-    if let Some(problem) = problem {
-        // Killed while its input is still open: it never sees a clean end.
-        tool.kill().await;
-        drop(stdin);
-        return Err(Error::Dump(format!(
-            "{problem}; {program} was stopped before the end of its input"
-        )));
-    }
-    drop(stdin);
-    let exit = tool.wait().await?;
-    let warnings = judge_exit(
-        program,
-        &exit.describe(),
-        exit.status.success(),
-        &exit.stderr,
-    )
-    .map_err(|reason| Error::Dump(one_line(reason)))?;
-    if let Fed::ToolGone(e) = fed {
-        return Err(Error::Dump(format!(
-            "{} before reading the whole dump ({bytes} bytes written: {})",
-            exit.describe(),
-            one_line(e)
-        )));
-    }
-    Ok(warnings)
+    restore_through(tool, stdin, &mut dump, ENDS_BYTES, complete, judge).await
 }
 
 /// Reads a tool's stdout to its end (pg_restore prints nothing when it writes to a
