@@ -88,11 +88,7 @@ impl Azurite {
 
     /// The version Azurite reports (`azurite-blob --version`).
     pub fn version(&self) -> String {
-        Command::new(&self.program)
-            .arg("--version")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default()
+        super::process::reported_version(&self.program)
     }
 
     pub fn port(&self) -> u16 {

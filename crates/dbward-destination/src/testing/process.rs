@@ -160,3 +160,12 @@ impl Drop for ServerProcess {
         self.stop();
     }
 }
+
+/// What `program --version` prints, for test failure messages; empty when it cannot run.
+pub(super) fn reported_version(program: &std::path::Path) -> String {
+    std::process::Command::new(program)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}

@@ -3,7 +3,6 @@
 //! Killed on drop.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use dbward_core::secret::SecretString;
 
@@ -73,11 +72,7 @@ impl WebdavServer {
 
     /// The version WsgiDAV reports (`wsgidav --version`).
     pub fn version(&self) -> String {
-        Command::new(&self.program)
-            .arg("--version")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default()
+        super::process::reported_version(&self.program)
     }
 
     pub fn port(&self) -> u16 {
