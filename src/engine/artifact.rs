@@ -10,6 +10,8 @@ use dbward_core::Manifest;
 use dbward_core::destination::Destination;
 
 use super::keys::Keyring;
+use super::locate::Located;
+use crate::progress::Progress;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, BufReader, ReadBuf};
 
@@ -96,9 +98,86 @@ impl<R: AsyncRead + Unpin> AsyncRead for VerifiedReader<R> {
     }
 }
 
+/// How reading through a backup's copies ended.
+#[derive(Debug)]
+pub enum CopyOutcome<T, E> {
+    /// The consumer succeeded on `copy`; the copies tried before were skipped, with reasons.
+    Read {
+        copy: String,
+        value: T,
+        skipped: Vec<String>,
+    },
+    /// The consumer failed on `copy` while the copy read cleanly: another copy would fail too.
+    Failed {
+        copy: String,
+        error: E,
+        skipped: Vec<String>,
+    },
+    /// Every copy was missing, unreadable or damaged.
+    Unreadable { skipped: Vec<String> },
+}
+
+/// Feeds the dump of the first copy that reads cleanly to `consume` (restore, structural
+/// check): a copy that cannot be opened, or whose bytes fail while `consume` reads them
+/// (checksum, truncation, decryption), is skipped and named; a failure of `consume` itself
+/// ends the search.
+pub async fn read_first_good_copy<T, E: std::fmt::Display>(
+    located: &Located,
+    keyring: Option<&Keyring>,
+    progress: &Progress,
+    verb: &str,
+    mut consume: impl AsyncFnMut(Pin<Box<dyn AsyncRead + Send>>) -> Result<T, E>,
+) -> CopyOutcome<T, E> {
+    let mut skipped = Vec::new();
+    for copy in &located.copies {
+        let name = copy.destination.name().to_string();
+        let bar = progress.job(&format!("{verb} {name}"));
+        let dump = match open_dump(
+            copy.destination.as_ref(),
+            &copy.key,
+            &located.manifest,
+            keyring,
+            bar.counter(),
+        )
+        .await
+        {
+            Ok(dump) => dump,
+            Err(reason) => {
+                tracing::warn!("skipping the copy on {name}: {reason}");
+                skipped.push(format!("copy on {name}: {reason}"));
+                continue;
+            }
+        };
+        let (dump, damaged) = flag_read_errors(dump);
+        let result = consume(dump).await;
+        bar.done();
+        match result {
+            Ok(value) => {
+                return CopyOutcome::Read {
+                    copy: name,
+                    value,
+                    skipped,
+                };
+            }
+            Err(error) if damaged.load(std::sync::atomic::Ordering::SeqCst) => {
+                tracing::warn!("the copy on {name} is damaged: {error}; trying the next copy");
+                skipped.push(format!("copy on {name}: {error}"));
+            }
+            Err(error) => {
+                return CopyOutcome::Failed {
+                    copy: name,
+                    error,
+                    skipped,
+                };
+            }
+        }
+    }
+    CopyOutcome::Unreadable { skipped }
+}
+
 /// Wraps a dump stream so that the caller learns whether reading it failed (a damaged copy)
 /// as opposed to the restore target failing.
-pub fn flag_read_errors(
+fn flag_read_errors(
     inner: Pin<Box<dyn AsyncRead + Send>>,
 ) -> (
     Pin<Box<dyn AsyncRead + Send>>,

@@ -11,12 +11,13 @@ use dbward_core::secret::ExposeSecret;
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
-use super::artifact::open_dump;
+use super::artifact::{CopyOutcome, read_first_good_copy};
 use super::locate::{BackupRef, locate};
 use super::{Context, UsageError};
 use crate::catalog::NewVerification;
 use crate::config::EncryptionMode;
 use crate::pipeline::encrypt::{fingerprint, scrypt_identity};
+use crate::progress::Progress;
 
 /// What can decrypt artifacts, and where it came from (for messages; never its contents).
 pub struct Keyring {
@@ -173,29 +174,30 @@ pub async fn drill(
             continue;
         }
         let started = std::time::Instant::now();
-        let copy = &located.copies[0];
-        let outcome = async {
-            let mut dump = open_dump(
-                copy.destination.as_ref(),
-                &copy.key,
-                manifest,
-                Some(&keyring),
-                std::sync::Arc::new(|_| {}),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-            let mut sink = vec![0u8; 256 * 1024];
-            let mut total = 0u64;
-            loop {
-                let n = dump.read(&mut sink).await.map_err(|e| e.to_string())?;
-                if n == 0 {
-                    break;
+        // Every byte decrypted and decompressed, from the first copy that reads cleanly.
+        let drained = read_first_good_copy(
+            &located,
+            Some(&keyring),
+            &Progress::hidden(),
+            "key drill",
+            async |mut dump| {
+                let mut sink = vec![0u8; 256 * 1024];
+                let mut total = 0u64;
+                loop {
+                    match dump.read(&mut sink).await {
+                        Ok(0) => return Ok(total),
+                        Ok(n) => total += n as u64,
+                        Err(e) => return Err(e.to_string()),
+                    }
                 }
-                total += n as u64;
-            }
-            Ok::<u64, String>(total)
-        }
+            },
+        )
         .await;
+        let outcome = match drained {
+            CopyOutcome::Read { value, .. } => Ok(value),
+            CopyOutcome::Failed { copy, error, .. } => Err(format!("copy on {copy}: {error}")),
+            CopyOutcome::Unreadable { skipped } => Err(skipped.join("; ")),
+        };
         let ok = outcome.is_ok();
         let detail = match &outcome {
             Ok(bytes) => format!("decrypted and decompressed {bytes} bytes"),

@@ -10,7 +10,7 @@ use std::time::Instant;
 use dbward_core::restore::RestoreTarget;
 use serde::Serialize;
 
-use super::artifact::open_dump;
+use super::artifact::{CopyOutcome, read_first_good_copy};
 use super::locate::{BackupRef, Located, locate};
 use super::{Context, UsageError};
 use crate::progress::Progress;
@@ -163,73 +163,52 @@ pub async fn restore_located(
         .into());
     }
 
-    let mut skipped = Vec::new();
-    for copy in &located.copies {
-        let bar = progress.job(&format!("restore {}", copy.destination.name()));
-        let dump = match open_dump(
-            copy.destination.as_ref(),
-            &copy.key,
-            manifest,
-            keyring,
-            bar.counter(),
-        )
-        .await
-        {
-            Ok(dump) => dump,
-            Err(reason) => {
-                tracing::warn!("skipping the copy on {}: {reason}", copy.destination.name());
-                skipped.push(reason);
-                continue;
-            }
-        };
-        let (dump, artifact_failed) = super::artifact::flag_read_errors(dump);
+    let outcome = read_first_good_copy(located, keyring, progress, "restore", async |dump| {
         let loaded = tokio::select! {
             loaded = target.restore(&load_into, manifest, dump) => loaded,
             _ = tokio::signal::ctrl_c() => Err(dbward_core::Error::Dump("interrupted (Ctrl-C)".into())),
         };
-        bar.done();
-        let report = match loaded {
-            Ok(report) => report,
-            Err(e) => {
-                if let Err(drop_err) = target.drop_database(&load_into).await {
-                    tracing::error!(
-                        "could not drop the half-restored database {load_into}: {drop_err}"
-                    );
-                }
-                let reason = format!(
-                    "restore of backup {} from {} failed: {e}; the database {load_into:?} it was creating was dropped",
-                    manifest.id,
-                    copy.destination.name()
-                );
-                // A damaged copy: another copy may be good. A failing target would fail again.
-                if artifact_failed.load(std::sync::atomic::Ordering::SeqCst) {
-                    tracing::warn!("{reason}; trying the next copy");
-                    skipped.push(reason);
-                    continue;
-                }
-                return Err(anyhow::anyhow!(reason));
-            }
-        };
-        if exists {
-            target.replace(&load_into, database).await?;
-            tracing::warn!(
-                "replaced the existing database {database} on {}",
-                target.name()
-            );
+        if loaded.is_err()
+            && let Err(drop_err) = target.drop_database(&load_into).await
+        {
+            tracing::error!("could not drop the half-restored database {load_into}: {drop_err}");
         }
-        let mut warnings = report.warnings;
-        warnings.extend(skipped.into_iter().map(|s| format!("skipped a copy: {s}")));
-        return Ok(Loaded {
-            copy: copy.destination.name().to_string(),
-            replaced: exists,
-            warnings,
-        });
+        loaded.map_err(|e| {
+            format!("restore failed: {e}; the database {load_into:?} it was creating was dropped")
+        })
+    })
+    .await;
+    match outcome {
+        CopyOutcome::Read {
+            copy,
+            value: report,
+            skipped,
+        } => {
+            if exists {
+                target.replace(&load_into, database).await?;
+                tracing::warn!(
+                    "replaced the existing database {database} on {}",
+                    target.name()
+                );
+            }
+            let mut warnings = report.warnings;
+            warnings.extend(skipped.into_iter().map(|s| format!("skipped {s}")));
+            Ok(Loaded {
+                copy,
+                replaced: exists,
+                warnings,
+            })
+        }
+        CopyOutcome::Failed { copy, error, .. } => Err(anyhow::anyhow!(
+            "restore of backup {} from {copy} failed: {error}",
+            manifest.id
+        )),
+        CopyOutcome::Unreadable { skipped } => Err(anyhow::anyhow!(
+            "no copy of backup {} could be read: {}",
+            manifest.id,
+            skipped.join("; ")
+        )),
     }
-    anyhow::bail!(
-        "no copy of backup {} could be read: {}",
-        manifest.id,
-        skipped.join("; ")
-    )
 }
 
 fn is_mysql_family(engine: dbward_core::Engine) -> bool {

@@ -11,7 +11,7 @@ use dbward_core::TableRows;
 use dbward_core::restore::RestoreTarget;
 use serde::Serialize;
 
-use super::artifact::open_dump;
+use super::artifact::{CopyOutcome, read_first_good_copy};
 use super::backup::read_back_sha256;
 use super::keys::Keyring;
 use super::locate::{BackupRef, Located, locate};
@@ -235,58 +235,34 @@ async fn structural(
     })?;
     let reader = registry::restore_target(source, &ctx.config);
     let check_name = |dest: &str| format!("{} dump on {dest}", manifest.engine);
-    // The first copy that reads cleanly decides; damaged or missing ones are named.
-    let mut skipped = Vec::new();
-    for copy in &located.copies {
-        let name = copy.destination.name();
-        let bar = progress.job(&format!("verify {name}"));
-        let dump = match open_dump(
-            copy.destination.as_ref(),
-            &copy.key,
-            manifest,
-            keyring,
-            bar.counter(),
-        )
-        .await
-        {
-            Ok(dump) => dump,
-            Err(reason) => {
-                skipped.push(format!("copy on {name} skipped: {reason}"));
-                continue;
-            }
-        };
-        let (dump, damaged) = super::artifact::flag_read_errors(dump);
-        let inspected = reader.inspect(manifest, dump).await;
-        bar.done();
-        match inspected {
-            Err(e) if damaged.load(std::sync::atomic::Ordering::SeqCst) => {
-                skipped.push(format!("copy on {name} skipped: {e}"));
-            }
-            Err(e) => {
-                return Ok(vec![Check {
-                    name: check_name(name),
-                    ok: false,
-                    detail: e.to_string(),
-                }]);
-            }
-            Ok(notes) => {
-                let detail = notes
-                    .into_iter()
-                    .chain(skipped)
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                return Ok(vec![Check {
-                    name: check_name(name),
-                    ok: true,
-                    detail,
-                }]);
-            }
-        }
-    }
-    Ok(vec![Check {
-        name: format!("{} dump", manifest.engine),
-        ok: false,
-        detail: format!("no copy could be read: {}", skipped.join("; ")),
+    let outcome = read_first_good_copy(located, keyring, progress, "verify", async |dump| {
+        reader.inspect(manifest, dump).await
+    })
+    .await;
+    Ok(vec![match outcome {
+        CopyOutcome::Read {
+            copy,
+            value: notes,
+            skipped,
+        } => Check {
+            name: check_name(&copy),
+            ok: true,
+            detail: notes
+                .into_iter()
+                .chain(skipped.into_iter().map(|s| format!("skipped {s}")))
+                .collect::<Vec<_>>()
+                .join("; "),
+        },
+        CopyOutcome::Failed { copy, error, .. } => Check {
+            name: check_name(&copy),
+            ok: false,
+            detail: error.to_string(),
+        },
+        CopyOutcome::Unreadable { skipped } => Check {
+            name: format!("{} dump", manifest.engine),
+            ok: false,
+            detail: format!("no copy could be read: {}", skipped.join("; ")),
+        },
     }])
 }
 

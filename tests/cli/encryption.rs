@@ -299,3 +299,29 @@ fn check_warns_about_inline_secrets_in_a_readable_config() {
         );
     }
 }
+
+#[test]
+fn key_drill_reads_another_copy_when_the_first_is_damaged() {
+    let keys = Env::new("");
+    let (alice, alice_pub) = generate(&keys, "alice.key");
+    let env = sqlite_env(&format!(
+        "[[destination]]\nname = \"second\"\ntype = \"fs\"\npath = \"second\"\n\
+         [encryption]\nrecipients = [\"{alice_pub}\"]\n"
+    ));
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let key = only_backup(&doc)["copies"][0]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Copies are tried in destination order: "local" first.
+    let first = env.path("backups").join(&key);
+    let mut bytes = std::fs::read(&first).unwrap();
+    let at = bytes.len() - 50;
+    bytes[at] ^= 1;
+    std::fs::write(&first, bytes).unwrap();
+
+    let (code, doc) = env.json(&["key", "verify", "--identity", alice.to_str().unwrap()]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["results"][0]["outcome"], "decrypted", "{doc:#}");
+}
