@@ -8,5 +8,6 @@ pub mod config;
 pub mod engine;
 pub mod logging;
 pub mod pipeline;
+pub mod policy;
 pub mod progress;
 pub mod registry;

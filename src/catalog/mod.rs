@@ -4,12 +4,15 @@
 
 mod records;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+use crate::policy::health::{Proof, Proofs};
 
 pub use records::{
     BackupRecord, BackupStatus, CopyRecord, CopyStatus, VerificationEntry, VerificationRecord,
@@ -284,6 +287,113 @@ impl Catalog {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    /// Every (source, database) pair with a backup not pruned, for `status`.
+    pub async fn databases(&self) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT source, database_name FROM backups WHERE pruned_at IS NULL
+             ORDER BY source, database_name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// The newest `limit` backups of one database that are not pruned, newest first.
+    pub async fn history(
+        &self,
+        source: &str,
+        database: &str,
+        limit: u32,
+    ) -> Result<Vec<BackupRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{} WHERE source = $1 AND database_name = $2 AND pruned_at IS NULL
+             ORDER BY started_at DESC, id DESC LIMIT $3",
+            records::SELECT_BACKUP
+        )))
+        .bind(source)
+        .bind(database)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        self.complete_all(rows).await
+    }
+
+    /// The newest restore drill of one database and the newest passed drill and key drill.
+    pub async fn proofs(&self, source: &str, database: &str) -> Result<Proofs> {
+        let last_good = |level| async move {
+            Ok::<_, CatalogError>(
+                self.newest_verification(source, database, level, true)
+                    .await?
+                    .map(|p| p.at),
+            )
+        };
+        Ok(Proofs {
+            last_drill: self
+                .newest_verification(source, database, "drill", false)
+                .await?,
+            last_good_drill: last_good("drill").await?,
+            last_good_key: last_good("key").await?,
+        })
+    }
+
+    async fn newest_verification(
+        &self,
+        source: &str,
+        database: &str,
+        level: &str,
+        only_passed: bool,
+    ) -> Result<Option<Proof>> {
+        let row = sqlx::query(
+            "SELECT v.backup_id, v.ok, v.at FROM verifications v
+               JOIN backups b ON b.id = v.backup_id
+             WHERE b.source = $1 AND b.database_name = $2 AND v.level = $3
+               AND (v.ok = 1 OR NOT $4)
+             ORDER BY v.at DESC LIMIT 1",
+        )
+        .bind(source)
+        .bind(database)
+        .bind(level)
+        .bind(only_passed)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(Proof {
+                backup_id: r.get("backup_id"),
+                at: parse_time(&r.get::<String, _>("at"))?,
+                ok: r.get::<i64, _>("ok") != 0,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records `names` as seen at `at` (first sighting only) and returns when each was first
+    /// seen: its first record here or its oldest backup, whichever is earlier.
+    pub async fn schedules_seen(
+        &self,
+        names: &[&str],
+        at: DateTime<Utc>,
+    ) -> Result<BTreeMap<String, DateTime<Utc>>> {
+        for name in names {
+            sqlx::query("INSERT INTO schedules (name, first_seen) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                .bind(name)
+                .bind(timestamp(at))
+                .execute(&self.pool)
+                .await?;
+        }
+        let rows = sqlx::query(
+            "SELECT name, MIN(at) AS at FROM (
+                 SELECT name, first_seen AS at FROM schedules
+                 UNION ALL
+                 SELECT schedule, started_at FROM backups WHERE schedule IS NOT NULL
+             ) GROUP BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.get("name"), parse_time(&r.get::<String, _>("at"))?)))
+            .collect()
+    }
+
     /// Every verification of a backup, newest first, with its recorded details.
     pub async fn verifications(&self, backup_id: &str) -> Result<Vec<VerificationEntry>> {
         let rows = sqlx::query(
@@ -461,11 +571,7 @@ impl Catalog {
         .bind(filter.limit.map(i64::from).unwrap_or(-1))
         .fetch_all(&self.pool)
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.complete(records::backup_from_row(&row)?).await?);
-        }
-        Ok(out)
+        self.complete_all(rows).await
     }
 
     /// One backup by id (or unique id prefix), with its stored manifest.
@@ -488,6 +594,14 @@ impl Catalog {
         let manifest: Option<String> = row.get("manifest");
         let record = self.complete(records::backup_from_row(row)?).await?;
         Ok(Some((record, manifest)))
+    }
+
+    async fn complete_all(&self, rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<BackupRecord>> {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(self.complete(records::backup_from_row(&row)?).await?);
+        }
+        Ok(out)
     }
 
     /// Adds copies, warnings and the latest verification to a backup row.

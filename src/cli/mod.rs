@@ -13,6 +13,7 @@ mod output;
 mod prune;
 mod restore;
 mod show;
+mod status;
 mod verify;
 
 use std::path::PathBuf;
@@ -68,6 +69,8 @@ pub enum Command {
     Catalog(catalog::Args),
     /// Remove uncommitted leftovers from destinations.
     Prune(prune::Args),
+    /// Health of every schedule and database (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+    Status,
 }
 
 /// Global options every handler sees.
@@ -101,6 +104,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit(args) => audit::run(&globals, args).await,
         Command::Catalog(args) => catalog::run(&globals, args).await,
         Command::Prune(args) => prune::run(&globals, args).await,
+        Command::Status => status::run(&globals).await,
     }
 }
 

@@ -204,6 +204,8 @@ pub struct ScheduleConfig {
     pub min_copies: Option<usize>,
     pub retention: Option<Retention>,
     pub rpo: Option<std::time::Duration>,
+    /// When restore drills are owed (`status` checks that one passed since each fire).
+    pub drill: Option<croner::Cron>,
     pub asserts: Vec<Assertion>,
 }
 

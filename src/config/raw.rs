@@ -201,6 +201,7 @@ struct RawSchedule {
     min_copies: Option<usize>,
     retention: Option<RawRetention>,
     rpo: Option<String>,
+    drill: Option<String>,
     #[serde(default, rename = "assert")]
     asserts: Vec<RawAssert>,
 }
@@ -362,6 +363,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
             min_copies: None,
             retention: None,
             rpo: None,
+            drill: None,
             asserts: Vec::new(),
         });
     }
@@ -743,14 +745,15 @@ fn validate_schedule(
     destinations: &[DestinationConfig],
 ) -> Result<ScheduleConfig, String> {
     let key = |k: &str| at("schedule", &s.name, k);
-    let cron = s
-        .cron
-        .as_deref()
-        .map(|c| {
+    let cron_at = |name: &str, expr: Option<&str>| {
+        expr.map(|c| {
             croner::Cron::from_str(c)
-                .map_err(|e| format!("{}: invalid cron expression {c:?}: {e}", key("cron")))
+                .map_err(|e| format!("{}: invalid cron expression {c:?}: {e}", key(name)))
         })
-        .transpose()?;
+        .transpose()
+    };
+    let cron = cron_at("cron", s.cron.as_deref())?;
+    let drill = cron_at("drill", s.drill.as_deref())?;
     let timezone = match s.timezone.as_deref() {
         None => chrono_tz::UTC,
         Some(tz) => tz.parse().map_err(|_| {
@@ -866,6 +869,7 @@ fn validate_schedule(
     Ok(ScheduleConfig {
         asserts,
         cron,
+        drill,
         timezone,
         compression,
         min_dump_bytes: s.min_dump_bytes.unwrap_or(1),

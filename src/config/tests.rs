@@ -128,6 +128,10 @@ fn errors_name_the_key_and_what_is_expected() {
             "[[schedule]] \"n\": key `cron`: invalid cron expression \"61 * * * *\"",
         ),
         (
+            "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\n[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"\n[[schedule]]\nname = \"n\"\ndrill = \"every sunday\"\nsources = [\"a\"]\ndestinations = [\"d\"]",
+            "[[schedule]] \"n\": key `drill`: invalid cron expression \"every sunday\"",
+        ),
+        (
             "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\n[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"\n[[schedule]]\nname = \"n\"\ntimezone = \"Mars/Olympus\"\nsources = [\"a\"]\ndestinations = [\"d\"]",
             "key `timezone`: unknown time zone \"Mars/Olympus\"",
         ),

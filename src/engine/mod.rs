@@ -13,6 +13,7 @@ pub mod rebuild;
 pub mod restore;
 pub mod scan;
 pub mod select;
+pub mod status;
 pub mod verify;
 
 use std::collections::BTreeMap;

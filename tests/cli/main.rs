@@ -14,3 +14,4 @@ mod restore;
 mod restore_servers;
 mod secrets;
 mod sqlite;
+mod status;

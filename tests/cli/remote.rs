@@ -274,6 +274,24 @@ async fn lost_and_altered_copies_are_found_and_restore_uses_a_good_one() {
     assert_eq!(copy(only_backup(&list), "offsite")["status"], "missing");
     let (code, restored) = json(&env, &["restore", id, "--to-database", "after_loss"]).await;
     assert_eq!(code, 0, "{restored:#}");
+
+    // Status later shows both: the failed checksum verification and the lost copy.
+    let (code, status) = json(&env, &["status"]).await;
+    assert_eq!(code, 2, "{status:#}");
+    let problems = status["problems"].as_array().unwrap();
+    let said = |kind: &str, words: &[&str]| {
+        problems.iter().any(|p| {
+            p["kind"] == kind
+                && words
+                    .iter()
+                    .all(|w| p["message"].as_str().unwrap().contains(w))
+        })
+    };
+    assert!(said("verify_failed", &["checksum", id]), "{status:#}");
+    assert!(
+        said("missing_copy", &["on offsite is missing", id]),
+        "{status:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

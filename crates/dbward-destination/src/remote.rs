@@ -4,20 +4,22 @@
 //!
 //! How an upload stays invisible until `commit` depends on the service ([`Staging`]):
 //!
-//! - **Direct** (S3, GCS, Azure Blob): the writer goes to the final key. A multipart upload
-//!   (S3, and GCS's XML API) or uncommitted blocks (Azure) are not objects: nothing is
-//!   listed or readable under the key until the upload is completed, which `commit` does; an
-//!   artifact smaller than one part is sent as one PUT at `commit`. `abort` aborts the
-//!   multipart upload. Staging plus a server-side copy would double the bytes moved and S3
-//!   cannot rename.
+//! - **Direct** (S3, GCS, Azure Blob): the writer goes to the final key. A multipart
+//!   upload (S3), a resumable upload session (GCS) or uncommitted blocks (Azure) are not
+//!   objects: nothing is listed or readable under the key until the upload is completed,
+//!   which `commit` does; an artifact smaller than one part is sent whole at `commit`.
+//!   `abort` aborts the upload. Staging plus a server-side copy would double the bytes moved
+//!   and S3 cannot rename.
 //! - **Rename** (SFTP, WebDAV): a file being written is visible at its path, so the upload
 //!   goes to `.dbward-staging/<ulid>.part` under the root and is renamed onto the key at
 //!   `commit` (SFTP uses the atomic `posix-rename@openssh.com`, WebDAV `MOVE`). `abort`
 //!   deletes the staged file.
 //!
-//! Memory: for Direct uploads OpenDAL's writer keeps at most `upload_concurrency` parts in
-//! flight plus the part being filled, so an upload holds about
-//! `(upload_concurrency + 1) × part_size` bytes. SFTP writes each chunk through as it comes.
+//! Memory: for S3 and Azure uploads OpenDAL's writer keeps at most `upload_concurrency` parts
+//! in flight plus the part being filled, so an upload holds about
+//! `(upload_concurrency + 1) × part_size` bytes. A GCS session holds one 8 MiB chunk (sent
+//! one at a time; `part_size` and `upload_concurrency` do not apply). SFTP writes each chunk
+//! through as it comes.
 //! WebDAV is the exception: OpenDAL sends a WebDAV object in one PUT, so the upload is held
 //! in memory up to `max_buffered_bytes` and refused beyond it with a message saying so.
 
@@ -183,6 +185,8 @@ impl OpenDalDestination {
     pub fn max_object_bytes(&self) -> u64 {
         match (self.service, self.staging) {
             (Service::Webdav, _) => self.tuning.max_buffered_bytes,
+            // A resumable session has no part count; GCS's own object limit is 5 TiB.
+            (Service::Gcs, _) => 5 << 40,
             (_, Staging::Direct) => self.tuning.part_size as u64 * MAX_PARTS,
             (_, Staging::Rename) => u64::MAX,
         }
@@ -289,6 +293,13 @@ impl OpenDalDestination {
         let builder = if self.staging == Staging::Rename {
             // A file written in place: each chunk goes straight on (no parts to fill).
             builder
+        } else if self.service == Service::Gcs {
+            // A conditional write (`ifGenerationMatch=0`: only if absent, and an artifact key
+            // is new by construction) makes OpenDAL use a resumable upload session, 8 MiB
+            // chunks sent in order through the JSON API, instead of an XML API multipart
+            // upload, which emulators lack. The session is invisible until finalized. It
+            // buffers one chunk, so no `chunk` is set: that would add a second buffer.
+            builder.if_not_exists(true)
         } else {
             builder
                 .chunk(self.tuning.part_size)

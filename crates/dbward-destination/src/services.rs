@@ -367,9 +367,8 @@ impl OpenDalDestination {
         ))
     }
 
-    /// A Google Cloud Storage bucket; uploads go straight to the key (an XML API multipart
-    /// upload, or one JSON API upload for an object smaller than `part_size`). Requests are
-    /// signed with `credential`, `credential_path`, or the environment's default credentials.
+    /// A Google Cloud Storage bucket; uploads go straight to the key as a resumable upload
+    /// session of 8 MiB chunks (JSON API), invisible until finalized. Requests are signed with `credential`, `credential_path`, or the environment's default credentials.
     pub fn gcs(settings: GcsSettings) -> Result<Self> {
         Self::gcs_with(settings, false)
     }

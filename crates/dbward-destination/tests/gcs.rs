@@ -1,11 +1,11 @@
 //! The GCS destination against gcp-storage-emulator (a JSON API emulator run as a child
 //! process on a loopback port; it checks no credentials, so the destination sends unsigned
-//! requests): the conformance suite, a missing bucket and a server that is down.
+//! requests): the conformance suite, uploads of several resumable chunks, a missing bucket
+//! and a server that is down.
 //!
-//! Not covered here: an upload of `part_size` or more. OpenDAL sends it as an XML API
-//! multipart upload (`POST /<bucket>/<key>?uploads`, parts, completion), which the emulator
-//! does not implement (it answers 501); smaller objects go in one JSON API upload, which
-//! it does. Wrong credentials cannot be tested either: the emulator checks none.
+//! Not covered here: wrong credentials (the emulator checks none), and the refusal to replace
+//! an existing object that the upload's `ifGenerationMatch=0` asks GCS for (the emulator
+//! ignores preconditions).
 
 mod common;
 
@@ -15,8 +15,9 @@ use dbward_destination::OpenDalDestination;
 use dbward_destination::testing::GcsEmulator;
 
 use common::{
-    SERVER_DOWN_HINT, a_put_under_the_prefix_lists_plainly, assert_error_names,
-    conformance_plain_and_prefixed, expect_unreachable, probe_write_error,
+    SERVER_DOWN_HINT, a_put_under_the_prefix_lists_plainly, assert_error_names, chunk,
+    commit_shows_and_abort_leaves_nothing, conformance_plain_and_prefixed, expect_unreachable,
+    probe_write_error,
 };
 
 const MISSING: &str = "bucket \"nope\" does not exist";
@@ -33,6 +34,24 @@ async fn gcs_passes_the_conformance_suite() {
     a_put_under_the_prefix_lists_plainly(
         &dest,
         &format!("gs://backups/prod ({})", emulator.endpoint()),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_upload_of_several_chunks_round_trips_and_abort_leaves_nothing() {
+    let emulator = GcsEmulator::start("backups");
+    let dest = OpenDalDestination::gcs_anonymous(emulator.settings("gcs")).unwrap();
+
+    // 25 MiB + a bit goes as a resumable session of four 8 MiB chunks, the last one short;
+    // an upload aborted after two chunks leaves no object.
+    let expected: Vec<u8> = (0..101u64).flat_map(|i| chunk(i, 256 * 1024)).collect();
+    commit_shows_and_abort_leaves_nothing(
+        &dest,
+        "src/db/2026/01/02/x.dump.zst",
+        &expected,
+        "src/db/2026/01/02/y.dump.zst",
+        70 * 256 * 1024,
     )
     .await;
 }

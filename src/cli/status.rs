@@ -1,0 +1,105 @@
+//! `dbward status`: health of every schedule and database, as a monitoring plugin reports
+//! it: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (the config or catalog cannot be read).
+
+use serde_json::json;
+
+use super::{Globals, output};
+use crate::engine::status;
+use crate::policy::health::{Severity, State};
+use crate::policy::span;
+
+pub async fn run(globals: &Globals) -> anyhow::Result<u8> {
+    let now = chrono::Utc::now();
+    let report = async {
+        let (ctx, _log) = super::open(globals).await?;
+        status::run(&ctx, now).await
+    }
+    .await;
+    let report = match report {
+        Ok(report) => report,
+        Err(err) => {
+            let message = format!("{err:#}");
+            if globals.json {
+                output::json(
+                    &json!({ "state": State::Unknown, "problems": [], "error": message }),
+                )?;
+            } else {
+                println!("DBWARD UNKNOWN - {message}");
+            }
+            return Ok(State::Unknown.exit_code());
+        }
+    };
+    if globals.json {
+        output::json(&report)?;
+        return Ok(report.state.exit_code());
+    }
+    let count = |severity| {
+        report
+            .problems
+            .iter()
+            .filter(|p| p.severity == severity)
+            .count()
+    };
+    println!(
+        "DBWARD {} - {} critical, {} warning(s), {} database(s)",
+        report.state.label(),
+        count(Severity::Critical),
+        count(Severity::Warning),
+        report.databases.len()
+    );
+    for p in &report.problems {
+        let severity = match p.severity {
+            Severity::Critical => "CRITICAL",
+            Severity::Warning => "WARNING",
+        };
+        println!(
+            "{severity} {} {}/{}{}: {}",
+            p.kind.as_str(),
+            p.source,
+            p.database.as_deref().unwrap_or("*"),
+            p.schedule
+                .as_deref()
+                .map(|s| format!(" (schedule {s})"))
+                .unwrap_or_default(),
+            p.message
+        );
+    }
+    let rows: Vec<Vec<String>> = report
+        .databases
+        .iter()
+        .map(|d| {
+            vec![
+                format!("{}/{}", d.source, d.database.as_deref().unwrap_or("*")),
+                d.schedules.join(","),
+                d.state.label().to_string(),
+                d.last_good
+                    .as_ref()
+                    .map(|g| format!("{} ago", span(now - g.started_at)))
+                    .unwrap_or_else(|| "never".into()),
+                d.last_good
+                    .as_ref()
+                    .map(|g| format!("{} ({} off-host)", g.copies, g.off_host_copies))
+                    .unwrap_or_else(|| "-".into()),
+                d.last_drill
+                    .map(|at| format!("{} ago", span(now - at)))
+                    .unwrap_or_else(|| "never".into()),
+            ]
+        })
+        .collect();
+    println!();
+    print!(
+        "{}",
+        output::table(
+            &[
+                "DATABASE",
+                "SCHEDULES",
+                "STATE",
+                "LAST GOOD",
+                "COPIES",
+                "LAST DRILL"
+            ],
+            &rows
+        )
+    );
+    Ok(report.state.exit_code())
+}

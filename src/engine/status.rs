@@ -1,0 +1,140 @@
+//! The status use case: health of every schedule and database from the catalog and the
+//! config alone (no database or destination is contacted), judged by `policy::health`.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use super::Context;
+use crate::catalog::{BackupRecord, CopyStatus};
+use crate::config::DestinationKind;
+use crate::policy::health::{self, Problem, Schedule, State, Subject};
+
+/// Backups per database that status looks at: the size baseline and the copies lost.
+const HISTORY: u32 = 30;
+
+/// What `status` reports.
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub state: State,
+    /// Worst first.
+    pub problems: Vec<Problem>,
+    pub databases: Vec<DatabaseHealth>,
+}
+
+/// One database (or a source with none backed up yet) in the summary.
+#[derive(Debug, Serialize)]
+pub struct DatabaseHealth {
+    pub schedules: Vec<String>,
+    pub source: String,
+    pub database: Option<String>,
+    pub state: State,
+    pub last_good: Option<LastGood>,
+    pub last_drill: Option<DateTime<Utc>>,
+}
+
+/// The newest backup that can be restored.
+#[derive(Debug, Serialize)]
+pub struct LastGood {
+    pub id: String,
+    pub started_at: DateTime<Utc>,
+    pub age_seconds: i64,
+    pub copies: usize,
+    pub off_host_copies: usize,
+}
+
+/// Judges every database of every schedule at `now`.
+pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusReport> {
+    let config = &ctx.config;
+    let names: Vec<&str> = config.schedules.iter().map(|s| s.name.as_str()).collect();
+    let first_seen = ctx.catalog.schedules_seen(&names, now).await?;
+    let off_host: BTreeSet<String> = config
+        .destinations
+        .iter()
+        .filter(|d| !matches!(d.kind, DestinationKind::Fs { .. }))
+        .map(|d| d.name.clone())
+        .collect();
+    let known = ctx.catalog.databases().await?;
+
+    let mut problems = Vec::new();
+    let mut databases = Vec::new();
+    for source in &config.sources {
+        let schedules: Vec<Schedule> = config
+            .schedules
+            .iter()
+            .filter(|s| s.sources.contains(&source.name))
+            .map(|s| Schedule {
+                name: &s.name,
+                cron: s.cron.as_ref(),
+                drill: s.drill.as_ref(),
+                timezone: s.timezone,
+                rpo: s
+                    .rpo
+                    .map(|d| Duration::from_std(d).unwrap_or(Duration::MAX)),
+                first_seen: first_seen.get(&s.name).copied().unwrap_or(now),
+            })
+            .collect();
+        if schedules.is_empty() {
+            continue;
+        }
+        let mut names: Vec<Option<&str>> = known
+            .iter()
+            .filter(|(s, _)| *s == source.name)
+            .map(|(_, d)| Some(d.as_str()))
+            .collect();
+        if names.is_empty() {
+            names.push(None);
+        }
+        for database in names {
+            let backups = match database {
+                Some(d) => ctx.catalog.history(&source.name, d, HISTORY).await?,
+                None => Vec::new(),
+            };
+            let proofs = match database {
+                Some(d) => ctx.catalog.proofs(&source.name, d).await?,
+                None => Default::default(),
+            };
+            let subject = Subject {
+                source: &source.name,
+                database,
+                schedules: &schedules,
+                backups: &backups,
+                proofs: &proofs,
+                off_host: &off_host,
+            };
+            let found = health::assess(&subject, now);
+            databases.push(DatabaseHealth {
+                schedules: schedules.iter().map(|s| s.name.to_owned()).collect(),
+                source: source.name.clone(),
+                database: database.map(str::to_owned),
+                state: State::of(&found),
+                last_good: health::newest_usable(&backups).map(|b| last_good(b, &off_host, now)),
+                last_drill: proofs.last_good_drill,
+            });
+            problems.extend(found);
+        }
+    }
+    problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
+    Ok(StatusReport {
+        state: State::of(&problems),
+        problems,
+        databases,
+    })
+}
+
+fn last_good(b: &BackupRecord, off_host: &BTreeSet<String>, now: DateTime<Utc>) -> LastGood {
+    let committed: Vec<&str> = b
+        .copies
+        .iter()
+        .filter(|c| c.status == CopyStatus::Committed)
+        .map(|c| c.destination.as_str())
+        .collect();
+    LastGood {
+        id: b.id.clone(),
+        started_at: b.started_at,
+        age_seconds: (now - b.started_at).num_seconds(),
+        copies: committed.len(),
+        off_host_copies: committed.iter().filter(|d| off_host.contains(**d)).count(),
+    }
+}
