@@ -298,26 +298,6 @@ impl Catalog {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
-    /// The newest `limit` backups of one database that are not pruned, newest first.
-    pub async fn history(
-        &self,
-        source: &str,
-        database: &str,
-        limit: u32,
-    ) -> Result<Vec<BackupRecord>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{} WHERE source = $1 AND database_name = $2 AND pruned_at IS NULL
-             ORDER BY started_at DESC, id DESC LIMIT $3",
-            records::SELECT_BACKUP
-        )))
-        .bind(source)
-        .bind(database)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        self.complete_all(rows).await
-    }
-
     /// The newest restore drill of one database and the newest passed drill and key drill.
     pub async fn proofs(&self, source: &str, database: &str) -> Result<Proofs> {
         let last_good = |level| async move {
@@ -364,6 +344,18 @@ impl Catalog {
             })
         })
         .transpose()
+    }
+
+    /// Marks a backup removed by retention: it leaves `list`, `status` and `audit`, and
+    /// `show` tells when it went.
+    pub async fn mark_pruned(&self, id: &str, at: DateTime<Utc>, reason: &str) -> Result<()> {
+        sqlx::query("UPDATE backups SET pruned_at = $1, prune_reason = $2 WHERE id = $3")
+            .bind(timestamp(at))
+            .bind(reason)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Records `names` as seen at `at` (first sighting only) and returns when each was first
@@ -557,11 +549,11 @@ impl Catalog {
         Ok(())
     }
 
-    /// Backups matching `filter`, newest first.
+    /// Backups matching `filter` that retention has not removed, newest first.
     pub async fn list(&self, filter: &ListFilter) -> Result<Vec<BackupRecord>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{} WHERE ($1 IS NULL OR source = $1) AND ($2 IS NULL OR database_name = $2)
-                AND ($3 IS NULL OR status = $3)
+                AND ($3 IS NULL OR status = $3) AND pruned_at IS NULL
              ORDER BY started_at DESC, id DESC LIMIT $4",
             records::SELECT_BACKUP
         )))

@@ -128,6 +128,8 @@ pub struct BackupRecord {
     pub copies: Vec<CopyRecord>,
     pub verification: Option<VerificationRecord>,
     pub warnings: Vec<String>,
+    /// When retention removed it (`prune`); its copies are deleted.
+    pub pruned_at: Option<DateTime<Utc>>,
 }
 
 impl BackupRecord {
@@ -138,7 +140,8 @@ impl BackupRecord {
 }
 
 pub const SELECT_BACKUP: &str = "SELECT id, schedule, source, engine, database_name, status, error,
-    started_at, finished_at, dump_bytes, stored_bytes, sha256, compression, manifest FROM backups";
+    started_at, finished_at, dump_bytes, stored_bytes, sha256, compression, manifest, pruned_at
+    FROM backups";
 
 fn bytes(row: &SqliteRow, column: &str) -> Option<u64> {
     row.get::<Option<i64>, _>(column).map(|v| v.max(0) as u64)
@@ -167,6 +170,10 @@ pub fn backup_from_row(row: &SqliteRow) -> Result<BackupRecord> {
         copies: Vec::new(),
         verification: None,
         warnings: Vec::new(),
+        pruned_at: row
+            .get::<Option<String>, _>("pruned_at")
+            .map(|t| parse_time(&t))
+            .transpose()?,
     })
 }
 

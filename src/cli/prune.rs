@@ -1,4 +1,5 @@
-//! `dbward prune [--dry-run]`: removes uncommitted leftovers older than the grace period.
+//! `dbward prune [--dry-run]`: applies retention, then removes uncommitted leftovers older
+//! than the grace period.
 
 use super::{Globals, output};
 use crate::engine::prune;
@@ -21,6 +22,26 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         } else {
             "removed"
         };
+        for b in &report.removed {
+            println!(
+                "{verb} backup {} ({}/{}, {}, schedule {}) from {}",
+                b.id,
+                b.source,
+                b.database,
+                b.started_at.format("%Y-%m-%d %H:%M UTC"),
+                b.schedule,
+                b.destinations.join(", ")
+            );
+        }
+        if report.retention_applied {
+            println!(
+                "retention: {verb} {} backups, kept {}",
+                report.removed.len(),
+                report.kept
+            );
+        } else {
+            println!("retention: no schedule has a `retention`; no backup was removed");
+        }
         for leftover in &report.leftovers {
             println!("{verb} uncommitted leftover {leftover}");
         }
@@ -33,11 +54,6 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             println!(
                 "retained by lock {until}: {}: {} ({})",
                 retained.destination, retained.key, retained.reason
-            );
-        }
-        if !report.retention_applied {
-            println!(
-                "retention is not applied by this version: no backup was removed by age or count"
             );
         }
         for error in &report.errors {

@@ -65,6 +65,13 @@ async fn from_catalog(ctx: &Context, backup: &BackupRef) -> anyhow::Result<Locat
         })
         .into());
     };
+    if let Some(at) = record.pruned_at {
+        anyhow::bail!(
+            "backup {} was removed by retention (`dbward prune`) at {}; its copies are deleted",
+            record.id,
+            at.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
     let manifest = manifest.ok_or_else(|| {
         anyhow::anyhow!(
             "backup {} is {} and has no manifest: nothing was stored",

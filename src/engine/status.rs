@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::Context;
-use crate::catalog::{BackupRecord, CopyStatus};
+use crate::catalog::{BackupRecord, CopyStatus, ListFilter};
 use crate::config::DestinationKind;
 use crate::policy::health::{self, Problem, Schedule, State, Subject};
 
@@ -88,7 +88,15 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
         }
         for database in names {
             let backups = match database {
-                Some(d) => ctx.catalog.history(&source.name, d, HISTORY).await?,
+                Some(d) => {
+                    let filter = ListFilter {
+                        source: Some(source.name.clone()),
+                        database: Some(d.to_owned()),
+                        status: None,
+                        limit: Some(HISTORY),
+                    };
+                    ctx.catalog.list(&filter).await?
+                }
                 None => Vec::new(),
             };
             let proofs = match database {

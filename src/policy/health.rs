@@ -235,13 +235,16 @@ fn committed(b: &BackupRecord) -> impl Iterator<Item = &str> {
         .map(|c| c.destination.as_str())
 }
 
-/// The newest backup that can be restored: succeeded or degraded, with a copy still there.
-/// A degraded backup counts (its problem is reported as `degraded`, not again as `stale`).
+/// Whether a backup can be restored: succeeded or degraded, with a copy still committed. A
+/// degraded backup counts (its problem is reported as `degraded`, not again as `stale`).
+pub fn usable(b: &BackupRecord) -> bool {
+    matches!(b.status, BackupStatus::Succeeded | BackupStatus::Degraded)
+        && committed(b).next().is_some()
+}
+
+/// The newest usable backup of `backups` (newest first).
 pub fn newest_usable(backups: &[BackupRecord]) -> Option<&BackupRecord> {
-    backups.iter().find(|b| {
-        matches!(b.status, BackupStatus::Succeeded | BackupStatus::Degraded)
-            && committed(b).next().is_some()
-    })
+    backups.iter().find(|b| usable(b))
 }
 
 fn day(at: DateTime<Utc>) -> String {

@@ -2,6 +2,7 @@
 //! They read nothing and write nothing, so they are tested with tables and properties.
 
 pub mod health;
+pub mod retention;
 mod span;
 
 pub use span::span;
