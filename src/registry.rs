@@ -15,22 +15,23 @@ use dbward_source_postgres::{PgFormat, PostgresSettings, PostgresSource, Postgre
 use dbward_source_sqlite::{SqliteSettings, SqliteSource, SqliteTarget};
 
 use crate::config::{Config, Connection, DestinationConfig, DestinationKind, SourceConfig};
+use crate::engine::scratch::Scratch;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Builds the adapter for one `[[source]]`. `state_dir` hosts spool and secret files.
-pub fn source(config: &SourceConfig, state_dir: &Path) -> Arc<dyn Source> {
+/// Builds the adapter for one `[[source]]`; spool and secret files go to this run's `scratch`.
+pub fn source(config: &SourceConfig, scratch: &Scratch) -> Arc<dyn Source> {
     match &config.connection {
         Connection::File { path } => Arc::new(SqliteSource::new(SqliteSettings {
             name: config.name.clone(),
             database: sqlite_database_name(config, path),
             path: path.clone(),
-            spool_dir: state_dir.join("spool"),
+            spool_dir: scratch.spool.clone(),
         })),
         server if config.engine == Engine::Postgres => {
             Arc::new(PostgresSource::new(postgres_settings(config, server)))
         }
-        server => Arc::new(MysqlSource::new(mysql_settings(config, server, state_dir))),
+        server => Arc::new(MysqlSource::new(mysql_settings(config, server, scratch))),
     }
 }
 
@@ -78,7 +79,7 @@ fn postgres_settings(config: &SourceConfig, connection: &Connection) -> Postgres
 fn mysql_settings(
     config: &SourceConfig,
     connection: &Connection,
-    state_dir: &Path,
+    scratch: &Scratch,
 ) -> MysqlSettings {
     let Connection::Server {
         host,
@@ -102,7 +103,7 @@ fn mysql_settings(
         password: password.clone(),
         tool_dir: tool_dir.clone(),
         exclude_tables: config.exclude_tables.clone(),
-        secret_dir: state_dir.join("secrets"),
+        secret_dir: scratch.secrets.clone(),
         connect_timeout: CONNECT_TIMEOUT,
     }
 }
@@ -110,15 +111,15 @@ fn mysql_settings(
 fn server_target(
     config: &SourceConfig,
     connection: &Connection,
-    state_dir: &Path,
+    scratch: &Scratch,
 ) -> Arc<dyn RestoreTarget> {
     match config.engine {
         Engine::Postgres => Arc::new(PostgresTarget::new(
             postgres_settings(config, connection),
-            state_dir.join("spool"),
+            scratch.spool.clone(),
         )),
         _ => Arc::new(MysqlTarget::new(mysql_settings(
-            config, connection, state_dir,
+            config, connection, scratch,
         ))),
     }
 }
@@ -143,7 +144,7 @@ pub fn destination(config: &DestinationConfig) -> dbward_core::Result<Arc<dyn De
 
 /// Builds the restore side of a `[[source]]`: restores go back into the source's own server
 /// (or, for SQLite, into the folder of its file).
-pub fn restore_target(config: &SourceConfig, all: &Config) -> Arc<dyn RestoreTarget> {
+pub fn restore_target(config: &SourceConfig, scratch: &Scratch) -> Arc<dyn RestoreTarget> {
     match &config.connection {
         Connection::File { path } => Arc::new(
             SqliteTarget::new(
@@ -151,9 +152,9 @@ pub fn restore_target(config: &SourceConfig, all: &Config) -> Arc<dyn RestoreTar
                 path.parent().map(Path::to_path_buf).unwrap_or_default(),
             )
             .with_home(sqlite_database_name(config, path), path.clone())
-            .with_spool(all.state_dir.join("spool")),
+            .with_spool(scratch.spool.clone()),
         ),
-        server => server_target(config, server, &all.state_dir),
+        server => server_target(config, server, scratch),
     }
 }
 
@@ -162,33 +163,34 @@ pub fn restore_target(config: &SourceConfig, all: &Config) -> Arc<dyn RestoreTar
 /// (and `None`) is the plain restore target, which reads the stream.
 pub fn restore_target_with_jobs(
     config: &SourceConfig,
-    all: &Config,
+    scratch: &Scratch,
     jobs: Option<u32>,
 ) -> Arc<dyn RestoreTarget> {
     match (&config.connection, jobs) {
         (server @ Connection::Server { .. }, Some(jobs)) if config.engine == Engine::Postgres => {
             Arc::new(
-                PostgresTarget::new(
-                    postgres_settings(config, server),
-                    all.state_dir.join("spool"),
-                )
-                .with_jobs(jobs),
+                PostgresTarget::new(postgres_settings(config, server), scratch.spool.clone())
+                    .with_jobs(jobs),
             )
         }
-        _ => restore_target(config, all),
+        _ => restore_target(config, scratch),
     }
 }
 
 /// Builds where drills of a source's backups restore: `[drill]` for its engine when set,
 /// otherwise the source's own server (SQLite: `[drill] sqlite_dir`).
-pub fn drill_target(config: &SourceConfig, all: &Config) -> Arc<dyn RestoreTarget> {
+pub fn drill_target(
+    config: &SourceConfig,
+    all: &Config,
+    scratch: &Scratch,
+) -> Arc<dyn RestoreTarget> {
     match (&config.connection, all.drill.server(config.engine)) {
         (Connection::File { .. }, _) => Arc::new(
             SqliteTarget::new(config.name.clone(), all.drill.sqlite_dir.clone())
-                .with_spool(all.state_dir.join("spool")),
+                .with_spool(scratch.spool.clone()),
         ),
-        (_, Some(drill_server)) => server_target(config, drill_server, &all.state_dir),
-        (server, None) => server_target(config, server, &all.state_dir),
+        (_, Some(drill_server)) => server_target(config, drill_server, scratch),
+        (server, None) => server_target(config, server, scratch),
     }
 }
 

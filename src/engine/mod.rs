@@ -12,6 +12,7 @@ pub mod prune;
 pub mod rebuild;
 pub mod restore;
 pub mod scan;
+pub mod scratch;
 pub mod select;
 pub mod status;
 pub mod verify;
@@ -34,16 +35,24 @@ pub struct Context {
     pub sources: BTreeMap<String, Arc<dyn Source>>,
     pub destinations: BTreeMap<String, Arc<dyn Destination>>,
     pub host: String,
+    /// This run's spool and secrets folders (what dead runs left is removed on open).
+    pub scratch: scratch::Scratch,
 }
 
 impl Context {
     /// Opens the catalog and builds every adapter.
     pub async fn open(config: Config) -> anyhow::Result<Context> {
         let catalog = Catalog::open(&config.catalog_path()).await?;
+        let scratch = scratch::Scratch::claim(&config.state_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot set up scratch folders under {} (spool/, secrets/): {e}",
+                config.state_dir.display()
+            )
+        })?;
         let sources = config
             .sources
             .iter()
-            .map(|s| (s.name.clone(), registry::source(s, &config.state_dir)))
+            .map(|s| (s.name.clone(), registry::source(s, &scratch)))
             .collect();
         let destinations = config
             .destinations
@@ -63,6 +72,7 @@ impl Context {
             sources,
             destinations,
             host: host_name(),
+            scratch,
         })
     }
 }

@@ -66,7 +66,7 @@ pub async fn run(
             "no [[source]] named {target_source:?} to restore into (choose one with --to-source)"
         ))
     })?;
-    let target = registry::restore_target_with_jobs(source_config, &ctx.config, request.jobs);
+    let target = registry::restore_target_with_jobs(source_config, &ctx.scratch, request.jobs);
     let database = request
         .to_database
         .clone()

@@ -233,7 +233,7 @@ async fn structural(
             manifest.source
         )
     })?;
-    let reader = registry::restore_target(source, &ctx.config);
+    let reader = registry::restore_target(source, &ctx.scratch);
     let check_name = |dest: &str| format!("{} dump on {dest}", manifest.engine);
     let outcome = read_first_good_copy(located, keyring, progress, "verify", async |dump| {
         reader.inspect(manifest, dump).await
@@ -277,7 +277,7 @@ async fn drill(
     let source = ctx.config.source(&manifest.source).ok_or_else(|| {
         anyhow::anyhow!("no [[source]] named {:?} to drill into", manifest.source)
     })?;
-    let target = registry::drill_target(source, &ctx.config);
+    let target = registry::drill_target(source, &ctx.config, &ctx.scratch);
     // One drill at a time per target server, so that cleaning leftovers never hits a live
     // drill; `.drill` cannot collide with a source name (they never start with a dot).
     let _lock = super::lock::try_lock(

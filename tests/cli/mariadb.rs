@@ -1,6 +1,7 @@
 //! MariaDB end to end against a private server that requires a password.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use dbward_testkit::MariaServer;
 
@@ -122,4 +123,60 @@ fn wrong_password_fails_with_the_servers_reason() {
         "defaults file left: {:?}",
         env.files("state/secrets")
     );
+}
+
+#[test]
+fn a_killed_run_leaves_its_password_file_only_until_the_next_command() {
+    let server = MariaServer::shared();
+    let db = server.create_database("cli_maria_kill");
+    db.sql("CREATE TABLE t(x INT); INSERT INTO t VALUES (1);");
+    let env = maria_env(server, &[&db.name]);
+    // Another session holds a write lock, so the dump blocks with its option file in place.
+    let locker = {
+        let db = db.name.clone();
+        std::thread::spawn(move || {
+            let _ = server.try_sql(&db, "LOCK TABLES t WRITE; SELECT SLEEP(60);");
+        })
+    };
+    crate::common::wait_for("the table lock", Duration::from_secs(20), || {
+        server.sql("", &format!(
+            "SELECT count(*) FROM information_schema.processlist WHERE db = '{}' AND info LIKE 'SELECT SLEEP%'", db.name
+        )) != "0"
+    });
+    let mut run = env
+        .cmd(&["backup"])
+        .env("DBWARD_CLI_TEST_MARIA_PW", &server.password)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::common::wait_for("the dump to block", Duration::from_secs(30), || {
+        server.sql("", &format!(
+            "SELECT count(*) FROM information_schema.processlist WHERE db = '{}' AND state LIKE 'Waiting for table metadata lock%'", db.name
+        )) != "0"
+    });
+    let secrets = env.files("state/secrets");
+    assert_eq!(
+        secrets.len(),
+        1,
+        "the option file of the running dump: {secrets:?}"
+    );
+
+    run.kill().unwrap(); // SIGKILL: no destructor runs
+    run.wait().unwrap();
+    assert_eq!(
+        env.files("state/secrets"),
+        secrets,
+        "left by the killed run"
+    );
+    let next = env
+        .cmd(&["list"])
+        .env("DBWARD_CLI_TEST_MARIA_PW", &server.password)
+        .output()
+        .unwrap();
+    assert_eq!(next.status.code(), Some(0), "{}", stderr(&next));
+    assert_eq!(env.files("state/secrets"), Vec::<String>::new());
+    assert_eq!(env.files("state/spool"), Vec::<String>::new());
+    drop(db); // ends the locking session, and with it the orphaned dump
+    locker.join().unwrap();
 }
