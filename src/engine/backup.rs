@@ -440,7 +440,7 @@ async fn attempt(
             )));
             continue;
         }
-        match dest.begin(&keys.artifact).await {
+        match dest.begin(&keys.artifact, last_size).await {
             Ok(upload) => targets.push(Target {
                 destination: name.clone(),
                 upload,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::Context;
-use crate::catalog::{BackupRecord, CopyStatus, ListFilter};
+use crate::catalog::{BackupRecord, ListFilter};
 use crate::config::DestinationKind;
 use crate::policy::health::{self, Problem, Schedule, State, Subject};
 
@@ -132,12 +132,7 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
 }
 
 fn last_good(b: &BackupRecord, off_host: &BTreeSet<String>, now: DateTime<Utc>) -> LastGood {
-    let committed: Vec<&str> = b
-        .copies
-        .iter()
-        .filter(|c| c.status == CopyStatus::Committed)
-        .map(|c| c.destination.as_str())
-        .collect();
+    let committed: Vec<&str> = health::committed(b).collect();
     LastGood {
         id: b.id.clone(),
         started_at: b.started_at,

@@ -31,7 +31,7 @@ async fn targets(dests: &[&FsDestination], key: &str) -> Vec<Target> {
     for dest in dests {
         out.push(Target {
             destination: dest.name().to_string(),
-            upload: dest.begin(key).await.unwrap(),
+            upload: dest.begin(key, None).await.unwrap(),
             on_written: Arc::new(|_| {}),
         });
     }

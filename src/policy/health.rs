@@ -228,7 +228,8 @@ fn critical(kind: Kind, message: String) -> Finding {
     }
 }
 
-fn committed(b: &BackupRecord) -> impl Iterator<Item = &str> {
+/// The destinations holding a committed copy of `b`.
+pub fn committed(b: &BackupRecord) -> impl Iterator<Item = &str> {
     b.copies
         .iter()
         .filter(|c| c.status == CopyStatus::Committed)

@@ -28,7 +28,9 @@ pub trait Destination: Send + Sync + Debug {
     fn location(&self) -> String;
 
     /// Starts a staged upload; nothing is visible under `key` until `commit`.
-    async fn begin(&self, key: &str) -> Result<Box<dyn Upload>>;
+    /// `expected_bytes` (the previous backup's size, when there is one) lets a store that
+    /// uploads in a bounded number of parts choose parts large enough.
+    async fn begin(&self, key: &str, expected_bytes: Option<u64>) -> Result<Box<dyn Upload>>;
 
     /// Stores a small object atomically (the manifest).
     async fn put(&self, key: &str, bytes: Bytes) -> Result<()>;

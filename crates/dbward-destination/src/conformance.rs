@@ -30,7 +30,7 @@ async fn read_all(dest: &dyn Destination, key: &str) -> Vec<u8> {
 
 async fn staged_upload_is_invisible_until_commit(dest: &dyn Destination) {
     let key = "scratch/a/obj.bin";
-    let mut upload = dest.begin(key).await.unwrap();
+    let mut upload = dest.begin(key, None).await.unwrap();
     let mut expected = Vec::new();
     for i in 0..64u32 {
         let chunk: Vec<u8> = (0..10_000u32).map(|j| (i * 7 + j) as u8).collect();
@@ -46,7 +46,7 @@ async fn staged_upload_is_invisible_until_commit(dest: &dyn Destination) {
 
 async fn abort_leaves_nothing(dest: &dyn Destination) {
     let key = "scratch/b/aborted.bin";
-    let mut upload = dest.begin(key).await.unwrap();
+    let mut upload = dest.begin(key, None).await.unwrap();
     upload.write(Bytes::from_static(b"partial")).await.unwrap();
     upload.abort().await;
     assert_eq!(dest.size(key).await.unwrap(), None);
@@ -97,6 +97,6 @@ async fn delete_is_idempotent(dest: &dyn Destination) {
 
 async fn hostile_keys_are_refused(dest: &dyn Destination) {
     for key in ["", "../escape", "a/../../b", "a//b"] {
-        assert!(dest.begin(key).await.is_err(), "key {key:?} accepted");
+        assert!(dest.begin(key, None).await.is_err(), "key {key:?} accepted");
     }
 }

@@ -87,7 +87,7 @@ impl Destination for FsDestination {
         format!("fs:{}", self.root.display())
     }
 
-    async fn begin(&self, key: &str) -> Result<Box<dyn Upload>> {
+    async fn begin(&self, key: &str, _expected_bytes: Option<u64>) -> Result<Box<dyn Upload>> {
         let target = self.path_of(key)?;
         let staged = self
             .staging_dir()
@@ -114,7 +114,7 @@ impl Destination for FsDestination {
     }
 
     async fn put(&self, key: &str, bytes: Bytes) -> Result<()> {
-        let mut upload = self.begin(key).await?;
+        let mut upload = self.begin(key, None).await?;
         if let Err(e) = upload.write(bytes).await {
             upload.abort().await;
             return Err(e);

@@ -43,6 +43,8 @@ pub const STAGING: &str = ".dbward-staging";
 
 /// S3 (and GCS XML, most compatibles) allow at most this many parts in one upload.
 pub const MAX_PARTS: u64 = 10_000;
+/// The largest part S3 accepts.
+pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 /// S3's smallest part (all but the last).
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 
@@ -181,15 +183,34 @@ impl OpenDalDestination {
         self
     }
 
-    /// The largest object one upload can write before the part limit is hit.
+    /// The largest object one upload with the configured `part_size` can write.
     pub fn max_object_bytes(&self) -> u64 {
+        self.max_object_bytes_with(self.tuning.part_size)
+    }
+
+    fn max_object_bytes_with(&self, part_size: usize) -> u64 {
         match (self.service, self.staging) {
             (Service::Webdav, _) => self.tuning.max_buffered_bytes,
             // A resumable session has no part count; GCS's own object limit is 5 TiB.
             (Service::Gcs, _) => 5 << 40,
-            (_, Staging::Direct) => self.tuning.part_size as u64 * MAX_PARTS,
+            (_, Staging::Direct) => part_size as u64 * MAX_PARTS,
             (_, Staging::Rename) => u64::MAX,
         }
+    }
+
+    /// The part size for an upload expected to be about `expected_bytes`: the configured
+    /// `part_size`, or larger (whole MiB, at most 5 GiB) so that twice the expected size fits
+    /// in [`MAX_PARTS`] parts. Memory per upload grows with it.
+    pub fn part_size_for(&self, expected_bytes: Option<u64>) -> usize {
+        const MIB: u64 = 1024 * 1024;
+        let needed = expected_bytes
+            .unwrap_or(0)
+            .saturating_mul(2)
+            .div_ceil(MAX_PARTS)
+            .div_ceil(MIB)
+            .saturating_mul(MIB)
+            .min(MAX_PART_SIZE);
+        self.tuning.part_size.max(needed as usize)
     }
 
     fn check_key(&self, key: &str) -> Result<()> {
@@ -285,7 +306,7 @@ impl OpenDalDestination {
         write.await.map(|_| ())
     }
 
-    async fn open_writer(&self, path: &str) -> Result<opendal::Writer> {
+    async fn open_writer(&self, path: &str, part_size: usize) -> Result<opendal::Writer> {
         let mut builder = self.op.writer_with(path);
         if let Some(content_type) = self.content_type() {
             builder = builder.content_type(content_type);
@@ -302,7 +323,7 @@ impl OpenDalDestination {
             builder.if_not_exists(true)
         } else {
             builder
-                .chunk(self.tuning.part_size)
+                .chunk(part_size)
                 .concurrent(self.tuning.upload_concurrency.max(1))
         };
         builder
@@ -493,16 +514,20 @@ impl Destination for OpenDalDestination {
         self.location.clone()
     }
 
-    async fn begin(&self, key: &str) -> Result<Box<dyn Upload>> {
+    async fn begin(&self, key: &str, expected_bytes: Option<u64>) -> Result<Box<dyn Upload>> {
         self.check_key(key)?;
         let path = match self.staging {
             Staging::Direct => key.to_string(),
             Staging::Rename => self.staged_path(),
         };
+        let part_size = self.part_size_for(expected_bytes);
+        if part_size != self.tuning.part_size {
+            tracing::info!(destination = %self.name, key, part_size, expected_bytes, "larger parts for this upload, so that twice the last backup's size fits in {MAX_PARTS} parts");
+        }
         let writer = if self.service == Service::Webdav {
             None
         } else {
-            Some(self.open_writer(&path).await?)
+            Some(self.open_writer(&path, part_size).await?)
         };
         Ok(Box::new(RemoteUpload {
             destination: self.clone(),
@@ -511,7 +536,7 @@ impl Destination for OpenDalDestination {
             path,
             key: key.to_string(),
             written: 0,
-            limit: self.max_object_bytes(),
+            limit: self.max_object_bytes_with(part_size),
             done: false,
         }))
     }
@@ -672,8 +697,10 @@ impl RemoteUpload {
             )
         } else {
             format!(
-                "cannot upload {}: it passed {} bytes, the most {MAX_PARTS} parts of part_size = {} bytes can hold; raise part_size",
-                self.key, self.limit, d.tuning.part_size
+                "cannot upload {}: it passed {} bytes, the most {MAX_PARTS} parts of {} bytes can hold; raise part_size",
+                self.key,
+                self.limit,
+                self.limit / MAX_PARTS
             )
         };
         d.error(reason)

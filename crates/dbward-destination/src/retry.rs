@@ -123,9 +123,9 @@ impl<D: Destination + ?Sized> Destination for Retrying<D> {
         self.inner.location()
     }
 
-    async fn begin(&self, key: &str) -> Result<Box<dyn Upload>> {
+    async fn begin(&self, key: &str, expected_bytes: Option<u64>) -> Result<Box<dyn Upload>> {
         self.retry(&format!("starting upload of {key}"), || {
-            self.inner.begin(key)
+            self.inner.begin(key, expected_bytes)
         })
         .await
     }
@@ -190,7 +190,7 @@ mod tests {
         fn location(&self) -> String {
             "test:flaky".into()
         }
-        async fn begin(&self, _: &str) -> Result<Box<dyn Upload>> {
+        async fn begin(&self, _: &str, _: Option<u64>) -> Result<Box<dyn Upload>> {
             Err(self.failure())
         }
         async fn put(&self, _: &str, _: Bytes) -> Result<()> {

@@ -13,7 +13,7 @@ use dbward_core::secret::{ExposeSecret, SecretString};
 use dbward_core::{Error, Result};
 use opendal::{OperationContext, Operator};
 
-use crate::remote::{MIN_PART_SIZE, OpenDalDestination, Service, Staging, Tuning};
+use crate::remote::{MAX_PART_SIZE, MIN_PART_SIZE, OpenDalDestination, Service, Staging, Tuning};
 use crate::s3_http::S3Transport;
 
 /// An S3-compatible bucket.
@@ -148,7 +148,7 @@ fn build_error(name: &str, err: opendal::Error) -> Error {
 }
 
 fn check_tuning(name: &str, tuning: &Tuning) -> Result<()> {
-    if tuning.part_size < MIN_PART_SIZE || tuning.part_size as u64 > 5 * 1024 * 1024 * 1024 {
+    if tuning.part_size < MIN_PART_SIZE || tuning.part_size as u64 > MAX_PART_SIZE {
         return Err(config_error(
             name,
             format!(
@@ -588,6 +588,32 @@ mod tests {
         })
         .unwrap();
         assert!(dest.max_object_bytes() >= 150 * (1 << 30));
+    }
+
+    #[test]
+    fn parts_grow_so_that_twice_the_last_backup_fits() {
+        let dest = OpenDalDestination::s3(S3Settings {
+            name: "x".into(),
+            bucket: "b".into(),
+            endpoint: Some("http://127.0.0.1:1".into()),
+            path_style: true,
+            ..S3Settings::default()
+        })
+        .unwrap();
+        const MIB: u64 = 1 << 20;
+        const GIB: u64 = 1 << 30;
+        let cases = [
+            (None, 16 * MIB),
+            (Some(0), 16 * MIB),
+            (Some(78 * GIB), 16 * MIB),
+            // 2 × 100 GiB in 10,000 parts needs 20.48 MiB: 21 MiB.
+            (Some(100 * GIB), 21 * MIB),
+            (Some(1 << 40), 210 * MIB),
+            (Some(u64::MAX), 5 * GIB),
+        ];
+        for (expected, part) in cases {
+            assert_eq!(dest.part_size_for(expected) as u64, part, "{expected:?}");
+        }
     }
 
     #[test]

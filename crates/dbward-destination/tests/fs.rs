@@ -15,7 +15,7 @@ async fn fs_passes_the_conformance_suite() {
 async fn clean_staging_removes_abandoned_uploads_but_not_live_ones() {
     let dir = tempfile::tempdir().unwrap();
     let dest = FsDestination::new("local", dir.path());
-    let mut live = dest.begin("db/live.bin").await.unwrap();
+    let mut live = dest.begin("db/live.bin", None).await.unwrap();
     live.write(Bytes::from_static(b"in progress"))
         .await
         .unwrap();
@@ -34,7 +34,7 @@ async fn unwritable_directory_is_a_clear_error() {
     std::fs::write(&file, b"").unwrap();
     let dest = FsDestination::new("local", &file);
     let err = dest
-        .begin("db/x")
+        .begin("db/x", None)
         .await
         .err()
         .expect("must fail")
@@ -56,7 +56,7 @@ async fn full_filesystem_fails_the_upload_and_leaves_nothing() {
     let result = async {
         let dest = FsDestination::new("small", dir.path());
         assert!(dest.free_bytes().await.unwrap() <= 1 << 20);
-        let mut upload = dest.begin("db/big.bin").await.unwrap();
+        let mut upload = dest.begin("db/big.bin", None).await.unwrap();
         let mut failure = None;
         for _ in 0..8 {
             if let Err(e) = upload.write(Bytes::from(vec![7u8; 512 * 1024])).await {

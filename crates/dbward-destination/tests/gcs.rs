@@ -70,7 +70,7 @@ async fn a_missing_bucket_is_a_clear_error() {
     );
     let err = probe_write_error(&dest).await;
     assert_error_names(&err, "destination gcs: cannot write probe:", &[MISSING]);
-    let mut upload = dest.begin("db/x").await.unwrap();
+    let mut upload = dest.begin("db/x", None).await.unwrap();
     upload.write(Bytes::from_static(b"data")).await.unwrap();
     let err = upload.commit().await.unwrap_err().to_string();
     assert_error_names(&err, "", &[MISSING]);

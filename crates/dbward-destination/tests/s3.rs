@@ -133,7 +133,7 @@ async fn a_server_that_is_down_fails_after_bounded_retries() {
     )
     .await;
 
-    let mut upload = dest.begin("db/y").await.unwrap();
+    let mut upload = dest.begin("db/y", None).await.unwrap();
     upload.write(Bytes::from_static(b"data")).await.unwrap();
     let err = upload.commit().await.unwrap_err().to_string();
     assert!(err.contains("cannot reach"), "{err}");

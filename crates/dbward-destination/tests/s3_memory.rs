@@ -48,7 +48,7 @@ async fn a_200_mib_multipart_upload_stays_within_bounded_memory() {
     let before = vm_hwm_kib();
 
     let key = "src/db/big.dump.zst";
-    let mut upload = dest.begin(key).await.unwrap();
+    let mut upload = dest.begin(key, None).await.unwrap();
     let mut written = 0u64;
     let mut sum = 0u64;
     for i in 0..(TOTAL / CHUNK) {

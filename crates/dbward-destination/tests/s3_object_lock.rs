@@ -94,11 +94,11 @@ async fn uploads_into_an_object_lock_bucket_round_trip_and_are_locked() {
         .await
         .unwrap();
     let small = chunk(1, 300_000);
-    let mut upload = dest.begin("b/small.bin").await.unwrap();
+    let mut upload = dest.begin("b/small.bin", None).await.unwrap();
     upload.write(Bytes::from(small.clone())).await.unwrap();
     assert_eq!(upload.commit().await.unwrap(), small.len() as u64);
     let large = chunk(2, 12 * 1024 * 1024 + 12_345);
-    let mut upload = dest.begin("b/large.bin").await.unwrap();
+    let mut upload = dest.begin("b/large.bin", None).await.unwrap();
     for piece in large.chunks(1024 * 1024) {
         upload.write(Bytes::copy_from_slice(piece)).await.unwrap();
     }

@@ -61,7 +61,7 @@ async fn an_upload_past_the_memory_limit_is_refused_clearly() {
         ..Tuning::default()
     };
     let dest = OpenDalDestination::webdav(settings).unwrap();
-    let mut upload = dest.begin("big.bin").await.unwrap();
+    let mut upload = dest.begin("big.bin", None).await.unwrap();
     upload.write(Bytes::from(vec![0u8; 600])).await.unwrap();
     let err = upload
         .write(Bytes::from(vec![0u8; 600]))

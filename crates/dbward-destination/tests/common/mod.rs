@@ -171,7 +171,7 @@ pub const SERVER_DOWN_HINT: &str = "check the endpoint and that the server is up
 
 /// Writes `data` through a staged upload in parts of 256 KiB; returns the upload, uncommitted.
 pub async fn stage(dest: &dyn Destination, key: &str, data: &[u8]) -> Box<dyn Upload> {
-    let mut upload = dest.begin(key).await.unwrap();
+    let mut upload = dest.begin(key, None).await.unwrap();
     for part in data.chunks(256 * 1024) {
         upload.write(Bytes::copy_from_slice(part)).await.unwrap();
     }
@@ -218,7 +218,7 @@ pub async fn a_staged_upload_lands_as_a_plain_file(
 
 /// An upload begun (and not committed) on `dest`: 11 bytes, `db/live.bin`.
 pub async fn a_live_upload(dest: &dyn Destination) -> Box<dyn Upload> {
-    let mut live = dest.begin("db/live.bin").await.unwrap();
+    let mut live = dest.begin("db/live.bin", None).await.unwrap();
     live.write(Bytes::from_static(b"in progress"))
         .await
         .unwrap();
