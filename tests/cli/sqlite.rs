@@ -150,4 +150,12 @@ fn quickstart_example_backs_up_and_lists() {
     assert_eq!(only_backup(&doc)["status"], "succeeded");
     let (_, list) = env.json(&["list"]);
     assert_eq!(list["backups"].as_array().unwrap().len(), 1);
+    // What scripts/quickstart.sh says of the example's health: a warning about 3-2-1 only.
+    let (code, status) = env.json(&["status"]);
+    assert_eq!(code, 1, "{status:#}");
+    let problems = status["problems"].as_array().unwrap();
+    assert!(
+        !problems.is_empty() && problems.iter().all(|p| p["kind"] == "copies"),
+        "{status:#}"
+    );
 }
