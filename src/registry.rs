@@ -124,6 +124,18 @@ fn server_target(
     }
 }
 
+/// A server target for drills: MySQL and MariaDB restore events disabled.
+fn drill_server_target(
+    config: &SourceConfig,
+    connection: &Connection,
+    scratch: &Scratch,
+) -> Arc<dyn RestoreTarget> {
+    match config.engine {
+        Engine::Postgres => server_target(config, connection, scratch),
+        _ => Arc::new(MysqlTarget::new(mysql_settings(config, connection, scratch)).for_drills()),
+    }
+}
+
 /// Builds the adapter for one `[[destination]]`; remote ones get the retry layer.
 pub fn destination(config: &DestinationConfig) -> dbward_core::Result<Arc<dyn Destination>> {
     let remote = match &config.kind {
@@ -189,8 +201,8 @@ pub fn drill_target(
             SqliteTarget::new(config.name.clone(), all.drill.sqlite_dir.clone())
                 .with_spool(scratch.spool.clone()),
         ),
-        (_, Some(drill_server)) => server_target(config, drill_server, scratch),
-        (server, None) => server_target(config, server, scratch),
+        (_, Some(drill_server)) => drill_server_target(config, drill_server, scratch),
+        (server, None) => drill_server_target(config, server, scratch),
     }
 }
 

@@ -180,3 +180,48 @@ fn a_killed_run_leaves_its_password_file_only_until_the_next_command() {
     drop(db); // ends the locking session, and with it the orphaned dump
     locker.join().unwrap();
 }
+
+#[test]
+fn drills_restore_events_disabled() {
+    let server = MariaServer::shared();
+    let db = server.create_database("cli_maria_events");
+    let sentinel = server.create_database("cli_maria_sentinel");
+    sentinel.sql("CREATE TABLE hits(db VARCHAR(64));");
+    // An event that writes to another database by name, every second, wherever it runs.
+    db.sql(&format!(
+        "CREATE TABLE t(x INT); INSERT INTO t VALUES (1);
+         CREATE EVENT tick ON SCHEDULE EVERY 1 SECOND DO INSERT INTO `{}`.hits SELECT DATABASE();",
+        sentinel.name
+    ));
+    let env = maria_env(server, &[&db.name]);
+    // The drill's scratch database lives for two seconds at least (the assertion sleeps).
+    let config = std::fs::read_to_string(env.config()).unwrap()
+        + "[[schedule]]\nname = \"nightly\"\nsources = [\"maria\"]\ndestinations = [\"local\"]\n\
+           [[schedule.assert]]\nsql = \"SELECT SLEEP(2)\"\nequals = \"0\"\n";
+    std::fs::write(env.config(), config).unwrap();
+    let run = |args: &[&str]| {
+        env.cmd(args)
+            .env("DBWARD_CLI_TEST_MARIA_PW", &server.password)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["backup"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    server.sql("", "SET GLOBAL event_scheduler = ON");
+    let drilled = run(&["verify", "--latest", "--level", "drill"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    server.sql("", "SET GLOBAL event_scheduler = OFF");
+    assert_eq!(drilled.status.code(), Some(0), "{}", stderr(&drilled));
+
+    let ran_in = sentinel.sql("SELECT DISTINCT db FROM hits ORDER BY db");
+    // The scheduler ran the source's event, and no event of the scratch database.
+    assert!(
+        ran_in.contains(&db.name),
+        "the scheduler did not run: {ran_in:?}"
+    );
+    assert!(
+        !ran_in.contains("dbward_drill"),
+        "an event ran in the drill: {ran_in:?}"
+    );
+}

@@ -1,5 +1,6 @@
 //! Stream helpers for judging a dump without holding it: a reader that shows every chunk to
-//! an inspector (row counters, completion markers) and a bounded buffer of the last bytes.
+//! an inspector (row counters, completion markers), a reader that rewrites the stream as it
+//! passes (drill-only edits), and a bounded buffer of the last bytes.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -40,6 +41,80 @@ impl<R: AsyncRead + Unpin, F: FnMut(&[u8]) + Unpin> AsyncRead for TapReader<R, F
             }
         }
         poll
+    }
+}
+
+/// A streaming edit: sees the bytes as they come and appends what should go on to `out`.
+/// It may hold bytes back (a line it has not seen the end of) until more come or `finish`.
+pub trait Rewrite: Send + Unpin {
+    fn push(&mut self, input: &[u8], out: &mut Vec<u8>);
+    /// The input ended: hand on whatever is held back.
+    fn finish(&mut self, out: &mut Vec<u8>);
+}
+
+/// Reads `inner` through a [`Rewrite`].
+pub struct Rewriting<R, T> {
+    inner: R,
+    rewrite: T,
+    read: Box<[u8]>,
+    out: Vec<u8>,
+    sent: usize,
+    ended: bool,
+}
+
+impl<R, T> std::fmt::Debug for Rewriting<R, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Rewriting")
+    }
+}
+
+impl<R, T> Rewriting<R, T> {
+    pub fn new(inner: R, rewrite: T) -> Self {
+        Rewriting {
+            inner,
+            rewrite,
+            read: vec![0; 64 * 1024].into_boxed_slice(),
+            out: Vec::new(),
+            sent: 0,
+            ended: false,
+        }
+    }
+}
+
+impl<R: AsyncRead + Unpin, T: Rewrite> AsyncRead for Rewriting<R, T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if this.sent < this.out.len() {
+                let n = buf.remaining().min(this.out.len() - this.sent);
+                buf.put_slice(&this.out[this.sent..this.sent + n]);
+                this.sent += n;
+                return Poll::Ready(Ok(()));
+            }
+            if this.ended {
+                return Poll::Ready(Ok(()));
+            }
+            let mut chunk = ReadBuf::new(&mut this.read);
+            match Pin::new(&mut this.inner).poll_read(cx, &mut chunk) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Ok(())) => {
+                    this.out.clear();
+                    this.sent = 0;
+                    let got = chunk.filled();
+                    if got.is_empty() {
+                        this.rewrite.finish(&mut this.out);
+                        this.ended = true;
+                    } else {
+                        this.rewrite.push(got, &mut this.out);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -122,6 +197,38 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use tokio::io::AsyncReadExt;
+
+    /// Drops every `x` and, at the end, says how many bytes it saw.
+    struct DropX(usize);
+
+    impl Rewrite for DropX {
+        fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
+            self.0 += input.len();
+            out.extend(input.iter().filter(|&&b| b != b'x'));
+        }
+        fn finish(&mut self, out: &mut Vec<u8>) {
+            out.extend_from_slice(format!("[{}]", self.0).as_bytes());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rewriting_reader_hands_on_the_edit_and_the_tail() {
+        let input: Vec<u8> = b"axbxc".repeat(50_000);
+        let mut reader = Rewriting::new(&input[..], DropX(0));
+        // Small reads, so that one edited chunk spans many of them.
+        let mut out = Vec::new();
+        let mut small = [0u8; 1000];
+        loop {
+            let n = reader.read(&mut small).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&small[..n]);
+        }
+        let mut want = b"abc".repeat(50_000);
+        want.extend_from_slice(b"[250000]");
+        assert!(out == want, "{} bytes", out.len());
+    }
 
     proptest! {
         #[test]

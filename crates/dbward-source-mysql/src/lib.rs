@@ -6,6 +6,7 @@
 
 mod conn;
 mod dump;
+mod events;
 mod option_file;
 mod rows;
 mod target;

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use dbward_core::process::{ToolExit, ToolProcess, restore_through};
 use dbward_core::restore::{RestoreReport, RestoreTarget};
-use dbward_core::stream::Ends;
+use dbward_core::stream::{Ends, Rewriting};
 use dbward_core::{Engine, Error, Manifest, Result, TableRows};
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{AssertSqlSafe, Connection, Row};
@@ -18,6 +18,7 @@ use tokio::process::ChildStdin;
 
 use crate::conn::{base_tables, list_tables, lossy, query_error, quote_ident, server_version};
 use crate::dump::{COMPLETION_MARKER, StreamState, has_completion_marker, judge_exit};
+use crate::events::DisableEvents;
 use crate::tool::{self, Flavor, Version, parse_server_version};
 use crate::{MysqlSettings, dump_args};
 
@@ -34,11 +35,23 @@ const CLIENT_MAX_PACKET: &str = "--max-allowed-packet=1073741824";
 #[derive(Debug, Clone)]
 pub struct MysqlTarget {
     settings: MysqlSettings,
+    /// Restore events disabled (drills): see `events.rs`.
+    disable_events: bool,
 }
 
 impl MysqlTarget {
     pub fn new(settings: MysqlSettings) -> Self {
-        MysqlTarget { settings }
+        MysqlTarget {
+            settings,
+            disable_events: false,
+        }
+    }
+
+    /// For drills: every event is restored disabled, so that none runs in a scratch database
+    /// (with `event_scheduler = ON` an event may write to other databases by name).
+    pub fn for_drills(mut self) -> Self {
+        self.disable_events = true;
+        self
     }
 
     pub fn settings(&self) -> &MysqlSettings {
@@ -392,6 +405,11 @@ impl RestoreTarget for MysqlTarget {
     ) -> Result<RestoreReport> {
         let client = self.client(dump_flavor(manifest))?;
         self.create_database(database, "utf8mb4", None).await?;
+        let dump: Pin<Box<dyn AsyncRead + Send>> = if self.disable_events {
+            Box::pin(Rewriting::new(dump, DisableEvents::default()))
+        } else {
+            dump
+        };
         let warnings = self.load(database, client, dump).await?;
         Ok(RestoreReport { warnings })
     }
