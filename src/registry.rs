@@ -124,14 +124,18 @@ fn server_target(
     }
 }
 
-/// A server target for drills: MySQL and MariaDB restore events disabled.
+/// A server target for drills: PostgreSQL restores without ownership and privileges,
+/// MySQL and MariaDB restore events disabled.
 fn drill_server_target(
     config: &SourceConfig,
     connection: &Connection,
     scratch: &Scratch,
 ) -> Arc<dyn RestoreTarget> {
     match config.engine {
-        Engine::Postgres => server_target(config, connection, scratch),
+        Engine::Postgres => Arc::new(
+            PostgresTarget::new(postgres_settings(config, connection), scratch.spool.clone())
+                .for_drills(),
+        ),
         _ => Arc::new(MysqlTarget::new(mysql_settings(config, connection, scratch)).for_drills()),
     }
 }

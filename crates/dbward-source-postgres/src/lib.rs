@@ -8,6 +8,7 @@ mod conn;
 mod dump;
 mod inspect;
 mod judge;
+mod ownership;
 mod target;
 mod tool;
 

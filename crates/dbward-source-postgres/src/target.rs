@@ -19,7 +19,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use dbward_core::process::{ToolExit, ToolProcess, restore_through};
 use dbward_core::restore::{RestoreReport, RestoreTarget};
-use dbward_core::stream::{self, Ends, Fed};
+use dbward_core::stream::{self, Ends, Fed, Rewriting};
 use dbward_core::{Engine, Error, Manifest, Result, TableRows};
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, PgConnection, Row, ValueRef};
@@ -28,6 +28,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use crate::conn::{self, Purpose, quote_ident};
 use crate::inspect::{CopyCounter, compare_with_manifest, missing_table_data};
 use crate::judge::{ENDS_BYTES, check_marker, judge_exit};
+use crate::ownership::DropOwnership;
 use crate::tool::{self, Need, PgMajor, ToolCandidate, choose_tool};
 use crate::{PgFormat, PostgresSettings};
 
@@ -47,6 +48,8 @@ pub struct PostgresTarget {
     /// One maintenance connection kept between calls: a restore asks for versions, existence
     /// and creation in turn, and each new connection costs a round of TCP and auth.
     idle: tokio::sync::Mutex<Option<PgConnection>>,
+    /// Restore without ownership and privileges (drills): see `ownership.rs`.
+    for_drills: bool,
 }
 
 /// Which client loads a dump, and how new it must be to read it.
@@ -237,7 +240,16 @@ impl PostgresTarget {
             spool_dir,
             jobs: 1,
             idle: tokio::sync::Mutex::new(None),
+            for_drills: false,
         }
+    }
+
+    /// For drills: restores leave out ownership and privileges (`--no-owner
+    /// --no-privileges`, or the same statements dropped from a plain script), so that a drill
+    /// server needs none of the source's roles.
+    pub fn for_drills(mut self) -> Self {
+        self.for_drills = true;
+        self
     }
 
     /// Restores custom archives with `pg_restore --jobs=N` from a spooled copy when `jobs`
@@ -525,19 +537,22 @@ impl RestoreTarget for PostgresTarget {
                 .map(String::from)
                 .into(),
         };
-        if !superuser {
-            let user = &self.settings.user;
-            match plan.format {
-                PgFormat::Custom => {
-                    args.extend(["--no-owner".into(), "--no-privileges".into()]);
-                    warnings.push(format!(
-                        "restored with --no-owner --no-privileges because {user} is not a superuser: every object belongs to {user} and the dump's grants were not applied"
-                    ));
-                }
-                PgFormat::Plain => warnings.push(format!(
-                    "{user} is not a superuser: a plain dump's ownership and privilege statements need one, and psql stops at the first that fails"
-                )),
+        let user = &self.settings.user;
+        match (plan.format, superuser, self.for_drills) {
+            (_, true, false) => {}
+            (PgFormat::Custom, _, true) => {
+                args.extend(["--no-owner".into(), "--no-privileges".into()]);
             }
+            (PgFormat::Custom, false, false) => {
+                args.extend(["--no-owner".into(), "--no-privileges".into()]);
+                warnings.push(format!(
+                    "restored with --no-owner --no-privileges because {user} is not a superuser: every object belongs to {user} and the dump's grants were not applied"
+                ));
+            }
+            (PgFormat::Plain, _, true) => {}
+            (PgFormat::Plain, false, false) => warnings.push(format!(
+                "{user} is not a superuser: a plain dump's ownership and privilege statements need one, and psql stops at the first that fails"
+            )),
         }
         if parallel {
             args.push(format!("--jobs={}", self.jobs));
@@ -548,6 +563,12 @@ impl RestoreTarget for PostgresTarget {
         tracing::debug!(tool = %found.path.display(), ?args, "starting the restore");
         match input {
             Input::Stream(dump) => {
+                let dump: Pin<Box<dyn AsyncRead + Send>> =
+                    if self.for_drills && plan.format == PgFormat::Plain {
+                        Box::pin(Rewriting::new(dump, DropOwnership::default()))
+                    } else {
+                        dump
+                    };
                 let (process, stdin) = ToolProcess::spawn_fed(plan.program, command)?;
                 warnings.extend(
                     feed(plan.program, process, stdin, dump, plan.format, expect_data).await?,

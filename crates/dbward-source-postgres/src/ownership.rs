@@ -1,0 +1,168 @@
+//! Drills of plain-format dumps restore without ownership and privileges, as `pg_restore
+//! --no-owner --no-privileges` does for custom archives: a streaming edit that drops the
+//! top-level `ALTER … OWNER TO …;`, `GRANT …;`, `REVOKE …;` and `ALTER DEFAULT PRIVILEGES …;`
+//! lines of a pg_dump script. A drill server need not have the source's roles, and a drill
+//! proves data, not grants.
+//!
+//! pg_dump writes each of those statements on one line. Lines inside `COPY … FROM stdin;`
+//! data (up to `\.`) are never touched, whatever they hold.
+
+use dbward_core::stream::Rewrite;
+
+/// A line longer than this is not one of the statements dropped: it is handed on.
+const MAX_STATEMENT: usize = 64 * 1024;
+
+const COPY_START: &[u8] = b"COPY ";
+const COPY_END: &[u8] = b"\\.";
+const CANDIDATES: [&[u8]; 4] = [b"ALTER ", b"GRANT ", b"REVOKE ", COPY_START];
+
+/// The [`Rewrite`] that drops ownership and privilege statements.
+#[derive(Debug, Default)]
+pub struct DropOwnership {
+    /// The start of the current line, held until it is judged.
+    line: Vec<u8>,
+    /// The rest of the current line passes unseen.
+    passing: bool,
+    /// Inside `COPY … FROM stdin;` data.
+    in_copy: bool,
+}
+
+impl DropOwnership {
+    /// Whether the held start of a line can still turn out to be a line to judge whole.
+    fn worth_holding(&self) -> bool {
+        let line = &self.line[..];
+        let maybe = |prefix: &[u8]| {
+            let n = line.len().min(prefix.len());
+            line[..n] == prefix[..n]
+        };
+        if self.in_copy {
+            maybe(COPY_END) && line.len() <= COPY_END.len() + 2
+        } else {
+            line.len() < MAX_STATEMENT && CANDIDATES.iter().any(|c| maybe(c))
+        }
+    }
+
+    /// Judges a whole held line (with its line end, if any) and hands it on or drops it.
+    fn judge_line(&mut self, out: &mut Vec<u8>) {
+        let text = trim_line_end(&self.line);
+        if self.in_copy {
+            if text == COPY_END {
+                self.in_copy = false;
+            }
+        } else if text.starts_with(COPY_START) && text.ends_with(b" FROM stdin;") {
+            self.in_copy = true;
+        } else if self.line.len() < MAX_STATEMENT && is_ownership_or_privilege(text) {
+            self.line.clear();
+            return;
+        }
+        out.append(&mut self.line);
+    }
+}
+
+impl Rewrite for DropOwnership {
+    fn push(&mut self, mut input: &[u8], out: &mut Vec<u8>) {
+        while !input.is_empty() {
+            let end = memchr::memchr(b'\n', input);
+            let take = end.map_or(input.len(), |e| e + 1);
+            if self.passing {
+                out.extend_from_slice(&input[..take]);
+                self.passing = end.is_none();
+            } else {
+                self.line.extend_from_slice(&input[..take]);
+                if end.is_some() {
+                    self.judge_line(out);
+                } else if !self.worth_holding() {
+                    out.append(&mut self.line);
+                    self.passing = true;
+                }
+            }
+            input = &input[take..];
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.line.is_empty() {
+            self.judge_line(out);
+        }
+    }
+}
+
+fn trim_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+fn is_ownership_or_privilege(line: &[u8]) -> bool {
+    if !line.ends_with(b";") {
+        return false;
+    }
+    (line.starts_with(b"ALTER ") && memchr::memmem::find(line, b" OWNER TO ").is_some())
+        || line.starts_with(b"GRANT ")
+        || line.starts_with(b"REVOKE ")
+        || line.starts_with(b"ALTER DEFAULT PRIVILEGES ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCRIPT: &str = "SET client_encoding = 'UTF8';\n\
+CREATE TABLE public.t (id integer, note text);\n\
+ALTER TABLE public.t OWNER TO alice;\n\
+ALTER TABLE ONLY public.t ADD CONSTRAINT t_pkey PRIMARY KEY (id);\n\
+COPY public.t (id, note) FROM stdin;\n\
+1\tGRANT SELECT ON t TO x;\n\
+ALTER TABLE public.t OWNER TO bob;\n\
+\\.\n\
+ALTER SCHEMA public OWNER TO pg_database_owner;\n\
+REVOKE USAGE ON SCHEMA public FROM PUBLIC;\n\
+GRANT SELECT ON TABLE public.t TO reporting;\n\
+ALTER DEFAULT PRIVILEGES FOR ROLE alice IN SCHEMA public GRANT SELECT ON TABLES TO reporting;\n\
+CREATE FUNCTION public.f() RETURNS integer\n\
+    LANGUAGE sql\n\
+    AS $$ SELECT 1 $$;\n\
+-- PostgreSQL database dump complete\n";
+
+    const WITHOUT: &str = "SET client_encoding = 'UTF8';\n\
+CREATE TABLE public.t (id integer, note text);\n\
+ALTER TABLE ONLY public.t ADD CONSTRAINT t_pkey PRIMARY KEY (id);\n\
+COPY public.t (id, note) FROM stdin;\n\
+1\tGRANT SELECT ON t TO x;\n\
+ALTER TABLE public.t OWNER TO bob;\n\
+\\.\n\
+CREATE FUNCTION public.f() RETURNS integer\n\
+    LANGUAGE sql\n\
+    AS $$ SELECT 1 $$;\n\
+-- PostgreSQL database dump complete\n";
+
+    fn rewrite_in_pieces(input: &[u8], piece: usize) -> String {
+        let mut rewrite = DropOwnership::default();
+        let mut out = Vec::new();
+        for chunk in input.chunks(piece) {
+            rewrite.push(chunk, &mut out);
+        }
+        rewrite.finish(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn ownership_and_privileges_go_and_copy_data_stays() {
+        for piece in [1, 2, 3, 9, 40, 4096] {
+            assert_eq!(
+                rewrite_in_pieces(SCRIPT.as_bytes(), piece),
+                WITHOUT,
+                "pieces of {piece}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_lines_pass_whole() {
+        let long = format!(
+            "COPY public.t (id) FROM stdin;\n{}\n\\.\nALTER TABLE x OWNER TO {};\n",
+            "9".repeat(200_000),
+            "r".repeat(MAX_STATEMENT)
+        );
+        assert_eq!(rewrite_in_pieces(long.as_bytes(), 7_000), long);
+    }
+}
