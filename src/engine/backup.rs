@@ -694,6 +694,7 @@ fn build_manifest(
         encryption,
         encryption_recipients,
         replica_lag_seconds: report.replica_lag_seconds,
+        database_settings: info.database_settings.clone(),
         warnings,
     }
 }

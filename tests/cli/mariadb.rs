@@ -225,3 +225,40 @@ fn drills_restore_events_disabled() {
         "an event ran in the drill: {ran_in:?}"
     );
 }
+
+#[test]
+fn a_restore_keeps_the_sources_character_set() {
+    let server = MariaServer::shared();
+    let db = server.create_database("cli_maria_latin1");
+    let copy = server.create_database("cli_maria_latin1_copy");
+    server.sql("", &format!("DROP DATABASE {}", copy.name));
+    db.sql(&format!(
+        "ALTER DATABASE {} CHARACTER SET latin1 COLLATE latin1_swedish_ci; CREATE TABLE t(x TEXT); INSERT INTO t VALUES ('café');",
+        db.name
+    ));
+    let env = maria_env(server, &[&db.name]);
+    let run = |args: &[&str]| {
+        env.cmd(args)
+            .env("DBWARD_CLI_TEST_MARIA_PW", &server.password)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["backup"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(&[
+        "restore",
+        "--latest",
+        "--source",
+        "maria",
+        "--database",
+        &db.name,
+        "--to-database",
+        &copy.name,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        server.sql("", &format!("SELECT CONCAT(DEFAULT_CHARACTER_SET_NAME, ' ', DEFAULT_COLLATION_NAME) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{}'", copy.name)),
+        "latin1 latin1_swedish_ci"
+    );
+    assert_eq!(copy.sql("SELECT x FROM t"), "café");
+}

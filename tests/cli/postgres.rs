@@ -269,3 +269,81 @@ fn drills_restore_without_the_sources_roles() {
         );
     }
 }
+
+/// A restore creates the database with the source's encoding and locale (from the manifest);
+/// when the target lacks the locale, with the encoding and the C locale, and a warning.
+#[test]
+fn a_restore_keeps_the_sources_encoding_and_locale() {
+    let server = PgServer::shared();
+    // Unique names that are dropped at the end; the source is re-created as LATIN1 / C.
+    let db = server.create_database("cli_latin1");
+    let copy = server.create_database("cli_latin1_copy");
+    let fallback = server.create_database("cli_latin1_fallback");
+    for name in [&db.name, &copy.name, &fallback.name] {
+        server.sql("postgres", &format!("DROP DATABASE {name}"));
+    }
+    server.sql(
+        "postgres",
+        &format!(
+            "CREATE DATABASE {} TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'",
+            db.name
+        ),
+    );
+    db.sql("CREATE TABLE t(x text); INSERT INTO t VALUES ('café');");
+    let env = pg_env(server, &[&db.name], "");
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let settings = |name: &str| {
+        server.sql(
+            "postgres",
+            &format!("SELECT pg_encoding_to_char(encoding) || ' ' || datcollate || ' ' || datctype FROM pg_database WHERE datname = '{name}'"),
+        )
+    };
+
+    let (code, restored) = env.json(&[
+        "restore",
+        "--latest",
+        "--source",
+        "pg",
+        "--database",
+        &db.name,
+        "--to-database",
+        &copy.name,
+    ]);
+    assert_eq!(code, 0, "{restored:#}");
+    assert_eq!(settings(&copy.name), "LATIN1 C C");
+    assert_eq!(copy.sql("SELECT x FROM t"), "café");
+
+    // The same backup, its manifest saying a locale this server lacks.
+    let manifest = env
+        .files("backups")
+        .into_iter()
+        .find(|f| f.ends_with(".manifest.json"))
+        .unwrap();
+    let manifest = env.path("backups").join(manifest);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("\"C\"", "\"xx_XX.bogus\"")).unwrap();
+    let (code, restored) = env.json(&[
+        "restore",
+        "--latest",
+        "--source",
+        "pg",
+        "--database",
+        &db.name,
+        "--from",
+        "local",
+        "--to-database",
+        &fallback.name,
+    ]);
+    assert_eq!(code, 0, "{restored:#}");
+    assert_eq!(settings(&fallback.name), "LATIN1 C C");
+    let warning = restored["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.starts_with(&format!(
+            "created {} with ENCODING LATIN1 LC_COLLATE C LC_CTYPE C:",
+            fallback.name
+        )) && warning.contains("xx_XX.bogus"),
+        "{restored:#}"
+    );
+    assert_eq!(fallback.sql("SELECT x FROM t"), "café");
+}

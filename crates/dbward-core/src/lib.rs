@@ -15,4 +15,4 @@ pub mod source;
 pub mod stream;
 
 pub use error::{Error, Result};
-pub use manifest::{Engine, Manifest, TableRows};
+pub use manifest::{DatabaseSettings, Engine, Manifest, TableRows};

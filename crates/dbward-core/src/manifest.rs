@@ -57,6 +57,19 @@ pub struct TableRows {
     pub rows: u64,
 }
 
+/// How the source database was created, so that a restore creates it the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseSettings {
+    /// PostgreSQL `ENCODING` (`UTF8`, `LATIN1`), MySQL/MariaDB default `CHARACTER SET`.
+    pub encoding: String,
+    /// PostgreSQL `LC_COLLATE`, MySQL/MariaDB default `COLLATE`.
+    #[serde(default)]
+    pub collation: Option<String>,
+    /// PostgreSQL `LC_CTYPE`.
+    #[serde(default)]
+    pub ctype: Option<String>,
+}
+
 /// Everything known about one stored backup.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -96,6 +109,9 @@ pub struct Manifest {
     pub encryption_recipients: Vec<String>,
     #[serde(default)]
     pub replica_lag_seconds: Option<f64>,
+    /// Absent for SQLite, and in manifests written before dbward recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_settings: Option<DatabaseSettings>,
     pub warnings: Vec<String>,
 }
 
@@ -159,6 +175,7 @@ mod tests {
             encryption_recipients: vec![],
             replica_lag_seconds: None,
             warnings: vec![],
+            database_settings: None,
         }
     }
 

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
-use crate::{Engine, Result, TableRows};
+use crate::{DatabaseSettings, Engine, Result, TableRows};
 
 /// One line of `dbward check` about a source: what was checked and what was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +65,8 @@ pub struct DumpInfo {
     pub extension: &'static str,
     /// The tool's options, without any secret.
     pub options: Vec<String>,
+    /// How the database was created (encoding, collation), for restores.
+    pub database_settings: Option<DatabaseSettings>,
 }
 
 /// A running dump: its bytes, and the completion that judges them once they are read.

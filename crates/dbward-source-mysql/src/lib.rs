@@ -22,7 +22,7 @@ use dbward_core::process::ToolProcess;
 use dbward_core::secret::SecretString;
 use dbward_core::source::{CheckLine, Dump, DumpInfo, Source};
 use dbward_core::stream::TapReader;
-use dbward_core::{Engine, Error, Result};
+use dbward_core::{DatabaseSettings, Engine, Error, Result};
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{Connection, Row};
 
@@ -100,6 +100,8 @@ impl MysqlSource {
 #[derive(Debug)]
 struct Survey {
     server_version: String,
+    /// The database's default character set and collation.
+    charset: Option<(String, String)>,
     /// Every table and view of the database, with its `TABLE_TYPE`.
     tables: Vec<(String, String)>,
     replica_lag_seconds: Option<f64>,
@@ -108,10 +110,12 @@ struct Survey {
 
 async fn survey_on(conn: &mut MySqlConnection, database: &str) -> Result<Survey> {
     let server_version = server_version(conn).await?;
+    let charset = target::schema_charset(conn, database).await?;
     let tables = list_tables(conn, database).await?;
     let (replica_lag_seconds, warnings) = replica_lag(conn).await;
     Ok(Survey {
         server_version,
+        charset,
         tables,
         replica_lag_seconds,
         warnings,
@@ -273,6 +277,13 @@ impl Source for MysqlSource {
                 format: "sql".into(),
                 extension: "sql",
                 options: info_options,
+                database_settings: survey
+                    .charset
+                    .map(|(encoding, collation)| DatabaseSettings {
+                        encoding,
+                        collation: Some(collation),
+                        ctype: None,
+                    }),
             },
             output: Box::pin(output),
             completion: Box::new(dump::MysqlCompletion {

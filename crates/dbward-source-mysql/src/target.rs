@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use dbward_core::process::{ToolExit, ToolProcess, restore_through};
 use dbward_core::restore::{RestoreReport, RestoreTarget};
 use dbward_core::stream::{Ends, Rewriting};
-use dbward_core::{Engine, Error, Manifest, Result, TableRows};
+use dbward_core::{DatabaseSettings, Engine, Error, Manifest, Result, TableRows};
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{AssertSqlSafe, Connection, Row};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -101,18 +101,52 @@ impl MysqlTarget {
     /// The default character set and collation of an existing database.
     async fn charset_of(&self, database: &str) -> Result<Option<(String, String)>> {
         let mut conn = self.settings.connect(None).await?;
-        let row: Result<Option<(Vec<u8>, Vec<u8>)>, _> = sqlx::query_as(
-            "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME \
-             FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
-        )
-        .bind(database)
-        .fetch_optional(&mut conn)
-        .await;
+        let charset = schema_charset(&mut conn, database).await;
         let _ = conn.close().await;
-        let row = row.map_err(|e| query_error("cannot read the database's character set", &e))?;
-        Ok(row
-            .map(|(cs, co)| (lossy(cs), lossy(co)))
-            .filter(|(cs, co)| is_plain_name(cs) && is_plain_name(co)))
+        charset
+    }
+
+    /// Creates `database` with the source's character set and collation (from the manifest),
+    /// falling back to the character set alone, then to utf8mb4, when the target lacks them
+    /// (a MySQL 8 collation on MariaDB); each fallback is a warning.
+    async fn create_like_source(
+        &self,
+        database: &str,
+        manifest: &Manifest,
+        warnings: &mut Vec<String>,
+    ) -> Result<()> {
+        let source = manifest
+            .database_settings
+            .as_ref()
+            .filter(|s| is_plain_name(&s.encoding));
+        let Some(source) = source else {
+            return self.create_database(database, "utf8mb4", None).await;
+        };
+        let collation = source.collation.as_deref().filter(|c| is_plain_name(c));
+        let mut attempts = vec![(source.encoding.as_str(), collation)];
+        if collation.is_some() {
+            attempts.push((source.encoding.as_str(), None));
+        }
+        attempts.push(("utf8mb4", None));
+        let mut failures = Vec::new();
+        for (charset, collation) in attempts {
+            match self.create_database(database, charset, collation).await {
+                Ok(()) if failures.is_empty() => return Ok(()),
+                Ok(()) => {
+                    warnings.push(format!(
+                        "created {database} with CHARACTER SET {charset}{}: the source's {} is not available here ({})",
+                        collation.map(|c| format!(" COLLATE {c}")).unwrap_or_default(),
+                        describe_settings(source),
+                        failures.join("; ")
+                    ));
+                    return Ok(());
+                }
+                // A name clash is no character-set problem: no fallback would help.
+                Err(e) if e.to_string().contains("database exists") => return Err(e),
+                Err(e) => failures.push(e.to_string()),
+            }
+        }
+        Err(Error::Query(failures.join("; ")))
     }
 
     /// The client to load a dump written by `flavor`'s tool; `ToolMissing` when none is installed.
@@ -187,6 +221,32 @@ async fn feed_client<R: AsyncRead + Unpin>(
 }
 
 /// Names of character sets and collations, safe to put in SQL text.
+/// The default character set and collation of `database`, when it exists and both are plain
+/// names (they are written into SQL unquoted).
+pub(crate) async fn schema_charset(
+    conn: &mut MySqlConnection,
+    database: &str,
+) -> Result<Option<(String, String)>> {
+    let row: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME \
+         FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+    )
+    .bind(database)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(|e| query_error("cannot read the database's character set", &e))?;
+    Ok(row
+        .map(|(cs, co)| (lossy(cs), lossy(co)))
+        .filter(|(cs, co)| is_plain_name(cs) && is_plain_name(co)))
+}
+
+fn describe_settings(s: &DatabaseSettings) -> String {
+    match &s.collation {
+        Some(c) => format!("CHARACTER SET {} COLLATE {c}", s.encoding),
+        None => format!("CHARACTER SET {}", s.encoding),
+    }
+}
+
 fn is_plain_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
@@ -404,13 +464,15 @@ impl RestoreTarget for MysqlTarget {
         dump: Pin<Box<dyn AsyncRead + Send>>,
     ) -> Result<RestoreReport> {
         let client = self.client(dump_flavor(manifest))?;
-        self.create_database(database, "utf8mb4", None).await?;
+        let mut warnings = Vec::new();
+        self.create_like_source(database, manifest, &mut warnings)
+            .await?;
         let dump: Pin<Box<dyn AsyncRead + Send>> = if self.disable_events {
             Box::pin(Rewriting::new(dump, DisableEvents::default()))
         } else {
             dump
         };
-        let warnings = self.load(database, client, dump).await?;
+        warnings.extend(self.load(database, client, dump).await?);
         Ok(RestoreReport { warnings })
     }
 

@@ -137,6 +137,7 @@ async fn dump(db: &TestDb, secret_dir: &Path) -> (Vec<u8>, Manifest) {
         encryption_recipients: vec![],
         replica_lag_seconds: None,
         warnings: report.warnings,
+        database_settings: info.database_settings,
     };
     (bytes, manifest)
 }

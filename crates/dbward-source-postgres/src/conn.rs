@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use dbward_core::secret::ExposeSecret;
-use dbward_core::{Error, TableRows};
+use dbward_core::{DatabaseSettings, Error, TableRows};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
 use tokio::process::Command;
@@ -385,6 +385,22 @@ pub async fn is_superuser(conn: &mut PgConnection) -> Result<bool, Error> {
         .await
         .map(|row| row.unwrap_or(false))
         .map_err(|e| query_error("cannot read the role's attributes", e))
+}
+
+/// The connected database's encoding and locale, as `CREATE DATABASE` takes them.
+pub async fn database_settings(conn: &mut PgConnection) -> Result<DatabaseSettings, Error> {
+    let (encoding, collation, ctype): (String, String, String) = sqlx::query_as(
+        "SELECT pg_catalog.pg_encoding_to_char(encoding)::text, datcollate::text, datctype::text
+           FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| query_error("cannot read the database's encoding and locale", e))?;
+    Ok(DatabaseSettings {
+        encoding,
+        collation: Some(collation),
+        ctype: Some(ctype),
+    })
 }
 
 /// Whether `database` exists on the server.

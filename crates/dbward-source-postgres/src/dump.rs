@@ -235,6 +235,7 @@ pub async fn start(settings: &PostgresSettings, database: &str) -> Result<Dump> 
     let (excluded, unmatched) =
         conn::excluded_tables(&mut session, &settings.exclude_tables).await?;
     let replica = conn::replica_state(&mut session).await?;
+    let database_settings = conn::database_settings(&mut session).await?;
     // In the snapshot pg_dump imports: exactly the tables whose rows it will write.
     let listing = conn::table_listing(&mut session, replica.in_recovery).await?;
 
@@ -267,6 +268,7 @@ pub async fn start(settings: &PostgresSettings, database: &str) -> Result<Dump> 
         format: settings.format.as_str().into(),
         extension: settings.format.extension(),
         options: args,
+        database_settings: Some(database_settings),
     };
     let completion = PgDumpCompletion {
         settings: settings.clone(),

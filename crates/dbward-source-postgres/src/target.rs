@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use dbward_core::process::{ToolExit, ToolProcess, restore_through};
 use dbward_core::restore::{RestoreReport, RestoreTarget};
 use dbward_core::stream::{self, Ends, Fed, Rewriting};
-use dbward_core::{Engine, Error, Manifest, Result, TableRows};
+use dbward_core::{DatabaseSettings, Engine, Error, Manifest, Result, TableRows};
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, PgConnection, Row, ValueRef};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -463,6 +463,75 @@ impl PostgresTarget {
     }
 }
 
+/// The ways to create a restore's database, best first: with the source's encoding and
+/// locale; with its encoding and the `C` locale (which takes any encoding); as the server's
+/// default. Each is `(statement, what it creates)`. From template0, so that nothing a site
+/// added to template1 collides with the dump.
+fn create_statements(database: &str, source: Option<&DatabaseSettings>) -> Vec<(String, String)> {
+    let plain = format!(
+        "CREATE DATABASE {} TEMPLATE template0",
+        quote_ident(database)
+    );
+    let mut out = Vec::new();
+    if let Some(s) = source {
+        let with = |collate: &str, ctype: &str| {
+            (
+                format!(
+                    "{plain} ENCODING {} LC_COLLATE {} LC_CTYPE {}",
+                    quote_literal(&s.encoding),
+                    quote_literal(collate),
+                    quote_literal(ctype)
+                ),
+                format!(
+                    "ENCODING {} LC_COLLATE {collate} LC_CTYPE {ctype}",
+                    s.encoding
+                ),
+            )
+        };
+        let collate = s.collation.as_deref().unwrap_or("C");
+        let ctype = s.ctype.as_deref().unwrap_or(collate);
+        out.push(with(collate, ctype));
+        if (collate, ctype) != ("C", "C") {
+            out.push(with("C", "C"));
+        }
+    }
+    out.push((plain, "the server's default encoding and locale".into()));
+    out
+}
+
+fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Creates `database` the way the source's was (its manifest's `database_settings`), falling
+/// back as [`create_statements`] says when the target lacks the locale; a fallback is a
+/// warning, because text then sorts differently.
+async fn create_like_source(
+    conn: &mut PgConnection,
+    database: &str,
+    manifest: &Manifest,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let what = format!("cannot create database {database:?}");
+    let mut failures = Vec::new();
+    for (sql, created) in create_statements(database, manifest.database_settings.as_ref()) {
+        match conn::execute(conn, &what, sql).await {
+            Ok(()) if failures.is_empty() => return Ok(()),
+            Ok(()) => {
+                warnings.push(format!(
+                    "created {database} with {created}: {} (text may sort differently than on the source)",
+                    failures.join("; ")
+                ));
+                return Ok(());
+            }
+            // Another name clash is no locale problem: no fallback would help.
+            Err(e) if e.to_string().contains("already exists") => return Err(e),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    Err(Error::Query(failures.join("; ")))
+}
+
 #[async_trait]
 impl RestoreTarget for PostgresTarget {
     fn name(&self) -> &str {
@@ -511,26 +580,16 @@ impl RestoreTarget for PostgresTarget {
             Input::Stream(dump)
         };
         let mut conn = self.maintenance().await?;
+        let mut warnings = Vec::new();
         let created = async {
             let superuser = conn::is_superuser(&mut conn).await?;
-            // template0: nothing a site added to template1 can collide with the dump.
-            let sql = format!(
-                "CREATE DATABASE {} TEMPLATE template0",
-                quote_ident(database)
-            );
-            conn::execute(
-                &mut conn,
-                &format!("cannot create database {database:?}"),
-                sql,
-            )
-            .await?;
+            create_like_source(&mut conn, database, manifest, &mut warnings).await?;
             Ok::<_, Error>(superuser)
         }
         .await;
         self.release(conn).await;
         let superuser = created?;
 
-        let mut warnings = Vec::new();
         let mut args: Vec<String> = match plan.format {
             PgFormat::Custom => vec!["--exit-on-error".into()],
             PgFormat::Plain => ["-X", "-q", "-v", "ON_ERROR_STOP=1"]
@@ -697,6 +756,7 @@ mod tests {
             encryption_recipients: vec![],
             replica_lag_seconds: None,
             warnings: vec![],
+            database_settings: None,
         }
     }
 
@@ -712,6 +772,58 @@ mod tests {
         Tool(&'static str),
         /// Error text must hold all of these.
         Refused(&'static [&'static str]),
+    }
+
+    #[test]
+    fn databases_are_created_like_the_source_then_with_the_c_locale_then_plainly() {
+        let plain = "CREATE DATABASE \"r\" TEMPLATE template0";
+        let latin1 = DatabaseSettings {
+            encoding: "LATIN1".into(),
+            collation: Some("de_DE.ISO-8859-1".into()),
+            ctype: Some("de_DE.ISO-8859-1".into()),
+        };
+        let statements: Vec<String> = create_statements("r", Some(&latin1))
+            .into_iter()
+            .map(|(sql, _)| sql)
+            .collect();
+        assert_eq!(
+            statements,
+            [
+                format!(
+                    "{plain} ENCODING 'LATIN1' LC_COLLATE 'de_DE.ISO-8859-1' LC_CTYPE 'de_DE.ISO-8859-1'"
+                ),
+                format!("{plain} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'"),
+                plain.to_string(),
+            ]
+        );
+        let c = DatabaseSettings {
+            encoding: "UTF8".into(),
+            collation: Some("C".into()),
+            ctype: Some("C".into()),
+        };
+        assert_eq!(
+            create_statements("r", Some(&c)).len(),
+            2,
+            "no second C attempt"
+        );
+        assert_eq!(
+            create_statements("r", None),
+            [(
+                plain.to_string(),
+                "the server's default encoding and locale".to_string()
+            )]
+        );
+        // A quote in a manifest value stays inside its literal.
+        let hostile = DatabaseSettings {
+            encoding: "UTF8'; DROP DATABASE x; --".into(),
+            collation: None,
+            ctype: None,
+        };
+        assert!(
+            create_statements("r", Some(&hostile))[0]
+                .0
+                .contains("ENCODING 'UTF8''; DROP DATABASE x; --'")
+        );
     }
 
     /// A custom-format dump by pg_dump `version` of a server of the same version.

@@ -71,6 +71,7 @@ async fn dump(pg: &PgServer, database: &str, format: PgFormat) -> (Vec<u8>, Mani
         encryption_recipients: vec![],
         replica_lag_seconds: report.replica_lag_seconds,
         warnings: report.warnings,
+        database_settings: dump.info.database_settings.clone(),
     };
     (bytes, manifest)
 }

@@ -131,6 +131,7 @@ impl Source for SqliteSource {
                 format: "sqlite".into(),
                 extension: "sqlite",
                 options: vec![],
+                database_settings: None,
             },
             output: Box::pin(tokio::io::BufReader::with_capacity(1 << 20, file)),
             completion: Box::new(SnapshotCompletion { snapshot, tables }),
