@@ -33,7 +33,11 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     let progress = Progress::new(!globals.json && !globals.quiet);
     let report = backup::run(ctx, &request, &progress).await?;
     if globals.json {
-        output::json(&json!({ "backups": report.backups, "warnings": report.warnings }))?;
+        output::json(&json!({
+            "backups": report.backups,
+            "verifications": report.verifications,
+            "warnings": report.warnings
+        }))?;
     } else {
         let rows: Vec<Vec<String>> = report
             .backups
@@ -52,6 +56,22 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             "{}",
             output::table(&["DATABASE", "STATUS", "SIZE", "DURATION", "REASON"], &rows)
         );
+        for v in &report.verifications {
+            let outcome = if v.ok {
+                "passed".to_string()
+            } else {
+                format!(
+                    "FAILED: {}",
+                    v.error.as_deref().unwrap_or("see `dbward show`")
+                )
+            };
+            println!(
+                "{}/{}: {} verification {outcome}",
+                v.source,
+                v.database,
+                v.level.as_str()
+            );
+        }
         for warning in &report.warnings {
             eprintln!("warning: {warning}");
         }

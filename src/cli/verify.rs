@@ -3,8 +3,9 @@
 use serde_json::json;
 
 use super::{Globals, output};
+use crate::config::VerifyLevel;
 use crate::engine::UsageError;
-use crate::engine::verify::{self, Level, Selection};
+use crate::engine::verify::{self, Selection};
 use crate::progress::Progress;
 
 #[derive(Debug, clap::Args)]
@@ -19,7 +20,7 @@ pub struct Args {
     #[arg(long = "database", requires = "latest")]
     databases: Vec<String>,
     #[arg(long, value_enum, default_value = "checksum")]
-    level: Level,
+    level: VerifyLevel,
     /// age identity file for encrypted backups (default: [encryption] identity).
     #[arg(long, value_name = "FILE")]
     identity: Option<std::path::PathBuf>,

@@ -145,6 +145,25 @@ pub enum DestinationKind {
     Webdav(dbward_destination::WebdavSettings),
 }
 
+/// How deep a verification goes (`verify --level`, and a schedule's `verify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum VerifyLevel {
+    Checksum,
+    Structural,
+    Drill,
+}
+
+impl VerifyLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyLevel::Checksum => "checksum",
+            VerifyLevel::Structural => "structural",
+            VerifyLevel::Drill => "drill",
+        }
+    }
+}
+
 /// How each copy is read back after upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VerifyUpload {
@@ -206,6 +225,8 @@ pub struct ScheduleConfig {
     pub rpo: Option<std::time::Duration>,
     /// When restore drills are owed (`status` checks that one passed since each fire).
     pub drill: Option<croner::Cron>,
+    /// Verification `backup` runs on each backup of this schedule right after it.
+    pub verify: Option<VerifyLevel>,
     pub asserts: Vec<Assertion>,
 }
 

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use super::secret::SecretRef;
 use super::{
     Assertion, Compression, Config, Connection, DestinationConfig, DestinationKind, DrillConfig,
-    EncryptionConfig, EncryptionMode, Retention, ScheduleConfig, SourceConfig, VerifyUpload,
-    parse_duration, parse_size,
+    EncryptionConfig, EncryptionMode, Retention, ScheduleConfig, SourceConfig, VerifyLevel,
+    VerifyUpload, parse_duration, parse_size,
 };
 
 #[derive(Debug, Deserialize)]
@@ -202,6 +202,7 @@ struct RawSchedule {
     retention: Option<RawRetention>,
     rpo: Option<String>,
     drill: Option<String>,
+    verify: Option<String>,
     #[serde(default, rename = "assert")]
     asserts: Vec<RawAssert>,
 }
@@ -364,6 +365,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
             retention: None,
             rpo: None,
             drill: None,
+            verify: None,
             asserts: Vec::new(),
         });
     }
@@ -372,6 +374,20 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         .encryption
         .map(|e| validate_encryption(e, base))
         .transpose()?;
+    if let Some(EncryptionConfig {
+        mode: EncryptionMode::Recipients(_),
+        identity_file: None,
+    }) = &encryption
+        && let Some(s) = schedules
+            .iter()
+            .find(|s| s.verify.is_some_and(|l| l != VerifyLevel::Checksum))
+    {
+        return Err(format!(
+            "{}: {:?} reads the encrypted backups, and [encryption] has only public recipients; set [encryption] identity = {{ file = \"...\" }}, or verify = \"checksum\"",
+            at("schedule", &s.name, "verify"),
+            s.verify.map(VerifyLevel::as_str).unwrap_or_default()
+        ));
+    }
 
     Ok(Config {
         file: PathBuf::new(),
@@ -866,10 +882,23 @@ fn validate_schedule(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let verify = match s.verify.as_deref() {
+        None => None,
+        Some("checksum") => Some(VerifyLevel::Checksum),
+        Some("structural") => Some(VerifyLevel::Structural),
+        Some("drill") => Some(VerifyLevel::Drill),
+        Some(other) => {
+            return Err(format!(
+                "{}: expected \"checksum\", \"structural\" or \"drill\", found {other:?}",
+                key("verify")
+            ));
+        }
+    };
     Ok(ScheduleConfig {
         asserts,
         cron,
         drill,
+        verify,
         timezone,
         compression,
         min_dump_bytes: s.min_dump_bytes.unwrap_or(1),

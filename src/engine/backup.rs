@@ -2,6 +2,7 @@
 //! pipeline to every destination, judge it by the gate (DESIGN §4), commit each copy with its
 //! manifest, and record the outcome. A failure anywhere leaves nothing committed.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -15,9 +16,10 @@ use tokio::io::AsyncReadExt;
 
 use super::lock::{LockError, try_lock};
 use super::select::{self, select};
+use super::verify::{self, VerifyResult};
 use super::{Context, UsageError};
 use crate::catalog::{BackupEnd, BackupRecord, BackupStart, BackupStatus, CopyRecord, CopyStatus};
-use crate::config::{Compression, ScheduleConfig, VerifyUpload};
+use crate::config::{Compression, ScheduleConfig, VerifyLevel, VerifyUpload};
 use crate::pipeline::{self, Target};
 use crate::progress::Progress;
 
@@ -35,14 +37,22 @@ pub struct BackupRequest {
 pub struct RunReport {
     pub run_id: String,
     pub backups: Vec<BackupRecord>,
+    /// The schedules' `verify` of the backups just taken.
+    pub verifications: Vec<VerifyResult>,
     pub warnings: Vec<String>,
 }
 
 impl RunReport {
-    /// Exit code per DESIGN §3: 1 when anything failed, 3 when a job was locked, else 0.
+    /// Exit code per DESIGN §3: 1 when anything failed (a backup, or its verification), 3
+    /// when a job was locked, else 0.
     pub fn exit_code(&self) -> u8 {
         let any = |s: BackupStatus| self.backups.iter().any(|b| b.status == s);
-        if any(BackupStatus::Failed) || any(BackupStatus::Degraded) || self.backups.is_empty() {
+        let unverified = self.verifications.iter().any(|v| !v.ok);
+        if any(BackupStatus::Failed)
+            || any(BackupStatus::Degraded)
+            || unverified
+            || self.backups.is_empty()
+        {
             1
         } else if any(BackupStatus::Skipped) {
             3
@@ -62,6 +72,7 @@ struct Job {
     compression: Compression,
     min_dump_bytes: u64,
     min_copies: usize,
+    verify: Option<VerifyLevel>,
 }
 
 /// Runs a backup of everything `request` selects.
@@ -167,6 +178,7 @@ pub async fn run(
                     compression: schedule.compression,
                     min_dump_bytes: schedule.min_dump_bytes,
                     min_copies: schedule.min_copies.unwrap_or(schedule.destinations.len()),
+                    verify: schedule.verify,
                 });
             }
         }
@@ -175,6 +187,10 @@ pub async fn run(
         warnings.push("nothing was selected to back up".into());
     }
 
+    let verify_levels: HashMap<(String, String), VerifyLevel> = jobs
+        .iter()
+        .filter_map(|j| Some(((j.source.clone(), j.database.clone()), j.verify?)))
+        .collect();
     let parallelism = request.parallelism.unwrap_or(ctx.config.parallelism).max(1);
     let permits = Arc::new(tokio::sync::Semaphore::new(parallelism));
     let mut tasks = tokio::task::JoinSet::new();
@@ -200,10 +216,12 @@ pub async fn run(
         records.push(result??);
     }
     records.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
+    let verifications = verify_new_backups(&ctx, &mut records, &verify_levels, progress).await?;
 
     let report = RunReport {
         run_id,
         backups: records,
+        verifications,
         warnings,
     };
     let status = match report.exit_code() {
@@ -215,6 +233,38 @@ pub async fn run(
         .finish_run(&report.run_id, status, Utc::now())
         .await?;
     Ok(report)
+}
+
+/// Runs the schedules' `verify` on the backups just taken that can be read (succeeded or
+/// degraded), and refreshes their records' `verification`. A verification that cannot even
+/// start (say, an identity file that cannot be read) is a failed result, not an error.
+async fn verify_new_backups(
+    ctx: &Context,
+    records: &mut [BackupRecord],
+    levels: &HashMap<(String, String), VerifyLevel>,
+    progress: &Progress,
+) -> anyhow::Result<Vec<VerifyResult>> {
+    let mut results = Vec::new();
+    for record in records.iter_mut() {
+        if !matches!(
+            record.status,
+            BackupStatus::Succeeded | BackupStatus::Degraded
+        ) {
+            continue;
+        }
+        let Some(&level) = levels.get(&(record.source.clone(), record.database.clone())) else {
+            continue;
+        };
+        let selection = verify::Selection::One(record.id.clone());
+        match verify::run(ctx, &selection, level, None, progress).await {
+            Ok(done) => results.extend(done),
+            Err(e) => results.push(VerifyResult::not_started(record, level, format!("{e:#}"))),
+        }
+        if let Some((updated, _)) = ctx.catalog.get(&record.id).await? {
+            record.verification = updated.verification;
+        }
+    }
+    Ok(results)
 }
 
 fn chosen_schedules<'a>(

@@ -17,32 +17,13 @@ use super::keys::Keyring;
 use super::locate::{BackupRef, Located, locate};
 use super::restore::restore_located;
 use super::{Context, UsageError};
-use crate::catalog::NewVerification;
-use crate::config::Assertion;
+use crate::catalog::{BackupRecord, NewVerification};
+use crate::config::{Assertion, VerifyLevel};
 use crate::progress::Progress;
 use crate::registry;
 
 /// Prefix of every drill's scratch database; leftovers with it are removed by the next drill.
 pub const DRILL_PREFIX: &str = "dbward_drill_";
-
-/// How deep a verification goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Checksum,
-    Structural,
-    Drill,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Checksum => "checksum",
-            Level::Structural => "structural",
-            Level::Drill => "drill",
-        }
-    }
-}
 
 /// Which backups to verify.
 #[derive(Debug, Clone)]
@@ -69,7 +50,7 @@ pub struct VerifyResult {
     pub backup_id: String,
     pub source: String,
     pub database: String,
-    pub level: Level,
+    pub level: VerifyLevel,
     pub ok: bool,
     pub duration_ms: u64,
     /// Drill only: how long the restore took (the measured RTO).
@@ -78,11 +59,28 @@ pub struct VerifyResult {
     pub error: Option<String>,
 }
 
+impl VerifyResult {
+    /// A verification of `backup` that could not start, for `reason`.
+    pub fn not_started(backup: &BackupRecord, level: VerifyLevel, reason: String) -> Self {
+        VerifyResult {
+            backup_id: backup.id.clone(),
+            source: backup.source.clone(),
+            database: backup.database.clone(),
+            level,
+            ok: false,
+            duration_ms: 0,
+            restore_ms: None,
+            checks: Vec::new(),
+            error: Some(reason),
+        }
+    }
+}
+
 /// Verifies every selected backup at `level`; failures are results, not errors.
 pub async fn run(
     ctx: &Context,
     selection: &Selection,
-    level: Level,
+    level: VerifyLevel,
     identity: Option<&std::path::Path>,
     progress: &Progress,
 ) -> anyhow::Result<Vec<VerifyResult>> {
@@ -111,7 +109,10 @@ pub async fn run(
     let mut results = Vec::new();
     for backup in refs {
         let located = locate(ctx, &backup, None).await?;
-        if keyring.is_none() && located.manifest.encryption.is_some() && level != Level::Checksum {
+        if keyring.is_none()
+            && located.manifest.encryption.is_some()
+            && level != VerifyLevel::Checksum
+        {
             keyring = super::keys::keyring(ctx, identity)?;
         }
         let result = verify_one(ctx, &located, level, keyring.as_ref(), progress).await;
@@ -138,7 +139,7 @@ pub async fn run(
 async fn verify_one(
     ctx: &Context,
     located: &Located,
-    level: Level,
+    level: VerifyLevel,
     keyring: Option<&Keyring>,
     progress: &Progress,
 ) -> VerifyResult {
@@ -146,9 +147,9 @@ async fn verify_one(
     let manifest = &located.manifest;
     let mut restore_ms = None;
     let outcome = match level {
-        Level::Checksum => Ok(checksum(located).await),
-        Level::Structural => structural(ctx, located, keyring, progress).await,
-        Level::Drill => drill(ctx, located, keyring, progress, &mut restore_ms).await,
+        VerifyLevel::Checksum => Ok(checksum(located).await),
+        VerifyLevel::Structural => structural(ctx, located, keyring, progress).await,
+        VerifyLevel::Drill => drill(ctx, located, keyring, progress, &mut restore_ms).await,
     };
     let (checks, error) = match outcome {
         Ok(checks) => {

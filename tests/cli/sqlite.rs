@@ -159,3 +159,40 @@ fn quickstart_example_backs_up_and_lists() {
         "{status:#}"
     );
 }
+
+/// A schedule's `verify` runs on each backup right after it, and its failure is the run's.
+#[test]
+fn a_schedules_verify_runs_after_each_backup() {
+    let config = |min: u32| {
+        format!(
+            "{}[[schedule]]\nname = \"nightly\"\nsources = [\"lite\"]\ndestinations = [\"local\"]\nverify = \"drill\"\n\
+             [[schedule.assert]]\nsql = \"SELECT count(*) FROM notes\"\nmin = {min}\n",
+            sqlite_config("size")
+        )
+    };
+    let env = Env::new(&config(10));
+    seed(&env.path("app.db"), 20);
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let verification = &doc["verifications"][0];
+    assert_eq!(
+        (verification["level"].as_str(), verification["ok"].as_bool()),
+        (Some("drill"), Some(true)),
+        "{doc:#}"
+    );
+    assert_eq!(only_backup(&doc)["verification"]["level"], "drill");
+
+    // An assertion the data does not meet: the backup is kept, the run fails.
+    std::fs::write(env.config(), config(1000)).unwrap();
+    let out = env.run(&["backup"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = crate::common::stdout(&out);
+    assert!(
+        text.contains("lite/app: drill verification FAILED:"),
+        "{text}"
+    );
+    let (_, list) = env.json(&["list"]);
+    let newest = &list["backups"][0];
+    assert_eq!(newest["status"], "succeeded");
+    assert_eq!(newest["verification"]["ok"], false);
+}
