@@ -358,6 +358,56 @@ impl Catalog {
         Ok(())
     }
 
+    /// What alert `channel` was last told: problem key → (severity, when it was sent).
+    pub async fn alert_state(
+        &self,
+        channel: &str,
+    ) -> Result<BTreeMap<String, (String, DateTime<Utc>)>> {
+        let rows =
+            sqlx::query("SELECT problem, severity, last_sent FROM alert_state WHERE channel = $1")
+                .bind(channel)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                let sent = parse_time(&r.get::<String, _>("last_sent"))?;
+                Ok((r.get("problem"), (r.get("severity"), sent)))
+            })
+            .collect()
+    }
+
+    /// Records that `channel` was told of `firing` (problem key, severity) and `resolved`.
+    pub async fn alert_sent(
+        &self,
+        channel: &str,
+        firing: &[(String, String)],
+        resolved: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (problem, severity) in firing {
+            sqlx::query(
+                "INSERT INTO alert_state (channel, problem, severity, last_sent) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (channel, problem) DO UPDATE SET severity = excluded.severity, last_sent = excluded.last_sent",
+            )
+            .bind(channel)
+            .bind(problem)
+            .bind(severity)
+            .bind(timestamp(at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for problem in resolved {
+            sqlx::query("DELETE FROM alert_state WHERE channel = $1 AND problem = $2")
+                .bind(channel)
+                .bind(problem)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Records `names` as seen at `at` (first sighting only) and returns when each was first
     /// seen: its first record here or its oldest backup, whichever is earlier.
     pub async fn schedules_seen(

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::{Globals, output};
+use crate::engine::alerts;
 use crate::engine::backup::{self, BackupRequest};
 use crate::progress::Progress;
 
@@ -31,12 +32,14 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         parallelism: args.jobs,
     };
     let progress = Progress::new(!globals.json && !globals.quiet);
-    let report = backup::run(ctx, &request, &progress).await?;
+    let report = backup::run(ctx.clone(), &request, &progress).await?;
+    let alerts = alerts::after_command(&ctx).await?;
     if globals.json {
         output::json(&json!({
             "backups": report.backups,
             "verifications": report.verifications,
-            "warnings": report.warnings
+            "warnings": report.warnings,
+            "alerts": alerts
         }))?;
     } else {
         let rows: Vec<Vec<String>> = report
@@ -72,7 +75,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
                 v.level.as_str()
             );
         }
-        for warning in &report.warnings {
+        for warning in report.warnings.iter().chain(&alerts.errors) {
             eprintln!("warning: {warning}");
         }
     }

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{Globals, output};
-use crate::engine::status;
+use crate::engine::{alerts, status};
 use crate::policy::health::{Severity, State};
 use crate::policy::span;
 
@@ -12,11 +12,13 @@ pub async fn run(globals: &Globals) -> anyhow::Result<u8> {
     let now = chrono::Utc::now();
     let report = async {
         let (ctx, _log) = super::open(globals).await?;
-        status::run(&ctx, now).await
+        let report = status::run(&ctx, now).await?;
+        let alerts = alerts::notify(&ctx, &report, now).await;
+        anyhow::Ok((report, alerts))
     }
     .await;
-    let report = match report {
-        Ok(report) => report,
+    let (report, alerts) = match report {
+        Ok(done) => done,
         Err(err) => {
             let message = format!("{err:#}");
             if globals.json {
@@ -29,8 +31,16 @@ pub async fn run(globals: &Globals) -> anyhow::Result<u8> {
             return Ok(State::Unknown.exit_code());
         }
     };
+    for error in &alerts.errors {
+        eprintln!("warning: {error}");
+    }
     if globals.json {
-        output::json(&report)?;
+        output::json(&json!({
+            "state": report.state,
+            "problems": report.problems,
+            "databases": report.databases,
+            "alerts": alerts
+        }))?;
         return Ok(report.state.exit_code());
     }
     let count = |severity| {

@@ -4,8 +4,8 @@ use serde_json::json;
 
 use super::{Globals, output};
 use crate::config::VerifyLevel;
-use crate::engine::UsageError;
 use crate::engine::verify::{self, Selection};
+use crate::engine::{UsageError, alerts};
 use crate::progress::Progress;
 
 #[derive(Debug, clap::Args)]
@@ -51,8 +51,12 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     )
     .await?;
     let ok = results.iter().all(|r| r.ok);
+    let alerts = alerts::after_command(&ctx).await?;
+    for error in &alerts.errors {
+        eprintln!("warning: {error}");
+    }
     if globals.json {
-        output::json(&json!({ "ok": ok, "verifications": results }))?;
+        output::json(&json!({ "ok": ok, "verifications": results, "alerts": alerts }))?;
     } else {
         for result in &results {
             println!(

@@ -38,8 +38,33 @@ pub struct Config {
     pub schedules: Vec<ScheduleConfig>,
     pub drill: DrillConfig,
     pub encryption: Option<EncryptionConfig>,
+    pub alerts: Vec<AlertConfig>,
     /// Keys whose secret is written inline in the file (named, never the value), for `check`.
     pub inline_secrets: Vec<String>,
+}
+
+/// One `[[alert]]`: where health problems are sent.
+#[derive(Debug)]
+pub struct AlertConfig {
+    /// `name`, else `<type>-<position>`; used in messages instead of the URL (a secret).
+    pub name: String,
+    pub kind: AlertKind,
+    pub url: SecretString,
+    /// The problem kinds it is sent (all by default).
+    pub on: Vec<crate::policy::health::Kind>,
+    /// A problem still open is sent again after this long.
+    pub repeat: std::time::Duration,
+}
+
+/// How an alert is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertKind {
+    /// A JSON document POSTed to `url`.
+    Webhook,
+    /// A Slack incoming webhook (`{"text": …}`).
+    Slack,
+    /// A GET of `url` whenever health has nothing critical (a dead man's switch).
+    Heartbeat,
 }
 
 /// `[encryption]`: how artifacts are encrypted (age), and where a restore host keeps its

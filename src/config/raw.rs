@@ -14,10 +14,11 @@ use serde::Deserialize;
 
 use super::secret::SecretRef;
 use super::{
-    Assertion, Compression, Config, Connection, DestinationConfig, DestinationKind, DrillConfig,
-    EncryptionConfig, EncryptionMode, Retention, ScheduleConfig, SourceConfig, VerifyLevel,
-    VerifyUpload, parse_duration, parse_size,
+    AlertConfig, AlertKind, Assertion, Compression, Config, Connection, DestinationConfig,
+    DestinationKind, DrillConfig, EncryptionConfig, EncryptionMode, Retention, ScheduleConfig,
+    SourceConfig, VerifyLevel, VerifyUpload, parse_duration, parse_size,
 };
+use crate::policy::health::Kind;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +37,19 @@ pub struct RawConfig {
     schedule: Vec<RawSchedule>,
     drill: Option<RawDrill>,
     encryption: Option<RawEncryption>,
+    #[serde(default)]
+    alert: Vec<RawAlert>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlert {
+    name: Option<String>,
+    #[serde(rename = "type")]
+    kind: String,
+    url: Option<SecretRef>,
+    on: Option<Vec<String>>,
+    repeat: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -304,7 +318,85 @@ fn inline_secrets(raw: &RawConfig) -> Vec<String> {
     {
         keys.push("[encryption] passphrase".into());
     }
+    for (i, a) in raw.alert.iter().enumerate() {
+        if inline(&a.url) {
+            keys.push(format!("[[alert]] {:?} url", alert_name(i, a)));
+        }
+    }
     keys
+}
+
+/// An alert's name for messages: its `name`, else `<type>-<position>` (`webhook-1`).
+fn alert_name(index: usize, a: &RawAlert) -> String {
+    a.name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}", a.kind, index + 1))
+}
+
+fn validate_alert(index: usize, a: RawAlert, base: &Path) -> Result<AlertConfig, String> {
+    let name = alert_name(index, &a);
+    let key = |k: &str| at("alert", &name, k);
+    let kind = match a.kind.as_str() {
+        "webhook" => AlertKind::Webhook,
+        "slack" => AlertKind::Slack,
+        "heartbeat" => AlertKind::Heartbeat,
+        "email" => {
+            return Err(format!(
+                "{}: \"email\" is not available in this version; use \"webhook\", \"slack\" or \"heartbeat\"",
+                key("type")
+            ));
+        }
+        other => {
+            return Err(format!(
+                "{}: expected \"webhook\", \"slack\" or \"heartbeat\", found {other:?}",
+                key("type")
+            ));
+        }
+    };
+    let url = a
+        .url
+        .ok_or_else(|| format!("{}: required", key("url")))?
+        .resolve(base)
+        .map_err(|e| format!("{}: {e}", key("url")))?;
+    let scheme_ok = {
+        use dbward_core::secret::ExposeSecret;
+        let u = url.expose_secret();
+        u.starts_with("https://") || u.starts_with("http://")
+    };
+    if !scheme_ok {
+        return Err(format!(
+            "{}: expected an http:// or https:// URL",
+            key("url")
+        ));
+    }
+    let on = match a.on {
+        None => Kind::ALL.to_vec(),
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                Kind::parse(n).ok_or_else(|| {
+                    format!(
+                        "{}: unknown problem kind {n:?}; expected some of {}",
+                        key("on"),
+                        Kind::ALL.map(Kind::as_str).join(", ")
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    let repeat = a
+        .repeat
+        .as_deref()
+        .map(|r| parse_duration(r).map_err(|e| format!("{}: {e}", key("repeat"))))
+        .transpose()?
+        .unwrap_or(std::time::Duration::from_secs(24 * 3600));
+    Ok(AlertConfig {
+        name,
+        kind,
+        url,
+        on,
+        repeat,
+    })
 }
 
 pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
@@ -370,6 +462,16 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         });
     }
     let drill = validate_drill(raw.drill, base, &state_dir)?;
+    let mut names = HashSet::new();
+    let alerts = raw
+        .alert
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            check_name("alert", &alert_name(i, &a), &mut names)?;
+            validate_alert(i, a, base)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let encryption = raw
         .encryption
         .map(|e| validate_encryption(e, base))
@@ -400,6 +502,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         schedules,
         drill,
         encryption,
+        alerts,
         inline_secrets,
     })
 }

@@ -1,6 +1,7 @@
 //! Use cases, one file per verb. Each takes a `Context` (config, catalog, adapters) and
 //! returns plain data for the command handler to print.
 
+pub mod alerts;
 pub mod artifact;
 pub mod audit;
 pub mod backup;

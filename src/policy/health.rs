@@ -77,6 +77,23 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 10] = [
+        Kind::Stale,
+        Kind::Failed,
+        Kind::Degraded,
+        Kind::Rpo,
+        Kind::MissingCopy,
+        Kind::Anomaly,
+        Kind::Unverified,
+        Kind::VerifyFailed,
+        Kind::Copies,
+        Kind::Key,
+    ];
+
+    pub fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Stale => "stale",

@@ -2,6 +2,7 @@
 //! MariaDB instances that require passwords (crates/dbward-testkit), real files, a real
 //! tmpfs for a full disk. One test binary, so the servers start once.
 
+mod alerts;
 mod common;
 mod config;
 mod encryption;

@@ -1,0 +1,329 @@
+//! Alerts: sends health problems (`status`'s report) to each `[[alert]]` when they change —
+//! a new problem, a worse one, one resolved — and again after `repeat` while one stays open;
+//! pings heartbeats while nothing is critical. What each channel was told is kept in the
+//! catalog, so that `backup`, `verify` and `status` runs (from cron, or a monitoring system)
+//! alert once per change, not on every run.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use dbward_core::secret::ExposeSecret;
+use serde::Serialize;
+use serde_json::json;
+
+use super::Context;
+use super::status::StatusReport;
+use crate::config::{AlertConfig, AlertKind};
+use crate::policy::health::{Problem, Severity};
+
+/// How long one delivery may take.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the alerts did in one evaluation.
+#[derive(Debug, Default, Serialize)]
+pub struct AlertReport {
+    /// `<alert>: <n> firing, <m> resolved` or `<alert>: heartbeat`, per delivery.
+    pub sent: Vec<String>,
+    /// Deliveries that failed; their changes are sent again at the next evaluation.
+    pub errors: Vec<String>,
+}
+
+/// The changes one channel is to be told.
+#[derive(Debug, Default, PartialEq)]
+pub struct Changes<'a> {
+    pub firing: Vec<&'a Problem>,
+    /// Keys of problems told before and gone now.
+    pub resolved: Vec<String>,
+}
+
+/// A problem's identity across runs: kind, source, database and schedule.
+pub fn problem_key(p: &Problem) -> String {
+    format!(
+        "{}|{}|{}|{}",
+        p.kind.as_str(),
+        p.source,
+        p.database.as_deref().unwrap_or("*"),
+        p.schedule.as_deref().unwrap_or("-")
+    )
+}
+
+fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Warning => "warning",
+        Severity::Critical => "critical",
+    }
+}
+
+/// What to tell a channel: problems of its kinds that are new, worse or better than last
+/// told, or told longer than `repeat` ago; and those told before that are gone. Pure.
+pub fn changes<'a>(
+    alert: &AlertConfig,
+    problems: &'a [Problem],
+    told: &BTreeMap<String, (String, DateTime<Utc>)>,
+    now: DateTime<Utc>,
+) -> Changes<'a> {
+    let repeat = chrono::Duration::from_std(alert.repeat).unwrap_or(chrono::Duration::MAX);
+    let relevant: Vec<&Problem> = problems
+        .iter()
+        .filter(|p| alert.on.contains(&p.kind))
+        .collect();
+    let firing = relevant
+        .iter()
+        .copied()
+        .filter(|p| match told.get(&problem_key(p)) {
+            None => true,
+            Some((severity, sent)) => {
+                severity != severity_name(p.severity) || now - *sent >= repeat
+            }
+        })
+        .collect();
+    let open: Vec<String> = relevant.iter().map(|p| problem_key(p)).collect();
+    let resolved = told.keys().filter(|k| !open.contains(k)).cloned().collect();
+    Changes { firing, resolved }
+}
+
+/// After a command that changes health (`backup`, `verify`): judges it and tells the alerts
+/// what changed. Nothing at all without `[[alert]]`s.
+pub async fn after_command(ctx: &Context) -> anyhow::Result<AlertReport> {
+    if ctx.config.alerts.is_empty() {
+        return Ok(AlertReport::default());
+    }
+    let now = Utc::now();
+    let report = super::status::run(ctx, now).await?;
+    Ok(notify(ctx, &report, now).await)
+}
+
+/// Tells every `[[alert]]` what changed in `report`. Delivery failures are reported, never
+/// fatal: the command that ran still says what it did.
+pub async fn notify(ctx: &Context, report: &StatusReport, now: DateTime<Utc>) -> AlertReport {
+    let mut out = AlertReport::default();
+    if ctx.config.alerts.is_empty() {
+        return out;
+    }
+    let client = match reqwest::Client::builder().timeout(DELIVERY_TIMEOUT).build() {
+        Ok(client) => client,
+        Err(e) => {
+            out.errors.push(format!("cannot start an HTTP client: {e}"));
+            return out;
+        }
+    };
+    for alert in &ctx.config.alerts {
+        let result = match alert.kind {
+            AlertKind::Heartbeat => heartbeat(&client, alert, report).await,
+            AlertKind::Webhook | AlertKind::Slack => tell(ctx, &client, alert, report, now).await,
+        };
+        match result {
+            Ok(Some(sent)) => {
+                tracing::info!(alert = %alert.name, "{sent}");
+                out.sent.push(format!("{}: {sent}", alert.name));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let error = format!("alert {}: {e}", alert.name);
+                tracing::error!("{error}");
+                out.errors.push(error);
+            }
+        }
+    }
+    out
+}
+
+/// Pings a heartbeat while none of its kinds is critical.
+async fn heartbeat(
+    client: &reqwest::Client,
+    alert: &AlertConfig,
+    report: &StatusReport,
+) -> Result<Option<String>, String> {
+    let critical = report
+        .problems
+        .iter()
+        .any(|p| p.severity == Severity::Critical && alert.on.contains(&p.kind));
+    if critical {
+        return Ok(None);
+    }
+    let response = client.get(alert.url.expose_secret()).send().await;
+    delivered(response).map(|()| Some("heartbeat".into()))
+}
+
+async fn tell(
+    ctx: &Context,
+    client: &reqwest::Client,
+    alert: &AlertConfig,
+    report: &StatusReport,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, String> {
+    let told = ctx
+        .catalog
+        .alert_state(&alert.name)
+        .await
+        .map_err(|e| e.to_string())?;
+    let changes = changes(alert, &report.problems, &told, now);
+    if changes.firing.is_empty() && changes.resolved.is_empty() {
+        return Ok(None);
+    }
+    let body = match alert.kind {
+        AlertKind::Slack => json!({ "text": slack_text(&ctx.host, &changes) }),
+        _ => json!({
+            "host": ctx.host,
+            "state": report.state,
+            "firing": changes.firing,
+            "resolved": changes.resolved,
+            "at": now,
+        }),
+    };
+    let response = client
+        .post(alert.url.expose_secret())
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await;
+    delivered(response)?;
+    let firing: Vec<(String, String)> = changes
+        .firing
+        .iter()
+        .map(|p| (problem_key(p), severity_name(p.severity).to_string()))
+        .collect();
+    ctx.catalog
+        .alert_sent(&alert.name, &firing, &changes.resolved, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Some(format!(
+        "{} firing, {} resolved",
+        changes.firing.len(),
+        changes.resolved.len()
+    )))
+}
+
+/// The outcome of one request, with the URL (a secret: tokens live in it) left out.
+fn delivered(response: reqwest::Result<reqwest::Response>) -> Result<(), String> {
+    match response {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => Err(format!(
+            "the receiver answered HTTP {}; check the alert's url",
+            r.status()
+        )),
+        Err(e) => Err(format!(
+            "cannot deliver: {}; check that the receiver is up",
+            describe(&e.without_url())
+        )),
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+/// One line per change, for people reading a channel.
+fn slack_text(host: &str, changes: &Changes) -> String {
+    let mut lines = vec![format!("dbward on {host}:")];
+    for p in &changes.firing {
+        lines.push(format!(
+            "• {} {} {}/{}: {}",
+            severity_name(p.severity).to_uppercase(),
+            p.kind.as_str(),
+            p.source,
+            p.database.as_deref().unwrap_or("*"),
+            p.message
+        ));
+    }
+    for key in &changes.resolved {
+        lines.push(format!("• RESOLVED {}", key.replace('|', " ")));
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::health::Kind;
+
+    fn alert(on: &[Kind]) -> AlertConfig {
+        AlertConfig {
+            name: "hook".into(),
+            kind: AlertKind::Webhook,
+            url: "http://127.0.0.1:9/".to_string().into(),
+            on: on.to_vec(),
+            repeat: Duration::from_secs(3600),
+        }
+    }
+
+    fn problem(kind: Kind, severity: Severity, database: &str) -> Problem {
+        Problem {
+            kind,
+            severity,
+            schedule: None,
+            source: "pg".into(),
+            database: Some(database.into()),
+            message: "m".into(),
+        }
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    #[test]
+    fn only_changes_and_repeats_are_sent() {
+        let now = at("2026-03-10T12:00:00Z");
+        let failed = problem(Kind::Failed, Severity::Critical, "app");
+        let stale = problem(Kind::Stale, Severity::Warning, "crm");
+        let copies = problem(Kind::Copies, Severity::Warning, "app");
+        let problems = vec![failed.clone(), stale.clone(), copies];
+        let hook = alert(&[Kind::Failed, Kind::Stale]);
+        let told =
+            |entries: &[(&Problem, &str, &str)]| -> BTreeMap<String, (String, DateTime<Utc>)> {
+                entries
+                    .iter()
+                    .map(|(p, s, when)| (problem_key(p), (s.to_string(), at(when))))
+                    .collect()
+            };
+        // Nothing told yet: both kinds it is on fire, `copies` is not its business.
+        let first = changes(&hook, &problems, &BTreeMap::new(), now);
+        assert_eq!(first.firing, [&failed, &stale]);
+        assert!(first.resolved.is_empty());
+        // Told recently, same severities: nothing to send.
+        let recent = told(&[
+            (&failed, "critical", "2026-03-10T11:30:00Z"),
+            (&stale, "warning", "2026-03-10T11:30:00Z"),
+        ]);
+        assert_eq!(changes(&hook, &problems, &recent, now), Changes::default());
+        // Told long ago: repeated. Told as a warning, now critical: sent.
+        let old = told(&[
+            (&failed, "critical", "2026-03-10T10:59:00Z"),
+            (&stale, "critical", "2026-03-10T11:30:00Z"),
+        ]);
+        assert_eq!(
+            changes(&hook, &problems, &old, now).firing,
+            [&failed, &stale]
+        );
+        // Gone since: resolved.
+        let gone = problem(Kind::Failed, Severity::Critical, "old_db");
+        let before = told(&[(&gone, "critical", "2026-03-10T11:30:00Z")]);
+        let resolved = changes(&hook, &problems, &before, now);
+        assert_eq!(resolved.resolved, [problem_key(&gone)]);
+    }
+
+    #[test]
+    fn slack_text_names_each_change() {
+        let failed = problem(Kind::Failed, Severity::Critical, "app");
+        let text = slack_text(
+            "db1",
+            &Changes {
+                firing: vec![&failed],
+                resolved: vec!["stale|pg|crm|nightly".into()],
+            },
+        );
+        assert_eq!(
+            text,
+            "dbward on db1:\n• CRITICAL failed pg/app: m\n• RESOLVED stale pg crm nightly"
+        );
+    }
+}

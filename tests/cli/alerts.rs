@@ -1,0 +1,141 @@
+//! Alerts end to end against a real HTTP receiver on loopback: a webhook, a Slack webhook and
+//! a heartbeat told by `backup`, `status` and `verify` runs — once per change, again when a
+//! failed delivery can be retried, never with the URL's token in a message.
+
+use serde_json::Value;
+
+use crate::common::{Env, Receiver, stderr};
+use crate::postgres::write_secret;
+
+const TOKEN: &str = "T0KEN-s3cr3t";
+
+fn env(receiver: &Receiver) -> Env {
+    let env = Env::new(&format!(
+        "state_dir = \"state\"\n\
+         [[source]]\nname = \"lite\"\nengine = \"sqlite\"\npath = \"app.db\"\n\
+         [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n\
+         [[alert]]\nname = \"hook\"\ntype = \"webhook\"\nurl = {{ file = \"hook.url\" }}\non = [\"failed\", \"stale\"]\n\
+         [[alert]]\ntype = \"slack\"\nurl = {{ file = \"slack.url\" }}\non = [\"failed\"]\n\
+         [[alert]]\ntype = \"heartbeat\"\nurl = \"{}\"\n",
+        receiver.url("/ping")
+    ));
+    write_secret(
+        &env.path("hook.url"),
+        &receiver.url(&format!("/hook/{TOKEN}")),
+    );
+    write_secret(
+        &env.path("slack.url"),
+        &receiver.url(&format!("/slack/{TOKEN}")),
+    );
+    seed(&env);
+    env
+}
+
+fn seed(env: &Env) {
+    rusqlite::Connection::open(env.path("app.db"))
+        .unwrap()
+        .execute_batch("CREATE TABLE IF NOT EXISTS t(x); INSERT INTO t VALUES (1);")
+        .unwrap();
+}
+
+fn paths(received: &[crate::common::Received]) -> Vec<String> {
+    received
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path.replace(TOKEN, "TOKEN")))
+        .collect()
+}
+
+#[test]
+fn alerts_fire_on_changes_and_heartbeats_on_health() {
+    let receiver = Receiver::start();
+    let env = env(&receiver);
+
+    // Healthy (3-2-1 warnings are not the hook's kinds): the heartbeat is pinged, no one told.
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(paths(&receiver.take()), ["GET /ping"]);
+    assert_eq!(
+        doc["alerts"]["sent"],
+        serde_json::json!(["heartbeat-3: heartbeat"])
+    );
+
+    // A failed backup: the webhook and Slack are told, the heartbeat is not pinged.
+    std::fs::rename(env.path("app.db"), env.path("app.db.away")).unwrap();
+    let (code, _) = env.json(&["backup"]);
+    assert_eq!(code, 1);
+    let got = receiver.take();
+    assert_eq!(paths(&got), ["POST /hook/TOKEN", "POST /slack/TOKEN"]);
+    let hook: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(hook["state"], "critical");
+    assert_eq!(hook["firing"][0]["kind"], "failed");
+    assert_eq!(hook["firing"][0]["database"], "app");
+    assert!(hook["resolved"].as_array().unwrap().is_empty());
+    let slack: Value = serde_json::from_str(&got[1].body).unwrap();
+    assert!(
+        slack["text"]
+            .as_str()
+            .unwrap()
+            .contains("• CRITICAL failed lite/app: latest backup"),
+        "{slack:#}"
+    );
+
+    // The same failure again: nothing new to tell.
+    let (code, _) = env.json(&["backup"]);
+    assert_eq!(code, 1);
+    assert_eq!(paths(&receiver.take()), Vec::<String>::new());
+
+    // Fixed, while the receiver fails: the deliveries fail loudly, without the token.
+    std::fs::rename(env.path("app.db.away"), env.path("app.db")).unwrap();
+    receiver.answer(500);
+    let out = env.run(&["backup"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: alert hook: the receiver answered HTTP 500"),
+        "{err}"
+    );
+    assert!(!err.contains(TOKEN), "a secret URL in a message: {err}");
+    assert_eq!(receiver.take().len(), 3, "hook, slack and heartbeat tried");
+
+    // Up again: the next run (here `status`) delivers what was not delivered.
+    receiver.answer(200);
+    let (_, status) = env.json(&["status"]);
+    let got = receiver.take();
+    assert_eq!(
+        paths(&got),
+        ["POST /hook/TOKEN", "POST /slack/TOKEN", "GET /ping"],
+        "{status:#}"
+    );
+    let hook: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(hook["resolved"], serde_json::json!(["failed|lite|app|-"]));
+    assert!(
+        serde_json::from_str::<Value>(&got[1].body).unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .contains("• RESOLVED failed lite app -")
+    );
+    assert_eq!(status["alerts"]["errors"], serde_json::json!([]));
+}
+
+#[test]
+fn an_alert_with_a_bad_kind_or_url_is_a_config_error() {
+    for (alert, expected) in [
+        (
+            "[[alert]]\ntype = \"webhook\"\nurl = \"ftp://x\"\n",
+            "[[alert]] \"webhook-1\": key `url`: expected an http:// or https:// URL",
+        ),
+        (
+            "[[alert]]\ntype = \"webhook\"\nurl = \"http://x\"\non = [\"broken\"]\n",
+            "[[alert]] \"webhook-1\": key `on`: unknown problem kind \"broken\"",
+        ),
+        (
+            "[[alert]]\ntype = \"email\"\nurl = \"http://x\"\n",
+            "[[alert]] \"email-1\": key `type`: \"email\" is not available in this version",
+        ),
+    ] {
+        let env = Env::new(alert);
+        let out = env.run(&["check"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+    }
+}
