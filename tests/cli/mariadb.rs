@@ -24,6 +24,14 @@ fn maria_env(server: &MariaServer, databases: &[&str]) -> Env {
     ))
 }
 
+/// Runs the binary with the MariaDB password in the environment the config names.
+fn run_with_password(env: &Env, server: &MariaServer, args: &[&str]) -> std::process::Output {
+    env.cmd(args)
+        .env("DBWARD_CLI_TEST_MARIA_PW", &server.password)
+        .output()
+        .unwrap()
+}
+
 const SCHEMA: &str = "
     CREATE TABLE customers(id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(200), note TEXT, photo BLOB) CHARSET utf8mb4;
     CREATE TABLE `order`(id INT PRIMARY KEY, total DECIMAL(10,2));
@@ -169,11 +177,7 @@ fn a_killed_run_leaves_its_password_file_only_until_the_next_command() {
         secrets,
         "left by the killed run"
     );
-    let next = env
-        .cmd(&["list"])
-        .env("DBWARD_CLI_TEST_MARIA_PW", &server.password)
-        .output()
-        .unwrap();
+    let next = run_with_password(&env, server, &["list"]);
     assert_eq!(next.status.code(), Some(0), "{}", stderr(&next));
     assert_eq!(env.files("state/secrets"), Vec::<String>::new());
     assert_eq!(env.files("state/spool"), Vec::<String>::new());
@@ -199,12 +203,7 @@ fn drills_restore_events_disabled() {
         + "[[schedule]]\nname = \"nightly\"\nsources = [\"maria\"]\ndestinations = [\"local\"]\n\
            [[schedule.assert]]\nsql = \"SELECT SLEEP(2)\"\nequals = \"0\"\n";
     std::fs::write(env.config(), config).unwrap();
-    let run = |args: &[&str]| {
-        env.cmd(args)
-            .env("DBWARD_CLI_TEST_MARIA_PW", &server.password)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| run_with_password(&env, server, args);
     let out = run(&["backup"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
@@ -237,12 +236,7 @@ fn a_restore_keeps_the_sources_character_set() {
         db.name
     ));
     let env = maria_env(server, &[&db.name]);
-    let run = |args: &[&str]| {
-        env.cmd(args)
-            .env("DBWARD_CLI_TEST_MARIA_PW", &server.password)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| run_with_password(&env, server, args);
     let out = run(&["backup"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = run(&[

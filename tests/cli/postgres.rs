@@ -249,16 +249,7 @@ fn drills_restore_without_the_sources_roles() {
 
         let (code, drilled) = env.json(&["verify", "--latest", "--level", "drill"]);
         assert_eq!(code, 0, "{format}: {drilled:#}");
-        let (code, restored) = env.json(&[
-            "restore",
-            "--latest",
-            "--source",
-            "pg",
-            "--database",
-            &db.name,
-            "--to-database",
-            &format!("{}_copy", db.name),
-        ]);
+        let (code, restored) = restore_latest(&env, &db.name, &format!("{}_copy", db.name), &[]);
         assert_eq!(code, 1, "{format}: {restored:#}");
         assert!(
             restored["error"]
@@ -300,16 +291,7 @@ fn a_restore_keeps_the_sources_encoding_and_locale() {
         )
     };
 
-    let (code, restored) = env.json(&[
-        "restore",
-        "--latest",
-        "--source",
-        "pg",
-        "--database",
-        &db.name,
-        "--to-database",
-        &copy.name,
-    ]);
+    let (code, restored) = restore_latest(&env, &db.name, &copy.name, &[]);
     assert_eq!(code, 0, "{restored:#}");
     assert_eq!(settings(&copy.name), "LATIN1 C C");
     assert_eq!(copy.sql("SELECT x FROM t"), "café");
@@ -323,18 +305,7 @@ fn a_restore_keeps_the_sources_encoding_and_locale() {
     let manifest = env.path("backups").join(manifest);
     let text = std::fs::read_to_string(&manifest).unwrap();
     std::fs::write(&manifest, text.replace("\"C\"", "\"xx_XX.bogus\"")).unwrap();
-    let (code, restored) = env.json(&[
-        "restore",
-        "--latest",
-        "--source",
-        "pg",
-        "--database",
-        &db.name,
-        "--from",
-        "local",
-        "--to-database",
-        &fallback.name,
-    ]);
+    let (code, restored) = restore_latest(&env, &db.name, &fallback.name, &["--from", "local"]);
     assert_eq!(code, 0, "{restored:#}");
     assert_eq!(settings(&fallback.name), "LATIN1 C C");
     let warning = restored["warnings"][0].as_str().unwrap();
@@ -346,4 +317,20 @@ fn a_restore_keeps_the_sources_encoding_and_locale() {
         "{restored:#}"
     );
     assert_eq!(fallback.sql("SELECT x FROM t"), "café");
+}
+
+/// `restore --latest` of source `pg`'s `database` into `to`, with `extra` options, as JSON.
+fn restore_latest(env: &Env, database: &str, to: &str, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec![
+        "restore",
+        "--latest",
+        "--source",
+        "pg",
+        "--database",
+        database,
+        "--to-database",
+        to,
+    ];
+    args.extend_from_slice(extra);
+    env.json(&args)
 }

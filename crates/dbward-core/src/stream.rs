@@ -52,6 +52,17 @@ pub trait Rewrite: Send + Unpin {
     fn finish(&mut self, out: &mut Vec<u8>);
 }
 
+/// Feeds `input` through `rewrite` in pieces of `piece` bytes and returns the whole result:
+/// for small inputs, and for tests that an edit does not depend on where chunks end.
+pub fn rewrite_whole(mut rewrite: impl Rewrite, input: &[u8], piece: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for chunk in input.chunks(piece.max(1)) {
+        rewrite.push(chunk, &mut out);
+    }
+    rewrite.finish(&mut out);
+    out
+}
+
 /// Reads `inner` through a [`Rewrite`].
 pub struct Rewriting<R, T> {
     inner: R,

@@ -577,29 +577,27 @@ mod tests {
         );
     }
 
-    #[test]
-    fn default_part_size_covers_150_gib() {
-        let dest = OpenDalDestination::s3(S3Settings {
+    /// An S3 destination with default tuning (nothing is contacted).
+    fn s3_with_defaults() -> OpenDalDestination {
+        OpenDalDestination::s3(S3Settings {
             name: "x".into(),
             bucket: "b".into(),
             endpoint: Some("http://127.0.0.1:1".into()),
             path_style: true,
             ..S3Settings::default()
         })
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn default_part_size_covers_150_gib() {
+        let dest = s3_with_defaults();
         assert!(dest.max_object_bytes() >= 150 * (1 << 30));
     }
 
     #[test]
     fn parts_grow_so_that_twice_the_last_backup_fits() {
-        let dest = OpenDalDestination::s3(S3Settings {
-            name: "x".into(),
-            bucket: "b".into(),
-            endpoint: Some("http://127.0.0.1:1".into()),
-            path_style: true,
-            ..S3Settings::default()
-        })
-        .unwrap();
+        let dest = s3_with_defaults();
         const MIB: u64 = 1 << 20;
         const GIB: u64 = 1 << 30;
         let cases = [

@@ -127,12 +127,7 @@ INSERT INTO `t` VALUES ('/*!50106 CREATE*/ ON COMPLETION PRESERVE ENABLE');\n\
 DELIMITER ;\n";
 
     fn rewrite_in_pieces(input: &[u8], piece: usize) -> String {
-        let mut rewrite = DisableEvents::default();
-        let mut out = Vec::new();
-        for chunk in input.chunks(piece) {
-            rewrite.push(chunk, &mut out);
-        }
-        rewrite.finish(&mut out);
+        let out = dbward_core::stream::rewrite_whole(DisableEvents::default(), input, piece);
         String::from_utf8(out).unwrap()
     }
 

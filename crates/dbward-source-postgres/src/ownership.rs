@@ -136,12 +136,7 @@ CREATE FUNCTION public.f() RETURNS integer\n\
 -- PostgreSQL database dump complete\n";
 
     fn rewrite_in_pieces(input: &[u8], piece: usize) -> String {
-        let mut rewrite = DropOwnership::default();
-        let mut out = Vec::new();
-        for chunk in input.chunks(piece) {
-            rewrite.push(chunk, &mut out);
-        }
-        rewrite.finish(&mut out);
+        let out = dbward_core::stream::rewrite_whole(DropOwnership::default(), input, piece);
         String::from_utf8(out).unwrap()
     }
 
