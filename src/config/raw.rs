@@ -145,6 +145,7 @@ struct RawDestination {
     path_style: Option<bool>,
     credential: Option<SecretRef>,
     credential_path: Option<String>,
+    anonymous: Option<bool>,
     account_name: Option<String>,
     account_key: Option<SecretRef>,
     sas_token: Option<SecretRef>,
@@ -183,6 +184,7 @@ impl RawDestination {
         mark("path_style", self.path_style.is_some());
         mark("credential", self.credential.is_some());
         mark("credential_path", self.credential_path.is_some());
+        mark("anonymous", self.anonymous.is_some());
         mark("account_name", self.account_name.is_some());
         mark("account_key", self.account_key.is_some());
         mark("sas_token", self.sas_token.is_some());
@@ -727,6 +729,7 @@ fn validate_destination(d: RawDestination, base: &Path) -> Result<DestinationCon
             "prefix",
             "credential",
             "credential_path",
+            "anonymous",
             "endpoint",
             "part_size",
             "upload_concurrency",
@@ -819,6 +822,7 @@ fn validate_destination(d: RawDestination, base: &Path) -> Result<DestinationCon
             credential: secret("credential", &d.credential)?,
             credential_path: d.credential_path.as_deref().map(|p| anchored(base, p)),
             endpoint: d.endpoint.clone(),
+            anonymous: d.anonymous.unwrap_or(false),
             tuning,
         }),
         "azblob" => DestinationKind::Azblob(AzblobSettings {

@@ -437,3 +437,91 @@ fn a_bucket_with_object_lock_takes_backups_and_check_passes() {
     let (code, drill) = env.json(&["verify", "--latest", "--level", "drill"]);
     assert_eq!(code, 0, "{drill:#}");
 }
+
+/// GCS, Azure Blob and WebDAV (their emulators: gcp-storage-emulator, Azurite, WsgiDAV) take
+/// the same one-pass backup, and the catalog comes back from each of them alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gcs_azure_and_webdav_take_backups_and_rebuild_the_catalog() {
+    use dbward_core::secret::ExposeSecret;
+    use dbward_destination::testing::{
+        AZURITE_ACCOUNT, AZURITE_KEY, Azurite, GcsEmulator, WebdavServer,
+    };
+    let gcs = GcsEmulator::start("backups");
+    let azurite = Azurite::start();
+    azurite.create_container("backups");
+    let webdav = WebdavServer::start();
+    let env = Env::new(&format!(
+        "state_dir = \"state\"\n\
+         [[source]]\nname = \"lite\"\nengine = \"sqlite\"\npath = \"app.db\"\n\
+         [[destination]]\nname = \"gcs\"\ntype = \"gcs\"\nbucket = \"backups\"\nprefix = \"prod\"\nendpoint = \"{}\"\nanonymous = true\n\
+         [[destination]]\nname = \"azure\"\ntype = \"azblob\"\ncontainer = \"backups\"\nendpoint = \"{}\"\naccount_name = \"{AZURITE_ACCOUNT}\"\naccount_key = {{ file = \"azure.key\" }}\n\
+         [[destination]]\nname = \"dav\"\ntype = \"webdav\"\nendpoint = \"{}\"\nroot = \"/dbward\"\nusername = \"{}\"\npassword = {{ file = \"dav.password\" }}\n\
+         [[schedule]]\nname = \"nightly\"\nsources = [\"lite\"]\ndestinations = [\"gcs\", \"azure\", \"dav\"]\n",
+        gcs.endpoint(),
+        azurite.endpoint(),
+        webdav.endpoint(),
+        webdav.user(),
+    ));
+    write_secret(&env.path("azure.key"), AZURITE_KEY);
+    write_secret(&env.path("dav.password"), webdav.password().expose_secret());
+    rusqlite::Connection::open(env.path("app.db"))
+        .unwrap()
+        .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1), (2), (3);")
+        .unwrap();
+    for _ in 0..2 {
+        let (code, doc) = json(&env, &["backup"]).await;
+        assert_eq!(code, 0, "{doc:#}\n{}\n{}", gcs.log(), azurite.log());
+        let copies = only_backup(&doc)["copies"].as_array().unwrap().clone();
+        assert!(
+            copies.len() == 3 && copies.iter().all(|c| c["status"] == "committed"),
+            "{doc:#}"
+        );
+    }
+    let (_, before) = json(&env, &["list"]).await;
+    std::fs::remove_dir_all(env.path("state")).unwrap();
+
+    let (code, report) = json(&env, &["catalog", "rebuild", "--from", "gcs"]).await;
+    assert_eq!(
+        (code, report["backups_added"].as_u64()),
+        (0, Some(2)),
+        "{report:#}"
+    );
+    for other in ["azure", "dav"] {
+        let (code, report) = json(&env, &["catalog", "rebuild", "--from", other]).await;
+        assert_eq!(
+            (code, report["copies_added"].as_u64()),
+            (0, Some(2)),
+            "{other}: {report:#}"
+        );
+    }
+    let (_, after) = json(&env, &["list"]).await;
+    let ids = |doc: &Value| -> Vec<Value> {
+        doc["backups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["id"].clone())
+            .collect()
+    };
+    assert_eq!(ids(&after), ids(&before));
+    for from in ["gcs", "azure", "dav"] {
+        let (code, restored) = json(
+            &env,
+            &[
+                "restore",
+                "--latest",
+                "--source",
+                "lite",
+                "--database",
+                "app",
+                "--from",
+                from,
+                "--to-database",
+                &format!("from_{from}"),
+            ],
+        )
+        .await;
+        assert_eq!(code, 0, "{from}: {restored:#}");
+        assert_eq!(restored["rows"], 3, "{from}: {restored:#}");
+    }
+}

@@ -101,6 +101,9 @@ pub struct GcsSettings {
     pub credential_path: Option<PathBuf>,
     /// For emulators and private endpoints.
     pub endpoint: Option<String>,
+    /// Unsigned requests: a public bucket, or an emulator that checks no credentials.
+    /// `credential` and `credential_path` must then be unset.
+    pub anonymous: bool,
     pub tuning: Tuning,
 }
 
@@ -368,19 +371,10 @@ impl OpenDalDestination {
     }
 
     /// A Google Cloud Storage bucket; uploads go straight to the key as a resumable upload
-    /// session of 8 MiB chunks (JSON API), invisible until finalized. Requests are signed with `credential`, `credential_path`, or the environment's default credentials.
+    /// session of 8 MiB chunks (JSON API), invisible until finalized. Requests are signed
+    /// with `credential`, `credential_path`, or the environment's default credentials; with
+    /// `anonymous`, not at all.
     pub fn gcs(settings: GcsSettings) -> Result<Self> {
-        Self::gcs_with(settings, false)
-    }
-
-    /// A Google Cloud Storage bucket reached with unsigned requests: a public bucket, or an
-    /// emulator that checks no credentials (`endpoint`). `credential` and `credential_path`
-    /// must be unset.
-    pub fn gcs_anonymous(settings: GcsSettings) -> Result<Self> {
-        Self::gcs_with(settings, true)
-    }
-
-    fn gcs_with(settings: GcsSettings, anonymous: bool) -> Result<Self> {
         let name = settings.name.as_str();
         opendal::install_default();
         check_tuning(name, &settings.tuning)?;
@@ -390,7 +384,7 @@ impl OpenDalDestination {
         let mut builder = opendal::services::Gcs::default()
             .bucket(&settings.bucket)
             .root(&root_of(&settings.prefix));
-        if anonymous {
+        if settings.anonymous {
             if settings.credential.is_some() || settings.credential_path.is_some() {
                 return Err(config_error(
                     name,
@@ -685,17 +679,16 @@ mod tests {
             name: "g".into(),
             bucket: "bk".into(),
             endpoint: Some("http://127.0.0.1:4443".into()),
+            anonymous: true,
             ..GcsSettings::default()
         };
-        let dest = OpenDalDestination::gcs_anonymous(settings.clone()).unwrap();
+        let dest = OpenDalDestination::gcs(settings.clone()).unwrap();
         assert_eq!(dest.location(), "gs://bk (http://127.0.0.1:4443)");
         let signed = GcsSettings {
             credential: secret("GCSSECRET"),
             ..settings
         };
-        let err = OpenDalDestination::gcs_anonymous(signed)
-            .unwrap_err()
-            .to_string();
+        let err = OpenDalDestination::gcs(signed).unwrap_err().to_string();
         assert!(err.contains("unsigned"), "{err}");
         assert!(!err.contains("GCSSECRET"), "{err}");
     }

@@ -28,7 +28,7 @@ async fn gcs_passes_the_conformance_suite() {
     let dest = |prefix: &str| {
         let mut settings = emulator.settings("gcs");
         settings.prefix = prefix.into();
-        OpenDalDestination::gcs_anonymous(settings).unwrap()
+        OpenDalDestination::gcs(settings).unwrap()
     };
     let dest = conformance_plain_and_prefixed(dest(""), dest("prod/")).await;
     a_put_under_the_prefix_lists_plainly(
@@ -41,7 +41,7 @@ async fn gcs_passes_the_conformance_suite() {
 #[tokio::test]
 async fn an_upload_of_several_chunks_round_trips_and_abort_leaves_nothing() {
     let emulator = GcsEmulator::start("backups");
-    let dest = OpenDalDestination::gcs_anonymous(emulator.settings("gcs")).unwrap();
+    let dest = OpenDalDestination::gcs(emulator.settings("gcs")).unwrap();
 
     // 25 MiB + a bit goes as a resumable session of four 8 MiB chunks, the last one short;
     // an upload aborted after two chunks leaves no object.
@@ -61,7 +61,7 @@ async fn a_missing_bucket_is_a_clear_error() {
     let emulator = GcsEmulator::start("backups");
     let mut settings = emulator.settings("gcs");
     settings.bucket = "nope".into();
-    let dest = OpenDalDestination::gcs_anonymous(settings).unwrap();
+    let dest = OpenDalDestination::gcs(settings).unwrap();
     let err = dest.list("").await.unwrap_err().to_string();
     assert_error_names(
         &err,
@@ -82,7 +82,7 @@ async fn a_server_that_is_down_fails_after_bounded_retries() {
     let settings = emulator.settings("gcs");
     emulator.stop();
     expect_unreachable(
-        OpenDalDestination::gcs_anonymous(settings).unwrap(),
+        OpenDalDestination::gcs(settings).unwrap(),
         "gcs",
         "gs://backups",
         &[SERVER_DOWN_HINT],

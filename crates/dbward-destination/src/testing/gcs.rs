@@ -80,13 +80,14 @@ impl GcsEmulator {
         &self.bucket
     }
 
-    /// Settings for a destination on the emulator's bucket, for
-    /// `OpenDalDestination::gcs_anonymous` (the emulator checks no signature).
+    /// Settings for a destination on the emulator's bucket, anonymous (the emulator checks
+    /// no signature).
     pub fn settings(&self, name: &str) -> GcsSettings {
         GcsSettings {
             name: name.into(),
             bucket: self.bucket.clone(),
             endpoint: Some(self.endpoint()),
+            anonymous: true,
             ..GcsSettings::default()
         }
     }
