@@ -195,6 +195,26 @@ async fn tell(
     )))
 }
 
+/// For `check`: whether the alert's host accepts a connection. Nothing is sent (a test
+/// message would reach people); the path and query, where tokens live, are not shown.
+pub async fn reachable(alert: &AlertConfig) -> Result<String, String> {
+    let url = reqwest::Url::parse(alert.url.expose_secret())
+        .map_err(|e| format!("url is not a valid URL ({e})"))?;
+    let host = url.host_str().ok_or("url has no host")?.to_string();
+    let port = url.port_or_known_default().ok_or("url has no port")?;
+    let connect = tokio::net::TcpStream::connect((host.as_str(), port));
+    match tokio::time::timeout(DELIVERY_TIMEOUT, connect).await {
+        Ok(Ok(_)) => Ok(format!(
+            "{host}:{port} accepts connections (nothing was sent)"
+        )),
+        Ok(Err(e)) => Err(format!("cannot connect to {host}:{port}: {e}")),
+        Err(_) => Err(format!(
+            "cannot connect to {host}:{port}: no answer in {} s",
+            DELIVERY_TIMEOUT.as_secs()
+        )),
+    }
+}
+
 /// The outcome of one request, with the URL (a secret: tokens live in it) left out.
 fn delivered(response: reqwest::Result<reqwest::Response>) -> Result<(), String> {
     match response {

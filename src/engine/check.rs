@@ -11,7 +11,7 @@ use super::Context;
 /// One line of `dbward check`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckItem {
-    /// `config`, `source` or `destination`.
+    /// `config`, `source`, `destination` or `alert`.
     pub kind: &'static str,
     pub name: String,
     pub item: String,
@@ -85,6 +85,20 @@ pub async fn run(ctx: &Context) -> Vec<CheckItem> {
                 detail,
             }]
         }));
+    }
+    for alert in &ctx.config.alerts {
+        let (ok, detail) = match super::alerts::reachable(alert).await {
+            Ok(detail) => (true, detail),
+            Err(reason) => (false, reason),
+        };
+        items.push(CheckItem {
+            kind: "alert",
+            name: alert.name.clone(),
+            item: "reachable".into(),
+            ok,
+            warning: false,
+            detail,
+        });
     }
     items.extend(secrets_and_encryption(ctx).await);
     // Started together, collected in config order.

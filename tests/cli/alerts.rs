@@ -139,3 +139,40 @@ fn an_alert_with_a_bad_kind_or_url_is_a_config_error() {
         assert!(stderr(&out).contains(expected), "{}", stderr(&out));
     }
 }
+
+/// `check` says whether each alert's host can be reached, without sending anything.
+#[test]
+fn check_reaches_each_alert_without_sending() {
+    let receiver = Receiver::start();
+    let env = env(&receiver);
+    let (code, doc) = env.json(&["check"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let alerts: Vec<&Value> = doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "alert")
+        .collect();
+    assert_eq!(alerts.len(), 3, "{doc:#}");
+    assert!(alerts.iter().all(|a| a["ok"] == true), "{doc:#}");
+    assert!(receiver.take().is_empty(), "check sent something");
+
+    // A receiver that is gone: the item fails, naming host and port, never the token.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    write_secret(
+        &env.path("hook.url"),
+        &format!("http://127.0.0.1:{port}/hook/{TOKEN}"),
+    );
+    let out = env.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = crate::common::stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "FAIL  alert hook: reachable: cannot connect to 127.0.0.1:{port}"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains(TOKEN), "{text}");
+}

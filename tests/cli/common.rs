@@ -171,7 +171,8 @@ impl Receiver {
             for stream in listener.incoming().flatten() {
                 let mut reader = BufReader::new(stream);
                 let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
+                // A connection closed without a request (a reachability probe) is no request.
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
                     continue;
                 }
                 let mut parts = line.split_whitespace();
