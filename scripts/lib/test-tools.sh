@@ -5,11 +5,13 @@
 #   source scripts/lib/test-tools.sh     # from scripts/test.sh, or by hand before `cargo test`
 #
 # Installs, only when missing, into ${CARGO_TARGET_DIR:-target}/test-tools/:
-#   venv/  a Python venv with wsgidav + cheroot (WebDAV), gcp-storage-emulator (GCS) and
-#          moto[server] (S3 with versioning and Object Lock; boto3 comes with it)
+#   venv/  a Python venv with wsgidav + cheroot (WebDAV), gcp-storage-emulator (GCS),
+#          moto[server] (S3 with versioning and Object Lock; boto3 comes with it) and
+#          aiosmtpd (an SMTP server for email alerts)
 #   npm/   an npm prefix with azurite@3 (Azure Blob)
 # and exports the paths the test helpers read (crates/dbward-destination/src/testing/):
-#   DBWARD_TEST_WSGIDAV, DBWARD_TEST_GCS_EMULATOR, DBWARD_TEST_MOTO, DBWARD_TEST_AZURITE
+#   DBWARD_TEST_WSGIDAV, DBWARD_TEST_GCS_EMULATOR, DBWARD_TEST_MOTO, DBWARD_TEST_AZURITE,
+#   DBWARD_TEST_AIOSMTPD
 # Needs python3 and node/npm; installs Debian's python3-venv when `python3 -m venv` fails.
 
 dbward_test_tools() {
@@ -45,6 +47,7 @@ dbward_test_tools() {
   [[ -x $venv/bin/wsgidav ]] || wanted+=('wsgidav>=4,<5' cheroot)
   [[ -x $venv/bin/gcp-storage-emulator ]] || wanted+=(gcp-storage-emulator)
   [[ -x $venv/bin/moto_server ]] || wanted+=('moto[server]>=5,<6')
+  [[ -x $venv/bin/aiosmtpd ]] || wanted+=('aiosmtpd>=1.4,<2')
   if ((${#wanted[@]})); then
     printf '\n==> %s\n' "installing ${wanted[*]} into $venv" >&2
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "${wanted[@]}" || return
@@ -62,6 +65,7 @@ dbward_test_tools() {
   export DBWARD_TEST_GCS_EMULATOR=$venv/bin/gcp-storage-emulator
   export DBWARD_TEST_MOTO=$venv/bin/moto_server
   export DBWARD_TEST_AZURITE=$npm_prefix/node_modules/.bin/azurite-blob
+  export DBWARD_TEST_AIOSMTPD=$venv/bin/aiosmtpd
 }
 
 if dbward_test_tools; then

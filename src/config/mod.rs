@@ -57,7 +57,7 @@ pub struct AlertConfig {
 }
 
 /// How an alert is delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AlertKind {
     /// A JSON document POSTed to `url`.
     Webhook,
@@ -65,6 +65,8 @@ pub enum AlertKind {
     Slack,
     /// A GET of `url` whenever health has nothing critical (a dead man's switch).
     Heartbeat,
+    /// A mail through the SMTP server of `url` (`smtp://`, `smtps://`, with credentials).
+    Email { from: String, to: Vec<String> },
 }
 
 /// `[encryption]`: how artifacts are encrypted (age), and where a restore host keeps its

@@ -50,6 +50,8 @@ struct RawAlert {
     url: Option<SecretRef>,
     on: Option<Vec<String>>,
     repeat: Option<String>,
+    from: Option<String>,
+    to: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -338,19 +340,42 @@ fn alert_name(index: usize, a: &RawAlert) -> String {
 fn validate_alert(index: usize, a: RawAlert, base: &Path) -> Result<AlertConfig, String> {
     let name = alert_name(index, &a);
     let key = |k: &str| at("alert", &name, k);
+    let is_email = a.kind == "email";
+    for (k, set) in [("from", a.from.is_some()), ("to", a.to.is_some())] {
+        if set && !is_email {
+            return Err(format!("{}: only for type \"email\"; remove it", key(k)));
+        }
+    }
     let kind = match a.kind.as_str() {
         "webhook" => AlertKind::Webhook,
         "slack" => AlertKind::Slack,
         "heartbeat" => AlertKind::Heartbeat,
         "email" => {
-            return Err(format!(
-                "{}: \"email\" is not available in this version; use \"webhook\", \"slack\" or \"heartbeat\"",
-                key("type")
-            ));
+            let address = |k: &str, v: &str| {
+                if v.contains('@') && !v.contains(['\r', '\n']) {
+                    Ok(v.to_string())
+                } else {
+                    Err(format!("{}: {v:?} is not a mail address", key(k)))
+                }
+            };
+            let from = address(
+                "from",
+                a.from
+                    .as_deref()
+                    .ok_or_else(|| format!("{}: required", key("from")))?,
+            )?;
+            let to =
+                a.to.as_deref()
+                    .filter(|to| !to.is_empty())
+                    .ok_or_else(|| format!("{}: required, at least one address", key("to")))?
+                    .iter()
+                    .map(|t| address("to", t))
+                    .collect::<Result<Vec<_>, _>>()?;
+            AlertKind::Email { from, to }
         }
         other => {
             return Err(format!(
-                "{}: expected \"webhook\", \"slack\" or \"heartbeat\", found {other:?}",
+                "{}: expected \"webhook\", \"slack\", \"email\" or \"heartbeat\", found {other:?}",
                 key("type")
             ));
         }
@@ -360,15 +385,21 @@ fn validate_alert(index: usize, a: RawAlert, base: &Path) -> Result<AlertConfig,
         .ok_or_else(|| format!("{}: required", key("url")))?
         .resolve(base)
         .map_err(|e| format!("{}: {e}", key("url")))?;
+    let schemes: &[&str] = if is_email {
+        &["smtp://", "smtps://"]
+    } else {
+        &["http://", "https://"]
+    };
     let scheme_ok = {
         use dbward_core::secret::ExposeSecret;
         let u = url.expose_secret();
-        u.starts_with("https://") || u.starts_with("http://")
+        schemes.iter().any(|s| u.starts_with(s))
     };
     if !scheme_ok {
         return Err(format!(
-            "{}: expected an http:// or https:// URL",
-            key("url")
+            "{}: expected a URL starting with {}",
+            key("url"),
+            schemes.join(" or ")
         ));
     }
     let on = match a.on {

@@ -1,4 +1,5 @@
-//! Alerts: sends health problems (`status`'s report) to each `[[alert]]` when they change —
+//! Alerts: sends health problems (`status`'s report) to each `[[alert]]` (webhook, Slack,
+//! email) when they change —
 //! a new problem, a worse one, one resolved — and again after `repeat` while one stays open;
 //! pings heartbeats while nothing is critical. What each channel was told is kept in the
 //! catalog, so that `backup`, `verify` and `status` runs (from cron, or a monitoring system)
@@ -111,7 +112,7 @@ pub async fn notify(ctx: &Context, report: &StatusReport, now: DateTime<Utc>) ->
     for alert in &ctx.config.alerts {
         let result = match alert.kind {
             AlertKind::Heartbeat => heartbeat(&client, alert, report).await,
-            AlertKind::Webhook | AlertKind::Slack => tell(ctx, &client, alert, report, now).await,
+            _ => tell(ctx, &client, alert, report, now).await,
         };
         match result {
             Ok(Some(sent)) => {
@@ -162,23 +163,30 @@ async fn tell(
     if changes.firing.is_empty() && changes.resolved.is_empty() {
         return Ok(None);
     }
-    let body = match alert.kind {
-        AlertKind::Slack => json!({ "text": slack_text(&ctx.host, &changes) }),
-        _ => json!({
-            "host": ctx.host,
-            "state": report.state,
-            "firing": changes.firing,
-            "resolved": changes.resolved,
-            "at": now,
-        }),
-    };
-    let response = client
-        .post(alert.url.expose_secret())
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await;
-    delivered(response)?;
+    let text = change_text(&ctx.host, &changes);
+    match &alert.kind {
+        AlertKind::Email { from, to } => {
+            let subject = format!(
+                "dbward on {}: {}: {} firing, {} resolved",
+                ctx.host,
+                report.state.label(),
+                changes.firing.len(),
+                changes.resolved.len()
+            );
+            send_mail(alert, from, to, &subject, text).await?
+        }
+        AlertKind::Slack => post(client, alert, json!({ "text": text })).await?,
+        _ => {
+            let body = json!({
+                "host": ctx.host,
+                "state": report.state,
+                "firing": changes.firing,
+                "resolved": changes.resolved,
+                "at": now,
+            });
+            post(client, alert, body).await?
+        }
+    }
     let firing: Vec<(String, String)> = changes
         .firing
         .iter()
@@ -195,13 +203,63 @@ async fn tell(
     )))
 }
 
+async fn post(
+    client: &reqwest::Client,
+    alert: &AlertConfig,
+    body: serde_json::Value,
+) -> Result<(), String> {
+    let response = client
+        .post(alert.url.expose_secret())
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await;
+    delivered(response)
+}
+
+async fn send_mail(
+    alert: &AlertConfig,
+    from: &str,
+    to: &[String],
+    subject: &str,
+    body: String,
+) -> Result<(), String> {
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let mailbox = |a: &str| {
+        a.parse::<lettre::message::Mailbox>()
+            .map_err(|e| format!("{a:?} is not a mail address: {e}"))
+    };
+    let mut message = Message::builder().from(mailbox(from)?).subject(subject);
+    for address in to {
+        message = message.to(mailbox(address)?);
+    }
+    let message = message
+        .body(body)
+        .map_err(|e| format!("cannot build the mail: {e}"))?;
+    // The URL holds the SMTP credentials: its parse error is not repeated.
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(alert.url.expose_secret())
+        .map_err(|_| "url is not a valid smtp:// or smtps:// URL".to_string())?
+        .timeout(Some(DELIVERY_TIMEOUT))
+        .build();
+    transport.send(message).await.map(drop).map_err(|e| {
+        format!(
+            "cannot deliver the mail: {e}; check the SMTP server, its credentials and the addresses"
+        )
+    })
+}
+
 /// For `check`: whether the alert's host accepts a connection. Nothing is sent (a test
 /// message would reach people); the path and query, where tokens live, are not shown.
 pub async fn reachable(alert: &AlertConfig) -> Result<String, String> {
     let url = reqwest::Url::parse(alert.url.expose_secret())
         .map_err(|e| format!("url is not a valid URL ({e})"))?;
     let host = url.host_str().ok_or("url has no host")?.to_string();
-    let port = url.port_or_known_default().ok_or("url has no port")?;
+    let port = match (url.port_or_known_default(), url.scheme()) {
+        (Some(port), _) => port,
+        (None, "smtps") => 465,
+        (None, "smtp") => 25,
+        _ => return Err("url has no port".into()),
+    };
     let connect = tokio::net::TcpStream::connect((host.as_str(), port));
     match tokio::time::timeout(DELIVERY_TIMEOUT, connect).await {
         Ok(Ok(_)) => Ok(format!(
@@ -241,8 +299,8 @@ fn describe(e: &reqwest::Error) -> String {
     text
 }
 
-/// One line per change, for people reading a channel.
-fn slack_text(host: &str, changes: &Changes) -> String {
+/// One line per change, for people reading a channel or a mail.
+fn change_text(host: &str, changes: &Changes) -> String {
     let mut lines = vec![format!("dbward on {host}:")];
     for p in &changes.firing {
         lines.push(format!(
@@ -332,9 +390,9 @@ mod tests {
     }
 
     #[test]
-    fn slack_text_names_each_change() {
+    fn change_text_names_each_change() {
         let failed = problem(Kind::Failed, Severity::Critical, "app");
-        let text = slack_text(
+        let text = change_text(
             "db1",
             &Changes {
                 firing: vec![&failed],

@@ -122,15 +122,23 @@ fn an_alert_with_a_bad_kind_or_url_is_a_config_error() {
     for (alert, expected) in [
         (
             "[[alert]]\ntype = \"webhook\"\nurl = \"ftp://x\"\n",
-            "[[alert]] \"webhook-1\": key `url`: expected an http:// or https:// URL",
+            "[[alert]] \"webhook-1\": key `url`: expected a URL starting with http:// or https://",
         ),
         (
             "[[alert]]\ntype = \"webhook\"\nurl = \"http://x\"\non = [\"broken\"]\n",
             "[[alert]] \"webhook-1\": key `on`: unknown problem kind \"broken\"",
         ),
         (
-            "[[alert]]\ntype = \"email\"\nurl = \"http://x\"\n",
-            "[[alert]] \"email-1\": key `type`: \"email\" is not available in this version",
+            "[[alert]]\ntype = \"email\"\nurl = \"smtp://x\"\nto = [\"ops@example.com\"]\n",
+            "[[alert]] \"email-1\": key `from`: required",
+        ),
+        (
+            "[[alert]]\ntype = \"email\"\nurl = \"http://x\"\nfrom = \"a@b\"\nto = [\"ops@example.com\"]\n",
+            "[[alert]] \"email-1\": key `url`: expected a URL starting with smtp:// or smtps://",
+        ),
+        (
+            "[[alert]]\ntype = \"slack\"\nurl = \"http://x\"\nto = [\"ops@example.com\"]\n",
+            "[[alert]] \"slack-1\": key `to`: only for type \"email\"",
         ),
     ] {
         let env = Env::new(alert);
@@ -175,4 +183,113 @@ fn check_reaches_each_alert_without_sending() {
         "{text}"
     );
     assert!(!text.contains(TOKEN), "{text}");
+}
+
+/// A real SMTP server (aiosmtpd from PyPI, installed by scripts/test.sh) that keeps every
+/// mail in a maildir.
+struct SmtpSink {
+    child: std::process::Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    fn start() -> SmtpSink {
+        let program = std::env::var_os("DBWARD_TEST_AIOSMTPD").unwrap_or_else(|| "aiosmtpd".into());
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        let maildir = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new(&program)
+            .args([
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(maildir.path().join("mail"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {program:?} (scripts/test.sh installs it): {e}")
+            });
+        crate::common::wait_for(
+            "aiosmtpd to listen",
+            std::time::Duration::from_secs(20),
+            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        );
+        SmtpSink {
+            child,
+            port,
+            maildir,
+        }
+    }
+
+    /// Every mail received, as text.
+    fn mails(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.path().join("mail/new")) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn email_alerts_go_through_a_real_smtp_server() {
+    let smtp = SmtpSink::start();
+    let env = Env::new(
+        "state_dir = \"state\"\n\
+         [[source]]\nname = \"lite\"\nengine = \"sqlite\"\npath = \"app.db\"\n\
+         [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n\
+         [[alert]]\nname = \"ops-mail\"\ntype = \"email\"\nurl = { file = \"smtp.url\" }\n\
+         from = \"dbward@example.com\"\nto = [\"ops@example.com\", \"dba@example.com\"]\non = [\"failed\"]\n",
+    );
+    write_secret(
+        &env.path("smtp.url"),
+        &format!("smtp://127.0.0.1:{}", smtp.port),
+    );
+    let (code, check) = env.json(&["check"]);
+    assert_eq!(code, 1, "no source file yet: {check:#}");
+    let mail_item = check["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "alert")
+        .unwrap();
+    assert_eq!(mail_item["ok"], true, "{check:#}");
+
+    // The SQLite file is missing: the backup fails, and the mail says so.
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        doc["alerts"]["sent"],
+        serde_json::json!(["ops-mail: 1 firing, 0 resolved"]),
+        "{doc:#}"
+    );
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let mail = &mails[0];
+    assert!(mail.contains("Subject: dbward on "), "{mail}");
+    assert!(mail.contains(": CRITICAL: 1 firing, 0 resolved"), "{mail}");
+    assert!(
+        mail.contains("ops@example.com") && mail.contains("dba@example.com"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("CRITICAL failed lite/app: latest backup"),
+        "{mail}"
+    );
 }
