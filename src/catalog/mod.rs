@@ -300,19 +300,21 @@ impl Catalog {
 
     /// The newest restore drill of one database and the newest passed drill and key drill.
     pub async fn proofs(&self, source: &str, database: &str) -> Result<Proofs> {
-        let last_good = |level| async move {
-            Ok::<_, CatalogError>(
-                self.newest_verification(source, database, level, true)
-                    .await?
-                    .map(|p| p.at),
-            )
-        };
+        let good_drill = self
+            .newest_verification(source, database, "drill", true)
+            .await?;
+        let good_key = self
+            .newest_verification(source, database, "key", true)
+            .await?;
         Ok(Proofs {
             last_drill: self
                 .newest_verification(source, database, "drill", false)
                 .await?,
-            last_good_drill: last_good("drill").await?,
-            last_good_key: last_good("key").await?,
+            last_good_drill: good_drill.as_ref().map(|p| p.at),
+            last_good_drill_restore: good_drill
+                .and_then(|p| p.restore_ms)
+                .map(|ms| chrono::Duration::milliseconds(ms as i64)),
+            last_good_key: good_key.map(|p| p.at),
         })
     }
 
@@ -324,7 +326,7 @@ impl Catalog {
         only_passed: bool,
     ) -> Result<Option<Proof>> {
         let row = sqlx::query(
-            "SELECT v.backup_id, v.ok, v.at FROM verifications v
+            "SELECT v.backup_id, v.ok, v.at, v.details FROM verifications v
                JOIN backups b ON b.id = v.backup_id
              WHERE b.source = $1 AND b.database_name = $2 AND v.level = $3
                AND (v.ok = 1 OR NOT $4)
@@ -337,10 +339,15 @@ impl Catalog {
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
+            let details: Option<String> = r.get("details");
+            let restore_ms = details
+                .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+                .and_then(|d| d["restore_ms"].as_u64());
             Ok(Proof {
                 backup_id: r.get("backup_id"),
                 at: parse_time(&r.get::<String, _>("at"))?,
                 ok: r.get::<i64, _>("ok") != 0,
+                restore_ms,
             })
         })
         .transpose()

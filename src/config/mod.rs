@@ -250,6 +250,8 @@ pub struct ScheduleConfig {
     pub min_copies: Option<usize>,
     pub retention: Option<Retention>,
     pub rpo: Option<std::time::Duration>,
+    /// Recovery time objective, judged by `status` against the newest passed drill.
+    pub rto: Option<std::time::Duration>,
     /// When restore drills are owed (`status` checks that one passed since each fire).
     pub drill: Option<croner::Cron>,
     /// Verification `backup` runs on each backup of this schedule right after it.

@@ -219,6 +219,7 @@ struct RawSchedule {
     min_copies: Option<usize>,
     retention: Option<RawRetention>,
     rpo: Option<String>,
+    rto: Option<String>,
     drill: Option<String>,
     verify: Option<String>,
     #[serde(default, rename = "assert")]
@@ -489,6 +490,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
             min_copies: None,
             retention: None,
             rpo: None,
+            rto: None,
             drill: None,
             verify: None,
             asserts: Vec::new(),
@@ -987,11 +989,13 @@ fn validate_schedule(
             key("retention")
         ));
     }
-    let rpo = s
-        .rpo
-        .as_deref()
-        .map(|v| parse_duration(v).map_err(|e| format!("{}: {e}", key("rpo"))))
-        .transpose()?;
+    let objective = |name: &str, value: Option<&str>| {
+        value
+            .map(|v| parse_duration(v).map_err(|e| format!("{}: {e}", key(name))))
+            .transpose()
+    };
+    let rpo = objective("rpo", s.rpo.as_deref())?;
+    let rto = objective("rto", s.rto.as_deref())?;
     if let Some(n) = s.min_copies
         && (n == 0 || n > s.destinations.len())
     {
@@ -1043,6 +1047,7 @@ fn validate_schedule(
         min_copies: s.min_copies,
         retention,
         rpo,
+        rto,
         sources: s.sources,
         destinations: s.destinations,
         name: s.name,

@@ -69,9 +69,8 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
                 cron: s.cron.as_ref(),
                 drill: s.drill.as_ref(),
                 timezone: s.timezone,
-                rpo: s
-                    .rpo
-                    .map(|d| Duration::from_std(d).unwrap_or(Duration::MAX)),
+                rpo: s.rpo.map(objective),
+                rto: s.rto.map(objective),
                 first_seen: first_seen.get(&s.name).copied().unwrap_or(now),
             })
             .collect();
@@ -129,6 +128,11 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
         problems,
         databases,
     })
+}
+
+/// A configured duration as the policy takes it.
+fn objective(d: std::time::Duration) -> Duration {
+    Duration::from_std(d).unwrap_or(Duration::MAX)
 }
 
 fn last_good(b: &BackupRecord, off_host: &BTreeSet<String>, now: DateTime<Utc>) -> LastGood {

@@ -68,6 +68,7 @@ pub enum Kind {
     Failed,
     Degraded,
     Rpo,
+    Rto,
     MissingCopy,
     Anomaly,
     Unverified,
@@ -77,11 +78,12 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Stale,
         Kind::Failed,
         Kind::Degraded,
         Kind::Rpo,
+        Kind::Rto,
         Kind::MissingCopy,
         Kind::Anomaly,
         Kind::Unverified,
@@ -100,6 +102,7 @@ impl Kind {
             Kind::Failed => "failed",
             Kind::Degraded => "degraded",
             Kind::Rpo => "rpo",
+            Kind::Rto => "rto",
             Kind::MissingCopy => "missing_copy",
             Kind::Anomaly => "anomaly",
             Kind::Unverified => "unverified",
@@ -130,6 +133,8 @@ pub struct Schedule<'a> {
     pub drill: Option<&'a Cron>,
     pub timezone: Tz,
     pub rpo: Option<Duration>,
+    /// Recovery time objective: the newest passed drill's restore must take no longer.
+    pub rto: Option<Duration>,
     /// When the catalog first knew the schedule: fires before it were never owed.
     pub first_seen: DateTime<Utc>,
 }
@@ -140,6 +145,8 @@ pub struct Proof {
     pub backup_id: String,
     pub at: DateTime<Utc>,
     pub ok: bool,
+    /// Drills: how long the restore took.
+    pub restore_ms: Option<u64>,
 }
 
 /// The newest drills of one database.
@@ -148,6 +155,8 @@ pub struct Proofs {
     /// The newest restore drill, passed or not.
     pub last_drill: Option<Proof>,
     pub last_good_drill: Option<DateTime<Utc>>,
+    /// How long the restore of the newest passed drill took: the measured RTO.
+    pub last_good_drill_restore: Option<Duration>,
     pub last_good_key: Option<DateTime<Utc>>,
 }
 
@@ -185,6 +194,7 @@ pub fn assess(subject: &Subject, now: DateTime<Utc>) -> Vec<Problem> {
         let scoped = [
             stale(schedule, usable, now),
             rpo(schedule, usable, now),
+            rto(schedule, subject.proofs),
             unverified(schedule, subject.proofs, now),
         ];
         findings.extend(
@@ -378,6 +388,23 @@ fn rpo(s: &Schedule, usable: Option<&BackupRecord>, now: DateTime<Utc>) -> Optio
         )),
         _ => None,
     }
+}
+
+/// Past the recovery time objective: the newest passed drill's restore took longer than
+/// `rto`. Without a passed drill there is no measure (`unverified` says when one is owed).
+fn rto(s: &Schedule, proofs: &Proofs) -> Option<Finding> {
+    let rto = s.rto?;
+    let took = proofs.last_good_drill_restore?;
+    (took > rto).then(|| {
+        critical(
+            Kind::Rto,
+            format!(
+                "the last restore drill's restore took {}, past the rto of {}",
+                span(took),
+                span(rto)
+            ),
+        )
+    })
 }
 
 /// A restore drill is owed at every fire of the schedule's `drill` cron (after a grace of a

@@ -74,6 +74,7 @@ fn nightly<'a>(cron: Option<&'a Cron>, first_seen: &str) -> Schedule<'a> {
         drill: None,
         timezone: chrono_tz::UTC,
         rpo: None,
+        rto: None,
         first_seen: at(first_seen),
     }
 }
@@ -367,6 +368,7 @@ fn failed_verifications_and_drills_are_critical() {
         backup_id: "B1".into(),
         at: at("2026-03-09T04:00:00Z"),
         ok: false,
+        restore_ms: None,
     });
     let got = assess_at(&schedules, &[b], &proofs, now);
     assert_eq!(
@@ -385,6 +387,27 @@ fn failed_verifications_and_drills_are_critical() {
         got[1]
             .message
             .starts_with("the last restore drill (backup B1,")
+    );
+}
+
+#[test]
+fn the_rto_is_judged_by_the_newest_passed_drill() {
+    let mut schedule = nightly(None, "2026-01-01T00:00:00Z");
+    schedule.rto = Some(Duration::hours(1));
+    let schedules = [schedule];
+    let backups = [well_kept(good("B1", "2026-03-10T02:00:00Z"))];
+    let now = "2026-03-10T05:00:00Z";
+    let mut proofs = key_proven(now);
+    // No drill yet: nothing measured, nothing said (a drill cadence would say `unverified`).
+    assert!(assess_at(&schedules, &backups, &proofs, now).is_empty());
+    proofs.last_good_drill_restore = Some(Duration::minutes(59));
+    assert!(assess_at(&schedules, &backups, &proofs, now).is_empty());
+    proofs.last_good_drill_restore = Some(Duration::minutes(95));
+    let got = assess_at(&schedules, &backups, &proofs, now);
+    assert_eq!(kinds(&got), [(Kind::Rto, Severity::Critical)]);
+    assert_eq!(
+        got[0].message,
+        "the last restore drill's restore took 1h 35m, past the rto of 1h"
     );
 }
 

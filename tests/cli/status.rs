@@ -143,7 +143,7 @@ fn missed_runs_are_stale_and_past_the_rpo_critical() {
 
 #[test]
 fn a_drill_cadence_is_owed_until_a_drill_passes() {
-    let env = env("drill = \"0 4 * * *\"\n");
+    let env = env("drill = \"0 4 * * *\"\nrto = \"1h\"\n");
     let (code, _) = env.json(&["backup"]);
     assert_eq!(code, 0);
     on_catalog(
@@ -168,6 +168,19 @@ fn a_drill_cadence_is_owed_until_a_drill_passes() {
         "{doc:#}"
     );
     assert!(doc["databases"][0]["last_drill"].is_string());
+    assert!(!kinds(&doc).iter().any(|(k, _)| k == "rto"), "{doc:#}");
+
+    // Had that drill's restore taken two hours, the rto of one hour would be missed.
+    on_catalog(
+        &env,
+        "UPDATE verifications SET details = json_set(details, '$.restore_ms', 7200000) WHERE level = 'drill';",
+    );
+    let (code, doc) = env.json(&["status"]);
+    assert_eq!(code, 2, "{doc:#}");
+    assert_eq!(
+        message(&doc, "rto"),
+        "the last restore drill's restore took 2h, past the rto of 1h"
+    );
 }
 
 #[test]
