@@ -736,6 +736,7 @@ fn build_manifest(
         finished_at: Utc::now(),
         options: info.options.clone(),
         excluded_tables: report.excluded_tables,
+        excluded_with_data: report.excluded_with_data,
         tables: report.tables,
         dump_bytes: totals.dump_bytes,
         stored_bytes: totals.stored_bytes,

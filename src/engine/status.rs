@@ -102,6 +102,7 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
                 Some(d) => ctx.catalog.proofs(&source.name, d).await?,
                 None => Default::default(),
             };
+            let excluded = excluded_with_data(ctx, health::newest_usable(&backups)).await?;
             let subject = Subject {
                 source: &source.name,
                 database,
@@ -109,6 +110,7 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
                 backups: &backups,
                 proofs: &proofs,
                 off_host: &off_host,
+                excluded_with_data: &excluded,
             };
             let found = health::assess(&subject, now);
             databases.push(DatabaseHealth {
@@ -128,6 +130,21 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
         problems,
         databases,
     })
+}
+
+/// The excluded tables with data that `backup`'s manifest records.
+async fn excluded_with_data(
+    ctx: &Context,
+    backup: Option<&BackupRecord>,
+) -> anyhow::Result<Vec<String>> {
+    let Some(backup) = backup else {
+        return Ok(Vec::new());
+    };
+    let manifest = ctx.catalog.get(&backup.id).await?.and_then(|(_, m)| m);
+    Ok(manifest
+        .and_then(|m| dbward_core::Manifest::from_json(m.as_bytes()).ok())
+        .map(|m| m.excluded_with_data)
+        .unwrap_or_default())
 }
 
 /// A configured duration as the policy takes it.

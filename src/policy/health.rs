@@ -70,6 +70,7 @@ pub enum Kind {
     Rpo,
     Rto,
     MissingCopy,
+    Excluded,
     Anomaly,
     Unverified,
     VerifyFailed,
@@ -78,13 +79,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Stale,
         Kind::Failed,
         Kind::Degraded,
         Kind::Rpo,
         Kind::Rto,
         Kind::MissingCopy,
+        Kind::Excluded,
         Kind::Anomaly,
         Kind::Unverified,
         Kind::VerifyFailed,
@@ -104,6 +106,7 @@ impl Kind {
             Kind::Rpo => "rpo",
             Kind::Rto => "rto",
             Kind::MissingCopy => "missing_copy",
+            Kind::Excluded => "excluded",
             Kind::Anomaly => "anomaly",
             Kind::Unverified => "unverified",
             Kind::VerifyFailed => "verify_failed",
@@ -171,6 +174,8 @@ pub struct Subject<'a> {
     pub proofs: &'a Proofs,
     /// Destinations away from this host (every type but `fs`).
     pub off_host: &'a BTreeSet<String>,
+    /// Tables the newest good backup left out by `exclude_tables` that held rows (F12).
+    pub excluded_with_data: &'a [String],
 }
 
 /// Successive fires counted as missed, at most (the message says "or more").
@@ -213,6 +218,7 @@ pub fn assess(subject: &Subject, now: DateTime<Utc>) -> Vec<Problem> {
                 .flat_map(|b| three_two_one(b, subject.off_host)),
         )
         .chain(anomaly(subject.backups))
+        .chain(usable.and_then(|b| excluded(b, subject.excluded_with_data)))
         .chain(verify_failed(usable, subject.proofs))
         .chain(key(usable, subject.proofs, now));
     findings.extend(general.map(|f| (None, f)));
@@ -560,6 +566,21 @@ fn three_two_one(b: &BackupRecord, off_host: &BTreeSet<String>) -> Vec<Finding> 
         ));
     }
     out
+}
+
+/// Tables left out of the newest good backup by configuration that held data (F12): the
+/// most important table may have been excluded by a pattern.
+fn excluded(b: &BackupRecord, with_data: &[String]) -> Option<Finding> {
+    (!with_data.is_empty()).then(|| {
+        warning(
+            Kind::Excluded,
+            format!(
+                "excluded tables hold data that backup {} does not have: {}; if they matter, take them out of exclude_tables",
+                b.id,
+                with_data.join(", ")
+            ),
+        )
+    })
 }
 
 /// Size anomaly of the newest succeeded backup against the ones before it.

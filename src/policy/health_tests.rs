@@ -97,6 +97,7 @@ fn assess_at(
         backups,
         proofs,
         off_host: &off_host,
+        excluded_with_data: &[],
     };
     assess(&subject, at(now))
 }
@@ -546,4 +547,29 @@ proptest! {
         };
         prop_assert!(severity(hours) <= severity(hours + more));
     }
+}
+
+#[test]
+fn excluded_tables_with_data_are_a_warning() {
+    let schedules = [nightly(None, "2026-01-01T00:00:00Z")];
+    let backups = [well_kept(good("B1", "2026-03-10T02:00:00Z"))];
+    let now = "2026-03-10T05:00:00Z";
+    let proofs = key_proven(now);
+    let off_host = offsite();
+    let excluded = ["public.audit".to_string()];
+    let subject = Subject {
+        source: "main",
+        database: Some("app"),
+        schedules: &schedules,
+        backups: &backups,
+        proofs: &proofs,
+        off_host: &off_host,
+        excluded_with_data: &excluded,
+    };
+    let got = assess(&subject, at(now));
+    assert_eq!(kinds(&got), [(Kind::Excluded, Severity::Warning)]);
+    assert_eq!(
+        got[0].message,
+        "excluded tables hold data that backup B1 does not have: public.audit; if they matter, take them out of exclude_tables"
+    );
 }

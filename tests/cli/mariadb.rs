@@ -256,3 +256,34 @@ fn a_restore_keeps_the_sources_character_set() {
     );
     assert_eq!(copy.sql("SELECT x FROM t"), "café");
 }
+
+#[test]
+fn excluded_tables_with_data_are_recorded() {
+    let server = MariaServer::shared();
+    let db = server.create_database("cli_maria_excluded");
+    db.sql(
+        "CREATE TABLE orders(id INT); INSERT INTO orders VALUES (1);
+         CREATE TABLE audit(id INT); INSERT INTO audit VALUES (1);
+         CREATE TABLE empty_log(id INT);",
+    );
+    let env = maria_env(server, &[&db.name]);
+    let config = std::fs::read_to_string(env.config()).unwrap().replace(
+        "[[destination]]",
+        "exclude_tables = [\"audit\", \"empty_log\"]\n[[destination]]",
+    );
+    std::fs::write(env.config(), config).unwrap();
+    let out = run_with_password(&env, server, &["--json", "backup"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{doc:#} {}", stderr(&out));
+    let id = only_backup(&doc)["id"].as_str().unwrap().to_string();
+    let out = run_with_password(&env, server, &["--json", "show", &id]);
+    let show: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        show["manifest"]["excluded_tables"],
+        serde_json::json!(["audit", "empty_log"])
+    );
+    assert_eq!(
+        show["manifest"]["excluded_with_data"],
+        serde_json::json!(["audit"])
+    );
+}

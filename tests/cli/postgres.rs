@@ -334,3 +334,48 @@ fn restore_latest(env: &Env, database: &str, to: &str, extra: &[&str]) -> (i32, 
     args.extend_from_slice(extra);
     env.json(&args)
 }
+
+/// F12: the manifest records which excluded tables held rows, and status warns about them.
+#[test]
+fn excluded_tables_with_data_are_recorded_and_reported() {
+    let server = PgServer::shared();
+    let db = server.create_database("cli_excluded");
+    db.sql(
+        "CREATE TABLE orders(id int); INSERT INTO orders VALUES (1);
+         CREATE TABLE audit(id int); INSERT INTO audit VALUES (1), (2);
+         CREATE TABLE empty_log(id int);",
+    );
+    let env = pg_env(
+        server,
+        &[&db.name],
+        "exclude_tables = [\"audit\", \"empty_log\"]",
+    );
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let id = only_backup(&doc)["id"].as_str().unwrap().to_string();
+    let (_, show) = env.json(&["show", &id]);
+    assert_eq!(
+        show["manifest"]["excluded_tables"],
+        serde_json::json!(["public.audit", "public.empty_log"]),
+        "{show:#}"
+    );
+    assert_eq!(
+        show["manifest"]["excluded_with_data"],
+        serde_json::json!(["public.audit"]),
+        "{show:#}"
+    );
+
+    let (_, status) = env.json(&["status"]);
+    let excluded: Vec<&Value> = status["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "excluded")
+        .collect();
+    assert_eq!(excluded.len(), 1, "{status:#}");
+    let message = excluded[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("public.audit") && !message.contains("empty_log"),
+        "{message}"
+    );
+}

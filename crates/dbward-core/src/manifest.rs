@@ -91,6 +91,10 @@ pub struct Manifest {
     /// Non-secret options the dump tool ran with.
     pub options: Vec<String>,
     pub excluded_tables: Vec<String>,
+    /// Those of `excluded_tables` that held rows when the dump was taken: data this backup
+    /// does not have. Absent in manifests written before dbward recorded it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_with_data: Vec<String>,
     pub tables: Vec<TableRows>,
     /// Bytes the dump tool produced, before compression.
     pub dump_bytes: u64,
@@ -176,6 +180,7 @@ mod tests {
             replica_lag_seconds: None,
             warnings: vec![],
             database_settings: None,
+            excluded_with_data: vec![],
         }
     }
 

@@ -91,6 +91,8 @@ pub struct DumpReport {
     pub warnings: Vec<String>,
     /// Tables left out by configuration, listed in the manifest (F12).
     pub excluded_tables: Vec<String>,
+    /// Those of `excluded_tables` that held rows at dump time (what `status` warns about).
+    pub excluded_with_data: Vec<String>,
     pub replica_lag_seconds: Option<f64>,
 }
 

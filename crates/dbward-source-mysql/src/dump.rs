@@ -70,6 +70,8 @@ pub struct MysqlCompletion {
     /// Base tables the server listed before the dump, minus the excluded ones.
     pub expected: BTreeSet<String>,
     pub excluded: Vec<String>,
+    /// Those of `excluded` that held rows before the dump.
+    pub excluded_with_data: Vec<String>,
     pub warnings: Vec<String>,
     pub replica_lag_seconds: Option<f64>,
     /// Asked again when expected tables are missing: a table dropped while the dump ran is
@@ -89,6 +91,7 @@ impl DumpCompletion for MysqlCompletion {
             database,
             expected,
             excluded,
+            excluded_with_data,
             mut warnings,
             replica_lag_seconds,
             source,
@@ -152,6 +155,7 @@ impl DumpCompletion for MysqlCompletion {
                 .collect(),
             warnings,
             excluded_tables: excluded,
+            excluded_with_data,
             replica_lag_seconds,
         })
     }

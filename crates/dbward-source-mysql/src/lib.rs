@@ -88,6 +88,47 @@ impl MysqlSource {
     }
 
     /// Collects what the dump will be judged against, on one short-lived connection.
+    /// Which of the excluded `tables` hold at least one row (best effort: a table that cannot
+    /// be read is a warning).
+    async fn tables_with_data(
+        &self,
+        database: &str,
+        tables: &[String],
+    ) -> (Vec<String>, Vec<String>) {
+        if tables.is_empty() {
+            return (Vec::new(), Vec::new());
+        }
+        let mut conn = match self.connect(Some(database)).await {
+            Ok(conn) => conn,
+            Err(e) => {
+                return (
+                    Vec::new(),
+                    vec![format!(
+                        "cannot tell whether excluded tables hold rows: {e}"
+                    )],
+                );
+            }
+        };
+        let mut with_data = Vec::new();
+        let mut warnings = Vec::new();
+        for table in tables {
+            let sql = format!("SELECT 1 FROM {} LIMIT 1", conn::quote_ident(table));
+            match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .fetch_optional(&mut conn)
+                .await
+            {
+                Ok(Some(_)) => with_data.push(table.clone()),
+                Ok(None) => {}
+                Err(e) => warnings.push(format!(
+                    "cannot tell whether excluded table `{table}` holds rows: {}",
+                    sqlx_reason(&e)
+                )),
+            }
+        }
+        let _ = conn.close().await;
+        (with_data, warnings)
+    }
+
     async fn survey(&self, database: &str) -> Result<Survey> {
         let mut conn = self.connect(Some(database)).await?;
         let result = survey_on(&mut conn, database).await;
@@ -250,6 +291,7 @@ impl Source for MysqlSource {
             .collect();
         excluded.sort();
         excluded.dedup();
+        let (excluded_with_data, unreadable) = self.tables_with_data(database, &excluded).await;
         let expected: BTreeSet<String> = base_tables(&survey.tables)
             .filter(|name| !s.exclude_tables.contains(name))
             .collect();
@@ -267,6 +309,7 @@ impl Source for MysqlSource {
 
         let mut warnings = compat.warnings;
         warnings.extend(survey.warnings);
+        warnings.extend(unreadable);
         let mut info_options = options;
         info_options.push(database.to_string());
         Ok(Dump {
@@ -295,6 +338,7 @@ impl Source for MysqlSource {
                 database: database.to_string(),
                 expected,
                 excluded,
+                excluded_with_data,
                 warnings,
                 replica_lag_seconds: survey.replica_lag_seconds,
                 source: self.clone(),

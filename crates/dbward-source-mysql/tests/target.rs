@@ -138,6 +138,7 @@ async fn dump(db: &TestDb, secret_dir: &Path) -> (Vec<u8>, Manifest) {
         replica_lag_seconds: None,
         warnings: report.warnings,
         database_settings: info.database_settings,
+        excluded_with_data: report.excluded_with_data,
     };
     (bytes, manifest)
 }

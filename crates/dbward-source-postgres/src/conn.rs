@@ -262,6 +262,44 @@ pub async fn excluded_tables(
     Ok((out, unmatched))
 }
 
+/// Which of `tables` (quoted, qualified names from [`excluded_tables`]) hold at least one
+/// row, in the session's snapshot. Each is asked under a savepoint, so that a table the user
+/// may not read costs a warning, not the snapshot's transaction.
+pub async fn tables_with_data(
+    conn: &mut PgConnection,
+    tables: &BTreeSet<String>,
+) -> (Vec<String>, Vec<String>) {
+    let mut with_data = Vec::new();
+    let mut warnings = Vec::new();
+    for table in tables {
+        let _ = sqlx::raw_sql("SAVEPOINT dbward_excluded")
+            .execute(&mut *conn)
+            .await;
+        // The name is quote_ident's output, safe to write into the statement.
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM {table})");
+        match sqlx::query_scalar::<_, bool>(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut *conn)
+            .await
+        {
+            Ok(true) => with_data.push(table.clone()),
+            Ok(false) => {}
+            Err(e) => {
+                let _ = sqlx::raw_sql("ROLLBACK TO SAVEPOINT dbward_excluded")
+                    .execute(&mut *conn)
+                    .await;
+                warnings.push(format!(
+                    "cannot tell whether excluded table {table} holds rows: {}",
+                    describe(&e)
+                ));
+            }
+        }
+        let _ = sqlx::raw_sql("RELEASE SAVEPOINT dbward_excluded")
+            .execute(&mut *conn)
+            .await;
+    }
+    (with_data, warnings)
+}
+
 /// A table pg_dump may write rows for, as the catalog names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedTable {

@@ -234,6 +234,7 @@ pub async fn start(settings: &PostgresSettings, database: &str) -> Result<Dump> 
     .map_err(sql_error("cannot read the snapshot session's identity"))?;
     let (excluded, unmatched) =
         conn::excluded_tables(&mut session, &settings.exclude_tables).await?;
+    let (excluded_with_data, unreadable) = conn::tables_with_data(&mut session, &excluded).await;
     let replica = conn::replica_state(&mut session).await?;
     let database_settings = conn::database_settings(&mut session).await?;
     // In the snapshot pg_dump imports: exactly the tables whose rows it will write.
@@ -261,6 +262,7 @@ pub async fn start(settings: &PostgresSettings, database: &str) -> Result<Dump> 
         .map(|p| format!("exclude_tables pattern {p:?} matches no table"))
         .collect();
     warnings.extend(replica.warning);
+    warnings.extend(unreadable);
     let info = DumpInfo {
         server_version,
         tool: "pg_dump".into(),
@@ -282,6 +284,7 @@ pub async fn start(settings: &PostgresSettings, database: &str) -> Result<Dump> 
             xmin: snapshot_xmin,
         },
         excluded_tables: excluded,
+        excluded_with_data,
         replica_lag_seconds: replica.lag_seconds,
         warnings,
     };
@@ -309,6 +312,7 @@ struct PgDumpCompletion {
     listing: Vec<ListedTable>,
     snapshot: Snapshot,
     excluded_tables: BTreeSet<String>,
+    excluded_with_data: Vec<String>,
     replica_lag_seconds: Option<f64>,
     warnings: Vec<String>,
 }
@@ -387,6 +391,7 @@ impl DumpCompletion for PgDumpCompletion {
             tables,
             warnings,
             excluded_tables: this.excluded_tables.into_iter().collect(),
+            excluded_with_data: this.excluded_with_data,
             replica_lag_seconds: this.replica_lag_seconds,
         })
     }

@@ -757,6 +757,7 @@ mod tests {
             replica_lag_seconds: None,
             warnings: vec![],
             database_settings: None,
+            excluded_with_data: vec![],
         }
     }
 

@@ -72,6 +72,7 @@ async fn dump(pg: &PgServer, database: &str, format: PgFormat) -> (Vec<u8>, Mani
         replica_lag_seconds: report.replica_lag_seconds,
         warnings: report.warnings,
         database_settings: dump.info.database_settings.clone(),
+        excluded_with_data: report.excluded_with_data,
     };
     (bytes, manifest)
 }
