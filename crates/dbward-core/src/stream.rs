@@ -52,6 +52,71 @@ pub trait Rewrite: Send + Unpin {
     fn finish(&mut self, out: &mut Vec<u8>);
 }
 
+/// How long a line [`ByLine`] holds before it hands it to the edit unfinished.
+pub const MAX_LINE_HOLD: usize = 64 * 1024;
+
+/// An edit of whole lines, for [`ByLine`].
+pub trait LineEdit: Send + Unpin {
+    /// Whether a line that starts with `start` (its first bytes, no line end yet) may need
+    /// the edit; a line that may not passes unseen.
+    fn may_edit(&self, start: &[u8]) -> bool;
+    /// A held line, with its line end (or, past [`MAX_LINE_HOLD`], its first bytes, the rest
+    /// passing unseen): appends what goes on to `out`; appending nothing drops it.
+    fn edit(&mut self, line: &[u8], out: &mut Vec<u8>);
+}
+
+/// A [`Rewrite`] that holds only the lines a [`LineEdit`] may change, and passes every other
+/// byte as it came, without buffering.
+#[derive(Debug, Default)]
+pub struct ByLine<E> {
+    edit: E,
+    held: Vec<u8>,
+    /// Inside a line already handed on: pass bytes until its end.
+    passing: bool,
+}
+
+impl<E: LineEdit> ByLine<E> {
+    pub fn new(edit: E) -> Self {
+        ByLine {
+            edit,
+            held: Vec::new(),
+            passing: false,
+        }
+    }
+}
+
+impl<E: LineEdit> Rewrite for ByLine<E> {
+    fn push(&mut self, mut input: &[u8], out: &mut Vec<u8>) {
+        while !input.is_empty() {
+            let end = memchr::memchr(b'\n', input);
+            let take = end.map_or(input.len(), |e| e + 1);
+            if self.passing {
+                out.extend_from_slice(&input[..take]);
+            } else {
+                self.held.extend_from_slice(&input[..take]);
+                if end.is_some() || self.held.len() >= MAX_LINE_HOLD {
+                    self.edit.edit(&self.held, out);
+                    self.held.clear();
+                } else if !self.edit.may_edit(&self.held) {
+                    out.append(&mut self.held);
+                } else {
+                    input = &input[take..];
+                    continue;
+                }
+            }
+            self.passing = end.is_none();
+            input = &input[take..];
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.held.is_empty() {
+            self.edit.edit(&self.held, out);
+            self.held.clear();
+        }
+    }
+}
+
 /// Feeds `input` through `rewrite` in pieces of `piece` bytes and returns the whole result:
 /// for small inputs, and for tests that an edit does not depend on where chunks end.
 pub fn rewrite_whole(mut rewrite: impl Rewrite, input: &[u8], piece: usize) -> Vec<u8> {

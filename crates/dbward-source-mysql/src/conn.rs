@@ -192,3 +192,27 @@ pub(crate) fn base_tables(tables: &[(String, String)]) -> impl Iterator<Item = S
         .filter(|(_, kind)| kind == "BASE TABLE" || kind == "SYSTEM VERSIONED")
         .map(|(name, _)| name.clone())
 }
+
+/// The default character set and collation of `database`, when it exists and both are plain
+/// names (they are written into SQL unquoted).
+pub(crate) async fn schema_charset(
+    conn: &mut MySqlConnection,
+    database: &str,
+) -> Result<Option<(String, String)>> {
+    let row: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME \
+         FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+    )
+    .bind(database)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(|e| query_error("cannot read the database's character set", &e))?;
+    Ok(row
+        .map(|(cs, co)| (lossy(cs), lossy(co)))
+        .filter(|(cs, co)| is_plain_name(cs) && is_plain_name(co)))
+}
+
+/// A character set or collation name that may be written into SQL unquoted.
+pub(crate) fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}

@@ -7,70 +7,38 @@
 //! [NOT] PRESERVE ENABLE [COMMENT '…'] DO …`. Only such lines are looked at; every other
 //! byte passes as it came.
 
-use dbward_core::stream::Rewrite;
+use dbward_core::stream::{ByLine, LineEdit};
 
 /// How the head of an event definition starts in a dump.
 const EVENT_LINE: &[u8] = b"/*!50106 CREATE*/ ";
 /// Where in such a line the event's name starts.
 const EVENT_NAME: &[u8] = b"/*!50106 EVENT `";
-/// A head this long without a line end is judged on what came; the status comes early.
-const MAX_HEAD: usize = 64 * 1024;
 
-/// The [`Rewrite`] that disables events.
+/// The edit that disables events; `DisableEvents::rewrite()` is the streaming form.
 #[derive(Debug, Default)]
-pub struct DisableEvents {
-    /// The start of a line that may be an event head, held until it is judged.
-    head: Vec<u8>,
-    /// Inside a line already judged: pass bytes until its end.
-    passing: bool,
-}
+pub struct DisableEvents;
 
 impl DisableEvents {
-    fn judge_head(&mut self, out: &mut Vec<u8>) {
-        if let Some(at) = status_at(&self.head) {
-            self.head.splice(at..at + b"ENABLE".len(), *b"DISABLE");
-        }
-        out.append(&mut self.head);
+    pub fn rewrite() -> ByLine<DisableEvents> {
+        ByLine::new(DisableEvents)
     }
 }
 
-impl Rewrite for DisableEvents {
-    fn push(&mut self, mut input: &[u8], out: &mut Vec<u8>) {
-        while !input.is_empty() {
-            if self.passing {
-                match memchr::memchr(b'\n', input) {
-                    Some(end) => {
-                        out.extend_from_slice(&input[..=end]);
-                        input = &input[end + 1..];
-                        self.passing = false;
-                    }
-                    None => {
-                        out.extend_from_slice(input);
-                        return;
-                    }
-                }
-                continue;
-            }
-            // At a line start, or in a held head: take up to the line end.
-            let end = memchr::memchr(b'\n', input);
-            let take = end.map_or(input.len(), |e| e + 1);
-            self.head.extend_from_slice(&input[..take]);
-            input = &input[take..];
-            let known = self.head.len().min(EVENT_LINE.len());
-            if self.head[..known] != EVENT_LINE[..known] {
-                // Not an event head: hand it on, and the rest of its line unseen.
-                out.append(&mut self.head);
-                self.passing = end.is_none();
-            } else if end.is_some() || self.head.len() >= MAX_HEAD {
-                self.judge_head(out);
-                self.passing = end.is_none();
-            }
-        }
+impl LineEdit for DisableEvents {
+    fn may_edit(&self, start: &[u8]) -> bool {
+        let known = start.len().min(EVENT_LINE.len());
+        start[..known] == EVENT_LINE[..known]
     }
 
-    fn finish(&mut self, out: &mut Vec<u8>) {
-        if !self.head.is_empty() {
-            self.judge_head(out);
+    /// A head longer than the hold is edited on what came: the status comes early in it.
+    fn edit(&mut self, line: &[u8], out: &mut Vec<u8>) {
+        match status_at(line) {
+            Some(at) => {
+                out.extend_from_slice(&line[..at]);
+                out.extend_from_slice(b"DISABLE");
+                out.extend_from_slice(&line[at + b"ENABLE".len()..]);
+            }
+            None => out.extend_from_slice(line),
         }
     }
 }
@@ -127,7 +95,7 @@ INSERT INTO `t` VALUES ('/*!50106 CREATE*/ ON COMPLETION PRESERVE ENABLE');\n\
 DELIMITER ;\n";
 
     fn rewrite_in_pieces(input: &[u8], piece: usize) -> String {
-        let out = dbward_core::stream::rewrite_whole(DisableEvents::default(), input, piece);
+        let out = dbward_core::stream::rewrite_whole(DisableEvents::rewrite(), input, piece);
         String::from_utf8(out).unwrap()
     }
 
@@ -167,7 +135,7 @@ DELIMITER ;\n";
     fn a_head_longer_than_the_limit_is_still_judged() {
         let long = format!(
             "/*!50106 CREATE*/ /*!50106 EVENT `e` ON SCHEDULE EVERY 1 HOUR ON COMPLETION NOT PRESERVE ENABLE DO SELECT '{}';\n",
-            "x".repeat(MAX_HEAD * 2)
+            "x".repeat(dbward_core::stream::MAX_LINE_HOLD * 2)
         );
         let out = rewrite_in_pieces(long.as_bytes(), 1000);
         assert_eq!(out, long.replacen("PRESERVE ENABLE", "PRESERVE DISABLE", 1));

@@ -151,7 +151,7 @@ struct Survey {
 
 async fn survey_on(conn: &mut MySqlConnection, database: &str) -> Result<Survey> {
     let server_version = server_version(conn).await?;
-    let charset = target::schema_charset(conn, database).await?;
+    let charset = conn::schema_charset(conn, database).await?;
     let tables = list_tables(conn, database).await?;
     let (replica_lag_seconds, warnings) = replica_lag(conn).await;
     Ok(Survey {

@@ -16,7 +16,10 @@ use sqlx::{AssertSqlSafe, Connection, Row};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::ChildStdin;
 
-use crate::conn::{base_tables, list_tables, lossy, query_error, quote_ident, server_version};
+use crate::conn::{
+    base_tables, is_plain_name, list_tables, lossy, query_error, quote_ident, schema_charset,
+    server_version,
+};
 use crate::dump::{COMPLETION_MARKER, StreamState, has_completion_marker, judge_exit};
 use crate::events::DisableEvents;
 use crate::tool::{self, Flavor, Version, parse_server_version};
@@ -221,34 +224,11 @@ async fn feed_client<R: AsyncRead + Unpin>(
 }
 
 /// Names of character sets and collations, safe to put in SQL text.
-/// The default character set and collation of `database`, when it exists and both are plain
-/// names (they are written into SQL unquoted).
-pub(crate) async fn schema_charset(
-    conn: &mut MySqlConnection,
-    database: &str,
-) -> Result<Option<(String, String)>> {
-    let row: Option<(Vec<u8>, Vec<u8>)> = sqlx::query_as(
-        "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME \
-         FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
-    )
-    .bind(database)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(|e| query_error("cannot read the database's character set", &e))?;
-    Ok(row
-        .map(|(cs, co)| (lossy(cs), lossy(co)))
-        .filter(|(cs, co)| is_plain_name(cs) && is_plain_name(co)))
-}
-
 fn describe_settings(s: &DatabaseSettings) -> String {
     match &s.collation {
         Some(c) => format!("CHARACTER SET {} COLLATE {c}", s.encoding),
         None => format!("CHARACTER SET {}", s.encoding),
     }
-}
-
-fn is_plain_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// A `LIKE ... ESCAPE '!'` pattern matching names that start with `prefix` literally. `!`
@@ -468,7 +448,7 @@ impl RestoreTarget for MysqlTarget {
         self.create_like_source(database, manifest, &mut warnings)
             .await?;
         let dump: Pin<Box<dyn AsyncRead + Send>> = if self.disable_events {
-            Box::pin(Rewriting::new(dump, DisableEvents::default()))
+            Box::pin(Rewriting::new(dump, DisableEvents::rewrite()))
         } else {
             dump
         };

@@ -7,83 +7,52 @@
 //! pg_dump writes each of those statements on one line. Lines inside `COPY … FROM stdin;`
 //! data (up to `\.`) are never touched, whatever they hold.
 
-use dbward_core::stream::Rewrite;
-
-/// A line longer than this is not one of the statements dropped: it is handed on.
-const MAX_STATEMENT: usize = 64 * 1024;
+use dbward_core::stream::{ByLine, LineEdit, MAX_LINE_HOLD};
 
 const COPY_START: &[u8] = b"COPY ";
 const COPY_END: &[u8] = b"\\.";
 const CANDIDATES: [&[u8]; 4] = [b"ALTER ", b"GRANT ", b"REVOKE ", COPY_START];
 
-/// The [`Rewrite`] that drops ownership and privilege statements.
+/// The edit that drops ownership and privilege statements; `DropOwnership::rewrite()` is the
+/// streaming form.
 #[derive(Debug, Default)]
 pub struct DropOwnership {
-    /// The start of the current line, held until it is judged.
-    line: Vec<u8>,
-    /// The rest of the current line passes unseen.
-    passing: bool,
     /// Inside `COPY … FROM stdin;` data.
     in_copy: bool,
 }
 
 impl DropOwnership {
-    /// Whether the held start of a line can still turn out to be a line to judge whole.
-    fn worth_holding(&self) -> bool {
-        let line = &self.line[..];
+    pub fn rewrite() -> ByLine<DropOwnership> {
+        ByLine::new(DropOwnership::default())
+    }
+}
+
+impl LineEdit for DropOwnership {
+    fn may_edit(&self, start: &[u8]) -> bool {
         let maybe = |prefix: &[u8]| {
-            let n = line.len().min(prefix.len());
-            line[..n] == prefix[..n]
+            let n = start.len().min(prefix.len());
+            start[..n] == prefix[..n]
         };
         if self.in_copy {
-            maybe(COPY_END) && line.len() <= COPY_END.len() + 2
+            maybe(COPY_END) && start.len() <= COPY_END.len() + 2
         } else {
-            line.len() < MAX_STATEMENT && CANDIDATES.iter().any(|c| maybe(c))
+            CANDIDATES.iter().any(|c| maybe(c))
         }
     }
 
-    /// Judges a whole held line (with its line end, if any) and hands it on or drops it.
-    fn judge_line(&mut self, out: &mut Vec<u8>) {
-        let text = trim_line_end(&self.line);
+    /// A line longer than the hold is not one of the statements dropped: it is handed on.
+    fn edit(&mut self, line: &[u8], out: &mut Vec<u8>) {
+        let text = trim_line_end(line);
         if self.in_copy {
             if text == COPY_END {
                 self.in_copy = false;
             }
         } else if text.starts_with(COPY_START) && text.ends_with(b" FROM stdin;") {
             self.in_copy = true;
-        } else if self.line.len() < MAX_STATEMENT && is_ownership_or_privilege(text) {
-            self.line.clear();
+        } else if line.len() < MAX_LINE_HOLD && is_ownership_or_privilege(text) {
             return;
         }
-        out.append(&mut self.line);
-    }
-}
-
-impl Rewrite for DropOwnership {
-    fn push(&mut self, mut input: &[u8], out: &mut Vec<u8>) {
-        while !input.is_empty() {
-            let end = memchr::memchr(b'\n', input);
-            let take = end.map_or(input.len(), |e| e + 1);
-            if self.passing {
-                out.extend_from_slice(&input[..take]);
-                self.passing = end.is_none();
-            } else {
-                self.line.extend_from_slice(&input[..take]);
-                if end.is_some() {
-                    self.judge_line(out);
-                } else if !self.worth_holding() {
-                    out.append(&mut self.line);
-                    self.passing = true;
-                }
-            }
-            input = &input[take..];
-        }
-    }
-
-    fn finish(&mut self, out: &mut Vec<u8>) {
-        if !self.line.is_empty() {
-            self.judge_line(out);
-        }
+        out.extend_from_slice(line);
     }
 }
 
@@ -136,7 +105,7 @@ CREATE FUNCTION public.f() RETURNS integer\n\
 -- PostgreSQL database dump complete\n";
 
     fn rewrite_in_pieces(input: &[u8], piece: usize) -> String {
-        let out = dbward_core::stream::rewrite_whole(DropOwnership::default(), input, piece);
+        let out = dbward_core::stream::rewrite_whole(DropOwnership::rewrite(), input, piece);
         String::from_utf8(out).unwrap()
     }
 
@@ -156,7 +125,7 @@ CREATE FUNCTION public.f() RETURNS integer\n\
         let long = format!(
             "COPY public.t (id) FROM stdin;\n{}\n\\.\nALTER TABLE x OWNER TO {};\n",
             "9".repeat(200_000),
-            "r".repeat(MAX_STATEMENT)
+            "r".repeat(MAX_LINE_HOLD)
         );
         assert_eq!(rewrite_in_pieces(long.as_bytes(), 7_000), long);
     }

@@ -624,7 +624,7 @@ impl RestoreTarget for PostgresTarget {
             Input::Stream(dump) => {
                 let dump: Pin<Box<dyn AsyncRead + Send>> =
                     if self.for_drills && plan.format == PgFormat::Plain {
-                        Box::pin(Rewriting::new(dump, DropOwnership::default()))
+                        Box::pin(Rewriting::new(dump, DropOwnership::rewrite()))
                     } else {
                         dump
                     };
