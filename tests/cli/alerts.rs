@@ -293,3 +293,42 @@ fn email_alerts_go_through_a_real_smtp_server() {
         "{mail}"
     );
 }
+
+/// A mail server that is down: the delivery fails loudly, without the SMTP credentials.
+#[test]
+fn an_unreachable_smtp_server_is_a_warning_without_its_credentials() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let env = Env::new(
+        "state_dir = \"state\"\n\
+         [[source]]\nname = \"lite\"\nengine = \"sqlite\"\npath = \"app.db\"\n\
+         [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n\
+         [[alert]]\nname = \"ops-mail\"\ntype = \"email\"\nurl = { file = \"smtp.url\" }\n\
+         from = \"dbward@example.com\"\nto = [\"ops@example.com\"]\n",
+    );
+    write_secret(
+        &env.path("smtp.url"),
+        &format!("smtp://mailer:{TOKEN}@127.0.0.1:{port}"),
+    );
+    // No SQLite file: the backup fails, and the alert cannot be delivered.
+    let out = env.run(&["--json", "backup"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let error = doc["alerts"]["errors"][0].as_str().unwrap();
+    assert!(
+        error.starts_with("alert ops-mail: cannot deliver the mail:"),
+        "{doc:#}"
+    );
+    let everything = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(
+        !everything.contains(TOKEN),
+        "the SMTP password in output: {everything}"
+    );
+    // With --json the reason is in the document, and in the error log on stderr.
+    assert!(
+        stderr(&out).contains("alert ops-mail: cannot deliver the mail"),
+        "{}",
+        stderr(&out)
+    );
+}

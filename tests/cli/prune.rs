@@ -269,3 +269,42 @@ fn a_copy_that_cannot_be_deleted_keeps_the_backup_listed() {
     assert_eq!(files_of(&env, &ids[0]), Vec::<String>::new());
     assert_eq!(listed_ids(&env), [ids[1].clone()]);
 }
+
+#[test]
+fn a_copy_on_a_destination_no_longer_configured_keeps_the_backup_listed() {
+    let env = retention_env("{ last = 1 }");
+    let ids = backup_ids(&env, 2);
+    // `nas` leaves the config (the schedule keeps only `local`): its copy cannot be deleted.
+    let config = std::fs::read_to_string(env.config())
+        .unwrap()
+        .replace(
+            "[[destination]]\nname = \"nas\"\ntype = \"fs\"\npath = \"nas\"\n",
+            "",
+        )
+        .replace(
+            "destinations = [\"local\", \"nas\"]",
+            "destinations = [\"local\"]",
+        );
+    std::fs::write(env.config(), config).unwrap();
+    let (code, pruned) = env.json(&["prune"]);
+    assert_eq!(code, 1, "{pruned:#}");
+    let error = pruned["errors"][0].as_str().unwrap();
+    assert!(
+        error.starts_with(&format!(
+            "backup {}: its copy on nas is not removed",
+            ids[0]
+        )) && error.contains("delete "),
+        "{pruned:#}"
+    );
+    assert!(
+        listed_ids(&env).contains(&ids[0]),
+        "marked pruned with a copy left"
+    );
+    assert_eq!(
+        files_of(&env, &ids[0])
+            .iter()
+            .filter(|f| f.starts_with("nas/"))
+            .count(),
+        2
+    );
+}
