@@ -848,6 +848,15 @@ fn validate_destination(d: RawDestination, base: &Path) -> Result<DestinationCon
             },
             tuning,
         }),
+        "gcs"
+            if d.anonymous == Some(true)
+                && (d.credential.is_some() || d.credential_path.is_some()) =>
+        {
+            return Err(format!(
+                "{}: unsigned requests take no credential or credential_path; remove one or the other",
+                key("anonymous")
+            ));
+        }
         "gcs" => DestinationKind::Gcs(GcsSettings {
             name,
             bucket: required("bucket", &d.bucket)?,

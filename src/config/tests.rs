@@ -136,6 +136,14 @@ fn errors_name_the_key_and_what_is_expected() {
             "[[schedule]] \"n\": key `verify`: expected \"checksum\", \"structural\" or \"drill\", found \"full\"",
         ),
         (
+            "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\n[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"\n[[schedule]]\nname = \"n\"\nrto = \"an hour\"\nsources = [\"a\"]\ndestinations = [\"d\"]",
+            "[[schedule]] \"n\": key `rto`: invalid duration \"an hour\"",
+        ),
+        (
+            "[[destination]]\nname = \"g\"\ntype = \"gcs\"\nbucket = \"b\"\nanonymous = true\ncredential = \"{}\"",
+            "[[destination]] \"g\": key `anonymous`: unsigned requests take no credential or credential_path",
+        ),
+        (
             "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\n[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"\n[[schedule]]\nname = \"n\"\nverify = \"drill\"\nsources = [\"a\"]\ndestinations = [\"d\"]\n[encryption]\nrecipients = [\"age1eyr59z63tkg7ps4zs038dn7y768zcyn95k94yj8xhc8zx68awuhqja3qjq\"]",
             "[[schedule]] \"n\": key `verify`: \"drill\" reads the encrypted backups, and [encryption] has only public recipients",
         ),

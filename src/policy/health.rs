@@ -298,7 +298,7 @@ fn grace(cron: &Cron, tz: Tz, after: DateTime<Utc>, cap: Duration, took: Duratio
 
 /// Fires of `cron` after `since` and no later than `until`: how many (at most
 /// [`MAX_MISSED`]) and the last one.
-pub fn fires_between(
+fn fires_between(
     cron: &Cron,
     tz: Tz,
     since: DateTime<Utc>,

@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
-use serde::Serialize;
 
 use crate::config::Retention;
 
@@ -24,8 +23,7 @@ pub struct Candidate {
 }
 
 /// Why a backup is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum KeepReason {
     Last,
     Hourly,
