@@ -7,10 +7,11 @@
 
 use std::time::Instant;
 
-use dbward_core::restore::RestoreTarget;
+use dbward_core::restore::{RestoreTarget, Staging};
 use serde::Serialize;
 
 use super::artifact::{CopyOutcome, read_first_good_copy};
+use super::journal::{Claim, Cleanup, EntryState, Journal, cleanup_for};
 use super::locate::{BackupRef, Located, locate};
 use super::{Context, UsageError};
 use crate::progress::Progress;
@@ -75,12 +76,17 @@ pub async fn run(
         Some(_) => super::keys::keyring(ctx, request.identity.as_deref())?,
         None => None,
     };
+    clean_interrupted(ctx).await;
+    let journal = Journal::new(&ctx.config.state_dir);
     let started = Instant::now();
     let mut outcome = restore_located(
         target.as_ref(),
         &located,
-        &database,
-        request.force,
+        Placement::Named {
+            database: &database,
+            force: request.force,
+            journal: Some(&journal),
+        },
         keyring.as_ref(),
         progress,
     )
@@ -118,12 +124,31 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
-/// Loads `located` into `database` on `target`; the shared core of restore and drill.
+/// Where a restore puts the backup.
+#[derive(Debug, Clone, Copy)]
+pub enum Placement<'a> {
+    /// Under `database`, which must not exist unless `force`; the journal records what the
+    /// restore creates so that a killed run's leftovers are removed by the next one.
+    Named {
+        database: &'a str,
+        force: bool,
+        journal: Option<&'a Journal>,
+    },
+    /// Into a scratch database the caller owns and drops (drills).
+    Scratch(&'a str),
+}
+
+/// Prefix of the temporary databases restores load into before renaming them into place.
+pub const RESTORE_PREFIX: &str = "dbward_restore_";
+
+/// Loads `located` on `target`; the shared core of restore and drill. Only what this call
+/// created is ever dropped, and a database under its final name is complete: the load goes
+/// to a temporary name that is renamed into place when every check passed, or — where the
+/// engine cannot rename — is journalled as incomplete until it is.
 pub async fn restore_located(
     target: &dyn RestoreTarget,
     located: &Located,
-    database: &str,
-    force: bool,
+    placement: Placement<'_>,
     keyring: Option<&super::keys::Keyring>,
     progress: &Progress,
 ) -> anyhow::Result<Loaded> {
@@ -140,6 +165,18 @@ pub async fn restore_located(
         ))
         .into());
     }
+    let (database, force, journal) = match placement {
+        Placement::Named {
+            database,
+            force,
+            journal,
+        } => (database, force, journal),
+        Placement::Scratch(database) => {
+            target.check_compatible(manifest).await?;
+            return load_copies(target, located, database, None, keyring, progress).await;
+        }
+    };
+    target.check_name(database).await.map_err(refusal)?;
     target.check_compatible(manifest).await?;
     let exists = target.database_exists(database).await?;
     if exists && !force {
@@ -149,56 +186,176 @@ pub async fn restore_located(
         ))
         .into());
     }
-    // Short and independent of the target's name, so engine name limits are never hit.
-    let load_into = if exists {
-        format!("dbward_restore_{}", manifest.id.to_lowercase())
-    } else {
+    let staging = target.staging();
+    let direct = !exists && staging != Staging::Rename;
+    let load_into = if direct {
         database.to_string()
+    } else {
+        format!(
+            "{RESTORE_PREFIX}{}",
+            ulid::Ulid::new().to_string().to_lowercase()
+        )
     };
-    if exists && target.database_exists(&load_into).await? {
-        return Err(UsageError(format!(
-            "{load_into:?} exists on {}, left by an earlier forced restore of this backup; drop it (or rename it into place) before retrying",
-            target.name()
-        ))
-        .into());
-    }
-
-    let outcome = read_first_good_copy(located, keyring, progress, "restore", async |dump| {
-        let loaded = tokio::select! {
-            loaded = target.restore(&load_into, manifest, dump) => loaded,
-            _ = tokio::signal::ctrl_c() => Err(dbward_core::Error::Dump("interrupted (Ctrl-C)".into())),
-        };
-        if loaded.is_err()
-            && let Err(drop_err) = target.drop_database(&load_into).await
-        {
-            tracing::error!("could not drop the half-restored database {load_into}: {drop_err}");
+    let journalled = |name: &str, exclusive: bool| -> Option<Claim> {
+        if staging == Staging::Atomic && !exclusive {
+            return None; // the load itself never leaves a partial database under a name
         }
-        loaded.map_err(|e| {
-            format!("restore failed: {e}; the database {load_into:?} it was creating was dropped")
-        })
-    })
-    .await;
-    match outcome {
-        CopyOutcome::Read {
-            copy,
-            value: report,
-            skipped,
-        } => {
-            if exists {
-                target.replace(&load_into, database).await?;
+        let journal = journal?;
+        match journal.begin(target.name(), name, exclusive, &manifest.id) {
+            Ok(claim) => Some(claim),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot record the restore of {name} in the journal ({e}): if dbward is killed now, remove an incomplete {name} by hand"
+                );
+                None
+            }
+        }
+    };
+    let mut claim = journalled(&load_into, !direct);
+    let mut loaded = load_copies(
+        target,
+        located,
+        &load_into,
+        claim.as_mut(),
+        keyring,
+        progress,
+    )
+    .await?;
+    if direct {
+        return Ok(loaded);
+    }
+    // The temporary name means nothing to the user: messages name the database.
+    for warning in &mut loaded.warnings {
+        *warning = warning.replace(&load_into, database);
+    }
+    // The temporary database is complete: give it its name.
+    if let Some(claim) = claim.as_mut() {
+        set_state(claim, EntryState::Complete);
+    }
+    let mut target_claim = if staging == Staging::Journal {
+        let mut claim = journalled(database, false);
+        if let Some(claim) = claim.as_mut() {
+            set_state(claim, EntryState::Incomplete);
+        }
+        claim
+    } else {
+        None
+    };
+    match target.publish(&load_into, database, force).await {
+        Ok(()) => {
+            if force {
                 tracing::warn!(
                     "replaced the existing database {database} on {}",
                     target.name()
                 );
             }
-            let mut warnings = report.warnings;
+            target_claim.take();
+            claim.take();
+            loaded.replaced = exists;
+            Ok(loaded)
+        }
+        Err(e @ dbward_core::Error::NameTaken { .. }) => {
+            target_claim.take();
+            let cleanup = match target.drop_database(&load_into).await {
+                Ok(()) => "the restored copy was discarded".to_string(),
+                Err(drop_err) => {
+                    format!("the restored copy {load_into} could not be dropped: {drop_err}")
+                }
+            };
+            claim.take();
+            Err(UsageError(format!(
+                "{e}: {database:?} appeared on {} while the restore ran, and was left untouched; {cleanup}",
+                target.name()
+            ))
+            .into())
+        }
+        Err(e) => {
+            target_claim.take();
+            // The complete copy stays where it is, and its journal entry says so.
+            std::mem::forget(claim);
+            Err(anyhow::anyhow!(
+                "the restored database could not be put in place as {database}: {e}; the complete restore is kept as {load_into} on {}",
+                target.name()
+            ))
+        }
+    }
+}
+
+fn set_state(claim: &mut Claim, state: EntryState) {
+    if let Err(e) = claim.set(state) {
+        tracing::warn!("cannot update the restore journal: {e}");
+    }
+}
+
+/// A name or existence refusal is the caller's to fix: exit 2.
+fn refusal(error: dbward_core::Error) -> anyhow::Error {
+    match error {
+        dbward_core::Error::BadName(_) | dbward_core::Error::NameTaken { .. } => {
+            UsageError(error.to_string()).into()
+        }
+        other => other.into(),
+    }
+}
+
+/// Creates `database` and loads the first copy that reads cleanly into it; when a copy turns
+/// out damaged, the database is dropped and the next copy loaded from scratch. Only a
+/// database this call created is dropped.
+async fn load_copies(
+    target: &dyn RestoreTarget,
+    located: &Located,
+    database: &str,
+    mut claim: Option<&mut Claim>,
+    keyring: Option<&super::keys::Keyring>,
+    progress: &Progress,
+) -> anyhow::Result<Loaded> {
+    let manifest = &located.manifest;
+    let outcome = read_first_good_copy(located, keyring, progress, "restore", async |dump| {
+        let mut warnings = target
+            .create_database(database, manifest)
+            .await
+            .map_err(LoadError::NotCreated)?;
+        if let Some(claim) = claim.as_deref_mut() {
+            set_state(claim, EntryState::Incomplete);
+        }
+        let loaded = tokio::select! {
+            loaded = target.load(database, manifest, dump) => loaded,
+            signal = interrupted() => Err(dbward_core::Error::Dump(format!("interrupted ({signal})"))),
+        };
+        match loaded {
+            Ok(report) => {
+                warnings.extend(report.warnings);
+                Ok(warnings)
+            }
+            Err(e) => {
+                let dropped = match target.drop_database(database).await {
+                    Ok(()) => "was dropped".to_string(),
+                    Err(drop_err) => format!("could not be dropped ({drop_err})"),
+                };
+                Err(LoadError::Loading(format!(
+                    "restore failed: {e}; the database {database:?} it was creating {dropped}"
+                )))
+            }
+        }
+    })
+    .await;
+    match outcome {
+        CopyOutcome::Read {
+            copy,
+            value,
+            skipped,
+        } => {
+            let mut warnings = value;
             warnings.extend(skipped.into_iter().map(|s| format!("skipped {s}")));
             Ok(Loaded {
                 copy,
-                replaced: exists,
+                replaced: false,
                 warnings,
             })
         }
+        CopyOutcome::Failed {
+            error: LoadError::NotCreated(e),
+            ..
+        } => Err(refusal(e)),
         CopyOutcome::Failed { copy, error, .. } => Err(anyhow::anyhow!(
             "restore of backup {} from {copy} failed: {error}",
             manifest.id
@@ -208,6 +365,83 @@ pub async fn restore_located(
             manifest.id,
             skipped.join("; ")
         )),
+    }
+}
+
+/// Why loading one copy failed.
+#[derive(Debug)]
+enum LoadError {
+    /// The database could not be created (its name exists, or the server refused); nothing
+    /// was created, so nothing is dropped.
+    NotCreated(dbward_core::Error),
+    Loading(String),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::NotCreated(e) => write!(f, "{e}"),
+            LoadError::Loading(reason) => f.write_str(reason),
+        }
+    }
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM), naming the signal.
+pub async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return "Ctrl-C";
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
+/// Drops what killed restores left (journal entries no live process holds) on the targets
+/// they name, and reports what it keeps. Failures are warnings: a leftover is no reason to
+/// refuse a restore.
+pub async fn clean_interrupted(ctx: &Context) {
+    let journal = Journal::new(&ctx.config.state_dir);
+    for leftover in journal.leftovers() {
+        let record = &leftover.record;
+        let what = format!(
+            "{} on {} (left by an interrupted restore of backup {} at {})",
+            record.database,
+            record.target,
+            record.backup,
+            record.started_at.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+        if cleanup_for(record) == Cleanup::Keep {
+            tracing::warn!(
+                "not dropping {what}: {}; check it and drop or rename it by hand",
+                match record.state {
+                    EntryState::Complete => "it holds a complete restore",
+                    _ => "it may not have been created by dbward",
+                }
+            );
+            leftover.forget();
+            continue;
+        }
+        let Some(source) = ctx.config.source(&record.target) else {
+            tracing::warn!(
+                "cannot drop {what}: no [[source]] named {:?} is configured any more",
+                record.target
+            );
+            continue;
+        };
+        let target = registry::restore_target(source, &ctx.scratch);
+        match target.drop_database(&record.database).await {
+            Ok(()) => {
+                tracing::warn!("dropped {what}");
+                leftover.forget();
+            }
+            Err(e) => tracing::warn!("cannot drop {what}: {e}; the next restore tries again"),
+        }
     }
 }
 

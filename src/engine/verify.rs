@@ -15,7 +15,7 @@ use super::artifact::{CopyOutcome, read_first_good_copy};
 use super::backup::read_back_sha256;
 use super::keys::Keyring;
 use super::locate::{BackupRef, Located, locate};
-use super::restore::restore_located;
+use super::restore::{Placement, restore_located};
 use super::{Context, UsageError};
 use crate::catalog::{BackupRecord, NewVerification};
 use crate::config::{Assertion, VerifyLevel};
@@ -303,7 +303,7 @@ async fn drill(
     );
     let result = tokio::select! {
         result = body => result,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        signal = super::restore::interrupted() => Err(anyhow::anyhow!("interrupted ({signal})")),
     };
     // Always, also after a failure or Ctrl-C.
     let dropped = target.drop_database(&scratch).await;
@@ -344,7 +344,14 @@ async fn drill_body(
     restore_ms: &mut Option<u64>,
 ) -> anyhow::Result<Vec<Check>> {
     let started = Instant::now();
-    let loaded = restore_located(target, located, scratch, false, keyring, progress).await?;
+    let loaded = restore_located(
+        target,
+        located,
+        Placement::Scratch(scratch),
+        keyring,
+        progress,
+    )
+    .await?;
     *restore_ms = Some(started.elapsed().as_millis() as u64);
     let mut checks = vec![Check {
         name: "restore".into(),

@@ -12,6 +12,7 @@ mod postgres;
 mod prune;
 mod remote;
 mod restore;
+mod restore_safety;
 mod restore_servers;
 mod secrets;
 mod sqlite;

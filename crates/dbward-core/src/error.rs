@@ -58,6 +58,13 @@ pub enum Error {
     /// A query against the source failed.
     #[error("{0}")]
     Query(String),
+    /// A restore's database name exists already; nothing was created or changed.
+    #[error("database {database:?} exists on {target}; nothing was changed")]
+    NameTaken { target: String, database: String },
+    /// A database name the engine would not keep as given (truncated, case-folded, or not
+    /// a name at all); nothing was created or changed.
+    #[error("{0}")]
+    BadName(String),
 }
 
 impl Error {

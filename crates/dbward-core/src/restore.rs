@@ -17,6 +17,21 @@ pub struct RestoreReport {
     pub warnings: Vec<String>,
 }
 
+/// How a target keeps an unfinished restore from looking like a finished database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Staging {
+    /// It can rename a database: restores load under a temporary name and
+    /// [`RestoreTarget::publish`] renames the complete database into place (PostgreSQL).
+    Rename,
+    /// Its `load` is atomic by itself: the name appears only once the load is complete
+    /// (SQLite writes a file beside the name and links it into place).
+    Atomic,
+    /// Neither (MySQL/MariaDB have no `RENAME DATABASE`): it loads under the final name, so
+    /// the caller records the database as its own and incomplete in a journal before
+    /// creating it, and clears that only when the load is complete.
+    Journal,
+}
+
 /// A server (or folder, for SQLite) that dumps can be restored into.
 #[async_trait]
 pub trait RestoreTarget: Send + Sync + Debug {
@@ -25,25 +40,57 @@ pub trait RestoreTarget: Send + Sync + Debug {
 
     fn engine(&self) -> Engine;
 
+    /// How this target keeps an unfinished restore invisible.
+    fn staging(&self) -> Staging;
+
+    /// Refuses (`Error::BadName`) a name the engine would not keep exactly as given: one it
+    /// truncates (PostgreSQL's 63 bytes), case-folds (MySQL with `lower_case_table_names`),
+    /// or that is no plain name (a path for SQLite). Nothing is created or changed.
+    async fn check_name(&self, database: &str) -> Result<()>;
+
     /// Refuses, with a message naming both versions, a dump this target cannot read (F15).
     async fn check_compatible(&self, manifest: &Manifest) -> Result<()>;
 
     async fn database_exists(&self, database: &str) -> Result<bool>;
 
-    /// Creates `database`, which must not exist, and loads the dump into it, reading `dump`
-    /// to its end. A read error from `dump` (corrupt or truncated artifact) must fail the
-    /// restore: the tool never sees a clean end of input. On failure the caller drops the
-    /// database.
-    async fn restore(
+    /// Creates the empty `database` the way the manifest's source database was created.
+    /// When the name exists already — checked by the engine itself, atomically with the
+    /// creation — this fails with `Error::NameTaken` and changes nothing, so that a caller
+    /// never drops a database it did not create. Returns warnings (fallback settings).
+    async fn create_database(&self, database: &str, manifest: &Manifest) -> Result<Vec<String>>;
+
+    /// Loads the dump into `database`, which `create_database` made, reading `dump` to its
+    /// end. A read error from `dump` (corrupt or truncated artifact) must fail the load: the
+    /// tool never sees a clean end of input. On failure the caller drops the database.
+    async fn load(
         &self,
         database: &str,
         manifest: &Manifest,
         dump: Pin<Box<dyn AsyncRead + Send>>,
     ) -> Result<RestoreReport>;
 
-    /// Replaces `target` (which may exist) with the completely restored `staged` database,
-    /// so that a forced restore never leaves the target half-restored.
-    async fn replace(&self, staged: &str, target: &str) -> Result<()>;
+    /// `create_database` then `load`: a restore into a name the caller owns (drills, tests).
+    async fn restore(
+        &self,
+        database: &str,
+        manifest: &Manifest,
+        dump: Pin<Box<dyn AsyncRead + Send>>,
+    ) -> Result<RestoreReport> {
+        let mut warnings = self.create_database(database, manifest).await?;
+        let report = self.load(database, manifest, dump).await?;
+        warnings.extend(report.warnings);
+        Ok(RestoreReport { warnings })
+    }
+
+    /// Gives the completely loaded `staged` database the name `target`. With `replace`, an
+    /// existing `target` is dropped first; without, an existing `target` fails the call
+    /// with `Error::NameTaken` and changes nothing (decided atomically where the engine can).
+    async fn publish(&self, staged: &str, target: &str, replace: bool) -> Result<()>;
+
+    /// `publish` with `replace`: swaps a completely restored database in over `target`.
+    async fn replace(&self, staged: &str, target: &str) -> Result<()> {
+        self.publish(staged, target, true).await
+    }
 
     /// Drops a database; an absent one is not an error.
     async fn drop_database(&self, database: &str) -> Result<()>;

@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use async_trait::async_trait;
 use dbward_core::process::{ToolExit, ToolProcess, restore_through};
-use dbward_core::restore::{RestoreReport, RestoreTarget};
+use dbward_core::restore::{RestoreReport, RestoreTarget, Staging};
 use dbward_core::stream::{Ends, Rewriting};
 use dbward_core::{DatabaseSettings, Engine, Error, Manifest, Result, TableRows};
 use sqlx::mysql::{MySqlConnection, MySqlRow};
@@ -83,7 +83,7 @@ impl MysqlTarget {
         done.map(drop).map_err(|e| query_error(what, &e))
     }
 
-    async fn create_database(
+    async fn create_with(
         &self,
         database: &str,
         charset: &str,
@@ -123,7 +123,7 @@ impl MysqlTarget {
             .as_ref()
             .filter(|s| is_plain_name(&s.encoding));
         let Some(source) = source else {
-            return self.create_database(database, "utf8mb4", None).await;
+            return self.create_with(database, "utf8mb4", None).await;
         };
         let collation = source.collation.as_deref().filter(|c| is_plain_name(c));
         let mut attempts = vec![(source.encoding.as_str(), collation)];
@@ -133,7 +133,7 @@ impl MysqlTarget {
         attempts.push(("utf8mb4", None));
         let mut failures = Vec::new();
         for (charset, collation) in attempts {
-            match self.create_database(database, charset, collation).await {
+            match self.create_with(database, charset, collation).await {
                 Ok(()) if failures.is_empty() => return Ok(()),
                 Ok(()) => {
                     warnings.push(format!(
@@ -152,6 +152,19 @@ impl MysqlTarget {
         Err(Error::Query(failures.join("; ")))
     }
 
+    /// `Error::NameTaken` for a creation that failed because `database` exists (error
+    /// 1007, "database exists"), else `error` as it is.
+    fn taken_or(&self, database: &str, error: Error) -> Error {
+        if error.to_string().contains("database exists") {
+            Error::NameTaken {
+                target: self.settings.name.clone(),
+                database: database.to_string(),
+            }
+        } else {
+            error
+        }
+    }
+
     /// The client to load a dump written by `flavor`'s tool; `ToolMissing` when none is installed.
     fn client(&self, flavor: Flavor) -> Result<(&'static str, PathBuf)> {
         let s = &self.settings;
@@ -159,7 +172,7 @@ impl MysqlTarget {
     }
 
     /// Starts `client` on `database` and streams `dump` into it; see [`feed_client`].
-    async fn load<R: AsyncRead + Unpin>(
+    async fn load_into<R: AsyncRead + Unpin>(
         &self,
         database: &str,
         (name, path): (&'static str, PathBuf),
@@ -221,6 +234,35 @@ async fn feed_client<R: AsyncRead + Unpin>(
         .into_iter()
         .filter(|w| !w.contains("unknown option '--loose-"))
         .collect())
+}
+
+/// The longest database name MySQL and MariaDB accept, in characters.
+const NAME_LIMIT: usize = 64;
+
+/// Refuses a name the server would not keep exactly as given: empty, over 64 characters,
+/// with a NUL or trailing space, or — when the server folds names to lower case
+/// (`lower_case_table_names` 1 or 2) — with capitals, since `Shop` would then meet `shop`.
+fn check_name(database: &str, folds_case: bool) -> Result<()> {
+    let refuse = |why: String| Err(Error::BadName(format!("database name {database:?} {why}")));
+    if database.is_empty() || database.contains('\0') {
+        return refuse("is not a MySQL/MariaDB database name".into());
+    }
+    let chars = database.chars().count();
+    if chars > NAME_LIMIT {
+        return refuse(format!(
+            "is {chars} characters; MySQL and MariaDB accept at most {NAME_LIMIT}: choose a shorter name"
+        ));
+    }
+    if database.ends_with(' ') {
+        return refuse("ends with a space, which MySQL and MariaDB refuse".into());
+    }
+    if folds_case && database.to_lowercase() != database {
+        return refuse(format!(
+            "has capitals, and this server folds database names to lower case (lower_case_table_names): it would be {:?}, which may be another database; choose a lowercase name",
+            database.to_lowercase()
+        ));
+    }
+    Ok(())
 }
 
 /// Names of character sets and collations, safe to put in SQL text.
@@ -423,6 +465,18 @@ impl RestoreTarget for MysqlTarget {
         restore_compatibility(&dump, &target)
     }
 
+    fn staging(&self) -> Staging {
+        Staging::Journal
+    }
+
+    async fn check_name(&self, database: &str) -> Result<()> {
+        let mut conn = self.settings.connect(None).await?;
+        let folding = first_value(&mut conn, "SELECT @@lower_case_table_names").await;
+        let _ = conn.close().await;
+        let folding = folding?;
+        check_name(database, folding.trim() != "0")
+    }
+
     async fn database_exists(&self, database: &str) -> Result<bool> {
         let mut conn = self.settings.connect(None).await?;
         // The column's collation is case-insensitive; names are compared exactly below.
@@ -437,28 +491,33 @@ impl RestoreTarget for MysqlTarget {
         Ok(names.into_iter().any(|n| lossy(n) == database))
     }
 
-    async fn restore(
+    async fn create_database(&self, database: &str, manifest: &Manifest) -> Result<Vec<String>> {
+        let mut warnings = Vec::new();
+        self.create_like_source(database, manifest, &mut warnings)
+            .await
+            .map_err(|e| self.taken_or(database, e))?;
+        Ok(warnings)
+    }
+
+    async fn load(
         &self,
         database: &str,
         manifest: &Manifest,
         dump: Pin<Box<dyn AsyncRead + Send>>,
     ) -> Result<RestoreReport> {
         let client = self.client(dump_flavor(manifest))?;
-        let mut warnings = Vec::new();
-        self.create_like_source(database, manifest, &mut warnings)
-            .await?;
         let dump: Pin<Box<dyn AsyncRead + Send>> = if self.disable_events {
             Box::pin(Rewriting::new(dump, DisableEvents::rewrite()))
         } else {
             dump
         };
-        warnings.extend(self.load(database, client, dump).await?);
+        let warnings = self.load_into(database, client, dump).await?;
         Ok(RestoreReport { warnings })
     }
 
-    /// Replaces `target` with a copy of `staged`. MySQL has no `RENAME DATABASE`, and
+    /// Gives `target` a copy of `staged`. MySQL has no `RENAME DATABASE`, and
     /// `RENAME TABLE` cannot move views or tables with triggers to another database, so this
-    /// drops `target`, creates it with `staged`'s character set and collation, copies
+    /// drops `target` (with `replace`; without, an existing `target` is `NameTaken`), creates it with `staged`'s character set and collation, copies
     /// `staged` into it with the dump tool piped into the client (the options a backup uses,
     /// without exclusions), and drops `staged` once both sides succeeded.
     ///
@@ -467,7 +526,7 @@ impl RestoreTarget for MysqlTarget {
     /// copies until `staged` is dropped. Between the drop and the end of the copy `target` is
     /// incomplete; when the copy fails it is dropped and `staged` is kept, complete, to
     /// recover from.
-    async fn replace(&self, staged: &str, target: &str) -> Result<()> {
+    async fn publish(&self, staged: &str, target: &str, replace: bool) -> Result<()> {
         let s = &self.settings;
         if staged == target {
             return Err(Error::Dump(format!("cannot replace {target} with itself")));
@@ -483,15 +542,18 @@ impl RestoreTarget for MysqlTarget {
             });
         };
 
-        self.drop_database(target).await?;
-        self.create_database(target, &charset, Some(&collation))
-            .await?;
+        if replace {
+            self.drop_database(target).await?;
+        }
+        self.create_with(target, &charset, Some(&collation))
+            .await
+            .map_err(|e| self.taken_or(target, e))?;
 
         let secret = s.option_file()?;
         let args = dump_args(s, &compat);
         let command = s.tool_command(&tool.path, secret.as_ref(), &args, staged);
         let (dumper, stdout) = ToolProcess::spawn(tool.name, command)?;
-        let loaded = self.load(target, client, stdout).await;
+        let loaded = self.load_into(target, client, stdout).await;
         let dumped = match &loaded {
             // Its output was read to the end: it has exited or is about to.
             Ok(_) => match dumper.wait().await {
@@ -613,6 +675,21 @@ impl RestoreTarget for MysqlTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_the_server_would_not_keep_are_refused() {
+        assert!(check_name("shop", true).is_ok());
+        assert!(check_name("Shop", false).is_ok());
+        let err = check_name("Shop", true).unwrap_err().to_string();
+        assert!(err.contains("\"shop\""), "{err}");
+        assert!(check_name(&"a".repeat(64), false).is_ok());
+        assert!(check_name(&"é".repeat(64), false).is_ok());
+        let err = check_name(&"a".repeat(65), false).unwrap_err().to_string();
+        assert!(err.contains("65 characters"), "{err}");
+        assert!(check_name("shop ", false).is_err());
+        assert!(check_name("", false).is_err());
+        assert!(check_name("a\0b", false).is_err());
+    }
     use crate::tool::Version;
 
     fn v(text: &str) -> Version {

@@ -450,6 +450,20 @@ pub async fn database_exists(conn: &mut PgConnection, database: &str) -> Result<
         .map_err(|e| query_error(&format!("cannot look up database {database:?}"), e))
 }
 
+/// The longest name the server keeps (`NAMEDATALEN - 1`, 63 unless it was built otherwise).
+pub async fn max_identifier_length(conn: &mut PgConnection) -> Result<usize, Error> {
+    let text: String =
+        sqlx::query_scalar("SELECT pg_catalog.current_setting('max_identifier_length')")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| query_error("cannot read max_identifier_length", e))?;
+    text.trim().parse().map_err(|e| {
+        Error::Query(format!(
+            "max_identifier_length {text:?} is not a number: {e}"
+        ))
+    })
+}
+
 /// Runs one statement built from quoted identifiers.
 pub async fn execute(conn: &mut PgConnection, what: &str, sql: String) -> Result<(), Error> {
     sqlx::raw_sql(AssertSqlSafe(sql))

@@ -18,7 +18,7 @@ use std::pin::Pin;
 
 use async_trait::async_trait;
 use dbward_core::process::{ToolExit, ToolProcess, restore_through};
-use dbward_core::restore::{RestoreReport, RestoreTarget};
+use dbward_core::restore::{RestoreReport, RestoreTarget, Staging};
 use dbward_core::stream::{self, Ends, Fed, Rewriting};
 use dbward_core::{DatabaseSettings, Engine, Error, Manifest, Result, TableRows};
 use sqlx::postgres::PgRow;
@@ -232,6 +232,19 @@ fn first_column_text(row: &PgRow) -> Result<String> {
 }
 
 impl PostgresTarget {
+    /// `Error::NameTaken` for a creation or rename that failed because `database` exists
+    /// (SQLSTATE 42P04, seen in the message), else `error` as it is.
+    fn taken_or(&self, database: &str, error: Error) -> Error {
+        if error.to_string().contains("already exists") {
+            Error::NameTaken {
+                target: self.settings.name.clone(),
+                database: database.to_string(),
+            }
+        } else {
+            error
+        }
+    }
+
     /// A target on the server `settings` describes; `spool_dir` holds temporary copies of
     /// dumps being inspected.
     pub fn new(settings: PostgresSettings, spool_dir: PathBuf) -> Self {
@@ -499,6 +512,28 @@ fn create_statements(database: &str, source: Option<&DatabaseSettings>) -> Vec<(
     out
 }
 
+/// Refuses a name PostgreSQL would not keep as given: longer than `limit` bytes (the server
+/// truncates it silently, so two names would meet), empty, or holding a NUL.
+fn check_name(database: &str, limit: usize) -> Result<()> {
+    if database.is_empty() || database.contains('\0') {
+        return Err(Error::BadName(format!(
+            "{database:?} is not a PostgreSQL database name"
+        )));
+    }
+    if database.len() > limit {
+        let mut kept = limit;
+        while !database.is_char_boundary(kept) {
+            kept -= 1;
+        }
+        return Err(Error::BadName(format!(
+            "database name {database:?} is {} bytes; PostgreSQL keeps only {limit} and would truncate it to {:?}, which may be another database: choose a name of at most {limit} bytes",
+            database.len(),
+            &database[..kept]
+        )));
+    }
+    Ok(())
+}
+
 fn quote_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
@@ -555,6 +590,17 @@ impl RestoreTarget for PostgresTarget {
         decide(manifest, &candidates, &searched, &target, (&version, major)).map(drop)
     }
 
+    fn staging(&self) -> Staging {
+        Staging::Rename
+    }
+
+    async fn check_name(&self, database: &str) -> Result<()> {
+        let mut conn = self.maintenance().await?;
+        let limit = conn::max_identifier_length(&mut conn).await;
+        self.release(conn).await;
+        check_name(database, limit?)
+    }
+
     async fn database_exists(&self, database: &str) -> Result<bool> {
         let mut conn = self.maintenance().await?;
         let exists = conn::database_exists(&mut conn, database).await;
@@ -562,7 +608,16 @@ impl RestoreTarget for PostgresTarget {
         exists
     }
 
-    async fn restore(
+    async fn create_database(&self, database: &str, manifest: &Manifest) -> Result<Vec<String>> {
+        let mut conn = self.maintenance().await?;
+        let mut warnings = Vec::new();
+        let created = create_like_source(&mut conn, database, manifest, &mut warnings).await;
+        self.release(conn).await;
+        created.map_err(|e| self.taken_or(database, e))?;
+        Ok(warnings)
+    }
+
+    async fn load(
         &self,
         database: &str,
         manifest: &Manifest,
@@ -571,7 +626,7 @@ impl RestoreTarget for PostgresTarget {
         let (plan, found) = self.restore_tool(manifest).await?;
         let expect_data = !manifest.tables.is_empty();
         let parallel = plan.format == PgFormat::Custom && self.jobs > 1;
-        // Read the whole dump before anything touches the server: a damaged copy fails here.
+        // Read the whole dump before the tool starts: a damaged copy fails here.
         let input = if parallel {
             let (path, ends) = self.spool(".dbward-restore-", dump).await?;
             check_marker(PgFormat::Custom, &ends, expect_data).map_err(Error::Dump)?;
@@ -580,15 +635,10 @@ impl RestoreTarget for PostgresTarget {
             Input::Stream(dump)
         };
         let mut conn = self.maintenance().await?;
-        let mut warnings = Vec::new();
-        let created = async {
-            let superuser = conn::is_superuser(&mut conn).await?;
-            create_like_source(&mut conn, database, manifest, &mut warnings).await?;
-            Ok::<_, Error>(superuser)
-        }
-        .await;
+        let superuser = conn::is_superuser(&mut conn).await;
         self.release(conn).await;
-        let superuser = created?;
+        let superuser = superuser?;
+        let mut warnings = Vec::new();
 
         let mut args: Vec<String> = match plan.format {
             PgFormat::Custom => vec!["--exit-on-error".into()],
@@ -644,11 +694,14 @@ impl RestoreTarget for PostgresTarget {
         Ok(RestoreReport { warnings })
     }
 
-    async fn replace(&self, staged: &str, target: &str) -> Result<()> {
+    async fn publish(&self, staged: &str, target: &str, replace: bool) -> Result<()> {
         let mut conn = self.maintenance().await?;
-        let replaced = async {
-            conn::drop_database(&mut conn, target).await?;
+        let published = async {
+            if replace {
+                conn::drop_database(&mut conn, target).await?;
+            }
             conn::terminate_sessions(&mut conn, staged).await?;
+            // The rename itself refuses a name that exists: no check-then-act window.
             let sql = format!(
                 "ALTER DATABASE {} RENAME TO {}",
                 quote_ident(staged),
@@ -663,7 +716,7 @@ impl RestoreTarget for PostgresTarget {
         }
         .await;
         self.release(conn).await;
-        replaced
+        published.map_err(|e| self.taken_or(target, e))
     }
 
     async fn drop_database(&self, database: &str) -> Result<()> {
@@ -728,6 +781,20 @@ impl RestoreTarget for PostgresTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_postgres_would_truncate_are_refused_naming_what_it_would_keep() {
+        assert!(check_name(&"a".repeat(63), 63).is_ok());
+        let long = format!("{}_restored", "a".repeat(60));
+        let err = check_name(&long, 63).unwrap_err().to_string();
+        assert!(err.contains("70 bytes"), "{err}");
+        assert!(err.contains(&format!("{:?}", &long[..63])), "{err}");
+        // Cut on a character boundary: "é" is two bytes.
+        let err = check_name(&"é".repeat(40), 63).unwrap_err().to_string();
+        assert!(err.contains(&format!("{:?}", "é".repeat(31))), "{err}");
+        assert!(check_name("", 63).is_err());
+        assert!(check_name("a\0b", 63).is_err());
+    }
     use dbward_core::manifest::MANIFEST_FORMAT_VERSION;
 
     fn manifest(format: &str, tool_version: &str, server_version: &str) -> Manifest {

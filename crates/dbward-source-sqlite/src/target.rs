@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
 use async_trait::async_trait;
-use dbward_core::restore::{RestoreReport, RestoreTarget};
+use dbward_core::restore::{RestoreReport, RestoreTarget, Staging};
 use dbward_core::{Engine, Error, Manifest, Result, TableRows};
 use rusqlite::{Connection, OpenFlags};
 use tokio::io::AsyncRead;
@@ -62,6 +62,24 @@ impl SqliteTarget {
         }
     }
 
+    fn taken(&self, database: &str) -> Error {
+        Error::NameTaken {
+            target: self.name.clone(),
+            database: database.to_string(),
+        }
+    }
+
+    /// Gives the complete file `from` the name of `database`; a hard link fails when that
+    /// name exists, so nothing that appeared meanwhile is ever overwritten.
+    fn link_new(&self, from: &Path, database: &str) -> Result<()> {
+        let to = self.path_of(database);
+        match std::fs::hard_link(from, &to) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(self.taken(database)),
+            Err(e) => Err(Error::io("cannot create", &to, e)),
+        }
+    }
+
     /// Streams `dump` into a new file next to `final_path` and checks it.
     async fn write_checked(
         &self,
@@ -94,6 +112,20 @@ impl SqliteTarget {
             .map_err(|e| Error::Dump(format!("integrity check stopped: {e}")))??;
         Ok((staged, tables))
     }
+}
+
+/// Refuses a name that is not one plain file name inside the target folder.
+fn check_name(database: &str) -> Result<()> {
+    let bad = database.is_empty()
+        || database.starts_with('.')
+        || database.len() > 240
+        || database.contains(['/', '\\', '\0']);
+    if bad {
+        return Err(Error::BadName(format!(
+            "{database:?} is not a SQLite database name: use a plain file name (no /, \\, leading dot or NUL, at most 240 bytes)"
+        )));
+    }
+    Ok(())
 }
 
 fn sqlite_error(what: &str, path: &Path, e: rusqlite::Error) -> Error {
@@ -135,11 +167,30 @@ impl RestoreTarget for SqliteTarget {
         Ok(())
     }
 
+    fn staging(&self) -> Staging {
+        Staging::Atomic
+    }
+
+    async fn check_name(&self, database: &str) -> Result<()> {
+        if self.home.as_ref().is_some_and(|(home, _)| home == database) {
+            return Ok(());
+        }
+        check_name(database)
+    }
+
     async fn database_exists(&self, database: &str) -> Result<bool> {
         Ok(self.path_of(database).exists())
     }
 
-    async fn restore(
+    async fn create_database(&self, database: &str, _manifest: &Manifest) -> Result<Vec<String>> {
+        // The file appears only when `load` links the checked copy into place.
+        if self.path_of(database).exists() {
+            return Err(self.taken(database));
+        }
+        Ok(Vec::new())
+    }
+
+    async fn load(
         &self,
         database: &str,
         _manifest: &Manifest,
@@ -147,14 +198,19 @@ impl RestoreTarget for SqliteTarget {
     ) -> Result<RestoreReport> {
         let path = self.path_of(database);
         let (staged, _) = self.write_checked(&path, dump).await?;
-        // A hard link fails when the name exists: never overwrite what appeared meanwhile.
-        std::fs::hard_link(&staged, &path).map_err(|e| Error::io("cannot create", &path, e))?;
+        self.link_new(&staged, database)?;
         drop(staged);
         Ok(RestoreReport::default())
     }
 
-    async fn replace(&self, staged: &str, target: &str) -> Result<()> {
+    async fn publish(&self, staged: &str, target: &str, replace: bool) -> Result<()> {
         let (from, to) = (self.path_of(staged), self.path_of(target));
+        if !replace {
+            self.link_new(&from, target)?;
+            return tokio::fs::remove_file(&from)
+                .await
+                .map_err(|e| Error::io("cannot remove", &from, e));
+        }
         tokio::fs::rename(&from, &to)
             .await
             .map_err(|e| Error::io("cannot move into place", &to, e))?;
