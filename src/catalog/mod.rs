@@ -115,8 +115,13 @@ impl Catalog {
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(std::time::Duration::from_secs(30))
             .foreign_keys(true);
+        // One connection: the bundled SQLite (3.51.1) can deadlock when two connections to
+        // the same file close at once in one process (unixClose takes the global VFS mutex
+        // then the inode's, a checkpoint-on-close lock takes them the other way round), which
+        // hung commands at exit. Writes are serialised by SQLite anyway, and no catalog call
+        // holds a connection while it asks for another.
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(1)
             .connect_with(options)
             .await
             .map_err(|e| open_err(e.to_string()))?;
