@@ -5,7 +5,6 @@
 //! dead one left. `DBWARD_KILL_RUNS` (default 8) and `DBWARD_KILL_SEED` choose the count and
 //! the seed; `scripts/kill-anywhere.sh` runs a larger count.
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -77,12 +76,13 @@ fn good_backups_are_committed(env: &Env, context: &str) {
                 "{context}: {}",
                 artifact.display()
             );
-            let stem = artifact.to_string_lossy();
-            let stem = &stem[..stem.find('.').unwrap_or(stem.len())];
-            let manifest = format!("{stem}.manifest.json");
+            let file = artifact.file_name().unwrap().to_string_lossy();
+            let stem = file.split('.').next().unwrap();
+            let manifest = artifact.with_file_name(format!("{stem}.manifest.json"));
             assert!(
-                Path::new(&manifest).is_file(),
-                "{context}: {manifest} is gone"
+                manifest.is_file(),
+                "{context}: {} is gone",
+                manifest.display()
             );
         }
     }

@@ -127,7 +127,7 @@ fn a_database_created_while_the_restore_runs_is_left_untouched() {
         name: format!("{}_racer", db.name),
     };
     let before = pg_databases_like(server, "dbward_restore_%");
-    let mut restore = spawn_restore(&env, "pg", &db.name, &racer.name);
+    let restore = spawn_restore(&env, "pg", &db.name, &racer.name);
     let mut staged = Vec::new();
     wait_for("the temporary database", Duration::from_secs(30), || {
         staged = pg_databases_like(server, "dbward_restore_%")
