@@ -67,7 +67,8 @@ pub enum Command {
     Audit(audit::Args),
     /// Rebuild the catalog from a destination's manifests.
     Catalog(catalog::Args),
-    /// Remove uncommitted leftovers from destinations.
+    /// Apply each schedule's retention (never the newest good backup), then remove
+    /// uncommitted leftovers older than 24 hours and abandoned staged uploads.
     Prune(prune::Args),
     /// Health of every schedule and database (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
     Status,
