@@ -888,3 +888,74 @@ fn the_repo_cites_only_failure_modes_it_defines_and_no_outside_document() {
         &problems,
     );
 }
+
+// ---------------------------------------------------------------- links
+
+/// The anchors of a markdown file: GitHub's slug of every heading (lower case, punctuation
+/// dropped, spaces as `-`, `-1`, `-2` … for repeats), and every `<a id="…">`.
+fn anchors(md: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (_, heading, _) in sections(md) {
+        let slug: String = heading
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        let mut unique = slug.clone();
+        let mut n = 0;
+        while found.contains(&unique) {
+            n += 1;
+            unique = format!("{slug}-{n}");
+        }
+        found.insert(unique);
+    }
+    found.extend(
+        md.split("<a id=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next().map(String::from)),
+    );
+    found
+}
+
+#[test]
+fn every_link_between_the_docs_reaches_a_file_and_heading() {
+    let files = [
+        "README.md",
+        "ARCHITECTURE.md",
+        "docs/cli.md",
+        "docs/config.md",
+        "docs/storage-format.md",
+        "docs/failure-modes.md",
+    ];
+    let mut problems = Vec::new();
+    for file in files {
+        let (prose, _) = split(&read(file));
+        let dir = Path::new(file).parent().unwrap();
+        for target in prose
+            .split("](")
+            .skip(1)
+            .filter_map(|rest| rest.split(')').next())
+        {
+            if target.starts_with("http") || target.contains(' ') {
+                continue;
+            }
+            let (path, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let linked = if path.is_empty() {
+                file.to_string()
+            } else {
+                dir.join(path).display().to_string()
+            };
+            let Ok(text) = std::fs::read_to_string(repo().join(&linked)) else {
+                problems.push(format!("{file}: link ({target}): no file {linked}"));
+                continue;
+            };
+            if !anchor.is_empty() && !anchors(&text).contains(anchor) {
+                problems.push(format!(
+                    "{file}: link ({target}): {linked} has no heading or anchor `{anchor}`"
+                ));
+            }
+        }
+    }
+    report("links in the docs that lead nowhere", &problems);
+}
