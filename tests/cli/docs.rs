@@ -959,3 +959,53 @@ fn every_link_between_the_docs_reaches_a_file_and_heading() {
     }
     report("links in the docs that lead nowhere", &problems);
 }
+
+// ---------------------------------------------------------------- the manifest
+
+#[test]
+fn the_manifest_example_parses_and_every_field_written_is_documented() {
+    use dbward_core::manifest::{MANIFEST_FORMAT_VERSION, Manifest};
+    let md = read("docs/storage-format.md");
+    let (_, blocks) = split(&md);
+    let example = blocks
+        .iter()
+        .find(|b| b.lang == "json" && b.text.contains("\"format_version\""))
+        .expect("docs/storage-format.md has a json example of a manifest");
+    let manifest = Manifest::from_json(example.text.as_bytes()).unwrap_or_else(|e| {
+        panic!(
+            "docs/storage-format.md:{}: the manifest example does not parse: {e}",
+            example.line
+        )
+    });
+    let heading = format!("The manifest (`format_version` {MANIFEST_FORMAT_VERSION})");
+    let sections = sections(&md);
+    let Some((_, _, section)) = sections.iter().find(|(_, h, _)| *h == heading) else {
+        panic!("docs/storage-format.md has no heading `## {heading}`");
+    };
+    let documented: BTreeSet<String> = first_cells(section, "field")
+        .iter()
+        .flat_map(|cell| {
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let written: serde_json::Value = serde_json::from_slice(&manifest.to_json()).unwrap();
+    let problems: Vec<String> = written
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|key| !documented.contains(*key))
+        .map(|key| {
+            format!(
+                "manifests hold `{key}`, which the field table under `## {heading}` does not list"
+            )
+        })
+        .collect();
+    report(
+        "manifest fields out of step with docs/storage-format.md",
+        &problems,
+    );
+}
