@@ -153,6 +153,36 @@ fn every_command_and_flag_is_in_cli_md_and_every_documented_one_exists() {
         }
     }
 
+    // Parser → overviews: every command is a row of cli.md's command table and of README.md's.
+    let overview: Vec<String> = sections
+        .iter()
+        .flat_map(|(_, _, body)| first_cells(body, "command"))
+        .flat_map(|cell| code_spans(&cell))
+        .collect();
+    let (readme, _) = split(&read("README.md"));
+    let readme_spans = code_spans(&readme);
+    for (words, _) in &all {
+        let name = words.join(" ");
+        let starts = |span: &String, start: &str| {
+            span.strip_prefix(start)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+        };
+        if !overview.iter().any(|span| starts(span, &name)) {
+            problems.push(format!(
+                "docs/cli.md's command table has no row for `{name}`"
+            ));
+        }
+        if words.len() == 1
+            && !readme_spans
+                .iter()
+                .any(|s| starts(s, &format!("dbward {name}")))
+        {
+            problems.push(format!(
+                "README.md does not show `dbward {name}` (add it to \"What works today\")"
+            ));
+        }
+    }
+
     // Docs → parser: every `dbward …` usage, and the command column of overview tables.
     for file in ["docs/cli.md", "README.md"] {
         let text = read(file);
