@@ -2,8 +2,9 @@
 //! config example in docs/config.md and README.md loads through the real config loader; every
 //! key the parser accepts is documented in docs/config.md and every documented key is
 //! accepted; every command and long flag is in docs/cli.md and every one documented exists;
-//! every test docs/failure-modes.md cites exists; and no file cites a failure mode id that
-//! docs/failure-modes.md does not define, or a document outside the repo. The conventions are
+//! every test docs/failure-modes.md cites exists; no file cites a failure mode id that
+//! docs/failure-modes.md does not define, or a document outside the repo; links between the
+//! docs reach their headings; and every manifest field is documented. The conventions are
 //! stated in an HTML comment at the top of docs/config.md; each failure names the file, the
 //! line or heading, and what is undocumented or unknown.
 
