@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(long = "database", value_name = "DATABASE")]
     databases: Vec<String>,
     /// Databases backed up at once (default: `parallelism` in the config, 2).
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     jobs: Option<usize>,
 }
 

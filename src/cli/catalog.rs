@@ -13,6 +13,7 @@ pub struct Args {
 enum CatalogCommand {
     /// Recreate catalog entries from the manifests on a destination (idempotent).
     Rebuild {
+        /// The configured destination whose manifests are read.
         #[arg(long, value_name = "DESTINATION")]
         from: String,
     },

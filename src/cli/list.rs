@@ -8,14 +8,17 @@ use crate::engine::UsageError;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Only this source (exact name).
     #[arg(long)]
     source: Option<String>,
+    /// Only this database (exact name, not a glob).
     #[arg(long)]
     database: Option<String>,
     /// running, succeeded, degraded, failed or skipped.
     #[arg(long)]
     status: Option<String>,
-    #[arg(long)]
+    /// At most N rows (default: all).
+    #[arg(long, value_name = "N")]
     limit: Option<u32>,
 }
 

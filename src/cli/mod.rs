@@ -32,7 +32,7 @@ pub struct Cli {
     /// Print one JSON document on stdout; human text goes to stderr.
     #[arg(long, global = true)]
     pub json: bool,
-    /// More log output on stderr (-v info, -vv debug).
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Only errors on stderr, no progress bars.
@@ -49,7 +49,7 @@ pub struct Cli {
 pub enum Command {
     /// Write a commented starter config.
     Init(init::Args),
-    /// Validate the config and test every source and destination.
+    /// Validate the config; test every source, destination and alert.
     Check,
     /// Back up now.
     Backup(backup::Args),
@@ -63,11 +63,12 @@ pub enum Command {
     Verify(verify::Args),
     /// Generate an age identity, or prove one decrypts the newest backups.
     Key(key::Args),
-    /// Compare what each destination holds with the catalog.
+    /// Compare what each destination holds with the catalog; mark lost copies missing.
     Audit(audit::Args),
     /// Rebuild the catalog from a destination's manifests.
     Catalog(catalog::Args),
-    /// Remove uncommitted leftovers from destinations.
+    /// Apply each schedule's retention (never the newest good backup), then remove
+    /// uncommitted leftovers older than 24 hours and abandoned staged uploads.
     Prune(prune::Args),
     /// Health of every schedule and database (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
     Status,

@@ -13,8 +13,10 @@ pub struct Args {
     /// The newest good backup of --source/--database.
     #[arg(long, requires_all = ["source", "database"], conflicts_with = "id")]
     latest: bool,
+    /// The backup's source, with --latest.
     #[arg(long)]
     source: Option<String>,
+    /// The backup's database, with --latest.
     #[arg(long)]
     database: Option<String>,
     /// Restore onto this configured source (default: the backup's own source).

@@ -15,10 +15,14 @@ pub struct Args {
     /// The newest good backup of every selected database.
     #[arg(long, conflicts_with = "id")]
     latest: bool,
+    /// With --latest: only this source.
     #[arg(long, requires = "latest")]
     source: Option<String>,
-    #[arg(long = "database", requires = "latest")]
+    /// With --latest: only these databases (exact names, repeatable).
+    #[arg(long = "database", value_name = "DATABASE", requires = "latest")]
     databases: Vec<String>,
+    /// checksum: re-read every copy; structural: read the dump with the engine's reader;
+    /// drill: restore into a scratch database and compare.
     #[arg(long, value_enum, default_value = "checksum")]
     level: VerifyLevel,
     /// age identity file for encrypted backups (default: [encryption] identity).

@@ -1,5 +1,5 @@
 //! The backup use case: select databases, then for each one take its lock, dump it through the
-//! pipeline to every destination, judge it by the gate (DESIGN §4), commit each copy with its
+//! pipeline to every destination, judge it by the gate (docs/cli.md), commit each copy with its
 //! manifest, and record the outcome. A failure anywhere leaves nothing committed.
 
 use std::collections::HashMap;
@@ -43,7 +43,7 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// Exit code per DESIGN §3: 1 when anything failed (a backup, or its verification), 3
+    /// Exit code (docs/cli.md): 1 when anything failed (a backup, or its verification), 3
     /// when a job was locked, else 0.
     pub fn exit_code(&self) -> u8 {
         let any = |s: BackupStatus| self.backups.iter().any(|b| b.status == s);

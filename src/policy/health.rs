@@ -1,4 +1,4 @@
-//! Health of one database's backups (DESIGN §7): stale against the cron schedule, the latest
+//! Health of one database's backups (`dbward status`): stale against the cron schedule, the latest
 //! run failed or degraded, past the RPO, copies lost (audit), size anomalies, drills overdue
 //! or failing, 3-2-1, and keys never proven. Judged from catalog records and config facts.
 

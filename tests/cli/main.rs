@@ -5,6 +5,7 @@
 mod alerts;
 mod common;
 mod config;
+mod docs;
 mod encryption;
 mod faults;
 mod kill_anywhere;

@@ -1,4 +1,4 @@
-//! A running `mariadb-dump`/`mysqldump` and its judgement by the backup gate (DESIGN §4):
+//! A running `mariadb-dump`/`mysqldump` and its judgement by the backup gate (docs/cli.md):
 //! exit status, stderr split into errors and warnings, the `-- Dump completed` trailer, and
 //! the expected tables with the row counts read from the stream.
 

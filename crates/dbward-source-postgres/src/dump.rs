@@ -1,4 +1,4 @@
-//! One pg_dump run, judged by the backup gate (DESIGN §4) as its bytes stream past.
+//! One pg_dump run, judged by the backup gate (docs/cli.md) as its bytes stream past.
 //!
 //! dbward opens a repeatable-read transaction and exports its snapshot; pg_dump imports it
 //! (`--snapshot`), so the table listing dbward reads in that snapshot before starting
