@@ -56,7 +56,10 @@ fn listed(env: &Env) -> Vec<Value> {
 fn good_backups_are_committed(env: &Env, context: &str) {
     for backup in listed(env) {
         let status = backup["status"].as_str().unwrap();
-        assert_ne!(status, "running", "{context}: a run is still running: {backup:#}");
+        assert_ne!(
+            status, "running",
+            "{context}: a run is still running: {backup:#}"
+        );
         if status != "succeeded" && status != "degraded" {
             continue;
         }
@@ -99,7 +102,10 @@ fn no_leftovers(env: &Env, context: &str) {
     let staged: Vec<_> = std::fs::read_dir(&staging)
         .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
         .unwrap_or_default();
-    assert!(staged.is_empty(), "{context}: staged uploads left: {staged:?}");
+    assert!(
+        staged.is_empty(),
+        "{context}: staged uploads left: {staged:?}"
+    );
 }
 
 fn run_ok(env: &Env, args: &[&str]) {
@@ -128,11 +134,7 @@ fn dbward_killed_anywhere_leaves_nothing_half_done() {
         db.sql("SELECT count(*) || ':' || sum(id) || ':' || md5(string_agg(name, ',' ORDER BY id)) FROM customers")
     };
     let before = fingerprint();
-    let env = pg_env(
-        server,
-        &[&db.name],
-        "",
-    );
+    let env = pg_env(server, &[&db.name], "");
     let config = std::fs::read_to_string(env.config()).unwrap();
     std::fs::write(
         env.config(),
@@ -211,7 +213,10 @@ fn dbward_killed_anywhere_leaves_nothing_half_done() {
                     ],
                 );
                 for name in [&target, &after] {
-                    server.sql("postgres", &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+                    server.sql(
+                        "postgres",
+                        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                    );
                 }
             }
             Op::Drill => run_ok(&env, &["verify", "--latest", "--level", "drill"]),
@@ -221,7 +226,10 @@ fn dbward_killed_anywhere_leaves_nothing_half_done() {
         no_leftovers(&env, &context);
         assert_eq!(fingerprint(), before, "{context}: the source changed");
         for backup in listed(&env) {
-            let scratch = format!("dbward_drill_{}", backup["id"].as_str().unwrap().to_lowercase());
+            let scratch = format!(
+                "dbward_drill_{}",
+                backup["id"].as_str().unwrap().to_lowercase()
+            );
             assert!(
                 !database_exists(server, &scratch),
                 "{context}: the drill's scratch database {scratch} was left"
