@@ -26,11 +26,24 @@ pub enum EntryState {
     Complete,
 }
 
+/// What kind of target an entry's database is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The `[[source]]`'s own server (a restore).
+    #[default]
+    Restore,
+    /// The drill server of the `[[source]]` (`[drill]`, else its own server).
+    Drill,
+}
+
 /// One journal entry as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
-    /// The `[[source]]` (or drill target) the database is on.
+    /// The `[[source]]` whose restore or drill target the database is on.
     pub target: String,
+    #[serde(default)]
+    pub kind: Kind,
     pub database: String,
     /// True when the name was made up for this restore (`dbward_restore_<ulid>`), so no one
     /// else can own a database of that name.
@@ -78,10 +91,12 @@ impl Journal {
         database: &str,
         exclusive: bool,
         backup: &str,
+        kind: Kind,
     ) -> std::io::Result<Claim> {
         create_private_dir(&self.dir)?;
         let record = Record {
             target: target.to_string(),
+            kind,
             database: database.to_string(),
             exclusive,
             state: EntryState::Creating,
@@ -202,6 +217,7 @@ mod tests {
     fn only_what_was_surely_ours_and_incomplete_is_dropped() {
         let record = |state, exclusive| Record {
             target: "pg".into(),
+            kind: Kind::Restore,
             database: "shop".into(),
             exclusive,
             state,
@@ -230,7 +246,9 @@ mod tests {
     fn a_live_claim_is_no_leftover_and_a_dropped_one_is_gone() {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::new(dir.path());
-        let mut claim = journal.begin("pg", "shop", false, "01J").unwrap();
+        let mut claim = journal
+            .begin("pg", "shop", false, "01J", Kind::Restore)
+            .unwrap();
         claim.set(EntryState::Incomplete).unwrap();
         assert!(journal.leftovers().is_empty(), "a live entry is locked");
         drop(claim);
@@ -244,7 +262,9 @@ mod tests {
     fn an_entry_whose_process_died_is_a_leftover() {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::new(dir.path());
-        let mut claim = journal.begin("pg", "shop", false, "01J").unwrap();
+        let mut claim = journal
+            .begin("pg", "shop", false, "01J", Kind::Restore)
+            .unwrap();
         claim.set(EntryState::Incomplete).unwrap();
         // What a kill leaves: the file, with no lock held.
         let path = claim.path.clone();

@@ -11,7 +11,7 @@ use dbward_core::restore::{RestoreTarget, Staging};
 use serde::Serialize;
 
 use super::artifact::{CopyOutcome, read_first_good_copy};
-use super::journal::{Claim, Cleanup, EntryState, Journal, cleanup_for};
+use super::journal::{Claim, Cleanup, EntryState, Journal, Kind, cleanup_for};
 use super::locate::{BackupRef, Located, locate};
 use super::{Context, UsageError};
 use crate::progress::Progress;
@@ -201,7 +201,7 @@ pub async fn restore_located(
             return None; // the load itself never leaves a partial database under a name
         }
         let journal = journal?;
-        match journal.begin(target.name(), name, exclusive, &manifest.id) {
+        match journal.begin(target.name(), name, exclusive, &manifest.id, Kind::Restore) {
             Ok(claim) => Some(claim),
             Err(e) => {
                 tracing::warn!(
@@ -410,9 +410,13 @@ pub async fn clean_interrupted(ctx: &Context) {
     for leftover in journal.leftovers() {
         let record = &leftover.record;
         let what = format!(
-            "{} on {} (left by an interrupted restore of backup {} at {})",
+            "{} on {} (left by an interrupted {} of backup {} at {})",
             record.database,
             record.target,
+            match record.kind {
+                Kind::Restore => "restore",
+                Kind::Drill => "drill",
+            },
             record.backup,
             record.started_at.format("%Y-%m-%d %H:%M:%S UTC")
         );
@@ -434,7 +438,10 @@ pub async fn clean_interrupted(ctx: &Context) {
             );
             continue;
         };
-        let target = registry::restore_target(source, &ctx.scratch);
+        let target = match record.kind {
+            Kind::Restore => registry::restore_target(source, &ctx.scratch),
+            Kind::Drill => registry::drill_target(source, &ctx.config, &ctx.scratch),
+        };
         match target.drop_database(&record.database).await {
             Ok(()) => {
                 tracing::warn!("dropped {what}");

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::artifact::{CopyOutcome, read_first_good_copy};
 use super::backup::read_back_sha256;
+use super::journal::{Journal, Kind};
 use super::keys::Keyring;
 use super::locate::{BackupRef, Located, locate};
 use super::restore::{Placement, restore_located};
@@ -279,18 +280,28 @@ async fn drill(
         anyhow::anyhow!("no [[source]] named {:?} to drill into", manifest.source)
     })?;
     let target = registry::drill_target(source, &ctx.config, &ctx.scratch);
-    // One drill at a time per target server, so that cleaning leftovers never hits a live
-    // drill; `.drill` cannot collide with a source name (they never start with a dot).
+    // One drill at a time per target server; `.drill` cannot collide with a source name
+    // (they never start with a dot).
     let _lock = super::lock::try_lock(
         &ctx.config.state_dir,
         ".drill",
         &registry::drill_location(source, &ctx.config),
     )?;
-    for leftover in target.databases_with_prefix(DRILL_PREFIX).await? {
-        tracing::warn!("dropping {leftover}, left by an interrupted drill");
-        target.drop_database(&leftover).await?;
-    }
-    let scratch = format!("{DRILL_PREFIX}{}", manifest.id.to_lowercase());
+    super::restore::clean_interrupted(ctx).await;
+    // A name of this attempt's own, journalled: a killed drill's scratch database is dropped
+    // by the next restore or drill, and no other host's live drill is ever touched.
+    let scratch = format!(
+        "{DRILL_PREFIX}{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    let claim = Journal::new(&ctx.config.state_dir)
+        .begin(&manifest.source, &scratch, true, &manifest.id, Kind::Drill)
+        .map_err(|e| {
+            tracing::warn!(
+                "cannot record the drill in the restore journal ({e}): if dbward is killed now, drop {scratch} by hand"
+            )
+        })
+        .ok();
     let asserts = assertions_for(ctx, manifest);
     let body = drill_body(
         target.as_ref(),
@@ -305,8 +316,14 @@ async fn drill(
         result = body => result,
         signal = super::restore::interrupted() => Err(anyhow::anyhow!("interrupted ({signal})")),
     };
-    // Always, also after a failure or Ctrl-C.
+    // Always, also after a failure or Ctrl-C; the name is this drill's alone.
     let dropped = target.drop_database(&scratch).await;
+    if dropped.is_err() {
+        // Left in the journal, so that the next restore or drill tries again.
+        std::mem::forget(claim);
+    } else {
+        drop(claim);
+    }
     let mut checks = result?;
     checks.push(match dropped {
         Ok(()) => Check {

@@ -95,9 +95,6 @@ pub trait RestoreTarget: Send + Sync + Debug {
     /// Drops a database; an absent one is not an error.
     async fn drop_database(&self, database: &str) -> Result<()>;
 
-    /// Databases whose names start with `prefix` (leftovers of crashed drills).
-    async fn databases_with_prefix(&self, prefix: &str) -> Result<Vec<String>>;
-
     /// Exact row counts of every table, named as the engine's manifests name them.
     async fn count_rows(&self, database: &str) -> Result<Vec<TableRows>>;
 

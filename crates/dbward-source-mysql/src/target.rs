@@ -273,20 +273,6 @@ fn describe_settings(s: &DatabaseSettings) -> String {
     }
 }
 
-/// A `LIKE ... ESCAPE '!'` pattern matching names that start with `prefix` literally. `!`
-/// rather than a backslash: a backslash means different things under `NO_BACKSLASH_ESCAPES`.
-fn like_prefix(prefix: &str) -> String {
-    let mut pattern = String::with_capacity(prefix.len() + 1);
-    for c in prefix.chars() {
-        if matches!(c, '!' | '_' | '%') {
-            pattern.push('!');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 /// `MySQL 8.0.36` / `MariaDB 10.11.19`.
 fn label(v: &Version) -> String {
     match v.flavor {
@@ -591,26 +577,6 @@ impl RestoreTarget for MysqlTarget {
         .await
     }
 
-    async fn databases_with_prefix(&self, prefix: &str) -> Result<Vec<String>> {
-        let mut conn = self.settings.connect(None).await?;
-        let names: Result<Vec<Vec<u8>>, _> = sqlx::query_scalar(
-            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ? ESCAPE '!'",
-        )
-        .bind(like_prefix(prefix))
-        .fetch_all(&mut conn)
-        .await;
-        let _ = conn.close().await;
-        let mut names: Vec<String> = names
-            .map_err(|e| query_error("cannot list databases", &e))?
-            .into_iter()
-            .map(lossy)
-            // LIKE follows the column's case-insensitive collation; the prefix is exact.
-            .filter(|n| n.starts_with(prefix))
-            .collect();
-        names.sort();
-        Ok(names)
-    }
-
     async fn count_rows(&self, database: &str) -> Result<Vec<TableRows>> {
         let mut conn = self.settings.connect(Some(database)).await?;
         let counted = count_tables(&mut conn, database).await;
@@ -758,13 +724,6 @@ mod tests {
                 && err.contains("MySQL 9.x or newer"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn like_prefix_escapes_wildcards() {
-        assert_eq!(like_prefix("dbward_drill_"), "dbward!_drill!_%");
-        assert_eq!(like_prefix("a%b!c"), "a!%b!!c%");
-        assert_eq!(like_prefix(""), "%");
     }
 
     #[test]

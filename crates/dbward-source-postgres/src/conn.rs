@@ -105,19 +105,6 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// A `LIKE` pattern matching names that start with `prefix` literally (default escape `\`).
-pub fn like_prefix(prefix: &str) -> String {
-    let mut out = String::with_capacity(prefix.len() + 1);
-    for c in prefix.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 /// Whether a missing database is the selected one (a dump: `DatabaseMissing`) or part of the
 /// source's configuration (the maintenance database: a connection failure).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -519,18 +506,9 @@ mod tests {
     }
 
     #[test]
-    fn identifiers_and_like_prefixes_are_escaped() {
+    fn identifiers_are_quoted() {
         assert_eq!(quote_ident("shop"), "\"shop\"");
         assert_eq!(quote_ident("a\"b c"), "\"a\"\"b c\"");
-        let cases = [
-            ("dbward_drill_", "dbward\\_drill\\_%"),
-            ("50%", "50\\%%"),
-            ("a\\b", "a\\\\b%"),
-            ("", "%"),
-        ];
-        for (prefix, want) in cases {
-            assert_eq!(like_prefix(prefix), want, "{prefix}");
-        }
     }
 
     #[test]

@@ -726,20 +726,6 @@ impl RestoreTarget for PostgresTarget {
         dropped
     }
 
-    async fn databases_with_prefix(&self, prefix: &str) -> Result<Vec<String>> {
-        let mut conn = self.maintenance().await?;
-        let names = sqlx::query_scalar(
-            "SELECT datname::text FROM pg_catalog.pg_database
-              WHERE datname LIKE $1 ESCAPE '\\' ORDER BY 1",
-        )
-        .bind(conn::like_prefix(prefix))
-        .fetch_all(&mut conn)
-        .await
-        .map_err(|e| conn::query_error("cannot list databases", e));
-        self.release(conn).await;
-        names
-    }
-
     async fn count_rows(&self, database: &str) -> Result<Vec<TableRows>> {
         let mut conn = conn::connect(&self.settings, database, Purpose::Dump).await?;
         let counted = async {

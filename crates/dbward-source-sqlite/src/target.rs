@@ -236,23 +236,6 @@ impl RestoreTarget for SqliteTarget {
         Ok(())
     }
 
-    async fn databases_with_prefix(&self, prefix: &str) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        let mut entries = match tokio::fs::read_dir(&self.dir).await {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(Error::io("cannot list", &self.dir, e)),
-        };
-        while let Ok(Some(entry)) = entries.next_entry().await {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(stem) = name.strip_suffix(".db").filter(|s| s.starts_with(prefix)) {
-                out.push(stem.to_string());
-            }
-        }
-        out.sort();
-        Ok(out)
-    }
-
     async fn count_rows(&self, database: &str) -> Result<Vec<TableRows>> {
         let path = self.path_of(database);
         tokio::task::spawn_blocking(move || check_file(&path))
