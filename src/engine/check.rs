@@ -101,6 +101,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckItem> {
         });
     }
     items.extend(secrets_and_encryption(ctx).await);
+    items.extend(drills_on_production(&ctx.config));
     // Started together, collected in config order.
     for task in tasks {
         match task.await {
@@ -150,6 +151,28 @@ async fn probe(dest: &dyn Destination) -> Result<Option<String>, String> {
         ))),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Drills of a server source without a `[drill]` server for its engine restore into the
+/// source's own server, usually production: scratch databases and their load land there.
+fn drills_on_production(config: &crate::config::Config) -> Vec<CheckItem> {
+    config
+        .sources
+        .iter()
+        .filter(|s| s.engine != dbward_core::Engine::Sqlite)
+        .filter(|s| config.drill.server(s.engine).is_none())
+        .map(|s| CheckItem {
+            kind: "drill",
+            name: s.name.clone(),
+            item: "target".into(),
+            ok: true,
+            warning: true,
+            detail: format!(
+                "drills of {} restore into its own server (usually production): set [drill] {} = {{ host = ..., user = ... }} to drill on a scratch server",
+                s.name, s.engine
+            ),
+        })
+        .collect()
 }
 
 fn note(kind: &'static str, item: &str, warning: bool, detail: String) -> CheckItem {

@@ -52,12 +52,13 @@ fn listed(env: &Env) -> Vec<Value> {
 }
 
 /// Every good backup has, on each committed copy, its artifact with the recorded sha256 and
-/// its manifest beside it.
-fn good_backups_are_committed(env: &Env, context: &str) {
+/// its manifest beside it. Right after a kill the dead run's row may still say `running`
+/// (the next holder of its job marks it failed); after the next command none may.
+fn good_backups_are_committed(env: &Env, context: &str, right_after_kill: bool) {
     for backup in listed(env) {
         let status = backup["status"].as_str().unwrap();
-        assert_ne!(
-            status, "running",
+        assert!(
+            right_after_kill || status != "running",
             "{context}: a run is still running: {backup:#}"
         );
         if status != "succeeded" && status != "degraded" {
