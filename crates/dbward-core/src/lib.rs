@@ -11,8 +11,10 @@ pub mod manifest;
 pub mod process;
 pub mod restore;
 pub mod secret;
+pub mod signing;
 pub mod source;
 pub mod stream;
+pub mod chunked;
 
 pub use error::{Error, Result};
 pub use manifest::{DatabaseSettings, Engine, Manifest, TableRows};
