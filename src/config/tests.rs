@@ -163,7 +163,10 @@ fn errors_name_the_key_and_what_is_expected() {
             "[integrity]\ntrusted_keys = [\"ssh-ed25519 AAAA\"]",
             "[integrity] key `trusted_keys` entry 1: \"ssh-ed25519 AAAA\" is not a dbward public key: expected dbward-ed25519: and 64 hex digits",
         ),
-        ("[integrity]\nsigning_keys = \"k\"", "unknown field `signing_keys`"),
+        (
+            "[integrity]\nsigning_keys = \"k\"",
+            "unknown field `signing_keys`",
+        ),
     ];
     for (text, expected) in cases {
         let err = parse(text).expect_err(text);
@@ -186,7 +189,9 @@ fn integrity_defaults_to_a_key_in_the_state_dir_and_parses_trusted_keys() {
         Path::new("/var/lib/dbward/keys/signing.key")
     );
     assert!(config.integrity.trusted_keys.is_empty());
-    let key = dbward_core::signing::SigningKey::generate().unwrap().public();
+    let key = dbward_core::signing::SigningKey::generate()
+        .unwrap()
+        .public();
     let config = parse(&format!(
         "[integrity]\nsigning_key = \"keys/host.key\"\ntrusted_keys = [\"{key}\"]"
     ))

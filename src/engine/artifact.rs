@@ -229,8 +229,7 @@ pub async fn open_dump(
     let counted =
         dbward_core::stream::TapReader::new(raw, move |chunk: &[u8]| on_read(chunk.len() as u64));
     let label = format!("copy on {} ({key})", dest.name());
-    let verified: Pin<Box<dyn AsyncRead + Send>> = match (manifest.chunk_size, &manifest.chunks)
-    {
+    let verified: Pin<Box<dyn AsyncRead + Send>> = match (manifest.chunk_size, &manifest.chunks) {
         (Some(chunk_size), Some(chunks)) => Box::pin(ChunkVerifiedReader::new(
             counted,
             manifest.stored_bytes,

@@ -18,7 +18,8 @@ pub fn signing_key(config: &IntegrityConfig) -> anyhow::Result<SigningKey> {
     let path = &config.signing_key;
     match SigningKey::read(path) {
         Ok(key) => return Ok(key),
-        Err(dbward_core::signing::KeyError::Io { err, .. }) if err.kind() == ErrorKind::NotFound => {}
+        Err(dbward_core::signing::KeyError::Io { err, .. })
+            if err.kind() == ErrorKind::NotFound => {}
         Err(e) => anyhow::bail!("{e} ([integrity] signing_key)"),
     }
     if let Some(folder) = path.parent() {
@@ -80,7 +81,9 @@ fn create_private_dir(folder: &Path) -> anyhow::Result<()> {
 pub fn own_public_key(config: &IntegrityConfig) -> anyhow::Result<Option<PublicKey>> {
     match SigningKey::read(&config.signing_key) {
         Ok(key) => Ok(Some(key.public())),
-        Err(dbward_core::signing::KeyError::Io { err, .. }) if err.kind() == ErrorKind::NotFound => {
+        Err(dbward_core::signing::KeyError::Io { err, .. })
+            if err.kind() == ErrorKind::NotFound =>
+        {
             Ok(None)
         }
         Err(e) => anyhow::bail!("{e} ([integrity] signing_key)"),
@@ -198,7 +201,10 @@ mod tests {
         let (mut m, key) = manifest();
         let signer = SigningKey::generate().unwrap();
         m.sign(&signer);
-        assert_eq!(trust(vec![signer.public()], false).check(&key, &m), Ok(None));
+        assert_eq!(
+            trust(vec![signer.public()], false).check(&key, &m),
+            Ok(None)
+        );
     }
 
     #[test]
@@ -219,7 +225,10 @@ mod tests {
     fn unsigned_manifests_pass_only_with_the_override() {
         let (m, key) = manifest();
         let err = trust(vec![], false).check(&key, &m).unwrap_err();
-        assert!(err.contains("unsigned") && err.contains("--allow-unsigned"), "{err}");
+        assert!(
+            err.contains("unsigned") && err.contains("--allow-unsigned"),
+            "{err}"
+        );
         let warning = trust(vec![], true).check(&key, &m).unwrap().unwrap();
         assert!(warning.contains("unsigned"), "{warning}");
     }

@@ -62,7 +62,8 @@ pub async fn run(
         &request.backup,
         request.from.as_deref(),
         request.allow_unsigned,
-    ).await?;
+    )
+    .await?;
     let manifest = &located.manifest;
     let target_source = request
         .to_source

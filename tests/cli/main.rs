@@ -7,6 +7,7 @@ mod common;
 mod config;
 mod encryption;
 mod faults;
+mod integrity;
 mod mariadb;
 mod postgres;
 mod prune;

@@ -89,7 +89,13 @@ impl<R> std::fmt::Debug for ChunkVerifiedReader<R> {
 
 impl<R> ChunkVerifiedReader<R> {
     /// `label` names the copy in errors (`copy on nas (key)`).
-    pub fn new(inner: R, total: u64, chunk_size: u64, expected: Vec<String>, label: String) -> Self {
+    pub fn new(
+        inner: R,
+        total: u64,
+        chunk_size: u64,
+        expected: Vec<String>,
+        label: String,
+    ) -> Self {
         let count = if chunk_size == 0 {
             None
         } else {
@@ -330,7 +336,10 @@ mod tests {
         let (out, err) = drain(&data[..55], 7, 100, 10, hashes(&data, 10));
         assert_eq!(out, &data[..50]);
         let err = err.unwrap().to_string();
-        assert!(err.contains("ends in chunk 5 after 55 bytes") && err.contains("truncated"), "{err}");
+        assert!(
+            err.contains("ends in chunk 5 after 55 bytes") && err.contains("truncated"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -340,7 +349,11 @@ mod tests {
         longer.extend_from_slice(b"USE prod;");
         let (out, err) = drain(&longer, 7, 100, 10, hashes(&data, 10));
         assert_eq!(out, data);
-        assert!(err.unwrap().to_string().contains("longer than the 100 bytes"));
+        assert!(
+            err.unwrap()
+                .to_string()
+                .contains("longer than the 100 bytes")
+        );
     }
 
     #[test]
@@ -350,7 +363,11 @@ mod tests {
         fewer.pop();
         let (out, err) = drain(&data, 7, 100, 10, fewer);
         assert!(out.is_empty());
-        assert!(err.unwrap().to_string().contains("lists 9 chunks for 100 bytes"));
+        assert!(
+            err.unwrap()
+                .to_string()
+                .contains("lists 9 chunks for 100 bytes")
+        );
         let (out, err) = drain(&data, 7, 100, 0, vec![]);
         assert!(out.is_empty() && err.is_some());
     }

@@ -4,6 +4,7 @@
 //! Nothing here knows about a particular engine or storage service; adapters live in their
 //! own crates and the `dbward` crate wires them together.
 
+pub mod chunked;
 pub mod destination;
 pub mod error;
 pub mod layout;
@@ -14,7 +15,6 @@ pub mod secret;
 pub mod signing;
 pub mod source;
 pub mod stream;
-pub mod chunked;
 
 pub use error::{Error, Result};
 pub use manifest::{DatabaseSettings, Engine, Manifest, TableRows};

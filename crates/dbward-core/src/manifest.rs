@@ -149,7 +149,9 @@ pub struct ManifestSignature {
 pub enum SignatureError {
     #[error("its signature names a malformed key {0:?}")]
     BadKey(String),
-    #[error("its signature by key {key_id} does not match its content (altered after it was signed)")]
+    #[error(
+        "its signature by key {key_id} does not match its content (altered after it was signed)"
+    )]
     Mismatch { key_id: String },
 }
 
@@ -307,7 +309,10 @@ mod tests {
 
     #[test]
     fn a_signature_moved_to_another_key_fails() {
-        let (a, b) = (SigningKey::generate().unwrap(), SigningKey::generate().unwrap());
+        let (a, b) = (
+            SigningKey::generate().unwrap(),
+            SigningKey::generate().unwrap(),
+        );
         let mut m = signed(&a);
         m.signature.as_mut().unwrap().key = b.public().to_string();
         assert!(m.signer().is_err());

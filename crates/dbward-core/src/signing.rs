@@ -188,7 +188,10 @@ mod tests {
 
     #[test]
     fn signatures_verify_only_with_their_key_and_message() {
-        let (a, b) = (SigningKey::generate().unwrap(), SigningKey::generate().unwrap());
+        let (a, b) = (
+            SigningKey::generate().unwrap(),
+            SigningKey::generate().unwrap(),
+        );
         let sig = a.sign(b"message");
         assert!(a.public().verifies(b"message", &sig));
         assert!(!a.public().verifies(b"messagf", &sig));
@@ -199,13 +202,21 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_refused() {
-        for text in ["", "dbward-ed25519:abcd", "ed25519:00", &format!("{PUBLIC_PREFIX}{}", "g".repeat(64))] {
+        for text in [
+            "",
+            "dbward-ed25519:abcd",
+            "ed25519:00",
+            &format!("{PUBLIC_PREFIX}{}", "g".repeat(64)),
+        ] {
             assert!(PublicKey::parse(text).is_err(), "{text}");
         }
         let path = Path::new("key");
         for text in ["", "# only a comment\n", "dbward-ed25519-secret:00\n"] {
             let err = SigningKey::from_file_text(text, path).unwrap_err();
-            assert!(err.to_string().contains("not a dbward signing key"), "{err}");
+            assert!(
+                err.to_string().contains("not a dbward signing key"),
+                "{err}"
+            );
         }
         let line = SigningKey::generate().unwrap().to_file_text();
         assert!(SigningKey::from_file_text(&format!("{line}{line}"), path).is_err());
