@@ -350,7 +350,7 @@ mod tests {
             m.replica_lag_seconds = lag;
             m.database = name.clone();
             m.warnings = vec![name];
-            m.started_at = m.started_at + chrono::Duration::nanoseconds(nanos.into());
+            m.started_at += chrono::Duration::nanoseconds(nanos.into());
             m.sign(&key);
             let read = Manifest::from_json(&m.to_json()).unwrap();
             proptest::prop_assert_eq!(read.signer().unwrap(), Some(key.public()));
