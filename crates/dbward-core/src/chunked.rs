@@ -10,6 +10,8 @@ use tokio::io::{AsyncRead, ReadBuf};
 
 /// The chunk size dbward writes: 4 MiB, also the reader's memory bound.
 pub const CHUNK_BYTES: u64 = 4 * 1024 * 1024;
+/// The largest chunk size a reader accepts, so that a manifest cannot make it hold more.
+pub const MAX_CHUNK_BYTES: u64 = 16 * CHUNK_BYTES;
 
 /// sha256 of each `size`-byte chunk of a stream written in pieces of any length. Holds one
 /// chunk's hasher, never the bytes.
@@ -96,17 +98,18 @@ impl<R> ChunkVerifiedReader<R> {
         expected: Vec<String>,
         label: String,
     ) -> Self {
-        let count = if chunk_size == 0 {
-            None
-        } else {
-            Some(total.div_ceil(chunk_size))
-        };
-        let failure = (count != Some(expected.len() as u64)).then(|| {
-            format!(
+        let failure = if chunk_size == 0 || chunk_size > MAX_CHUNK_BYTES {
+            Some(format!(
+                "the manifest's chunk_size {chunk_size} is outside 1 to {MAX_CHUNK_BYTES} bytes"
+            ))
+        } else if total.div_ceil(chunk_size) != expected.len() as u64 {
+            Some(format!(
                 "the manifest lists {} chunks for {total} bytes in chunks of {chunk_size}; it is not consistent",
                 expected.len()
-            )
-        });
+            ))
+        } else {
+            None
+        };
         ChunkVerifiedReader {
             inner,
             chunk_size,
@@ -369,7 +372,10 @@ mod tests {
                 .contains("lists 9 chunks for 100 bytes")
         );
         let (out, err) = drain(&data, 7, 100, 0, vec![]);
-        assert!(out.is_empty() && err.is_some());
+        assert!(out.is_empty() && err.unwrap().to_string().contains("chunk_size 0"));
+        let huge = MAX_CHUNK_BYTES as usize + 1;
+        let (out, err) = drain(&data, 7, 100, huge, hashes(&data, huge));
+        assert!(out.is_empty() && err.unwrap().to_string().contains("outside"));
     }
 
     #[test]

@@ -338,6 +338,30 @@ mod tests {
         assert_eq!((m.format_version, m.chunks), (2, None));
     }
 
+    /// The signed form of format 3 is fixed: stored signatures must verify in every later
+    /// version, so fields must not be reordered, renamed or re-encoded.
+    #[test]
+    fn the_signed_form_of_format_3_is_pinned() {
+        let canonical = concat!(
+            r#"{"format_version":3,"id":"01JABCDEFGHJKMNPQRSTVWXYZ0","source":"pg","engine":"postgres","#,
+            r#""database":"shop é","artifact":"20260101T020000Z-01JABCDEFGHJKMNPQRSTVWXYZ0.dump.zst","#,
+            r#""server_version":"15.4","dump_tool":"pg_dump","dump_tool_version":"15.4","dump_format":"custom","#,
+            r#""host":"db1","started_at":"2026-01-01T02:00:00.500Z","finished_at":"2026-01-01T02:01:00Z","#,
+            r#""options":["--format=custom"],"excluded_tables":["public.audit"],"excluded_with_data":["public.audit"],"#,
+            r#""tables":[{"table":"public.orders","rows":42}],"dump_bytes":1000,"stored_bytes":300,"#,
+            r#""sha256":"abab","compression":"zstd","encryption":"age-x25519","encryption_recipients":["sha256:0011223344556677"],"#,
+            r#""replica_lag_seconds":0.1,"database_settings":{"encoding":"UTF8","collation":"C","ctype":null},"#,
+            r#""warnings":["a \"quoted\"\nline"],"chunk_size":4194304,"chunks":["cdcd"]}"#
+        );
+        let m = Manifest::from_json(canonical.as_bytes()).unwrap();
+        let mut expected = SIGNATURE_CONTEXT.to_vec();
+        expected.extend_from_slice(canonical.as_bytes());
+        assert_eq!(
+            String::from_utf8(m.signed_bytes()).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn the_signed_form_survives_storage(
