@@ -197,6 +197,27 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_first_backups_share_one_key_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let config = IntegrityConfig {
+            signing_key: dir.path().join("state/keys/signing.key"),
+            trusted_keys: Vec::new(),
+        };
+        let keys: Vec<PublicKey> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| signing_key(&config).unwrap().public()))
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        assert!(keys.iter().all(|k| k == &keys[0]), "{keys:?}");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&config.signing_key), 0o600);
+        assert_eq!(mode(config.signing_key.parent().unwrap()), 0o700);
+        assert_eq!(own_public_key(&config).unwrap(), Some(keys[0].clone()));
+    }
+
+    #[test]
     fn a_manifest_signed_by_a_trusted_key_at_its_own_key_passes() {
         let (mut m, key) = manifest();
         let signer = SigningKey::generate().unwrap();

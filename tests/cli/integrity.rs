@@ -253,6 +253,23 @@ fn an_unsigned_manifest_needs_allow_unsigned() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("is unsigned"), "{}", stderr(&out));
     assert!(env.path("data/copy.db").exists());
+
+    // A format-2 manifest (no chunks) restores through the older check, with a warning.
+    edit_manifest(&manifest_of(&env, &backup), |m| {
+        m["format_version"] = 2.into();
+        let m = m.as_object_mut().unwrap();
+        m.remove("chunk_size");
+        m.remove("chunks");
+    });
+    let out = restore_from(&env.config(), id, "old", &["--allow-unsigned"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("(manifest format 2)")
+            && stderr(&out).contains("reach the loader before they are proven"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(env.path("data/old.db").exists());
 }
 
 #[test]

@@ -148,7 +148,9 @@ impl SigningKey {
         Self::from_file_text(&text, path)
     }
 
-    /// Writes a new key file, 0600; an existing file is never overwritten.
+    /// Writes a new key file, 0600; an existing file is never overwritten. The file appears
+    /// complete or not at all (written beside it, then hard-linked to its name), so a
+    /// concurrent reader never sees it half written.
     pub fn write_new(&self, path: &Path) -> Result<(), KeyError> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
@@ -157,15 +159,22 @@ impl SigningKey {
             path: path.to_path_buf(),
             err,
         };
-        let mut file = std::fs::OpenOptions::new()
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| KeyError::Random(e.to_string()))?;
+        let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+        let staged = path.with_file_name(format!(".{file_name}.{}.tmp", hex::encode(nonce)));
+        let written = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(path)
-            .map_err(|e| io("cannot create the signing key (it is never overwritten)", e))?;
-        file.write_all(self.to_file_text().as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| io("cannot write the signing key", e))
+            .open(&staged)
+            .and_then(|mut file| {
+                file.write_all(self.to_file_text().as_bytes())?;
+                file.sync_all()
+            })
+            .and_then(|()| std::fs::hard_link(&staged, path));
+        let _ = std::fs::remove_file(&staged);
+        written.map_err(|e| io("cannot create the signing key (it is never overwritten)", e))
     }
 }
 
@@ -232,7 +241,16 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let other = SigningKey::generate().unwrap();
-        assert!(other.write_new(&path).is_err());
+        let err = other.write_new(&path).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::Io { err, .. } if err.kind() == std::io::ErrorKind::AlreadyExists),
+            "{err}"
+        );
         assert_eq!(SigningKey::read(&path).unwrap().public(), key.public());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["signing.key"], "no staged file left behind");
     }
 }
