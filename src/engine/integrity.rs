@@ -99,14 +99,20 @@ pub struct Trust {
 }
 
 impl Trust {
-    /// `[integrity] trusted_keys` and the host's own key.
-    pub fn load(config: &IntegrityConfig, allow_unsigned: bool) -> anyhow::Result<Trust> {
+    /// `[integrity] trusted_keys` and the host's own key. A restore host that cannot read its
+    /// own key file (another user's, say) goes on with `trusted_keys` alone, with a warning.
+    pub fn load(config: &IntegrityConfig, allow_unsigned: bool) -> Trust {
         let mut keys = config.trusted_keys.clone();
-        keys.extend(own_public_key(config)?);
-        Ok(Trust {
+        match own_public_key(config) {
+            Ok(own) => keys.extend(own),
+            Err(e) => {
+                tracing::warn!("{e:#}; trusting only the keys in [integrity] trusted_keys")
+            }
+        }
+        Trust {
             keys,
             allow_unsigned,
-        })
+        }
     }
 
     /// Checks a manifest read from `manifest_key`: `Ok(Some(warning))` when it is accepted

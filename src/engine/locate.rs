@@ -48,7 +48,7 @@ pub async fn locate(
                 .get(name)
                 .cloned()
                 .ok_or_else(|| UsageError(format!("no [[destination]] named {name:?}")))?;
-            let trust = super::integrity::Trust::load(&ctx.config.integrity, allow_unsigned)?;
+            let trust = super::integrity::Trust::load(&ctx.config.integrity, allow_unsigned);
             from_destination(dest, backup, &trust).await
         }
         None => from_catalog(ctx, backup).await,
