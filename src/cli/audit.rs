@@ -1,5 +1,6 @@
 //! `dbward audit [--destination D]`: what each destination holds versus the catalog; exit 1
-//! when a copy is missing or a destination cannot be listed.
+//! when a copy is missing, a manifest is broken or untrusted, or a destination cannot be
+//! listed.
 
 use serde_json::json;
 
@@ -66,6 +67,9 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             }
             for b in &a.broken {
                 println!("{}: broken {b}", a.destination);
+            }
+            for u in &a.untrusted {
+                println!("{}: untrusted manifest {u}", a.destination);
             }
             for u in &a.unknown {
                 println!(

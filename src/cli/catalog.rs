@@ -16,13 +16,20 @@ enum CatalogCommand {
         /// The configured destination whose manifests are read.
         #[arg(long, value_name = "DESTINATION")]
         from: String,
+        /// Also import manifests that carry no signature (written before dbward signed
+        /// manifests), with a warning. Wrongly signed or misplaced ones are never imported.
+        #[arg(long)]
+        allow_unsigned: bool,
     },
 }
 
 pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
-    let CatalogCommand::Rebuild { from } = args.command;
+    let CatalogCommand::Rebuild {
+        from,
+        allow_unsigned,
+    } = args.command;
     let (ctx, _log) = super::open(globals).await?;
-    let report = rebuild::run(&ctx, &from).await?;
+    let report = rebuild::run(&ctx, &from, allow_unsigned).await?;
     if globals.json {
         output::json(&report)?;
     } else {
@@ -32,6 +39,9 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         );
         for problem in &report.problems {
             println!("problem: {problem}");
+        }
+        for warning in &report.warnings {
+            eprintln!("warning: {warning}");
         }
     }
     Ok(if report.problems.is_empty() { 0 } else { 1 })

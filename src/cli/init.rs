@@ -55,4 +55,25 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(!config.sources.is_empty() && !config.schedules.is_empty());
     }
+
+    #[test]
+    fn the_starter_integrity_example_is_valid_uncommented() {
+        let uncommented: String = super::STARTER
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if ["[integrity]", "signing_key", "trusted_keys"]
+                        .iter()
+                        .any(|k| rest.starts_with(k)) =>
+                {
+                    format!("{rest}\n")
+                }
+                _ => format!("{l}\n"),
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::config::Config::parse(&dir.path().join("dbward.toml"), &uncommented)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.integrity.trusted_keys.len(), 1);
+    }
 }

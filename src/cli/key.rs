@@ -1,11 +1,12 @@
-//! `dbward key generate --out FILE` and `dbward key verify --identity FILE` (the key drill).
+//! `dbward key generate --out FILE` (an age identity, or with `--signing` a manifest signing
+//! key) and `dbward key verify --identity FILE` (the key drill).
 
 use std::path::PathBuf;
 
 use serde_json::json;
 
 use super::{Globals, output};
-use crate::engine::keys;
+use crate::engine::{integrity, keys};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -15,10 +16,14 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum KeyCommand {
-    /// Write a new age identity (0600) and print its public recipient for `[encryption]`.
+    /// Write a new age identity (0600) and print its public recipient for `[encryption]`;
+    /// with --signing, a manifest signing key and its public key for `[integrity]`.
     Generate {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// A signing key (ed25519) for `[integrity] signing_key` instead of an age identity.
+        #[arg(long)]
+        signing: bool,
     },
     /// Prove an identity decrypts the newest backup of every database.
     Verify {
@@ -29,7 +34,28 @@ enum KeyCommand {
 
 pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     match args.command {
-        KeyCommand::Generate { out } => {
+        KeyCommand::Generate { out, signing: true } => {
+            let public = integrity::generate_signing(&out)?;
+            if globals.json {
+                output::json(&json!({
+                    "signing_key_file": out,
+                    "public_key": public.to_string(),
+                    "key_id": public.key_id(),
+                }))?;
+            } else {
+                eprintln!(
+                    "wrote the signing key {} to {} (set [integrity] signing_key; restoring hosts list the public key in [integrity] trusted_keys)",
+                    public.key_id(),
+                    out.display()
+                );
+                println!("{public}");
+            }
+            Ok(0)
+        }
+        KeyCommand::Generate {
+            out,
+            signing: false,
+        } => {
             let recipient = keys::generate(&out)?;
             if globals.json {
                 output::json(&json!({ "identity_file": out, "recipient": recipient }))?;

@@ -39,6 +39,10 @@ pub struct Args {
     /// from the stream.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     jobs: Option<u32>,
+    /// With --from: accept a manifest that carries no signature (written before dbward
+    /// signed manifests), with a warning. A wrong signature or location is still refused.
+    #[arg(long, requires = "from")]
+    allow_unsigned: bool,
 }
 
 pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
@@ -61,6 +65,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         force: args.force,
         identity: args.identity,
         jobs: args.jobs,
+        allow_unsigned: args.allow_unsigned,
     };
     let progress = Progress::new(!globals.json && !globals.quiet);
     let summary = restore::run(&ctx, &request, &progress).await?;

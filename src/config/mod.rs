@@ -38,6 +38,7 @@ pub struct Config {
     pub schedules: Vec<ScheduleConfig>,
     pub drill: DrillConfig,
     pub encryption: Option<EncryptionConfig>,
+    pub integrity: IntegrityConfig,
     pub alerts: Vec<AlertConfig>,
     /// Keys whose secret is written inline in the file (named, never the value), for `check`.
     pub inline_secrets: Vec<String>,
@@ -67,6 +68,15 @@ pub enum AlertKind {
     Heartbeat,
     /// A mail through the SMTP server of `url` (`smtp://`, `smtps://`, with credentials).
     Email { from: String, to: Vec<String> },
+}
+
+/// `[integrity]`: the key this host signs its manifests with, and the public keys whose
+/// signatures it accepts on manifests read from storage (its own is always accepted).
+#[derive(Debug)]
+pub struct IntegrityConfig {
+    /// Default `state_dir/keys/signing.key`; `backup` creates it on first need.
+    pub signing_key: PathBuf,
+    pub trusted_keys: Vec<dbward_core::signing::PublicKey>,
 }
 
 /// `[encryption]`: how artifacts are encrypted (age), and where a restore host keeps its

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use super::secret::SecretRef;
 use super::{
     AlertConfig, AlertKind, Assertion, Compression, Config, Connection, DestinationConfig,
-    DestinationKind, DrillConfig, EncryptionConfig, EncryptionMode, Retention, ScheduleConfig,
-    SourceConfig, VerifyLevel, VerifyUpload, parse_duration, parse_size,
+    DestinationKind, DrillConfig, EncryptionConfig, EncryptionMode, IntegrityConfig, Retention,
+    ScheduleConfig, SourceConfig, VerifyLevel, VerifyUpload, parse_duration, parse_size,
 };
 use crate::policy::health::Kind;
 
@@ -39,6 +39,15 @@ pub struct RawConfig {
     encryption: Option<RawEncryption>,
     #[serde(default)]
     alert: Vec<RawAlert>,
+    integrity: Option<RawIntegrity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntegrity {
+    signing_key: Option<String>,
+    #[serde(default)]
+    trusted_keys: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -526,8 +535,11 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         ));
     }
 
+    let integrity = validate_integrity(raw.integrity, base, &state_dir)?;
+
     Ok(Config {
         file: PathBuf::new(),
+        integrity,
         state_dir,
         log_file: raw.log_file.map(|p| anchored(base, &p)),
         log_keep: raw.log_keep.unwrap_or(14),
@@ -539,6 +551,33 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         encryption,
         alerts,
         inline_secrets,
+    })
+}
+
+fn validate_integrity(
+    raw: Option<RawIntegrity>,
+    base: &Path,
+    state_dir: &Path,
+) -> Result<IntegrityConfig, String> {
+    let raw = raw.unwrap_or(RawIntegrity {
+        signing_key: None,
+        trusted_keys: Vec::new(),
+    });
+    let trusted_keys = raw
+        .trusted_keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            dbward_core::signing::PublicKey::parse(k)
+                .map_err(|e| format!("[integrity] key `trusted_keys` entry {}: {e}", i + 1))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(IntegrityConfig {
+        signing_key: raw
+            .signing_key
+            .map(|p| anchored(base, &p))
+            .unwrap_or_else(|| state_dir.join("keys/signing.key")),
+        trusted_keys,
     })
 }
 

@@ -159,6 +159,14 @@ fn errors_name_the_key_and_what_is_expected() {
             "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\n[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"\n[[schedule]]\nname = \"n\"\nsources = [\"a\"]\ndestinations = [\"d\"]\nrpo = \"soon\"",
             "key `rpo`: invalid duration \"soon\"",
         ),
+        (
+            "[integrity]\ntrusted_keys = [\"ssh-ed25519 AAAA\"]",
+            "[integrity] key `trusted_keys` entry 1: \"ssh-ed25519 AAAA\" is not a dbward public key: expected dbward-ed25519: and 64 hex digits",
+        ),
+        (
+            "[integrity]\nsigning_keys = \"k\"",
+            "unknown field `signing_keys`",
+        ),
     ];
     for (text, expected) in cases {
         let err = parse(text).expect_err(text);
@@ -171,6 +179,28 @@ fn errors_name_the_key_and_what_is_expected() {
             "for {text:?}\n got: {err}\nwant: {expected}"
         );
     }
+}
+
+#[test]
+fn integrity_defaults_to_a_key_in_the_state_dir_and_parses_trusted_keys() {
+    let config = parse("state_dir = \"/var/lib/dbward\"").unwrap();
+    assert_eq!(
+        config.integrity.signing_key,
+        Path::new("/var/lib/dbward/keys/signing.key")
+    );
+    assert!(config.integrity.trusted_keys.is_empty());
+    let key = dbward_core::signing::SigningKey::generate()
+        .unwrap()
+        .public();
+    let config = parse(&format!(
+        "[integrity]\nsigning_key = \"keys/host.key\"\ntrusted_keys = [\"{key}\"]"
+    ))
+    .unwrap();
+    assert_eq!(
+        config.integrity.signing_key,
+        Path::new("/etc/dbward/keys/host.key")
+    );
+    assert_eq!(config.integrity.trusted_keys, [key]);
 }
 
 #[test]

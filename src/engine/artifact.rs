@@ -1,12 +1,15 @@
-//! Reading a stored artifact back: a reader that checks size and sha256 against the manifest
-//! as the bytes pass (and fails at the end of input, not after, when they differ), wrapped in
-//! the manifest's decompression, so restore and verify never trust a corrupt copy silently.
+//! Reading a stored artifact back: each chunk proven against the manifest's chunk hashes
+//! before any of its bytes pass (`ChunkVerifiedReader`, manifest format 3), or, for older
+//! manifests, a reader that checks size and sha256 as the bytes pass and fails at the end of
+//! input; then the manifest's decryption and decompression, so restore and verify never trust
+//! a corrupt copy silently.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use dbward_core::Manifest;
+use dbward_core::chunked::ChunkVerifiedReader;
 use dbward_core::destination::Destination;
 
 use super::keys::Keyring;
@@ -225,15 +228,32 @@ pub async fn open_dump(
     let raw = dest.read(key).await.map_err(|e| e.to_string())?;
     let counted =
         dbward_core::stream::TapReader::new(raw, move |chunk: &[u8]| on_read(chunk.len() as u64));
-    let verified = VerifiedReader::new(
-        counted,
-        manifest.stored_bytes,
-        &manifest.sha256,
-        format!("copy on {} ({key})", dest.name()),
-    );
+    let label = format!("copy on {} ({key})", dest.name());
+    let verified: Pin<Box<dyn AsyncRead + Send>> = match (manifest.chunk_size, &manifest.chunks) {
+        (Some(chunk_size), Some(chunks)) => Box::pin(ChunkVerifiedReader::new(
+            counted,
+            manifest.stored_bytes,
+            chunk_size,
+            chunks.clone(),
+            label,
+        )),
+        _ => {
+            tracing::warn!(
+                "backup {} has no chunk hashes (manifest format {}): its bytes reach the loader before they are proven, and a damaged copy is detected only at its end",
+                manifest.id,
+                manifest.format_version
+            );
+            Box::pin(VerifiedReader::new(
+                counted,
+                manifest.stored_bytes,
+                &manifest.sha256,
+                label,
+            ))
+        }
+    };
     let plain: Pin<Box<dyn AsyncRead + Send>> = match &manifest.encryption {
-        None => Box::pin(verified),
-        Some(_) => decrypt(Box::pin(verified), manifest, keyring).await?,
+        None => verified,
+        Some(_) => decrypt(verified, manifest, keyring).await?,
     };
     decompress(&manifest.compression, plain)
 }

@@ -5,7 +5,9 @@
 //! listed for `prune`. Audit sees what a listing shows: a leftover that `prune` deleted but
 //! the store keeps under an S3 Object Lock is hidden behind its delete marker, so it is
 //! neither a leftover nor missing here (prune reported it as retained by lock); the store
-//! removes its data once the retention has passed.
+//! removes its data once the retention has passed. Every manifest passes
+//! `integrity::Trust::check`; one that fails (unsigned, untrusted, altered, misplaced) is a
+//! problem, reported under `untrusted`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -39,13 +41,18 @@ pub struct DestinationAudit {
     pub leftovers: Vec<String>,
     /// Manifests whose artifact is gone, or that cannot be read.
     pub broken: Vec<String>,
+    /// Manifests that fail the signature or location check: not to be trusted or imported.
+    pub untrusted: Vec<String>,
     /// Set when the destination could not be listed at all.
     pub error: Option<String>,
 }
 
 impl DestinationAudit {
     pub fn problems(&self) -> bool {
-        self.error.is_some() || !self.missing.is_empty() || !self.broken.is_empty()
+        self.error.is_some()
+            || !self.missing.is_empty()
+            || !self.broken.is_empty()
+            || !self.untrusted.is_empty()
     }
 }
 
@@ -56,6 +63,7 @@ pub async fn run(ctx: &Context, only: Option<&str>) -> anyhow::Result<Vec<Destin
     {
         return Err(UsageError(format!("no [[destination]] named {name:?}")).into());
     }
+    let trust = super::integrity::Trust::load(&ctx.config.integrity, false);
     let mut audits = Vec::new();
     for (name, dest) in &ctx.destinations {
         if only.is_some_and(|o| o != name) {
@@ -106,20 +114,26 @@ pub async fn run(ctx: &Context, only: Option<&str>) -> anyhow::Result<Vec<Destin
             }
         }
         for (manifest_key, artifact) in &held.manifests {
-            match artifact {
-                None => audit
+            let Some(artifact) = artifact else {
+                audit
                     .broken
-                    .push(format!("{manifest_key}: its artifact is gone")),
-                Some(artifact) if !catalog_keys.contains(&artifact.key) => {
-                    match read_manifest(dest.as_ref(), manifest_key).await {
-                        Ok((manifest, _)) if !ctx.catalog.has_backup(&manifest.id).await? => {
-                            audit.unknown.push(manifest.id)
-                        }
-                        Ok(_) => {}
-                        Err(e) => audit.broken.push(e),
-                    }
+                    .push(format!("{manifest_key}: its artifact is gone"));
+                continue;
+            };
+            let manifest = match read_manifest(dest.as_ref(), manifest_key).await {
+                Ok((manifest, _)) => manifest,
+                Err(e) => {
+                    audit.broken.push(e);
+                    continue;
                 }
-                Some(_) => {}
+            };
+            if let Err(refused) = trust.check(manifest_key, &manifest) {
+                tracing::error!(destination = %name, "{refused}");
+                audit.untrusted.push(refused);
+            } else if !catalog_keys.contains(&artifact.key)
+                && !ctx.catalog.has_backup(&manifest.id).await?
+            {
+                audit.unknown.push(manifest.id);
             }
         }
         let cutoff = Utc::now() - chrono::Duration::from_std(LEFTOVER_GRACE).expect("small");

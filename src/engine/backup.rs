@@ -457,6 +457,11 @@ async fn attempt(
     started_at: DateTime<Utc>,
     bar: &crate::progress::JobBar,
 ) -> Outcome {
+    // Before the dump: a backup whose manifest cannot be signed is not worth taking.
+    let signing_key = match super::integrity::signing_key(&ctx.config.integrity) {
+        Ok(key) => key,
+        Err(e) => return Outcome::failed(format!("cannot sign the manifest: {e:#}")),
+    };
     let dump = match source.dump(&job.database).await {
         Ok(dump) => dump,
         Err(e) => return Outcome::failed(e.to_string()),
@@ -551,9 +556,10 @@ async fn attempt(
         return abandon(uploads, failed_copies, reason).await;
     }
 
-    let manifest = build_manifest(
+    let mut manifest = build_manifest(
         ctx, job, source, id, started_at, &keys, &totals, &dump.info, report,
     );
+    manifest.sign(&signing_key);
     // Gate 4-5: each copy committed, read back, then committed by its manifest.
     let mut copies = failed_copies;
     let manifest_bytes = Bytes::from(manifest.to_json());
@@ -591,7 +597,6 @@ async fn attempt(
         .cloned()
         .collect();
     let committed = copies.len() - failed.len();
-    let mut manifest = manifest;
     let (status, error) = match (failed.len(), committed) {
         (0, _) => (BackupStatus::Succeeded, None),
         (_, 0) => (
@@ -603,6 +608,8 @@ async fn attempt(
             manifest
                 .warnings
                 .extend(failed.iter().filter_map(|c| c.error.clone()));
+            // The catalog's copy gains the warnings; its signature stays true.
+            manifest.sign(&signing_key);
             (BackupStatus::Succeeded, None)
         }
         _ => (
@@ -747,6 +754,9 @@ fn build_manifest(
         replica_lag_seconds: report.replica_lag_seconds,
         database_settings: info.database_settings.clone(),
         warnings,
+        chunk_size: Some(dbward_core::chunked::CHUNK_BYTES),
+        chunks: Some(totals.chunks.clone()),
+        signature: None,
     }
 }
 

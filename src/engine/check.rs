@@ -102,6 +102,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckItem> {
     }
     items.extend(secrets_and_encryption(ctx).await);
     items.extend(drills_on_production(&ctx.config));
+    items.push(signing_key(ctx));
     // Started together, collected in config order.
     for task in tasks {
         match task.await {
@@ -259,4 +260,52 @@ async fn secrets_and_encryption(ctx: &Context) -> Vec<CheckItem> {
         }
     }
     items
+}
+
+/// The signing key's public key (for other hosts' `trusted_keys`), and a warning when others
+/// can read the key file: whoever reads it can sign manifests this host's restores accept.
+fn signing_key(ctx: &Context) -> CheckItem {
+    use std::os::unix::fs::PermissionsExt;
+    let integrity = &ctx.config.integrity;
+    let path = integrity.signing_key.display();
+    let trusted = if integrity.trusted_keys.is_empty() {
+        String::new()
+    } else {
+        let ids: Vec<String> = integrity.trusted_keys.iter().map(|k| k.key_id()).collect();
+        format!("; also trusts {}", ids.join(", "))
+    };
+    match super::integrity::own_public_key(integrity) {
+        Ok(None) => note(
+            "integrity",
+            "signing key",
+            false,
+            format!("none yet at {path}: the first backup creates it{trusted}"),
+        ),
+        Ok(Some(public)) => {
+            let mode = std::fs::metadata(&integrity.signing_key)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0);
+            if mode & 0o077 != 0 {
+                note(
+                    "integrity",
+                    "signing key",
+                    true,
+                    format!(
+                        "{path} is readable by others (mode {mode:o}): anyone who reads it can sign manifests; chmod 600 it (public key {public}){trusted}"
+                    ),
+                )
+            } else {
+                note(
+                    "integrity",
+                    "signing key",
+                    false,
+                    format!("{} {public} ({path}){trusted}", public.key_id()),
+                )
+            }
+        }
+        Err(e) => CheckItem {
+            ok: false,
+            ..note("integrity", "signing key", false, format!("{e:#}"))
+        },
+    }
 }

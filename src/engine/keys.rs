@@ -159,6 +159,7 @@ pub async fn drill(
                 database: database.clone(),
             },
             None,
+            false,
         )
         .await?;
         let manifest = &located.manifest;

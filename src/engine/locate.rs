@@ -1,5 +1,6 @@
 //! Finding a backup to restore or verify: by id or as the newest good backup of a database,
-//! from the catalog, or — when the catalog is lost — from the manifests on a destination.
+//! from the catalog, or — when the catalog is lost — from the manifests on a destination,
+//! which must pass `integrity::Trust::check` first.
 
 use std::sync::Arc;
 
@@ -32,11 +33,13 @@ pub struct CopyRef {
     pub key: String,
 }
 
-/// Finds `backup` in the catalog, or on destination `from` (by its manifests alone).
+/// Finds `backup` in the catalog, or on destination `from` (by its manifests alone; an
+/// unsigned manifest is accepted only with `allow_unsigned`).
 pub async fn locate(
     ctx: &Context,
     backup: &BackupRef,
     from: Option<&str>,
+    allow_unsigned: bool,
 ) -> anyhow::Result<Located> {
     match from {
         Some(name) => {
@@ -45,7 +48,8 @@ pub async fn locate(
                 .get(name)
                 .cloned()
                 .ok_or_else(|| UsageError(format!("no [[destination]] named {name:?}")))?;
-            from_destination(dest, backup).await
+            let trust = super::integrity::Trust::load(&ctx.config.integrity, allow_unsigned);
+            from_destination(dest, backup, &trust).await
         }
         None => from_catalog(ctx, backup).await,
     }
@@ -104,6 +108,7 @@ async fn from_catalog(ctx: &Context, backup: &BackupRef) -> anyhow::Result<Locat
 async fn from_destination(
     dest: Arc<dyn Destination>,
     backup: &BackupRef,
+    trust: &super::integrity::Trust,
 ) -> anyhow::Result<Located> {
     let (prefix, wanted) = match backup {
         BackupRef::Id(id) => (String::new(), Some(format!("-{id}{MANIFEST_SUFFIX}"))),
@@ -135,6 +140,12 @@ async fn from_destination(
     let mut bytes = Vec::new();
     dest.read(&key).await?.read_to_end(&mut bytes).await?;
     let manifest = Manifest::from_json(&bytes).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
+    let warning = trust
+        .check(&key, &manifest)
+        .map_err(|e| anyhow::anyhow!("destination {}: {e}", dest.name()))?;
+    if let Some(warning) = warning {
+        tracing::warn!("destination {}: {warning}", dest.name());
+    }
     let folder = key.rsplit_once('/').map(|(f, _)| f).unwrap_or("");
     let artifact = if folder.is_empty() {
         manifest.artifact.clone()

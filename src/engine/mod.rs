@@ -6,6 +6,7 @@ pub mod artifact;
 pub mod audit;
 pub mod backup;
 pub mod check;
+pub mod integrity;
 pub mod journal;
 pub mod keys;
 pub mod locate;

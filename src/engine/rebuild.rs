@@ -1,5 +1,7 @@
 //! The catalog rebuild use case (F17): recreates catalog entries from the manifests on one
-//! destination alone. Idempotent: known backups only gain the copy they lack.
+//! destination alone. Idempotent: known backups only gain the copy they lack. A manifest that
+//! fails `integrity::Trust::check` (unsigned, untrusted key, altered, or found at another
+//! backup's key) is reported and never imported.
 
 use serde::Serialize;
 
@@ -14,15 +16,18 @@ pub struct RebuildReport {
     pub manifests: usize,
     pub backups_added: usize,
     pub copies_added: usize,
-    /// Manifests that could not be read or whose artifact is gone.
+    /// Manifests that could not be read, were refused, or whose artifact is gone.
     pub problems: Vec<String>,
+    /// Unsigned manifests imported because of `--allow-unsigned`.
+    pub warnings: Vec<String>,
 }
 
-pub async fn run(ctx: &Context, from: &str) -> anyhow::Result<RebuildReport> {
+pub async fn run(ctx: &Context, from: &str, allow_unsigned: bool) -> anyhow::Result<RebuildReport> {
     let dest = ctx
         .destinations
         .get(from)
         .ok_or_else(|| UsageError(format!("no [[destination]] named {from:?}")))?;
+    let trust = super::integrity::Trust::load(&ctx.config.integrity, allow_unsigned);
     let held = holdings(dest.as_ref()).await?;
     let mut report = RebuildReport {
         destination: from.to_string(),
@@ -37,6 +42,17 @@ pub async fn run(ctx: &Context, from: &str) -> anyhow::Result<RebuildReport> {
                 continue;
             }
         };
+        match trust.check(manifest_key, &manifest) {
+            Ok(None) => {}
+            Ok(Some(warning)) => {
+                tracing::warn!("{warning}");
+                report.warnings.push(warning);
+            }
+            Err(refused) => {
+                report.problems.push(refused);
+                continue;
+            }
+        }
         let key = artifact_key(manifest_key, &manifest);
         let (status, size) = match artifact {
             Some(object) if object.key == key => (CopyStatus::Committed, Some(object.size)),

@@ -29,6 +29,8 @@ pub struct RestoreRequest {
     /// Parallel jobs for PostgreSQL custom-format dumps (spooled, then `pg_restore --jobs`);
     /// other dumps restore from the stream.
     pub jobs: Option<u32>,
+    /// `--allow-unsigned`: accept an unsigned manifest read with `from` (with a warning).
+    pub allow_unsigned: bool,
 }
 
 /// What a restore did.
@@ -56,7 +58,13 @@ pub async fn run(
     request: &RestoreRequest,
     progress: &Progress,
 ) -> anyhow::Result<RestoreSummary> {
-    let located = locate(ctx, &request.backup, request.from.as_deref()).await?;
+    let located = locate(
+        ctx,
+        &request.backup,
+        request.from.as_deref(),
+        request.allow_unsigned,
+    )
+    .await?;
     let manifest = &located.manifest;
     let target_source = request
         .to_source

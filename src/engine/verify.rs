@@ -109,7 +109,7 @@ pub async fn run(
     };
     let mut results = Vec::new();
     for backup in refs {
-        let located = locate(ctx, &backup, None).await?;
+        let located = locate(ctx, &backup, None, false).await?;
         if keyring.is_none()
             && located.manifest.encryption.is_some()
             && level != VerifyLevel::Checksum

@@ -14,6 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use dbward_core::chunked::{CHUNK_BYTES as CHUNK_HASH_BYTES, ChunkHasher};
 use dbward_core::destination::Upload;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -34,6 +35,8 @@ pub struct Totals {
     pub dump_bytes: u64,
     pub stored_bytes: u64,
     pub sha256: String,
+    /// sha256 of each `dbward_core::chunked::CHUNK_BYTES` chunk of the stored bytes.
+    pub chunks: Vec<String>,
 }
 
 /// An upload to feed, named by its destination.
@@ -86,6 +89,7 @@ pub async fn run(
     let sink = FanOut {
         pending: BytesMut::with_capacity(CHUNK_BYTES),
         hasher: Sha256::new(),
+        chunker: ChunkHasher::new(CHUNK_HASH_BYTES),
         stored_bytes: 0,
         outputs: senders,
     };
@@ -139,6 +143,7 @@ pub async fn run(
                     dump_bytes,
                     stored_bytes: 0,
                     sha256: String::new(),
+                    chunks: Vec::new(),
                 },
                 outcomes,
             ));
@@ -157,6 +162,7 @@ pub async fn run(
             dump_bytes,
             stored_bytes: sink.stored_bytes,
             sha256: hex::encode(sink.hasher.finalize()),
+            chunks: sink.chunker.finish(),
         },
         outcomes,
     ))
@@ -181,11 +187,12 @@ async fn feed(
     Ok(upload)
 }
 
-/// The end of the compressor: hashes and counts the stored bytes and hands full chunks to
-/// every destination still listening.
+/// The end of the compressor: hashes and counts the stored bytes (whole and per manifest
+/// chunk) and hands full chunks to every destination still listening.
 pub(crate) struct FanOut {
     pending: BytesMut,
     hasher: Sha256,
+    chunker: ChunkHasher,
     stored_bytes: u64,
     outputs: Vec<Option<mpsc::Sender<Bytes>>>,
 }
@@ -221,6 +228,7 @@ impl FanOut {
 impl std::io::Write for FanOut {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         self.hasher.update(data);
+        self.chunker.update(data);
         self.stored_bytes += data.len() as u64;
         self.pending.extend_from_slice(data);
         if self.pending.len() >= CHUNK_BYTES {

@@ -97,6 +97,7 @@ async fn every_codec_round_trips_to_every_destination() {
         for dir in [&a, &b] {
             let stored = std::fs::read(dir.path().join("x/artifact")).unwrap();
             assert_eq!(hex::encode(Sha256::digest(&stored)), totals.sha256);
+            assert_eq!(totals.chunks, chunk_hashes(&stored));
             assert_eq!(decompress(compression, &stored), data, "{compression:?}");
         }
         if compression != Compression::None {
@@ -151,6 +152,17 @@ async fn a_full_destination_fails_alone() {
         data.len() as u64
     );
     assert_eq!(totals.stored_bytes, data.len() as u64);
+    let stored = std::fs::read(good.path().join("x/artifact")).unwrap();
+    assert_eq!(totals.chunks.len(), 2, "8 MiB are two 4 MiB chunks");
+    assert_eq!(totals.chunks, chunk_hashes(&stored));
+}
+
+/// The manifest's chunk list, computed the obvious way.
+fn chunk_hashes(stored: &[u8]) -> Vec<String> {
+    stored
+        .chunks(dbward_core::chunked::CHUNK_BYTES as usize)
+        .map(|c| hex::encode(Sha256::digest(c)))
+        .collect()
 }
 
 #[tokio::test]

@@ -79,6 +79,22 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
     }
 }
 
+/// Loses the state folder (catalog and signing key) as a dead host would, after writing the
+/// signing key's public key into the config's `[integrity] trusted_keys`: how a new host
+/// trusts the backups of the one it replaces.
+pub fn lose_state_keeping_trust(env: &Env) {
+    let key = std::fs::read_to_string(env.path("state/keys/signing.key")).unwrap();
+    let public = key
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .unwrap()
+        .to_string();
+    std::fs::remove_dir_all(env.path("state")).unwrap();
+    let mut config = std::fs::read_to_string(env.config()).unwrap();
+    config.push_str(&format!("\n[integrity]\ntrusted_keys = [\"{public}\"]\n"));
+    std::fs::write(env.config(), config).unwrap();
+}
+
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_dbward"))
 }

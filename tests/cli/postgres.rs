@@ -303,9 +303,18 @@ fn a_restore_keeps_the_sources_encoding_and_locale() {
         .find(|f| f.ends_with(".manifest.json"))
         .unwrap();
     let manifest = env.path("backups").join(manifest);
+    // An edited manifest loses its signature: restore it as an unsigned one.
     let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(&manifest, text.replace("\"C\"", "\"xx_XX.bogus\"")).unwrap();
-    let (code, restored) = restore_latest(&env, &db.name, &fallback.name, &["--from", "local"]);
+    let mut edited: Value =
+        serde_json::from_str(&text.replace("\"C\"", "\"xx_XX.bogus\"")).unwrap();
+    edited.as_object_mut().unwrap().remove("signature");
+    std::fs::write(&manifest, edited.to_string()).unwrap();
+    let (code, restored) = restore_latest(
+        &env,
+        &db.name,
+        &fallback.name,
+        &["--from", "local", "--allow-unsigned"],
+    );
     assert_eq!(code, 0, "{restored:#}");
     assert_eq!(settings(&fallback.name), "LATIN1 C C");
     let warning = restored["warnings"][0].as_str().unwrap();

@@ -301,7 +301,7 @@ async fn the_catalog_is_rebuilt_from_each_destination_and_restores() {
     let (_, first) = json(&env, &["backup"]).await;
     let (_, second) = json(&env, &["backup"]).await;
     let (_, before) = json(&env, &["list"]).await;
-    std::fs::remove_dir_all(env.path("state")).unwrap();
+    crate::common::lose_state_keeping_trust(&env);
 
     let (code, report) = json(&env, &["catalog", "rebuild", "--from", "offsite"]).await;
     assert_eq!(code, 0, "{report:#}");
@@ -478,7 +478,7 @@ async fn gcs_azure_and_webdav_take_backups_and_rebuild_the_catalog() {
         );
     }
     let (_, before) = json(&env, &["list"]).await;
-    std::fs::remove_dir_all(env.path("state")).unwrap();
+    crate::common::lose_state_keeping_trust(&env);
 
     let (code, report) = json(&env, &["catalog", "rebuild", "--from", "gcs"]).await;
     assert_eq!(

@@ -218,7 +218,7 @@ fn drill_fails_when_an_assertion_is_not_met() {
 #[test]
 fn restore_from_a_destination_works_without_the_catalog() {
     let (env, backup) = backed_up("");
-    std::fs::remove_dir_all(env.path("state")).unwrap();
+    crate::common::lose_state_keeping_trust(&env);
     let (code, summary) = env.json(&[
         "restore",
         "--latest",

@@ -4,6 +4,7 @@
 //! Nothing here knows about a particular engine or storage service; adapters live in their
 //! own crates and the `dbward` crate wires them together.
 
+pub mod chunked;
 pub mod destination;
 pub mod error;
 pub mod layout;
@@ -11,6 +12,7 @@ pub mod manifest;
 pub mod process;
 pub mod restore;
 pub mod secret;
+pub mod signing;
 pub mod source;
 pub mod stream;
 

@@ -5,9 +5,15 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::signing::{PublicKey, SigningKey};
+
 /// The manifest format this build writes. Readers accept this and every earlier version.
-/// Version 2 added `encryption` (an older reader must not mistake ciphertext for a dump).
-pub const MANIFEST_FORMAT_VERSION: u32 = 2;
+/// Version 2 added `encryption` (an older reader must not mistake ciphertext for a dump);
+/// version 3 added `chunk_size`, `chunks` and `signature`.
+pub const MANIFEST_FORMAT_VERSION: u32 = 3;
+
+/// Domain separation: the bytes a manifest signature covers start with this line.
+pub const SIGNATURE_CONTEXT: &[u8] = b"dbward manifest signature v1\n";
 
 /// A database engine dbward can back up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -117,9 +123,76 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_settings: Option<DatabaseSettings>,
     pub warnings: Vec<String>,
+    /// Size of the chunks in `chunks` (the last one may be shorter). Absent before format 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_size: Option<u64>,
+    /// sha256 (lowercase hex) of each `chunk_size` piece of the stored artifact, in order, so
+    /// that a reader proves every chunk before it passes it on. Absent before format 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunks: Option<Vec<String>>,
+    /// The signature over `signed_bytes`; absent before format 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<ManifestSignature>,
+}
+
+/// Who signed a manifest, and the signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestSignature {
+    /// The signer's public key, `dbward-ed25519:` and 64 hex digits.
+    pub key: String,
+    /// The ed25519 signature of `Manifest::signed_bytes`, 128 hex digits.
+    pub value: String,
+}
+
+/// Why a manifest's signature is not valid.
+#[derive(Debug, thiserror::Error)]
+pub enum SignatureError {
+    #[error("its signature names a malformed key {0:?}")]
+    BadKey(String),
+    #[error(
+        "its signature by key {key_id} does not match its content (altered after it was signed)"
+    )]
+    Mismatch { key_id: String },
 }
 
 impl Manifest {
+    /// What a signature covers: `SIGNATURE_CONTEXT`, then the manifest without `signature`
+    /// as compact JSON, fields in declaration order. Parsing and re-serialising gives the
+    /// same bytes, so a reader recomputes them from the parsed manifest.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut unsigned = self.clone();
+        unsigned.signature = None;
+        let mut out = SIGNATURE_CONTEXT.to_vec();
+        serde_json::to_writer(&mut out, &unsigned).expect("a manifest always serialises");
+        out
+    }
+
+    /// Signs the manifest (replacing any signature).
+    pub fn sign(&mut self, key: &SigningKey) {
+        let value = key.sign(&self.signed_bytes());
+        self.signature = Some(ManifestSignature {
+            key: key.public().to_string(),
+            value,
+        });
+    }
+
+    /// The key whose valid signature the manifest carries; `None` when it is unsigned.
+    /// Whether that key is trusted is the caller's question.
+    pub fn signer(&self) -> Result<Option<PublicKey>, SignatureError> {
+        let Some(signature) = &self.signature else {
+            return Ok(None);
+        };
+        let key = PublicKey::parse(&signature.key)
+            .map_err(|_| SignatureError::BadKey(signature.key.clone()))?;
+        if key.verifies(&self.signed_bytes(), &signature.value) {
+            Ok(Some(key))
+        } else {
+            Err(SignatureError::Mismatch {
+                key_id: key.key_id(),
+            })
+        }
+    }
+
     /// Reads a manifest, refusing formats newer than this build understands.
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
         let manifest: Manifest =
@@ -181,6 +254,130 @@ mod tests {
             warnings: vec![],
             database_settings: None,
             excluded_with_data: vec![],
+            chunk_size: Some(4),
+            chunks: Some(vec!["cd".repeat(32), "ef".repeat(32)]),
+            signature: None,
+        }
+    }
+
+    fn signed(key: &SigningKey) -> Manifest {
+        let mut m = sample();
+        m.sign(key);
+        m
+    }
+
+    #[test]
+    fn a_signed_manifest_verifies_after_a_round_trip_through_storage() {
+        let key = SigningKey::generate().unwrap();
+        let stored = signed(&key).to_json();
+        let read = Manifest::from_json(&stored).unwrap();
+        assert_eq!(read.signer().unwrap(), Some(key.public()));
+        assert_eq!(read.signed_bytes(), signed(&key).signed_bytes());
+        assert!(read.signed_bytes().starts_with(SIGNATURE_CONTEXT));
+    }
+
+    #[test]
+    fn any_changed_field_breaks_the_signature() {
+        let key = SigningKey::generate().unwrap();
+        let stored = String::from_utf8(signed(&key).to_json()).unwrap();
+        for (from, to) in [
+            ("\"database\": \"shop\"", "\"database\": \"prod\""),
+            ("\"source\": \"pg\"", "\"source\": \"other\""),
+            ("\"rows\": 42", "\"rows\": 43"),
+            ("\"sha256\": \"abab", "\"sha256\": \"bbab"),
+            ("\"chunks\": [\n    \"cdcd", "\"chunks\": [\n    \"dddd"),
+            ("\"encryption\": null", "\"encryption\": \"age-x25519\""),
+        ] {
+            assert!(stored.contains(from), "{from} in {stored}");
+            let altered = Manifest::from_json(stored.replacen(from, to, 1).as_bytes()).unwrap();
+            let err = altered.signer().unwrap_err();
+            assert!(err.to_string().contains("altered"), "{from}: {err}");
+        }
+    }
+
+    #[test]
+    fn removing_the_encryption_of_an_encrypted_manifest_breaks_the_signature() {
+        let key = SigningKey::generate().unwrap();
+        let mut m = sample();
+        m.encryption = Some("age-x25519".into());
+        m.sign(&key);
+        let mut value: serde_json::Value = serde_json::from_slice(&m.to_json()).unwrap();
+        value["encryption"] = serde_json::Value::Null;
+        let altered = Manifest::from_json(value.to_string().as_bytes()).unwrap();
+        assert!(altered.signer().is_err());
+    }
+
+    #[test]
+    fn a_signature_moved_to_another_key_fails() {
+        let (a, b) = (
+            SigningKey::generate().unwrap(),
+            SigningKey::generate().unwrap(),
+        );
+        let mut m = signed(&a);
+        m.signature.as_mut().unwrap().key = b.public().to_string();
+        assert!(m.signer().is_err());
+        let mut m = signed(&a);
+        m.signature.as_mut().unwrap().key = "dbward-ed25519:nope".into();
+        assert!(matches!(m.signer(), Err(SignatureError::BadKey(_))));
+        let mut m = sample();
+        m.signature = None;
+        assert_eq!(m.signer().unwrap(), None);
+    }
+
+    #[test]
+    fn a_format_2_manifest_still_parses_unsigned() {
+        let json = r#"{"format_version":2,"id":"01J","source":"pg","engine":"postgres",
+            "database":"shop","artifact":"x.dump.zst","server_version":"15","dump_tool":"pg_dump",
+            "dump_tool_version":"15","dump_format":"custom","host":"h",
+            "started_at":"2026-01-01T02:00:00Z","finished_at":"2026-01-01T02:01:00Z",
+            "options":[],"excluded_tables":[],"tables":[],"dump_bytes":1,"stored_bytes":1,
+            "sha256":"00","compression":"zstd","encryption":null,"encryption_recipients":[],
+            "replica_lag_seconds":null,"warnings":[]}"#;
+        let m = Manifest::from_json(json.as_bytes()).unwrap();
+        assert_eq!(m.signer().unwrap(), None);
+        assert_eq!((m.format_version, m.chunks), (2, None));
+    }
+
+    /// The signed form of format 3 is fixed: stored signatures must verify in every later
+    /// version, so fields must not be reordered, renamed or re-encoded.
+    #[test]
+    fn the_signed_form_of_format_3_is_pinned() {
+        let canonical = concat!(
+            r#"{"format_version":3,"id":"01JABCDEFGHJKMNPQRSTVWXYZ0","source":"pg","engine":"postgres","#,
+            r#""database":"shop é","artifact":"20260101T020000Z-01JABCDEFGHJKMNPQRSTVWXYZ0.dump.zst","#,
+            r#""server_version":"15.4","dump_tool":"pg_dump","dump_tool_version":"15.4","dump_format":"custom","#,
+            r#""host":"db1","started_at":"2026-01-01T02:00:00.500Z","finished_at":"2026-01-01T02:01:00Z","#,
+            r#""options":["--format=custom"],"excluded_tables":["public.audit"],"excluded_with_data":["public.audit"],"#,
+            r#""tables":[{"table":"public.orders","rows":42}],"dump_bytes":1000,"stored_bytes":300,"#,
+            r#""sha256":"abab","compression":"zstd","encryption":"age-x25519","encryption_recipients":["sha256:0011223344556677"],"#,
+            r#""replica_lag_seconds":0.1,"database_settings":{"encoding":"UTF8","collation":"C","ctype":null},"#,
+            r#""warnings":["a \"quoted\"\nline"],"chunk_size":4194304,"chunks":["cdcd"]}"#
+        );
+        let m = Manifest::from_json(canonical.as_bytes()).unwrap();
+        let mut expected = SIGNATURE_CONTEXT.to_vec();
+        expected.extend_from_slice(canonical.as_bytes());
+        assert_eq!(
+            String::from_utf8(m.signed_bytes()).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_signed_form_survives_storage(
+            lag in proptest::option::of(proptest::num::f64::NORMAL | proptest::num::f64::ZERO),
+            name in "\\PC{0,20}",
+            nanos in 0u32..1_000_000_000,
+        ) {
+            let key = SigningKey::generate().unwrap();
+            let mut m = sample();
+            m.replica_lag_seconds = lag;
+            m.database = name.clone();
+            m.warnings = vec![name];
+            m.started_at += chrono::Duration::nanoseconds(nanos.into());
+            m.sign(&key);
+            let read = Manifest::from_json(&m.to_json()).unwrap();
+            proptest::prop_assert_eq!(read.signer().unwrap(), Some(key.public()));
         }
     }
 

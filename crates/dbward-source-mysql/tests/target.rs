@@ -139,6 +139,9 @@ async fn dump(db: &TestDb, secret_dir: &Path) -> (Vec<u8>, Manifest) {
         warnings: report.warnings,
         database_settings: info.database_settings,
         excluded_with_data: report.excluded_with_data,
+        chunk_size: None,
+        chunks: None,
+        signature: None,
     };
     (bytes, manifest)
 }

@@ -811,6 +811,9 @@ mod tests {
             warnings: vec![],
             database_settings: None,
             excluded_with_data: vec![],
+            chunk_size: None,
+            chunks: None,
+            signature: None,
         }
     }
 

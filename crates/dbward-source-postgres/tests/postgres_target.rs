@@ -73,6 +73,9 @@ async fn dump(pg: &PgServer, database: &str, format: PgFormat) -> (Vec<u8>, Mani
         warnings: report.warnings,
         database_settings: dump.info.database_settings.clone(),
         excluded_with_data: report.excluded_with_data,
+        chunk_size: None,
+        chunks: None,
+        signature: None,
     };
     (bytes, manifest)
 }
