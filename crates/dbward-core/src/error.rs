@@ -58,6 +58,14 @@ pub enum Error {
     /// A query against the source failed.
     #[error("{0}")]
     Query(String),
+    /// A database name the target cannot hold (a SQLite file name that would leave its
+    /// folder, say); refused before anything is created or deleted.
+    #[error("target {target}: database name {name:?} is refused: {reason}; nothing was changed")]
+    InvalidName {
+        target: String,
+        name: String,
+        reason: String,
+    },
 }
 
 impl Error {
