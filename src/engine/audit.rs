@@ -39,6 +39,9 @@ pub struct DestinationAudit {
     pub leftovers: Vec<String>,
     /// Manifests whose artifact is gone, or that cannot be read.
     pub broken: Vec<String>,
+    /// Objects that look like backups but whose keys are not in the layout's shape, with
+    /// why: left alone.
+    pub skipped: Vec<String>,
     /// Set when the destination could not be listed at all.
     pub error: Option<String>,
 }
@@ -78,6 +81,7 @@ pub async fn run(ctx: &Context, only: Option<&str>) -> anyhow::Result<Vec<Destin
         audit.bytes = held.bytes;
         audit.oldest = held.oldest;
         audit.newest = held.newest;
+        audit.skipped = held.skipped.clone();
         let present: BTreeSet<String> = held
             .manifests
             .values()

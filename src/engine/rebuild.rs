@@ -16,6 +16,9 @@ pub struct RebuildReport {
     pub copies_added: usize,
     /// Manifests that could not be read or whose artifact is gone.
     pub problems: Vec<String>,
+    /// Objects that look like backups but whose keys are not in the layout's shape, with
+    /// why: not imported.
+    pub skipped: Vec<String>,
 }
 
 pub async fn run(ctx: &Context, from: &str) -> anyhow::Result<RebuildReport> {
@@ -27,6 +30,7 @@ pub async fn run(ctx: &Context, from: &str) -> anyhow::Result<RebuildReport> {
     let mut report = RebuildReport {
         destination: from.to_string(),
         manifests: held.manifests.len(),
+        skipped: held.skipped.clone(),
         ..RebuildReport::default()
     };
     for (manifest_key, artifact) in &held.manifests {
