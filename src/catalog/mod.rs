@@ -134,8 +134,8 @@ impl Catalog {
             path: "(in memory)".into(),
             err,
         };
-        let options =
-            SqliteConnectOptions::from_str("sqlite::memory:").map_err(|e| open_err(e.to_string()))?;
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|e| open_err(e.to_string()))?;
         // Each connection to `:memory:` is a database of its own: keep exactly one, forever.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)

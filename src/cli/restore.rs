@@ -56,10 +56,9 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         Some(_) => super::open_for_recovery(globals).await?,
         None => super::open(globals).await?,
     };
-    let unrecorded = ctx
-        .catalog_stand_in
-        .as_ref()
-        .map(|why| format!("the catalog cannot be used ({why}); this restore is not recorded in it"));
+    let unrecorded = ctx.catalog_stand_in.as_ref().map(|why| {
+        format!("the catalog cannot be used ({why}); this restore is not recorded in it")
+    });
     if let Some(warning) = &unrecorded {
         eprintln!("warning: {warning}");
     }

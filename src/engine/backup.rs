@@ -245,7 +245,10 @@ pub async fn run(
         .finish_run(&report.run_id, status, Utc::now())
         .await
     {
-        let warning = format!("run {} could not be finished in the catalog: {e}", report.run_id);
+        let warning = format!(
+            "run {} could not be finished in the catalog: {e}",
+            report.run_id
+        );
         tracing::error!("{warning}");
         report.warnings.push(warning);
     }
@@ -280,7 +283,9 @@ async fn verify_new_backups(
         match ctx.catalog.get(&record.id).await {
             Ok(Some((updated, _))) => record.verification = updated.verification,
             Ok(None) => {}
-            Err(e) => tracing::error!(backup = %record.id, "cannot read the verification back: {e}"),
+            Err(e) => {
+                tracing::error!(backup = %record.id, "cannot read the verification back: {e}")
+            }
         }
     }
     results
@@ -317,7 +322,15 @@ async fn record_failure(ctx: &Context, start: &BackupStart<'_>, reason: String) 
             ctx.catalog.start_backup(start).await?;
         }
         let outcome = Outcome::failed(reason.clone());
-        finish(ctx, start.id, outcome, start.source, start.database, start.started_at).await
+        finish(
+            ctx,
+            start.id,
+            outcome,
+            start.source,
+            start.database,
+            start.started_at,
+        )
+        .await
     }
     .await;
     match recorded {

@@ -81,7 +81,10 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        for folder in [&self.spool, &self.secrets].into_iter().chain(&self.private) {
+        for folder in [&self.spool, &self.secrets]
+            .into_iter()
+            .chain(&self.private)
+        {
             let _ = std::fs::remove_dir_all(folder);
         }
     }
@@ -163,7 +166,13 @@ mod tests {
     fn a_private_scratch_is_owner_only_and_removed_on_drop() {
         use std::os::unix::fs::PermissionsExt;
         let scratch = Scratch::claim_private().unwrap();
-        let base = scratch.spool.parent().unwrap().parent().unwrap().to_path_buf();
+        let base = scratch
+            .spool
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_path_buf();
         assert!(base.starts_with(std::env::temp_dir()), "{}", base.display());
         let mode = std::fs::metadata(&base).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);

@@ -13,6 +13,7 @@ mod prune;
 mod remote;
 mod restore;
 mod restore_servers;
+mod robustness;
 mod secrets;
 mod sqlite;
 mod status;

@@ -159,7 +159,11 @@ mod tests {
     #[test]
     fn multi_byte_characters_in_a_key_are_answered_not_a_panic() {
         let id = "01JABCDEFGHJKMNPQRSTVWXYZ0";
-        for stamp in ["2026010\u{e9}T00000Z", "20260101T0000\u{e9}Z", "20260101\u{e9}000000"] {
+        for stamp in [
+            "2026010\u{e9}T00000Z",
+            "20260101T0000\u{e9}Z",
+            "20260101\u{e9}000000",
+        ] {
             assert_eq!(stamp.len(), 16, "{stamp}");
             let key = format!("pg/shop/2026/01/01/{stamp}-{id}.dump.zst");
             assert!(!is_artifact_key(&key), "{key}");

@@ -366,7 +366,10 @@ mod tests {
         let err = target.drop_database("../victim").await.unwrap_err();
         assert!(matches!(err, Error::InvalidName { .. }), "{err}");
         let text = err.to_string();
-        assert!(text.contains("\"../victim\"") && text.contains("path separator"), "{text}");
+        assert!(
+            text.contains("\"../victim\"") && text.contains("path separator"),
+            "{text}"
+        );
         assert!(dir.path().join("victim.db").exists());
         assert!(target.database_exists("/etc/passwd").await.is_err());
     }
