@@ -352,3 +352,76 @@ fn mariadb_restore_from_works_with_a_read_only_state_directory() {
     assert!(stderr(&out).contains("not recorded"), "{}", stderr(&out));
     assert_eq!(count, "25");
 }
+
+/// A catalog write that fails for one job only (a trigger raises, as a full disk would): that
+/// backup is still in the run's report, saying it is not recorded; its sibling is recorded.
+#[test]
+fn a_job_the_catalog_cannot_record_fails_alone_in_the_report() {
+    let env = Env::new(&format!(
+        "state_dir = \"state\"\n{}{}{LOCAL}",
+        sqlite_source("lite", "app.db"),
+        sqlite_source("other", "other.db")
+    ));
+    seed(&env.path("data/app.db"), 10);
+    seed(&env.path("data/other.db"), 10);
+    assert!(env.run(&["list"]).status.success(), "creates the catalog");
+    rusqlite::Connection::open(env.path("state/catalog.db"))
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER full BEFORE INSERT ON backups WHEN NEW.source = 'other'
+             BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;",
+        )
+        .unwrap();
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 1, "{doc:#}");
+    let backups = doc["backups"].as_array().unwrap();
+    let of = |source: &str| backups.iter().find(|b| b["source"] == source).unwrap();
+    assert_eq!(of("lite")["status"], "succeeded", "{doc:#}");
+    assert_eq!(of("other")["status"], "failed", "{doc:#}");
+    let reason = of("other")["error"].as_str().unwrap();
+    assert!(
+        reason.contains("disk is full") && reason.contains("not recorded in the catalog"),
+        "{reason}"
+    );
+    let (_, list) = env.json(&["list"]);
+    assert_eq!(list["backups"].as_array().unwrap().len(), 1, "{list:#}");
+    let catalog = rusqlite::Connection::open(env.path("state/catalog.db")).unwrap();
+    let finished: Option<String> = catalog
+        .query_row("SELECT finished_at FROM runs", [], |r| r.get(0))
+        .unwrap();
+    assert!(finished.is_some(), "the run was not finished");
+}
+
+/// A manifest whose id climbs out of the drill folder: the drill's scratch name is refused, so
+/// its cleanup cannot delete what lies outside (it did: a file named by the id, here).
+#[test]
+fn a_drill_of_a_manifest_with_a_hostile_id_touches_nothing_outside_its_folder() {
+    let (env, id) = backed_up();
+    let catalog = rusqlite::Connection::open(env.path("state/catalog.db")).unwrap();
+    let manifest: String = catalog
+        .query_row("SELECT manifest FROM backups WHERE id = ?1", [&id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let edited = manifest.replace(&format!("\"id\": \"{id}\""), "\"id\": \"/../victim\"");
+    assert_ne!(manifest, edited);
+    catalog
+        .execute(
+            "UPDATE backups SET manifest = ?1 WHERE id = ?2",
+            [&edited, &id],
+        )
+        .unwrap();
+    std::fs::write(env.path("victim"), "not dbward's").unwrap();
+    let out = env
+        .cmd(&["--json", "verify", &id, "--level", "drill"])
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap();
+    // (Recording the result under the manifest's id fails too: no such backup.)
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(env.path("victim")).unwrap(),
+        "not dbward's"
+    );
+    assert!(!env.path("dbward_drill_").exists());
+}
