@@ -307,14 +307,25 @@ fn restore_from_works_with_a_corrupt_catalog() {
 #[test]
 fn restore_from_works_with_a_read_only_state_directory() {
     let (env, _) = backed_up();
+    // Another process has the catalog open (its WAL files exist): it opens, read-only.
+    let reader = rusqlite::Connection::open(env.path("state/catalog.db")).unwrap();
+    let _: i64 = reader
+        .query_row("SELECT count(*) FROM backups", [], |r| r.get(0))
+        .unwrap();
     let before = env.files("state");
     {
         let _ro = ReadOnly::mount(env.path("state"));
-        // Unopenable, or opened but not writable, depending on whether the last writer left
-        // its WAL files: either way the reason names the catalog.
-        rescue(&env, "state/catalog.db");
+        rescue(&env, "cannot be written");
     }
     assert_eq!(env.files("state"), before, "the state directory changed");
+    drop(reader);
+    // Nobody has it open, and no WAL files are left: it cannot even be opened.
+    for file in ["catalog.db-wal", "catalog.db-shm"] {
+        let _ = std::fs::remove_file(env.path("state").join(file));
+    }
+    std::fs::remove_file(env.path("data/rescued.db")).unwrap();
+    let _ro = ReadOnly::mount(env.path("state"));
+    rescue(&env, "state/catalog.db");
 }
 
 /// MariaDB needs its 0600 option file, which goes to a private temporary folder when the
