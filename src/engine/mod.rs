@@ -90,7 +90,13 @@ impl Context {
                 tracing::warn!(
                     "cannot set up scratch folders under {} ({e}); using {} instead",
                     config.state_dir.display(),
-                    scratch.spool.parent().unwrap_or(&scratch.spool).display()
+                    // `<private>/spool/<run>`: name the private folder itself.
+                    scratch
+                        .spool
+                        .ancestors()
+                        .nth(2)
+                        .unwrap_or(&scratch.spool)
+                        .display()
                 );
                 scratch
             }
