@@ -24,8 +24,13 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
+            let refused_name = matches!(
+                err.downcast_ref::<dbward_core::Error>(),
+                Some(dbward_core::Error::InvalidName { .. })
+            );
             let code = if err.downcast_ref::<ConfigError>().is_some()
                 || err.downcast_ref::<UsageError>().is_some()
+                || refused_name
             {
                 2
             } else {

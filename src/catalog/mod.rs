@@ -132,6 +132,43 @@ impl Catalog {
         Ok(Catalog { pool })
     }
 
+    /// An empty catalog in memory, for `restore --from` when the catalog file cannot be used:
+    /// the command runs as usual, and nothing it writes outlives the process.
+    pub async fn in_memory() -> Result<Catalog> {
+        let open_err = |err: String| CatalogError::Open {
+            path: "(in memory)".into(),
+            err,
+        };
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|e| open_err(e.to_string()))?;
+        // Each connection to `:memory:` is a database of its own: keep exactly one, forever.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.foreign_keys(true))
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| open_err(format!("cannot migrate: {e}")))?;
+        Ok(Catalog { pool })
+    }
+
+    /// Fails when the catalog cannot take a write (a read-only disk or file, say); writes
+    /// nothing.
+    pub async fn check_writable(&self) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        // A write statement takes the write lock even when it changes no row.
+        sqlx::query("DELETE FROM runs WHERE 0 = 1")
+            .execute(&mut *tx)
+            .await?;
+        tx.rollback().await?;
+        Ok(())
+    }
+
     pub async fn start_run(
         &self,
         id: &str,

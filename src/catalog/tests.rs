@@ -198,3 +198,29 @@ async fn interrupted_backups_are_marked_failed() {
     assert_eq!(b.status, BackupStatus::Failed);
     assert!(b.error.unwrap().starts_with("interrupted"));
 }
+
+#[tokio::test]
+async fn an_in_memory_stand_in_works_like_a_catalog_and_keeps_nothing() {
+    let first = Catalog::in_memory().await.unwrap();
+    first.check_writable().await.unwrap();
+    // Every query runs on the one connection, so what one writes the next reads.
+    record(
+        &first,
+        "01A",
+        "shop",
+        "2026-03-01T00:00:00Z",
+        BackupStatus::Succeeded,
+    )
+    .await;
+    assert!(first.has_backup("01A").await.unwrap());
+    assert!(first.latest_good("pg", "shop").await.unwrap().is_some());
+    let second = Catalog::in_memory().await.unwrap();
+    assert!(!second.has_backup("01A").await.unwrap());
+}
+
+#[tokio::test]
+async fn a_file_catalog_is_writable_and_the_check_writes_nothing() {
+    let (_dir, catalog) = catalog().await;
+    catalog.check_writable().await.unwrap();
+    assert!(catalog.databases().await.unwrap().is_empty());
+}

@@ -77,6 +77,9 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
                     a.destination, a.destination
                 );
             }
+            for s in &a.skipped {
+                println!("{}: skipped {s}", a.destination);
+            }
             for l in &a.leftovers {
                 println!(
                     "{}: uncommitted leftover {l} (removed by `dbward prune`)",

@@ -33,7 +33,13 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     };
     let progress = Progress::new(!globals.json && !globals.quiet);
     let report = backup::run(ctx.clone(), &request, &progress).await?;
-    let alerts = alerts::after_command(&ctx).await?;
+    // The run is over and recorded: failing to alert (a catalog that broke meanwhile, say)
+    // must not hide its report.
+    let alerts = alerts::after_command(&ctx).await.unwrap_or_else(|e| {
+        let mut none = alerts::AlertReport::default();
+        none.errors.push(format!("alerts were not judged: {e:#}"));
+        none
+    });
     if globals.json {
         output::json(&json!({
             "backups": report.backups,

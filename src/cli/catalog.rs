@@ -37,6 +37,9 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             "{}: {} manifests, {} backups added to the catalog, {} copies added",
             report.destination, report.manifests, report.backups_added, report.copies_added
         );
+        for skipped in &report.skipped {
+            println!("skipped {skipped}");
+        }
         for problem in &report.problems {
             println!("problem: {problem}");
         }

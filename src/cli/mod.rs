@@ -117,6 +117,27 @@ pub async fn open(
     std::sync::Arc<crate::engine::Context>,
     crate::logging::LogGuard,
 )> {
+    open_with(globals, false).await
+}
+
+/// Like [`open`], for disaster recovery: works without a usable catalog or a writable
+/// `state_dir` ([`crate::engine::Context::open_for_recovery`]).
+pub async fn open_for_recovery(
+    globals: &Globals,
+) -> anyhow::Result<(
+    std::sync::Arc<crate::engine::Context>,
+    crate::logging::LogGuard,
+)> {
+    open_with(globals, true).await
+}
+
+async fn open_with(
+    globals: &Globals,
+    recovery: bool,
+) -> anyhow::Result<(
+    std::sync::Arc<crate::engine::Context>,
+    crate::logging::LogGuard,
+)> {
     let path = crate::config::Config::locate(globals.config.as_deref())?;
     let config = crate::config::Config::load(&path)?;
     let level = crate::logging::stderr_level(globals.verbose, globals.quiet);
@@ -126,6 +147,10 @@ pub async fn open(
         level,
         log_file.as_deref().map(|p| (p, config.log_keep)),
     )?;
-    let ctx = crate::engine::Context::open(config).await?;
+    let ctx = if recovery {
+        crate::engine::Context::open_for_recovery(config).await?
+    } else {
+        crate::engine::Context::open(config).await?
+    };
     Ok((std::sync::Arc::new(ctx), guard))
 }

@@ -56,6 +56,9 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
                 retained.destination, retained.key, retained.reason
             );
         }
+        for skipped in &report.skipped {
+            println!("skipped {skipped}");
+        }
         for error in &report.errors {
             eprintln!("error: {error}");
         }

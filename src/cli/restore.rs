@@ -56,7 +56,18 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             .into());
         }
     };
-    let (ctx, _log) = super::open(globals).await?;
+    // Disaster recovery reads the destination's manifests alone, so it must not depend on
+    // the catalog or on a writable state directory.
+    let (ctx, _log) = match &args.from {
+        Some(_) => super::open_for_recovery(globals).await?,
+        None => super::open(globals).await?,
+    };
+    let unrecorded = ctx.catalog_stand_in.as_ref().map(|why| {
+        format!("the catalog cannot be used ({why}); this restore is not recorded in it")
+    });
+    if let Some(warning) = &unrecorded {
+        eprintln!("warning: {warning}");
+    }
     let request = RestoreRequest {
         backup,
         to_source: args.to_source,
@@ -68,8 +79,9 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         allow_unsigned: args.allow_unsigned,
     };
     let progress = Progress::new(!globals.json && !globals.quiet);
-    let summary = restore::run(&ctx, &request, &progress).await?;
+    let mut summary = restore::run(&ctx, &request, &progress).await?;
     if globals.json {
+        summary.warnings.extend(unrecorded);
         output::json(&summary)?;
     } else {
         println!(

@@ -43,6 +43,9 @@ pub struct DestinationAudit {
     pub broken: Vec<String>,
     /// Manifests that fail the signature or location check: not to be trusted or imported.
     pub untrusted: Vec<String>,
+    /// Objects that look like backups but whose keys are not in the layout's shape, with
+    /// why: left alone.
+    pub skipped: Vec<String>,
     /// Set when the destination could not be listed at all.
     pub error: Option<String>,
 }
@@ -86,6 +89,7 @@ pub async fn run(ctx: &Context, only: Option<&str>) -> anyhow::Result<Vec<Destin
         audit.bytes = held.bytes;
         audit.oldest = held.oldest;
         audit.newest = held.newest;
+        audit.skipped = held.skipped.clone();
         let present: BTreeSet<String> = held
             .manifests
             .values()

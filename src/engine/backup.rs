@@ -1,6 +1,8 @@
 //! The backup use case: select databases, then for each one take its lock, dump it through the
 //! pipeline to every destination, judge it by the gate (docs/cli.md), commit each copy with its
-//! manifest, and record the outcome. A failure anywhere leaves nothing committed.
+//! manifest, and record the outcome. A failure anywhere leaves nothing committed, and one
+//! job's failure — even an error outside its attempt, such as its lock or a catalog write —
+//! is that job's `failed` backup: its siblings go on and the run is finished.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -130,16 +132,16 @@ pub async fn run(
                         &request.databases,
                     );
                     for database in expected {
-                        let record = record_unreachable(
-                            &ctx,
-                            &run_id,
-                            schedule,
-                            source.as_ref(),
-                            &database,
-                            &e.to_string(),
-                        )
-                        .await?;
-                        records.push(record);
+                        let start = BackupStart {
+                            id: &ulid::Ulid::new().to_string(),
+                            run_id: &run_id,
+                            schedule: Some(&schedule.name),
+                            source: source.name(),
+                            engine: source.engine().as_str(),
+                            database: &database,
+                            started_at: Utc::now(),
+                        };
+                        records.push(record_failure(&ctx, &start, e.to_string()).await);
                     }
                     continue;
                 }
@@ -194,31 +196,40 @@ pub async fn run(
     let parallelism = request.parallelism.unwrap_or(ctx.config.parallelism).max(1);
     let permits = Arc::new(tokio::sync::Semaphore::new(parallelism));
     let mut tasks = tokio::task::JoinSet::new();
+    // What each task backs up, to record a task that ends without a record (a panic).
+    let mut running = HashMap::new();
     for job in jobs {
         let ctx = ctx.clone();
         let bar = progress.job(&format!("{}/{}", job.source, job.database));
         let run_id = run_id.clone();
         // Taken here, not inside the task, so jobs start in their (sorted) order.
         let permit = permits.clone().acquire_owned().await.expect("never closed");
-        tasks.spawn(async move {
+        let (id, started_at) = (ulid::Ulid::new().to_string(), Utc::now());
+        let task_job = job.clone();
+        let task_id = id.clone();
+        let handle = tasks.spawn(async move {
             let _permit = permit;
-            let record = back_up_one(&ctx, &run_id, &job, &bar).await;
-            bar.finish(
-                record
-                    .as_ref()
-                    .map(|r| r.status)
-                    .unwrap_or(BackupStatus::Failed),
-            );
+            let record = back_up_one(&ctx, &run_id, &task_job, &task_id, started_at, &bar).await;
+            bar.finish(record.status);
             record
         });
+        running.insert(handle.id(), (id, started_at, job));
     }
-    while let Some(result) = tasks.join_next().await {
-        records.push(result??);
+    while let Some(joined) = tasks.join_next_with_id().await {
+        match joined {
+            Ok((_, record)) => records.push(record),
+            Err(e) => {
+                let (id, started_at, job) = &running[&e.id()];
+                let start = job_start(&ctx, &run_id, job, id, *started_at);
+                let reason = format!("the backup stopped unexpectedly: {e}");
+                records.push(record_failure(&ctx, &start, reason).await);
+            }
+        }
     }
     records.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
-    let verifications = verify_new_backups(&ctx, &mut records, &verify_levels, progress).await?;
+    let verifications = verify_new_backups(&ctx, &mut records, &verify_levels, progress).await;
 
-    let report = RunReport {
+    let mut report = RunReport {
         run_id,
         backups: records,
         verifications,
@@ -229,9 +240,18 @@ pub async fn run(
         3 => "skipped",
         _ => "failed",
     };
-    ctx.catalog
+    if let Err(e) = ctx
+        .catalog
         .finish_run(&report.run_id, status, Utc::now())
-        .await?;
+        .await
+    {
+        let warning = format!(
+            "run {} could not be finished in the catalog: {e}",
+            report.run_id
+        );
+        tracing::error!("{warning}");
+        report.warnings.push(warning);
+    }
     Ok(report)
 }
 
@@ -243,7 +263,7 @@ async fn verify_new_backups(
     records: &mut [BackupRecord],
     levels: &HashMap<(String, String), VerifyLevel>,
     progress: &Progress,
-) -> anyhow::Result<Vec<VerifyResult>> {
+) -> Vec<VerifyResult> {
     let mut results = Vec::new();
     for record in records.iter_mut() {
         if !matches!(
@@ -260,11 +280,15 @@ async fn verify_new_backups(
             Ok(done) => results.extend(done),
             Err(e) => results.push(VerifyResult::not_started(record, level, format!("{e:#}"))),
         }
-        if let Some((updated, _)) = ctx.catalog.get(&record.id).await? {
-            record.verification = updated.verification;
+        match ctx.catalog.get(&record.id).await {
+            Ok(Some((updated, _))) => record.verification = updated.verification,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(backup = %record.id, "cannot read the verification back: {e}")
+            }
         }
     }
-    Ok(results)
+    results
 }
 
 fn chosen_schedules<'a>(
@@ -290,35 +314,69 @@ fn chosen_schedules<'a>(
     }
 }
 
-async fn record_unreachable(
-    ctx: &Context,
-    run_id: &str,
-    schedule: &ScheduleConfig,
-    source: &dyn Source,
-    database: &str,
-    reason: &str,
-) -> anyhow::Result<BackupRecord> {
-    let id = ulid::Ulid::new().to_string();
-    let now = Utc::now();
-    let start = BackupStart {
-        id: &id,
+/// Records a backup that failed outside its attempt (unreachable source, the job lock, the
+/// catalog, a panic). When even the catalog cannot take it, the report still carries it.
+async fn record_failure(ctx: &Context, start: &BackupStart<'_>, reason: String) -> BackupRecord {
+    let recorded = async {
+        if !ctx.catalog.has_backup(start.id).await? {
+            ctx.catalog.start_backup(start).await?;
+        }
+        let outcome = Outcome::failed(reason.clone());
+        finish(
+            ctx,
+            start.id,
+            outcome,
+            start.source,
+            start.database,
+            start.started_at,
+        )
+        .await
+    }
+    .await;
+    match recorded {
+        Ok(record) => record,
+        Err(e) => {
+            let error = format!("{reason}; not recorded in the catalog: {e:#}");
+            tracing::error!(target: "dbward::summary", id = start.id, source = start.source, database = start.database, status = "failed", reason = %error, "backup failed");
+            BackupRecord {
+                id: start.id.to_string(),
+                schedule: start.schedule.map(str::to_string),
+                source: start.source.to_string(),
+                engine: start.engine.to_string(),
+                database: start.database.to_string(),
+                status: BackupStatus::Failed,
+                error: Some(error),
+                started_at: start.started_at,
+                finished_at: Some(Utc::now()),
+                dump_bytes: None,
+                stored_bytes: None,
+                sha256: None,
+                compression: None,
+                copies: Vec::new(),
+                verification: None,
+                warnings: Vec::new(),
+                pruned_at: None,
+            }
+        }
+    }
+}
+
+fn job_start<'a>(
+    ctx: &'a Context,
+    run_id: &'a str,
+    job: &'a Job,
+    id: &'a str,
+    started_at: DateTime<Utc>,
+) -> BackupStart<'a> {
+    BackupStart {
+        id,
         run_id,
-        schedule: Some(&schedule.name),
-        source: source.name(),
-        engine: source.engine().as_str(),
-        database,
-        started_at: now,
-    };
-    ctx.catalog.start_backup(&start).await?;
-    finish(
-        ctx,
-        &id,
-        Outcome::failed(reason.to_string()),
-        source.name(),
-        database,
-        now,
-    )
-    .await
+        schedule: job.schedule.as_deref(),
+        source: &job.source,
+        engine: ctx.sources[&job.source].engine().as_str(),
+        database: &job.database,
+        started_at,
+    }
 }
 
 /// How one backup ended, before it is recorded.
@@ -347,28 +405,35 @@ impl Outcome {
     }
 }
 
+/// Backs up one job; whatever goes wrong ends as this job's record, never as an error that
+/// would stop the run.
 async fn back_up_one(
     ctx: &Context,
     run_id: &str,
     job: &Job,
+    id: &str,
+    started_at: DateTime<Utc>,
+    bar: &crate::progress::JobBar,
+) -> BackupRecord {
+    let start = job_start(ctx, run_id, job, id, started_at);
+    match try_back_up_one(ctx, &start, job, bar).await {
+        Ok(record) => record,
+        Err(e) => record_failure(ctx, &start, format!("{e:#}")).await,
+    }
+}
+
+async fn try_back_up_one(
+    ctx: &Context,
+    start: &BackupStart<'_>,
+    job: &Job,
     bar: &crate::progress::JobBar,
 ) -> anyhow::Result<BackupRecord> {
-    let id = ulid::Ulid::new().to_string();
-    let started_at = Utc::now();
+    let (id, started_at) = (start.id, start.started_at);
     let source = ctx.sources[&job.source].clone();
-    let start = BackupStart {
-        id: &id,
-        run_id,
-        schedule: job.schedule.as_deref(),
-        source: &job.source,
-        engine: source.engine().as_str(),
-        database: &job.database,
-        started_at,
-    };
     let _lock = match try_lock(&ctx.config.state_dir, &job.source, &job.database) {
         Ok(lock) => lock,
         Err(LockError::Held { job: name, holder }) => {
-            ctx.catalog.start_backup(&start).await?;
+            ctx.catalog.start_backup(start).await?;
             let outcome = Outcome {
                 status: BackupStatus::Skipped,
                 error: Some(format!(
@@ -376,7 +441,7 @@ async fn back_up_one(
                 )),
                 ..Outcome::failed(String::new())
             };
-            return finish(ctx, &id, outcome, &job.source, &job.database, started_at).await;
+            return finish(ctx, id, outcome, &job.source, &job.database, started_at).await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -387,9 +452,9 @@ async fn back_up_one(
     if interrupted > 0 {
         tracing::warn!(source = %job.source, database = %job.database, "marked {interrupted} interrupted backup(s) as failed");
     }
-    ctx.catalog.start_backup(&start).await?;
-    let outcome = attempt(ctx, job, source.as_ref(), &id, started_at, bar).await;
-    finish(ctx, &id, outcome, &job.source, &job.database, started_at).await
+    ctx.catalog.start_backup(start).await?;
+    let outcome = attempt(ctx, job, source.as_ref(), id, started_at, bar).await;
+    finish(ctx, id, outcome, &job.source, &job.database, started_at).await
 }
 
 async fn finish(

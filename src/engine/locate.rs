@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use dbward_core::Manifest;
 use dbward_core::destination::Destination;
-use dbward_core::layout::{MANIFEST_SUFFIX, escape_segment};
+use dbward_core::layout::{MANIFEST_SUFFIX, escape_segment, is_manifest_key};
 use tokio::io::AsyncReadExt;
 
 use super::{Context, UsageError};
@@ -122,7 +122,8 @@ async fn from_destination(
         .await?
         .into_iter()
         .map(|o| o.key)
-        .filter(|k| k.ends_with(MANIFEST_SUFFIX))
+        // Only the layout's own keys: a crafted name must not pass for the newest backup.
+        .filter(|k| is_manifest_key(k))
         .filter(|k| wanted.as_ref().is_none_or(|w| k.ends_with(w.as_str())))
         .collect();
     // Keys embed the UTC start time, so the greatest key is the newest backup.

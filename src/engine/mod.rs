@@ -40,6 +40,9 @@ pub struct Context {
     pub host: String,
     /// This run's spool and secrets folders (what dead runs left is removed on open).
     pub scratch: scratch::Scratch,
+    /// Why `catalog` is an empty stand-in in memory rather than the catalog file (see
+    /// [`Context::open_for_recovery`]); nothing recorded in it is kept.
+    pub catalog_stand_in: Option<String>,
 }
 
 impl Context {
@@ -52,6 +55,63 @@ impl Context {
                 config.state_dir.display()
             )
         })?;
+        Self::build(config, catalog, scratch, None)
+    }
+
+    /// For disaster recovery (`restore --from DEST`), which needs no history: opens the
+    /// catalog file when it exists and works, and otherwise — missing, corrupt, locked, or
+    /// on a read-only disk — runs on an empty catalog in memory, saying why in
+    /// `catalog_stand_in`. A missing catalog is not created. Scratch folders that cannot be
+    /// made under `state_dir` go to a private temporary folder.
+    pub async fn open_for_recovery(config: Config) -> anyhow::Result<Context> {
+        let path = config.catalog_path();
+        let opened = if path.is_file() {
+            match Catalog::open(&path).await {
+                Ok(catalog) => match catalog.check_writable().await {
+                    Ok(()) => Ok(catalog),
+                    Err(e) => Err(format!("{} cannot be written: {e}", path.display())),
+                },
+                Err(e) => Err(e.to_string()),
+            }
+        } else {
+            Err(format!("there is no catalog at {}", path.display()))
+        };
+        let (catalog, stand_in) = match opened {
+            Ok(catalog) => (catalog, None),
+            Err(why) => (Catalog::in_memory().await?, Some(why)),
+        };
+        let scratch = match scratch::Scratch::claim(&config.state_dir) {
+            Ok(scratch) => scratch,
+            Err(e) => {
+                let scratch = scratch::Scratch::claim_private().map_err(|private| {
+                    anyhow::anyhow!(
+                        "cannot set up scratch folders under {} ({e}) nor in a private temporary folder ({private})",
+                        config.state_dir.display()
+                    )
+                })?;
+                tracing::warn!(
+                    "cannot set up scratch folders under {} ({e}); using {} instead",
+                    config.state_dir.display(),
+                    // `<private>/spool/<run>`: name the private folder itself.
+                    scratch
+                        .spool
+                        .ancestors()
+                        .nth(2)
+                        .unwrap_or(&scratch.spool)
+                        .display()
+                );
+                scratch
+            }
+        };
+        Self::build(config, catalog, scratch, stand_in)
+    }
+
+    fn build(
+        config: Config,
+        catalog: Catalog,
+        scratch: scratch::Scratch,
+        catalog_stand_in: Option<String>,
+    ) -> anyhow::Result<Context> {
         let sources = config
             .sources
             .iter()
@@ -76,6 +136,7 @@ impl Context {
             destinations,
             host: host_name(),
             scratch,
+            catalog_stand_in,
         })
     }
 }

@@ -32,6 +32,9 @@ pub struct PruneReport {
     /// after their retention (a lifecycle rule for noncurrent versions), not by dbward.
     pub retained_by_lock: Vec<RetainedByLock>,
     pub errors: Vec<String>,
+    /// `destination: key: why` of objects that look like backups but whose keys are not in
+    /// the layout's shape: never deleted.
+    pub skipped: Vec<String>,
     /// Whether any schedule has a `retention` to apply.
     pub retention_applied: bool,
 }
@@ -94,6 +97,7 @@ pub async fn run(ctx: &Context, dry_run: bool) -> anyhow::Result<PruneReport> {
         leftovers: Vec::new(),
         retained_by_lock: Vec::new(),
         errors: Vec::new(),
+        skipped: Vec::new(),
         retention_applied: false,
     };
     for schedule in &ctx.config.schedules {
@@ -232,6 +236,9 @@ async fn remove_leftovers(
                 continue;
             }
         };
+        report
+            .skipped
+            .extend(held.skipped.iter().map(|s| format!("{name}: {s}")));
         // A copy the catalog lists whose manifest was lost is a problem for audit, not trash.
         let listed: std::collections::BTreeSet<String> = ctx
             .catalog

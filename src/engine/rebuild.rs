@@ -20,6 +20,9 @@ pub struct RebuildReport {
     pub problems: Vec<String>,
     /// Unsigned manifests imported because of `--allow-unsigned`.
     pub warnings: Vec<String>,
+    /// Objects that look like backups but whose keys are not in the layout's shape, with
+    /// why: not imported.
+    pub skipped: Vec<String>,
 }
 
 pub async fn run(ctx: &Context, from: &str, allow_unsigned: bool) -> anyhow::Result<RebuildReport> {
@@ -32,6 +35,7 @@ pub async fn run(ctx: &Context, from: &str, allow_unsigned: bool) -> anyhow::Res
     let mut report = RebuildReport {
         destination: from.to_string(),
         manifests: held.manifests.len(),
+        skipped: held.skipped.clone(),
         ..RebuildReport::default()
     };
     for (manifest_key, artifact) in &held.manifests {

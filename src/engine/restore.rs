@@ -298,7 +298,7 @@ fn set_state(claim: &mut Claim, state: EntryState) {
 /// A name or existence refusal is the caller's to fix: exit 2.
 fn refusal(error: dbward_core::Error) -> anyhow::Error {
     match error {
-        dbward_core::Error::BadName(_) | dbward_core::Error::NameTaken { .. } => {
+        dbward_core::Error::InvalidName { .. } | dbward_core::Error::NameTaken { .. } => {
             UsageError(error.to_string()).into()
         }
         other => other.into(),

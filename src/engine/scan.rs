@@ -1,13 +1,15 @@
 //! Reading what a destination holds, by the storage format (docs/storage-format.md): committed
 //! backups (a manifest and its artifact), uncommitted artifacts (no manifest), manifests whose
-//! artifact is gone, and everything else. Audit, catalog rebuild and prune build on it.
+//! artifact is gone, and everything else. Audit, catalog rebuild and prune build on it. Keys
+//! come from storage anyone may write to: one named like a manifest but not in the layout's
+//! shape (and its artifact) is skipped and reported, never read, imported or deleted.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use dbward_core::Manifest;
 use dbward_core::destination::{Destination, ObjectMeta};
-use dbward_core::layout::{MANIFEST_SUFFIX, is_artifact_key, manifest_key_for};
+use dbward_core::layout::{MANIFEST_SUFFIX, is_artifact_key, is_manifest_key, manifest_key_for};
 use tokio::io::AsyncReadExt;
 
 /// What one destination holds.
@@ -23,6 +25,9 @@ pub struct Holdings {
     pub uncommitted: Vec<ObjectMeta>,
     /// Objects that are not dbward's: never touched.
     pub foreign: usize,
+    /// `key: why`, for objects named like manifests (or their artifacts) whose key is not in
+    /// the layout's shape: left alone, and reported because they look like backups.
+    pub skipped: Vec<String>,
 }
 
 /// Objects dbward writes that are not backups (`check` probes, staged uploads).
@@ -42,8 +47,13 @@ pub async fn holdings(dest: &dyn Destination) -> dbward_core::Result<Holdings> {
             holdings.oldest = Some(holdings.oldest.map_or(at, |o| o.min(at)));
             holdings.newest = Some(holdings.newest.map_or(at, |n| n.max(at)));
         }
-        if object.key.ends_with(MANIFEST_SUFFIX) {
+        if is_manifest_key(&object.key) {
             holdings.manifests.entry(object.key.clone()).or_insert(None);
+        } else if object.key.ends_with(MANIFEST_SUFFIX) {
+            holdings.skipped.push(format!(
+                "{}: named like a manifest, but not <source>/<database>/YYYY/MM/DD/<yyyymmddThhmmssZ>-<id>{MANIFEST_SUFFIX}; left alone",
+                object.key
+            ));
         }
     }
     for object in objects
@@ -51,9 +61,13 @@ pub async fn holdings(dest: &dyn Destination) -> dbward_core::Result<Holdings> {
         .filter(|o| !is_internal(&o.key) && !o.key.ends_with(MANIFEST_SUFFIX))
     {
         match manifest_key_for(&object.key).filter(|m| keys.contains(m.as_str())) {
-            Some(manifest) => {
+            Some(manifest) if holdings.manifests.contains_key(&manifest) => {
                 holdings.manifests.insert(manifest, Some(object.clone()));
             }
+            Some(manifest) => holdings.skipped.push(format!(
+                "{}: its manifest {manifest} is not in the layout's shape; left alone",
+                object.key
+            )),
             None if is_artifact_key(&object.key) => holdings.uncommitted.push(object.clone()),
             None => holdings.foreign += 1,
         }

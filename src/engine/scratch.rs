@@ -1,7 +1,9 @@
 //! This run's scratch folders under `state_dir`: `spool/<run>/` (SQLite snapshots, spooled
 //! PostgreSQL dumps) and `secrets/<run>/` (0600 MySQL option files). Each run folder is
 //! `flock`ed while the run lives, so the next run can tell the folders of runs that died
-//! (SIGKILL, power loss) from live ones and removes them with what they hold.
+//! (SIGKILL, power loss) from live ones and removes them with what they hold. When
+//! `state_dir` cannot be written (`restore --from` on a read-only disk), the folders go to a
+//! private temporary folder instead.
 
 use std::fs::File;
 use std::io;
@@ -23,6 +25,8 @@ pub struct Scratch {
     pub secrets: PathBuf,
     /// The open, locked folders: the lock lives as long as the handle.
     _held: Vec<File>,
+    /// The private temporary folder holding both, when not under `state_dir`.
+    private: Option<PathBuf>,
 }
 
 impl Scratch {
@@ -51,13 +55,36 @@ impl Scratch {
             spool,
             secrets,
             _held: held,
+            private: None,
         })
+    }
+
+    /// Claims this run's folders in a new folder of the system's temporary directory,
+    /// readable by this user only, removed with everything in it on drop.
+    pub fn claim_private() -> io::Result<Scratch> {
+        use std::os::unix::fs::DirBuilderExt;
+        let base = std::env::temp_dir().join(format!("dbward-{}", ulid::Ulid::new()));
+        // Not recursive: the folder must be new, so nobody else can own or have opened it.
+        std::fs::DirBuilder::new().mode(0o700).create(&base)?;
+        match Scratch::claim(&base) {
+            Ok(mut scratch) => {
+                scratch.private = Some(base);
+                Ok(scratch)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&base);
+                Err(e)
+            }
+        }
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        for folder in [&self.spool, &self.secrets] {
+        for folder in [&self.spool, &self.secrets]
+            .into_iter()
+            .chain(&self.private)
+        {
             let _ = std::fs::remove_dir_all(folder);
         }
     }
@@ -133,6 +160,25 @@ mod tests {
             .unwrap()
             .collect();
         assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
+    fn a_private_scratch_is_owner_only_and_removed_on_drop() {
+        use std::os::unix::fs::PermissionsExt;
+        let scratch = Scratch::claim_private().unwrap();
+        let base = scratch
+            .spool
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        assert!(base.starts_with(std::env::temp_dir()), "{}", base.display());
+        let mode = std::fs::metadata(&base).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        std::fs::write(scratch.secrets.join("my.cnf"), "x").unwrap();
+        drop(scratch);
+        assert!(!base.exists());
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod remote;
 mod restore;
 mod restore_safety;
 mod restore_servers;
+mod robustness;
 mod secrets;
 mod sqlite;
 mod status;

@@ -61,10 +61,15 @@ pub enum Error {
     /// A restore's database name exists already; nothing was created or changed.
     #[error("database {database:?} exists on {target}; nothing was changed")]
     NameTaken { target: String, database: String },
-    /// A database name the engine would not keep as given (truncated, case-folded, or not
-    /// a name at all); nothing was created or changed.
-    #[error("{0}")]
-    BadName(String),
+    /// A database name the target would not keep exactly as given (truncated, case-folded,
+    /// or a SQLite file name that would leave its folder); refused before anything is
+    /// created or deleted.
+    #[error("target {target}: database name {name:?} is refused: {reason}; nothing was changed")]
+    InvalidName {
+        target: String,
+        name: String,
+        reason: String,
+    },
 }
 
 impl Error {

@@ -51,32 +51,41 @@ pub fn manifest_key_for(artifact_key: &str) -> Option<String> {
 /// `<source>/<database>/<YYYY>/<MM>/<DD>/<yyyymmddThhmmssZ>-<26-character id>.<ext>`.
 /// Prune only ever removes such keys, never another program's files.
 pub fn is_artifact_key(key: &str) -> bool {
+    layout_extension(key).is_some() && !key.ends_with(MANIFEST_SUFFIX)
+}
+
+/// Whether `key` has the shape of a manifest dbward writes:
+/// `<source>/<database>/<YYYY>/<MM>/<DD>/<yyyymmddThhmmssZ>-<26-character id>.manifest.json`.
+pub fn is_manifest_key(key: &str) -> bool {
+    layout_extension(key).is_some_and(|ext| ext == &MANIFEST_SUFFIX[1..])
+}
+
+/// The extension of a key in the layout's shape (see [`is_artifact_key`]), or `None` when
+/// the key has another shape. Keys come from listings of storage anyone may write to, so
+/// this works on bytes and never slices text: any string is answered, none panics.
+fn layout_extension(key: &str) -> Option<&str> {
     let segments: Vec<&str> = key.split('/').collect();
     let [.., source, database, year, month, day, file] = segments.as_slice() else {
-        return false;
+        return None;
     };
-    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    let Some((stamp, rest)) = file.split_once('-') else {
-        return false;
-    };
-    let Some((id, extension)) = rest.split_once('.') else {
-        return false;
-    };
-    !source.is_empty()
+    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    let (stamp, rest) = file.split_once('-')?;
+    let (id, extension) = rest.split_once('.')?;
+    let date = [year.as_bytes(), month.as_bytes(), day.as_bytes()].concat();
+    let stamp = stamp.as_bytes();
+    let well_formed = !source.is_empty()
         && !database.is_empty()
-        && digits(year, 4)
-        && digits(month, 2)
-        && digits(day, 2)
+        && (year.len(), month.len(), day.len()) == (4, 2, 2)
+        && digits(&date)
         && stamp.len() == 16
-        && digits(&stamp[..8], 8)
-        && stamp.as_bytes()[8] == b'T'
-        && digits(&stamp[9..15], 6)
-        && stamp.ends_with('Z')
-        && stamp.starts_with(&format!("{year}{month}{day}"))
+        && stamp[..8] == date[..]
+        && stamp[8] == b'T'
+        && digits(&stamp[9..15])
+        && stamp[15] == b'Z'
         && id.len() == 26
         && id.bytes().all(|b| b.is_ascii_alphanumeric())
-        && !extension.is_empty()
-        && !file.ends_with(MANIFEST_SUFFIX)
+        && !extension.is_empty();
+    well_formed.then_some(extension)
 }
 
 /// Escapes a name into one path segment: `[A-Za-z0-9_-]` and inner dots stay, anything else
@@ -147,7 +156,55 @@ mod tests {
         assert_eq!(escape_segment(""), "%00");
     }
 
+    #[test]
+    fn multi_byte_characters_in_a_key_are_answered_not_a_panic() {
+        let id = "01JABCDEFGHJKMNPQRSTVWXYZ0";
+        for stamp in [
+            "2026010\u{e9}T00000Z",
+            "20260101T0000\u{e9}Z",
+            "20260101\u{e9}000000",
+        ] {
+            assert_eq!(stamp.len(), 16, "{stamp}");
+            let key = format!("pg/shop/2026/01/01/{stamp}-{id}.dump.zst");
+            assert!(!is_artifact_key(&key), "{key}");
+            let manifest = manifest_key_for(&key).unwrap();
+            assert!(!is_manifest_key(&manifest), "{manifest}");
+        }
+        let at: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+        let keys = object_keys("pg", "shop", at, id, "dump.zst");
+        assert!(is_manifest_key(&keys.manifest) && !is_manifest_key(&keys.artifact));
+    }
+
+    /// Any text, and text built from the layout's own pieces with any character spliced
+    /// in, is answered by every key parser without a panic.
+    fn near_keys() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("pg/shop/2026/01/01/".to_string()),
+            Just("20260101T000000Z".to_string()),
+            Just("-01JABCDEFGHJKMNPQRSTVWXYZ0".to_string()),
+            Just(".dump.zst".to_string()),
+            Just(MANIFEST_SUFFIX.to_string()),
+            Just("/".to_string()),
+            ".{0,3}",
+            "[0-9TZ\u{e9}\u{1F600}-]{0,17}",
+        ];
+        prop::collection::vec(piece, 0..8).prop_map(|parts| parts.concat())
+    }
+
     proptest! {
+        #[test]
+        fn key_parsers_never_panic(key in prop_oneof![".*", near_keys()]) {
+            let artifact = is_artifact_key(&key);
+            let manifest = is_manifest_key(&key);
+            prop_assert!(!(artifact && manifest));
+            if let Some(m) = manifest_key_for(&key) {
+                prop_assert!(m.ends_with(MANIFEST_SUFFIX));
+                if artifact {
+                    prop_assert!(is_manifest_key(&m));
+                }
+            }
+        }
+
         #[test]
         fn escaped_names_are_safe_and_distinct(a in ".{0,12}", b in ".{0,12}") {
             let (ea, eb) = (escape_segment(&a), escape_segment(&b));

@@ -43,7 +43,7 @@ pub trait RestoreTarget: Send + Sync + Debug {
     /// How this target keeps an unfinished restore invisible.
     fn staging(&self) -> Staging;
 
-    /// Refuses (`Error::BadName`) a name the engine would not keep exactly as given: one it
+    /// Refuses (`Error::InvalidName`) a name the engine would not keep exactly as given: one it
     /// truncates (PostgreSQL's 63 bytes), case-folds (MySQL with `lower_case_table_names`),
     /// or that is no plain name (a path for SQLite). Nothing is created or changed.
     async fn check_name(&self, database: &str) -> Result<()>;

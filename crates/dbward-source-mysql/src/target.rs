@@ -242,23 +242,22 @@ const NAME_LIMIT: usize = 64;
 /// Refuses a name the server would not keep exactly as given: empty, over 64 characters,
 /// with a NUL or trailing space, or — when the server folds names to lower case
 /// (`lower_case_table_names` 1 or 2) — with capitals, since `Shop` would then meet `shop`.
-fn check_name(database: &str, folds_case: bool) -> Result<()> {
-    let refuse = |why: String| Err(Error::BadName(format!("database name {database:?} {why}")));
+fn check_name(database: &str, folds_case: bool) -> std::result::Result<(), String> {
     if database.is_empty() || database.contains('\0') {
-        return refuse("is not a MySQL/MariaDB database name".into());
+        return Err("it is empty or holds a NUL byte".into());
     }
     let chars = database.chars().count();
     if chars > NAME_LIMIT {
-        return refuse(format!(
-            "is {chars} characters; MySQL and MariaDB accept at most {NAME_LIMIT}: choose a shorter name"
+        return Err(format!(
+            "it is {chars} characters; MySQL and MariaDB accept at most {NAME_LIMIT}: choose a shorter name"
         ));
     }
     if database.ends_with(' ') {
-        return refuse("ends with a space, which MySQL and MariaDB refuse".into());
+        return Err("it ends with a space, which MySQL and MariaDB refuse".into());
     }
     if folds_case && database.to_lowercase() != database {
-        return refuse(format!(
-            "has capitals, and this server folds database names to lower case (lower_case_table_names): it would be {:?}, which may be another database; choose a lowercase name",
+        return Err(format!(
+            "it has capitals, and this server folds database names to lower case (lower_case_table_names): it would be {:?}, which may be another database; choose a lowercase name",
             database.to_lowercase()
         ));
     }
@@ -460,7 +459,11 @@ impl RestoreTarget for MysqlTarget {
         let folding = first_value(&mut conn, "SELECT @@lower_case_table_names").await;
         let _ = conn.close().await;
         let folding = folding?;
-        check_name(database, folding.trim() != "0")
+        check_name(database, folding.trim() != "0").map_err(|reason| Error::InvalidName {
+            target: self.settings.name.clone(),
+            name: database.to_string(),
+            reason,
+        })
     }
 
     async fn database_exists(&self, database: &str) -> Result<bool> {
@@ -646,11 +649,11 @@ mod tests {
     fn names_the_server_would_not_keep_are_refused() {
         assert!(check_name("shop", true).is_ok());
         assert!(check_name("Shop", false).is_ok());
-        let err = check_name("Shop", true).unwrap_err().to_string();
+        let err = check_name("Shop", true).unwrap_err();
         assert!(err.contains("\"shop\""), "{err}");
         assert!(check_name(&"a".repeat(64), false).is_ok());
         assert!(check_name(&"é".repeat(64), false).is_ok());
-        let err = check_name(&"a".repeat(65), false).unwrap_err().to_string();
+        let err = check_name(&"a".repeat(65), false).unwrap_err();
         assert!(err.contains("65 characters"), "{err}");
         assert!(check_name("shop ", false).is_err());
         assert!(check_name("", false).is_err());

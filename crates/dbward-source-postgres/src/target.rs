@@ -514,22 +514,20 @@ fn create_statements(database: &str, source: Option<&DatabaseSettings>) -> Vec<(
 
 /// Refuses a name PostgreSQL would not keep as given: longer than `limit` bytes (the server
 /// truncates it silently, so two names would meet), empty, or holding a NUL.
-fn check_name(database: &str, limit: usize) -> Result<()> {
+fn check_name(database: &str, limit: usize) -> std::result::Result<(), String> {
     if database.is_empty() || database.contains('\0') {
-        return Err(Error::BadName(format!(
-            "{database:?} is not a PostgreSQL database name"
-        )));
+        return Err("it is empty or holds a NUL byte".into());
     }
     if database.len() > limit {
         let mut kept = limit;
         while !database.is_char_boundary(kept) {
             kept -= 1;
         }
-        return Err(Error::BadName(format!(
-            "database name {database:?} is {} bytes; PostgreSQL keeps only {limit} and would truncate it to {:?}, which may be another database: choose a name of at most {limit} bytes",
+        return Err(format!(
+            "it is {} bytes; PostgreSQL keeps only {limit} and would truncate it to {:?}, which may be another database: choose a name of at most {limit} bytes",
             database.len(),
             &database[..kept]
-        )));
+        ));
     }
     Ok(())
 }
@@ -598,7 +596,11 @@ impl RestoreTarget for PostgresTarget {
         let mut conn = self.maintenance().await?;
         let limit = conn::max_identifier_length(&mut conn).await;
         self.release(conn).await;
-        check_name(database, limit?)
+        check_name(database, limit?).map_err(|reason| Error::InvalidName {
+            target: self.settings.name.clone(),
+            name: database.to_string(),
+            reason,
+        })
     }
 
     async fn database_exists(&self, database: &str) -> Result<bool> {
@@ -772,11 +774,11 @@ mod tests {
     fn names_postgres_would_truncate_are_refused_naming_what_it_would_keep() {
         assert!(check_name(&"a".repeat(63), 63).is_ok());
         let long = format!("{}_restored", "a".repeat(60));
-        let err = check_name(&long, 63).unwrap_err().to_string();
+        let err = check_name(&long, 63).unwrap_err();
         assert!(err.contains("70 bytes"), "{err}");
         assert!(err.contains(&format!("{:?}", &long[..63])), "{err}");
         // Cut on a character boundary: "é" is two bytes.
-        let err = check_name(&"é".repeat(40), 63).unwrap_err().to_string();
+        let err = check_name(&"é".repeat(40), 63).unwrap_err();
         assert!(err.contains(&format!("{:?}", "é".repeat(31))), "{err}");
         assert!(check_name("", 63).is_err());
         assert!(check_name("a\0b", 63).is_err());

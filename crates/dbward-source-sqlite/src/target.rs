@@ -1,7 +1,10 @@
 //! The SQLite restore target: a folder of database files. A restore writes a new file beside
 //! its final name, checks it with `PRAGMA integrity_check`, then links it into place, so a
-//! half-written file never carries the target's name.
+//! half-written file never carries the target's name. A database name is a file name in the
+//! folder: names that could reach outside it are refused, whatever a manifest or
+//! `--to-database` says.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
@@ -13,7 +16,10 @@ use tokio::io::AsyncRead;
 
 use crate::count_tables;
 
-/// Restores SQLite databases as files in `dir`; a database name holding a `/` is a path.
+/// File systems refuse longer file names (bytes).
+const MAX_FILE_NAME: usize = 255;
+
+/// Restores SQLite databases as files directly in `dir` (see [`file_name`]).
 #[derive(Debug, Clone)]
 pub struct SqliteTarget {
     pub name: String,
@@ -45,21 +51,32 @@ impl SqliteTarget {
         self
     }
 
-    /// The source's own database → its file; `shop` → `<dir>/shop.db`; `/srv/app/x.db` or
-    /// `./x.db` stay as given.
-    pub fn path_of(&self, database: &str) -> PathBuf {
+    /// The source's own database → its file; any other name → its [`file_name`] directly in
+    /// `dir`. A name that could lead anywhere else is refused.
+    pub fn path_of(&self, database: &str) -> Result<PathBuf> {
         if let Some((home, path)) = &self.home
             && home == database
         {
-            return path.clone();
+            return Ok(path.clone());
         }
-        if database.contains('/') {
-            PathBuf::from(database)
-        } else if Path::new(database).extension().is_some() {
-            self.dir.join(database)
-        } else {
-            self.dir.join(format!("{database}.db"))
+        let refuse = |reason: String| Error::InvalidName {
+            target: self.name.clone(),
+            name: database.to_string(),
+            reason,
+        };
+        let file = file_name(database).map_err(|reason| {
+            refuse(format!(
+                "{reason}; a SQLite database name is a file name in {}",
+                self.dir.display()
+            ))
+        })?;
+        let path = self.dir.join(&file);
+        // Defence in depth: whatever the name check missed, a path is directly in `dir`.
+        if path.parent() != Some(self.dir.as_path()) || path.file_name() != Some(OsStr::new(&file))
+        {
+            return Err(refuse(format!("it leads outside {}", self.dir.display())));
         }
+        Ok(path)
     }
 
     fn taken(&self, database: &str) -> Error {
@@ -72,7 +89,7 @@ impl SqliteTarget {
     /// Gives the complete file `from` the name of `database`; a hard link fails when that
     /// name exists, so nothing that appeared meanwhile is ever overwritten.
     fn link_new(&self, from: &Path, database: &str) -> Result<()> {
-        let to = self.path_of(database);
+        let to = self.path_of(database)?;
         match std::fs::hard_link(from, &to) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(self.taken(database)),
@@ -114,18 +131,34 @@ impl SqliteTarget {
     }
 }
 
-/// Refuses a name that is not one plain file name inside the target folder.
-fn check_name(database: &str) -> Result<()> {
-    let bad = database.is_empty()
-        || database.starts_with('.')
-        || database.len() > 240
-        || database.contains(['/', '\\', '\0']);
-    if bad {
-        return Err(Error::BadName(format!(
-            "{database:?} is not a SQLite database name: use a plain file name (no /, \\, leading dot or NUL, at most 240 bytes)"
-        )));
-    }
-    Ok(())
+/// The file a database name is stored in: `shop` → `shop.db`; a name with an extension
+/// (`app.sqlite`) as is. Refused (with the reason): empty names, names with `/`, `\`, NUL or
+/// `..`, names starting with `.`, and file names over 255 bytes.
+pub fn file_name(database: &str) -> std::result::Result<String, String> {
+    let reason = if database.is_empty() {
+        "it is empty"
+    } else if database.contains(['/', '\\']) {
+        "it holds a path separator ('/' or '\\')"
+    } else if database.contains('\0') {
+        "it holds a NUL byte"
+    } else if database.starts_with('.') {
+        "it starts with '.'"
+    } else if database.contains("..") {
+        "it holds '..'"
+    } else {
+        let file = match Path::new(database).extension() {
+            Some(_) => database.to_string(),
+            None => format!("{database}.db"),
+        };
+        if file.len() <= MAX_FILE_NAME {
+            return Ok(file);
+        }
+        return Err(format!(
+            "its file name is {} bytes, over the file system's limit of {MAX_FILE_NAME}",
+            file.len()
+        ));
+    };
+    Err(reason.to_string())
 }
 
 fn sqlite_error(what: &str, path: &Path, e: rusqlite::Error) -> Error {
@@ -172,19 +205,16 @@ impl RestoreTarget for SqliteTarget {
     }
 
     async fn check_name(&self, database: &str) -> Result<()> {
-        if self.home.as_ref().is_some_and(|(home, _)| home == database) {
-            return Ok(());
-        }
-        check_name(database)
+        self.path_of(database).map(drop)
     }
 
     async fn database_exists(&self, database: &str) -> Result<bool> {
-        Ok(self.path_of(database).exists())
+        Ok(self.path_of(database)?.exists())
     }
 
     async fn create_database(&self, database: &str, _manifest: &Manifest) -> Result<Vec<String>> {
         // The file appears only when `load` links the checked copy into place.
-        if self.path_of(database).exists() {
+        if self.path_of(database)?.exists() {
             return Err(self.taken(database));
         }
         Ok(Vec::new())
@@ -196,7 +226,7 @@ impl RestoreTarget for SqliteTarget {
         _manifest: &Manifest,
         dump: Pin<Box<dyn AsyncRead + Send>>,
     ) -> Result<RestoreReport> {
-        let path = self.path_of(database);
+        let path = self.path_of(database)?;
         let (staged, _) = self.write_checked(&path, dump).await?;
         self.link_new(&staged, database)?;
         drop(staged);
@@ -204,7 +234,7 @@ impl RestoreTarget for SqliteTarget {
     }
 
     async fn publish(&self, staged: &str, target: &str, replace: bool) -> Result<()> {
-        let (from, to) = (self.path_of(staged), self.path_of(target));
+        let (from, to) = (self.path_of(staged)?, self.path_of(target)?);
         if !replace {
             self.link_new(&from, target)?;
             return tokio::fs::remove_file(&from)
@@ -221,7 +251,7 @@ impl RestoreTarget for SqliteTarget {
     }
 
     async fn drop_database(&self, database: &str) -> Result<()> {
-        let path = self.path_of(database);
+        let path = self.path_of(database)?;
         for candidate in [
             path.clone(),
             PathBuf::from(format!("{}-wal", path.display())),
@@ -237,14 +267,14 @@ impl RestoreTarget for SqliteTarget {
     }
 
     async fn count_rows(&self, database: &str) -> Result<Vec<TableRows>> {
-        let path = self.path_of(database);
+        let path = self.path_of(database)?;
         tokio::task::spawn_blocking(move || check_file(&path))
             .await
             .map_err(|e| Error::Query(format!("row count stopped: {e}")))?
     }
 
     async fn query_scalar(&self, database: &str, sql: &str) -> Result<String> {
-        let path = self.path_of(database);
+        let path = self.path_of(database)?;
         let sql = sql.to_string();
         tokio::task::spawn_blocking(move || {
             let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -269,11 +299,13 @@ impl RestoreTarget for SqliteTarget {
         manifest: &Manifest,
         dump: Pin<Box<dyn AsyncRead + Send>>,
     ) -> Result<Vec<String>> {
+        // Only the folder of the path counts: the copy is a uniquely named temporary file in
+        // it, so no name taken from the manifest ever reaches a path.
         let probe = self
             .spool_dir
             .as_ref()
             .unwrap_or(&self.dir)
-            .join(format!(".dbward-inspect-{}.db", manifest.id));
+            .join(".dbward-inspect.db");
         let (staged, tables) = self.write_checked(&probe, dump).await?;
         drop(staged);
         let mut differences = Vec::new();
@@ -306,5 +338,76 @@ impl RestoreTarget for SqliteTarget {
             "integrity_check ok; {} tables with the manifest's exact row counts",
             tables.len()
         )])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn names_that_could_leave_the_folder_are_refused() {
+        let long = "n".repeat(253);
+        for (name, expected) in [
+            ("shop", Ok("shop.db")),
+            ("app.sqlite", Ok("app.sqlite")),
+            ("dbward_restore_01jabc", Ok("dbward_restore_01jabc.db")),
+            ("caf\u{e9} \u{1F600}", Ok("caf\u{e9} \u{1F600}.db")),
+            ("", Err("empty")),
+            ("../evil", Err("path separator")),
+            ("a/b", Err("path separator")),
+            ("/etc/passwd", Err("path separator")),
+            ("a\\b", Err("path separator")),
+            ("..", Err("starts with '.'")),
+            (".hidden", Err("starts with '.'")),
+            ("a..b", Err("'..'")),
+            ("a\0b", Err("NUL")),
+            (&long[..252], Ok(&*format!("{}.db", &long[..252]))),
+            (&long, Err("over the file system's limit of 255")),
+        ] {
+            match (file_name(name), expected) {
+                (Ok(file), Ok(want)) => assert_eq!(file, want, "{name:?}"),
+                (Err(reason), Err(want)) => assert!(reason.contains(want), "{name:?}: {reason}"),
+                (got, want) => panic!("{name:?}: got {got:?}, expected {want:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_name_changes_nothing_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("dbs");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(dir.path().join("victim.db"), "keep").unwrap();
+        let target = SqliteTarget::new("lite", &folder);
+        let err = target.drop_database("../victim").await.unwrap_err();
+        assert!(matches!(err, Error::InvalidName { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("\"../victim\"") && text.contains("path separator"),
+            "{text}"
+        );
+        assert!(dir.path().join("victim.db").exists());
+        assert!(target.database_exists("/etc/passwd").await.is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn an_accepted_name_stays_directly_in_the_folder(name in prop_oneof![
+            ".*",
+            "[./\\\\a\u{e9}\0]{0,8}",
+            "[a-z]{240,260}",
+        ]) {
+            let dir = Path::new("/srv/restores");
+            let target = SqliteTarget::new("lite", dir);
+            if let Ok(path) = target.path_of(&name) {
+                prop_assert_eq!(path.parent(), Some(dir));
+                let file = path.file_name().unwrap();
+                prop_assert!(file.len() <= MAX_FILE_NAME);
+                prop_assert!(file != OsStr::new("..") && file != OsStr::new("."));
+                prop_assert!(!file.to_string_lossy().starts_with('.'));
+            }
+        }
     }
 }
