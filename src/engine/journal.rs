@@ -160,7 +160,7 @@ impl Journal {
                 ),
             }
         }
-        out.sort_by(|a, b| a.record.started_at.cmp(&b.record.started_at));
+        out.sort_by_key(|a| a.record.started_at);
         out
     }
 }
