@@ -13,6 +13,7 @@ pub mod restore;
 pub mod secret;
 pub mod source;
 pub mod stream;
+pub mod tls;
 
 pub use error::{Error, Result};
 pub use manifest::{DatabaseSettings, Engine, Manifest, TableRows};

@@ -100,14 +100,7 @@ impl MysqlSettings {
             return Ok(None);
         };
         let dir = &self.secret_dir;
-        if !dir.exists() {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| Error::io("cannot create secret directory", dir, e))?;
-        }
+        dbward_core::secret::create_private_dir(dir)?;
         let contents = option_file::client_section(password).map_err(Error::Dump)?;
         SecretFile::create(dir, "dbward-mysql", &contents).map(Some)
     }
