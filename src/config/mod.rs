@@ -148,6 +148,7 @@ pub enum Connection {
         /// PostgreSQL only: `custom` or `plain`.
         format: Option<String>,
         maintenance_database: Option<String>,
+        tls: dbward_core::tls::TlsSettings,
     },
     File {
         path: PathBuf,

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use dbward_core::Engine;
 use dbward_core::secret::SecretString;
+use dbward_core::tls::{ClientCert, TlsMode, TlsSettings};
 use dbward_destination::{
     AzblobSettings, GcsSettings, KnownHosts, S3Settings, SftpSettings, Tuning, WebdavSettings,
 };
@@ -88,6 +89,18 @@ struct RawServer {
     password: Option<SecretRef>,
     socket: Option<String>,
     tool_dir: Option<String>,
+    tls: Option<String>,
+    ca_file: Option<String>,
+    client_cert: Option<String>,
+    client_key: Option<String>,
+}
+
+/// The TLS keys of a server connection (`[[source]]`, `[drill]` servers), as written.
+struct RawTls<'a> {
+    tls: Option<&'a str>,
+    ca_file: Option<&'a str>,
+    client_cert: Option<&'a str>,
+    client_key: Option<&'a str>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,6 +138,10 @@ struct RawSource {
     tool_dir: Option<String>,
     format: Option<String>,
     maintenance_database: Option<String>,
+    tls: Option<String>,
+    ca_file: Option<String>,
+    client_cert: Option<String>,
+    client_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -254,6 +271,72 @@ pub(super) fn anchored(base: &Path, path: &str) -> PathBuf {
     } else {
         base.join(expanded)
     }
+}
+
+/// Validates the TLS keys of one server connection; `key` names a key for messages.
+fn validate_tls(
+    raw: RawTls<'_>,
+    base: &Path,
+    key: &dyn Fn(&str) -> String,
+) -> Result<TlsSettings, String> {
+    let mode = match raw.tls {
+        None => TlsMode::default(),
+        Some(text) => TlsMode::parse(text).ok_or_else(|| {
+            format!(
+                "{}: expected \"disable\", \"prefer\", \"require\", \"verify-ca\" or \"verify-full\", found {text:?}",
+                key("tls")
+            )
+        })?,
+    };
+    match (mode.verifies(), raw.ca_file) {
+        (true, None) => {
+            return Err(format!(
+                "{}: required with tls = \"{mode}\": the CA certificate (PEM) that signed the server's certificate (the system's roots are not used)",
+                key("ca_file")
+            ));
+        }
+        (false, Some(_)) => {
+            return Err(format!(
+                "{}: used only with tls = \"verify-ca\" or \"verify-full\"; set one of them or remove ca_file",
+                key("ca_file")
+            ));
+        }
+        _ => {}
+    }
+    match (raw.client_cert, raw.client_key) {
+        (Some(_), None) => return Err(format!("{}: required with client_cert", key("client_key"))),
+        (None, Some(_)) => return Err(format!("{}: required with client_key", key("client_cert"))),
+        (Some(_), Some(_)) if mode == TlsMode::Disable => {
+            return Err(format!(
+                "{}: not used with tls = \"disable\"; remove client_cert and client_key",
+                key("client_cert")
+            ));
+        }
+        _ => {}
+    }
+    // Read now, so that a wrong path is a config error rather than a failed backup.
+    let file = |k: &str, path: Option<&str>| -> Result<Option<PathBuf>, String> {
+        path.map(|p| {
+            let path = anchored(base, p);
+            std::fs::File::open(&path)
+                .map(|_| path.clone())
+                .map_err(|e| format!("{}: cannot read {}: {e}", key(k), path.display()))
+        })
+        .transpose()
+    };
+    let ca_file = file("ca_file", raw.ca_file)?;
+    let client = match (
+        file("client_cert", raw.client_cert)?,
+        file("client_key", raw.client_key)?,
+    ) {
+        (Some(cert), Some(key)) => Some(ClientCert { cert, key }),
+        _ => None,
+    };
+    Ok(TlsSettings {
+        mode,
+        ca_file,
+        client,
+    })
 }
 
 fn default_state_dir() -> PathBuf {
@@ -603,6 +686,17 @@ fn validate_drill(
                 .as_ref()
                 .map(|p| p.resolve(base).map_err(|e| format!("{key}: password: {e}")))
                 .transpose()?;
+            let tls_key = |k: &str| format!("{key}: `{k}`");
+            let tls = validate_tls(
+                RawTls {
+                    tls: s.tls.as_deref(),
+                    ca_file: s.ca_file.as_deref(),
+                    client_cert: s.client_cert.as_deref(),
+                    client_key: s.client_key.as_deref(),
+                },
+                base,
+                &tls_key,
+            )?;
             Ok(Some(Connection::Server {
                 host: s.host.unwrap_or_else(|| "127.0.0.1".into()),
                 port: s.port.unwrap_or(if postgres { 5432 } else { 3306 }),
@@ -614,6 +708,7 @@ fn validate_drill(
                 tool_dir: s.tool_dir.as_deref().map(|p| anchored(base, p)),
                 format: None,
                 maintenance_database: None,
+                tls,
             }))
         };
     Ok(DrillConfig {
@@ -659,6 +754,10 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
                 ("maintenance_database", s.maintenance_database.is_some()),
                 ("max_replica_lag", s.max_replica_lag.is_some()),
                 ("exclude_tables", !s.exclude_tables.is_empty()),
+                ("tls", s.tls.is_some()),
+                ("ca_file", s.ca_file.is_some()),
+                ("client_cert", s.client_cert.is_some()),
+                ("client_key", s.client_key.is_some()),
             ] {
                 not_for(k, set)?;
             }
@@ -698,6 +797,16 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
                         .map_err(|e| format!("{}: {e}", key("password")))
                 })
                 .transpose()?;
+            let tls = validate_tls(
+                RawTls {
+                    tls: s.tls.as_deref(),
+                    ca_file: s.ca_file.as_deref(),
+                    client_cert: s.client_cert.as_deref(),
+                    client_key: s.client_key.as_deref(),
+                },
+                base,
+                &key,
+            )?;
             Connection::Server {
                 host: s.host.clone().unwrap_or_else(|| "127.0.0.1".into()),
                 port: s.port.unwrap_or(if postgres { 5432 } else { 3306 }),
@@ -710,6 +819,7 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
                 tool_dir: s.tool_dir.as_deref().map(|p| anchored(base, p)),
                 format: s.format.clone(),
                 maintenance_database: s.maintenance_database.clone(),
+                tls,
             }
         }
     };

@@ -22,6 +22,7 @@ use dbward_core::process::ToolProcess;
 use dbward_core::secret::SecretString;
 use dbward_core::source::{CheckLine, Dump, DumpInfo, Source};
 use dbward_core::stream::TapReader;
+use dbward_core::tls::TlsSettings;
 use dbward_core::{DatabaseSettings, Engine, Error, Result};
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{Connection, Row};
@@ -61,6 +62,8 @@ pub struct MysqlSettings {
     /// Private directory (0700) for the 0600 option file that carries the password.
     pub secret_dir: PathBuf,
     pub connect_timeout: Duration,
+    /// TLS for dbward's connections and the client tools alike.
+    pub tls: TlsSettings,
 }
 
 /// A MySQL or MariaDB server as a dbward `Source`.
@@ -253,6 +256,7 @@ impl Source for MysqlSource {
         match self.connect(None).await {
             Ok(mut conn) => {
                 let version = server_version(&mut conn).await;
+                let tls = self.settings.tls_line(&mut conn).await;
                 let grants: Result<Vec<Vec<u8>>, _> =
                     sqlx::query_scalar("SHOW GRANTS").fetch_all(&mut conn).await;
                 let _ = conn.close().await;
@@ -263,6 +267,7 @@ impl Source for MysqlSource {
                     }
                     Err(e) => CheckLine::failed("connect", e.to_string()),
                 });
+                lines.push(tls);
                 lines.push(self.privileges_line(grants));
             }
             Err(e) => lines.push(CheckLine::failed("connect", e.to_string())),
@@ -298,7 +303,13 @@ impl Source for MysqlSource {
 
         let options = self.dump_options(database, &compat);
         let secret = s.option_file()?;
-        let command = s.tool_command(&tool.path, secret.as_ref(), &options, database);
+        let command = s.tool_command(
+            &tool.path,
+            tool.version.flavor,
+            secret.as_ref(),
+            &options,
+            database,
+        );
         let (process, stdout) = ToolProcess::spawn(tool.name, command)?;
 
         let state = Arc::new(Mutex::new(dump::StreamState::new()));
@@ -469,7 +480,9 @@ mod tests {
             tool_dir: None,
             exclude_tables: vec!["audit".into()],
             secret_dir: PathBuf::from("/nonexistent"),
+            tls: Default::default(),
             connect_timeout: Duration::from_secs(5),
+            tls: Default::default(),
         }
     }
 

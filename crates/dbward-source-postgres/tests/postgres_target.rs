@@ -485,7 +485,10 @@ async fn the_restore_tool_never_sees_a_clean_end_after_bad_data() {
         .lines()
         .find_map(|l| l.strip_prefix("PGPASSFILE="))
         .expect("PGPASSFILE is set");
-    assert!(!Path::new(passfile).exists(), "{passfile} outlives the tool");
+    assert!(
+        !Path::new(passfile).exists(),
+        "{passfile} outlives the tool"
+    );
     assert_eq!(
         std::fs::read_to_string(tools.path().join("passfile")).unwrap(),
         format!("{}:{}:*:{}:{}\n", pg.host, pg.port, pg.user, pg.password)
