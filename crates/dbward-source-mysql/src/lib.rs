@@ -480,10 +480,44 @@ mod tests {
             tool_dir: None,
             exclude_tables: vec!["audit".into()],
             secret_dir: PathBuf::from("/nonexistent"),
-            tls: Default::default(),
             connect_timeout: Duration::from_secs(5),
             tls: Default::default(),
         }
+    }
+
+    #[test]
+    fn tls_options_follow_the_tools_flavour() {
+        use dbward_core::tls::{ClientCert, TlsMode};
+        let mut s = settings();
+        let cases = [
+            (TlsMode::Disable, "--skip-ssl", "--ssl-mode=DISABLED"),
+            (TlsMode::Prefer, "--ssl", "--ssl-mode=PREFERRED"),
+            (TlsMode::Require, "--ssl", "--ssl-mode=REQUIRED"),
+            (
+                TlsMode::VerifyCa,
+                "--ssl --ssl-verify-server-cert --ssl-ca=/ca.pem",
+                "--ssl-mode=VERIFY_CA --ssl-ca=/ca.pem",
+            ),
+            (
+                TlsMode::VerifyFull,
+                "--ssl --ssl-verify-server-cert --ssl-ca=/ca.pem",
+                "--ssl-mode=VERIFY_IDENTITY --ssl-ca=/ca.pem",
+            ),
+        ];
+        for (mode, mariadb, mysql) in cases {
+            s.tls.mode = mode;
+            s.tls.ca_file = mode.verifies().then(|| "/ca.pem".into());
+            assert_eq!(s.tls_args(Flavor::Mariadb).join(" "), mariadb, "{mode}");
+            assert_eq!(s.tls_args(Flavor::Mysql).join(" "), mysql, "{mode}");
+        }
+        s.tls.client = Some(ClientCert {
+            cert: "/c.pem".into(),
+            key: "/k.pem".into(),
+        });
+        assert!(s.tls_args(Flavor::Mariadb).ends_with(&[
+            "--ssl-cert=/c.pem".to_string(),
+            "--ssl-key=/k.pem".to_string()
+        ]));
     }
 
     #[test]
