@@ -16,3 +16,4 @@ mod restore_servers;
 mod secrets;
 mod sqlite;
 mod status;
+mod tls;
