@@ -86,7 +86,7 @@ impl MysqlSettings {
 
     /// `check`'s TLS line: what the session negotiated and the configured mode.
     pub(crate) async fn tls_line(&self, conn: &mut MySqlConnection) -> CheckLine {
-        let rows: std::result::Result<Vec<(Vec<u8>, Vec<u8>)>, sqlx::Error> = sqlx::query_as(
+        let rows = sqlx::query_as::<_, (Vec<u8>, Vec<u8>)>(
             "SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')",
         )
         .fetch_all(&mut *conn)

@@ -229,9 +229,9 @@ pub async fn connect(
 
 /// `check`'s TLS line: what the session negotiated (`pg_stat_ssl`) and the configured mode.
 pub async fn tls_line(settings: &PostgresSettings, conn: &mut PgConnection) -> CheckLine {
-    let row: Result<Option<(bool, Option<String>, Option<String>)>, sqlx::Error> = sqlx::query_as(
+    let row = sqlx::query_as::<_, (bool, Option<String>, Option<String>)>(
         "SELECT ssl, version, cipher FROM pg_catalog.pg_stat_ssl
-              WHERE pid = pg_catalog.pg_backend_pid()",
+          WHERE pid = pg_catalog.pg_backend_pid()",
     )
     .fetch_optional(&mut *conn)
     .await;

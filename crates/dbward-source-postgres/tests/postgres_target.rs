@@ -9,9 +9,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use dbward_core::restore::RestoreTarget;
-use dbward_core::source::Source;
-use dbward_core::{Engine, Error, Manifest, TableRows};
-use dbward_source_postgres::{PgFormat, PostgresSettings, PostgresSource, PostgresTarget};
+use dbward_core::{Error, Manifest, TableRows};
+use dbward_source_postgres::{PgFormat, PostgresSettings, PostgresTarget};
 use dbward_testkit::PgServer;
 use sqlx::Connection;
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};

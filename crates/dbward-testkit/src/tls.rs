@@ -78,7 +78,8 @@ fn openssl(args: &[&str]) -> Result<String, String> {
     })
 }
 
-fn new_key_args(key: &Path) -> Vec<String> {
+/// `openssl req` arguments that make a new P-256 key in `key`, unencrypted.
+fn new_key(key: &str) -> [&str; 7] {
     [
         "-newkey",
         "ec",
@@ -86,67 +87,62 @@ fn new_key_args(key: &Path) -> Vec<String> {
         "ec_paramgen_curve:prime256v1",
         "-nodes",
         "-keyout",
+        key,
     ]
-    .map(String::from)
-    .into_iter()
-    .chain([key.display().to_string()])
-    .collect()
 }
 
 fn self_signed(cert: &Path, key: &Path, name: &str) -> Result<(), String> {
-    let mut args: Vec<String> = vec!["req".into(), "-x509".into()];
-    args.extend(new_key_args(key));
+    let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
     let subject = format!("/CN={name}");
-    let cert = cert.display().to_string();
-    args.extend(
-        [
-            "-out",
-            &cert,
-            "-days",
-            "3",
-            "-subj",
-            &subject,
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ]
-        .map(String::from),
-    );
-    openssl(&args.iter().map(String::as_str).collect::<Vec<_>>()).map(drop)
+    let mut args = vec!["req", "-x509"];
+    args.extend(new_key(&key));
+    args.extend([
+        "-out",
+        &cert,
+        "-days",
+        "3",
+        "-subj",
+        &subject,
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(&args).map(drop)
 }
 
 fn signed(ca: &TestCa, name: &str, cert: &Path, key: &Path, ext: &Path) -> Result<(), String> {
     let csr = cert.with_extension("csr");
-    let mut args: Vec<String> = vec!["req".into()];
-    args.extend(new_key_args(key));
-    args.extend(
-        [
-            "-out".into(),
-            csr.display().to_string(),
-            "-subj".into(),
-            format!("/CN={name}"),
-        ]
-        .into_iter(),
+    let (csr, cert, key, ext) = (
+        csr.to_string_lossy(),
+        cert.to_string_lossy(),
+        key.to_string_lossy(),
+        ext.to_string_lossy(),
     );
-    openssl(&args.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let subject = format!("/CN={name}");
+    let mut args = vec!["req"];
+    args.extend(new_key(&key));
+    args.extend(["-out", &csr, "-subj", &subject]);
+    openssl(&args)?;
+    let ca_cert = ca.ca_file.to_string_lossy();
     let ca_key = ca.ca_file.with_extension("key");
+    let ca_key = ca_key.to_string_lossy();
     openssl(&[
         "x509",
         "-req",
         "-in",
-        &csr.to_string_lossy(),
+        &csr,
         "-CA",
-        &ca.ca_file.to_string_lossy(),
+        &ca_cert,
         "-CAkey",
-        &ca_key.to_string_lossy(),
+        &ca_key,
         "-CAcreateserial",
         "-out",
-        &cert.to_string_lossy(),
+        &cert,
         "-days",
         "3",
         "-extfile",
-        &ext.to_string_lossy(),
+        &ext,
     ])
     .map(drop)
 }
