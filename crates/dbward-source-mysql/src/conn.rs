@@ -112,15 +112,18 @@ impl MysqlSettings {
     }
 
     /// The TLS options of a client tool of `flavor`. MariaDB's tools have no mode that
-    /// insists on TLS without verifying: under `require` they get `--ssl`, and dbward's own
-    /// connection, made before any tool starts, refuses a server without TLS. Their
-    /// `--ssl-verify-server-cert` also checks the host name, so under `verify-ca` they are
-    /// stricter than dbward's own connection.
+    /// insists on TLS without verifying: under `require` they get `--ssl`, which falls back
+    /// to plain, and dbward's own connection, made before any tool starts, refuses a server
+    /// without TLS. Their `--ssl-verify-server-cert` also checks the host name, so under
+    /// `verify-ca` they are stricter than dbward's own connection.
     pub(crate) fn tls_args(&self, flavor: Flavor) -> Vec<String> {
         let tls = &self.tls;
         let mut args: Vec<String> = match (flavor, tls.mode) {
             (Flavor::Mariadb, TlsMode::Disable) => vec!["--skip-ssl".into()],
-            (Flavor::Mariadb, TlsMode::Prefer | TlsMode::Require) => vec!["--ssl".into()],
+            // Explicitly unverified: MariaDB 11.4's tools verify by default.
+            (Flavor::Mariadb, TlsMode::Prefer | TlsMode::Require) => {
+                vec!["--ssl".into(), "--skip-ssl-verify-server-cert".into()]
+            }
             (Flavor::Mariadb, TlsMode::VerifyCa | TlsMode::VerifyFull) => {
                 vec!["--ssl".into(), "--ssl-verify-server-cert".into()]
             }

@@ -491,8 +491,16 @@ mod tests {
         let mut s = settings();
         let cases = [
             (TlsMode::Disable, "--skip-ssl", "--ssl-mode=DISABLED"),
-            (TlsMode::Prefer, "--ssl", "--ssl-mode=PREFERRED"),
-            (TlsMode::Require, "--ssl", "--ssl-mode=REQUIRED"),
+            (
+                TlsMode::Prefer,
+                "--ssl --skip-ssl-verify-server-cert",
+                "--ssl-mode=PREFERRED",
+            ),
+            (
+                TlsMode::Require,
+                "--ssl --skip-ssl-verify-server-cert",
+                "--ssl-mode=REQUIRED",
+            ),
             (
                 TlsMode::VerifyCa,
                 "--ssl --ssl-verify-server-cert --ssl-ca=/ca.pem",
