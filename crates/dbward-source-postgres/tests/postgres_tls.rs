@@ -2,7 +2,8 @@
 //! clients in only over TLS (dbward-testkit): `verify-full` with the test CA works for
 //! dbward's own connections, pg_dump and pg_restore (a real backup and restore); a wrong CA,
 //! an address the certificate does not name, and `require` against a server without TLS are
-//! refused with messages that say what to fix.
+//! refused with messages that say what to fix; a client certificate logs dbward and its tools
+//! in where the server asks for one.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -146,6 +147,40 @@ async fn an_untrusted_ca_or_a_name_outside_the_certificate_is_refused() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("no encryption"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_certificate_logs_in_dbward_and_its_tools() {
+    let (pg, ca) = tls_server();
+    // pg_hba lets this role in by certificate only.
+    pg.sql("postgres", "CREATE ROLE dbward_client LOGIN SUPERUSER");
+    let db = pg.create_database("tls_cert");
+    db.sql("CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2), (3);");
+    let mut settings = settings(pg, "127.0.0.1", verify(TlsMode::VerifyFull, &ca.ca_file));
+    settings.user = "dbward_client".into();
+    settings.password = None;
+
+    let err = PostgresSource::new(settings.clone())
+        .list_databases()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("certificate"), "{err}");
+
+    settings.tls.client = Some(ClientCert {
+        cert: ca.client_cert.clone(),
+        key: ca.client_key.clone(),
+    });
+    let (bytes, manifest) = support::dump(settings.clone(), &db.name).await;
+    let spool = tempfile::tempdir().unwrap();
+    let target = PostgresTarget::new(settings, spool.path().to_path_buf());
+    let restored = format!("{}_restored", db.name);
+    let result = target
+        .restore(&restored, &manifest, Box::pin(std::io::Cursor::new(bytes)))
+        .await;
+    let count = pg.try_sql(&restored, "SELECT count(*) FROM t");
+    target.drop_database(&restored).await.unwrap();
+    result.unwrap();
+    assert_eq!(count.unwrap(), "3");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

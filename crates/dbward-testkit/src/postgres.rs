@@ -64,7 +64,8 @@ impl PgServer {
     /// Like [`PgServer::start_private`], with `ssl = on` and a certificate for `localhost`
     /// and `127.0.0.1` signed by the returned test CA (files in the cluster's directory). It
     /// accepts TCP connections only over TLS (`hostssl`), also on 127.0.0.2, an address the
-    /// certificate does not name.
+    /// certificate does not name, and lets a role `dbward_client` (create it to use it) log
+    /// in with the CA's client certificate instead of a password.
     pub fn start_private_tls(owner_pid: u32) -> Result<(PgServer, TestCa), String> {
         Self::start(owner_pid, true).map(|(server, ca)| (server, ca.expect("TLS was asked for")))
     }
@@ -104,9 +105,10 @@ impl PgServer {
                     // 127.0.0.2 reaches the server by an address its certificate lacks.
                     format!(
                         " -c ssl=on -c ssl_cert_file='{}' -c ssl_key_file='{}' \
-                         -c listen_addresses=127.0.0.1,127.0.0.2",
+                         -c ssl_ca_file='{}' -c listen_addresses=127.0.0.1,127.0.0.2",
                         ca.server_cert.display(),
-                        ca.server_key.display()
+                        ca.server_key.display(),
+                        ca.ca_file.display()
                     )
                 }
                 None => String::new(),
@@ -298,12 +300,15 @@ impl Cluster {
         result.map(drop)
     }
 
-    /// Lets TCP clients in only over TLS: a connection without it is refused by pg_hba.
+    /// Lets TCP clients in only over TLS: a connection without it is refused by pg_hba. Role
+    /// `dbward_client` (not created here) logs in with the test CA's client certificate.
     fn tls_only(&self) -> Result<(), String> {
         let hba = self.dir.join("data").join("pg_hba.conf");
         std::fs::write(
             &hba,
-            "local all all scram-sha-256\nhostssl all all 127.0.0.0/8 scram-sha-256\n",
+            "local all all scram-sha-256\n\
+             hostssl all dbward_client 127.0.0.0/8 cert\n\
+             hostssl all all 127.0.0.0/8 scram-sha-256\n",
         )
         .map_err(|e| format!("write {}: {e}", hba.display()))
     }

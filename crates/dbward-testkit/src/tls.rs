@@ -17,7 +17,7 @@ pub struct TestCa {
     /// The server's certificate (names `localhost` and `127.0.0.1`) and key.
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
-    /// A client certificate (CN `dbward-client`) and key, signed by the CA.
+    /// A client certificate (CN `dbward_client`) and key, signed by the CA.
     pub client_cert: PathBuf,
     pub client_key: PathBuf,
 }
@@ -54,7 +54,7 @@ impl TestCa {
         .map_err(|e| format!("write {}: {e}", client_ext.display()))?;
         signed(
             &ca,
-            "dbward-client",
+            "dbward_client",
             &ca.client_cert,
             &ca.client_key,
             &client_ext,
