@@ -1,7 +1,8 @@
 //! This run's scratch folders under `state_dir`: `spool/<run>/` (SQLite snapshots, spooled
-//! PostgreSQL dumps) and `secrets/<run>/` (0600 MySQL option files). Each run folder is
-//! `flock`ed while the run lives, so the next run can tell the folders of runs that died
-//! (SIGKILL, power loss) from live ones and removes them with what they hold.
+//! PostgreSQL dumps) and `secrets/<run>/` (0600 MySQL option files and PostgreSQL password
+//! files). Each run folder is `flock`ed while the run lives, so the next run can tell the
+//! folders of runs that died (SIGKILL, power loss) from live ones and removes them with what
+//! they hold.
 
 use std::fs::File;
 use std::io;
