@@ -4,6 +4,7 @@
 
 mod raw;
 mod secret;
+mod tls;
 mod units;
 
 use std::path::{Path, PathBuf};
