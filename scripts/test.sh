@@ -28,6 +28,7 @@ command -v age >/dev/null || missing+=(age)
 command -v ssh-keygen >/dev/null || missing+=(openssh-client)
 command -v ps >/dev/null || missing+=(procps)
 command -v runuser >/dev/null || missing+=(util-linux)
+command -v openssl >/dev/null || missing+=(openssl) # certificates of the TLS test servers
 
 if ((${#missing[@]})); then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)

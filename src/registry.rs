@@ -28,9 +28,9 @@ pub fn source(config: &SourceConfig, scratch: &Scratch) -> Arc<dyn Source> {
             path: path.clone(),
             spool_dir: scratch.spool.clone(),
         })),
-        server if config.engine == Engine::Postgres => {
-            Arc::new(PostgresSource::new(postgres_settings(config, server)))
-        }
+        server if config.engine == Engine::Postgres => Arc::new(PostgresSource::new(
+            postgres_settings(config, server, scratch),
+        )),
         server => Arc::new(MysqlSource::new(mysql_settings(config, server, scratch))),
     }
 }
@@ -42,7 +42,11 @@ fn sqlite_database_name(config: &SourceConfig, path: &Path) -> String {
         .unwrap_or_else(|| config.name.clone())
 }
 
-fn postgres_settings(config: &SourceConfig, connection: &Connection) -> PostgresSettings {
+fn postgres_settings(
+    config: &SourceConfig,
+    connection: &Connection,
+    scratch: &Scratch,
+) -> PostgresSettings {
     let Connection::Server {
         host,
         port,
@@ -51,6 +55,7 @@ fn postgres_settings(config: &SourceConfig, connection: &Connection) -> Postgres
         tool_dir,
         format,
         maintenance_database,
+        tls,
         ..
     } = connection
     else {
@@ -73,6 +78,8 @@ fn postgres_settings(config: &SourceConfig, connection: &Connection) -> Postgres
         tool_dir: tool_dir.clone(),
         exclude_tables: config.exclude_tables.clone(),
         connect_timeout: CONNECT_TIMEOUT,
+        tls: tls.clone(),
+        secret_dir: scratch.secrets.clone(),
     }
 }
 
@@ -88,6 +95,7 @@ fn mysql_settings(
         password,
         socket,
         tool_dir,
+        tls,
         ..
     } = connection
     else {
@@ -105,6 +113,7 @@ fn mysql_settings(
         exclude_tables: config.exclude_tables.clone(),
         secret_dir: scratch.secrets.clone(),
         connect_timeout: CONNECT_TIMEOUT,
+        tls: tls.clone(),
     }
 }
 
@@ -115,7 +124,7 @@ fn server_target(
 ) -> Arc<dyn RestoreTarget> {
     match config.engine {
         Engine::Postgres => Arc::new(PostgresTarget::new(
-            postgres_settings(config, connection),
+            postgres_settings(config, connection, scratch),
             scratch.spool.clone(),
         )),
         _ => Arc::new(MysqlTarget::new(mysql_settings(
@@ -133,8 +142,11 @@ fn drill_server_target(
 ) -> Arc<dyn RestoreTarget> {
     match config.engine {
         Engine::Postgres => Arc::new(
-            PostgresTarget::new(postgres_settings(config, connection), scratch.spool.clone())
-                .for_drills(),
+            PostgresTarget::new(
+                postgres_settings(config, connection, scratch),
+                scratch.spool.clone(),
+            )
+            .for_drills(),
         ),
         _ => Arc::new(MysqlTarget::new(mysql_settings(config, connection, scratch)).for_drills()),
     }
@@ -185,8 +197,11 @@ pub fn restore_target_with_jobs(
     match (&config.connection, jobs) {
         (server @ Connection::Server { .. }, Some(jobs)) if config.engine == Engine::Postgres => {
             Arc::new(
-                PostgresTarget::new(postgres_settings(config, server), scratch.spool.clone())
-                    .with_jobs(jobs),
+                PostgresTarget::new(
+                    postgres_settings(config, server, scratch),
+                    scratch.spool.clone(),
+                )
+                .with_jobs(jobs),
             )
         }
         _ => restore_target(config, scratch),

@@ -4,6 +4,7 @@
 
 mod raw;
 mod secret;
+mod tls;
 mod units;
 
 use std::path::{Path, PathBuf};
@@ -145,8 +146,10 @@ pub struct SourceConfig {
     pub connection: Connection,
 }
 
-/// How to reach a source, by engine.
+/// How to reach a source, by engine. One per source, made once: the size of the `Server`
+/// variant costs nothing worth a box.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 pub enum Connection {
     Server {
         host: String,
@@ -158,6 +161,7 @@ pub enum Connection {
         /// PostgreSQL only: `custom` or `plain`.
         format: Option<String>,
         maintenance_database: Option<String>,
+        tls: dbward_core::tls::TlsSettings,
     },
     File {
         path: PathBuf,

@@ -13,6 +13,7 @@ use dbward_destination::{
 use serde::Deserialize;
 
 use super::secret::SecretRef;
+use super::tls::{RawTls, validate_tls};
 use super::{
     AlertConfig, AlertKind, Assertion, Compression, Config, Connection, DestinationConfig,
     DestinationKind, DrillConfig, EncryptionConfig, EncryptionMode, IntegrityConfig, Retention,
@@ -97,6 +98,10 @@ struct RawServer {
     password: Option<SecretRef>,
     socket: Option<String>,
     tool_dir: Option<String>,
+    tls: Option<String>,
+    ca_file: Option<String>,
+    client_cert: Option<String>,
+    client_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +139,10 @@ struct RawSource {
     tool_dir: Option<String>,
     format: Option<String>,
     maintenance_database: Option<String>,
+    tls: Option<String>,
+    ca_file: Option<String>,
+    client_cert: Option<String>,
+    client_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -642,6 +651,17 @@ fn validate_drill(
                 .as_ref()
                 .map(|p| p.resolve(base).map_err(|e| format!("{key}: password: {e}")))
                 .transpose()?;
+            let tls_key = |k: &str| format!("{key}: `{k}`");
+            let tls = validate_tls(
+                RawTls {
+                    tls: s.tls.as_deref(),
+                    ca_file: s.ca_file.as_deref(),
+                    client_cert: s.client_cert.as_deref(),
+                    client_key: s.client_key.as_deref(),
+                },
+                base,
+                &tls_key,
+            )?;
             Ok(Some(Connection::Server {
                 host: s.host.unwrap_or_else(|| "127.0.0.1".into()),
                 port: s.port.unwrap_or(if postgres { 5432 } else { 3306 }),
@@ -653,6 +673,7 @@ fn validate_drill(
                 tool_dir: s.tool_dir.as_deref().map(|p| anchored(base, p)),
                 format: None,
                 maintenance_database: None,
+                tls,
             }))
         };
     Ok(DrillConfig {
@@ -698,6 +719,10 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
                 ("maintenance_database", s.maintenance_database.is_some()),
                 ("max_replica_lag", s.max_replica_lag.is_some()),
                 ("exclude_tables", !s.exclude_tables.is_empty()),
+                ("tls", s.tls.is_some()),
+                ("ca_file", s.ca_file.is_some()),
+                ("client_cert", s.client_cert.is_some()),
+                ("client_key", s.client_key.is_some()),
             ] {
                 not_for(k, set)?;
             }
@@ -737,6 +762,16 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
                         .map_err(|e| format!("{}: {e}", key("password")))
                 })
                 .transpose()?;
+            let tls = validate_tls(
+                RawTls {
+                    tls: s.tls.as_deref(),
+                    ca_file: s.ca_file.as_deref(),
+                    client_cert: s.client_cert.as_deref(),
+                    client_key: s.client_key.as_deref(),
+                },
+                base,
+                &key,
+            )?;
             Connection::Server {
                 host: s.host.clone().unwrap_or_else(|| "127.0.0.1".into()),
                 port: s.port.unwrap_or(if postgres { 5432 } else { 3306 }),
@@ -749,6 +784,7 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
                 tool_dir: s.tool_dir.as_deref().map(|p| anchored(base, p)),
                 format: s.format.clone(),
                 maintenance_database: s.maintenance_database.clone(),
+                tls,
             }
         }
     };

@@ -108,6 +108,38 @@ fn errors_name_the_key_and_what_is_expected() {
             "[drill] key `postgres`: `socket` is not used by engine postgres",
         ),
         (
+            "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\ntls = \"require\"",
+            "[[source]] \"a\": key `tls`: not used by engine sqlite; remove it",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"postgres\"\ntls = \"verify\"",
+            "[[source]] \"a\": key `tls`: expected \"disable\", \"prefer\", \"require\", \"verify-ca\" or \"verify-full\", found \"verify\"",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"mariadb\"\ntls = \"verify-full\"",
+            "[[source]] \"a\": key `ca_file`: required with tls = \"verify-full\": the CA certificate (PEM) that signed the server's certificate",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"postgres\"\nca_file = \"ca.pem\"",
+            "[[source]] \"a\": key `ca_file`: used only with tls = \"verify-ca\" or \"verify-full\"",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"postgres\"\ntls = \"require\"\nclient_cert = \"c.pem\"",
+            "[[source]] \"a\": key `client_key`: required with client_cert",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"mysql\"\ntls = \"disable\"\nclient_cert = \"c.pem\"\nclient_key = \"k.pem\"",
+            "[[source]] \"a\": key `client_cert`: not used with tls = \"disable\"",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"postgres\"\ntls = \"verify-ca\"\nca_file = \"/nonexistent/ca.pem\"",
+            "[[source]] \"a\": key `ca_file`: cannot read /nonexistent/ca.pem:",
+        ),
+        (
+            "[drill]\npostgres = { host = \"h\", tls = \"verify-ca\" }",
+            "[drill] key `postgres`: `ca_file`: required with tls = \"verify-ca\"",
+        ),
+        (
             "[[destination]]\nname = \"d\"\ntype = \"ftp\"",
             "[[destination]] \"d\": key `type`: unknown type \"ftp\"",
         ),
@@ -220,4 +252,39 @@ fn inline_secrets_never_show_in_debug() {
         parse("[[source]]\nname = \"a\"\nengine = \"postgres\"\npassword = \"hunter2-inline\"")
             .unwrap();
     assert!(!format!("{config:?}").contains("hunter2"));
+}
+
+#[test]
+fn tls_settings_default_to_prefer_and_anchor_their_files_at_the_config() {
+    use dbward_core::tls::{TlsMode, TlsSettings};
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["ca.pem", "client.pem", "client.key"] {
+        std::fs::write(dir.path().join(file), "x").unwrap();
+    }
+    let config = Config::parse(
+        &dir.path().join("dbward.toml"),
+        "[[source]]\nname = \"pg\"\nengine = \"postgres\"\n\
+         tls = \"verify-full\"\nca_file = \"ca.pem\"\n\
+         client_cert = \"client.pem\"\nclient_key = \"client.key\"\n\
+         [[source]]\nname = \"m\"\nengine = \"mariadb\"\n\
+         [drill]\nmysql = { host = \"h\", tls = \"require\" }",
+    )
+    .unwrap();
+    let tls = |c: &Connection| match c {
+        Connection::Server { tls, .. } => tls.clone(),
+        other => panic!("{other:?}"),
+    };
+    let pg = tls(&config.sources[0].connection);
+    assert_eq!(pg.mode, TlsMode::VerifyFull);
+    assert_eq!(pg.ca_file, Some(dir.path().join("ca.pem")));
+    let client = pg.client.unwrap();
+    assert_eq!(
+        (client.cert, client.key),
+        (dir.path().join("client.pem"), dir.path().join("client.key"))
+    );
+    assert_eq!(tls(&config.sources[1].connection), TlsSettings::default());
+    assert_eq!(
+        tls(config.drill.mysql.as_ref().unwrap()).mode,
+        TlsMode::Require
+    );
 }

@@ -50,7 +50,7 @@ pub async fn run(ctx: &Context) -> Vec<CheckItem> {
                     name: source.name().to_string(),
                     item: line.item,
                     ok: line.outcome.is_ok(),
-                    warning: false,
+                    warning: line.warning,
                     detail: line.outcome.unwrap_or_else(|e| e),
                 })
                 .collect::<Vec<_>>()

@@ -1,9 +1,9 @@
 //! This run's scratch folders under `state_dir`: `spool/<run>/` (SQLite snapshots, spooled
-//! PostgreSQL dumps) and `secrets/<run>/` (0600 MySQL option files). Each run folder is
-//! `flock`ed while the run lives, so the next run can tell the folders of runs that died
-//! (SIGKILL, power loss) from live ones and removes them with what they hold. When
-//! `state_dir` cannot be written (`restore --from` on a read-only disk), the folders go to a
-//! private temporary folder instead.
+//! PostgreSQL dumps) and `secrets/<run>/` (0600 MySQL option files and PostgreSQL password
+//! files). Each run folder is `flock`ed while the run lives, so the next run can tell the
+//! folders of runs that died (SIGKILL, power loss) from live ones and removes them with what
+//! they hold. When `state_dir` cannot be written (`restore --from` on a read-only disk), the
+//! folders go to a private temporary folder instead.
 
 use std::fs::File;
 use std::io;

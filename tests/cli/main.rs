@@ -21,3 +21,4 @@ mod robustness;
 mod secrets;
 mod sqlite;
 mod status;
+mod tls;

@@ -1,6 +1,7 @@
 //! The secret-leak test: backups of PostgreSQL and MariaDB, succeeding and failing, with
 //! `-vv` logging to stderr and a log file and `--json` output; no password may appear in any
-//! child's command line, in stdout, stderr, the log, the catalog, the manifests or the state.
+//! child's command line, in stdout, stderr, the log, the catalog, the manifests or the state,
+//! and no dump tool has `PGPASSWORD` or `MYSQL_PWD` in its environment.
 
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
@@ -109,6 +110,8 @@ async fn no_secret_leaks_on_success_or_failure_paths() {
         "Wr0ng-PG-Leak-Canary".to_string(),
         "Wr0ng-Maria-Leak-Canary".to_string(),
         "Wr0ng-S3-Leak-Canary".to_string(),
+        "Inherited-PG-Leak-Canary".to_string(),
+        "Inherited-Maria-Leak-Canary".to_string(),
     ];
     let mut outputs = Vec::new();
 
@@ -119,6 +122,8 @@ async fn no_secret_leaks_on_success_or_failure_paths() {
         .cmd(&["--json", "-vv", "backup"])
         .env("DBWARD_LEAK_TEST_PG", &pg.password)
         .env("DBWARD_LEAK_TEST_S3", &s3_secret)
+        .env("PGPASSWORD", "Inherited-PG-Leak-Canary")
+        .env("MYSQL_PWD", "Inherited-Maria-Leak-Canary")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -137,6 +142,29 @@ async fn no_secret_leaks_on_success_or_failure_paths() {
                 "pid {pid} shows a password: {cmdline}"
             );
         }
+    }
+    // The dump tools read passwords from private files: neither has its engine's password
+    // variable in its environment, not even the one dbward itself inherited.
+    let dump_of = |tool: &str, database: &str| {
+        let found: Vec<u32> = cmdlines
+            .iter()
+            .filter(|(_, c)| c.contains(tool) && c.contains(database))
+            .map(|(pid, _)| *pid)
+            .collect();
+        assert_eq!(found.len(), 1, "{tool}: {cmdlines:?}");
+        found[0]
+    };
+    for (pid, variable) in [
+        (dump_of("pg_dump", &pg_db.name), "PGPASSWORD="),
+        (dump_of("mariadb-dump", &maria_db.name), "MYSQL_PWD="),
+    ] {
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        assert!(
+            !environ
+                .split(|&b| b == 0)
+                .any(|var| var.starts_with(variable.as_bytes())),
+            "pid {pid} has {variable} in its environment"
+        );
     }
     pg_lock.release();
     maria_lock.release(maria);

@@ -15,6 +15,7 @@ pub mod secret;
 pub mod signing;
 pub mod source;
 pub mod stream;
+pub mod tls;
 
 pub use error::{Error, Result};
 pub use manifest::{DatabaseSettings, Engine, Manifest, TableRows};

@@ -49,6 +49,20 @@ impl Drop for SecretFile {
     }
 }
 
+/// Creates `dir` (and its parents) readable only by this user, when it does not exist yet:
+/// where `SecretFile`s go.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io("cannot create secret directory", dir, e))
+}
+
 fn rand_suffix() -> u128 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();

@@ -16,6 +16,8 @@ pub struct CheckLine {
     pub item: String,
     /// `Ok(detail)` or `Err(reason and what to do)`.
     pub outcome: std::result::Result<String, String>,
+    /// Passed, but worth attention (`check` prints `WARN`; the exit code is unchanged).
+    pub warning: bool,
 }
 
 impl CheckLine {
@@ -23,6 +25,14 @@ impl CheckLine {
         CheckLine {
             item: item.into(),
             outcome: Ok(detail.into()),
+            warning: false,
+        }
+    }
+
+    pub fn warning(item: impl Into<String>, detail: impl Into<String>) -> Self {
+        CheckLine {
+            warning: true,
+            ..CheckLine::ok(item, detail)
         }
     }
 
@@ -30,6 +40,7 @@ impl CheckLine {
         CheckLine {
             item: item.into(),
             outcome: Err(reason.into()),
+            warning: false,
         }
     }
 }

@@ -1,15 +1,19 @@
 //! How dbward reaches one MySQL/MariaDB server, shared by the source (dumps) and the target
-//! (restores): the sqlx connection, the arguments every client tool gets, the 0600 option
-//! file that carries the password, and the tool command line built around them.
+//! (restores): the sqlx connection with its TLS, the arguments every client tool gets, the
+//! 0600 option file that carries the password, and the tool command line built around them
+//! (with the TLS options of the tool's flavour).
 
 use std::ffi::OsString;
 use std::path::Path;
 
 use dbward_core::secret::{ExposeSecret, SecretFile};
+use dbward_core::source::CheckLine;
+use dbward_core::tls::TlsMode;
 use dbward_core::{Error, Result};
 use sqlx::ConnectOptions;
-use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlSslMode};
 
+use crate::tool::Flavor;
 use crate::{MysqlSettings, option_file};
 
 /// MySQL/MariaDB error numbers reacted to.
@@ -41,7 +45,107 @@ impl MysqlSettings {
         if let Some(database) = database {
             options = options.database(database);
         }
+        let tls = &self.tls;
+        options = options.ssl_mode(match tls.mode {
+            TlsMode::Disable => MySqlSslMode::Disabled,
+            TlsMode::Prefer => MySqlSslMode::Preferred,
+            TlsMode::Require => MySqlSslMode::Required,
+            TlsMode::VerifyCa => MySqlSslMode::VerifyCa,
+            TlsMode::VerifyFull => MySqlSslMode::VerifyIdentity,
+        });
+        if let Some(ca_file) = &tls.ca_file {
+            options = options.ssl_ca(ca_file);
+        }
+        if let Some(client) = &tls.client {
+            options = options
+                .ssl_client_cert(&client.cert)
+                .ssl_client_key(&client.key);
+        }
         options
+    }
+
+    /// The host name TLS verifies and `check` judges: `localhost` for a socket.
+    fn tls_host(&self) -> &str {
+        match &self.socket {
+            Some(_) => "localhost",
+            None => &self.host,
+        }
+    }
+
+    /// Why a connection failed, with what to do when TLS was the reason. A refused
+    /// certificate arrives as an I/O error of kind `InvalidData` (rustls's error inside).
+    fn connect_reason(&self, e: &sqlx::Error) -> String {
+        match e {
+            sqlx::Error::Tls(cause) => self.tls.failure(self.tls_host(), &cause.to_string()),
+            sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                self.tls.failure(self.tls_host(), &io.to_string())
+            }
+            other => sqlx_reason(other),
+        }
+    }
+
+    /// `check`'s TLS line: what the session negotiated and the configured mode.
+    pub(crate) async fn tls_line(&self, conn: &mut MySqlConnection) -> CheckLine {
+        let rows = sqlx::query_as::<_, (Vec<u8>, Vec<u8>)>(
+            "SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version', 'Ssl_cipher')",
+        )
+        .fetch_all(&mut *conn)
+        .await;
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) => {
+                return CheckLine::failed(
+                    "tls",
+                    format!("cannot read Ssl_version: {}", sqlx_reason(&e)),
+                );
+            }
+        };
+        let value = |name: &str| {
+            rows.iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+                .map(|(_, v)| lossy(v.clone()))
+                .unwrap_or_default()
+        };
+        let version = value("Ssl_version");
+        let negotiated = (!version.is_empty()).then(|| (version, value("Ssl_cipher")));
+        self.tls.check_line(self.tls_host(), negotiated)
+    }
+
+    /// The TLS options of a client tool of `flavor`. MariaDB's tools have no mode that
+    /// insists on TLS without verifying: under `require` they get `--ssl`, which falls back
+    /// to plain, and dbward's own connection, made before any tool starts, refuses a server
+    /// without TLS. Their `--ssl-verify-server-cert` also checks the host name, so under
+    /// `verify-ca` they are stricter than dbward's own connection.
+    pub(crate) fn tls_args(&self, flavor: Flavor) -> Vec<String> {
+        let tls = &self.tls;
+        let mut args: Vec<String> = match (flavor, tls.mode) {
+            (Flavor::Mariadb, TlsMode::Disable) => vec!["--skip-ssl".into()],
+            // Explicitly unverified: MariaDB 11.4's tools verify by default.
+            (Flavor::Mariadb, TlsMode::Prefer | TlsMode::Require) => {
+                vec!["--ssl".into(), "--skip-ssl-verify-server-cert".into()]
+            }
+            (Flavor::Mariadb, TlsMode::VerifyCa | TlsMode::VerifyFull) => {
+                vec!["--ssl".into(), "--ssl-verify-server-cert".into()]
+            }
+            (Flavor::Mysql, mode) => vec![format!(
+                "--ssl-mode={}",
+                match mode {
+                    TlsMode::Disable => "DISABLED",
+                    TlsMode::Prefer => "PREFERRED",
+                    TlsMode::Require => "REQUIRED",
+                    TlsMode::VerifyCa => "VERIFY_CA",
+                    TlsMode::VerifyFull => "VERIFY_IDENTITY",
+                }
+            )],
+        };
+        if let Some(ca_file) = &tls.ca_file {
+            args.push(format!("--ssl-ca={}", ca_file.display()));
+        }
+        if let Some(client) = &tls.client {
+            args.push(format!("--ssl-cert={}", client.cert.display()));
+            args.push(format!("--ssl-key={}", client.key.display()));
+        }
+        args
     }
 
     /// Connects, to `database` when given; an unknown database is `DatabaseMissing`.
@@ -63,7 +167,7 @@ impl MysqlSettings {
                 }
                 Err(Error::Connect {
                     target: self.target(),
-                    reason: sqlx_reason(&e),
+                    reason: self.connect_reason(&e),
                 })
             }
             Err(_) => Err(Error::Connect {
@@ -100,23 +204,18 @@ impl MysqlSettings {
             return Ok(None);
         };
         let dir = &self.secret_dir;
-        if !dir.exists() {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| Error::io("cannot create secret directory", dir, e))?;
-        }
+        dbward_core::secret::create_private_dir(dir)?;
         let contents = option_file::client_section(password).map_err(Error::Dump)?;
         SecretFile::create(dir, "dbward-mysql", &contents).map(Some)
     }
 
-    /// `program [--defaults-extra-file=F] args... -- database`, with `MYSQL_PWD` removed from
-    /// the environment (an inherited one would be visible in `/proc/<pid>/environ`).
+    /// `program [--defaults-extra-file=F] args... TLS-args -- database` for a tool of
+    /// `flavor`, with `MYSQL_PWD` removed from the environment (an inherited one would be
+    /// visible in `/proc/<pid>/environ`).
     pub(crate) fn tool_command(
         &self,
         program: &Path,
+        flavor: Flavor,
         secret: Option<&SecretFile>,
         args: &[String],
         database: &str,
@@ -129,6 +228,7 @@ impl MysqlSettings {
             command.arg(arg);
         }
         command.args(args);
+        command.args(self.tls_args(flavor));
         // End of options: a database named `--help` must stay a name.
         command.arg("--").arg(database);
         command.env_remove("MYSQL_PWD");

@@ -22,6 +22,7 @@ use dbward_core::process::ToolProcess;
 use dbward_core::secret::SecretString;
 use dbward_core::source::{CheckLine, Dump, DumpInfo, Source};
 use dbward_core::stream::TapReader;
+use dbward_core::tls::TlsSettings;
 use dbward_core::{DatabaseSettings, Engine, Error, Result};
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{Connection, Row};
@@ -61,6 +62,8 @@ pub struct MysqlSettings {
     /// Private directory (0700) for the 0600 option file that carries the password.
     pub secret_dir: PathBuf,
     pub connect_timeout: Duration,
+    /// TLS for dbward's connections and the client tools alike.
+    pub tls: TlsSettings,
 }
 
 /// A MySQL or MariaDB server as a dbward `Source`.
@@ -253,6 +256,7 @@ impl Source for MysqlSource {
         match self.connect(None).await {
             Ok(mut conn) => {
                 let version = server_version(&mut conn).await;
+                let tls = self.settings.tls_line(&mut conn).await;
                 let grants: Result<Vec<Vec<u8>>, _> =
                     sqlx::query_scalar("SHOW GRANTS").fetch_all(&mut conn).await;
                 let _ = conn.close().await;
@@ -263,6 +267,7 @@ impl Source for MysqlSource {
                     }
                     Err(e) => CheckLine::failed("connect", e.to_string()),
                 });
+                lines.push(tls);
                 lines.push(self.privileges_line(grants));
             }
             Err(e) => lines.push(CheckLine::failed("connect", e.to_string())),
@@ -298,7 +303,13 @@ impl Source for MysqlSource {
 
         let options = self.dump_options(database, &compat);
         let secret = s.option_file()?;
-        let command = s.tool_command(&tool.path, secret.as_ref(), &options, database);
+        let command = s.tool_command(
+            &tool.path,
+            tool.version.flavor,
+            secret.as_ref(),
+            &options,
+            database,
+        );
         let (process, stdout) = ToolProcess::spawn(tool.name, command)?;
 
         let state = Arc::new(Mutex::new(dump::StreamState::new()));
@@ -470,7 +481,51 @@ mod tests {
             exclude_tables: vec!["audit".into()],
             secret_dir: PathBuf::from("/nonexistent"),
             connect_timeout: Duration::from_secs(5),
+            tls: Default::default(),
         }
+    }
+
+    #[test]
+    fn tls_options_follow_the_tools_flavour() {
+        use dbward_core::tls::{ClientCert, TlsMode};
+        let mut s = settings();
+        let cases = [
+            (TlsMode::Disable, "--skip-ssl", "--ssl-mode=DISABLED"),
+            (
+                TlsMode::Prefer,
+                "--ssl --skip-ssl-verify-server-cert",
+                "--ssl-mode=PREFERRED",
+            ),
+            (
+                TlsMode::Require,
+                "--ssl --skip-ssl-verify-server-cert",
+                "--ssl-mode=REQUIRED",
+            ),
+            (
+                TlsMode::VerifyCa,
+                "--ssl --ssl-verify-server-cert --ssl-ca=/ca.pem",
+                "--ssl-mode=VERIFY_CA --ssl-ca=/ca.pem",
+            ),
+            (
+                TlsMode::VerifyFull,
+                "--ssl --ssl-verify-server-cert --ssl-ca=/ca.pem",
+                "--ssl-mode=VERIFY_IDENTITY --ssl-ca=/ca.pem",
+            ),
+        ];
+        for (mode, mariadb, mysql) in cases {
+            s.tls.mode = mode;
+            s.tls.ca_file = mode.verifies().then(|| "/ca.pem".into());
+            assert_eq!(s.tls_args(Flavor::Mariadb).join(" "), mariadb, "{mode}");
+            assert_eq!(s.tls_args(Flavor::Mysql).join(" "), mysql, "{mode}");
+        }
+        s.tls.client = Some(ClientCert {
+            cert: "/c.pem".into(),
+            key: "/k.pem".into(),
+        });
+        assert!(s.tls_args(Flavor::Mariadb).ends_with(&[
+            "--ssl-cert=/c.pem".to_string(),
+            "--ssl-key=/k.pem".to_string()
+        ]));
     }
 
     #[test]

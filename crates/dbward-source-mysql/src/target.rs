@@ -180,8 +180,10 @@ impl MysqlTarget {
     ) -> Result<Vec<String>> {
         let s = &self.settings;
         let args = client_args(s, name);
+        // The client's own flavour decides its TLS options (`mysql` may be either).
+        let flavor = tool::probe(name, &path).await?.version.flavor;
         let secret = s.option_file()?;
-        let command = s.tool_command(&path, secret.as_ref(), &args, database);
+        let command = s.tool_command(&path, flavor, secret.as_ref(), &args, database);
         let (client, stdin) = ToolProcess::spawn_fed(name, command)?;
         let result = feed_client(name, client, stdin, dump).await;
         // Only now: a client reconnecting after a lost connection reads the file again.
@@ -540,7 +542,13 @@ impl RestoreTarget for MysqlTarget {
 
         let secret = s.option_file()?;
         let args = dump_args(s, &compat);
-        let command = s.tool_command(&tool.path, secret.as_ref(), &args, staged);
+        let command = s.tool_command(
+            &tool.path,
+            tool.version.flavor,
+            secret.as_ref(),
+            &args,
+            staged,
+        );
         let (dumper, stdout) = ToolProcess::spawn(tool.name, command)?;
         let loaded = self.load_into(target, client, stdout).await;
         let dumped = match &loaded {
@@ -743,6 +751,7 @@ mod tests {
             exclude_tables: vec![],
             secret_dir: "/nonexistent".into(),
             connect_timeout: std::time::Duration::from_secs(5),
+            tls: Default::default(),
         };
         let args = client_args(&settings, "mariadb");
         for want in [

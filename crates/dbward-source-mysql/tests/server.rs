@@ -35,6 +35,7 @@ fn settings(server: &MariaServer, secret_dir: &Path) -> MysqlSettings {
         exclude_tables: Vec::new(),
         secret_dir: secret_dir.to_path_buf(),
         connect_timeout: Duration::from_secs(10),
+        tls: Default::default(),
     }
 }
 
@@ -377,16 +378,19 @@ async fn check_reports_server_privileges_and_tool() {
     let dir = tempfile::tempdir().unwrap();
     let lines = MysqlSource::new(settings(server, dir.path())).check().await;
     let items: Vec<&str> = lines.iter().map(|l| l.item.as_str()).collect();
-    assert_eq!(items, ["connect", "privileges", "dump tool"]);
+    assert_eq!(items, ["connect", "tls", "privileges", "dump tool"]);
     for line in &lines {
         assert!(line.outcome.is_ok(), "{line:?}");
     }
-    let tool = lines[2].outcome.as_ref().unwrap();
+    // The shared server has no TLS; on loopback that is no warning.
+    assert_eq!(lines[1].outcome, Ok("off (prefer)".to_string()));
+    assert!(!lines[1].warning);
+    let tool = lines[3].outcome.as_ref().unwrap();
     assert!(tool.contains("compatible with server"), "{tool}");
 
     let weak = TestUser::create(&db, "SELECT, SHOW VIEW");
     let lines = MysqlSource::new(weak.settings(dir.path())).check().await;
-    let privileges = lines[1].outcome.as_ref().unwrap_err();
+    let privileges = lines[2].outcome.as_ref().unwrap_err();
     assert!(
         privileges.contains("LOCK TABLES, TRIGGER, EVENT"),
         "{privileges}"

@@ -36,6 +36,7 @@ fn settings(secret_dir: &Path) -> MysqlSettings {
         exclude_tables: Vec::new(),
         secret_dir: secret_dir.to_path_buf(),
         connect_timeout: Duration::from_secs(10),
+        tls: Default::default(),
     }
 }
 

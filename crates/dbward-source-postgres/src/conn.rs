@@ -1,19 +1,22 @@
 //! Talking to the server: through sqlx, connecting with the password set in-process (never in
-//! a URL that could be logged), mapping failures to the shared error type, and the catalog
-//! queries that say which tables a dump holds; and how the client tools (pg_dump, pg_restore,
-//! psql) are pointed at the server, with the password only in their environment.
+//! a URL that could be logged) and the configured TLS, mapping failures to the shared error
+//! type, and the catalog queries that say which tables a dump holds; and how the client tools
+//! (pg_dump, pg_restore, psql) are pointed at the server: TLS through `PGSSL*` variables, the
+//! password only through a private password file (`PGPASSFILE`).
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use dbward_core::secret::ExposeSecret;
+use dbward_core::secret::{ExposeSecret, SecretFile};
+use dbward_core::source::CheckLine;
+use dbward_core::tls::TlsMode;
 use dbward_core::{DatabaseSettings, Error, TableRows};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgSslMode};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
 use tokio::process::Command;
 
-use crate::PostgresSettings;
 use crate::tool::PgMajor;
+use crate::{PostgresSettings, passfile};
 
 /// The name dbward's own catalog connections show in `pg_stat_activity`. pg_dump runs as
 /// `dbward`; the two differ so that an operator (or a test) can tell them apart.
@@ -36,6 +39,18 @@ pub fn describe(err: &sqlx::Error) -> String {
     match err {
         sqlx::Error::Database(db) => db.message().to_string(),
         other => other.to_string(),
+    }
+}
+
+/// Why a connection failed, with what to do when TLS was the reason. A refused certificate
+/// arrives as an I/O error of kind `InvalidData` (rustls's error inside).
+fn connect_reason(settings: &PostgresSettings, err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::Tls(cause) => settings.tls.failure(&settings.host, &cause.to_string()),
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            settings.tls.failure(&settings.host, &io.to_string())
+        }
+        other => describe(other),
     }
 }
 
@@ -64,23 +79,50 @@ pub fn tool_connection_args(settings: &PostgresSettings, database: &str) -> Vec<
     ]
 }
 
-/// A command for a client tool at `program`: the password reaches it only through its
-/// environment (`PGPASSWORD`), never its argv; `application_name` names its sessions.
+/// A command for a client tool at `program`, and the password file it reads (keep it until
+/// the tool has exited). The password reaches the tool only through that 0600 file in the
+/// run's secret folder (`PGPASSFILE`), never its argv or environment; an inherited
+/// `PGPASSWORD` is removed. TLS is set through `PGSSLMODE` and the certificate variables,
+/// so that the tool connects as strictly as dbward's own connections; `application_name`
+/// names its sessions.
 pub fn tool_command(
     settings: &PostgresSettings,
     program: &Path,
     application_name: &str,
-) -> Command {
+) -> Result<(Command, Option<SecretFile>), Error> {
     let mut command = Command::new(program);
     command.env("PGAPPNAME", application_name).env(
         "PGCONNECT_TIMEOUT",
         // libpq treats anything below 2 seconds as 2.
         settings.connect_timeout.as_secs().max(2).to_string(),
     );
-    if let Some(password) = &settings.password {
-        command.env("PGPASSWORD", password.expose_secret());
+    command.env_remove("PGPASSWORD");
+    let passfile = match &settings.password {
+        Some(password) => {
+            let contents = passfile::line(&settings.host, settings.port, &settings.user, password)
+                .map_err(Error::Dump)?;
+            let dir = &settings.secret_dir;
+            dbward_core::secret::create_private_dir(dir)?;
+            let file = SecretFile::create(dir, "dbward-pgpass", &contents)?;
+            command.env("PGPASSFILE", file.path());
+            Some(file)
+        }
+        None => None,
+    };
+    let tls = &settings.tls;
+    command.env("PGSSLMODE", tls.mode.as_str());
+    let files = [
+        ("PGSSLROOTCERT", tls.ca_file.as_deref()),
+        ("PGSSLCERT", tls.client.as_ref().map(|c| c.cert.as_path())),
+        ("PGSSLKEY", tls.client.as_ref().map(|c| c.key.as_path())),
+    ];
+    for (variable, file) in files {
+        match file {
+            Some(path) => command.env(variable, path),
+            None => command.env_remove(variable),
+        };
     }
-    command
+    Ok((command, passfile))
 }
 
 /// The client tools read `--dbname` as a connection string when it holds `=` or a URI
@@ -128,6 +170,22 @@ pub async fn connect(
     if let Some(password) = &settings.password {
         options = options.password(password.expose_secret());
     }
+    let tls = &settings.tls;
+    options = options.ssl_mode(match tls.mode {
+        TlsMode::Disable => PgSslMode::Disable,
+        TlsMode::Prefer => PgSslMode::Prefer,
+        TlsMode::Require => PgSslMode::Require,
+        TlsMode::VerifyCa => PgSslMode::VerifyCa,
+        TlsMode::VerifyFull => PgSslMode::VerifyFull,
+    });
+    if let Some(ca_file) = &tls.ca_file {
+        options = options.ssl_root_cert(ca_file);
+    }
+    if let Some(client) = &tls.client {
+        options = options
+            .ssl_client_cert(&client.cert)
+            .ssl_client_key(&client.key);
+    }
     let connecting = options.connect();
     let result = match tokio::time::timeout(settings.connect_timeout, connecting).await {
         Ok(result) => result,
@@ -150,10 +208,29 @@ pub async fn connect(
         } else {
             Error::Connect {
                 target: target(settings, database),
-                reason: describe(&err),
+                reason: connect_reason(settings, &err),
             }
         }
     })
+}
+
+/// `check`'s TLS line: what the session negotiated (`pg_stat_ssl`) and the configured mode.
+pub async fn tls_line(settings: &PostgresSettings, conn: &mut PgConnection) -> CheckLine {
+    let row = sqlx::query_as::<_, (bool, Option<String>, Option<String>)>(
+        "SELECT ssl, version, cipher FROM pg_catalog.pg_stat_ssl
+          WHERE pid = pg_catalog.pg_backend_pid()",
+    )
+    .fetch_optional(&mut *conn)
+    .await;
+    match row {
+        Ok(row) => {
+            let negotiated = row.and_then(|(ssl, version, cipher)| {
+                ssl.then(|| (version.unwrap_or_default(), cipher.unwrap_or_default()))
+            });
+            settings.tls.check_line(&settings.host, negotiated)
+        }
+        Err(e) => CheckLine::failed("tls", format!("cannot read pg_stat_ssl: {}", describe(&e))),
+    }
 }
 
 /// The server's version as it names itself (`15.20`) and its major version.

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use dbward_core::process::ToolProcess;
+use dbward_core::secret::SecretFile;
 use dbward_core::source::{Dump, DumpCompletion, DumpInfo, DumpReport};
 use dbward_core::stream::{Ends, TapReader};
 use dbward_core::{Error, Result, TableRows};
@@ -241,7 +242,7 @@ pub async fn start(settings: &PostgresSettings, database: &str) -> Result<Dump> 
     let listing = conn::table_listing(&mut session, replica.in_recovery).await?;
 
     let args = dump_args(settings, database, &snapshot);
-    let mut command = conn::tool_command(settings, &tool.path, DUMP_APPLICATION_NAME);
+    let (mut command, passfile) = conn::tool_command(settings, &tool.path, DUMP_APPLICATION_NAME)?;
     command.args(&args);
     tracing::debug!(tool = %tool.path.display(), ?args, "starting pg_dump");
     let (process, stdout) = ToolProcess::spawn("pg_dump", command)?;
@@ -275,6 +276,7 @@ pub async fn start(settings: &PostgresSettings, database: &str) -> Result<Dump> 
     let completion = PgDumpCompletion {
         settings: settings.clone(),
         process,
+        _passfile: passfile,
         inspector,
         listing,
         snapshot: Snapshot {
@@ -307,6 +309,8 @@ async fn hold_snapshot(mut session: PgConnection, released: oneshot::Receiver<()
 struct PgDumpCompletion {
     settings: PostgresSettings,
     process: ToolProcess,
+    /// pg_dump's password file, removed when the completion is done with pg_dump.
+    _passfile: Option<SecretFile>,
     inspector: Arc<Mutex<Inspector>>,
     /// The tables of the snapshot, listed before pg_dump started.
     listing: Vec<ListedTable>,
@@ -420,6 +424,8 @@ mod tests {
             tool_dir: None,
             exclude_tables: vec!["audit.*".into()],
             connect_timeout: Duration::from_secs(5),
+            tls: Default::default(),
+            secret_dir: "/nonexistent".into(),
         }
     }
 

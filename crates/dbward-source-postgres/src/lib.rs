@@ -9,6 +9,7 @@ mod dump;
 mod inspect;
 mod judge;
 mod ownership;
+mod passfile;
 mod target;
 mod tool;
 
@@ -18,6 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dbward_core::secret::SecretString;
 use dbward_core::source::{CheckLine, Dump, Source};
+use dbward_core::tls::TlsSettings;
 use dbward_core::{Engine, Result};
 
 pub use judge::PLAIN_TRAILER;
@@ -76,6 +78,10 @@ pub struct PostgresSettings {
     /// pg_dump `--exclude-table` patterns; the tables they match are listed in the manifest.
     pub exclude_tables: Vec<String>,
     pub connect_timeout: Duration,
+    /// TLS for dbward's connections and the client tools alike.
+    pub tls: TlsSettings,
+    /// Private directory (0700) for the 0600 password files the client tools read.
+    pub secret_dir: PathBuf,
 }
 
 /// A PostgreSQL server as a dbward source.
@@ -100,12 +106,13 @@ impl PostgresSource {
             Err(e) => {
                 return vec![
                     CheckLine::failed("connect", e.to_string()),
+                    CheckLine::failed("tls", "not checked: cannot connect"),
                     CheckLine::failed("privileges", "not checked: cannot connect"),
                     CheckLine::failed("pg_dump", "not checked: the server version is unknown"),
                 ];
             }
         };
-        let mut lines = Vec::with_capacity(3);
+        let mut lines = Vec::with_capacity(4);
         let server = conn::server_version(&mut conn).await;
         match &server {
             Ok((version, _)) => lines.push(CheckLine::ok(
@@ -114,6 +121,7 @@ impl PostgresSource {
             )),
             Err(e) => lines.push(CheckLine::failed("connect", e.to_string())),
         }
+        lines.push(conn::tls_line(&self.settings, &mut conn).await);
         lines.push(self.check_privileges(&mut conn).await);
         conn::close(conn).await;
         lines.push(match server {

@@ -669,7 +669,9 @@ impl RestoreTarget for PostgresTarget {
             args.push(format!("--jobs={}", self.jobs));
         }
         args.extend(conn::tool_connection_args(&self.settings, database));
-        let mut command = conn::tool_command(&self.settings, &found.path, RESTORE_APPLICATION_NAME);
+        // The password file lives until this function returns, after the tool has exited.
+        let (mut command, _passfile) =
+            conn::tool_command(&self.settings, &found.path, RESTORE_APPLICATION_NAME)?;
         command.args(&args);
         tracing::debug!(tool = %found.path.display(), ?args, "starting the restore");
         match input {

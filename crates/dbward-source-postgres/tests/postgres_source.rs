@@ -1,6 +1,7 @@
 //! The PostgreSQL source against a real server that requires a password (dbward-testkit):
 //! discovery, dumps in both formats with exact row counts, and every way a dump must fail.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -24,6 +25,8 @@ fn settings(pg: &PgServer) -> PostgresSettings {
         tool_dir: None,
         exclude_tables: vec![],
         connect_timeout: Duration::from_secs(10),
+        tls: Default::default(),
+        secret_dir: std::env::temp_dir(),
     }
 }
 
@@ -280,8 +283,11 @@ async fn check_reports_server_privileges_and_tool() {
     let pg = PgServer::shared();
     let lines = source(pg).check().await;
     let items: Vec<&str> = lines.iter().map(|l| l.item.as_str()).collect();
-    assert_eq!(items, ["connect", "privileges", "pg_dump"]);
+    assert_eq!(items, ["connect", "tls", "privileges", "pg_dump"]);
     assert!(lines.iter().all(|l| l.outcome.is_ok()), "{lines:?}");
+    // The shared server has ssl off; on loopback that is no warning.
+    assert_eq!(lines[1].outcome, Ok("off (prefer)".to_string()));
+    assert!(!lines[1].warning);
 
     // A login without read privileges is told what to grant.
     let db = pg.create_database("privs");
@@ -410,10 +416,28 @@ async fn the_password_never_reaches_pg_dumps_command_line() {
         "password in argv: {cmdline}"
     );
     assert!(cmdline.contains("--no-password"), "{cmdline}");
-    // The password does reach it, through the environment.
+    // The password reaches it only through a private password file, never its environment.
     let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
-    let wanted = format!("PGPASSWORD={}", pg.password);
-    assert!(environ.split(|&b| b == 0).any(|v| v == wanted.as_bytes()));
+    let vars: Vec<&[u8]> = environ.split(|&b| b == 0).collect();
+    assert!(
+        !vars.iter().any(|v| v.starts_with(b"PGPASSWORD=")),
+        "PGPASSWORD in pg_dump's environment"
+    );
+    // (The test's own DBWARD_TEST_PG_PASSWORD is inherited; nothing of dbward's holds it.)
+    let password = pg.password.as_bytes();
+    assert!(
+        !vars
+            .iter()
+            .filter(|v| !v.starts_with(b"DBWARD_TEST_"))
+            .any(|v| v.windows(password.len()).any(|w| w == password))
+    );
+    let passfile = vars
+        .iter()
+        .find_map(|v| v.strip_prefix(b"PGPASSFILE="))
+        .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
+        .expect("PGPASSFILE in pg_dump's environment");
+    let mode = std::fs::metadata(&passfile).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{}", passfile.display());
 
     // Rows committed after the snapshot are neither dumped nor counted.
     db.sql("INSERT INTO u SELECT generate_series(100, 106)");
@@ -421,6 +445,7 @@ async fn the_password_never_reaches_pg_dumps_command_line() {
     let bytes = reader.await.unwrap();
     let report = dump.completion.finish().await.unwrap();
     assert_eq!(report.tables, rows(&[("public.t", 10), ("public.u", 5)]));
+    assert!(!passfile.exists(), "the password file outlives pg_dump");
     let text = String::from_utf8(bytes).unwrap();
     let copy_u = text
         .split("COPY public.u (y) FROM stdin;\n")
@@ -688,4 +713,25 @@ fn pg_dump_processes(marker: &str) -> Vec<(u32, String)> {
         }
     }
     found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_with_colons_and_backslashes_reaches_pg_dump_through_its_file() {
+    let pg = PgServer::shared();
+    let db = pg.create_database("passfile");
+    db.sql("CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2)");
+    let role = format!("{}_r", db.name);
+    let password = r#"p:a\ss'w"rd:*"#;
+    db.sql(&format!(
+        "CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{}'",
+        password.replace('\'', "''")
+    ));
+    let mut settings = settings(pg);
+    settings.user = role.clone();
+    settings.password = Some(password.to_string().into());
+    let mut dump = PostgresSource::new(settings).dump(&db.name).await.unwrap();
+    read_all(&mut dump).await;
+    let report = dump.completion.finish().await;
+    db.sql(&format!("DROP ROLE {role}"));
+    assert_eq!(report.unwrap().tables, rows(&[("public.t", 2)]));
 }

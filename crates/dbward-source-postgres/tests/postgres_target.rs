@@ -8,14 +8,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use dbward_core::manifest::MANIFEST_FORMAT_VERSION;
 use dbward_core::restore::RestoreTarget;
-use dbward_core::source::Source;
-use dbward_core::{Engine, Error, Manifest, TableRows};
-use dbward_source_postgres::{PgFormat, PostgresSettings, PostgresSource, PostgresTarget};
+use dbward_core::{Error, Manifest, TableRows};
+use dbward_source_postgres::{PgFormat, PostgresSettings, PostgresTarget};
 use dbward_testkit::PgServer;
 use sqlx::Connection;
 use tokio::io::{AsyncRead, AsyncReadExt, ReadBuf};
+
+mod support;
 
 fn settings(pg: &PgServer, format: PgFormat) -> PostgresSettings {
     PostgresSettings {
@@ -29,6 +29,8 @@ fn settings(pg: &PgServer, format: PgFormat) -> PostgresSettings {
         tool_dir: None,
         exclude_tables: vec![],
         connect_timeout: Duration::from_secs(10),
+        tls: Default::default(),
+        secret_dir: std::env::temp_dir(),
     }
 }
 
@@ -38,46 +40,7 @@ fn target(pg: &PgServer, spool: &Path) -> PostgresTarget {
 
 /// Dumps `database` with the source and returns the dump with the manifest a backup records.
 async fn dump(pg: &PgServer, database: &str, format: PgFormat) -> (Vec<u8>, Manifest) {
-    let mut dump = PostgresSource::new(settings(pg, format))
-        .dump(database)
-        .await
-        .unwrap();
-    let mut bytes = Vec::new();
-    dump.output.read_to_end(&mut bytes).await.unwrap();
-    let report = dump.completion.finish().await.unwrap();
-    let now = "2026-01-01T02:00:00Z".parse().unwrap();
-    let manifest = Manifest {
-        format_version: MANIFEST_FORMAT_VERSION,
-        id: "01JTESTRESTORE".into(),
-        source: "test-pg".into(),
-        engine: Engine::Postgres,
-        database: database.into(),
-        artifact: format!("x.{}", dump.info.extension),
-        server_version: dump.info.server_version.clone(),
-        dump_tool: dump.info.tool.clone(),
-        dump_tool_version: dump.info.tool_version.clone(),
-        dump_format: dump.info.format.clone(),
-        host: "test".into(),
-        started_at: now,
-        finished_at: now,
-        options: dump.info.options.clone(),
-        excluded_tables: report.excluded_tables,
-        tables: report.tables,
-        dump_bytes: bytes.len() as u64,
-        stored_bytes: bytes.len() as u64,
-        sha256: String::new(),
-        compression: "none".into(),
-        encryption: None,
-        encryption_recipients: vec![],
-        replica_lag_seconds: report.replica_lag_seconds,
-        warnings: report.warnings,
-        database_settings: dump.info.database_settings.clone(),
-        excluded_with_data: report.excluded_with_data,
-        chunk_size: None,
-        chunks: None,
-        signature: None,
-    };
-    (bytes, manifest)
+    support::dump(settings(pg, format), database).await
 }
 
 fn stream(bytes: Vec<u8>) -> Pin<Box<dyn AsyncRead + Send>> {
@@ -479,7 +442,7 @@ async fn the_restore_tool_never_sees_a_clean_end_after_bad_data() {
     let script = format!(
         "#!/bin/sh\n\
          if [ \"$1\" = --version ]; then echo 'psql (PostgreSQL) {}'; exit 0; fi\n\
-         env > '{out}/env'; echo \"$@\" > '{out}/argv'\n\
+         env > '{out}/env'; cp \"$PGPASSFILE\" '{out}/passfile'; echo \"$@\" > '{out}/argv'\n\
          cat > '{out}/input' && touch '{out}/eof'\n",
         manifest.dump_tool_version
     );
@@ -512,8 +475,23 @@ async fn the_restore_tool_never_sees_a_clean_end_after_bad_data() {
         argv.contains(&format!("--dbname={}", scratch.name)),
         "{argv}"
     );
+    // The password comes in a private file, gone once the tool has exited, and the
+    // environment holds none.
     let env = std::fs::read_to_string(tools.path().join("env")).unwrap();
-    assert!(env.contains(&format!("PGPASSWORD={}", pg.password)));
+    assert!(!env.contains("PGPASSWORD="), "{env}");
+    assert!(env.lines().any(|l| l == "PGSSLMODE=prefer"), "{env}");
+    let passfile = env
+        .lines()
+        .find_map(|l| l.strip_prefix("PGPASSFILE="))
+        .expect("PGPASSFILE is set");
+    assert!(
+        !Path::new(passfile).exists(),
+        "{passfile} outlives the tool"
+    );
+    assert_eq!(
+        std::fs::read_to_string(tools.path().join("passfile")).unwrap(),
+        format!("{}:{}:*:{}:{}\n", pg.host, pg.port, pg.user, pg.password)
+    );
     target.drop_database(&scratch.name).await.unwrap();
 
     // The same dump read cleanly reaches the tool whole, with its end.

@@ -27,10 +27,12 @@
 mod mariadb;
 mod postgres;
 mod server;
+mod tls;
 mod util;
 
 pub use mariadb::MariaServer;
 pub use postgres::PgServer;
+pub use tls::TestCa;
 pub use util::{free_port, stop_private_server};
 
 use std::sync::atomic::{AtomicU64, Ordering};

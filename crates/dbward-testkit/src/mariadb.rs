@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::server::{self, LOOPBACK};
+use crate::tls::TestCa;
 use crate::util::{self, run_checked, run_client};
 use crate::{Server, TestDb, unique_name};
 
@@ -64,6 +65,17 @@ impl MariaServer {
     /// port, with a random password for `root`. It is stopped and removed once process
     /// `owner_pid` has exited, or by [`MariaServer::stop`].
     pub fn start_private(owner_pid: u32) -> Result<MariaServer, String> {
+        Self::start(owner_pid, false).map(|(server, _)| server)
+    }
+
+    /// Like [`MariaServer::start_private`], with a certificate for `localhost` and
+    /// `127.0.0.1` signed by the returned test CA, and `require_secure_transport`: TCP
+    /// clients get in only over TLS.
+    pub fn start_private_tls(owner_pid: u32) -> Result<(MariaServer, TestCa), String> {
+        Self::start(owner_pid, true).map(|(server, ca)| (server, ca.expect("TLS was asked for")))
+    }
+
+    fn start(owner_pid: u32, tls: bool) -> Result<(MariaServer, Option<TestCa>), String> {
         let mariadbd = util::find_program(&["mariadbd", "mysqld"], &["/usr/sbin", "/usr/libexec"])
             .ok_or(
                 "no mariadbd; install the `mariadb-server` package or run `bash scripts/test.sh`",
@@ -93,13 +105,17 @@ kill -KILL "$pid" 2>/dev/null"#;
             ]
         })?;
 
-        let instance = Instance {
-            dir: dir.clone(),
-            mariadbd,
-            root: util::running_as_root(),
-        };
         let password = util::random_hex(16);
-        let started = (|| -> Result<MariaServer, String> {
+        let started = (|| -> Result<(MariaServer, Option<TestCa>), String> {
+            let ca = tls
+                .then(|| TestCa::generate(&dir.join("tls"), None))
+                .transpose()?;
+            let instance = Instance {
+                dir: dir.clone(),
+                mariadbd,
+                root: util::running_as_root(),
+                tls: ca.clone(),
+            };
             instance.install(&install_db)?;
             let port = instance.start()?;
             instance.secure_root(&password)?;
@@ -112,7 +128,7 @@ kill -KILL "$pid" 2>/dev/null"#;
                 dir: Some(dir.clone()),
             };
             server.try_sql("", "SELECT 1")?;
-            Ok(server)
+            Ok((server, ca))
         })();
         server::or_remove(&dir, started)
     }
@@ -204,6 +220,8 @@ struct Instance {
     mariadbd: PathBuf,
     /// mariadbd refuses to run as root unless told `--user=root`.
     root: bool,
+    /// Serve TLS with these files and refuse TCP clients without it.
+    tls: Option<TestCa>,
 }
 
 impl Instance {
@@ -254,6 +272,14 @@ impl Instance {
             .arg(format!("--log-error={}", log.display()))
             .arg(format!("--tmpdir={}", self.dir.display()))
             .args(self.user_option())
+            .args(self.tls.iter().flat_map(|ca| {
+                [
+                    format!("--ssl-cert={}", ca.server_cert.display()),
+                    format!("--ssl-key={}", ca.server_key.display()),
+                    format!("--ssl-ca={}", ca.ca_file.display()),
+                    "--require-secure-transport=ON".into(),
+                ]
+            }))
             .args([
                 "--max-connections=300",
                 "--character-set-server=utf8mb4",

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::server::{self, LOOPBACK};
+use crate::tls::TestCa;
 use crate::util::{self, run_checked, run_client};
 use crate::{Server, TestDb, unique_name};
 
@@ -57,6 +58,19 @@ impl PgServer {
     /// free port. It is stopped and removed once process `owner_pid` has exited, or by
     /// [`PgServer::stop`]. As root, the cluster runs as user `postgres` (initdb refuses root).
     pub fn start_private(owner_pid: u32) -> Result<PgServer, String> {
+        Self::start(owner_pid, false).map(|(server, _)| server)
+    }
+
+    /// Like [`PgServer::start_private`], with `ssl = on` and a certificate for `localhost`
+    /// and `127.0.0.1` signed by the returned test CA (files in the cluster's directory). It
+    /// accepts TCP connections only over TLS (`hostssl`), also on 127.0.0.2, an address the
+    /// certificate does not name, and lets a role `dbward_client` (create it to use it) log
+    /// in with the CA's client certificate instead of a password.
+    pub fn start_private_tls(owner_pid: u32) -> Result<(PgServer, TestCa), String> {
+        Self::start(owner_pid, true).map(|(server, ca)| (server, ca.expect("TLS was asked for")))
+    }
+
+    fn start(owner_pid: u32, tls: bool) -> Result<(PgServer, Option<TestCa>), String> {
         let bin_dir = env_bin_dir().map_or_else(Self::find_bin_dir, Ok)?;
         let as_postgres = if util::running_as_root() {
             Some((
@@ -80,9 +94,26 @@ impl PgServer {
         let cluster = cluster_in(&dir);
 
         let password = util::random_hex(16);
-        let started = (|| -> Result<PgServer, String> {
+        let started = (|| -> Result<(PgServer, Option<TestCa>), String> {
             cluster.init(as_postgres, &password)?;
-            let port = cluster.start()?;
+            let ca = tls
+                .then(|| TestCa::generate(&dir.join("tls"), as_postgres))
+                .transpose()?;
+            let tls_options = match &ca {
+                Some(ca) => {
+                    cluster.tls_only()?;
+                    // 127.0.0.2 reaches the server by an address its certificate lacks.
+                    format!(
+                        " -c ssl=on -c ssl_cert_file='{}' -c ssl_key_file='{}' \
+                         -c ssl_ca_file='{}' -c listen_addresses=127.0.0.1,127.0.0.2",
+                        ca.server_cert.display(),
+                        ca.server_key.display(),
+                        ca.ca_file.display()
+                    )
+                }
+                None => String::new(),
+            };
+            let port = cluster.start(&tls_options)?;
             let server = PgServer {
                 host: LOOPBACK.into(),
                 port,
@@ -92,7 +123,7 @@ impl PgServer {
                 dir: Some(dir.clone()),
             };
             server.try_sql("postgres", "SELECT 1")?;
-            Ok(server)
+            Ok((server, ca))
         })();
         server::or_remove(&dir, started)
     }
@@ -269,13 +300,27 @@ impl Cluster {
         result.map(drop)
     }
 
-    /// `pg_ctl start` on a free port (a few tries, in case another process takes the port).
-    fn start(&self) -> Result<u16, String> {
+    /// Lets TCP clients in only over TLS: a connection without it is refused by pg_hba. Role
+    /// `dbward_client` (not created here) logs in with the test CA's client certificate.
+    fn tls_only(&self) -> Result<(), String> {
+        let hba = self.dir.join("data").join("pg_hba.conf");
+        std::fs::write(
+            &hba,
+            "local all all scram-sha-256\n\
+             hostssl all dbward_client 127.0.0.0/8 cert\n\
+             hostssl all all 127.0.0.0/8 scram-sha-256\n",
+        )
+        .map_err(|e| format!("write {}: {e}", hba.display()))
+    }
+
+    /// `pg_ctl start` on a free port (a few tries, in case another process takes the port),
+    /// with `extra` server options.
+    fn start(&self, extra: &str) -> Result<u16, String> {
         let log = self.dir.join("server.log");
         server::on_a_free_port(&log, |port| {
             let options = format!(
                 "-p {port} -k '{}' -c listen_addresses=127.0.0.1 -c max_connections=200 \
-                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off{extra}",
                 self.dir.join("sock").display()
             );
             run_checked(&mut self.command(
