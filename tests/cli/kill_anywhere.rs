@@ -166,9 +166,8 @@ fn dbward_killed_anywhere_leaves_nothing_half_done() {
         if matches!(op, Op::Prune) {
             run_ok(&env, &["backup"]); // something to prune
         }
-        let args: Vec<&str> = match op {
-            Op::Backup => vec!["backup"],
-            Op::Restore => vec![
+        let restore_to = |to: &str| -> Vec<String> {
+            [
                 "restore",
                 "--latest",
                 "--source",
@@ -176,8 +175,15 @@ fn dbward_killed_anywhere_leaves_nothing_half_done() {
                 "--database",
                 &db.name,
                 "--to-database",
-                &target,
-            ],
+                to,
+            ]
+            .map(String::from)
+            .into()
+        };
+        let restore_args = restore_to(&target);
+        let args: Vec<&str> = match op {
+            Op::Backup => vec!["backup"],
+            Op::Restore => restore_args.iter().map(String::as_str).collect(),
             Op::Drill => vec!["verify", "--latest", "--level", "drill"],
             Op::Prune => vec!["prune"],
         };
@@ -212,19 +218,8 @@ fn dbward_killed_anywhere_leaves_nothing_half_done() {
             Op::Backup => run_ok(&env, &["backup"]),
             Op::Restore => {
                 let after = format!("{}_a{run}", db.name);
-                run_ok(
-                    &env,
-                    &[
-                        "restore",
-                        "--latest",
-                        "--source",
-                        "pg",
-                        "--database",
-                        &db.name,
-                        "--to-database",
-                        &after,
-                    ],
-                );
+                let args = restore_to(&after);
+                run_ok(&env, &args.iter().map(String::as_str).collect::<Vec<_>>());
                 for name in [&target, &after] {
                     server.sql(
                         "postgres",

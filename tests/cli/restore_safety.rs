@@ -37,6 +37,20 @@ fn pg_databases_like(server: &PgServer, pattern: &str) -> Vec<String> {
         .collect()
 }
 
+/// Waits until a temporary restore database that was not in `before` appears; returns the
+/// new ones.
+fn wait_for_staged(server: &PgServer, before: &[String]) -> Vec<String> {
+    let mut staged = Vec::new();
+    wait_for("the temporary database", Duration::from_secs(30), || {
+        staged = pg_databases_like(server, "dbward_restore_%")
+            .into_iter()
+            .filter(|d| !before.contains(d))
+            .collect();
+        !staged.is_empty()
+    });
+    staged
+}
+
 /// A PostgreSQL database whose restore takes seconds: every row passes a CHECK that sleeps
 /// (the function is made slow only after the rows are in).
 fn slow_pg_backup(server: &PgServer) -> (Env, dbward_testkit::TestDb) {
@@ -128,14 +142,7 @@ fn a_database_created_while_the_restore_runs_is_left_untouched() {
     };
     let before = pg_databases_like(server, "dbward_restore_%");
     let restore = spawn_restore(&env, "pg", &db.name, &racer.name);
-    let mut staged = Vec::new();
-    wait_for("the temporary database", Duration::from_secs(30), || {
-        staged = pg_databases_like(server, "dbward_restore_%")
-            .into_iter()
-            .filter(|d| !before.contains(d))
-            .collect();
-        !staged.is_empty()
-    });
+    let staged = wait_for_staged(server, &before);
     server.sql("postgres", &format!("CREATE DATABASE \"{}\"", racer.name));
     server.sql(
         &racer.name,
@@ -166,14 +173,7 @@ fn a_killed_postgres_restore_never_shows_its_final_name_and_is_cleaned_next_time
     };
     let before = pg_databases_like(server, "dbward_restore_%");
     let mut restore = spawn_restore(&env, "pg", &db.name, &target.name);
-    let mut staged = Vec::new();
-    wait_for("the temporary database", Duration::from_secs(30), || {
-        staged = pg_databases_like(server, "dbward_restore_%")
-            .into_iter()
-            .filter(|d| !before.contains(d))
-            .collect();
-        !staged.is_empty()
-    });
+    let staged = wait_for_staged(server, &before);
     std::thread::sleep(Duration::from_millis(700));
     restore.kill().unwrap();
     restore.wait().unwrap();

@@ -73,6 +73,20 @@ pub enum Error {
 }
 
 impl Error {
+    /// `NameTaken` when `self` says (through `marker`, the engine's words for it) that
+    /// `database` exists on `target`, else `self` as it is: a creation or rename that failed
+    /// on an existing name must never lead to dropping that database.
+    pub fn taken_if(self, marker: &str, target: &str, database: &str) -> Self {
+        if self.to_string().contains(marker) {
+            Error::NameTaken {
+                target: target.to_string(),
+                database: database.to_string(),
+            }
+        } else {
+            self
+        }
+    }
+
     /// Wraps an I/O error with what was being done and to which path.
     pub fn io(context: &'static str, path: impl Into<PathBuf>, err: std::io::Error) -> Self {
         Error::Io {

@@ -152,17 +152,9 @@ impl MysqlTarget {
         Err(Error::Query(failures.join("; ")))
     }
 
-    /// `Error::NameTaken` for a creation that failed because `database` exists (error
-    /// 1007, "database exists"), else `error` as it is.
+    /// `Error::NameTaken` when `error` says `database` exists (error 1007).
     fn taken_or(&self, database: &str, error: Error) -> Error {
-        if error.to_string().contains("database exists") {
-            Error::NameTaken {
-                target: self.settings.name.clone(),
-                database: database.to_string(),
-            }
-        } else {
-            error
-        }
+        error.taken_if("database exists", &self.settings.name, database)
     }
 
     /// The client to load a dump written by `flavor`'s tool; `ToolMissing` when none is installed.

@@ -232,17 +232,9 @@ fn first_column_text(row: &PgRow) -> Result<String> {
 }
 
 impl PostgresTarget {
-    /// `Error::NameTaken` for a creation or rename that failed because `database` exists
-    /// (SQLSTATE 42P04, seen in the message), else `error` as it is.
+    /// `Error::NameTaken` when `error` says `database` exists (SQLSTATE 42P04).
     fn taken_or(&self, database: &str, error: Error) -> Error {
-        if error.to_string().contains("already exists") {
-            Error::NameTaken {
-                target: self.settings.name.clone(),
-                database: database.to_string(),
-            }
-        } else {
-            error
-        }
+        error.taken_if("already exists", &self.settings.name, database)
     }
 
     /// A target on the server `settings` describes; `spool_dir` holds temporary copies of
