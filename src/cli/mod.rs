@@ -6,6 +6,7 @@ mod audit;
 mod backup;
 mod catalog;
 mod check;
+mod generate;
 mod init;
 mod key;
 mod list;
@@ -72,6 +73,10 @@ pub enum Command {
     Prune(prune::Args),
     /// Health of every schedule and database (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
     Status,
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(generate::CompletionsArgs),
+    /// Print the man page (roff) to stdout.
+    Man,
 }
 
 /// Global options every handler sees.
@@ -106,6 +111,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Catalog(args) => catalog::run(&globals, args).await,
         Command::Prune(args) => prune::run(&globals, args).await,
         Command::Status => status::run(&globals).await,
+        Command::Completions(args) => generate::completions(args),
+        Command::Man => generate::man(),
     }
 }
 

@@ -8,6 +8,7 @@ mod config;
 mod docs;
 mod encryption;
 mod faults;
+mod generate;
 mod integrity;
 mod kill_anywhere;
 mod mariadb;
