@@ -475,6 +475,8 @@ impl RestoreTarget for MysqlTarget {
     }
 
     async fn create_database(&self, database: &str, manifest: &Manifest) -> Result<Vec<String>> {
+        // A missing client is found before anything exists on the server.
+        self.client(dump_flavor(manifest))?;
         let mut warnings = Vec::new();
         self.create_like_source(database, manifest, &mut warnings)
             .await
