@@ -1,7 +1,8 @@
 //! A restore never harms what it did not create: names the engine would truncate are
 //! refused, a database that appears while a restore runs is left alone, and a restore killed
 //! with SIGKILL never leaves a database under its final name (PostgreSQL loads under a
-//! temporary name; MariaDB journals what it creates, and the next restore drops it).
+//! temporary name; MariaDB journals what it creates, and the next restore drops it), and a
+//! name a server would case-fold is refused.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -279,4 +280,46 @@ fn a_killed_mariadb_restore_is_dropped_by_the_next_restore() {
         0
     );
     server.sql("", &format!("DROP DATABASE `{again}`"));
+}
+
+/// On a server that folds database names to lower case, `Shop` is `shop`: the old code saw no
+/// `Shop`, failed to create it ("database exists") and dropped `shop` in its cleanup.
+#[test]
+fn a_name_the_server_would_fold_is_refused_and_the_database_it_names_survives() {
+    let server =
+        MariaServer::start_private_with(std::process::id(), &["--lower-case-table-names=1"])
+            .expect("a private MariaDB with lower_case_table_names=1");
+    let db = server.create_database("fold_src");
+    db.sql("CREATE TABLE t(x INT); INSERT INTO t VALUES (1);");
+    let victim = server.create_database("fold_victim");
+    victim.sql("CREATE TABLE precious(x INT); INSERT INTO precious VALUES (42);");
+    let env = Env::new(&format!(
+        "state_dir = \"state\"\n\
+         [[source]]\nname = \"maria\"\nengine = \"mariadb\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\n\
+         password = {{ file = \"maria.secret\" }}\ndatabases = [\"{}\"]\n\
+         [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n",
+        server.host, server.port, server.user, db.name
+    ));
+    crate::postgres::write_secret(&env.path("maria.secret"), &server.password);
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+
+    let folded = victim.name.to_uppercase();
+    let out = env.run(&[
+        "restore",
+        "--latest",
+        "--source",
+        "maria",
+        "--database",
+        &db.name,
+        "--to-database",
+        &folded,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("lower_case_table_names"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(victim.sql("SELECT x FROM precious"), "42");
 }

@@ -65,17 +65,28 @@ impl MariaServer {
     /// port, with a random password for `root`. It is stopped and removed once process
     /// `owner_pid` has exited, or by [`MariaServer::stop`].
     pub fn start_private(owner_pid: u32) -> Result<MariaServer, String> {
-        Self::start(owner_pid, false).map(|(server, _)| server)
+        Self::start(owner_pid, false, &[]).map(|(server, _)| server)
+    }
+
+    /// Like [`MariaServer::start_private`], with more `mariadbd` options (such as
+    /// `--lower-case-table-names=1`).
+    pub fn start_private_with(owner_pid: u32, options: &[&str]) -> Result<MariaServer, String> {
+        Self::start(owner_pid, false, options).map(|(server, _)| server)
     }
 
     /// Like [`MariaServer::start_private`], with a certificate for `localhost` and
     /// `127.0.0.1` signed by the returned test CA, and `require_secure_transport`: TCP
     /// clients get in only over TLS.
     pub fn start_private_tls(owner_pid: u32) -> Result<(MariaServer, TestCa), String> {
-        Self::start(owner_pid, true).map(|(server, ca)| (server, ca.expect("TLS was asked for")))
+        Self::start(owner_pid, true, &[])
+            .map(|(server, ca)| (server, ca.expect("TLS was asked for")))
     }
 
-    fn start(owner_pid: u32, tls: bool) -> Result<(MariaServer, Option<TestCa>), String> {
+    fn start(
+        owner_pid: u32,
+        tls: bool,
+        options: &[&str],
+    ) -> Result<(MariaServer, Option<TestCa>), String> {
         let mariadbd = util::find_program(&["mariadbd", "mysqld"], &["/usr/sbin", "/usr/libexec"])
             .ok_or(
                 "no mariadbd; install the `mariadb-server` package or run `bash scripts/test.sh`",
@@ -115,6 +126,7 @@ kill -KILL "$pid" 2>/dev/null"#;
                 mariadbd,
                 root: util::running_as_root(),
                 tls: ca.clone(),
+                options: options.iter().map(|o| o.to_string()).collect(),
             };
             instance.install(&install_db)?;
             let port = instance.start()?;
@@ -222,6 +234,8 @@ struct Instance {
     root: bool,
     /// Serve TLS with these files and refuse TCP clients without it.
     tls: Option<TestCa>,
+    /// More server options.
+    options: Vec<String>,
 }
 
 impl Instance {
@@ -240,6 +254,7 @@ impl Instance {
             .args(self.user_option())
             .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
             .args(SPEED_OPTIONS)
+            .args(&self.options)
             .current_dir(&self.dir);
         run_checked(&mut cmd).map(drop)
     }
@@ -286,6 +301,7 @@ impl Instance {
                 "--collation-server=utf8mb4_unicode_ci",
             ])
             .args(SPEED_OPTIONS)
+            .args(&self.options)
             .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
