@@ -769,7 +769,7 @@ mod tests {
         assert!(check_name(&"a".repeat(63), 63).is_ok());
         let long = format!("{}_restored", "a".repeat(60));
         let err = check_name(&long, 63).unwrap_err();
-        assert!(err.contains("70 bytes"), "{err}");
+        assert!(err.contains("69 bytes"), "{err}");
         assert!(err.contains(&format!("{:?}", &long[..63])), "{err}");
         // Cut on a character boundary: "é" is two bytes.
         let err = check_name(&"é".repeat(40), 63).unwrap_err();
