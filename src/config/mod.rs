@@ -39,6 +39,8 @@ pub struct Config {
     pub drill: DrillConfig,
     pub encryption: Option<EncryptionConfig>,
     pub alerts: Vec<AlertConfig>,
+    /// `[catalog] url`: a PostgreSQL catalog; `None` is the SQLite file in `state_dir`.
+    pub catalog_url: Option<SecretString>,
     /// Keys whose secret is written inline in the file (named, never the value), for `check`.
     pub inline_secrets: Vec<String>,
 }

@@ -102,7 +102,7 @@ struct RawAssert {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCatalog {
-    url: Option<String>,
+    url: Option<SecretRef>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -290,6 +290,9 @@ fn inline_secrets(raw: &RawConfig) -> Vec<String> {
         .filter(|s| inline(&s.password))
         .map(|s| format!("[[source]] {:?} password", s.name))
         .collect();
+    if raw.catalog.as_ref().is_some_and(|c| inline(&c.url)) {
+        keys.push("[catalog] url".into());
+    }
     if let Some(drill) = &raw.drill {
         for (engine, server) in [
             ("postgres", &drill.postgres),
@@ -435,11 +438,11 @@ fn validate_alert(index: usize, a: RawAlert, base: &Path) -> Result<AlertConfig,
 
 pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
     let inline_secrets = inline_secrets(&raw);
-    if raw.catalog.and_then(|c| c.url).is_some() {
-        return Err(
-            "[catalog] key `url`: only the SQLite catalog in state_dir is supported in this version; remove `url`".into(),
-        );
-    }
+    let catalog_url = raw
+        .catalog
+        .and_then(|c| c.url)
+        .map(|url| validate_catalog_url(&url, base))
+        .transpose()?;
     let parallelism = raw.parallelism.unwrap_or(2);
     if parallelism == 0 {
         return Err("key `parallelism`: expected at least 1".into());
@@ -538,8 +541,24 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         drill,
         encryption,
         alerts,
+        catalog_url,
         inline_secrets,
     })
+}
+
+/// `[catalog] url`: a PostgreSQL URL, which holds a password, so neither it nor its parse
+/// error (which could quote it) is ever shown.
+fn validate_catalog_url(url: &SecretRef, base: &Path) -> Result<SecretString, String> {
+    use dbward_core::secret::ExposeSecret;
+    let key = "[catalog] key `url`";
+    let url = url.resolve(base).map_err(|e| format!("{key}: {e}"))?;
+    let text = url.expose_secret();
+    if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
+        return Err(format!(
+            "{key}: expected postgres://user:password@host:port/database (a PostgreSQL catalog; without `url` the catalog is the SQLite file in state_dir)"
+        ));
+    }
+    Ok(url)
 }
 
 fn validate_encryption(raw: RawEncryption, base: &Path) -> Result<EncryptionConfig, String> {

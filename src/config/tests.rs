@@ -96,8 +96,12 @@ fn errors_name_the_key_and_what_is_expected() {
             "key `exclude_tables`: not used by engine sqlite",
         ),
         (
-            "[catalog]\nurl = \"postgres://x\"",
-            "[catalog] key `url`: only the SQLite catalog",
+            "[catalog]\nurl = \"mysql://u:hunter2@h/db\"",
+            "[catalog] key `url`: expected postgres://user:password@host:port/database",
+        ),
+        (
+            "[catalog]\nurl = { env = \"DBWARD_TEST_UNSET_CATALOG_URL\" }",
+            "[catalog] key `url`: environment variable DBWARD_TEST_UNSET_CATALOG_URL is not set",
         ),
         (
             "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\n[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"\n[[schedule]]\nname = \"n\"\nsources = [\"a\"]\ndestinations = [\"d\"]\n[[schedule.assert]]\nsql = \"SELECT 1\"",

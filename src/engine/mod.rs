@@ -33,7 +33,7 @@ use crate::registry;
 #[derive(Debug)]
 pub struct Context {
     pub config: Config,
-    pub catalog: Catalog,
+    pub catalog: Arc<dyn Catalog>,
     pub sources: BTreeMap<String, Arc<dyn Source>>,
     pub destinations: BTreeMap<String, Arc<dyn Destination>>,
     pub host: String,
@@ -44,7 +44,7 @@ pub struct Context {
 impl Context {
     /// Opens the catalog and builds every adapter.
     pub async fn open(config: Config) -> anyhow::Result<Context> {
-        let catalog = Catalog::open(&config.catalog_path()).await?;
+        let catalog = crate::catalog::open(&config).await?;
         let scratch = scratch::Scratch::claim(&config.state_dir).map_err(|e| {
             anyhow::anyhow!(
                 "cannot set up scratch folders under {} (spool/, secrets/): {e}",
