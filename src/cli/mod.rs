@@ -109,16 +109,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-/// Loads the config, starts logging (which may write to the config's `log_file`) and opens
-/// the context every engine function takes.
-pub async fn open(
-    globals: &Globals,
-) -> anyhow::Result<(
+/// What `open` hands a command: the context every engine function takes, and the logging
+/// guard.
+pub type Opened = (
     std::sync::Arc<crate::engine::Context>,
     crate::logging::LogGuard,
-)> {
+);
+
+/// Loads the config, starts logging (which may write to the config's `log_file`) and opens
+/// the context, for a command that connects to sources or destinations: a secret that
+/// cannot be read fails it.
+pub async fn open(globals: &Globals) -> anyhow::Result<Opened> {
+    open_with(globals, true).await
+}
+
+/// Like `open`, for a command that only reads the catalog and the config (`list`, `show`,
+/// `status`): it works without the databases' and destinations' secrets, so a monitoring
+/// host needs none of them.
+pub async fn open_reader(globals: &Globals) -> anyhow::Result<Opened> {
+    open_with(globals, false).await
+}
+
+async fn open_with(globals: &Globals, connects: bool) -> anyhow::Result<Opened> {
     let path = crate::config::Config::locate(globals.config.as_deref())?;
     let config = crate::config::Config::load(&path)?;
+    if connects {
+        config.require_secrets()?;
+    }
     let level = crate::logging::stderr_level(globals.verbose, globals.quiet);
     let log_file = config.log_file.clone();
     let guard = crate::logging::init(

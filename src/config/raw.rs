@@ -12,7 +12,7 @@ use dbward_destination::{
 };
 use serde::Deserialize;
 
-use super::secret::SecretRef;
+use super::secret::{Deferred, SecretRef};
 use super::{
     AlertConfig, AlertKind, Assertion, Compression, Config, Connection, DestinationConfig,
     DestinationKind, DrillConfig, EncryptionConfig, EncryptionMode, Retention, ScheduleConfig,
@@ -436,7 +436,7 @@ fn validate_alert(index: usize, a: RawAlert, base: &Path) -> Result<AlertConfig,
     })
 }
 
-pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
+pub fn validate(raw: RawConfig, base: &Path, deferred: &Deferred) -> Result<Config, String> {
     let inline_secrets = inline_secrets(&raw);
     let catalog_url = raw
         .catalog
@@ -458,7 +458,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         .into_iter()
         .map(|s| {
             check_name("source", &s.name, &mut names)?;
-            validate_source(s, base)
+            validate_source(s, base, deferred)
         })
         .collect::<Result<Vec<_>, _>>()?;
 
@@ -468,7 +468,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         .into_iter()
         .map(|d| {
             check_name("destination", &d.name, &mut names)?;
-            validate_destination(d, base)
+            validate_destination(d, base, deferred)
         })
         .collect::<Result<Vec<_>, _>>()?;
 
@@ -499,7 +499,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
             asserts: Vec::new(),
         });
     }
-    let drill = validate_drill(raw.drill, base, &state_dir)?;
+    let drill = validate_drill(raw.drill, base, &state_dir, deferred)?;
     let mut names = HashSet::new();
     let alerts = raw
         .alert
@@ -512,7 +512,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         .collect::<Result<Vec<_>, _>>()?;
     let encryption = raw
         .encryption
-        .map(|e| validate_encryption(e, base))
+        .map(|e| validate_encryption(e, base, deferred))
         .transpose()?;
     if let Some(EncryptionConfig {
         mode: EncryptionMode::Recipients(_),
@@ -543,6 +543,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         alerts,
         catalog_url,
         inline_secrets,
+        unresolved_secrets: Vec::new(),
     })
 }
 
@@ -561,7 +562,11 @@ fn validate_catalog_url(url: &SecretRef, base: &Path) -> Result<SecretString, St
     Ok(url)
 }
 
-fn validate_encryption(raw: RawEncryption, base: &Path) -> Result<EncryptionConfig, String> {
+fn validate_encryption(
+    raw: RawEncryption,
+    base: &Path,
+    deferred: &Deferred,
+) -> Result<EncryptionConfig, String> {
     let recipients = raw
         .recipients
         .iter()
@@ -575,11 +580,7 @@ fn validate_encryption(raw: RawEncryption, base: &Path) -> Result<EncryptionConf
     let passphrase = raw
         .passphrase
         .as_ref()
-        .map(|p| {
-            p.resolve(base)
-                .map_err(|e| format!("[encryption] key `passphrase`: {e}"))
-        })
-        .transpose()?;
+        .map(|p| deferred.resolve(p, base, "[encryption] key `passphrase`"));
     let mode = match (recipients.is_empty(), passphrase) {
         (false, None) => EncryptionMode::Recipients(recipients),
         (true, Some(passphrase)) => EncryptionMode::Passphrase(passphrase),
@@ -600,6 +601,7 @@ fn validate_drill(
     raw: Option<RawDrill>,
     base: &Path,
     state_dir: &Path,
+    deferred: &Deferred,
 ) -> Result<DrillConfig, String> {
     let raw = raw.unwrap_or(RawDrill {
         postgres: None,
@@ -620,8 +622,7 @@ fn validate_drill(
             let password = s
                 .password
                 .as_ref()
-                .map(|p| p.resolve(base).map_err(|e| format!("{key}: password: {e}")))
-                .transpose()?;
+                .map(|p| deferred.resolve(p, base, &format!("{key}: password")));
             Ok(Some(Connection::Server {
                 host: s.host.unwrap_or_else(|| "127.0.0.1".into()),
                 port: s.port.unwrap_or(if postgres { 5432 } else { 3306 }),
@@ -646,7 +647,7 @@ fn validate_drill(
     })
 }
 
-fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
+fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<SourceConfig, String> {
     let key = |k: &str| at("source", &s.name, k);
     let engine = Engine::parse(&s.engine).ok_or_else(|| {
         format!(
@@ -712,11 +713,7 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
             let password = s
                 .password
                 .as_ref()
-                .map(|p| {
-                    p.resolve(base)
-                        .map_err(|e| format!("{}: {e}", key("password")))
-                })
-                .transpose()?;
+                .map(|p| deferred.resolve(p, base, &key("password")));
             Connection::Server {
                 host: s.host.clone().unwrap_or_else(|| "127.0.0.1".into()),
                 port: s.port.unwrap_or(if postgres { 5432 } else { 3306 }),
@@ -752,7 +749,11 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
     })
 }
 
-fn validate_destination(d: RawDestination, base: &Path) -> Result<DestinationConfig, String> {
+fn validate_destination(
+    d: RawDestination,
+    base: &Path,
+    deferred: &Deferred,
+) -> Result<DestinationConfig, String> {
     let key = |k: &str| at("destination", &d.name, k);
     let allowed: &[&str] = match d.kind.as_str() {
         "fs" => &["path"],
@@ -815,10 +816,8 @@ fn validate_destination(d: RawDestination, base: &Path) -> Result<DestinationCon
         v.clone()
             .ok_or_else(|| format!("{}: required for type {:?}", key(k), d.kind))
     };
-    let secret = |k: &str, v: &Option<SecretRef>| -> Result<Option<SecretString>, String> {
-        v.as_ref()
-            .map(|s| s.resolve(base).map_err(|e| format!("{}: {e}", key(k))))
-            .transpose()
+    let secret = |k: &str, v: &Option<SecretRef>| -> Option<SecretString> {
+        v.as_ref().map(|s| deferred.resolve(s, base, &key(k)))
     };
     let mut tuning = Tuning::default();
     if let Some(size) = &d.part_size {
@@ -845,8 +844,8 @@ fn validate_destination(d: RawDestination, base: &Path) -> Result<DestinationCon
             endpoint: d.endpoint.clone(),
             region: d.region.clone(),
             prefix: d.prefix.clone().unwrap_or_default(),
-            access_key_id: secret("access_key_id", &d.access_key_id)?,
-            secret_access_key: secret("secret_access_key", &d.secret_access_key)?,
+            access_key_id: secret("access_key_id", &d.access_key_id),
+            secret_access_key: secret("secret_access_key", &d.secret_access_key),
             tuning,
         }),
         "sftp" => DestinationKind::Sftp(SftpSettings {
@@ -880,7 +879,7 @@ fn validate_destination(d: RawDestination, base: &Path) -> Result<DestinationCon
             name,
             bucket: required("bucket", &d.bucket)?,
             prefix: d.prefix.clone().unwrap_or_default(),
-            credential: secret("credential", &d.credential)?,
+            credential: secret("credential", &d.credential),
             credential_path: d.credential_path.as_deref().map(|p| anchored(base, p)),
             endpoint: d.endpoint.clone(),
             anonymous: d.anonymous.unwrap_or(false),
@@ -892,8 +891,8 @@ fn validate_destination(d: RawDestination, base: &Path) -> Result<DestinationCon
             endpoint: required("endpoint", &d.endpoint)?,
             prefix: d.prefix.clone().unwrap_or_default(),
             account_name: d.account_name.clone(),
-            account_key: secret("account_key", &d.account_key)?,
-            sas_token: secret("sas_token", &d.sas_token)?,
+            account_key: secret("account_key", &d.account_key),
+            sas_token: secret("sas_token", &d.sas_token),
             tuning,
         }),
         _ => DestinationKind::Webdav(WebdavSettings {
@@ -901,8 +900,8 @@ fn validate_destination(d: RawDestination, base: &Path) -> Result<DestinationCon
             endpoint: required("endpoint", &d.endpoint)?,
             root: d.root.clone().unwrap_or_else(|| "/".into()),
             username: d.username.clone(),
-            password: secret("password", &d.password)?,
-            token: secret("token", &d.token)?,
+            password: secret("password", &d.password),
+            token: secret("token", &d.token),
             tuning,
         }),
     };

@@ -29,8 +29,12 @@ retention = { last = 3, daily = 7 }
 rpo = "26h"
 "#;
 
+/// Parses as a command that connects does: unreadable secrets are errors.
 fn parse(text: &str) -> Result<Config, String> {
-    Config::parse(Path::new("/etc/dbward/test.toml"), text).map_err(|e| e.to_string())
+    let config =
+        Config::parse(Path::new("/etc/dbward/test.toml"), text).map_err(|e| e.to_string())?;
+    config.require_secrets().map_err(|e| e.to_string())?;
+    Ok(config)
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod kill_anywhere;
 mod mariadb;
 mod postgres;
 mod prune;
+mod reads;
 mod remote;
 mod restore;
 mod restore_safety;
