@@ -65,7 +65,7 @@ pub enum Command {
     Key(key::Args),
     /// Compare what each destination holds with the catalog; mark lost copies missing.
     Audit(audit::Args),
-    /// Rebuild the catalog from a destination's manifests.
+    /// Rebuild the catalog from a destination's manifests, or copy it into PostgreSQL.
     Catalog(catalog::Args),
     /// Apply each schedule's retention (never the newest good backup), then remove
     /// uncommitted leftovers older than 24 hours and abandoned staged uploads.
@@ -131,11 +131,20 @@ pub async fn open_reader(globals: &Globals) -> anyhow::Result<Opened> {
 }
 
 async fn open_with(globals: &Globals, connects: bool) -> anyhow::Result<Opened> {
-    let path = crate::config::Config::locate(globals.config.as_deref())?;
-    let config = crate::config::Config::load(&path)?;
+    let (config, guard) = load(globals)?;
     if connects {
         config.require_secrets()?;
     }
+    let ctx = crate::engine::Context::open(config).await?;
+    Ok((std::sync::Arc::new(ctx), guard))
+}
+
+/// Loads the config and starts logging, for a command that opens no `Context`.
+pub fn load(
+    globals: &Globals,
+) -> anyhow::Result<(crate::config::Config, crate::logging::LogGuard)> {
+    let path = crate::config::Config::locate(globals.config.as_deref())?;
+    let config = crate::config::Config::load(&path)?;
     let level = crate::logging::stderr_level(globals.verbose, globals.quiet);
     let log_file = config.log_file.clone();
     let guard = crate::logging::init(
@@ -143,6 +152,5 @@ async fn open_with(globals: &Globals, connects: bool) -> anyhow::Result<Opened> 
         level,
         log_file.as_deref().map(|p| (p, config.log_keep)),
     )?;
-    let ctx = crate::engine::Context::open(config).await?;
-    Ok((std::sync::Arc::new(ctx), guard))
+    Ok((config, guard))
 }

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod artifact;
 pub mod audit;
 pub mod backup;
+pub mod catalog_migrate;
 pub mod check;
 pub mod journal;
 pub mod keys;

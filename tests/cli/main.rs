@@ -3,6 +3,7 @@
 //! tmpfs for a full disk. One test binary, so the servers start once.
 
 mod alerts;
+mod catalog_pg;
 mod common;
 mod config;
 mod docs;

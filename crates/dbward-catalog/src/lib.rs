@@ -5,6 +5,7 @@
 //! catalog.
 
 pub mod conformance;
+pub mod migrate;
 mod model;
 mod postgres;
 mod sql;

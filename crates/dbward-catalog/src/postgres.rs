@@ -22,7 +22,7 @@ const INVALID_CATALOG_NAME: &str = "3D000";
 /// A catalog in a PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PgCatalog {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PgCatalog {
