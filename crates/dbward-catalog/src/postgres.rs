@@ -6,12 +6,15 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use dbward_core::secret::{ExposeSecret, SecretString};
-use sqlx::Row;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::{Connection, Row};
 
 use crate::{CatalogError, Result, refuse_newer};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long a connection may take before the server counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// SQLSTATE classes and codes the connection errors are explained by.
 const INVALID_PASSWORD: &str = "28P01";
@@ -48,10 +51,20 @@ impl PgCatalog {
             target: target.clone(),
             message,
         };
+        let options = options.application_name("dbward");
+        // One connection first: a pool retries a refused connection until its timeout and
+        // then reports only the timeout; this reports the cause at once.
+        tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| open_err(explain(&sqlx::Error::PoolTimedOut)))?
+            .map_err(|e| open_err(explain(&e)))?
+            .close()
+            .await
+            .map_err(|e| open_err(explain(&e)))?;
         let pool = PgPoolOptions::new()
             .max_connections(4)
-            .acquire_timeout(Duration::from_secs(15))
-            .connect_with(options.application_name("dbward"))
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options)
             .await
             .map_err(|e| open_err(explain(&e)))?;
         let migrated: bool =
