@@ -199,3 +199,40 @@ fn inline_secrets_never_show_in_debug() {
             .unwrap();
     assert!(!format!("{config:?}").contains("hunter2"));
 }
+
+#[test]
+fn the_catalog_url_never_shows_in_debug_and_is_named_as_inline() {
+    let config =
+        parse("[catalog]\nurl = \"postgres://dbward:hunter3-pw@db.example.com/dbward\"").unwrap();
+    assert!(config.catalog_url.is_some());
+    let debug = format!("{config:?}");
+    assert!(
+        !debug.contains("hunter3") && !debug.contains("db.example.com"),
+        "{debug}"
+    );
+    assert_eq!(config.inline_secrets, ["[catalog] url"]);
+}
+
+#[test]
+fn connection_secrets_are_deferred_until_required() {
+    let config = Config::parse(
+        Path::new("/etc/dbward/test.toml"),
+        "[[source]]\nname = \"a\"\nengine = \"postgres\"\npassword = { env = \"DBWARD_SURELY_UNSET_VAR\" }\n\
+         [[destination]]\nname = \"s\"\ntype = \"s3\"\nbucket = \"b\"\n\
+         access_key_id = { env = \"DBWARD_SURELY_UNSET_KEY\" }\nsecret_access_key = { file = \"/nonexistent/sk\" }",
+    )
+    .expect("loads without the secrets");
+    assert_eq!(
+        config.unresolved_secrets,
+        [
+            "[[source]] \"a\": key `password`: environment variable DBWARD_SURELY_UNSET_VAR is not set",
+            "[[destination]] \"s\": key `access_key_id`: environment variable DBWARD_SURELY_UNSET_KEY is not set",
+            "[[destination]] \"s\": key `secret_access_key`: cannot read secret file /nonexistent/sk: No such file or directory (os error 2)",
+        ]
+    );
+    let err = config.require_secrets().unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "/etc/dbward/test.toml: [[source]] \"a\": key `password`: environment variable DBWARD_SURELY_UNSET_VAR is not set"
+    );
+}

@@ -54,3 +54,52 @@ async fn a_catalog_from_a_newer_dbward_is_refused_untouched() {
     assert!(err.contains("catalog.db"), "{err}");
     assert!(files() == before, "nothing written");
 }
+
+#[tokio::test]
+async fn a_value_of_the_wrong_type_is_an_error_not_a_panic() {
+    use dbward_catalog::{Catalog, ListFilter};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.db");
+    let catalog = SqliteCatalog::open(&path).await.unwrap();
+    let started: chrono::DateTime<chrono::Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+    catalog.start_run("r", None, "host", started).await.unwrap();
+    catalog
+        .start_backup(&dbward_catalog::BackupStart {
+            id: "01BAD",
+            run_id: "r",
+            schedule: None,
+            source: "pg",
+            engine: "postgres",
+            database: "shop",
+            started_at: started,
+        })
+        .await
+        .unwrap();
+    for (column, value) in [
+        ("dump_bytes", "'lots'"),
+        ("started_at", "42"),
+        ("status", "'exploded'"),
+    ] {
+        let mut conn = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE backups SET dump_bytes = NULL, started_at = '2026-01-01T00:00:00.000Z', \
+             status = 'running'; UPDATE backups SET {column} = {value}"
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+        let err = catalog
+            .list(&ListFilter::default())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("catalog query failed") || err.contains("invalid record"),
+            "{column}: {err}"
+        );
+        assert!(catalog.get("01BAD").await.is_err(), "{column}");
+    }
+}
