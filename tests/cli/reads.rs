@@ -118,3 +118,50 @@ fn list_show_and_status_leave_the_catalog_untouched_and_need_no_connection_secre
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains(&id));
 }
+
+/// `status` writes no sighting, so a schedule no backup has seen counts from the config
+/// file's last change: missed fires after it are owed, earlier ones are not, however often
+/// `status` runs.
+#[test]
+fn a_schedule_no_backup_has_seen_counts_from_the_config_files_last_change() {
+    let env = Env::new(
+        "state_dir = \"state\"\n\
+         [[source]]\nname = \"lite\"\nengine = \"sqlite\"\npath = \"app.db\"\n\
+         [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n\
+         [[schedule]]\nname = \"hourly\"\nsources = [\"lite\"]\ndestinations = [\"local\"]\n\
+         cron = \"0 * * * *\"\nrpo = \"90m\"\n",
+    );
+    let problems = |env: &Env| -> Vec<String> {
+        let (_, doc) = env.json(&["status"]);
+        doc["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {}",
+                    p["kind"].as_str().unwrap(),
+                    p["severity"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    for _ in 0..2 {
+        let now = problems(&env);
+        assert!(
+            !now.iter()
+                .any(|p| p.starts_with("stale") || p.starts_with("rpo")),
+            "nothing is owed yet: {now:?}"
+        );
+    }
+    let five_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(5 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(env.config())
+        .unwrap()
+        .set_modified(five_hours_ago)
+        .unwrap();
+    let later = problems(&env);
+    assert!(later.contains(&"stale critical".to_string()), "{later:?}");
+    assert!(later.contains(&"rpo critical".to_string()), "{later:?}");
+}
