@@ -5,9 +5,8 @@
 use std::sync::Arc;
 
 pub use dbward_catalog::{
-    BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog, CatalogError, CopyRecord,
-    CopyStatus, ListFilter, NewVerification, RunStatus, VerificationEntry, VerificationRecord,
-    create_private_dir, timestamp,
+    BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog, CopyRecord, CopyStatus,
+    ListFilter, NewVerification, RunStatus, create_private_dir,
 };
 use dbward_catalog::{PgCatalog, SqliteCatalog};
 
