@@ -103,3 +103,16 @@ async fn a_user_without_privileges_is_told_what_to_grant() {
     assert!(err.contains("permission denied"), "{err}");
     assert!(err.contains("CREATE on its schema"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hosts_opening_a_new_shared_catalog_at_once_all_succeed() {
+    let db = PgServer::shared().create_database("catalog_race");
+    let opens = (0..4).map(|_| {
+        let url = url(db.url());
+        tokio::spawn(async move { PgCatalog::connect(&url).await.map(drop) })
+    });
+    for open in opens {
+        open.await.unwrap().expect("every host opens the catalog");
+    }
+    assert_eq!(db.sql("SELECT count(*) FROM _sqlx_migrations"), "3");
+}
