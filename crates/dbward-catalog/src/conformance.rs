@@ -15,6 +15,14 @@ use crate::{
 /// own, so they do not see each other's records. Panics with the failed expectation, as test
 /// helpers do.
 pub async fn run(catalog: &dyn Catalog) {
+    catalog
+        .check_writable()
+        .await
+        .expect("a new catalog is writable");
+    assert!(
+        catalog.databases().await.expect("databases").is_empty(),
+        "the check wrote nothing"
+    );
     every_backup_status_round_trips(catalog).await;
     list_filters_order_and_limit(catalog).await;
     get_accepts_a_unique_prefix(catalog).await;

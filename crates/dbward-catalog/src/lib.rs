@@ -49,6 +49,10 @@ pub type Result<T> = std::result::Result<T, CatalogError>;
 /// `proofs`, `first_seen`, ...) never write.
 #[async_trait]
 pub trait Catalog: Send + Sync + std::fmt::Debug {
+    /// Fails when the catalog cannot take a write (a read-only disk or file, a read-only
+    /// PostgreSQL user or server, say); writes nothing.
+    async fn check_writable(&self) -> Result<()>;
+
     // --- Runs and backups ---
 
     /// Records a run (one `dbward backup`) as `running`.

@@ -169,6 +169,18 @@ macro_rules! sql_catalog {
 
             #[async_trait]
             impl Catalog for $ty {
+                async fn check_writable(&self) -> Result<()> {
+                    let mut tx = self.pool.begin().await?;
+                    // A write statement takes the write lock (SQLite) and needs the write
+                    // privilege and a read-write session (PostgreSQL) even when it changes
+                    // no row.
+                    sqlx::query("DELETE FROM runs WHERE 0 = 1")
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.rollback().await?;
+                    Ok(())
+                }
+
                 async fn start_run(
                     &self,
                     id: &str,

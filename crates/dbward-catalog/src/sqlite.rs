@@ -69,6 +69,33 @@ impl SqliteCatalog {
     }
 }
 
+impl SqliteCatalog {
+    /// An empty catalog in memory, for `restore --from` when the catalog cannot be used: the
+    /// command runs as usual, and nothing it writes outlives the process.
+    pub async fn in_memory() -> Result<SqliteCatalog> {
+        let open_err = |message: String| CatalogError::Open {
+            target: "(in memory)".into(),
+            message,
+        };
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|e| open_err(e.to_string()))?;
+        // Each connection to `:memory:` is a database of its own: keep exactly one, forever.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.foreign_keys(true))
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| open_err(format!("cannot migrate: {e}")))?;
+        Ok(SqliteCatalog { pool })
+    }
+}
+
 crate::sql::sql_catalog!(SqliteCatalog, sqlx::sqlite::SqliteRow);
 
 /// Creates a folder readable by this user only (state holds catalogs and locks).

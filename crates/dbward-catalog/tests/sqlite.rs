@@ -103,3 +103,13 @@ async fn a_value_of_the_wrong_type_is_an_error_not_a_panic() {
         assert!(catalog.get("01BAD").await.is_err(), "{column}");
     }
 }
+
+#[tokio::test]
+async fn an_in_memory_stand_in_passes_the_suite_and_keeps_nothing() {
+    use dbward_catalog::Catalog;
+    let first = SqliteCatalog::in_memory().await.unwrap();
+    conformance::run(&first).await;
+    assert!(first.has_backup("01IMPORT").await.unwrap());
+    let second = SqliteCatalog::in_memory().await.unwrap();
+    assert!(!second.has_backup("01IMPORT").await.unwrap());
+}
