@@ -34,7 +34,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             })
         })
         .transpose()?;
-    let (ctx, _log) = super::open(globals).await?;
+    let (ctx, _log) = super::open_reader(globals).await?;
     let backups = ctx
         .catalog
         .list(&ListFilter {

@@ -66,7 +66,7 @@ pub enum Command {
     Key(key::Args),
     /// Compare what each destination holds with the catalog; mark lost copies missing.
     Audit(audit::Args),
-    /// Rebuild the catalog from a destination's manifests.
+    /// Rebuild the catalog from a destination's manifests, or copy it into PostgreSQL.
     Catalog(catalog::Args),
     /// Apply each schedule's retention (never the newest good backup), then remove
     /// uncommitted leftovers older than 24 hours and abandoned staged uploads.
@@ -116,35 +116,61 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// What `open` hands a command: the context every engine function takes, and the logging
+/// guard.
+pub type Opened = (
+    std::sync::Arc<crate::engine::Context>,
+    crate::logging::LogGuard,
+);
+
 /// Loads the config, starts logging (which may write to the config's `log_file`) and opens
-/// the context every engine function takes.
-pub async fn open(
-    globals: &Globals,
-) -> anyhow::Result<(
-    std::sync::Arc<crate::engine::Context>,
-    crate::logging::LogGuard,
-)> {
-    open_with(globals, false).await
+/// the context, for a command that connects to sources or destinations: a secret that
+/// cannot be read fails it.
+pub async fn open(globals: &Globals) -> anyhow::Result<Opened> {
+    open_with(globals, Access::Connects).await
 }
 
-/// Like [`open`], for disaster recovery: works without a usable catalog or a writable
+/// Like `open`, for a command that only reads the catalog and the config (`list`, `show`,
+/// `status`): it works without the databases' and destinations' secrets, so a monitoring
+/// host needs none of them.
+pub async fn open_reader(globals: &Globals) -> anyhow::Result<Opened> {
+    open_with(globals, Access::Reads).await
+}
+
+/// Like `open`, for disaster recovery: works without a usable catalog or a writable
 /// `state_dir` ([`crate::engine::Context::open_for_recovery`]).
-pub async fn open_for_recovery(
-    globals: &Globals,
-) -> anyhow::Result<(
-    std::sync::Arc<crate::engine::Context>,
-    crate::logging::LogGuard,
-)> {
-    open_with(globals, true).await
+pub async fn open_for_recovery(globals: &Globals) -> anyhow::Result<Opened> {
+    open_with(globals, Access::Recovery).await
 }
 
-async fn open_with(
+/// How a command uses the context it opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Connects to sources or destinations: every secret must be readable.
+    Connects,
+    /// Reads only the catalog and the config (`list`, `show`, `status`).
+    Reads,
+    /// Disaster recovery: like `Connects`, without needing a usable catalog.
+    Recovery,
+}
+
+async fn open_with(globals: &Globals, access: Access) -> anyhow::Result<Opened> {
+    let (config, guard) = load(globals)?;
+    if access != Access::Reads {
+        config.require_secrets()?;
+    }
+    let ctx = if access == Access::Recovery {
+        crate::engine::Context::open_for_recovery(config).await?
+    } else {
+        crate::engine::Context::open(config).await?
+    };
+    Ok((std::sync::Arc::new(ctx), guard))
+}
+
+/// Loads the config and starts logging, for a command that opens no `Context`.
+pub fn load(
     globals: &Globals,
-    recovery: bool,
-) -> anyhow::Result<(
-    std::sync::Arc<crate::engine::Context>,
-    crate::logging::LogGuard,
-)> {
+) -> anyhow::Result<(crate::config::Config, crate::logging::LogGuard)> {
     let path = crate::config::Config::locate(globals.config.as_deref())?;
     let config = crate::config::Config::load(&path)?;
     let level = crate::logging::stderr_level(globals.verbose, globals.quiet);
@@ -154,10 +180,5 @@ async fn open_with(
         level,
         log_file.as_deref().map(|p| (p, config.log_keep)),
     )?;
-    let ctx = if recovery {
-        crate::engine::Context::open_for_recovery(config).await?
-    } else {
-        crate::engine::Context::open(config).await?
-    };
-    Ok((std::sync::Arc::new(ctx), guard))
+    Ok((config, guard))
 }

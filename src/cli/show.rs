@@ -13,7 +13,7 @@ pub struct Args {
 }
 
 pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
-    let (ctx, _log) = super::open(globals).await?;
+    let (ctx, _log) = super::open_reader(globals).await?;
     let Some((backup, manifest)) = ctx.catalog.get(&args.id).await? else {
         return Err(UsageError(format!(
             "no backup with id {:?} in the catalog (see `dbward list`)",

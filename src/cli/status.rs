@@ -11,7 +11,7 @@ use crate::policy::span;
 pub async fn run(globals: &Globals) -> anyhow::Result<u8> {
     let now = chrono::Utc::now();
     let report = async {
-        let (ctx, _log) = super::open(globals).await?;
+        let (ctx, _log) = super::open_reader(globals).await?;
         let report = status::run(&ctx, now).await?;
         let alerts = alerts::notify(&ctx, &report, now).await;
         anyhow::Ok((report, alerts))

@@ -41,6 +41,11 @@ pub struct Config {
     pub encryption: Option<EncryptionConfig>,
     pub integrity: IntegrityConfig,
     pub alerts: Vec<AlertConfig>,
+    /// `[catalog] url`: a PostgreSQL catalog; `None` is the SQLite file in `state_dir`.
+    pub catalog_url: Option<SecretString>,
+    /// Connection secrets that could not be read, as the errors they gave: a command that
+    /// connects calls `require_secrets`; `list`, `show` and `status` do not.
+    pub unresolved_secrets: Vec<String>,
     /// Keys whose secret is written inline in the file (named, never the value), for `check`.
     pub inline_secrets: Vec<String>,
 }
@@ -316,10 +321,23 @@ impl Config {
             .unwrap_or(Path::new("."));
         // Relative paths in the file are relative to the file, whatever the working folder.
         let base = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
-        raw::validate(raw, &base).map_err(fail).map(|mut config| {
-            config.file = path.to_path_buf();
-            config
-        })
+        let deferred = secret::Deferred::default();
+        let mut config = raw::validate(raw, &base, &deferred).map_err(fail)?;
+        config.file = path.to_path_buf();
+        config.unresolved_secrets = deferred.into_errors();
+        Ok(config)
+    }
+
+    /// Fails, as loading did before secrets were deferred, when a connection secret could
+    /// not be read. Every command but `list`, `show` and `status` calls it.
+    pub fn require_secrets(&self) -> Result<(), ConfigError> {
+        match self.unresolved_secrets.first() {
+            Some(message) => Err(ConfigError {
+                file: self.file.display().to_string(),
+                message: message.clone(),
+            }),
+            None => Ok(()),
+        }
     }
 
     pub fn source(&self, name: &str) -> Option<&SourceConfig> {

@@ -12,7 +12,7 @@ use dbward_destination::{
 };
 use serde::Deserialize;
 
-use super::secret::SecretRef;
+use super::secret::{Deferred, SecretRef};
 use super::tls::{RawTls, validate_tls};
 use super::{
     AlertConfig, AlertKind, Assertion, Compression, Config, Connection, DestinationConfig,
@@ -116,7 +116,7 @@ struct RawAssert {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCatalog {
-    url: Option<String>,
+    url: Option<SecretRef>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -308,6 +308,9 @@ fn inline_secrets(raw: &RawConfig) -> Vec<String> {
         .filter(|s| inline(&s.password))
         .map(|s| format!("[[source]] {:?} password", s.name))
         .collect();
+    if raw.catalog.as_ref().is_some_and(|c| inline(&c.url)) {
+        keys.push("[catalog] url".into());
+    }
     if let Some(drill) = &raw.drill {
         for (engine, server) in [
             ("postgres", &drill.postgres),
@@ -451,13 +454,13 @@ fn validate_alert(index: usize, a: RawAlert, base: &Path) -> Result<AlertConfig,
     })
 }
 
-pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
+pub fn validate(raw: RawConfig, base: &Path, deferred: &Deferred) -> Result<Config, String> {
     let inline_secrets = inline_secrets(&raw);
-    if raw.catalog.and_then(|c| c.url).is_some() {
-        return Err(
-            "[catalog] key `url`: only the SQLite catalog in state_dir is supported in this version; remove `url`".into(),
-        );
-    }
+    let catalog_url = raw
+        .catalog
+        .and_then(|c| c.url)
+        .map(|url| validate_catalog_url(&url, base))
+        .transpose()?;
     let parallelism = raw.parallelism.unwrap_or(2);
     if parallelism == 0 {
         return Err("key `parallelism`: expected at least 1".into());
@@ -473,7 +476,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         .into_iter()
         .map(|s| {
             check_name("source", &s.name, &mut names)?;
-            validate_source(s, base)
+            validate_source(s, base, deferred)
         })
         .collect::<Result<Vec<_>, _>>()?;
 
@@ -483,7 +486,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         .into_iter()
         .map(|d| {
             check_name("destination", &d.name, &mut names)?;
-            validate_destination(d, base)
+            validate_destination(d, base, deferred)
         })
         .collect::<Result<Vec<_>, _>>()?;
 
@@ -514,7 +517,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
             asserts: Vec::new(),
         });
     }
-    let drill = validate_drill(raw.drill, base, &state_dir)?;
+    let drill = validate_drill(raw.drill, base, &state_dir, deferred)?;
     let mut names = HashSet::new();
     let alerts = raw
         .alert
@@ -527,7 +530,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         .collect::<Result<Vec<_>, _>>()?;
     let encryption = raw
         .encryption
-        .map(|e| validate_encryption(e, base))
+        .map(|e| validate_encryption(e, base, deferred))
         .transpose()?;
     if let Some(EncryptionConfig {
         mode: EncryptionMode::Recipients(_),
@@ -559,7 +562,9 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, String> {
         drill,
         encryption,
         alerts,
+        catalog_url,
         inline_secrets,
+        unresolved_secrets: Vec::new(),
     })
 }
 
@@ -590,7 +595,26 @@ fn validate_integrity(
     })
 }
 
-fn validate_encryption(raw: RawEncryption, base: &Path) -> Result<EncryptionConfig, String> {
+/// `[catalog] url`: a PostgreSQL URL, which holds a password, so neither it nor its parse
+/// error (which could quote it) is ever shown.
+fn validate_catalog_url(url: &SecretRef, base: &Path) -> Result<SecretString, String> {
+    use dbward_core::secret::ExposeSecret;
+    let key = "[catalog] key `url`";
+    let url = url.resolve(base).map_err(|e| format!("{key}: {e}"))?;
+    let text = url.expose_secret();
+    if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
+        return Err(format!(
+            "{key}: expected postgres://user:password@host:port/database (a PostgreSQL catalog; without `url` the catalog is the SQLite file in state_dir)"
+        ));
+    }
+    Ok(url)
+}
+
+fn validate_encryption(
+    raw: RawEncryption,
+    base: &Path,
+    deferred: &Deferred,
+) -> Result<EncryptionConfig, String> {
     let recipients = raw
         .recipients
         .iter()
@@ -604,11 +628,7 @@ fn validate_encryption(raw: RawEncryption, base: &Path) -> Result<EncryptionConf
     let passphrase = raw
         .passphrase
         .as_ref()
-        .map(|p| {
-            p.resolve(base)
-                .map_err(|e| format!("[encryption] key `passphrase`: {e}"))
-        })
-        .transpose()?;
+        .map(|p| deferred.resolve(p, base, "[encryption] key `passphrase`"));
     let mode = match (recipients.is_empty(), passphrase) {
         (false, None) => EncryptionMode::Recipients(recipients),
         (true, Some(passphrase)) => EncryptionMode::Passphrase(passphrase),
@@ -629,6 +649,7 @@ fn validate_drill(
     raw: Option<RawDrill>,
     base: &Path,
     state_dir: &Path,
+    deferred: &Deferred,
 ) -> Result<DrillConfig, String> {
     let raw = raw.unwrap_or(RawDrill {
         postgres: None,
@@ -649,8 +670,7 @@ fn validate_drill(
             let password = s
                 .password
                 .as_ref()
-                .map(|p| p.resolve(base).map_err(|e| format!("{key}: password: {e}")))
-                .transpose()?;
+                .map(|p| deferred.resolve(p, base, &format!("{key}: password")));
             let tls_key = |k: &str| format!("{key}: `{k}`");
             let tls = validate_tls(
                 RawTls {
@@ -687,7 +707,7 @@ fn validate_drill(
     })
 }
 
-fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
+fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<SourceConfig, String> {
     let key = |k: &str| at("source", &s.name, k);
     let engine = Engine::parse(&s.engine).ok_or_else(|| {
         format!(
@@ -757,11 +777,7 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
             let password = s
                 .password
                 .as_ref()
-                .map(|p| {
-                    p.resolve(base)
-                        .map_err(|e| format!("{}: {e}", key("password")))
-                })
-                .transpose()?;
+                .map(|p| deferred.resolve(p, base, &key("password")));
             let tls = validate_tls(
                 RawTls {
                     tls: s.tls.as_deref(),
@@ -808,7 +824,11 @@ fn validate_source(s: RawSource, base: &Path) -> Result<SourceConfig, String> {
     })
 }
 
-fn validate_destination(d: RawDestination, base: &Path) -> Result<DestinationConfig, String> {
+fn validate_destination(
+    d: RawDestination,
+    base: &Path,
+    deferred: &Deferred,
+) -> Result<DestinationConfig, String> {
     let key = |k: &str| at("destination", &d.name, k);
     let allowed: &[&str] = match d.kind.as_str() {
         "fs" => &["path"],
@@ -871,10 +891,8 @@ fn validate_destination(d: RawDestination, base: &Path) -> Result<DestinationCon
         v.clone()
             .ok_or_else(|| format!("{}: required for type {:?}", key(k), d.kind))
     };
-    let secret = |k: &str, v: &Option<SecretRef>| -> Result<Option<SecretString>, String> {
-        v.as_ref()
-            .map(|s| s.resolve(base).map_err(|e| format!("{}: {e}", key(k))))
-            .transpose()
+    let secret = |k: &str, v: &Option<SecretRef>| -> Option<SecretString> {
+        v.as_ref().map(|s| deferred.resolve(s, base, &key(k)))
     };
     let mut tuning = Tuning::default();
     if let Some(size) = &d.part_size {
@@ -901,8 +919,8 @@ fn validate_destination(d: RawDestination, base: &Path) -> Result<DestinationCon
             endpoint: d.endpoint.clone(),
             region: d.region.clone(),
             prefix: d.prefix.clone().unwrap_or_default(),
-            access_key_id: secret("access_key_id", &d.access_key_id)?,
-            secret_access_key: secret("secret_access_key", &d.secret_access_key)?,
+            access_key_id: secret("access_key_id", &d.access_key_id),
+            secret_access_key: secret("secret_access_key", &d.secret_access_key),
             tuning,
         }),
         "sftp" => DestinationKind::Sftp(SftpSettings {
@@ -936,7 +954,7 @@ fn validate_destination(d: RawDestination, base: &Path) -> Result<DestinationCon
             name,
             bucket: required("bucket", &d.bucket)?,
             prefix: d.prefix.clone().unwrap_or_default(),
-            credential: secret("credential", &d.credential)?,
+            credential: secret("credential", &d.credential),
             credential_path: d.credential_path.as_deref().map(|p| anchored(base, p)),
             endpoint: d.endpoint.clone(),
             anonymous: d.anonymous.unwrap_or(false),
@@ -948,8 +966,8 @@ fn validate_destination(d: RawDestination, base: &Path) -> Result<DestinationCon
             endpoint: required("endpoint", &d.endpoint)?,
             prefix: d.prefix.clone().unwrap_or_default(),
             account_name: d.account_name.clone(),
-            account_key: secret("account_key", &d.account_key)?,
-            sas_token: secret("sas_token", &d.sas_token)?,
+            account_key: secret("account_key", &d.account_key),
+            sas_token: secret("sas_token", &d.sas_token),
             tuning,
         }),
         _ => DestinationKind::Webdav(WebdavSettings {
@@ -957,8 +975,8 @@ fn validate_destination(d: RawDestination, base: &Path) -> Result<DestinationCon
             endpoint: required("endpoint", &d.endpoint)?,
             root: d.root.clone().unwrap_or_else(|| "/".into()),
             username: d.username.clone(),
-            password: secret("password", &d.password)?,
-            token: secret("token", &d.token)?,
+            password: secret("password", &d.password),
+            token: secret("token", &d.token),
             tuning,
         }),
     };

@@ -1,6 +1,9 @@
 //! Secret references in config: `{ env = "NAME" }`, `{ file = "/run/secrets/x" }`, or an
 //! inline string (discouraged). Resolved once at load; the value lives in a `SecretString`.
+//! The secrets of connections (sources, destinations, drill servers, the encryption
+//! passphrase) that cannot be read are `Deferred`: only a command that connects fails on them.
 
+use std::cell::RefCell;
 use std::path::Path;
 
 use dbward_core::secret::SecretString;
@@ -46,5 +49,27 @@ impl SecretRef {
                 Ok(SecretString::from(value.to_string()))
             }
         }
+    }
+}
+
+/// Connection secrets that could not be read while the config loaded, each with the error it
+/// gave (naming the key and the variable or file, never a value). `list`, `show` and
+/// `status` connect to nothing and ignore them; every other command fails with the first
+/// (`Config::require_secrets`), as loading used to.
+#[derive(Debug, Default)]
+pub struct Deferred(RefCell<Vec<String>>);
+
+impl Deferred {
+    /// Reads `secret`; when it cannot be read, records `<key>: <error>` and returns an empty
+    /// placeholder that no command uses (they require the secrets first).
+    pub fn resolve(&self, secret: &SecretRef, base: &Path, key: &str) -> SecretString {
+        secret.resolve(base).unwrap_or_else(|e| {
+            self.0.borrow_mut().push(format!("{key}: {e}"));
+            SecretString::from(String::new())
+        })
+    }
+
+    pub fn into_errors(self) -> Vec<String> {
+        self.0.into_inner()
     }
 }

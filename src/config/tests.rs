@@ -29,8 +29,12 @@ retention = { last = 3, daily = 7 }
 rpo = "26h"
 "#;
 
+/// Parses as a command that connects does: unreadable secrets are errors.
 fn parse(text: &str) -> Result<Config, String> {
-    Config::parse(Path::new("/etc/dbward/test.toml"), text).map_err(|e| e.to_string())
+    let config =
+        Config::parse(Path::new("/etc/dbward/test.toml"), text).map_err(|e| e.to_string())?;
+    config.require_secrets().map_err(|e| e.to_string())?;
+    Ok(config)
 }
 
 #[test]
@@ -96,8 +100,12 @@ fn errors_name_the_key_and_what_is_expected() {
             "key `exclude_tables`: not used by engine sqlite",
         ),
         (
-            "[catalog]\nurl = \"postgres://x\"",
-            "[catalog] key `url`: only the SQLite catalog",
+            "[catalog]\nurl = \"mysql://u:hunter2@h/db\"",
+            "[catalog] key `url`: expected postgres://user:password@host:port/database",
+        ),
+        (
+            "[catalog]\nurl = { env = \"DBWARD_TEST_UNSET_CATALOG_URL\" }",
+            "[catalog] key `url`: environment variable DBWARD_TEST_UNSET_CATALOG_URL is not set",
         ),
         (
             "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\n[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"\n[[schedule]]\nname = \"n\"\nsources = [\"a\"]\ndestinations = [\"d\"]\n[[schedule.assert]]\nsql = \"SELECT 1\"",
@@ -286,5 +294,42 @@ fn tls_settings_default_to_prefer_and_anchor_their_files_at_the_config() {
     assert_eq!(
         tls(config.drill.mysql.as_ref().unwrap()).mode,
         TlsMode::Require
+    );
+}
+
+#[test]
+fn the_catalog_url_never_shows_in_debug_and_is_named_as_inline() {
+    let config =
+        parse("[catalog]\nurl = \"postgres://dbward:hunter3-pw@db.example.com/dbward\"").unwrap();
+    assert!(config.catalog_url.is_some());
+    let debug = format!("{config:?}");
+    assert!(
+        !debug.contains("hunter3") && !debug.contains("db.example.com"),
+        "{debug}"
+    );
+    assert_eq!(config.inline_secrets, ["[catalog] url"]);
+}
+
+#[test]
+fn connection_secrets_are_deferred_until_required() {
+    let config = Config::parse(
+        Path::new("/etc/dbward/test.toml"),
+        "[[source]]\nname = \"a\"\nengine = \"postgres\"\npassword = { env = \"DBWARD_SURELY_UNSET_VAR\" }\n\
+         [[destination]]\nname = \"s\"\ntype = \"s3\"\nbucket = \"b\"\n\
+         access_key_id = { env = \"DBWARD_SURELY_UNSET_KEY\" }\nsecret_access_key = { file = \"/nonexistent/sk\" }",
+    )
+    .expect("loads without the secrets");
+    assert_eq!(
+        config.unresolved_secrets,
+        [
+            "[[source]] \"a\": key `password`: environment variable DBWARD_SURELY_UNSET_VAR is not set",
+            "[[destination]] \"s\": key `access_key_id`: environment variable DBWARD_SURELY_UNSET_KEY is not set",
+            "[[destination]] \"s\": key `secret_access_key`: cannot read secret file /nonexistent/sk: No such file or directory (os error 2)",
+        ]
+    );
+    let err = config.require_secrets().unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "/etc/dbward/test.toml: [[source]] \"a\": key `password`: environment variable DBWARD_SURELY_UNSET_VAR is not set"
     );
 }

@@ -20,7 +20,9 @@ use super::lock::{LockError, try_lock};
 use super::select::{self, select};
 use super::verify::{self, VerifyResult};
 use super::{Context, UsageError};
-use crate::catalog::{BackupEnd, BackupRecord, BackupStart, BackupStatus, CopyRecord, CopyStatus};
+use crate::catalog::{
+    BackupEnd, BackupRecord, BackupStart, BackupStatus, CopyRecord, CopyStatus, RunStatus,
+};
 use crate::config::{Compression, ScheduleConfig, VerifyLevel, VerifyUpload};
 use crate::pipeline::{self, Target};
 use crate::progress::Progress;
@@ -99,6 +101,15 @@ pub async fn run(
     ctx.catalog
         .start_run(&run_id, schedule_label.as_deref(), &ctx.host, run_started)
         .await?;
+    // Schedules are first seen by a command that writes anyway, so that `status` stays a
+    // read (see `status::first_seen`).
+    let names: Vec<&str> = ctx
+        .config
+        .schedules
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    ctx.catalog.see_schedules(&names, run_started).await?;
     for dest in ctx.destinations.values() {
         match dest.clean_staging().await {
             Ok(0) => {}
@@ -236,9 +247,9 @@ pub async fn run(
         warnings,
     };
     let status = match report.exit_code() {
-        0 => "succeeded",
-        3 => "skipped",
-        _ => "failed",
+        0 => RunStatus::Succeeded,
+        3 => RunStatus::Skipped,
+        _ => RunStatus::Failed,
     };
     if let Err(e) = ctx
         .catalog

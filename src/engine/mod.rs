@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod artifact;
 pub mod audit;
 pub mod backup;
+pub mod catalog_migrate;
 pub mod check;
 pub mod integrity;
 pub mod journal;
@@ -34,7 +35,7 @@ use crate::registry;
 #[derive(Debug)]
 pub struct Context {
     pub config: Config,
-    pub catalog: Catalog,
+    pub catalog: Arc<dyn Catalog>,
     pub sources: BTreeMap<String, Arc<dyn Source>>,
     pub destinations: BTreeMap<String, Arc<dyn Destination>>,
     pub host: String,
@@ -48,7 +49,7 @@ pub struct Context {
 impl Context {
     /// Opens the catalog and builds every adapter.
     pub async fn open(config: Config) -> anyhow::Result<Context> {
-        let catalog = Catalog::open(&config.catalog_path()).await?;
+        let catalog = crate::catalog::open(&config).await?;
         let scratch = scratch::Scratch::claim(&config.state_dir).map_err(|e| {
             anyhow::anyhow!(
                 "cannot set up scratch folders under {} (spool/, secrets/): {e}",
@@ -65,11 +66,11 @@ impl Context {
     /// made under `state_dir` go to a private temporary folder.
     pub async fn open_for_recovery(config: Config) -> anyhow::Result<Context> {
         let path = config.catalog_path();
-        let opened = if path.is_file() {
-            match Catalog::open(&path).await {
+        let opened = if config.catalog_url.is_some() || path.is_file() {
+            match crate::catalog::open(&config).await {
                 Ok(catalog) => match catalog.check_writable().await {
                     Ok(()) => Ok(catalog),
-                    Err(e) => Err(format!("{} cannot be written: {e}", path.display())),
+                    Err(e) => Err(format!("the catalog cannot be written: {e}")),
                 },
                 Err(e) => Err(e.to_string()),
             }
@@ -78,7 +79,10 @@ impl Context {
         };
         let (catalog, stand_in) = match opened {
             Ok(catalog) => (catalog, None),
-            Err(why) => (Catalog::in_memory().await?, Some(why)),
+            Err(why) => (
+                Arc::new(dbward_catalog::SqliteCatalog::in_memory().await?) as Arc<dyn Catalog>,
+                Some(why),
+            ),
         };
         let scratch = match scratch::Scratch::claim(&config.state_dir) {
             Ok(scratch) => scratch,
@@ -108,7 +112,7 @@ impl Context {
 
     fn build(
         config: Config,
-        catalog: Catalog,
+        catalog: Arc<dyn Catalog>,
         scratch: scratch::Scratch,
         catalog_stand_in: Option<String>,
     ) -> anyhow::Result<Context> {

@@ -47,8 +47,8 @@ pub struct LastGood {
 /// Judges every database of every schedule at `now`.
 pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusReport> {
     let config = &ctx.config;
-    let names: Vec<&str> = config.schedules.iter().map(|s| s.name.as_str()).collect();
-    let first_seen = ctx.catalog.schedules_seen(&names, now).await?;
+    let first_seen = ctx.catalog.first_seen().await?;
+    let config_changed = config_changed_at(config).unwrap_or(now).min(now);
     let off_host: BTreeSet<String> = config
         .destinations
         .iter()
@@ -71,7 +71,7 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
                 timezone: s.timezone,
                 rpo: s.rpo.map(objective),
                 rto: s.rto.map(objective),
-                first_seen: first_seen.get(&s.name).copied().unwrap_or(now),
+                first_seen: first_seen.get(&s.name).copied().unwrap_or(config_changed),
             })
             .collect();
         if schedules.is_empty() {
@@ -161,4 +161,12 @@ fn last_good(b: &BackupRecord, off_host: &BTreeSet<String>, now: DateTime<Utc>) 
         copies: committed.len(),
         off_host_copies: committed.iter().filter(|d| off_host.contains(**d)).count(),
     }
+}
+
+/// When the config file last changed. `status` reads and never writes, so a schedule no
+/// `backup` has seen yet counts from here: it has existed at least since then, and its cron
+/// fires before were never owed.
+fn config_changed_at(config: &crate::config::Config) -> Option<DateTime<Utc>> {
+    let modified = std::fs::metadata(&config.file).ok()?.modified().ok()?;
+    Some(DateTime::<Utc>::from(modified))
 }

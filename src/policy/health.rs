@@ -10,7 +10,8 @@ use croner::Cron;
 use serde::Serialize;
 
 use super::span;
-use crate::catalog::{BackupRecord, BackupStatus, CopyStatus};
+use dbward_catalog::{BackupRecord, BackupStatus, CopyStatus};
+pub use dbward_catalog::{Proof, Proofs};
 
 /// How bad one problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -140,27 +141,6 @@ pub struct Schedule<'a> {
     pub rto: Option<Duration>,
     /// When the catalog first knew the schedule: fires before it were never owed.
     pub first_seen: DateTime<Utc>,
-}
-
-/// A restore drill or key drill on record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Proof {
-    pub backup_id: String,
-    pub at: DateTime<Utc>,
-    pub ok: bool,
-    /// Drills: how long the restore took.
-    pub restore_ms: Option<u64>,
-}
-
-/// The newest drills of one database.
-#[derive(Debug, Clone, Default)]
-pub struct Proofs {
-    /// The newest restore drill, passed or not.
-    pub last_drill: Option<Proof>,
-    pub last_good_drill: Option<DateTime<Utc>>,
-    /// How long the restore of the newest passed drill took: the measured RTO.
-    pub last_good_drill_restore: Option<Duration>,
-    pub last_good_key: Option<DateTime<Utc>>,
 }
 
 /// One database (or a source with none backed up yet, `database: None`) and what is known of it.

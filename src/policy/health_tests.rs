@@ -6,7 +6,7 @@ use chrono::TimeZone;
 use proptest::prelude::*;
 
 use super::*;
-use crate::catalog::{CopyRecord, VerificationRecord};
+use dbward_catalog::{CopyRecord, VerificationRecord};
 
 fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()

@@ -3,6 +3,7 @@
 //! tmpfs for a full disk. One test binary, so the servers start once.
 
 mod alerts;
+mod catalog_pg;
 mod common;
 mod config;
 mod docs;
@@ -14,6 +15,7 @@ mod kill_anywhere;
 mod mariadb;
 mod postgres;
 mod prune;
+mod reads;
 mod remote;
 mod restore;
 mod restore_safety;

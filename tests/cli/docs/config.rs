@@ -42,8 +42,15 @@ destinations = ["local"]
 "#;
 
 /// Replaces every `{ env = … }` and `{ file = … }` secret by a file in `dir`, so that an
-/// example needs neither the environment nor the files it names.
-fn replace_secrets(value: &mut toml::Value, key: &str, dir: &Path, count: &mut usize) {
+/// example needs neither the environment nor the files it names. `key` is the secret's key,
+/// `table` the key of the table it is in (`catalog` for `[catalog] url`).
+fn replace_secrets(
+    value: &mut toml::Value,
+    key: &str,
+    table_key: &str,
+    dir: &Path,
+    count: &mut usize,
+) {
     match value {
         toml::Value::Table(table) => {
             let secret = table.len() == 1
@@ -53,7 +60,9 @@ fn replace_secrets(value: &mut toml::Value, key: &str, dir: &Path, count: &mut u
             if secret {
                 *count += 1;
                 let path = dir.join(format!("secret-{count}"));
-                let content = if key == "url" {
+                let content = if (table_key, key) == ("catalog", "url") {
+                    "postgres://dbward:docs-test@db.example.com/dbward"
+                } else if key == "url" {
                     "https://hooks.example.com/docs-test"
                 } else {
                     "docs-test-secret"
@@ -64,12 +73,12 @@ fn replace_secrets(value: &mut toml::Value, key: &str, dir: &Path, count: &mut u
                 return;
             }
             for (k, v) in table.iter_mut() {
-                replace_secrets(v, k, dir, count);
+                replace_secrets(v, k, key, dir, count);
             }
         }
         toml::Value::Array(items) => {
             for v in items {
-                replace_secrets(v, key, dir, count);
+                replace_secrets(v, key, table_key, dir, count);
             }
         }
         _ => {}
@@ -81,7 +90,7 @@ fn load_example(text: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let mut value: toml::Value =
         toml::from_str(text).map_err(|e| format!("not valid TOML: {e}"))?;
-    replace_secrets(&mut value, "", dir.path(), &mut 0);
+    replace_secrets(&mut value, "", "", dir.path(), &mut 0);
     let text = toml::to_string(&value).unwrap();
     Config::parse(&dir.path().join("dbward.toml"), &text)
         .map(drop)

@@ -1,0 +1,118 @@
+//! `PgCatalog` against the test kit's PostgreSQL, each test in a database of its own: the
+//! conformance suite, a newer schema refused untouched, and connection errors that name the
+//! server but never the password.
+
+use dbward_catalog::{PgCatalog, conformance};
+use dbward_core::secret::SecretString;
+use dbward_testkit::PgServer;
+
+fn url(text: String) -> SecretString {
+    SecretString::from(text)
+}
+
+#[tokio::test]
+async fn pg_catalog_passes_the_conformance_suite() {
+    let db = PgServer::shared().create_database("catalog_conf");
+    let catalog = PgCatalog::connect(&url(db.url())).await.unwrap();
+    conformance::run(&catalog).await;
+    // Opening again finds the schema current and keeps the records.
+    let again = PgCatalog::connect(&url(db.url())).await.unwrap();
+    use dbward_catalog::Catalog;
+    assert!(again.has_backup("01IMPORT").await.unwrap());
+}
+
+#[tokio::test]
+async fn a_pg_catalog_from_a_newer_dbward_is_refused_untouched() {
+    let db = PgServer::shared().create_database("catalog_newer");
+    drop(PgCatalog::connect(&url(db.url())).await.unwrap());
+    db.sql(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (99, 'from the future', true, '\\x00', 0)",
+    );
+    let count = "SELECT count(*) FROM _sqlx_migrations";
+    let before = db.sql(count);
+    let err = PgCatalog::connect(&url(db.url()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("schema version 99, newer than this dbward knows (3)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("/{}", db.name)),
+        "names the database: {err}"
+    );
+    assert_eq!(db.sql(count), before);
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_one_line_naming_the_server_not_the_password() {
+    let pg = PgServer::shared();
+    let db = pg.create_database("catalog_auth");
+    let wrong = pg.with_password("not-the-password-4711");
+    let err = PgCatalog::connect(&url(wrong.url(&db.name)))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("password authentication failed"), "{err}");
+    assert!(
+        err.contains("check the user and password in [catalog] url"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("/{}", db.name)), "{err}");
+    assert!(!err.contains("not-the-password-4711"), "{err}");
+    assert!(!err.contains('\n'), "{err}");
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_named() {
+    let port = dbward_testkit::free_port();
+    let err = PgCatalog::connect(&url(format!(
+        "postgres://dbward:s3cret-pw@127.0.0.1:{port}/catalog"
+    )))
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with(&format!(
+            "catalog postgres://dbward@127.0.0.1:{port}/catalog: cannot reach the server"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret-pw"), "{err}");
+}
+
+#[tokio::test]
+async fn a_user_without_privileges_is_told_what_to_grant() {
+    let pg = PgServer::shared();
+    let db = pg.create_database("catalog_priv");
+    let user = format!("{}_ro", db.name);
+    db.sql(&format!(
+        "CREATE ROLE {user} LOGIN PASSWORD 'ro-pass'; REVOKE CREATE ON SCHEMA public FROM PUBLIC; \
+         GRANT CONNECT ON DATABASE {} TO {user}",
+        db.name
+    ));
+    let admin = db.url();
+    let (_, at_host) = admin.split_once('@').unwrap();
+    let err = PgCatalog::connect(&url(format!("postgres://{user}:ro-pass@{at_host}")))
+        .await
+        .unwrap_err()
+        .to_string();
+    db.sql(&format!("DROP OWNED BY {user}; DROP ROLE {user}"));
+    assert!(err.contains("permission denied"), "{err}");
+    assert!(err.contains("CREATE on its schema"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hosts_opening_a_new_shared_catalog_at_once_all_succeed() {
+    let db = PgServer::shared().create_database("catalog_race");
+    let opens = (0..4).map(|_| {
+        let url = url(db.url());
+        tokio::spawn(async move { PgCatalog::connect(&url).await.map(drop) })
+    });
+    for open in opens {
+        open.await.unwrap().expect("every host opens the catalog");
+    }
+    assert_eq!(db.sql("SELECT count(*) FROM _sqlx_migrations"), "3");
+}
