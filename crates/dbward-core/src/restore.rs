@@ -69,7 +69,8 @@ pub trait RestoreTarget: Send + Sync + Debug {
         dump: Pin<Box<dyn AsyncRead + Send>>,
     ) -> Result<RestoreReport>;
 
-    /// `create_database` then `load`: a restore into a name the caller owns (drills, tests).
+    /// `create_database` then `load`, dropping the database it created when the load fails:
+    /// a whole restore into a name nobody else uses.
     async fn restore(
         &self,
         database: &str,
@@ -77,9 +78,17 @@ pub trait RestoreTarget: Send + Sync + Debug {
         dump: Pin<Box<dyn AsyncRead + Send>>,
     ) -> Result<RestoreReport> {
         let mut warnings = self.create_database(database, manifest).await?;
-        let report = self.load(database, manifest, dump).await?;
-        warnings.extend(report.warnings);
-        Ok(RestoreReport { warnings })
+        match self.load(database, manifest, dump).await {
+            Ok(report) => {
+                warnings.extend(report.warnings);
+                Ok(RestoreReport { warnings })
+            }
+            Err(e) => {
+                // The load's error is what matters; a failed drop would only hide it.
+                let _ = self.drop_database(database).await;
+                Err(e)
+            }
+        }
     }
 
     /// Gives the completely loaded `staged` database the name `target`. With `replace`, an

@@ -383,7 +383,7 @@ async fn a_damaged_stream_fails_a_parallel_restore_before_pg_restore_and_leaves_
         assert!(matches!(err, Error::Dump(_)), "{err:?}");
         assert!(text.contains(want), "{want:?} not in {text}");
         assert!(!text.contains('\n'), "one line: {text}");
-        // Refused before pg_restore ran, before the database was even created.
+        // Refused before pg_restore ran; the database it created is gone again.
         assert!(
             !target.database_exists(&scratch.name).await.unwrap(),
             "{text}"
