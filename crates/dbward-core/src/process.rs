@@ -74,6 +74,18 @@ fn keep_bounded<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
     })
 }
 
+/// Bytes a data pipe between dbward and a tool holds (Linux's default limit for a pipe's
+/// size, `/proc/sys/fs/pipe-max-size`).
+const PIPE_BYTES: i32 = 1024 * 1024;
+
+/// Asks for a larger pipe buffer; a refusal (an older kernel, a lower limit) only costs speed.
+fn widen_pipe(pipe: &impl std::os::fd::AsFd) {
+    use nix::fcntl::{FcntlArg, fcntl};
+    if let Err(e) = fcntl(pipe, FcntlArg::F_SETPIPE_SZ(PIPE_BYTES)) {
+        tracing::debug!("cannot widen a pipe to {PIPE_BYTES} bytes: {e}");
+    }
+}
+
 impl ToolProcess {
     /// Starts a tool whose stdout is the data (a dump): stdin closed, stdout and stderr piped,
     /// in a new process group. `tool` names it in messages.
@@ -106,6 +118,14 @@ impl ToolProcess {
             .map_err(|e| Error::Dump(format!("cannot start {tool}: {e}")))?;
         let stdin = child.stdin.take();
         let mut stdout = child.stdout.take();
+        // The data pipe holds 1 MiB instead of 64 KiB, so that dbward and the tool each run
+        // ahead of the other by a decompression or dump block instead of taking turns.
+        if let Some(pipe) = &stdin {
+            widen_pipe(pipe);
+        }
+        if let Some(pipe) = stdout.as_ref().filter(|_| !keep_stdout) {
+            widen_pipe(pipe);
+        }
         let stderr = keep_bounded(child.stderr.take().expect("stderr is piped"));
         let stdout_task = if keep_stdout {
             stdout.take().map(keep_bounded)
