@@ -135,8 +135,7 @@ impl Journal {
         let mut out = Vec::new();
         for entry in entries.flatten() {
             let path = entry.path();
-            let visible = !entry.file_name().to_string_lossy().starts_with('.');
-            if !visible || path.extension().is_none_or(|e| e != "json") {
+            if path.extension().is_none_or(|e| e != "json") {
                 continue;
             }
             let Ok(handle) = File::open(&path) else {
@@ -144,6 +143,12 @@ impl Journal {
             };
             if handle.try_lock().is_err() {
                 continue; // a live restore
+            }
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                // Killed while the entry was being set up: `begin` had not returned, so
+                // nothing was created for it.
+                let _ = std::fs::remove_file(&path);
+                continue;
             }
             match std::fs::read(&path)
                 .map_err(|e| e.to_string())
@@ -256,6 +261,17 @@ mod tests {
             journal.leftovers().is_empty(),
             "a finished entry is removed"
         );
+    }
+
+    #[test]
+    fn an_entry_killed_while_being_set_up_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::new(dir.path());
+        std::fs::create_dir_all(dir.path().join("restores")).unwrap();
+        let hidden = dir.path().join("restores/.01M0.json");
+        std::fs::write(&hidden, b"").unwrap();
+        assert!(journal.leftovers().is_empty());
+        assert!(!hidden.exists(), "the unfinished entry is removed");
     }
 
     #[test]

@@ -8,6 +8,18 @@ use std::path::PathBuf;
 
 use crate::source::CheckLine;
 
+/// Makes ring (the provider sqlx's TLS is built for) rustls's process-wide default before a
+/// database connection needs one. The dependency tree enables both of rustls's providers
+/// (reqwest's is aws-lc), and rustls then refuses to pick one by itself: without this, a
+/// verifying connection panics.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err means another provider was installed first, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// How a client insists on TLS, weakest first; the names are libpq's `sslmode` values.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TlsMode {

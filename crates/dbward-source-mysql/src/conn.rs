@@ -46,6 +46,7 @@ impl MysqlSettings {
             options = options.database(database);
         }
         let tls = &self.tls;
+        dbward_core::tls::install_crypto_provider();
         options = options.ssl_mode(match tls.mode {
             TlsMode::Disable => MySqlSslMode::Disabled,
             TlsMode::Prefer => MySqlSslMode::Preferred,

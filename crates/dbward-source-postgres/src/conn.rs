@@ -171,6 +171,7 @@ pub async fn connect(
         options = options.password(password.expose_secret());
     }
     let tls = &settings.tls;
+    dbward_core::tls::install_crypto_provider();
     options = options.ssl_mode(match tls.mode {
         TlsMode::Disable => PgSslMode::Disable,
         TlsMode::Prefer => PgSslMode::Prefer,
