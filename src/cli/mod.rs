@@ -2,6 +2,7 @@
 //! engine function → print). Human text goes to stdout for results and stderr for logs;
 //! `--json` prints exactly one JSON document on stdout.
 
+mod agents;
 mod audit;
 mod backup;
 mod catalog;
@@ -73,6 +74,8 @@ pub enum Command {
     Prune(prune::Args),
     /// Health of every schedule and database (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
     Status,
+    /// The agents sharing the catalog: host, version, labels, heartbeat, running jobs.
+    Agents,
     /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
     Completions(generate::CompletionsArgs),
     /// Print the man page (roff) to stdout.
@@ -101,6 +104,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Init(args) => init::run(&globals, args),
         Command::Check => check::run(&globals).await,
+        Command::Agents => agents::run(&globals).await,
         Command::Backup(args) => backup::run(&globals, args).await,
         Command::List(args) => list::run(&globals, args).await,
         Command::Show(args) => show::run(&globals, args).await,

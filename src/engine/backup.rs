@@ -16,12 +16,13 @@ use dbward_core::source::{DumpReport, Source};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-use super::lock::{LockError, try_lock};
+use super::lease::{self, ClaimError};
 use super::select::{self, select};
 use super::verify::{self, VerifyResult};
 use super::{Context, UsageError};
 use crate::catalog::{
     BackupEnd, BackupRecord, BackupStart, BackupStatus, CopyRecord, CopyStatus, RunStatus,
+    SourceBinding,
 };
 use crate::config::{Compression, ScheduleConfig, VerifyLevel, VerifyUpload};
 use crate::pipeline::{self, Target};
@@ -98,8 +99,14 @@ pub async fn run(
     let run_id = ulid::Ulid::new().to_string();
     let run_started = Utc::now();
     let schedule_label = request.schedule.clone();
+    ctx.catalog.register_agent(&ctx.agent).await?;
     ctx.catalog
-        .start_run(&run_id, schedule_label.as_deref(), &ctx.host, run_started)
+        .start_run(
+            &run_id,
+            schedule_label.as_deref(),
+            &ctx.agent.agent,
+            run_started,
+        )
         .await?;
     // Schedules are first seen by a command that writes anyway, so that `status` stays a
     // read (see `status::first_seen`).
@@ -132,7 +139,11 @@ pub async fn run(
             }
             let source_config = ctx.config.source(source_name).expect("validated");
             let source = ctx.sources[source_name].clone();
-            let available = match source.list_databases().await {
+            let bound = match bind_source(&ctx, source_config).await {
+                Ok(()) => source.list_databases().await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            let available = match bound {
                 Ok(list) => list,
                 Err(e) => {
                     // The source is unreachable: record a failed backup for every database it
@@ -151,8 +162,9 @@ pub async fn run(
                             engine: source.engine().as_str(),
                             database: &database,
                             started_at: Utc::now(),
+                            agent: &ctx.agent.agent,
                         };
-                        records.push(record_failure(&ctx, &start, e.to_string()).await);
+                        records.push(record_failure(&ctx, &start, e.clone()).await);
                     }
                     continue;
                 }
@@ -367,6 +379,7 @@ async fn record_failure(ctx: &Context, start: &BackupStart<'_>, reason: String) 
                 verification: None,
                 warnings: Vec::new(),
                 pruned_at: None,
+                agent: Some(start.agent.clone()),
             }
         }
     }
@@ -387,6 +400,7 @@ fn job_start<'a>(
         engine: ctx.sources[&job.source].engine().as_str(),
         database: &job.database,
         started_at,
+        agent: &ctx.agent.agent,
     }
 }
 
@@ -441,31 +455,78 @@ async fn try_back_up_one(
 ) -> anyhow::Result<BackupRecord> {
     let (id, started_at) = (start.id, start.started_at);
     let source = ctx.sources[&job.source].clone();
-    let _lock = match try_lock(&ctx.config.state_dir, &job.source, &job.database) {
-        Ok(lock) => lock,
-        Err(LockError::Held { job: name, holder }) => {
-            ctx.catalog.start_backup(start).await?;
-            let outcome = Outcome {
-                status: BackupStatus::Skipped,
-                error: Some(format!(
-                    "skipped: another run is backing up {name} ({holder})"
-                )),
-                ..Outcome::failed(String::new())
-            };
-            return finish(ctx, id, outcome, &job.source, &job.database, started_at).await;
+    let lease_name = lease::backup_job(&job.source, &job.database);
+    let held = match lease::claim(ctx, &lease_name, &job.source, &job.database).await {
+        Ok(held) => held,
+        Err(ClaimError::Busy(busy)) => {
+            let reason = format!("skipped: {busy}");
+            ctx.catalog.record_skipped(start, &reason).await?;
+            tracing::warn!(target: "dbward::summary", id, source = %job.source, database = %job.database, status = "skipped", reason, "backup skipped");
+            let (record, _) = ctx
+                .catalog
+                .get(id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("backup {id} vanished from the catalog"))?;
+            return Ok(record);
         }
         Err(e) => return Err(e.into()),
     };
+    // Holding the lease, every `running` backup of this job is a dead holder's.
     let interrupted = ctx
         .catalog
         .fail_interrupted(&job.source, &job.database, started_at)
         .await?;
     if interrupted > 0 {
-        tracing::warn!(source = %job.source, database = %job.database, "marked {interrupted} interrupted backup(s) as failed");
+        let whose = held
+            .replaced
+            .as_ref()
+            .map(|h| format!(" (left by {h})"))
+            .unwrap_or_default();
+        tracing::warn!(source = %job.source, database = %job.database, "marked {interrupted} interrupted backup(s) as failed{whose}");
     }
     ctx.catalog.start_backup(start).await?;
-    let outcome = attempt(ctx, job, source.as_ref(), id, started_at, bar).await;
-    finish(ctx, id, outcome, &job.source, &job.database, started_at).await
+    let outcome = tokio::select! {
+        outcome = attempt(ctx, job, source.as_ref(), id, started_at, bar) => outcome,
+        // The dump and uploads are dropped: the tool's process group is killed and staged
+        // objects are removed by the next run's clean-up, never committed.
+        reason = held.lost() => Outcome::failed(reason),
+    };
+    let record = finish(ctx, id, outcome, &job.source, &job.database, started_at).await;
+    held.release().await;
+    record
+}
+
+/// Binds the source's name to its server in the catalog. A name that already stands for
+/// another host's own server (or that this host's own server would take from another
+/// server) is refused: two hosts' sources of one name must not merge their histories.
+async fn bind_source(ctx: &Context, source: &crate::config::SourceConfig) -> Result<(), String> {
+    let address = source.address(&ctx.agent.agent.host);
+    let agent = &ctx.agent.agent;
+    let bind = |replace| {
+        ctx.catalog
+            .bind_source(&source.name, &address.text, agent, replace)
+    };
+    let conflict = match bind(false).await.map_err(|e| e.to_string())? {
+        SourceBinding::Bound => return Ok(()),
+        SourceBinding::Conflict {
+            address: bound,
+            agent: bound_by,
+        } => (bound, bound_by),
+    };
+    let (bound, bound_by) = conflict;
+    let bound_is_local = bound.ends_with(&format!(" on {}", bound_by.host));
+    if bound_by.id == agent.id || (!address.local && !bound_is_local) {
+        // This agent moved its own source, or the fleet's server moved.
+        tracing::info!(source = %source.name, "source now stands for {} (was {bound})", address.text);
+        bind(true).await.map_err(|e| e.to_string())?;
+        return Ok(());
+    }
+    Err(format!(
+        "source {:?} in the shared catalog stands for {bound} (recorded by agent {} on {}), \
+         but this config points it at {}; give one of them another name so that their \
+         backups are not mixed",
+        source.name, bound_by.id, bound_by.host, address.text
+    ))
 }
 
 async fn finish(
@@ -814,7 +875,7 @@ fn build_manifest(
         dump_tool: info.tool.clone(),
         dump_tool_version: info.tool_version.clone(),
         dump_format: info.format.clone(),
-        host: ctx.host.clone(),
+        host: ctx.agent.agent.host.clone(),
         started_at,
         finished_at: Utc::now(),
         options: info.options.clone(),
