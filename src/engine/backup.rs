@@ -4,7 +4,7 @@
 //! job's failure — even an error outside its attempt, such as its lock or a catalog write —
 //! is that job's `failed` backup: its siblings go on and the run is finished.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -17,15 +17,15 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
 use super::lease::{self, ClaimError};
-use super::select::{self, select};
 use super::verify::{self, VerifyResult};
 use super::{Context, UsageError};
 use crate::catalog::{
     BackupEnd, BackupRecord, BackupStart, BackupStatus, CopyRecord, CopyStatus, RunStatus,
     SourceBinding,
 };
-use crate::config::{Compression, ScheduleConfig, VerifyLevel, VerifyUpload};
+use crate::config::{ScheduleConfig, VerifyLevel, VerifyUpload};
 use crate::pipeline::{self, Target};
+use crate::policy::planning::{self, Filters, Job, Plan};
 use crate::progress::Progress;
 
 /// What `dbward backup` was asked to do.
@@ -65,19 +65,6 @@ impl RunReport {
             0
         }
     }
-}
-
-/// One database to back up.
-#[derive(Debug, Clone)]
-struct Job {
-    schedule: Option<String>,
-    source: String,
-    database: String,
-    destinations: Vec<String>,
-    compression: Compression,
-    min_dump_bytes: u64,
-    min_copies: usize,
-    verify: Option<VerifyLevel>,
 }
 
 /// Runs a backup of everything `request` selects.
@@ -129,87 +116,53 @@ pub async fn run(
         }
     }
 
-    let mut warnings = Vec::new();
-    let mut jobs = Vec::new();
-    let mut records = Vec::new();
-    for schedule in schedules {
-        for source_name in &schedule.sources {
-            if !request.sources.is_empty() && !request.sources.contains(source_name) {
-                continue;
-            }
-            let source_config = ctx.config.source(source_name).expect("validated");
-            let source = ctx.sources[source_name].clone();
-            let bound = match bind_source(&ctx, source_config).await {
-                Ok(()) => source.list_databases().await.map_err(|e| e.to_string()),
-                Err(e) => Err(e),
-            };
-            let available = match bound {
-                Ok(list) => list,
-                Err(e) => {
-                    // The source is unreachable: record a failed backup for every database it
-                    // was expected to provide, so that each shows in `list`, alerts and the
-                    // exit code, not only in a log line.
-                    let expected = select::expected_without_discovery(
-                        &source_config.databases,
-                        &request.databases,
-                    );
-                    for database in expected {
-                        let start = BackupStart {
-                            id: &ulid::Ulid::new().to_string(),
-                            run_id: &run_id,
-                            schedule: Some(&schedule.name),
-                            source: source.name(),
-                            engine: source.engine().as_str(),
-                            database: &database,
-                            started_at: Utc::now(),
-                            agent: &ctx.agent.agent,
-                        };
-                        records.push(record_failure(&ctx, &start, e.clone()).await);
-                    }
-                    continue;
-                }
-            };
-            let selection = select(
-                &available,
-                &source_config.databases,
-                &source_config.exclude_databases,
-                &request.databases,
-            );
-            for pattern in selection.unmatched {
-                let warning =
-                    format!("source {source_name}: pattern {pattern:?} matches no database");
-                tracing::warn!("{warning}");
-                warnings.push(warning);
-            }
-            for database in selection.databases {
-                if let Some(earlier) = jobs
-                    .iter()
-                    .find(|j: &&Job| j.source == *source_name && j.database == database)
-                {
-                    // Two schedules cover it: one run backs it up once, not twice racing.
-                    tracing::info!(
-                        "{source_name}/{database} is in schedules {} and {}; backing it up once, with {}'s settings",
-                        earlier.schedule.as_deref().unwrap_or("-"),
-                        schedule.name,
-                        earlier.schedule.as_deref().unwrap_or("-")
-                    );
-                    continue;
-                }
-                jobs.push(Job {
-                    schedule: Some(schedule.name.clone()),
-                    source: source_name.clone(),
-                    database,
-                    destinations: schedule.destinations.clone(),
-                    compression: schedule.compression,
-                    min_dump_bytes: schedule.min_dump_bytes,
-                    min_copies: schedule.min_copies.unwrap_or(schedule.destinations.len()),
-                    verify: schedule.verify,
-                });
-            }
-        }
+    let filters = Filters {
+        sources: &request.sources,
+        databases: &request.databases,
+    };
+    let mut listed = BTreeMap::new();
+    for name in planning::sources_to_list(&schedules, &filters) {
+        let config = ctx.config.source(name).expect("validated");
+        let found = match bind_source(&ctx, config).await {
+            Ok(()) => ctx.sources[name]
+                .list_databases()
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        listed.insert(name.to_string(), found);
     }
-    if jobs.is_empty() && records.is_empty() {
-        warnings.push("nothing was selected to back up".into());
+    let Plan {
+        jobs,
+        unlisted,
+        warnings,
+        notes,
+    } = planning::plan(
+        &schedules,
+        |name| ctx.config.source(name),
+        &filters,
+        &listed,
+    );
+    for note in &notes {
+        tracing::info!("{note}");
+    }
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    let mut records = Vec::new();
+    for missed in unlisted {
+        let source = &ctx.sources[&missed.source];
+        let start = BackupStart {
+            id: &ulid::Ulid::new().to_string(),
+            run_id: &run_id,
+            schedule: Some(&missed.schedule),
+            source: source.name(),
+            engine: source.engine().as_str(),
+            database: &missed.database,
+            started_at: Utc::now(),
+            agent: &ctx.agent.agent,
+        };
+        records.push(record_failure(&ctx, &start, missed.reason).await);
     }
 
     let verify_levels: HashMap<(String, String), VerifyLevel> = jobs

@@ -20,7 +20,6 @@ pub mod rebuild;
 pub mod restore;
 pub mod scan;
 pub mod scratch;
-pub mod select;
 pub mod status;
 pub mod verify;
 

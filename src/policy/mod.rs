@@ -3,7 +3,9 @@
 
 pub mod fleet;
 pub mod health;
+pub mod planning;
 pub mod retention;
+pub mod select;
 mod span;
 
 pub use span::span;
