@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
 use super::lease::{self, ClaimError};
+use super::observe::Observer;
 use super::verify::{self, VerifyResult};
 use super::{Context, UsageError};
 use crate::catalog::{
@@ -26,7 +27,6 @@ use crate::catalog::{
 use crate::config::{ScheduleConfig, VerifyLevel, VerifyUpload};
 use crate::pipeline::{self, Target};
 use crate::policy::planning::{self, Filters, Job, Plan};
-use crate::progress::Progress;
 
 /// What `dbward backup` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -67,11 +67,23 @@ impl RunReport {
     }
 }
 
+/// Runs a backup of everything `request` selects, then tells the alerts what changed: the
+/// use case every front end (CLI, daemon) calls.
+pub async fn run_and_alert(
+    ctx: Arc<Context>,
+    request: &BackupRequest,
+    progress: &dyn Observer,
+) -> anyhow::Result<(RunReport, super::alerts::AlertReport)> {
+    let report = run(ctx.clone(), request, progress).await?;
+    let alerts = super::alerts::after_recorded_work(&ctx).await;
+    Ok((report, alerts))
+}
+
 /// Runs a backup of everything `request` selects.
 pub async fn run(
     ctx: Arc<Context>,
     request: &BackupRequest,
-    progress: &Progress,
+    progress: &dyn Observer,
 ) -> anyhow::Result<RunReport> {
     let schedules = chosen_schedules(&ctx, request)?;
     for name in &request.sources {
@@ -185,7 +197,8 @@ pub async fn run(
         let task_id = id.clone();
         let handle = tasks.spawn(async move {
             let _permit = permit;
-            let record = back_up_one(&ctx, &run_id, &task_job, &task_id, started_at, &bar).await;
+            let record =
+                back_up_one(&ctx, &run_id, &task_job, &task_id, started_at, bar.as_ref()).await;
             bar.finish(record.status);
             record
         });
@@ -238,7 +251,7 @@ async fn verify_new_backups(
     ctx: &Context,
     records: &mut [BackupRecord],
     levels: &HashMap<(String, String), VerifyLevel>,
-    progress: &Progress,
+    progress: &dyn Observer,
 ) -> Vec<VerifyResult> {
     let mut results = Vec::new();
     for record in records.iter_mut() {
@@ -391,7 +404,7 @@ async fn back_up_one(
     job: &Job,
     id: &str,
     started_at: DateTime<Utc>,
-    bar: &crate::progress::JobBar,
+    bar: &dyn super::observe::JobObserver,
 ) -> BackupRecord {
     let start = job_start(ctx, run_id, job, id, started_at);
     match try_back_up_one(ctx, &start, job, bar).await {
@@ -404,7 +417,7 @@ async fn try_back_up_one(
     ctx: &Context,
     start: &BackupStart<'_>,
     job: &Job,
-    bar: &crate::progress::JobBar,
+    bar: &dyn super::observe::JobObserver,
 ) -> anyhow::Result<BackupRecord> {
     let (id, started_at) = (start.id, start.started_at);
     let source = ctx.sources[&job.source].clone();
@@ -545,7 +558,7 @@ async fn attempt(
     source: &dyn Source,
     id: &str,
     started_at: DateTime<Utc>,
-    bar: &crate::progress::JobBar,
+    bar: &dyn super::observe::JobObserver,
 ) -> Outcome {
     // Before the dump: a backup whose manifest cannot be signed is not worth taking.
     let signing_key = match super::integrity::signing_key(&ctx.config.integrity) {
@@ -600,7 +613,7 @@ async fn attempt(
             .with_copies(failed_copies);
     }
 
-    let on_read = bar.counter();
+    let on_read = bar.read_counter();
     let sealing = pipeline::encrypt::Sealing::new(encryption_mode);
     let piped = pipeline::run(dump.output, job.compression, sealing, targets, on_read).await;
     let (totals, outcomes) = match piped {

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod lease;
 pub mod locate;
 pub mod lock;
+pub mod observe;
 pub mod prune;
 pub mod rebuild;
 pub mod restore;
