@@ -113,6 +113,7 @@ pub async fn notify(ctx: &Context, report: &StatusReport, now: DateTime<Utc>) ->
     if ctx.config.alerts.is_empty() {
         return out;
     }
+    dbward_core::tls::install_crypto_provider();
     let client = match reqwest::Client::builder().timeout(DELIVERY_TIMEOUT).build() {
         Ok(client) => client,
         Err(e) => {
