@@ -30,6 +30,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         sources: args.sources,
         databases: args.databases,
         parallelism: args.jobs,
+        ..BackupRequest::default()
     };
     let progress = Progress::new(!globals.json && !globals.quiet);
     let report = backup::run(ctx.clone(), &request, &progress).await?;

@@ -15,7 +15,9 @@ use dbward_core::manifest::{MANIFEST_FORMAT_VERSION, Manifest};
 use dbward_core::source::{DumpReport, Source};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
+use tokio_util::sync::CancellationToken;
 
+use super::limits::JobLimits;
 use super::lock::{LockError, try_lock};
 use super::select::{self, select};
 use super::verify::{self, VerifyResult};
@@ -34,7 +36,15 @@ pub struct BackupRequest {
     pub sources: Vec<String>,
     pub databases: Vec<String>,
     pub parallelism: Option<usize>,
+    /// Slots shared with other runs (the daemon's `max_jobs`, `max_jobs_per_source`).
+    pub limits: Option<Arc<JobLimits>>,
+    /// Cancelled to interrupt the run: jobs not yet committing stop, abort their uploads
+    /// and kill their dump, and are recorded `failed` ([`INTERRUPTED`]).
+    pub stop: Option<CancellationToken>,
 }
+
+/// The reason of a backup interrupted through [`BackupRequest::stop`].
+pub const INTERRUPTED: &str = "interrupted: dbward was stopped before this backup finished";
 
 /// The outcome of a run: one record per database, newest first, and run-level warnings.
 #[derive(Debug)]
@@ -77,6 +87,7 @@ struct Job {
     min_dump_bytes: u64,
     min_copies: usize,
     verify: Option<VerifyLevel>,
+    stop: CancellationToken,
 }
 
 /// Runs a backup of everything `request` selects.
@@ -192,6 +203,7 @@ pub async fn run(
                     min_dump_bytes: schedule.min_dump_bytes,
                     min_copies: schedule.min_copies.unwrap_or(schedule.destinations.len()),
                     verify: schedule.verify,
+                    stop: request.stop.clone().unwrap_or_default(),
                 });
             }
         }
@@ -218,9 +230,32 @@ pub async fn run(
         let (id, started_at) = (ulid::Ulid::new().to_string(), Utc::now());
         let task_job = job.clone();
         let task_id = id.clone();
+        let limits = request.limits.clone();
         let handle = tasks.spawn(async move {
             let _permit = permit;
-            let record = back_up_one(&ctx, &run_id, &task_job, &task_id, started_at, &bar).await;
+            let slots = match &limits {
+                Some(limits) => {
+                    until_stopped(task_job.stop.clone(), limits.acquire(&task_job.source))
+                        .await
+                        .map(Some)
+                }
+                None => Some(None),
+            };
+            // Counted from when the job got its slots, not from when it was queued.
+            let started_at = if limits.is_some() {
+                Utc::now()
+            } else {
+                started_at
+            };
+            let record = match slots {
+                Some(_slots) => {
+                    back_up_one(&ctx, &run_id, &task_job, &task_id, started_at, &bar).await
+                }
+                None => {
+                    let start = job_start(&ctx, &run_id, &task_job, &task_id, started_at);
+                    record_failure(&ctx, &start, INTERRUPTED.into()).await
+                }
+            };
             bar.finish(record.status);
             record
         });
@@ -538,9 +573,10 @@ async fn attempt(
         Ok(key) => key,
         Err(e) => return Outcome::failed(format!("cannot sign the manifest: {e:#}")),
     };
-    let dump = match source.dump(&job.database).await {
-        Ok(dump) => dump,
-        Err(e) => return Outcome::failed(e.to_string()),
+    let dump = match until_stopped(job.stop.clone(), source.dump(&job.database)).await {
+        Some(Ok(dump)) => dump,
+        Some(Err(e)) => return Outcome::failed(e.to_string()),
+        None => return Outcome::failed(INTERRUPTED.into()),
     };
     let encryption_mode = ctx.config.encryption.as_ref().map(|e| &e.mode);
     let mut extension = match job.compression.extension() {
@@ -588,12 +624,17 @@ async fn attempt(
 
     let on_read = bar.counter();
     let sealing = pipeline::encrypt::Sealing::new(encryption_mode);
-    let piped = pipeline::run(dump.output, job.compression, sealing, targets, on_read).await;
-    let (totals, outcomes) = match piped {
-        Ok(done) => done,
-        Err(e) => {
+    // Stopping drops the pipeline and with it every staged upload (which removes itself).
+    let piped = pipeline::run(dump.output, job.compression, sealing, targets, on_read);
+    let (totals, outcomes) = match until_stopped(job.stop.clone(), piped).await {
+        Some(Ok(done)) => done,
+        Some(Err(e)) => {
             dump.completion.abort().await;
             return Outcome::failed(e.to_string()).with_copies(failed_copies);
+        }
+        None => {
+            dump.completion.abort().await;
+            return Outcome::failed(INTERRUPTED.into()).with_copies(failed_copies);
         }
     };
     let mut uploads: Vec<(String, Box<dyn Upload>)> = Vec::new();
@@ -610,9 +651,11 @@ async fn attempt(
     }
 
     // Gate 1-3: the tool's exit and stderr, the completion marker, the table counts.
-    let report = match dump.completion.finish().await {
-        Ok(report) => report,
-        Err(e) => return abandon(uploads, failed_copies, e.to_string()).await,
+    // Once judged, a backup commits: stopping no longer interrupts it.
+    let report = match until_stopped(job.stop.clone(), dump.completion.finish()).await {
+        Some(Ok(report)) => report,
+        Some(Err(e)) => return abandon(uploads, failed_copies, e.to_string()).await,
+        None => return abandon(uploads, failed_copies, INTERRUPTED.into()).await,
     };
     if totals.dump_bytes < job.min_dump_bytes {
         let reason = format!(
@@ -700,6 +743,11 @@ async fn attempt(
         copies,
         warnings: Vec::new(),
     }
+}
+
+/// `work`, or `None` as soon as `stop` is cancelled (`work` is dropped).
+async fn until_stopped<T>(stop: CancellationToken, work: impl Future<Output = T>) -> Option<T> {
+    stop.run_until_cancelled(work).await
 }
 
 /// Throws away uploads that must not be committed and fails the backup.

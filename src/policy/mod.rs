@@ -3,6 +3,7 @@
 
 pub mod health;
 pub mod retention;
+pub mod schedule;
 mod span;
 
 pub use span::span;
