@@ -22,6 +22,11 @@ use crate::engine::{Context, UsageError, alerts, audit, prune, verify};
 use crate::policy::schedule;
 use crate::progress::Progress;
 
+/// A fire time in logs: RFC 3339, UTC, to the second.
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// What a timer runs.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Task {
@@ -127,7 +132,7 @@ impl Scheduler {
                 }
             };
             if let Some(fire) = schedule::catch_up(&timer.cron, timer.tz, last, now, window) {
-                tracing::info!(%fire, "{task}: catching up the fire missed while no daemon ran");
+                tracing::info!(fire = %stamp(fire), "{task}: catching up the fire missed while no daemon ran");
                 timer.pending = Some(Pending {
                     fire,
                     start_at: now,
@@ -196,13 +201,13 @@ impl Scheduler {
                 timer.handled = due.fire;
                 if due.passed_over > 0 {
                     tracing::warn!(
-                        fire = %due.fire,
+                        fire = %stamp(due.fire),
                         "{task}: {} earlier fire(s) passed while the daemon could not run them; running the newest only",
                         due.passed_over
                     );
                 }
                 if let Some(replaced) = timer.pending {
-                    tracing::warn!(fire = %replaced.fire, "{task}: fire skipped: a newer fire came before its jitter passed");
+                    tracing::warn!(fire = %stamp(replaced.fire), "{task}: fire skipped: a newer fire came before its jitter passed");
                     self.shared.counters.skipped(task.kind(), task.schedule());
                 }
                 let interval =
@@ -218,14 +223,14 @@ impl Scheduler {
             };
             timer.pending = None;
             if timer.running.is_some() {
-                tracing::warn!(fire = %pending.fire, "{task}: fire skipped: its previous run is still going");
+                tracing::warn!(fire = %stamp(pending.fire), "{task}: fire skipped: its previous run is still going");
                 self.shared.counters.skipped(task.kind(), task.schedule());
                 continue;
             }
             if !may_run(task, pending.fire) {
                 continue;
             }
-            tracing::info!(fire = %pending.fire, "{task}: starting");
+            tracing::info!(fire = %stamp(pending.fire), "{task}: starting");
             timer.running = Some(tokio::task::spawn_local(run_task(
                 self.shared.clone(),
                 task.clone(),
@@ -339,9 +344,9 @@ async fn run_task(shared: Arc<Shared>, task: Task, fire: DateTime<Utc>) {
     };
     shared.counters.run(task.kind(), ok);
     if ok {
-        tracing::info!(%fire, "{task}: done");
+        tracing::info!(fire = %stamp(fire), "{task}: done");
     } else {
-        tracing::error!(%fire, "{task}: done, with failures (see above)");
+        tracing::error!(fire = %stamp(fire), "{task}: done, with failures (see above)");
     }
     if !matches!(task, Task::Prune) {
         // The run changed health: tell the alerts now rather than at the next evaluation.
