@@ -31,7 +31,9 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     config.require_secrets()?;
     daemon::preflight(&config, args.allow_root)?;
     let config_file = config.file.clone();
-    let ctx = std::sync::Arc::new(crate::engine::Context::open(config).await?);
+    let mut ctx = crate::engine::Context::open(config).await?;
+    daemon::as_daemon(&mut ctx);
+    let ctx = std::sync::Arc::new(ctx);
     let options = Options {
         config_file,
         listen: args.listen,

@@ -2,6 +2,7 @@
 //! engine function → print). Human text goes to stdout for results and stderr for logs;
 //! `--json` prints exactly one JSON document on stdout.
 
+mod agents;
 mod audit;
 mod backup;
 mod catalog;
@@ -77,6 +78,8 @@ pub enum Command {
     /// Run schedules, drills, audit and prune by themselves (foreground; SIGHUP reloads,
     /// SIGTERM stops).
     Daemon(daemon::Args),
+    /// The agents sharing the catalog: host, version, labels, heartbeat, running jobs.
+    Agents,
     /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
     Completions(generate::CompletionsArgs),
     /// Print the man page (roff) to stdout.
@@ -105,6 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Init(args) => init::run(&globals, args),
         Command::Check => check::run(&globals).await,
+        Command::Agents => agents::run(&globals).await,
         Command::Backup(args) => backup::run(&globals, args).await,
         Command::List(args) => list::run(&globals, args).await,
         Command::Show(args) => show::run(&globals, args).await,

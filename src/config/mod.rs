@@ -49,6 +49,9 @@ pub struct Config {
     pub daemon: DaemonConfig,
     /// `[http]`: the daemon's listener, off when `None`.
     pub http: Option<HttpConfig>,
+    /// `[catalog] lease_ttl`: how long a job's lease lasts without renewal (renewed every
+    /// third of it while the job runs).
+    pub lease_ttl: std::time::Duration,
     /// Connection secrets that could not be read, as the errors they gave: a command that
     /// connects calls `require_secrets`; `list`, `show` and `status` do not.
     pub unresolved_secrets: Vec<String>,
@@ -155,6 +158,54 @@ pub struct SourceConfig {
     pub exclude_tables: Vec<String>,
     pub max_replica_lag: Option<std::time::Duration>,
     pub connection: Connection,
+}
+
+impl SourceConfig {
+    /// The server (or file) this source names, as the catalog binds the name to it. A server
+    /// reached on this machine's own loopback or socket, and a SQLite file, are this host's:
+    /// their address carries `host`, so the same name on two hosts never means one server.
+    pub fn address(&self, host: &str) -> SourceAddress {
+        let engine = self.engine.as_str();
+        match &self.connection {
+            Connection::File { path } => SourceAddress {
+                text: format!("{engine}:{} on {host}", path.display()),
+                local: true,
+            },
+            Connection::Server {
+                socket: Some(socket),
+                ..
+            } => SourceAddress {
+                text: format!("{engine}:{} on {host}", socket.display()),
+                local: true,
+            },
+            Connection::Server {
+                host: server, port, ..
+            } => {
+                let local = server.is_empty()
+                    || server.eq_ignore_ascii_case("localhost")
+                    || server
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback());
+                let text = format!("{engine}://{server}:{port}");
+                SourceAddress {
+                    text: if local {
+                        format!("{text} on {host}")
+                    } else {
+                        text
+                    },
+                    local,
+                }
+            }
+        }
+    }
+}
+
+/// Where a source's server is, for the catalog's source bindings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceAddress {
+    pub text: String,
+    /// Reached on this host only (loopback, socket, file).
+    pub local: bool,
 }
 
 /// How to reach a source, by engine. One per source, made once: the size of the `Server`

@@ -120,6 +120,7 @@ struct RawAssert {
 #[serde(deny_unknown_fields)]
 struct RawCatalog {
     url: Option<SecretRef>,
+    lease_ttl: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -457,8 +458,21 @@ fn validate_alert(index: usize, a: RawAlert, base: &Path) -> Result<AlertConfig,
     })
 }
 
+/// How long a job's lease outlives its holder's last renewal, by default.
+const DEFAULT_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Shorter leases would expire between renewals on a busy catalog.
+const MIN_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub fn validate(raw: RawConfig, base: &Path, deferred: &Deferred) -> Result<Config, String> {
     let inline_secrets = inline_secrets(&raw);
+    let lease_ttl = match raw.catalog.as_ref().and_then(|c| c.lease_ttl.as_deref()) {
+        None => DEFAULT_LEASE_TTL,
+        Some(text) => match parse_duration(text) {
+            Ok(ttl) if ttl >= MIN_LEASE_TTL => ttl,
+            Ok(_) => return Err("[catalog] key `lease_ttl`: expected at least 2s".into()),
+            Err(e) => return Err(format!("[catalog] key `lease_ttl`: {e}")),
+        },
+    };
     let catalog_url = raw
         .catalog
         .and_then(|c| c.url)
@@ -570,6 +584,7 @@ pub fn validate(raw: RawConfig, base: &Path, deferred: &Deferred) -> Result<Conf
         catalog_url,
         daemon,
         http,
+        lease_ttl,
         inline_secrets,
         unresolved_secrets: Vec::new(),
     })

@@ -130,6 +130,12 @@ pub fn preflight(config: &Config, allow_root: bool) -> Result<(), UsageError> {
     Ok(())
 }
 
+/// Makes the context's agent this daemon: its kind and `[daemon] labels`.
+pub fn as_daemon(ctx: &mut Context) {
+    ctx.agent.kind = dbward_catalog::AgentKind::Daemon;
+    ctx.agent.labels = ctx.config.daemon.labels.clone();
+}
+
 /// Runs until SIGTERM or SIGINT; returns the exit code.
 pub async fn run(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
     tokio::task::LocalSet::new()
@@ -165,6 +171,7 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
         Some(listen) => Some(http::serve(listen, shared.clone(), http_stop.clone()).await?),
         None => None,
     };
+    ctx.catalog.register_agent(&ctx.agent).await?;
     let mut scheduler = Scheduler::start(shared.clone(), &ctx, now).await;
     tracing::info!(
         schedules = config.schedules.len(),
@@ -176,6 +183,8 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
     drop(ctx);
     let mut ticks = tokio::time::interval(TICK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut beats = tokio::time::interval(crate::policy::fleet::HEARTBEAT_EVERY);
+    beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let signal = loop {
         tokio::select! {
             _ = ticks.tick() => {
@@ -186,7 +195,13 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
                 view.next_fires = scheduler.next_fires();
                 view.running = scheduler.running();
             }
-            _ = hangup.recv() => match reload(&options.config_file, &shared) {
+            _ = beats.tick() => {
+                let ctx = shared.context();
+                if let Err(e) = ctx.catalog.heartbeat(&ctx.agent.agent.id).await {
+                    tracing::warn!("cannot beat the heartbeat in the catalog: {e}");
+                }
+            }
+            _ = hangup.recv() => match reload(&options.config_file, &shared).await {
                 Ok(reloaded) => {
                     scheduler.configure(&reloaded.config, Utc::now());
                     tracing::info!(schedules = reloaded.config.schedules.len(), "reloaded {}", options.config_file.display());
@@ -243,11 +258,14 @@ async fn wait_all(runs: &mut Vec<JoinHandle<()>>) {
 
 /// Reads and validates the config file again and puts it in force for the runs that start
 /// from now on; runs going on keep the context they started with.
-fn reload(file: &Path, shared: &Shared) -> anyhow::Result<Arc<Context>> {
+async fn reload(file: &Path, shared: &Shared) -> anyhow::Result<Arc<Context>> {
     let config = Config::load(file)?;
     config.require_secrets()?;
     preflight(&config, true)?;
-    let ctx = Arc::new(shared.context().reload(config)?);
+    let mut ctx = shared.context().reload(config)?;
+    as_daemon(&mut ctx);
+    ctx.catalog.register_agent(&ctx.agent).await?;
+    let ctx = Arc::new(ctx);
     let old = shared.context();
     let (new, before) = (&ctx.config.daemon, &old.config.daemon);
     if (new.max_jobs, new.max_jobs_per_source) != (before.max_jobs, before.max_jobs_per_source) {

@@ -95,13 +95,16 @@ pub struct Scheduler {
     detached: Vec<JoinHandle<()>>,
 }
 
-/// Whether this daemon may run `fire` of `task`.
-///
-/// PLACEHOLDER until the catalog's `claim_fire` lands: a single daemon per catalog runs
-/// every fire. With several daemons on one catalog, this is where each fire is claimed once
-/// per (kind, schedule, source, database, fire time, agent).
-fn may_run(_task: &Task, _fire: DateTime<Utc>) -> bool {
-    true
+/// Claims `fire` of `task` in the catalog, so that one agent sharing the catalog runs each
+/// fire once (a daemon restarted after running a fire does not run it again). One claim
+/// covers the whole task (all of a schedule's databases); claims per database are for a
+/// fleet of daemons to come.
+async fn claim(ctx: &Context, task: &Task, fire: DateTime<Utc>) -> anyhow::Result<bool> {
+    let (kind, schedule) = (task.kind(), task.schedule());
+    Ok(ctx
+        .catalog
+        .claim_fire(kind, schedule, "", fire, &ctx.agent.agent.id)
+        .await?)
 }
 
 impl Scheduler {
@@ -227,9 +230,6 @@ impl Scheduler {
                 self.shared.counters.skipped(task.kind(), task.schedule());
                 continue;
             }
-            if !may_run(task, pending.fire) {
-                continue;
-            }
             tracing::info!(fire = %stamp(pending.fire), "{task}: starting");
             timer.running = Some(tokio::task::spawn_local(run_task(
                 self.shared.clone(),
@@ -336,6 +336,18 @@ async fn last_run(ctx: &Context, task: &Task) -> anyhow::Result<Option<DateTime<
 /// One run of `task` for `fire`, on the config current when it starts.
 async fn run_task(shared: Arc<Shared>, task: Task, fire: DateTime<Utc>) {
     let ctx = shared.context();
+    match claim(&ctx, &task, fire).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(fire = %stamp(fire), "{task}: not run: this fire was claimed already (by this daemon before a restart, or another one)");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(fire = %stamp(fire), "{task}: not run: the fire cannot be claimed in the catalog: {e:#}");
+            shared.counters.run(task.kind(), false);
+            return;
+        }
+    }
     let ok = match &task {
         Task::Backup(name) => run_backup(&shared, &ctx, name).await,
         Task::Drill(name) => run_drills(&shared, &ctx, name).await,

@@ -163,12 +163,12 @@ async fn tell(
     if changes.firing.is_empty() && changes.resolved.is_empty() {
         return Ok(None);
     }
-    let text = change_text(&ctx.host, &changes);
+    let text = change_text(&ctx.agent.agent.host, &changes);
     match &alert.kind {
         AlertKind::Email { from, to } => {
             let subject = format!(
                 "dbward on {}: {}: {} firing, {} resolved",
-                ctx.host,
+                ctx.agent.agent.host,
                 report.state.label(),
                 changes.firing.len(),
                 changes.resolved.len()
@@ -178,7 +178,7 @@ async fn tell(
         AlertKind::Slack => post(client, alert, json!({ "text": text })).await?,
         _ => {
             let body = json!({
-                "host": ctx.host,
+                "host": ctx.agent.agent.host,
                 "state": report.state,
                 "firing": changes.firing,
                 "resolved": changes.resolved,
@@ -193,7 +193,13 @@ async fn tell(
         .map(|p| (problem_key(p), severity_name(p.severity).to_string()))
         .collect();
     ctx.catalog
-        .alert_sent(&alert.name, &firing, &changes.resolved, now)
+        .alert_sent(
+            &alert.name,
+            &firing,
+            &changes.resolved,
+            now,
+            &ctx.agent.agent.id,
+        )
         .await
         .map_err(|e| e.to_string())?;
     Ok(Some(format!(

@@ -4,7 +4,7 @@
 //! job's failure — even an error outside its attempt, such as its lock or a catalog write —
 //! is that job's `failed` backup: its siblings go on and the run is finished.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -17,16 +17,17 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
+use super::lease::{self, ClaimError};
 use super::limits::JobLimits;
-use super::lock::{LockError, try_lock};
-use super::select::{self, select};
 use super::verify::{self, VerifyResult};
 use super::{Context, UsageError};
 use crate::catalog::{
     BackupEnd, BackupRecord, BackupStart, BackupStatus, CopyRecord, CopyStatus, RunStatus,
+    SourceBinding,
 };
-use crate::config::{Compression, ScheduleConfig, VerifyLevel, VerifyUpload};
+use crate::config::{ScheduleConfig, VerifyLevel, VerifyUpload};
 use crate::pipeline::{self, Target};
+use crate::policy::planning::{self, Filters, Job, Plan};
 use crate::progress::Progress;
 
 /// What `dbward backup` was asked to do.
@@ -38,8 +39,8 @@ pub struct BackupRequest {
     pub parallelism: Option<usize>,
     /// Slots shared with other runs (the daemon's `max_jobs`, `max_jobs_per_source`).
     pub limits: Option<Arc<JobLimits>>,
-    /// Cancelled to interrupt the run: jobs not yet committing stop, abort their uploads
-    /// and kill their dump, and are recorded `failed` ([`INTERRUPTED`]).
+    /// Cancelled to interrupt the run: jobs not yet judged stop, abort their uploads and
+    /// kill their dump, and are recorded `failed` ([`INTERRUPTED`]).
     pub stop: Option<CancellationToken>,
 }
 
@@ -76,20 +77,6 @@ impl RunReport {
     }
 }
 
-/// One database to back up.
-#[derive(Debug, Clone)]
-struct Job {
-    schedule: Option<String>,
-    source: String,
-    database: String,
-    destinations: Vec<String>,
-    compression: Compression,
-    min_dump_bytes: u64,
-    min_copies: usize,
-    verify: Option<VerifyLevel>,
-    stop: CancellationToken,
-}
-
 /// Runs a backup of everything `request` selects.
 pub async fn run(
     ctx: Arc<Context>,
@@ -109,8 +96,14 @@ pub async fn run(
     let run_id = ulid::Ulid::new().to_string();
     let run_started = Utc::now();
     let schedule_label = request.schedule.clone();
+    ctx.catalog.register_agent(&ctx.agent).await?;
     ctx.catalog
-        .start_run(&run_id, schedule_label.as_deref(), &ctx.host, run_started)
+        .start_run(
+            &run_id,
+            schedule_label.as_deref(),
+            &ctx.agent.agent,
+            run_started,
+        )
         .await?;
     // Schedules are first seen by a command that writes anyway, so that `status` stays a
     // read (see `status::first_seen`).
@@ -133,83 +126,53 @@ pub async fn run(
         }
     }
 
-    let mut warnings = Vec::new();
-    let mut jobs = Vec::new();
-    let mut records = Vec::new();
-    for schedule in schedules {
-        for source_name in &schedule.sources {
-            if !request.sources.is_empty() && !request.sources.contains(source_name) {
-                continue;
-            }
-            let source_config = ctx.config.source(source_name).expect("validated");
-            let source = ctx.sources[source_name].clone();
-            let available = match source.list_databases().await {
-                Ok(list) => list,
-                Err(e) => {
-                    // The source is unreachable: record a failed backup for every database it
-                    // was expected to provide, so that each shows in `list`, alerts and the
-                    // exit code, not only in a log line.
-                    let expected = select::expected_without_discovery(
-                        &source_config.databases,
-                        &request.databases,
-                    );
-                    for database in expected {
-                        let start = BackupStart {
-                            id: &ulid::Ulid::new().to_string(),
-                            run_id: &run_id,
-                            schedule: Some(&schedule.name),
-                            source: source.name(),
-                            engine: source.engine().as_str(),
-                            database: &database,
-                            started_at: Utc::now(),
-                        };
-                        records.push(record_failure(&ctx, &start, e.to_string()).await);
-                    }
-                    continue;
-                }
-            };
-            let selection = select(
-                &available,
-                &source_config.databases,
-                &source_config.exclude_databases,
-                &request.databases,
-            );
-            for pattern in selection.unmatched {
-                let warning =
-                    format!("source {source_name}: pattern {pattern:?} matches no database");
-                tracing::warn!("{warning}");
-                warnings.push(warning);
-            }
-            for database in selection.databases {
-                if let Some(earlier) = jobs
-                    .iter()
-                    .find(|j: &&Job| j.source == *source_name && j.database == database)
-                {
-                    // Two schedules cover it: one run backs it up once, not twice racing.
-                    tracing::info!(
-                        "{source_name}/{database} is in schedules {} and {}; backing it up once, with {}'s settings",
-                        earlier.schedule.as_deref().unwrap_or("-"),
-                        schedule.name,
-                        earlier.schedule.as_deref().unwrap_or("-")
-                    );
-                    continue;
-                }
-                jobs.push(Job {
-                    schedule: Some(schedule.name.clone()),
-                    source: source_name.clone(),
-                    database,
-                    destinations: schedule.destinations.clone(),
-                    compression: schedule.compression,
-                    min_dump_bytes: schedule.min_dump_bytes,
-                    min_copies: schedule.min_copies.unwrap_or(schedule.destinations.len()),
-                    verify: schedule.verify,
-                    stop: request.stop.clone().unwrap_or_default(),
-                });
-            }
-        }
+    let filters = Filters {
+        sources: &request.sources,
+        databases: &request.databases,
+    };
+    let mut listed = BTreeMap::new();
+    for name in planning::sources_to_list(&schedules, &filters) {
+        let config = ctx.config.source(name).expect("validated");
+        let found = match bind_source(&ctx, config).await {
+            Ok(()) => ctx.sources[name]
+                .list_databases()
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        listed.insert(name.to_string(), found);
     }
-    if jobs.is_empty() && records.is_empty() {
-        warnings.push("nothing was selected to back up".into());
+    let Plan {
+        jobs,
+        unlisted,
+        warnings,
+        notes,
+    } = planning::plan(
+        &schedules,
+        |name| ctx.config.source(name),
+        &filters,
+        &listed,
+    );
+    for note in &notes {
+        tracing::info!("{note}");
+    }
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    let mut records = Vec::new();
+    for missed in unlisted {
+        let source = &ctx.sources[&missed.source];
+        let start = BackupStart {
+            id: &ulid::Ulid::new().to_string(),
+            run_id: &run_id,
+            schedule: Some(&missed.schedule),
+            source: source.name(),
+            engine: source.engine().as_str(),
+            database: &missed.database,
+            started_at: Utc::now(),
+            agent: &ctx.agent.agent,
+        };
+        records.push(record_failure(&ctx, &start, missed.reason).await);
     }
 
     let verify_levels: HashMap<(String, String), VerifyLevel> = jobs
@@ -231,14 +194,13 @@ pub async fn run(
         let task_job = job.clone();
         let task_id = id.clone();
         let limits = request.limits.clone();
+        let stop = request.stop.clone().unwrap_or_default();
         let handle = tasks.spawn(async move {
             let _permit = permit;
             let slots = match &limits {
-                Some(limits) => {
-                    until_stopped(task_job.stop.clone(), limits.acquire(&task_job.source))
-                        .await
-                        .map(Some)
-                }
+                Some(limits) => until_stopped(&stop, limits.acquire(&task_job.source))
+                    .await
+                    .map(Some),
                 None => Some(None),
             };
             // Counted from when the job got its slots, not from when it was queued.
@@ -249,7 +211,14 @@ pub async fn run(
             };
             let record = match slots {
                 Some(_slots) => {
-                    back_up_one(&ctx, &run_id, &task_job, &task_id, started_at, &bar).await
+                    let one = Attempt {
+                        run_id: &run_id,
+                        id: &task_id,
+                        started_at,
+                        bar: &bar,
+                        stop: &stop,
+                    };
+                    back_up_one(&ctx, &task_job, &one).await
                 }
                 None => {
                     let start = job_start(&ctx, &run_id, &task_job, &task_id, started_at);
@@ -402,6 +371,7 @@ async fn record_failure(ctx: &Context, start: &BackupStart<'_>, reason: String) 
                 verification: None,
                 warnings: Vec::new(),
                 pruned_at: None,
+                agent: Some(start.agent.clone()),
             }
         }
     }
@@ -422,6 +392,7 @@ fn job_start<'a>(
         engine: ctx.sources[&job.source].engine().as_str(),
         database: &job.database,
         started_at,
+        agent: &ctx.agent.agent,
     }
 }
 
@@ -451,18 +422,20 @@ impl Outcome {
     }
 }
 
+/// One job's attempt: its run, id, start, progress bar and stop token.
+struct Attempt<'a> {
+    run_id: &'a str,
+    id: &'a str,
+    started_at: DateTime<Utc>,
+    bar: &'a crate::progress::JobBar,
+    stop: &'a CancellationToken,
+}
+
 /// Backs up one job; whatever goes wrong ends as this job's record, never as an error that
 /// would stop the run.
-async fn back_up_one(
-    ctx: &Context,
-    run_id: &str,
-    job: &Job,
-    id: &str,
-    started_at: DateTime<Utc>,
-    bar: &crate::progress::JobBar,
-) -> BackupRecord {
-    let start = job_start(ctx, run_id, job, id, started_at);
-    match try_back_up_one(ctx, &start, job, bar).await {
+async fn back_up_one(ctx: &Context, job: &Job, one: &Attempt<'_>) -> BackupRecord {
+    let start = job_start(ctx, one.run_id, job, one.id, one.started_at);
+    match try_back_up_one(ctx, &start, job, one).await {
         Ok(record) => record,
         Err(e) => record_failure(ctx, &start, format!("{e:#}")).await,
     }
@@ -472,35 +445,82 @@ async fn try_back_up_one(
     ctx: &Context,
     start: &BackupStart<'_>,
     job: &Job,
-    bar: &crate::progress::JobBar,
+    one: &Attempt<'_>,
 ) -> anyhow::Result<BackupRecord> {
     let (id, started_at) = (start.id, start.started_at);
     let source = ctx.sources[&job.source].clone();
-    let _lock = match try_lock(&ctx.config.state_dir, &job.source, &job.database) {
-        Ok(lock) => lock,
-        Err(LockError::Held { job: name, holder }) => {
-            ctx.catalog.start_backup(start).await?;
-            let outcome = Outcome {
-                status: BackupStatus::Skipped,
-                error: Some(format!(
-                    "skipped: another run is backing up {name} ({holder})"
-                )),
-                ..Outcome::failed(String::new())
-            };
-            return finish(ctx, id, outcome, &job.source, &job.database, started_at).await;
+    let lease_name = lease::backup_job(&job.source, &job.database);
+    let held = match lease::claim(ctx, &lease_name, &job.source, &job.database).await {
+        Ok(held) => held,
+        Err(ClaimError::Busy(busy)) => {
+            let reason = format!("skipped: {busy}");
+            ctx.catalog.record_skipped(start, &reason).await?;
+            tracing::warn!(target: "dbward::summary", id, source = %job.source, database = %job.database, status = "skipped", reason, "backup skipped");
+            let (record, _) = ctx
+                .catalog
+                .get(id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("backup {id} vanished from the catalog"))?;
+            return Ok(record);
         }
         Err(e) => return Err(e.into()),
     };
+    // Holding the lease, every `running` backup of this job is a dead holder's.
     let interrupted = ctx
         .catalog
         .fail_interrupted(&job.source, &job.database, started_at)
         .await?;
     if interrupted > 0 {
-        tracing::warn!(source = %job.source, database = %job.database, "marked {interrupted} interrupted backup(s) as failed");
+        let whose = held
+            .replaced
+            .as_ref()
+            .map(|h| format!(" (left by {h})"))
+            .unwrap_or_default();
+        tracing::warn!(source = %job.source, database = %job.database, "marked {interrupted} interrupted backup(s) as failed{whose}");
     }
     ctx.catalog.start_backup(start).await?;
-    let outcome = attempt(ctx, job, source.as_ref(), id, started_at, bar).await;
-    finish(ctx, id, outcome, &job.source, &job.database, started_at).await
+    let outcome = tokio::select! {
+        outcome = attempt(ctx, job, source.as_ref(), one) => outcome,
+        // The dump and uploads are dropped: the tool's process group is killed and staged
+        // objects are removed by the next run's clean-up, never committed.
+        reason = held.lost() => Outcome::failed(reason),
+    };
+    let record = finish(ctx, id, outcome, &job.source, &job.database, started_at).await;
+    held.release().await;
+    record
+}
+
+/// Binds the source's name to its server in the catalog. A name that already stands for
+/// another host's own server (or that this host's own server would take from another
+/// server) is refused: two hosts' sources of one name must not merge their histories.
+async fn bind_source(ctx: &Context, source: &crate::config::SourceConfig) -> Result<(), String> {
+    let address = source.address(&ctx.agent.agent.host);
+    let agent = &ctx.agent.agent;
+    let bind = |replace| {
+        ctx.catalog
+            .bind_source(&source.name, &address.text, agent, replace)
+    };
+    let conflict = match bind(false).await.map_err(|e| e.to_string())? {
+        SourceBinding::Bound => return Ok(()),
+        SourceBinding::Conflict {
+            address: bound,
+            agent: bound_by,
+        } => (bound, bound_by),
+    };
+    let (bound, bound_by) = conflict;
+    let bound_is_local = bound.ends_with(&format!(" on {}", bound_by.host));
+    if bound_by.id == agent.id || (!address.local && !bound_is_local) {
+        // This agent moved its own source, or the fleet's server moved.
+        tracing::info!(source = %source.name, "source now stands for {} (was {bound})", address.text);
+        bind(true).await.map_err(|e| e.to_string())?;
+        return Ok(());
+    }
+    Err(format!(
+        "source {:?} in the shared catalog stands for {bound} (recorded by agent {} on {}), \
+         but this config points it at {}; give one of them another name so that their \
+         backups are not mixed",
+        source.name, bound_by.id, bound_by.host, address.text
+    ))
 }
 
 async fn finish(
@@ -560,20 +580,14 @@ async fn finish(
     Ok(record)
 }
 
-async fn attempt(
-    ctx: &Context,
-    job: &Job,
-    source: &dyn Source,
-    id: &str,
-    started_at: DateTime<Utc>,
-    bar: &crate::progress::JobBar,
-) -> Outcome {
+async fn attempt(ctx: &Context, job: &Job, source: &dyn Source, one: &Attempt<'_>) -> Outcome {
+    let (id, started_at, bar, stop) = (one.id, one.started_at, one.bar, one.stop);
     // Before the dump: a backup whose manifest cannot be signed is not worth taking.
     let signing_key = match super::integrity::signing_key(&ctx.config.integrity) {
         Ok(key) => key,
         Err(e) => return Outcome::failed(format!("cannot sign the manifest: {e:#}")),
     };
-    let dump = match until_stopped(job.stop.clone(), source.dump(&job.database)).await {
+    let dump = match until_stopped(stop, source.dump(&job.database)).await {
         Some(Ok(dump)) => dump,
         Some(Err(e)) => return Outcome::failed(e.to_string()),
         None => return Outcome::failed(INTERRUPTED.into()),
@@ -626,7 +640,7 @@ async fn attempt(
     let sealing = pipeline::encrypt::Sealing::new(encryption_mode);
     // Stopping drops the pipeline and with it every staged upload (which removes itself).
     let piped = pipeline::run(dump.output, job.compression, sealing, targets, on_read);
-    let (totals, outcomes) = match until_stopped(job.stop.clone(), piped).await {
+    let (totals, outcomes) = match until_stopped(stop, piped).await {
         Some(Ok(done)) => done,
         Some(Err(e)) => {
             dump.completion.abort().await;
@@ -652,7 +666,7 @@ async fn attempt(
 
     // Gate 1-3: the tool's exit and stderr, the completion marker, the table counts.
     // Once judged, a backup commits: stopping no longer interrupts it.
-    let report = match until_stopped(job.stop.clone(), dump.completion.finish()).await {
+    let report = match until_stopped(stop, dump.completion.finish()).await {
         Some(Ok(report)) => report,
         Some(Err(e)) => return abandon(uploads, failed_copies, e.to_string()).await,
         None => return abandon(uploads, failed_copies, INTERRUPTED.into()).await,
@@ -746,7 +760,7 @@ async fn attempt(
 }
 
 /// `work`, or `None` as soon as `stop` is cancelled (`work` is dropped).
-async fn until_stopped<T>(stop: CancellationToken, work: impl Future<Output = T>) -> Option<T> {
+async fn until_stopped<T>(stop: &CancellationToken, work: impl Future<Output = T>) -> Option<T> {
     stop.run_until_cancelled(work).await
 }
 
@@ -862,7 +876,7 @@ fn build_manifest(
         dump_tool: info.tool.clone(),
         dump_tool_version: info.tool_version.clone(),
         dump_format: info.format.clone(),
-        host: ctx.host.clone(),
+        host: ctx.agent.agent.host.clone(),
         started_at,
         finished_at: Utc::now(),
         options: info.options.clone(),

@@ -1,6 +1,8 @@
 //! Use cases, one file per verb. Each takes a `Context` (config, catalog, adapters) and
 //! returns plain data for the command handler to print.
 
+pub mod agent;
+pub mod agents;
 pub mod alerts;
 pub mod artifact;
 pub mod audit;
@@ -10,6 +12,7 @@ pub mod check;
 pub mod integrity;
 pub mod journal;
 pub mod keys;
+pub mod lease;
 pub mod limits;
 pub mod locate;
 pub mod lock;
@@ -18,7 +21,6 @@ pub mod rebuild;
 pub mod restore;
 pub mod scan;
 pub mod scratch;
-pub mod select;
 pub mod status;
 pub mod verify;
 
@@ -39,7 +41,8 @@ pub struct Context {
     pub catalog: Arc<dyn Catalog>,
     pub sources: BTreeMap<String, Arc<dyn Source>>,
     pub destinations: BTreeMap<String, Arc<dyn Destination>>,
-    pub host: String,
+    /// This process as an agent of the catalog: what its rows and leases carry.
+    pub agent: dbward_catalog::AgentInfo,
     /// This run's spool and secrets folders (what dead runs left is removed on open).
     pub scratch: scratch::Scratch,
     /// Why `catalog` is an empty stand-in in memory rather than the catalog file (see
@@ -160,13 +163,17 @@ impl Context {
             })
             .collect::<Result<_, _>>()?;
         Ok(Context {
-            config,
             catalog,
             sources,
             destinations,
-            host: host_name(),
+            agent: agent::identity(
+                &config.state_dir,
+                dbward_catalog::AgentKind::Cli,
+                Vec::new(),
+            ),
             scratch,
             catalog_stand_in,
+            config,
         })
     }
 }

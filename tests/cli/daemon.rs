@@ -376,7 +376,7 @@ fn every_metric_is_documented(scrape: &str) {
 #[test]
 fn audit_and_prune_run_on_their_crons() {
     let env = sqlite_env(
-        "[daemon]\naudit = \"*/2 * * * * *\"\nprune = \"*/3 * * * * *\"\n\
+        "[daemon]\naudit = \"*/2 * * * * *\"\nprune = \"*/3 * * * * *\"\nlabels = [\"eu-west\"]\n\
          [[schedule]]\nname = \"nightly\"\ncron = \"0 0 3 1 1 *\"\nsources = [\"lite\"]\n\
          destinations = [\"local\"]\nretention = { last = 1 }\n",
     );
@@ -409,6 +409,18 @@ fn audit_and_prune_run_on_their_crons() {
             .log()
             .contains("backups of schedule nightly: starting")
     );
+    // The daemon is an agent of the catalog, with its labels, alive by its heartbeat.
+    let (code, agents) = env.json(&["agents"]);
+    assert_eq!(code, 0, "{agents:#}");
+    let daemons: Vec<&Value> = agents["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "daemon")
+        .collect();
+    assert_eq!(daemons.len(), 1, "{agents:#}");
+    assert_eq!(daemons[0]["labels"], serde_json::json!(["eu-west"]), "{agents:#}");
+    assert_eq!(daemons[0]["state"], "alive", "{agents:#}");
     daemon.signal(nix::sys::signal::Signal::SIGINT);
     assert!(daemon.wait_exit().success(), "{}", daemon.log());
 }

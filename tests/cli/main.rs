@@ -13,6 +13,7 @@ mod faults;
 mod generate;
 mod integrity;
 mod kill_anywhere;
+mod leases;
 mod mariadb;
 mod postgres;
 mod prune;

@@ -5,15 +5,21 @@
 //! catalog.
 
 pub mod conformance;
+mod coordination;
 pub mod migrate;
 mod model;
 mod postgres;
 mod sql;
+mod sql_coordination;
 mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 
+pub use coordination::{
+    AgentInfo, AgentKind, AgentRecord, AgentRef, Claim, Coordination, Lease, LeaseHolder,
+    SourceBinding,
+};
 pub use model::{
     AlertState, BackupEnd, BackupRecord, BackupStart, BackupStatus, CopyRecord, CopyStatus,
     ListFilter, NewVerification, Proof, Proofs, RunStatus, VerificationEntry, VerificationRecord,
@@ -45,10 +51,11 @@ pub enum CatalogError {
 pub type Result<T> = std::result::Result<T, CatalogError>;
 
 /// The catalog port. Methods are grouped by concern: runs and backups, copies,
-/// verifications, alert state, schedules seen. Reads (`list`, `get`, `latest_good`,
+/// verifications, alert state, schedules seen; agents, leases, fires and source bindings are
+/// the [`Coordination`] part. Reads (`list`, `get`, `latest_good`,
 /// `proofs`, `first_seen`, ...) never write.
 #[async_trait]
-pub trait Catalog: Send + Sync + std::fmt::Debug {
+pub trait Catalog: Coordination + Send + Sync + std::fmt::Debug {
     /// Fails when the catalog cannot take a write (a read-only disk or file, a read-only
     /// PostgreSQL user or server, say); writes nothing.
     async fn check_writable(&self) -> Result<()>;
@@ -60,7 +67,7 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
         &self,
         id: &str,
         schedule: Option<&str>,
-        host: &str,
+        agent: &AgentRef,
         at: DateTime<Utc>,
     ) -> Result<()>;
 
@@ -70,11 +77,15 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// Records a backup as `running`.
     async fn start_backup(&self, b: &BackupStart<'_>) -> Result<()>;
 
+    /// Records a backup that was skipped (someone else holds its job), ended at once: never
+    /// a `running` row that another agent's recovery could take for a dead one.
+    async fn record_skipped(&self, b: &BackupStart<'_>, reason: &str) -> Result<()>;
+
     /// Records how a backup ended, with its copies and warnings, in one transaction.
     async fn finish_backup(&self, end: &BackupEnd<'_>) -> Result<()>;
 
     /// Marks backups of one database left `running` by a process that died as `failed`.
-    /// Called while holding that database's lock, so no live run is touched.
+    /// Called only by the holder of that database's lease, so no live run is touched.
     async fn fail_interrupted(
         &self,
         source: &str,
@@ -156,13 +167,15 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// What alert `channel` was last told.
     async fn alert_state(&self, channel: &str) -> Result<AlertState>;
 
-    /// Records that `channel` was told of `firing` (problem key, severity) and `resolved`.
+    /// Records that `channel` was told of `firing` (problem key, severity) and `resolved`, by
+    /// agent `agent_id`.
     async fn alert_sent(
         &self,
         channel: &str,
         firing: &[(String, String)],
         resolved: &[String],
         at: DateTime<Utc>,
+        agent_id: &str,
     ) -> Result<()>;
 
     // --- Schedules seen ---

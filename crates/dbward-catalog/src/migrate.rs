@@ -26,7 +26,8 @@ struct Table {
     key: usize,
 }
 
-/// Every table of the schema (version 3), parents before children.
+/// Every table of the schema (version 4) that holds history, parents before children.
+/// Leases and claimed fires are not copied: they belong to the processes running now.
 const TABLES: &[Table] = &[
     Table {
         name: "runs",
@@ -37,6 +38,7 @@ const TABLES: &[Table] = &[
             ("started_at", Text),
             ("finished_at", Text),
             ("status", Text),
+            ("agent_id", Text),
         ],
         key: 1,
     },
@@ -60,6 +62,8 @@ const TABLES: &[Table] = &[
             ("manifest", Text),
             ("pruned_at", Text),
             ("prune_reason", Text),
+            ("agent_id", Text),
+            ("host", Text),
         ],
         key: 1,
     },
@@ -105,8 +109,34 @@ const TABLES: &[Table] = &[
             ("problem", Text),
             ("severity", Text),
             ("last_sent", Text),
+            ("agent_id", Text),
         ],
         key: 2,
+    },
+    Table {
+        name: "agents",
+        columns: &[
+            ("id", Text),
+            ("host", Text),
+            ("version", Text),
+            ("kind", Text),
+            ("labels", Text),
+            ("pid", Int),
+            ("started_at", Text),
+            ("heartbeat_at", Text),
+        ],
+        key: 1,
+    },
+    Table {
+        name: "sources",
+        columns: &[
+            ("name", Text),
+            ("address", Text),
+            ("agent_id", Text),
+            ("host", Text),
+            ("first_seen", Text),
+        ],
+        key: 1,
     },
 ];
 
