@@ -419,7 +419,11 @@ fn audit_and_prune_run_on_their_crons() {
         .filter(|a| a["kind"] == "daemon")
         .collect();
     assert_eq!(daemons.len(), 1, "{agents:#}");
-    assert_eq!(daemons[0]["labels"], serde_json::json!(["eu-west"]), "{agents:#}");
+    assert_eq!(
+        daemons[0]["labels"],
+        serde_json::json!(["eu-west"]),
+        "{agents:#}"
+    );
     assert_eq!(daemons[0]["state"], "alive", "{agents:#}");
     daemon.signal(nix::sys::signal::Signal::SIGINT);
     assert!(daemon.wait_exit().success(), "{}", daemon.log());
