@@ -28,6 +28,11 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     tracing::info!("serving /metrics, /healthz and /readyz on http://{listen}");
+    if !listen.ip().is_loopback() {
+        tracing::warn!(
+            "{listen} is reachable from other hosts, without authentication or TLS: keep it on a private network"
+        );
+    }
     let app = Router::new()
         .route("/metrics", get(metrics_page))
         .route("/healthz", get(healthz))
