@@ -18,9 +18,9 @@ use super::Shared;
 use crate::catalog::ListFilter;
 use crate::config::{Config, VerifyLevel};
 use crate::engine::backup::{self, BackupRequest};
+use crate::engine::observe::Quiet;
 use crate::engine::{Context, UsageError, alerts, audit, prune, verify};
 use crate::policy::schedule;
-use crate::progress::Progress;
 
 /// A fire time in logs: RFC 3339, UTC, to the second.
 fn stamp(at: DateTime<Utc>) -> String {
@@ -360,8 +360,9 @@ async fn run_task(shared: Arc<Shared>, task: Task, fire: DateTime<Utc>) {
     } else {
         tracing::error!(fire = %stamp(fire), "{task}: done, with failures (see above)");
     }
-    if !matches!(task, Task::Prune) {
-        // The run changed health: tell the alerts now rather than at the next evaluation.
+    if matches!(task, Task::Drill(_) | Task::Audit) {
+        // The run changed health: tell the alerts now rather than at the next evaluation
+        // (a backup run tells them itself).
         tell_alerts(&ctx).await;
     }
 }
@@ -374,8 +375,11 @@ async fn run_backup(shared: &Shared, ctx: &Arc<Context>, schedule: &str) -> bool
         stop: Some(shared.stop.clone()),
         ..BackupRequest::default()
     };
-    match backup::run(ctx.clone(), &request, &Progress::hidden()).await {
-        Ok(report) => {
+    match backup::run_and_alert(ctx.clone(), &request, &Quiet).await {
+        Ok((report, alerts)) => {
+            for error in &alerts.errors {
+                tracing::error!("{error}");
+            }
             for b in &report.backups {
                 let took = b
                     .finished_at
@@ -412,14 +416,7 @@ async fn run_drills(shared: &Shared, ctx: &Context, schedule: &str) -> bool {
             source: Some(source.clone()),
             databases: Vec::new(),
         };
-        let done = verify::run(
-            ctx,
-            &selection,
-            VerifyLevel::Drill,
-            None,
-            &Progress::hidden(),
-        )
-        .await;
+        let done = verify::run(ctx, &selection, VerifyLevel::Drill, None, &Quiet).await;
         match done {
             Ok(results) => ok &= results.iter().all(|r| r.ok),
             Err(e) if e.downcast_ref::<UsageError>().is_some() => {

@@ -95,6 +95,17 @@ pub async fn after_command(ctx: &Context) -> anyhow::Result<AlertReport> {
     Ok(notify(ctx, &report, now).await)
 }
 
+/// [`after_command`], for a command whose work is already recorded: a failure to judge or
+/// alert (a catalog that broke meanwhile, say) becomes one of the report's errors, so that it
+/// never hides what the command did.
+pub async fn after_recorded_work(ctx: &Context) -> AlertReport {
+    after_command(ctx).await.unwrap_or_else(|e| {
+        let mut none = AlertReport::default();
+        none.errors.push(format!("alerts were not judged: {e:#}"));
+        none
+    })
+}
+
 /// Tells every `[[alert]]` what changed in `report`. Delivery failures are reported, never
 /// fatal: the command that ran still says what it did.
 pub async fn notify(ctx: &Context, report: &StatusReport, now: DateTime<Utc>) -> AlertReport {

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::lease::{self, ClaimError};
 use super::limits::JobLimits;
+use super::observe::Observer;
 use super::verify::{self, VerifyResult};
 use super::{Context, UsageError};
 use crate::catalog::{
@@ -28,7 +29,6 @@ use crate::catalog::{
 use crate::config::{ScheduleConfig, VerifyLevel, VerifyUpload};
 use crate::pipeline::{self, Target};
 use crate::policy::planning::{self, Filters, Job, Plan};
-use crate::progress::Progress;
 
 /// What `dbward backup` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -77,11 +77,23 @@ impl RunReport {
     }
 }
 
+/// Runs a backup of everything `request` selects, then tells the alerts what changed: the
+/// use case every front end (CLI, daemon) calls.
+pub async fn run_and_alert(
+    ctx: Arc<Context>,
+    request: &BackupRequest,
+    progress: &dyn Observer,
+) -> anyhow::Result<(RunReport, super::alerts::AlertReport)> {
+    let report = run(ctx.clone(), request, progress).await?;
+    let alerts = super::alerts::after_recorded_work(&ctx).await;
+    Ok((report, alerts))
+}
+
 /// Runs a backup of everything `request` selects.
 pub async fn run(
     ctx: Arc<Context>,
     request: &BackupRequest,
-    progress: &Progress,
+    progress: &dyn Observer,
 ) -> anyhow::Result<RunReport> {
     let schedules = chosen_schedules(&ctx, request)?;
     for name in &request.sources {
@@ -215,7 +227,7 @@ pub async fn run(
                         run_id: &run_id,
                         id: &task_id,
                         started_at,
-                        bar: &bar,
+                        bar: bar.as_ref(),
                         stop: &stop,
                     };
                     back_up_one(&ctx, &task_job, &one).await
@@ -277,7 +289,7 @@ async fn verify_new_backups(
     ctx: &Context,
     records: &mut [BackupRecord],
     levels: &HashMap<(String, String), VerifyLevel>,
-    progress: &Progress,
+    progress: &dyn Observer,
 ) -> Vec<VerifyResult> {
     let mut results = Vec::new();
     for record in records.iter_mut() {
@@ -427,7 +439,7 @@ struct Attempt<'a> {
     run_id: &'a str,
     id: &'a str,
     started_at: DateTime<Utc>,
-    bar: &'a crate::progress::JobBar,
+    bar: &'a dyn super::observe::JobObserver,
     stop: &'a CancellationToken,
 }
 
@@ -636,7 +648,7 @@ async fn attempt(ctx: &Context, job: &Job, source: &dyn Source, one: &Attempt<'_
             .with_copies(failed_copies);
     }
 
-    let on_read = bar.counter();
+    let on_read = bar.read_counter();
     let sealing = pipeline::encrypt::Sealing::new(encryption_mode);
     // Stopping drops the pipeline and with it every staged upload (which removes itself).
     let piped = pipeline::run(dump.output, job.compression, sealing, targets, on_read);

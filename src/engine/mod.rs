@@ -16,6 +16,7 @@ pub mod lease;
 pub mod limits;
 pub mod locate;
 pub mod lock;
+pub mod observe;
 pub mod prune;
 pub mod rebuild;
 pub mod restore;
