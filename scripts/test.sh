@@ -29,6 +29,7 @@ command -v ssh-keygen >/dev/null || missing+=(openssh-client)
 command -v ps >/dev/null || missing+=(procps)
 command -v runuser >/dev/null || missing+=(util-linux)
 command -v openssl >/dev/null || missing+=(openssl) # certificates of the TLS test servers
+command -v promtool >/dev/null || missing+=(prometheus) # checks the daemon's /metrics and rules
 
 if ((${#missing[@]})); then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)

@@ -29,6 +29,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         sources: args.sources,
         databases: args.databases,
         parallelism: args.jobs,
+        ..BackupRequest::default()
     };
     let progress = Progress::new(!globals.json && !globals.quiet);
     let (report, alerts) = backup::run_and_alert(ctx, &request, &progress).await?;

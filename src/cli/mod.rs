@@ -7,6 +7,7 @@ mod audit;
 mod backup;
 mod catalog;
 mod check;
+mod daemon;
 mod generate;
 mod init;
 mod key;
@@ -74,6 +75,9 @@ pub enum Command {
     Prune(prune::Args),
     /// Health of every schedule and database (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
     Status,
+    /// Run schedules, drills, audit and prune by themselves (foreground; SIGHUP reloads,
+    /// SIGTERM stops).
+    Daemon(daemon::Args),
     /// The agents sharing the catalog: host, version, labels, heartbeat, running jobs.
     Agents,
     /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
@@ -115,6 +119,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Catalog(args) => catalog::run(&globals, args).await,
         Command::Prune(args) => prune::run(&globals, args).await,
         Command::Status => status::run(&globals).await,
+        Command::Daemon(args) => daemon::run(&globals, args).await,
         Command::Completions(args) => generate::completions(args),
         Command::Man => generate::man(),
     }

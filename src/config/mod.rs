@@ -2,6 +2,7 @@
 //! references read, relative paths anchored at the config file) into typed settings. Every
 //! error names the file, the key and what is expected.
 
+mod daemon;
 mod raw;
 mod secret;
 mod tls;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use dbward_core::Engine;
 use dbward_core::secret::SecretString;
 
+pub use daemon::{DaemonConfig, HttpConfig, parse_listen};
 pub use secret::SecretRef;
 pub use units::{parse_duration, parse_size};
 
@@ -43,6 +45,10 @@ pub struct Config {
     pub alerts: Vec<AlertConfig>,
     /// `[catalog] url`: a PostgreSQL catalog; `None` is the SQLite file in `state_dir`.
     pub catalog_url: Option<SecretString>,
+    /// `[daemon]`: only `dbward daemon` reads it.
+    pub daemon: DaemonConfig,
+    /// `[http]`: the daemon's listener, off when `None`.
+    pub http: Option<HttpConfig>,
     /// `[catalog] lease_ttl`: how long a job's lease lasts without renewal (renewed every
     /// third of it while the job runs).
     pub lease_ttl: std::time::Duration,

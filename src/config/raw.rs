@@ -12,6 +12,7 @@ use dbward_destination::{
 };
 use serde::Deserialize;
 
+use super::daemon::{RawDaemon, RawHttp, validate_daemon, validate_http};
 use super::secret::{Deferred, SecretRef};
 use super::tls::{RawTls, validate_tls};
 use super::{
@@ -41,6 +42,8 @@ pub struct RawConfig {
     #[serde(default)]
     alert: Vec<RawAlert>,
     integrity: Option<RawIntegrity>,
+    daemon: Option<RawDaemon>,
+    http: Option<RawHttp>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -562,6 +565,8 @@ pub fn validate(raw: RawConfig, base: &Path, deferred: &Deferred) -> Result<Conf
     }
 
     let integrity = validate_integrity(raw.integrity, base, &state_dir)?;
+    let daemon = validate_daemon(raw.daemon, parallelism)?;
+    let http = validate_http(raw.http)?;
 
     Ok(Config {
         file: PathBuf::new(),
@@ -577,6 +582,8 @@ pub fn validate(raw: RawConfig, base: &Path, deferred: &Deferred) -> Result<Conf
         encryption,
         alerts,
         catalog_url,
+        daemon,
+        http,
         lease_ttl,
         inline_secrets,
         unresolved_secrets: Vec::new(),

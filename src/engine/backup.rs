@@ -15,8 +15,10 @@ use dbward_core::manifest::{MANIFEST_FORMAT_VERSION, Manifest};
 use dbward_core::source::{DumpReport, Source};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
+use tokio_util::sync::CancellationToken;
 
 use super::lease::{self, ClaimError};
+use super::limits::JobLimits;
 use super::observe::Observer;
 use super::verify::{self, VerifyResult};
 use super::{Context, UsageError};
@@ -35,7 +37,15 @@ pub struct BackupRequest {
     pub sources: Vec<String>,
     pub databases: Vec<String>,
     pub parallelism: Option<usize>,
+    /// Slots shared with other runs (the daemon's `max_jobs`, `max_jobs_per_source`).
+    pub limits: Option<Arc<JobLimits>>,
+    /// Cancelled to interrupt the run: jobs not yet judged stop, abort their uploads and
+    /// kill their dump, and are recorded `failed` ([`INTERRUPTED`]).
+    pub stop: Option<CancellationToken>,
 }
+
+/// The reason of a backup interrupted through [`BackupRequest::stop`].
+pub const INTERRUPTED: &str = "interrupted: dbward was stopped before this backup finished";
 
 /// The outcome of a run: one record per database, newest first, and run-level warnings.
 #[derive(Debug)]
@@ -195,10 +205,38 @@ pub async fn run(
         let (id, started_at) = (ulid::Ulid::new().to_string(), Utc::now());
         let task_job = job.clone();
         let task_id = id.clone();
+        let limits = request.limits.clone();
+        let stop = request.stop.clone().unwrap_or_default();
         let handle = tasks.spawn(async move {
             let _permit = permit;
-            let record =
-                back_up_one(&ctx, &run_id, &task_job, &task_id, started_at, bar.as_ref()).await;
+            let slots = match &limits {
+                Some(limits) => until_stopped(&stop, limits.acquire(&task_job.source))
+                    .await
+                    .map(Some),
+                None => Some(None),
+            };
+            // Counted from when the job got its slots, not from when it was queued.
+            let started_at = if limits.is_some() {
+                Utc::now()
+            } else {
+                started_at
+            };
+            let record = match slots {
+                Some(_slots) => {
+                    let one = Attempt {
+                        run_id: &run_id,
+                        id: &task_id,
+                        started_at,
+                        bar: bar.as_ref(),
+                        stop: &stop,
+                    };
+                    back_up_one(&ctx, &task_job, &one).await
+                }
+                None => {
+                    let start = job_start(&ctx, &run_id, &task_job, &task_id, started_at);
+                    record_failure(&ctx, &start, INTERRUPTED.into()).await
+                }
+            };
             bar.finish(record.status);
             record
         });
@@ -396,18 +434,20 @@ impl Outcome {
     }
 }
 
+/// One job's attempt: its run, id, start, progress bar and stop token.
+struct Attempt<'a> {
+    run_id: &'a str,
+    id: &'a str,
+    started_at: DateTime<Utc>,
+    bar: &'a dyn super::observe::JobObserver,
+    stop: &'a CancellationToken,
+}
+
 /// Backs up one job; whatever goes wrong ends as this job's record, never as an error that
 /// would stop the run.
-async fn back_up_one(
-    ctx: &Context,
-    run_id: &str,
-    job: &Job,
-    id: &str,
-    started_at: DateTime<Utc>,
-    bar: &dyn super::observe::JobObserver,
-) -> BackupRecord {
-    let start = job_start(ctx, run_id, job, id, started_at);
-    match try_back_up_one(ctx, &start, job, bar).await {
+async fn back_up_one(ctx: &Context, job: &Job, one: &Attempt<'_>) -> BackupRecord {
+    let start = job_start(ctx, one.run_id, job, one.id, one.started_at);
+    match try_back_up_one(ctx, &start, job, one).await {
         Ok(record) => record,
         Err(e) => record_failure(ctx, &start, format!("{e:#}")).await,
     }
@@ -417,7 +457,7 @@ async fn try_back_up_one(
     ctx: &Context,
     start: &BackupStart<'_>,
     job: &Job,
-    bar: &dyn super::observe::JobObserver,
+    one: &Attempt<'_>,
 ) -> anyhow::Result<BackupRecord> {
     let (id, started_at) = (start.id, start.started_at);
     let source = ctx.sources[&job.source].clone();
@@ -452,7 +492,7 @@ async fn try_back_up_one(
     }
     ctx.catalog.start_backup(start).await?;
     let outcome = tokio::select! {
-        outcome = attempt(ctx, job, source.as_ref(), id, started_at, bar) => outcome,
+        outcome = attempt(ctx, job, source.as_ref(), one) => outcome,
         // The dump and uploads are dropped: the tool's process group is killed and staged
         // objects are removed by the next run's clean-up, never committed.
         reason = held.lost() => Outcome::failed(reason),
@@ -552,22 +592,17 @@ async fn finish(
     Ok(record)
 }
 
-async fn attempt(
-    ctx: &Context,
-    job: &Job,
-    source: &dyn Source,
-    id: &str,
-    started_at: DateTime<Utc>,
-    bar: &dyn super::observe::JobObserver,
-) -> Outcome {
+async fn attempt(ctx: &Context, job: &Job, source: &dyn Source, one: &Attempt<'_>) -> Outcome {
+    let (id, started_at, bar, stop) = (one.id, one.started_at, one.bar, one.stop);
     // Before the dump: a backup whose manifest cannot be signed is not worth taking.
     let signing_key = match super::integrity::signing_key(&ctx.config.integrity) {
         Ok(key) => key,
         Err(e) => return Outcome::failed(format!("cannot sign the manifest: {e:#}")),
     };
-    let dump = match source.dump(&job.database).await {
-        Ok(dump) => dump,
-        Err(e) => return Outcome::failed(e.to_string()),
+    let dump = match until_stopped(stop, source.dump(&job.database)).await {
+        Some(Ok(dump)) => dump,
+        Some(Err(e)) => return Outcome::failed(e.to_string()),
+        None => return Outcome::failed(INTERRUPTED.into()),
     };
     let encryption_mode = ctx.config.encryption.as_ref().map(|e| &e.mode);
     let mut extension = match job.compression.extension() {
@@ -615,12 +650,17 @@ async fn attempt(
 
     let on_read = bar.read_counter();
     let sealing = pipeline::encrypt::Sealing::new(encryption_mode);
-    let piped = pipeline::run(dump.output, job.compression, sealing, targets, on_read).await;
-    let (totals, outcomes) = match piped {
-        Ok(done) => done,
-        Err(e) => {
+    // Stopping drops the pipeline and with it every staged upload (which removes itself).
+    let piped = pipeline::run(dump.output, job.compression, sealing, targets, on_read);
+    let (totals, outcomes) = match until_stopped(stop, piped).await {
+        Some(Ok(done)) => done,
+        Some(Err(e)) => {
             dump.completion.abort().await;
             return Outcome::failed(e.to_string()).with_copies(failed_copies);
+        }
+        None => {
+            dump.completion.abort().await;
+            return Outcome::failed(INTERRUPTED.into()).with_copies(failed_copies);
         }
     };
     let mut uploads: Vec<(String, Box<dyn Upload>)> = Vec::new();
@@ -637,9 +677,11 @@ async fn attempt(
     }
 
     // Gate 1-3: the tool's exit and stderr, the completion marker, the table counts.
-    let report = match dump.completion.finish().await {
-        Ok(report) => report,
-        Err(e) => return abandon(uploads, failed_copies, e.to_string()).await,
+    // Once judged, a backup commits: stopping no longer interrupts it.
+    let report = match until_stopped(stop, dump.completion.finish()).await {
+        Some(Ok(report)) => report,
+        Some(Err(e)) => return abandon(uploads, failed_copies, e.to_string()).await,
+        None => return abandon(uploads, failed_copies, INTERRUPTED.into()).await,
     };
     if totals.dump_bytes < job.min_dump_bytes {
         let reason = format!(
@@ -727,6 +769,11 @@ async fn attempt(
         copies,
         warnings: Vec::new(),
     }
+}
+
+/// `work`, or `None` as soon as `stop` is cancelled (`work` is dropped).
+async fn until_stopped<T>(stop: &CancellationToken, work: impl Future<Output = T>) -> Option<T> {
+    stop.run_until_cancelled(work).await
 }
 
 /// Throws away uploads that must not be committed and fails the backup.

@@ -13,6 +13,7 @@ pub mod integrity;
 pub mod journal;
 pub mod keys;
 pub mod lease;
+pub mod limits;
 pub mod locate;
 pub mod lock;
 pub mod observe;
@@ -112,6 +113,31 @@ impl Context {
             }
         };
         Self::build(config, catalog, scratch, stand_in)
+    }
+
+    /// A context for a changed config (the daemon's SIGHUP) on the same catalog, with
+    /// adapters and scratch folders of its own; `self` stays usable by the jobs that hold it.
+    /// A change of `state_dir` or `[catalog] url` needs a restart.
+    pub fn reload(&self, config: Config) -> anyhow::Result<Context> {
+        use dbward_core::secret::ExposeSecret;
+        let url = |c: &Config| {
+            c.catalog_url
+                .as_ref()
+                .map(|u| u.expose_secret().to_string())
+        };
+        if config.state_dir != self.config.state_dir {
+            anyhow::bail!("state_dir changed; restart dbward to use it");
+        }
+        if url(&config) != url(&self.config) {
+            anyhow::bail!("[catalog] url changed; restart dbward to use it");
+        }
+        let scratch = scratch::Scratch::claim(&config.state_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot set up scratch folders under {}: {e}",
+                config.state_dir.display()
+            )
+        })?;
+        Self::build(config, self.catalog.clone(), scratch, None)
     }
 
     fn build(

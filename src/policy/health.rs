@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use croner::Cron;
 use serde::Serialize;
 
+use super::schedule::{self, fires_between};
 use super::span;
 use dbward_catalog::{BackupRecord, BackupStatus, CopyStatus};
 pub use dbward_catalog::{Proof, Proofs};
@@ -159,7 +160,7 @@ pub struct Subject<'a> {
 }
 
 /// Successive fires counted as missed, at most (the message says "or more").
-pub const MAX_MISSED: usize = 100;
+pub const MAX_MISSED: usize = schedule::MAX_COUNTED;
 /// Backups before the newest that make the size baseline.
 pub const BASELINE_RUNS: usize = 7;
 /// Fewer earlier backups than this make no baseline.
@@ -268,37 +269,8 @@ fn day(at: DateTime<Utc>) -> String {
 /// How late a fire may be met before it counts as missed: a quarter of the cron interval,
 /// at least 5 minutes and at most `cap`, plus how long the last backup took.
 fn grace(cron: &Cron, tz: Tz, after: DateTime<Utc>, cap: Duration, took: Duration) -> Duration {
-    let mut fires = cron.iter_after(after.with_timezone(&tz));
-    let interval = match (fires.next(), fires.next()) {
-        (Some(a), Some(b)) => b.with_timezone(&Utc) - a.with_timezone(&Utc),
-        _ => cap,
-    };
+    let interval = schedule::interval(cron, tz, after).unwrap_or(cap);
     (interval / 4).clamp(Duration::minutes(5), cap) + took.max(Duration::zero())
-}
-
-/// Fires of `cron` after `since` and no later than `until`: how many (at most
-/// [`MAX_MISSED`]) and the last one.
-fn fires_between(
-    cron: &Cron,
-    tz: Tz,
-    since: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> (usize, Option<DateTime<Utc>>) {
-    if until <= since {
-        return (0, None);
-    }
-    let count = cron
-        .iter_after(since.with_timezone(&tz))
-        .map(|fire| fire.with_timezone(&Utc))
-        .take_while(|fire| *fire <= until)
-        .take(MAX_MISSED)
-        .count();
-    let last = cron
-        .find_previous_occurrence(&until.with_timezone(&tz), true)
-        .ok()
-        .map(|fire| fire.with_timezone(&Utc))
-        .filter(|fire| *fire > since);
-    (count, last)
 }
 
 /// Stale: scheduled runs came and went since the newest good backup. One missed run warns,

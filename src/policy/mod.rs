@@ -5,6 +5,7 @@ pub mod fleet;
 pub mod health;
 pub mod planning;
 pub mod retention;
+pub mod schedule;
 pub mod select;
 mod span;
 

@@ -6,6 +6,7 @@ mod alerts;
 mod catalog_pg;
 mod common;
 mod config;
+mod daemon;
 mod docs;
 mod encryption;
 mod faults;
