@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 pub use dbward_catalog::{
-    BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog, CopyRecord, CopyStatus,
+    BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog, CopyRecord, CopyStatus, Fire,
     ListFilter, NewVerification, RunStatus, SourceBinding, create_private_dir,
 };
 use dbward_catalog::{PgCatalog, SqliteCatalog};

@@ -23,6 +23,7 @@ pub(super) struct RawDaemon {
     timezone: Option<String>,
     status_every: Option<String>,
     grace: Option<String>,
+    heartbeat: Option<String>,
     #[serde(default)]
     labels: Vec<String>,
 }
@@ -38,6 +39,8 @@ pub(super) struct RawHttp {
 pub const DEFAULT_AUDIT: &str = "0 30 3 * * *";
 /// When `prune` runs by default: daily at 04:30, after the audit.
 pub const DEFAULT_PRUNE: &str = "0 30 4 * * *";
+/// How often a daemon beats its heartbeat by default.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(30);
 /// Where `[http]` listens when it names no address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9187";
 
@@ -63,7 +66,11 @@ pub struct DaemonConfig {
     pub status_every: Duration,
     /// How long running jobs may finish after SIGTERM before they are cancelled.
     pub grace: Duration,
-    /// This daemon's labels (kept for pinning sources to agents).
+    /// How often the daemon beats its heartbeat in the catalog; it counts as dead after
+    /// missing three (`policy::fleet`).
+    pub heartbeat: Duration,
+    /// This daemon's labels: it serves the sources whose `agents` name one of them, and
+    /// every source without `agents`.
     pub labels: Vec<String>,
 }
 
@@ -92,6 +99,7 @@ pub(super) fn validate_daemon(
         timezone: None,
         status_every: None,
         grace: None,
+        heartbeat: None,
         labels: Vec::new(),
     });
     let duration = |k: &str, value: Option<&str>| {
@@ -130,17 +138,13 @@ pub(super) fn validate_daemon(
             )
         })?,
     };
-    for label in &raw.labels {
-        let valid = !label.is_empty()
-            && label
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if !valid {
-            return Err(format!(
-                "{}: {label:?}: expected letters, digits, '-', '_' or '.'",
-                key("daemon", "labels")
-            ));
-        }
+    validate_labels(&raw.labels, &key("daemon", "labels"))?;
+    let heartbeat = duration("heartbeat", raw.heartbeat.as_deref())?.unwrap_or(DEFAULT_HEARTBEAT);
+    if heartbeat < Duration::from_secs(1) {
+        return Err(format!(
+            "{}: expected at least 1s",
+            key("daemon", "heartbeat")
+        ));
     }
     Ok(DaemonConfig {
         catch_up: duration("catch_up", raw.catch_up.as_deref())?,
@@ -152,8 +156,25 @@ pub(super) fn validate_daemon(
         timezone,
         status_every,
         grace: duration("grace", raw.grace.as_deref())?.unwrap_or(Duration::from_secs(300)),
+        heartbeat,
         labels: raw.labels,
     })
+}
+
+/// Agent labels (`[daemon] labels`, a source's `agents`): letters, digits, `-`, `_`, `.`.
+pub(super) fn validate_labels(labels: &[String], what: &str) -> Result<(), String> {
+    for label in labels {
+        let valid = !label.is_empty()
+            && label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !valid {
+            return Err(format!(
+                "{what}: {label:?}: expected letters, digits, '-', '_' or '.'"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Validates `[http]`: absent is off; present without `listen` is the loopback default.

@@ -158,6 +158,16 @@ pub struct SourceConfig {
     pub exclude_tables: Vec<String>,
     pub max_replica_lag: Option<std::time::Duration>,
     pub connection: Connection,
+    /// Agent labels this source is pinned to: only daemons with one of them back it up.
+    /// Empty: any agent.
+    pub agents: Vec<String>,
+}
+
+impl SourceConfig {
+    /// Whether an agent with `labels` may back this source up.
+    pub fn served_by(&self, labels: &[String]) -> bool {
+        self.agents.is_empty() || self.agents.iter().any(|a| labels.contains(a))
+    }
 }
 
 impl SourceConfig {

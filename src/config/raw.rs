@@ -147,6 +147,8 @@ struct RawSource {
     ca_file: Option<String>,
     client_cert: Option<String>,
     client_key: Option<String>,
+    #[serde(default)]
+    agents: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -835,7 +837,9 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
         .as_deref()
         .map(|v| parse_duration(v).map_err(|e| format!("{}: {e}", key("max_replica_lag"))))
         .transpose()?;
+    super::daemon::validate_labels(&s.agents, &key("agents"))?;
     Ok(SourceConfig {
+        agents: s.agents,
         databases: s.databases.unwrap_or_else(|| vec!["*".into()]),
         exclude_databases: s.exclude_databases,
         exclude_tables: s.exclude_tables,

@@ -180,10 +180,10 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
         "daemon started (pid {})",
         std::process::id()
     );
+    let mut beats = tokio::time::interval(ctx.config.daemon.heartbeat);
     drop(ctx);
     let mut ticks = tokio::time::interval(TICK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut beats = tokio::time::interval(crate::policy::fleet::HEARTBEAT_EVERY);
     beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let signal = loop {
         tokio::select! {
@@ -200,6 +200,7 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
                 if let Err(e) = ctx.catalog.heartbeat(&ctx.agent.agent.id).await {
                     tracing::warn!("cannot beat the heartbeat in the catalog: {e}");
                 }
+                scheduler.take_over().await;
             }
             _ = hangup.recv() => match reload(&options.config_file, &shared).await {
                 Ok(reloaded) => {

@@ -15,7 +15,7 @@ use croner::Cron;
 use tokio::task::JoinHandle;
 
 use super::Shared;
-use crate::catalog::ListFilter;
+use crate::catalog::{Fire, ListFilter};
 use crate::config::{Config, VerifyLevel};
 use crate::engine::backup::{self, BackupRequest};
 use crate::engine::observe::Quiet;
@@ -95,16 +95,22 @@ pub struct Scheduler {
     detached: Vec<JoinHandle<()>>,
 }
 
-/// Claims `fire` of `task` in the catalog, so that one agent sharing the catalog runs each
-/// fire once (a daemon restarted after running a fire does not run it again). One claim
-/// covers the whole task (all of a schedule's databases); claims per database are for a
-/// fleet of daemons to come.
-async fn claim(ctx: &Context, task: &Task, fire: DateTime<Utc>) -> anyhow::Result<bool> {
-    let (kind, schedule) = (task.kind(), task.schedule());
-    Ok(ctx
-        .catalog
-        .claim_fire(kind, schedule, "", fire, &ctx.agent.agent.id)
-        .await?)
+/// Claims `fire` of a schedule-wide task (drills, audit, prune) in the catalog, so that one
+/// agent sharing the catalog runs each fire once (a daemon restarted after running a fire
+/// does not run it again). Backups claim each database's fire themselves, job by job
+/// ([`BackupRequest::fire`]), so that a fleet shares a schedule's databases.
+async fn claim(ctx: &Context, task: &Task, at: DateTime<Utc>) -> anyhow::Result<bool> {
+    let fire = Fire {
+        kind: task.kind().into(),
+        schedule: task.schedule().into(),
+        target: String::new(),
+        at,
+    };
+    let claimed = ctx.catalog.claim_fire(&fire, &ctx.agent.agent.id).await?;
+    if claimed {
+        ctx.catalog.finish_fire(&fire).await?;
+    }
+    Ok(claimed)
 }
 
 impl Scheduler {
@@ -248,6 +254,59 @@ impl Scheduler {
         }
     }
 
+    /// Runs the backups a dead daemon claimed and did not finish, when this agent serves
+    /// their source: each is taken over by exactly one agent, once the dead one has been
+    /// silent long enough that its leases expired.
+    pub async fn take_over(&mut self) {
+        let ctx = self.shared.context();
+        let daemon = &ctx.config.daemon;
+        let silence =
+            crate::policy::fleet::silence_before_take_over(daemon.heartbeat, ctx.config.lease_ttl);
+        let orphans = match ctx.catalog.now().await {
+            Ok(now) => ctx.catalog.orphaned_fires("backup", now - silence).await,
+            Err(e) => Err(e),
+        };
+        let orphans = match orphans {
+            Ok(orphans) => orphans,
+            Err(e) => {
+                tracing::warn!("cannot look for work of dead agents: {e}");
+                return;
+            }
+        };
+        for (fire, dead) in orphans {
+            let Some(job) = job_of(&ctx.config, &fire) else {
+                continue;
+            };
+            let served = ctx
+                .config
+                .source(&job.0)
+                .is_some_and(|s| s.served_by(&daemon.labels));
+            if !served {
+                continue;
+            }
+            match ctx
+                .catalog
+                .take_over_fire(&fire, &dead, &ctx.agent.agent.id)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!("cannot take over {}: {e}", fire.target);
+                    continue;
+                }
+            }
+            tracing::warn!(fire = %stamp(fire.at), dead_agent = %dead, "taking over the backup of {}/{} from a dead agent", job.0, job.1);
+            let shared = self.shared.clone();
+            let ctx = ctx.clone();
+            self.detached.push(tokio::task::spawn_local(async move {
+                let ok = run_backup(&shared, &ctx, &fire.schedule, fire.at, Some(job)).await;
+                shared.counters.run("backup", ok);
+            }));
+        }
+        self.detached.retain(|run| !run.is_finished());
+    }
+
     /// The next fire of each schedule's backups.
     pub fn next_fires(&self) -> BTreeMap<String, Option<DateTime<Utc>>> {
         self.timers
@@ -288,6 +347,20 @@ impl Scheduler {
         self.timers.clear();
         runs
     }
+}
+
+/// The source and database a backup fire of a schedule of `config` names, found by
+/// matching the escaped target against the schedule's sources.
+fn job_of(config: &Config, fire: &Fire) -> Option<(String, String)> {
+    let schedule = config.schedules.iter().find(|s| s.name == fire.schedule)?;
+    schedule.sources.iter().find_map(|source| {
+        let prefix = format!("{}/", dbward_core::layout::escape_segment(source));
+        let escaped = fire.target.strip_prefix(&prefix)?;
+        Some((
+            source.clone(),
+            dbward_core::layout::unescape_segment(escaped)?,
+        ))
+    })
 }
 
 /// When `task` last ran, as the catalog tells: the newest backup recorded under the
@@ -336,6 +409,12 @@ async fn last_run(ctx: &Context, task: &Task) -> anyhow::Result<Option<DateTime<
 /// One run of `task` for `fire`, on the config current when it starts.
 async fn run_task(shared: Arc<Shared>, task: Task, fire: DateTime<Utc>) {
     let ctx = shared.context();
+    if let Task::Backup(name) = &task {
+        let ok = run_backup(&shared, &ctx, name, fire, None).await;
+        shared.counters.run(task.kind(), ok);
+        tracing::info!(fire = %stamp(fire), "{task}: done{}", if ok { "" } else { ", with failures (see above)" });
+        return;
+    }
     match claim(&ctx, &task, fire).await {
         Ok(true) => {}
         Ok(false) => {
@@ -349,7 +428,7 @@ async fn run_task(shared: Arc<Shared>, task: Task, fire: DateTime<Utc>) {
         }
     }
     let ok = match &task {
-        Task::Backup(name) => run_backup(&shared, &ctx, name).await,
+        Task::Backup(_) => unreachable!("backups claim their fires job by job"),
         Task::Drill(name) => run_drills(&shared, &ctx, name).await,
         Task::Audit => run_audit(&ctx).await,
         Task::Prune => run_prune(&ctx).await,
@@ -367,13 +446,29 @@ async fn run_task(shared: Arc<Shared>, task: Task, fire: DateTime<Utc>) {
     }
 }
 
-async fn run_backup(shared: &Shared, ctx: &Arc<Context>, schedule: &str) -> bool {
+/// The backups of `schedule` for `fire`: every database this agent serves, each run only if
+/// this agent claims its fire; `only` narrows it to one source and database (a fire taken
+/// over from a dead agent).
+async fn run_backup(
+    shared: &Shared,
+    ctx: &Arc<Context>,
+    schedule: &str,
+    fire: DateTime<Utc>,
+    only: Option<(String, String)>,
+) -> bool {
+    let (sources, databases) = match only {
+        Some((source, database)) => (vec![source], vec![database]),
+        None => (Vec::new(), Vec::new()),
+    };
     let request = BackupRequest {
         schedule: Some(schedule.to_string()),
+        sources,
+        databases,
         parallelism: Some(ctx.config.daemon.max_jobs),
         limits: Some(shared.limits()),
         stop: Some(shared.stop.clone()),
-        ..BackupRequest::default()
+        fire: Some(fire),
+        agent_labels: Some(ctx.config.daemon.labels.clone()),
     };
     match backup::run_and_alert(ctx.clone(), &request, &Quiet).await {
         Ok((report, alerts)) => {

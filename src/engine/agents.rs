@@ -34,7 +34,7 @@ pub async fn list(ctx: &Context) -> anyhow::Result<AgentsReport> {
         .await?
         .into_iter()
         .map(|record| AgentView {
-            state: agent_state(&record, now),
+            state: agent_state(&record, now, ctx.config.daemon.heartbeat),
             record,
         })
         .collect();

@@ -23,7 +23,7 @@ use super::observe::Observer;
 use super::verify::{self, VerifyResult};
 use super::{Context, UsageError};
 use crate::catalog::{
-    BackupEnd, BackupRecord, BackupStart, BackupStatus, CopyRecord, CopyStatus, RunStatus,
+    BackupEnd, BackupRecord, BackupStart, BackupStatus, CopyRecord, CopyStatus, Fire, RunStatus,
     SourceBinding,
 };
 use crate::config::{ScheduleConfig, VerifyLevel, VerifyUpload};
@@ -42,6 +42,29 @@ pub struct BackupRequest {
     /// Cancelled to interrupt the run: jobs not yet judged stop, abort their uploads and
     /// kill their dump, and are recorded `failed` ([`INTERRUPTED`]).
     pub stop: Option<CancellationToken>,
+    /// A daemon's scheduled fire: each job first claims its (schedule, source, database)
+    /// fire in the catalog and runs only if this agent got it, so that a fleet runs each
+    /// once; a job that ran (not skipped) finishes its fire.
+    pub fire: Option<DateTime<Utc>>,
+    /// A daemon's labels: only sources it serves (`agents`) are backed up.
+    pub agent_labels: Option<Vec<String>>,
+}
+
+/// The fire of `job` at `at`: what a fleet of daemons claims once.
+pub fn job_fire(job: &Job, at: DateTime<Utc>) -> Fire {
+    Fire {
+        kind: "backup".into(),
+        schedule: job.schedule.clone().unwrap_or_default(),
+        target: fire_target(&job.source, &job.database),
+        at,
+    }
+}
+
+/// A fire's target for one database: `<source>/<database>`, each escaped like object keys.
+pub fn fire_target(source: &str, database: &str) -> String {
+    lease::backup_job(source, database)
+        .trim_start_matches("backup/")
+        .to_string()
 }
 
 /// The reason of a backup interrupted through [`BackupRequest::stop`].
@@ -141,9 +164,10 @@ pub async fn run(
     let filters = Filters {
         sources: &request.sources,
         databases: &request.databases,
+        agent_labels: request.agent_labels.as_deref(),
     };
     let mut listed = BTreeMap::new();
-    for name in planning::sources_to_list(&schedules, &filters) {
+    for name in planning::sources_to_list(&schedules, |name| ctx.config.source(name), &filters) {
         let config = ctx.config.source(name).expect("validated");
         let found = match bind_source(&ctx, config).await {
             Ok(()) => ctx.sources[name]
@@ -207,6 +231,7 @@ pub async fn run(
         let task_id = id.clone();
         let limits = request.limits.clone();
         let stop = request.stop.clone().unwrap_or_default();
+        let fire = request.fire.map(|at| job_fire(&job, at));
         let handle = tasks.spawn(async move {
             let _permit = permit;
             let slots = match &limits {
@@ -215,6 +240,22 @@ pub async fn run(
                     .map(Some),
                 None => Some(None),
             };
+            // Claimed once this agent has room for the job, so that a busy agent leaves it
+            // to the others of the fleet.
+            if let (Some(fire), Some(_)) = (&fire, &slots) {
+                match ctx.catalog.claim_fire(fire, &ctx.agent.agent.id).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        bar.done();
+                        return None;
+                    }
+                    Err(e) => {
+                        let start = job_start(&ctx, &run_id, &task_job, &task_id, started_at);
+                        let reason = format!("cannot claim this fire in the catalog: {e}");
+                        return Some(record_failure(&ctx, &start, reason).await);
+                    }
+                }
+            }
             // Counted from when the job got its slots, not from when it was queued.
             let started_at = if limits.is_some() {
                 Utc::now()
@@ -238,13 +279,18 @@ pub async fn run(
                 }
             };
             bar.finish(record.status);
-            record
+            if let Some(fire) = fire.filter(|_| record.status != BackupStatus::Skipped)
+                && let Err(e) = ctx.catalog.finish_fire(&fire).await
+            {
+                tracing::warn!("cannot mark the fire of {} done: {e}", fire.target);
+            }
+            Some(record)
         });
         running.insert(handle.id(), (id, started_at, job));
     }
     while let Some(joined) = tasks.join_next_with_id().await {
         match joined {
-            Ok((_, record)) => records.push(record),
+            Ok((_, record)) => records.extend(record),
             Err(e) => {
                 let (id, started_at, job) = &running[&e.id()];
                 let start = job_start(&ctx, &run_id, job, id, *started_at);

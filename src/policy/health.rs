@@ -78,10 +78,12 @@ pub enum Kind {
     VerifyFailed,
     Copies,
     Key,
+    AgentDead,
+    Unserved,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Stale,
         Kind::Failed,
         Kind::Degraded,
@@ -94,6 +96,8 @@ impl Kind {
         Kind::VerifyFailed,
         Kind::Copies,
         Kind::Key,
+        Kind::AgentDead,
+        Kind::Unserved,
     ];
 
     pub fn parse(name: &str) -> Option<Kind> {
@@ -114,6 +118,8 @@ impl Kind {
             Kind::VerifyFailed => "verify_failed",
             Kind::Copies => "copies",
             Kind::Key => "key",
+            Kind::AgentDead => "agent_dead",
+            Kind::Unserved => "unserved",
         }
     }
 }

@@ -47,15 +47,25 @@ pub struct Plan {
 pub struct Filters<'a> {
     pub sources: &'a [String],
     pub databases: &'a [String],
+    /// A daemon's labels: only the sources it serves (their `agents`). `None`: every source.
+    pub agent_labels: Option<&'a [String]>,
 }
 
 /// The sources `schedules` would list under `filters`, each once, in order.
-pub fn sources_to_list<'a>(schedules: &[&'a ScheduleConfig], filters: &Filters) -> Vec<&'a str> {
+pub fn sources_to_list<'s, 'c>(
+    schedules: &[&'s ScheduleConfig],
+    source_config: impl Fn(&str) -> Option<&'c SourceConfig>,
+    filters: &Filters,
+) -> Vec<&'s str> {
     let mut names: Vec<&str> = Vec::new();
     for schedule in schedules {
         for source in &schedule.sources {
-            let wanted = filters.sources.is_empty() || filters.sources.contains(source);
-            if wanted && !names.contains(&source.as_str()) {
+            let asked = filters.sources.is_empty() || filters.sources.contains(source);
+            let served = match filters.agent_labels {
+                None => true,
+                Some(labels) => source_config(source).is_some_and(|s| s.served_by(labels)),
+            };
+            if asked && served && !names.contains(&source.as_str()) {
                 names.push(source);
             }
         }
@@ -64,7 +74,8 @@ pub fn sources_to_list<'a>(schedules: &[&'a ScheduleConfig], filters: &Filters) 
 }
 
 /// Plans a run. `listed` holds, per source of [`sources_to_list`], its databases or why they
-/// could not be listed; `source_config` finds a source's config by name.
+/// could not be listed (a source missing there is not this run's); `source_config` finds a
+/// source's config by name.
 pub fn plan<'a>(
     schedules: &[&ScheduleConfig],
     source_config: impl Fn(&str) -> Option<&'a SourceConfig>,

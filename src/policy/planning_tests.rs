@@ -17,6 +17,7 @@ fn source(name: &str, databases: &[&str], exclude: &[&str]) -> SourceConfig {
         connection: crate::config::Connection::File {
             path: format!("/srv/{name}").into(),
         },
+        agents: Vec::new(),
     }
 }
 
@@ -171,6 +172,7 @@ fn plans_by_table() {
         let filters = Filters {
             sources: &only_sources,
             databases: &only_databases,
+            agent_labels: None,
         };
         let plan = plan(schedules, find, &filters, &listed(&found));
         let context = format!("{only_sources:?} {only_databases:?} {found:?}");
@@ -200,10 +202,38 @@ fn a_database_in_two_schedules_runs_once_with_the_first_ones_settings() {
     assert_eq!(plan.jobs[0].verify, Some(VerifyLevel::Drill));
     assert_eq!(plan.jobs[0].min_copies, 2, "all destinations by default");
     assert_eq!(plan.notes.len(), 1);
+    let find = |name: &str| sources.iter().find(|s| s.name == name);
     assert_eq!(
-        sources_to_list(&[&hourly, &nightly], &Filters::default()),
+        sources_to_list(&[&hourly, &nightly], find, &Filters::default()),
         ["pg"]
     );
+}
+
+#[test]
+fn a_daemon_lists_only_the_sources_it_serves() {
+    let mut eu = source("eu-db", &["*"], &[]);
+    eu.agents = vec!["eu-west".into()];
+    let sources = [eu, source("anywhere", &["*"], &[])];
+    let find = |name: &str| sources.iter().find(|s| s.name == name);
+    let nightly = schedule("nightly", &["eu-db", "anywhere"], None);
+    let labels = |l: &[&str]| strings(l);
+    let cases: [(Option<Vec<String>>, &[&str]); 4] = [
+        (None, &["eu-db", "anywhere"]),
+        (Some(labels(&["eu-west"])), &["eu-db", "anywhere"]),
+        (Some(labels(&["us-east", "ssd"])), &["anywhere"]),
+        (Some(labels(&[])), &["anywhere"]),
+    ];
+    for (agent_labels, expected) in cases {
+        let filters = Filters {
+            agent_labels: agent_labels.as_deref(),
+            ..Filters::default()
+        };
+        assert_eq!(
+            sources_to_list(&[&nightly], find, &filters),
+            expected,
+            "{agent_labels:?}"
+        );
+    }
 }
 
 proptest! {

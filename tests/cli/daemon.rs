@@ -21,17 +21,17 @@ use crate::faults::{TableLock, wait_for_blocked_dump};
 use crate::postgres::pg_env;
 
 /// Generous: the machine may be busy with other tests.
-const DEADLINE: Duration = Duration::from_secs(90);
+pub const DEADLINE: Duration = Duration::from_secs(90);
 
 /// A running `dbward daemon`, its stderr in `daemon.log`; killed if the test ends first.
-struct Daemon {
-    child: Child,
+pub struct Daemon {
+    pub child: Child,
     log: std::path::PathBuf,
     port: Option<u16>,
 }
 
 impl Daemon {
-    fn start(env: &Env, listen: bool) -> Daemon {
+    pub fn start(env: &Env, listen: bool) -> Daemon {
         let log = env.path("daemon.log");
         let port = listen.then(free_port);
         let mut cmd = env.cmd(&["daemon", "--allow-root"]);
@@ -48,7 +48,7 @@ impl Daemon {
         daemon
     }
 
-    fn log(&self) -> String {
+    pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
@@ -65,17 +65,17 @@ impl Daemon {
         }
     }
 
-    fn wait_log(&self, text: &str) {
+    pub fn wait_log(&self, text: &str) {
         self.wait_log_times(text, 1);
     }
 
-    fn signal(&self, signal: nix::sys::signal::Signal) {
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         nix::sys::signal::kill(pid, signal).unwrap();
     }
 
     /// Waits for the process to exit.
-    fn wait_exit(&mut self) -> ExitStatus {
+    pub fn wait_exit(&mut self) -> ExitStatus {
         let deadline = Instant::now() + DEADLINE;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {

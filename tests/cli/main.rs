@@ -10,6 +10,7 @@ mod daemon;
 mod docs;
 mod encryption;
 mod faults;
+mod fleet;
 mod generate;
 mod integrity;
 mod kill_anywhere;

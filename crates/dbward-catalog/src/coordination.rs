@@ -98,6 +98,18 @@ pub enum Claim {
     Held(LeaseHolder),
 }
 
+/// One fire of a schedule's task for one target, at its nominal time: the unit a fleet of
+/// daemons claims, so that each runs exactly once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fire {
+    /// `backup`, `drill`, `audit`, `prune`.
+    pub kind: String,
+    pub schedule: String,
+    /// `source/database` (escaped like object keys), or `""` for a schedule-wide task.
+    pub target: String,
+    pub at: DateTime<Utc>,
+}
+
 /// The outcome of [`Coordination::bind_source`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceBinding {
@@ -141,15 +153,24 @@ pub trait Coordination: Send + Sync {
     async fn release(&self, lease: &Lease) -> Result<()>;
 
     /// Claims one fire of a schedule for one target (a `source/database`, or `""` for a
-    /// schedule-wide task) at its nominal time. Exactly one claimant gets `true`.
-    async fn claim_fire(
+    /// schedule-wide task) at its nominal time. Exactly one agent gets `true`; it gets `true`
+    /// again while the fire is unfinished (its restarted daemon runs what it had claimed).
+    async fn claim_fire(&self, fire: &Fire, agent_id: &str) -> Result<bool>;
+
+    /// Marks a claimed fire done: nobody takes it over any more.
+    async fn finish_fire(&self, fire: &Fire) -> Result<()>;
+
+    /// Unfinished fires of `kind` claimed by a daemon whose heartbeat is older than
+    /// `silent_since`: work a dead agent left. A read.
+    async fn orphaned_fires(
         &self,
         kind: &str,
-        schedule: &str,
-        target: &str,
-        fire_at: DateTime<Utc>,
-        agent_id: &str,
-    ) -> Result<bool>;
+        silent_since: DateTime<Utc>,
+    ) -> Result<Vec<(Fire, String)>>;
+
+    /// Takes an orphaned fire over from `from_agent`; `false` when another agent was first
+    /// (or the fire was finished meanwhile).
+    async fn take_over_fire(&self, fire: &Fire, from_agent: &str, agent_id: &str) -> Result<bool>;
 
     /// Records that source `name` is the server at `address` (the first agent to record it
     /// wins), or tells which other address and agent it already stands for. With `replace`,

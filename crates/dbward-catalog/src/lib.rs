@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 pub use coordination::{
-    AgentInfo, AgentKind, AgentRecord, AgentRef, Claim, Coordination, Lease, LeaseHolder,
+    AgentInfo, AgentKind, AgentRecord, AgentRef, Claim, Coordination, Fire, Lease, LeaseHolder,
     SourceBinding,
 };
 pub use model::{

@@ -18,7 +18,7 @@ macro_rules! sql_coordination {
             use super::$ty;
             use $crate::{
                 AgentInfo, AgentKind, AgentRecord, AgentRef, CatalogError, Claim, Coordination,
-                Lease, LeaseHolder, Result, SourceBinding, parse_time, timestamp,
+                Fire, Lease, LeaseHolder, Result, SourceBinding, parse_time, timestamp,
             };
 
             type DbRow = $row;
@@ -245,25 +245,87 @@ macro_rules! sql_coordination {
                     Ok(())
                 }
 
-                async fn claim_fire(
-                    &self,
-                    kind: &str,
-                    schedule: &str,
-                    target: &str,
-                    fire_at: DateTime<Utc>,
-                    agent_id: &str,
-                ) -> Result<bool> {
+                async fn claim_fire(&self, fire: &Fire, agent_id: &str) -> Result<bool> {
                     let done = sqlx::query(concat!(
                         "INSERT INTO fires (kind, schedule, target, fire_at, agent_id, claimed_at)
                          VALUES ($1, $2, $3, $4, $5, ",
                         $now,
-                        ") ON CONFLICT (kind, schedule, target, fire_at) DO NOTHING"
+                        ") ON CONFLICT (kind, schedule, target, fire_at) DO UPDATE
+                             SET claimed_at = excluded.claimed_at
+                         WHERE fires.agent_id = excluded.agent_id AND fires.finished_at IS NULL"
                     ))
-                    .bind(kind)
-                    .bind(schedule)
-                    .bind(target)
-                    .bind(timestamp(fire_at))
+                    .bind(&fire.kind)
+                    .bind(&fire.schedule)
+                    .bind(&fire.target)
+                    .bind(timestamp(fire.at))
                     .bind(agent_id)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn finish_fire(&self, fire: &Fire) -> Result<()> {
+                    sqlx::query(concat!(
+                        "UPDATE fires SET finished_at = ",
+                        $now,
+                        " WHERE kind = $1 AND schedule = $2 AND target = $3 AND fire_at = $4"
+                    ))
+                    .bind(&fire.kind)
+                    .bind(&fire.schedule)
+                    .bind(&fire.target)
+                    .bind(timestamp(fire.at))
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn orphaned_fires(
+                    &self,
+                    kind: &str,
+                    silent_since: DateTime<Utc>,
+                ) -> Result<Vec<(Fire, String)>> {
+                    let rows = sqlx::query(
+                        "SELECT f.kind, f.schedule, f.target, f.fire_at, f.agent_id FROM fires f
+                           JOIN agents a ON a.id = f.agent_id
+                         WHERE f.kind = $1 AND f.finished_at IS NULL AND a.kind = 'daemon'
+                           AND a.heartbeat_at < $2
+                         ORDER BY f.fire_at, f.schedule, f.target",
+                    )
+                    .bind(kind)
+                    .bind(timestamp(silent_since))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|row| {
+                            let fire = Fire {
+                                kind: row.try_get("kind")?,
+                                schedule: row.try_get("schedule")?,
+                                target: row.try_get("target")?,
+                                at: parse_time(&row.try_get::<String, _>("fire_at")?)?,
+                            };
+                            Ok((fire, row.try_get("agent_id")?))
+                        })
+                        .collect()
+                }
+
+                async fn take_over_fire(
+                    &self,
+                    fire: &Fire,
+                    from_agent: &str,
+                    agent_id: &str,
+                ) -> Result<bool> {
+                    let done = sqlx::query(concat!(
+                        "UPDATE fires SET agent_id = $1, claimed_at = ",
+                        $now,
+                        " WHERE kind = $2 AND schedule = $3 AND target = $4 AND fire_at = $5
+                           AND agent_id = $6 AND finished_at IS NULL"
+                    ))
+                    .bind(agent_id)
+                    .bind(&fire.kind)
+                    .bind(&fire.schedule)
+                    .bind(&fire.target)
+                    .bind(timestamp(fire.at))
+                    .bind(from_agent)
                     .execute(&self.pool)
                     .await?;
                     Ok(done.rows_affected() == 1)

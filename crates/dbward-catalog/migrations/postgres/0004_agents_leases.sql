@@ -31,6 +31,7 @@ CREATE TABLE fires (
     fire_at    TEXT COLLATE "C" NOT NULL,
     agent_id   TEXT NOT NULL,
     claimed_at TEXT COLLATE "C" NOT NULL,
+    finished_at TEXT COLLATE "C",
     PRIMARY KEY (kind, schedule, target, fire_at)
 );
 
@@ -41,6 +42,8 @@ CREATE TABLE sources (
     host       TEXT NOT NULL,
     first_seen TEXT COLLATE "C" NOT NULL
 );
+
+CREATE INDEX fires_unfinished ON fires (kind, finished_at, agent_id);
 
 ALTER TABLE runs ADD COLUMN agent_id TEXT COLLATE "C";
 ALTER TABLE backups ADD COLUMN agent_id TEXT COLLATE "C";

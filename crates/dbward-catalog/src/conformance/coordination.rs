@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::{AgentInfo, AgentKind, AgentRef, Catalog, Claim, Lease, SourceBinding};
+use crate::{AgentInfo, AgentKind, AgentRef, Catalog, Claim, Fire, Lease, SourceBinding};
 
 pub(super) async fn run(catalog: &dyn Catalog) {
     the_clock_is_now(catalog).await;
@@ -15,6 +15,7 @@ pub(super) async fn run(catalog: &dyn Catalog) {
     a_dead_holder_of_the_same_agent_is_taken_over(catalog).await;
     concurrent_claimants_get_one_lease(catalog).await;
     each_fire_is_claimed_once(catalog).await;
+    a_dead_daemons_unfinished_fires_are_taken_over_once(catalog).await;
     a_source_name_stands_for_one_server(catalog).await;
 }
 
@@ -177,26 +178,38 @@ async fn concurrent_claimants_get_one_lease(catalog: &dyn Catalog) {
     }
 }
 
+fn fire(kind: &str, target: &str, at: &str) -> Fire {
+    Fire {
+        kind: kind.into(),
+        schedule: "nightly".into(),
+        target: target.into(),
+        at: crate::conformance::at(at),
+    }
+}
+
 async fn each_fire_is_claimed_once(catalog: &dyn Catalog) {
-    let fire = crate::conformance::at("2026-03-01T02:00:00Z");
+    let first = fire("backup", "pg/shop", "2026-03-01T02:00:00Z");
+    let claim = |f: Fire, agent: &'static str| async move {
+        catalog.claim_fire(&f, agent).await.expect("claim_fire")
+    };
+    assert!(claim(first.clone(), "01A").await);
+    assert!(!claim(first.clone(), "01B").await, "another agent's fire");
     assert!(
-        catalog
-            .claim_fire("backup", "nightly", "pg/shop", fire, "01A")
-            .await
-            .expect("claim_fire")
+        claim(first.clone(), "01A").await,
+        "the claimant's own unfinished fire (its daemon restarted)"
     );
+    catalog.finish_fire(&first).await.expect("finish_fire");
     assert!(
-        !catalog
-            .claim_fire("backup", "nightly", "pg/shop", fire, "01B")
-            .await
-            .expect("claim_fire")
+        !claim(first.clone(), "01A").await,
+        "a finished fire runs no more"
     );
-    let next = fire + chrono::Duration::hours(24);
+
+    let next = fire("backup", "pg/shop", "2026-03-02T02:00:00Z");
     let racers = ["01A", "01B", "01C", "01D", "01E", "01F"];
     let outcomes = futures_join(
         racers
             .iter()
-            .map(|agent_id| catalog.claim_fire("backup", "nightly", "pg/shop", next, agent_id)),
+            .map(|agent_id| catalog.claim_fire(&next, agent_id)),
     )
     .await;
     let won = outcomes
@@ -205,11 +218,61 @@ async fn each_fire_is_claimed_once(catalog: &dyn Catalog) {
         .count();
     assert_eq!(won, 1, "one claimant per fire");
     assert!(
-        catalog
-            .claim_fire("drill", "nightly", "pg/shop", fire, "01B")
-            .await
-            .expect("claim_fire"),
+        claim(fire("drill", "pg/shop", "2026-03-01T02:00:00Z"), "01B").await,
         "another kind of work at the same time is another fire"
+    );
+}
+
+async fn a_dead_daemons_unfinished_fires_are_taken_over_once(catalog: &dyn Catalog) {
+    let dead = agent("01FIREDEAD", AgentKind::Daemon, &[]);
+    catalog.register_agent(&dead).await.expect("register");
+    let left = fire("backup", "pg/left", "2026-03-03T02:00:00Z");
+    let done = fire("backup", "pg/done", "2026-03-03T02:00:00Z");
+    for f in [&left, &done] {
+        assert!(
+            catalog
+                .claim_fire(f, "01FIREDEAD")
+                .await
+                .expect("claim_fire")
+        );
+    }
+    catalog.finish_fire(&done).await.expect("finish_fire");
+    let recent = catalog.now().await.expect("now") - chrono::Duration::minutes(1);
+    let orphans = |since| async move {
+        catalog
+            .orphaned_fires("backup", since)
+            .await
+            .expect("orphaned_fires")
+            .into_iter()
+            .filter(|(f, _)| f.target.starts_with("pg/"))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        orphans(recent).await.is_empty(),
+        "a daemon that beat its heartbeat since is alive"
+    );
+    let later = catalog.now().await.expect("now") + chrono::Duration::minutes(1);
+    let found = orphans(later).await;
+    assert_eq!(
+        found,
+        [(left.clone(), "01FIREDEAD".to_string())],
+        "only the unfinished one"
+    );
+    let takers = ["01TAKER1", "01TAKER2", "01TAKER3"];
+    let outcomes = futures_join(
+        takers
+            .iter()
+            .map(|taker| catalog.take_over_fire(&left, "01FIREDEAD", taker)),
+    )
+    .await;
+    let won = outcomes
+        .into_iter()
+        .filter(|o| *o.as_ref().expect("take_over_fire"))
+        .count();
+    assert_eq!(won, 1, "one agent takes each orphaned fire over");
+    assert!(
+        orphans(later).await.is_empty(),
+        "taken over by a non-daemon id here"
     );
 }
 
