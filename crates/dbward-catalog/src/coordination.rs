@@ -160,6 +160,10 @@ pub trait Coordination: Send + Sync {
     /// Marks a claimed fire done: nobody takes it over any more.
     async fn finish_fire(&self, fire: &Fire) -> Result<()>;
 
+    /// Forgets fires finished before `before` (history enough to show nothing ran twice);
+    /// unfinished ones stay for a take-over. Returns how many went.
+    async fn forget_fires(&self, before: DateTime<Utc>) -> Result<u64>;
+
     /// Unfinished fires of `kind` claimed by a daemon whose heartbeat is older than
     /// `silent_since`: work a dead agent left. A read.
     async fn orphaned_fires(

@@ -279,6 +279,16 @@ macro_rules! sql_coordination {
                     Ok(())
                 }
 
+                async fn forget_fires(&self, before: DateTime<Utc>) -> Result<u64> {
+                    let done = sqlx::query(
+                        "DELETE FROM fires WHERE finished_at IS NOT NULL AND finished_at < $1",
+                    )
+                    .bind(timestamp(before))
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(done.rows_affected())
+                }
+
                 async fn orphaned_fires(
                     &self,
                     kind: &str,

@@ -203,6 +203,20 @@ async fn each_fire_is_claimed_once(catalog: &dyn Catalog) {
         !claim(first.clone(), "01A").await,
         "a finished fire runs no more"
     );
+    let unfinished = fire("backup", "pg/other", "2026-03-01T02:00:00Z");
+    assert!(claim(unfinished.clone(), "01A").await);
+    let now = catalog.now().await.expect("now");
+    let forget = |before| async move { catalog.forget_fires(before).await.expect("forget_fires") };
+    assert_eq!(
+        forget(now - chrono::Duration::minutes(1)).await,
+        0,
+        "a fire finished just now is kept"
+    );
+    assert!(forget(now + chrono::Duration::minutes(1)).await >= 1);
+    assert!(
+        claim(unfinished, "01A").await,
+        "an unfinished fire is never forgotten"
+    );
 
     let next = fire("backup", "pg/shop", "2026-03-02T02:00:00Z");
     let racers = ["01A", "01B", "01C", "01D", "01E", "01F"];
