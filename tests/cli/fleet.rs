@@ -287,3 +287,61 @@ fn pinned_sources_run_only_where_their_label_is_and_status_tells_when_nobody_ser
     daemons[1].signal(Signal::SIGTERM);
     assert!(daemons[1].wait_exit().success());
 }
+
+#[test]
+fn a_daemon_killed_mid_backup_and_restarted_marks_its_run_interrupted_and_runs_the_next_fire() {
+    let server = PgServer::shared();
+    let db = server.create_database("cli_daemon_restart");
+    db.sql("CREATE TABLE t(x int); INSERT INTO t SELECT generate_series(1, 10);");
+    let catalog = server.create_database("cli_daemon_restart_catalog");
+    let shared = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[[source]]\nname = \"pg\"\nengine = \"postgres\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\n\
+         password = {{ file = \"pg.secret\" }}\ndatabases = [\"{}\"]\n\
+         [[schedule]]\nname = \"often\"\ncron = \"*/3 * * * * *\"\nsources = [\"pg\"]\n\
+         destinations = [\"shared\"]\n\
+         [daemon]\nheartbeat = \"1s\"\naudit = \"off\"\nprune = \"off\"\n",
+        server.host, server.port, server.user, db.name
+    );
+    let env = agent(&catalog, shared.path(), &config);
+    write_secret(&env.path("pg.secret"), &server.password);
+    let lock = TableLock::hold(server, &db, "t");
+    let mut first = Daemon::start(&env, false);
+    wait_for_blocked_dump(server, &db.name);
+    first.signal(Signal::SIGKILL);
+    first.wait_exit();
+    lock.release();
+    let staging = shared.path().join("backups/.dbward-staging");
+    let staged_after_kill = std::fs::read_dir(&staging).map(|d| d.count()).unwrap_or(0);
+    assert!(
+        staged_after_kill > 0,
+        "the killed backup left a staged upload"
+    );
+
+    let mut second = Daemon::start(&env, false);
+    wait_for("a backup after the restart", DEADLINE, || {
+        catalog
+            .sql("SELECT count(*) FROM backups WHERE status = 'succeeded'")
+            .trim()
+            != "0"
+    });
+    second.signal(Signal::SIGTERM);
+    assert!(second.wait_exit().success(), "{}", second.log());
+    let rows =
+        catalog.sql("SELECT status || ' ' || coalesce(error, '') FROM backups ORDER BY started_at");
+    let rows: Vec<&str> = rows.lines().filter(|l| !l.is_empty()).collect();
+    assert!(
+        rows[0].starts_with("failed interrupted"),
+        "the killed run is marked interrupted: {rows:?}"
+    );
+    assert_eq!(
+        rows.iter().filter(|r| r.starts_with("failed")).count(),
+        1,
+        "marked once: {rows:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&staging).map(|d| d.count()).unwrap_or(0),
+        0,
+        "the next run removed the killed one's staged upload"
+    );
+}
