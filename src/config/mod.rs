@@ -287,15 +287,21 @@ pub enum VerifyUpload {
 /// Compression codec of the artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
-    Zstd { level: i32 },
-    Gzip { level: u32 },
+    Zstd {
+        level: i32,
+    },
+    /// zstd at a level that follows the machine (`compression_level = "auto"`).
+    ZstdAuto,
+    Gzip {
+        level: u32,
+    },
     None,
 }
 
 impl Compression {
     pub fn name(self) -> &'static str {
         match self {
-            Compression::Zstd { .. } => "zstd",
+            Compression::Zstd { .. } | Compression::ZstdAuto => "zstd",
             Compression::Gzip { .. } => "gzip",
             Compression::None => "none",
         }
@@ -304,7 +310,7 @@ impl Compression {
     /// The extension layer it adds (`zst`, `gz`), none for `none`.
     pub fn extension(self) -> Option<&'static str> {
         match self {
-            Compression::Zstd { .. } => Some("zst"),
+            Compression::Zstd { .. } | Compression::ZstdAuto => Some("zst"),
             Compression::Gzip { .. } => Some("gz"),
             Compression::None => None,
         }

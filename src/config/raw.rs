@@ -238,7 +238,7 @@ struct RawSchedule {
     sources: Vec<String>,
     destinations: Vec<String>,
     compression: Option<String>,
-    compression_level: Option<i32>,
+    compression_level: Option<RawLevel>,
     min_dump_bytes: Option<u64>,
     min_copies: Option<usize>,
     retention: Option<RawRetention>,
@@ -1069,37 +1069,7 @@ fn validate_schedule(
             ));
         }
     }
-    let compression = match (s.compression.as_deref(), s.compression_level) {
-        (None | Some("zstd"), level) => {
-            let level = level.unwrap_or(3);
-            if !(1..=19).contains(&level) {
-                return Err(format!("{}: zstd takes 1 to 19", key("compression_level")));
-            }
-            Compression::Zstd { level }
-        }
-        (Some("gzip"), level) => {
-            let level = level.unwrap_or(6);
-            if !(1..=9).contains(&level) {
-                return Err(format!("{}: gzip takes 1 to 9", key("compression_level")));
-            }
-            Compression::Gzip {
-                level: level as u32,
-            }
-        }
-        (Some("none"), None) => Compression::None,
-        (Some("none"), Some(_)) => {
-            return Err(format!(
-                "{}: not used with compression \"none\"",
-                key("compression_level")
-            ));
-        }
-        (Some(other), _) => {
-            return Err(format!(
-                "{}: expected \"zstd\", \"gzip\" or \"none\", found {other:?}",
-                key("compression")
-            ));
-        }
-    };
+    let compression = compression(s.compression.as_deref(), s.compression_level, &key)?;
     let retention = s.retention.map(|r| Retention {
         last: r.last.unwrap_or(0),
         hourly: r.hourly.unwrap_or(0),
@@ -1180,4 +1150,68 @@ fn validate_schedule(
         destinations: s.destinations,
         name: s.name,
     })
+}
+
+/// `compression` and `compression_level` of a schedule.
+fn compression(
+    name: Option<&str>,
+    level: Option<RawLevel>,
+    key: &dyn Fn(&str) -> String,
+) -> Result<Compression, String> {
+    let zstd = matches!(name, None | Some("zstd"));
+    let level = match level {
+        None => None,
+        Some(RawLevel::Number(n)) => Some(n),
+        Some(RawLevel::Text(text)) if zstd && text == "auto" => return Ok(Compression::ZstdAuto),
+        Some(RawLevel::Text(text)) => {
+            let expected = if zstd {
+                "1 to 19 or \"auto\""
+            } else {
+                "a number"
+            };
+            return Err(format!(
+                "{}: expected {expected}, found {text:?}",
+                key("compression_level")
+            ));
+        }
+    };
+    Ok(match (name, level) {
+        (None | Some("zstd"), level) => {
+            let level = level.unwrap_or(3);
+            if !(1..=19).contains(&level) {
+                return Err(format!("{}: zstd takes 1 to 19", key("compression_level")));
+            }
+            Compression::Zstd { level }
+        }
+        (Some("gzip"), level) => {
+            let level = level.unwrap_or(6);
+            if !(1..=9).contains(&level) {
+                return Err(format!("{}: gzip takes 1 to 9", key("compression_level")));
+            }
+            Compression::Gzip {
+                level: level as u32,
+            }
+        }
+        (Some("none"), None) => Compression::None,
+        (Some("none"), Some(_)) => {
+            return Err(format!(
+                "{}: not used with compression \"none\"",
+                key("compression_level")
+            ));
+        }
+        (Some(other), _) => {
+            return Err(format!(
+                "{}: expected \"zstd\", \"gzip\" or \"none\", found {other:?}",
+                key("compression")
+            ));
+        }
+    })
+}
+
+/// `compression_level` as written: a number, or `"auto"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawLevel {
+    Number(i32),
+    Text(String),
 }

@@ -222,6 +222,43 @@ fn errors_name_the_key_and_what_is_expected() {
 }
 
 #[test]
+fn compression_levels_by_table() {
+    let base = "[[source]]\nname = \"lite\"\nengine = \"sqlite\"\npath = \"a.db\"\n\
+                [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"b\"\n\
+                [[schedule]]\nname = \"n\"\nsources = [\"lite\"]\ndestinations = [\"local\"]\n";
+    let cases: &[(&str, Result<Compression, &str>)] = &[
+        ("", Ok(Compression::Zstd { level: 3 })),
+        ("compression_level = 7", Ok(Compression::Zstd { level: 7 })),
+        ("compression_level = \"auto\"", Ok(Compression::ZstdAuto)),
+        (
+            "compression = \"zstd\"\ncompression_level = \"auto\"",
+            Ok(Compression::ZstdAuto),
+        ),
+        ("compression = \"gzip\"", Ok(Compression::Gzip { level: 6 })),
+        (
+            "compression_level = 20",
+            Err("key `compression_level`: zstd takes 1 to 19"),
+        ),
+        (
+            "compression_level = \"fast\"",
+            Err("key `compression_level`: expected 1 to 19 or \"auto\", found \"fast\""),
+        ),
+        (
+            "compression = \"gzip\"\ncompression_level = \"auto\"",
+            Err("key `compression_level`: expected a number, found \"auto\""),
+        ),
+    ];
+    for (keys, expected) in cases {
+        let parsed = parse(&format!("{base}{keys}\n")).map(|c| c.schedules[0].compression);
+        match (parsed, expected) {
+            (Ok(found), Ok(want)) => assert_eq!(found, *want, "{keys}"),
+            (Err(found), Err(want)) => assert!(found.contains(want), "{keys}: {found}"),
+            (found, want) => panic!("{keys}: {found:?}, expected {want:?}"),
+        }
+    }
+}
+
+#[test]
 fn integrity_defaults_to_a_key_in_the_state_dir_and_parses_trusted_keys() {
     let config = parse("state_dir = \"/var/lib/dbward\"").unwrap();
     assert_eq!(

@@ -945,6 +945,7 @@ fn build_manifest(
         stored_bytes: totals.stored_bytes,
         sha256: totals.sha256.clone(),
         compression: job.compression.name().to_string(),
+        compression_level: totals.compression_level,
         encryption,
         encryption_recipients,
         replica_lag_seconds: report.replica_lag_seconds,
