@@ -71,14 +71,29 @@ fn with_stdin(env: &Env, args: &[&str], input: &str) -> std::process::Output {
 
 /// Adds alice (operator) and victor (viewer); returns the operator and viewer tokens.
 fn users_and_tokens(env: &Env) -> (String, String) {
-    let out = with_stdin(env, &["user", "add", "shorty", "--role", "viewer"], "short\n");
+    let out = with_stdin(
+        env,
+        &["user", "add", "shorty", "--role", "viewer"],
+        "short\n",
+    );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("use at least 12"), "{}", stderr(&out));
-    for (name, role, password) in [("alice", "operator", ALICE_PASSWORD), ("victor", "viewer", VICTOR_PASSWORD)] {
-        let out = with_stdin(env, &["user", "add", name, "--role", role], &format!("{password}\n"));
+    for (name, role, password) in [
+        ("alice", "operator", ALICE_PASSWORD),
+        ("victor", "viewer", VICTOR_PASSWORD),
+    ] {
+        let out = with_stdin(
+            env,
+            &["user", "add", name, "--role", role],
+            &format!("{password}\n"),
+        );
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     }
-    let out = with_stdin(env, &["user", "add", "alice", "--role", "viewer"], "another-long-password\n");
+    let out = with_stdin(
+        env,
+        &["user", "add", "alice", "--role", "viewer"],
+        "another-long-password\n",
+    );
     assert_eq!(out.status.code(), Some(2), "a taken name: {}", stderr(&out));
     let (code, users) = env.json(&["user", "list"]);
     assert_eq!(code, 0);
@@ -99,7 +114,10 @@ fn users_and_tokens(env: &Env) -> (String, String) {
     assert!(operator.starts_with("dbward_") && operator.len() > 60);
     let out = env.run(&["token", "list"]);
     assert!(stdout(&out).contains("ci") && stdout(&out).contains("grafana"));
-    assert!(!stdout(&out).contains(&operator), "list never shows a token");
+    assert!(
+        !stdout(&out).contains(&operator),
+        "list never shows a token"
+    );
     (operator, viewer)
 }
 
@@ -140,7 +158,11 @@ impl Server {
         };
         let deadline = Instant::now() + DEADLINE;
         while !server.log().contains(ready) {
-            assert!(Instant::now() < deadline, "{command} did not start:\n{}", server.log());
+            assert!(
+                Instant::now() < deadline,
+                "{command} did not start:\n{}",
+                server.log()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         server
@@ -178,7 +200,10 @@ impl Client {
         }
     }
 
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    async fn send(
+        &mut self,
+        request: reqwest::RequestBuilder,
+    ) -> (StatusCode, reqwest::header::HeaderMap, String) {
         let response = request.send().await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
@@ -199,7 +224,12 @@ impl Client {
         serde_json::from_str(&body).unwrap()
     }
 
-    async fn post_backup(&mut self, auth: Auth<'_>, csrf: Option<&str>, source: &str) -> (StatusCode, String) {
+    async fn post_backup(
+        &mut self,
+        auth: Auth<'_>,
+        csrf: Option<&str>,
+        source: &str,
+    ) -> (StatusCode, String) {
         let mut request = auth
             .apply(self.http.post(format!("{}/api/v1/backups", self.base)))
             .header("Content-Type", "application/json")
@@ -213,7 +243,9 @@ impl Client {
 
     /// Logs in through the form: (status, session cookie, the page's CSRF token).
     async fn login(&mut self, name: &str, password: &str) -> (StatusCode, Option<String>) {
-        let (_, headers, page) = self.send(self.http.get(format!("{}/login", self.base))).await;
+        let (_, headers, page) = self
+            .send(self.http.get(format!("{}/login", self.base)))
+            .await;
         let form_cookie = set_cookie(&headers, "dbward_login_csrf").expect("a form cookie");
         let csrf = hidden_csrf(&page);
         let request = self
@@ -221,12 +253,23 @@ impl Client {
             .post(format!("{}/login", self.base))
             .header("Cookie", format!("dbward_login_csrf={form_cookie}"))
             .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(form(&[("name", name), ("password", password), ("csrf", &csrf)]));
+            .body(form(&[
+                ("name", name),
+                ("password", password),
+                ("csrf", &csrf),
+            ]));
         let (status, headers, _) = self.send(request).await;
         let session = set_cookie(&headers, "dbward_session").filter(|s| !s.is_empty());
-        if let Some(line) = headers.get_all("set-cookie").iter().find(|v| v.to_str().unwrap().starts_with("dbward_session=")) {
+        if let Some(line) = headers
+            .get_all("set-cookie")
+            .iter()
+            .find(|v| v.to_str().unwrap().starts_with("dbward_session="))
+        {
             let line = line.to_str().unwrap();
-            assert!(line.contains("HttpOnly") && line.contains("SameSite=Strict"), "{line}");
+            assert!(
+                line.contains("HttpOnly") && line.contains("SameSite=Strict"),
+                "{line}"
+            );
         }
         (status, session)
     }
@@ -279,7 +322,8 @@ fn form(fields: &[(&str, &str)]) -> String {
 
 /// The value of the first hidden `csrf` input of a page.
 fn hidden_csrf(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
+    let at =
+        page.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
     page[at..].split('"').next().unwrap().to_string()
 }
 
@@ -296,10 +340,23 @@ fn exposing_the_dashboard_without_any_user_or_token_is_refused() {
     let port = free_port();
     let out = env.run(&["serve", "--listen", &format!("0.0.0.0:{port}")]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("no user or API token exists yet"), "{}", stderr(&out));
-    let out = env.run(&["daemon", "--allow-root", "--listen", &format!("0.0.0.0:{port}")]);
+    assert!(
+        stderr(&out).contains("no user or API token exists yet"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run(&[
+        "daemon",
+        "--allow-root",
+        "--listen",
+        &format!("0.0.0.0:{port}"),
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("no user or API token exists yet"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no user or API token exists yet"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,7 +374,11 @@ async fn the_api_answers_like_the_cli_refuses_the_wrong_caller_and_leaks_nothing
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
     }
     let (status, _) = client.get("/", Auth::None).await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "pages send strangers to the login");
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "pages send strangers to the login"
+    );
     let (status, body) = client.get("/api/v1/openapi.json", Auth::None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("\"/api/v1/backups/{id}\""));
@@ -326,26 +387,49 @@ async fn the_api_answers_like_the_cli_refuses_the_wrong_caller_and_leaks_nothing
     let api = client.json("/api/v1/backups", Auth::Bearer(&viewer)).await;
     let (_, cli) = env.json(&["list"]);
     assert_eq!(api, cli);
-    let api = client.json("/api/v1/backups?source=crm&status=failed", Auth::Bearer(&viewer)).await;
+    let api = client
+        .json(
+            "/api/v1/backups?source=crm&status=failed",
+            Auth::Bearer(&viewer),
+        )
+        .await;
     let (_, cli) = env.json(&["list", "--source", "crm", "--status", "failed"]);
     assert_eq!(api, cli);
     assert_eq!(api["backups"].as_array().unwrap().len(), 1);
     let failed_id = api["backups"][0]["id"].as_str().unwrap().to_string();
-    let api = client.json(&format!("/api/v1/backups/{failed_id}"), Auth::Bearer(&viewer)).await;
+    let api = client
+        .json(
+            &format!("/api/v1/backups/{failed_id}"),
+            Auth::Bearer(&viewer),
+        )
+        .await;
     let (_, cli) = env.json(&["show", &failed_id]);
     assert_eq!(api, cli);
-    let (status, _) = client.get("/api/v1/backups/01NOSUCHBACKUP", Auth::Bearer(&viewer)).await;
+    let (status, _) = client
+        .get("/api/v1/backups/01NOSUCHBACKUP", Auth::Bearer(&viewer))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = client.get("/api/v1/backups?status=exploded", Auth::Bearer(&viewer)).await;
+    let (status, _) = client
+        .get("/api/v1/backups?status=exploded", Auth::Bearer(&viewer))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let api = client.json("/api/v1/status", Auth::Bearer(&viewer)).await;
     let (_, cli) = env.json(&["status"]);
     assert_eq!(api["state"], cli["state"]);
     assert_eq!(api["problems"], cli["problems"]);
     let summary = |doc: &Value| -> Vec<(String, String, String)> {
-        doc["databases"].as_array().unwrap().iter().map(|d| {
-            (d["source"].to_string(), d["database"].to_string(), d["state"].to_string())
-        }).collect()
+        doc["databases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["source"].to_string(),
+                    d["database"].to_string(),
+                    d["state"].to_string(),
+                )
+            })
+            .collect()
     };
     assert_eq!(summary(&api), summary(&cli));
     assert_eq!(api["state"], "critical", "{api:#}");
@@ -353,24 +437,47 @@ async fn the_api_answers_like_the_cli_refuses_the_wrong_caller_and_leaks_nothing
     let api = client.json("/api/v1/agents", Auth::Bearer(&viewer)).await;
     let (_, cli) = env.json(&["agents"]);
     let ids = |doc: &Value| -> BTreeSet<String> {
-        doc["agents"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect()
+        doc["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect()
     };
     assert_eq!(ids(&api), ids(&cli));
-    assert!(api["agents"].as_array().unwrap().iter().any(|a| a["kind"] == "daemon" && a["state"] == "alive"));
+    assert!(
+        api["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "daemon" && a["state"] == "alive")
+    );
 
     // Starting a backup: operators only; a session also needs its CSRF token.
     let (status, _) = client.post_backup(Auth::None, None, "shop").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, body) = client.post_backup(Auth::Bearer(&viewer), None, "shop").await;
+    let (status, body) = client
+        .post_backup(Auth::Bearer(&viewer), None, "shop")
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, body) = client.post_backup(Auth::Bearer(&operator), None, "nosuch").await;
+    let (status, body) = client
+        .post_backup(Auth::Bearer(&operator), None, "nosuch")
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let before = backups(&env, "shop").len();
-    let (status, body) = client.post_backup(Auth::Bearer(&operator), None, "shop").await;
+    let (status, body) = client
+        .post_backup(Auth::Bearer(&operator), None, "shop")
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let deadline = Instant::now() + DEADLINE;
-    while !(backups(&env, "shop").len() == before + 1 && backups(&env, "shop")[0]["status"] == "succeeded") {
-        assert!(Instant::now() < deadline, "the backup did not appear:\n{}", server.log());
+    while !(backups(&env, "shop").len() == before + 1
+        && backups(&env, "shop")[0]["status"] == "succeeded")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the backup did not appear:\n{}",
+            server.log()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 
@@ -379,13 +486,26 @@ async fn the_api_answers_like_the_cli_refuses_the_wrong_caller_and_leaks_nothing
     let alice = alice.expect("a session cookie");
     let (status, page) = client.get("/", Auth::Session(&alice)).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("crm/crm") && page.contains("row-critical"), "{page}");
+    assert!(
+        page.contains("crm/crm") && page.contains("row-critical"),
+        "{page}"
+    );
     let csrf = hidden_csrf(&page);
-    let (status, _) = client.post_backup(Auth::Session(&alice), None, "shop").await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "a session's POST without its CSRF token");
-    let (status, _) = client.post_backup(Auth::Session(&alice), Some("wrong"), "shop").await;
+    let (status, _) = client
+        .post_backup(Auth::Session(&alice), None, "shop")
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a session's POST without its CSRF token"
+    );
+    let (status, _) = client
+        .post_backup(Auth::Session(&alice), Some("wrong"), "shop")
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, body) = client.post_backup(Auth::Session(&alice), Some(&csrf), "shop").await;
+    let (status, body) = client
+        .post_backup(Auth::Session(&alice), Some(&csrf), "shop")
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     let form = client
         .http
@@ -394,7 +514,11 @@ async fn the_api_answers_like_the_cli_refuses_the_wrong_caller_and_leaks_nothing
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body(form(&[("csrf", "")]));
     let (status, _, _) = client.send(form).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "the form without its CSRF token");
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the form without its CSRF token"
+    );
     let (status, victor) = client.login("victor", VICTOR_PASSWORD).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let victor = victor.unwrap();
@@ -407,8 +531,16 @@ async fn the_api_answers_like_the_cli_refuses_the_wrong_caller_and_leaks_nothing
     let (status, page) = client.get("/audit", Auth::Session(&victor)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page.matches("shop/shop").count(), 2, "{page}");
-    assert!(page.contains("ci (token)") && page.contains("alice (user)"), "{page}");
-    for path in ["/fleet", &format!("/backup/{failed_id}"), "/db/crm/crm", "/?state=critical&source=crm"] {
+    assert!(
+        page.contains("ci (token)") && page.contains("alice (user)"),
+        "{page}"
+    );
+    for path in [
+        "/fleet",
+        &format!("/backup/{failed_id}"),
+        "/db/crm/crm",
+        "/?state=critical&source=crm",
+    ] {
         let (status, body) = client.get(path, Auth::Session(&victor)).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
     }
@@ -422,18 +554,31 @@ async fn the_api_answers_like_the_cli_refuses_the_wrong_caller_and_leaks_nothing
         client.login("alice", "wrong-password-123").await;
     }
     let (status, none) = client.login("alice", ALICE_PASSWORD).await;
-    assert_eq!((status, none), (StatusCode::TOO_MANY_REQUESTS, None), "even the right password waits");
+    assert_eq!(
+        (status, none),
+        (StatusCode::TOO_MANY_REQUESTS, None),
+        "even the right password waits"
+    );
 
     // No secret in any response, the daemon's log, or the catalog (hashes only).
     let mut catalog = std::fs::read(env.path("state/catalog.db")).unwrap();
     catalog.extend(std::fs::read(env.path("state/catalog.db-wal")).unwrap_or_default());
     let catalog = String::from_utf8_lossy(&catalog);
-    for secret in [SOURCE_PASSWORD, ALICE_PASSWORD, VICTOR_PASSWORD, &operator, &viewer] {
+    for secret in [
+        SOURCE_PASSWORD,
+        ALICE_PASSWORD,
+        VICTOR_PASSWORD,
+        &operator,
+        &viewer,
+    ] {
         for body in &client.seen {
             assert!(!body.contains(secret), "a response shows a secret: {body}");
         }
         assert!(!server.log().contains(secret), "the log shows a secret");
-        assert!(!catalog.contains(secret), "the catalog holds a secret in clear");
+        assert!(
+            !catalog.contains(secret),
+            "the catalog holds a secret in clear"
+        );
     }
 }
 
@@ -476,7 +621,10 @@ fn the_dashboard_in_a_real_browser() {
     std::fs::create_dir_all(&screenshots).unwrap();
     let before = backups(&env, "shop").len();
     let out = Command::new("node")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/web/browser.cjs"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/web/browser.cjs"
+        ))
         .env("NODE_PATH", &modules)
         .env("DBWARD_URL", &server.base)
         .env("DBWARD_CHROMIUM", &chromium)
