@@ -65,10 +65,10 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         UserCommand::Remove { name } => {
             let (ctx, _log) = super::open_reader(globals).await?;
             access::remove_user(&ctx, &name).await?;
-            if !globals.json {
-                println!("removed user {name}");
-            } else {
+            if globals.json {
                 output::json(&serde_json::json!({ "removed": name }))?;
+            } else {
+                println!("removed user {name}");
             }
         }
     }
