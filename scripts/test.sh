@@ -31,6 +31,8 @@ command -v ps >/dev/null || missing+=(procps)
 command -v runuser >/dev/null || missing+=(util-linux)
 command -v openssl >/dev/null || missing+=(openssl) # certificates of the TLS test servers
 command -v promtool >/dev/null || missing+=(prometheus) # checks the daemon's /metrics and rules
+test -x /usr/bin/chromium || missing+=(chromium)          # the dashboard's browser test
+command -v node >/dev/null || missing+=(nodejs npm)      # drives it (playwright-core, axe-core)
 
 if ((${#missing[@]})); then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)

@@ -12,3 +12,4 @@ pub mod pipeline;
 pub mod policy;
 pub mod progress;
 pub mod registry;
+pub mod web;

@@ -9,7 +9,8 @@ use crate::daemon::{self, Options};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Serve /metrics, /healthz and /readyz on IP:PORT (overrides [http] listen).
+    /// Serve the dashboard, /api/v1, /metrics, /healthz and /readyz on IP:PORT (overrides
+    /// [http] listen).
     #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
     listen: Option<SocketAddr>,
     /// Run even as root (not recommended: run it as a dedicated user).
@@ -17,7 +18,7 @@ pub struct Args {
     allow_root: bool,
 }
 
-fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+pub(super) fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     crate::config::parse_listen(text)
 }
 

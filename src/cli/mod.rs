@@ -12,11 +12,14 @@ mod generate;
 mod init;
 mod key;
 mod list;
-mod output;
+pub(crate) mod output;
 mod prune;
 mod restore;
+mod serve;
 mod show;
 mod status;
+mod token;
+mod user;
 mod verify;
 
 use std::path::PathBuf;
@@ -80,6 +83,12 @@ pub enum Command {
     Daemon(daemon::Args),
     /// The agents sharing the catalog: host, version, labels, heartbeat, running jobs.
     Agents,
+    /// Serve the web dashboard and the HTTP API only (foreground; no schedules).
+    Serve(serve::Args),
+    /// Manage the users of the web dashboard.
+    User(user::Args),
+    /// Manage API tokens.
+    Token(token::Args),
     /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
     Completions(generate::CompletionsArgs),
     /// Print the man page (roff) to stdout.
@@ -120,6 +129,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Prune(args) => prune::run(&globals, args).await,
         Command::Status => status::run(&globals).await,
         Command::Daemon(args) => daemon::run(&globals, args).await,
+        Command::Serve(args) => serve::run(&globals, args).await,
+        Command::User(args) => user::run(&globals, args).await,
+        Command::Token(args) => token::run(&globals, args).await,
         Command::Completions(args) => generate::completions(args),
         Command::Man => generate::man(),
     }

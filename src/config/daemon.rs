@@ -33,6 +33,7 @@ pub(super) struct RawDaemon {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawHttp {
     listen: Option<String>,
+    trust_proxy: Option<bool>,
 }
 
 /// When `audit` runs by default: daily at 03:30 (in `[daemon] timezone`).
@@ -78,6 +79,9 @@ pub struct DaemonConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    /// Believe a reverse proxy's `X-Forwarded-Proto` (session cookies become `Secure` over
+    /// HTTPS) and `X-Forwarded-For` (the login limit counts the browser's address).
+    pub trust_proxy: bool,
 }
 
 fn key(table: &str, k: &str) -> String {
@@ -182,7 +186,10 @@ pub(super) fn validate_http(raw: Option<RawHttp>) -> Result<Option<HttpConfig>, 
     let Some(raw) = raw else { return Ok(None) };
     let text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
     let listen = parse_listen(text).map_err(|e| format!("{}: {e}", key("http", "listen")))?;
-    Ok(Some(HttpConfig { listen }))
+    Ok(Some(HttpConfig {
+        listen,
+        trust_proxy: raw.trust_proxy.unwrap_or(false),
+    }))
 }
 
 /// An address to listen on, `HOST:PORT` with HOST an IP address (`127.0.0.1:9187`,

@@ -1,5 +1,6 @@
 //! The HTTP listener (axum): `/metrics` (Prometheus text format), `/healthz` (200 while the
-//! scheduler loop ticks) and `/readyz` (200 while the daemon takes work). Reads only.
+//! scheduler loop ticks) and `/readyz` (200 while the daemon takes work), beside the web
+//! dashboard and API (`crate::web`), which bring their own authentication.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,26 +23,33 @@ const ALIVE_WITHIN: chrono::Duration = chrono::Duration::seconds(10);
 pub async fn serve(
     listen: SocketAddr,
     shared: Arc<Shared>,
+    web: Router,
     stop: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-    tracing::info!("serving /metrics, /healthz and /readyz on http://{listen}");
+    tracing::info!(
+        "serving the dashboard, /api/v1, /metrics, /healthz and /readyz on http://{listen}"
+    );
     if !listen.ip().is_loopback() {
         tracing::warn!(
-            "{listen} is reachable from other hosts, without authentication or TLS: keep it on a private network"
+            "{listen} is reachable from other hosts without TLS, and /metrics without authentication: keep it on a private network or behind a TLS proxy"
         );
     }
     let app = Router::new()
         .route("/metrics", get(metrics_page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(shared);
+        .with_state(shared)
+        .merge(web);
     Ok(tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await;
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await;
         if let Err(e) = served {
             tracing::error!("the HTTP listener on {listen} stopped: {e}");
         }

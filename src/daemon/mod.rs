@@ -2,7 +2,8 @@
 //! crons, and judges health every `status_every`, in one foreground process that logs to
 //! stderr. SIGHUP reloads the config (an invalid one is logged and the running one kept);
 //! SIGTERM and SIGINT stop new work, let running jobs finish within `grace`, then interrupt
-//! them. With `[http]` or `--listen` it serves `/metrics`, `/healthz` and `/readyz`.
+//! them. With `[http]` or `--listen` it serves the web dashboard, the API, `/metrics`,
+//! `/healthz` and `/readyz`.
 
 mod http;
 mod metrics;
@@ -20,8 +21,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::engine::backup::BackupRequest;
 use crate::engine::limits::JobLimits;
 use crate::engine::{Context, UsageError};
+use crate::web;
 use metrics::{Counters, SchedulerView};
 use scheduler::Scheduler;
 
@@ -168,7 +171,10 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
     let http_stop = CancellationToken::new();
     let listen = options.listen.or(config.http.as_ref().map(|h| h.listen));
     let http = match listen {
-        Some(listen) => Some(http::serve(listen, shared.clone(), http_stop.clone()).await?),
+        Some(listen) => {
+            let web = web_router(&shared, listen).await?;
+            Some(http::serve(listen, shared.clone(), web, http_stop.clone()).await?)
+        }
         None => None,
     };
     ctx.catalog.register_agent(&ctx.agent).await?;
@@ -245,6 +251,34 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
     }
     tracing::info!("daemon stopped");
     Ok(0)
+}
+
+/// The dashboard and API for the listener (refused on a non-loopback address until a user
+/// or token exists), and the local task that starts the backups they ask for: each takes a
+/// job slot like a scheduled one and is interrupted with the daemon.
+async fn web_router(shared: &Arc<Shared>, listen: SocketAddr) -> anyhow::Result<axum::Router> {
+    let ctx = shared.context();
+    web::refuse_unprotected(listen, &ctx).await?;
+    let trust_proxy = ctx.config.http.as_ref().is_some_and(|h| h.trust_proxy);
+    let contexts: web::Contexts = {
+        let shared = shared.clone();
+        Arc::new(move || shared.context())
+    };
+    let requests: web::launch::Requests = {
+        let shared = shared.clone();
+        Box::new(move |launch| BackupRequest {
+            limits: Some(shared.limits()),
+            stop: Some(shared.stop.clone()),
+            ..web::launch::request(launch)
+        })
+    };
+    let (launcher, queue) = web::launch::launcher();
+    tokio::task::spawn_local(web::launch::run(queue, contexts.clone(), requests));
+    Ok(web::router(Arc::new(web::Web::new(
+        contexts,
+        launcher,
+        trust_proxy,
+    ))))
 }
 
 /// Waits for every run, dropping each as it ends (so a timeout leaves the rest).

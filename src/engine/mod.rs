@@ -1,6 +1,7 @@
 //! Use cases, one file per verb. Each takes a `Context` (config, catalog, adapters) and
 //! returns plain data for the command handler to print.
 
+pub mod access;
 pub mod agent;
 pub mod agents;
 pub mod alerts;
@@ -22,6 +23,7 @@ pub mod rebuild;
 pub mod restore;
 pub mod scan;
 pub mod scratch;
+pub mod show;
 pub mod status;
 pub mod verify;
 

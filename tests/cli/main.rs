@@ -28,3 +28,4 @@ mod secrets;
 mod sqlite;
 mod status;
 mod tls;
+mod web;

@@ -1,11 +1,12 @@
 //! The conformance suite every catalog implementation passes: each record kind round-trips
 //! (runs, backups of every status with warnings and copies, verifications, alert state,
 //! schedules seen, pruned backups, imports from a manifest), list filters and `--limit`,
-//! id prefixes, latest good, proofs. Each implementation's tests call `run` on a new, empty
+//! id prefixes, latest good, proofs; then the coordination and access parts. Each implementation's tests call `run` on a new, empty
 //! catalog (SQLite in a temporary folder, PostgreSQL in a database of its own).
 
 use chrono::{DateTime, Duration, Utc};
 
+mod access;
 mod coordination;
 
 use crate::{
@@ -37,6 +38,7 @@ pub async fn run(catalog: &dyn Catalog) {
     import_from_a_manifest_is_idempotent(catalog).await;
     skipped_backups_never_look_running(catalog).await;
     coordination::run(catalog).await;
+    access::run(catalog).await;
 }
 
 /// The agent the suite records as.

@@ -1,21 +1,27 @@
 //! dbward's catalog: the history of runs, backups, copies, warnings, verifications, alert
-//! state and schedules. [`Catalog`] is the port the engine talks to; [`SqliteCatalog`] (a file
+//! state, schedules, the agents and leases that coordinate processes, and who may use the
+//! web dashboard. [`Catalog`] is the port the engine talks to; [`SqliteCatalog`] (a file
 //! in `state_dir`, the default) and [`PgCatalog`] (a shared PostgreSQL database) implement it,
 //! and [`conformance`] is the suite both pass. Nothing else in dbward writes SQL against the
 //! catalog.
 
+mod access;
 pub mod conformance;
 mod coordination;
 pub mod migrate;
 mod model;
 mod postgres;
 mod sql;
+mod sql_access;
 mod sql_coordination;
 mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 
+pub use access::{
+    Access, ActionRecord, ActorKind, NewSession, Role, SessionRecord, TokenRecord, UserRecord,
+};
 pub use coordination::{
     AgentInfo, AgentKind, AgentRecord, AgentRef, Claim, Coordination, Fire, Lease, LeaseHolder,
     SourceBinding,
@@ -52,10 +58,11 @@ pub type Result<T> = std::result::Result<T, CatalogError>;
 
 /// The catalog port. Methods are grouped by concern: runs and backups, copies,
 /// verifications, alert state, schedules seen; agents, leases, fires and source bindings are
-/// the [`Coordination`] part. Reads (`list`, `get`, `latest_good`,
+/// the [`Coordination`] part; users, API tokens, sessions and the audit log the [`Access`]
+/// part. Reads (`list`, `get`, `latest_good`,
 /// `proofs`, `first_seen`, ...) never write.
 #[async_trait]
-pub trait Catalog: Coordination + Send + Sync + std::fmt::Debug {
+pub trait Catalog: Coordination + Access + Send + Sync + std::fmt::Debug {
     /// Fails when the catalog cannot take a write (a read-only disk or file, a read-only
     /// PostgreSQL user or server, say); writes nothing.
     async fn check_writable(&self) -> Result<()>;

@@ -26,8 +26,9 @@ struct Table {
     key: usize,
 }
 
-/// Every table of the schema (version 4) that holds history, parents before children.
-/// Leases and claimed fires are not copied: they belong to the processes running now.
+/// Every table of the schema (version 6) that holds history or access, parents before
+/// children. Leases, claimed fires and web sessions are not copied: they belong to the
+/// processes running now (a user logs in again after the move).
 const TABLES: &[Table] = &[
     Table {
         name: "runs",
@@ -135,6 +136,38 @@ const TABLES: &[Table] = &[
             ("agent_id", Text),
             ("host", Text),
             ("first_seen", Text),
+        ],
+        key: 1,
+    },
+    Table {
+        name: "users",
+        columns: &[
+            ("name", Text),
+            ("role", Text),
+            ("password_hash", Text),
+            ("created_at", Text),
+        ],
+        key: 1,
+    },
+    Table {
+        name: "api_tokens",
+        columns: &[
+            ("name", Text),
+            ("role", Text),
+            ("sha256", Text),
+            ("created_at", Text),
+        ],
+        key: 1,
+    },
+    Table {
+        name: "audit_log",
+        columns: &[
+            ("id", Text),
+            ("at", Text),
+            ("actor_kind", Text),
+            ("actor", Text),
+            ("action", Text),
+            ("target", Text),
         ],
         key: 1,
     },

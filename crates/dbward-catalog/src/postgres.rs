@@ -91,6 +91,7 @@ impl PgCatalog {
 }
 
 crate::sql::sql_catalog!(PgCatalog, sqlx::postgres::PgRow);
+crate::sql_access::sql_access!(PgCatalog, sqlx::postgres::PgRow);
 crate::sql_coordination::sql_coordination!(
     PgCatalog,
     sqlx::postgres::PgRow,

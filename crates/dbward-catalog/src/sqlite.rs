@@ -97,6 +97,7 @@ impl SqliteCatalog {
 }
 
 crate::sql::sql_catalog!(SqliteCatalog, sqlx::sqlite::SqliteRow);
+crate::sql_access::sql_access!(SqliteCatalog, sqlx::sqlite::SqliteRow);
 crate::sql_coordination::sql_coordination!(
     SqliteCatalog,
     sqlx::sqlite::SqliteRow,

@@ -1,6 +1,6 @@
 //! `catalog migrate`: a SQLite catalog with a few hundred backups of every status (copies,
 //! warnings, verifications, pruned ones, alert state, schedules) copied into PostgreSQL reads
-//! back the same, and a second copy adds nothing.
+//! back the same (users, tokens and the audit log too), and a second copy adds nothing.
 
 use chrono::{DateTime, Duration, Utc};
 use dbward_catalog::{
@@ -114,6 +114,25 @@ async fn fill(catalog: &dyn Catalog, backups: usize) {
                 .unwrap();
         }
     }
+    let role = dbward_catalog::Role::Operator;
+    assert!(
+        catalog
+            .add_user("alice", role, "$argon2id$x", start)
+            .await
+            .unwrap()
+    );
+    assert!(catalog.add_token("ci", role, "ab12", start).await.unwrap());
+    catalog
+        .record_action(&dbward_catalog::ActionRecord {
+            id: "01ACTION".into(),
+            at: start,
+            actor_kind: dbward_catalog::ActorKind::User,
+            actor: "alice".into(),
+            action: "backup".into(),
+            target: "pg/db1".into(),
+        })
+        .await
+        .unwrap();
     catalog
         .alert_sent(
             "ops",
@@ -157,6 +176,10 @@ async fn everything(catalog: &dyn Catalog) -> String {
     out += &format!("{:?}\n", catalog.alert_state("ops").await.unwrap());
     out += &format!("{:?}\n", catalog.first_seen().await.unwrap());
     out += &format!("{:?}\n", catalog.agents().await.unwrap());
+    out += &format!("{:?}\n", catalog.users().await.unwrap());
+    out += &format!("{:?}\n", catalog.user_credentials("alice").await.unwrap());
+    out += &format!("{:?}\n", catalog.tokens().await.unwrap());
+    out += &format!("{:?}\n", catalog.actions(10).await.unwrap());
     out
 }
 
@@ -186,6 +209,9 @@ async fn a_sqlite_catalog_copied_into_postgres_reads_back_the_same_and_twice_add
             ("alert_state", 1, 1),
             ("agents", 1, 1),
             ("sources", 1, 1),
+            ("users", 1, 1),
+            ("api_tokens", 1, 1),
+            ("audit_log", 1, 1),
         ]
     );
     assert_eq!(everything(&pg).await, everything(&sqlite).await);
