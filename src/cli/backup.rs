@@ -1,9 +1,12 @@
-//! `dbward backup`: backs up what the options select, prints a summary, exits 0/1/3.
+//! `dbward backup`: backs up what the options select, prints a summary, exits 0/1/3; SIGTERM
+//! or Ctrl-C interrupts it cleanly.
 
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
 use super::{Globals, output};
 use crate::engine::backup::{self, BackupRequest};
+use crate::engine::restore;
 use crate::progress::Progress;
 
 #[derive(Debug, clap::Args)]
@@ -23,16 +26,21 @@ pub struct Args {
 }
 
 pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
+    let stop = CancellationToken::new();
+    let watcher = tokio::spawn(stop_on_signal(stop.clone()));
     let (ctx, _log) = super::open(globals).await?;
     let request = BackupRequest {
         schedule: args.schedule,
         sources: args.sources,
         databases: args.databases,
         parallelism: args.jobs,
+        stop: Some(stop),
         ..BackupRequest::default()
     };
     let progress = Progress::new(!globals.json && !globals.quiet);
-    let (report, alerts) = backup::run_and_alert(ctx, &request, &progress).await?;
+    let done = backup::run_and_alert(ctx, &request, &progress).await;
+    watcher.abort();
+    let (report, alerts) = done?;
     if globals.json {
         output::json(&json!({
             "backups": report.backups,
@@ -79,4 +87,17 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         }
     }
     Ok(report.exit_code())
+}
+
+/// SIGTERM or Ctrl-C interrupts the run the way the daemon's stop does: backups not yet
+/// judged kill their dump's process group, remove their staged uploads and are recorded
+/// `failed: interrupted`, and the run ends with exit 1. A second signal exits at once,
+/// leaving any cleanup to the next run.
+async fn stop_on_signal(stop: CancellationToken) {
+    let signal = restore::interrupted().await;
+    tracing::warn!("{signal}: interrupting the backups still running");
+    stop.cancel();
+    let again = restore::interrupted().await;
+    tracing::error!("{again} again: exiting without cleaning up");
+    std::process::exit(1);
 }

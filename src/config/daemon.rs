@@ -18,6 +18,7 @@ pub(super) struct RawDaemon {
     jitter: Option<String>,
     max_jobs: Option<usize>,
     max_jobs_per_source: Option<usize>,
+    max_jobs_per_destination: Option<usize>,
     audit: Option<String>,
     prune: Option<String>,
     timezone: Option<String>,
@@ -57,6 +58,8 @@ pub struct DaemonConfig {
     pub max_jobs: usize,
     /// Backups of one source running at once.
     pub max_jobs_per_source: usize,
+    /// Backups writing to one destination at once; `None`: only `max_jobs` bounds them.
+    pub max_jobs_per_destination: Option<usize>,
     /// When `audit` runs; `None` when set to "off".
     pub audit: Option<croner::Cron>,
     /// When `prune` runs; `None` when set to "off".
@@ -98,6 +101,7 @@ pub(super) fn validate_daemon(
         jitter: None,
         max_jobs: None,
         max_jobs_per_source: None,
+        max_jobs_per_destination: None,
         audit: None,
         prune: None,
         timezone: None,
@@ -111,10 +115,12 @@ pub(super) fn validate_daemon(
             .map(|v| parse_duration(v).map_err(|e| format!("{}: {e}", key("daemon", k))))
             .transpose()
     };
-    let at_least_one = |k: &str, value: Option<usize>, default: usize| match value {
+    let positive = |k: &str, value: Option<usize>| match value {
         Some(0) => Err(format!("{}: expected at least 1", key("daemon", k))),
-        Some(n) => Ok(n),
-        None => Ok(default),
+        value => Ok(value),
+    };
+    let at_least_one = |k: &str, value: Option<usize>, default: usize| {
+        positive(k, value).map(|n| n.unwrap_or(default))
     };
     let cron = |k: &str, value: Option<&str>, default: &str| match value.unwrap_or(default) {
         "off" => Ok(None),
@@ -155,6 +161,10 @@ pub(super) fn validate_daemon(
         jitter: duration("jitter", raw.jitter.as_deref())?.unwrap_or_default(),
         max_jobs: at_least_one("max_jobs", raw.max_jobs, parallelism)?,
         max_jobs_per_source: at_least_one("max_jobs_per_source", raw.max_jobs_per_source, 1)?,
+        max_jobs_per_destination: positive(
+            "max_jobs_per_destination",
+            raw.max_jobs_per_destination,
+        )?,
         audit: cron("audit", raw.audit.as_deref(), DEFAULT_AUDIT)?,
         prune: cron("prune", raw.prune.as_deref(), DEFAULT_PRUNE)?,
         timezone,

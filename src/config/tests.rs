@@ -383,6 +383,10 @@ fn daemon_and_http_errors_name_the_key() {
             "[daemon] key `max_jobs_per_source`: expected at least 1",
         ),
         (
+            "[daemon]\nmax_jobs_per_destination = 0",
+            "[daemon] key `max_jobs_per_destination`: expected at least 1",
+        ),
+        (
             "[daemon]\naudit = \"daily\"",
             "[daemon] key `audit`: invalid cron expression \"daily\"",
         ),
@@ -420,6 +424,7 @@ fn daemon_defaults_and_the_http_listener() {
     let daemon = &config.daemon;
     assert_eq!(daemon.max_jobs, 3);
     assert_eq!(daemon.max_jobs_per_source, 1);
+    assert_eq!(daemon.max_jobs_per_destination, None);
     assert_eq!(daemon.catch_up, None);
     assert_eq!(daemon.grace, std::time::Duration::from_secs(300));
     assert_eq!(daemon.status_every, std::time::Duration::from_secs(300));

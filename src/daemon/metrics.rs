@@ -1,16 +1,18 @@
 //! `/metrics` in the Prometheus text format (version 0.0.4), rendered here: what the daemon
 //! counted since it started (backups by status, their durations, runs, skipped fires) and
 //! what the catalog and the config say now (last success, size, drills, health problems,
-//! next fires), read without writing anything. docs/metrics.md describes every metric.
+//! next fires, the fleet's agents and leases), read without writing anything. docs/metrics.md describes every metric.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
+use dbward_catalog::AgentRecord;
 
 use crate::catalog::{BackupStatus, ListFilter};
 use crate::engine::Context;
+use crate::policy::fleet::{AgentState, agent_state};
 use crate::policy::health::{Kind, Severity};
 
 /// Upper bounds of the backup duration histogram, in seconds.
@@ -132,6 +134,7 @@ pub async fn collect(
     }
     counted(&mut out, &counters.snapshot());
     catalog(&mut out, ctx).await?;
+    fleet(&mut out, ctx).await?;
     health(&mut out, ctx, now).await?;
     Ok(out.0)
 }
@@ -266,6 +269,76 @@ async fn catalog(out: &mut Text, ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The agents sharing the catalog, judged as `dbward agents` judges them (at the catalog's
+/// clock), and the leases they hold.
+async fn fleet(out: &mut Text, ctx: &Context) -> anyhow::Result<()> {
+    let now = ctx.catalog.now().await?;
+    let agents = ctx.catalog.agents().await?;
+    fleet_families(out, &agents, now, ctx.config.daemon.heartbeat);
+    Ok(())
+}
+
+fn fleet_families(
+    out: &mut Text,
+    agents: &[AgentRecord],
+    now: DateTime<Utc>,
+    heartbeat: std::time::Duration,
+) {
+    out.family(
+        "dbward_agent_up",
+        "gauge",
+        "1 while an agent of the catalog is alive (a daemon beating its heartbeat, a command holding a lease), else 0.",
+    );
+    for agent in agents {
+        let up = match agent_state(agent, now, heartbeat) {
+            AgentState::Alive | AgentState::Running => 1.0,
+            AgentState::Dead | AgentState::Idle => 0.0,
+        };
+        out.sample(
+            "dbward_agent_up",
+            &[
+                ("agent", &agent.id),
+                ("host", &agent.host),
+                ("kind", agent.kind.as_str()),
+            ],
+            up,
+        );
+    }
+    out.family(
+        "dbward_agent_heartbeat_timestamp_seconds",
+        "gauge",
+        "When each agent of the catalog last beat its heartbeat (Unix time, the catalog's clock).",
+    );
+    for agent in agents {
+        out.sample(
+            "dbward_agent_heartbeat_timestamp_seconds",
+            &[("agent", &agent.id), ("host", &agent.host)],
+            seconds(agent.heartbeat_at),
+        );
+    }
+    out.family(
+        "dbward_lease_held",
+        "gauge",
+        "1 for each job lease held unexpired now, by job and holding agent.",
+    );
+    for agent in agents {
+        for job in &agent.running_jobs {
+            out.sample(
+                "dbward_lease_held",
+                &[("job", job), ("agent", &agent.id)],
+                1.0,
+            );
+        }
+    }
+    out.family(
+        "dbward_leases_held",
+        "gauge",
+        "Job leases held unexpired now, across the catalog.",
+    );
+    let held: usize = agents.iter().map(|a| a.running_jobs.len()).sum();
+    out.sample("dbward_leases_held", &[], held as f64);
+}
+
 /// The problems `dbward status` would report now, counted by kind and severity.
 async fn health(out: &mut Text, ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<()> {
     let report = crate::engine::status::run(ctx, now).await?;
@@ -364,6 +437,49 @@ mod tests {
         let mut text = Text::default();
         text.sample("m", &[("database", "we\"ird\n")], 1.5);
         assert_eq!(text.0, "m{database=\"we\\\"ird\\n\"} 1.5\n");
+    }
+
+    #[test]
+    fn agents_are_up_by_their_state_and_leases_are_counted() {
+        let now: DateTime<Utc> = "2026-12-01T12:00:00Z".parse().unwrap();
+        let agent = |id: &str, kind, heartbeat: &str, jobs: &[&str]| AgentRecord {
+            id: id.into(),
+            host: "db-1".into(),
+            version: "0.1.0".into(),
+            kind,
+            labels: Vec::new(),
+            pid: 1,
+            started_at: "2026-12-01T00:00:00Z".parse().unwrap(),
+            heartbeat_at: heartbeat.parse().unwrap(),
+            running_jobs: jobs.iter().map(|j| j.to_string()).collect(),
+        };
+        use dbward_catalog::AgentKind::{Cli, Daemon};
+        let agents = [
+            agent(
+                "01LIVE",
+                Daemon,
+                "2026-12-01T11:59:40Z",
+                &["backup/pg/shop"],
+            ),
+            agent("01DEAD", Daemon, "2026-12-01T11:00:00Z", &[]),
+            agent("01CLI", Cli, "2026-12-01T11:00:00Z", &["backup/pg/crm"]),
+            agent("01IDLE", Cli, "2026-12-01T10:00:00Z", &[]),
+        ];
+        let mut text = Text::default();
+        fleet_families(&mut text, &agents, now, std::time::Duration::from_secs(30));
+        let text = text.0;
+        for line in [
+            "dbward_agent_up{agent=\"01LIVE\",host=\"db-1\",kind=\"daemon\"} 1",
+            "dbward_agent_up{agent=\"01DEAD\",host=\"db-1\",kind=\"daemon\"} 0",
+            "dbward_agent_up{agent=\"01CLI\",host=\"db-1\",kind=\"cli\"} 1",
+            "dbward_agent_up{agent=\"01IDLE\",host=\"db-1\",kind=\"cli\"} 0",
+            "dbward_agent_heartbeat_timestamp_seconds{agent=\"01DEAD\",host=\"db-1\"} 1796122800",
+            "dbward_lease_held{job=\"backup/pg/shop\",agent=\"01LIVE\"} 1",
+            "dbward_lease_held{job=\"backup/pg/crm\",agent=\"01CLI\"} 1",
+            "dbward_leases_held 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{Config, DaemonConfig};
 use crate::engine::backup::BackupRequest;
 use crate::engine::limits::JobLimits;
 use crate::engine::{Context, UsageError};
@@ -150,10 +150,7 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
     let now = Utc::now();
     let config = &ctx.config;
     let shared = Arc::new(Shared {
-        limits: RwLock::new(Arc::new(JobLimits::new(
-            config.daemon.max_jobs,
-            config.daemon.max_jobs_per_source,
-        ))),
+        limits: RwLock::new(Arc::new(limits_of(&config.daemon))),
         ctx: RwLock::new(ctx.clone()),
         counters: Counters::default(),
         view: Mutex::new(SchedulerView {
@@ -183,6 +180,7 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
         schedules = config.schedules.len(),
         max_jobs = config.daemon.max_jobs,
         max_jobs_per_source = config.daemon.max_jobs_per_source,
+        max_jobs_per_destination = config.daemon.max_jobs_per_destination,
         "daemon started (pid {})",
         std::process::id()
     );
@@ -281,6 +279,15 @@ async fn web_router(shared: &Arc<Shared>, listen: SocketAddr) -> anyhow::Result<
     ))))
 }
 
+/// The job limits `[daemon]` sets.
+fn limits_of(daemon: &DaemonConfig) -> JobLimits {
+    JobLimits::new(
+        daemon.max_jobs,
+        daemon.max_jobs_per_source,
+        daemon.max_jobs_per_destination,
+    )
+}
+
 /// Waits for every run, dropping each as it ends (so a timeout leaves the rest).
 async fn wait_all(runs: &mut Vec<JoinHandle<()>>) {
     while let Some(run) = runs.last_mut() {
@@ -303,10 +310,16 @@ async fn reload(file: &Path, shared: &Shared) -> anyhow::Result<Arc<Context>> {
     let ctx = Arc::new(ctx);
     let old = shared.context();
     let (new, before) = (&ctx.config.daemon, &old.config.daemon);
-    if (new.max_jobs, new.max_jobs_per_source) != (before.max_jobs, before.max_jobs_per_source) {
+    let bounds = |d: &DaemonConfig| {
+        (
+            d.max_jobs,
+            d.max_jobs_per_source,
+            d.max_jobs_per_destination,
+        )
+    };
+    if bounds(new) != bounds(before) {
         // Jobs running keep their slots of the old limits; new jobs take the new ones.
-        *shared.limits.write().expect("not poisoned") =
-            Arc::new(JobLimits::new(new.max_jobs, new.max_jobs_per_source));
+        *shared.limits.write().expect("not poisoned") = Arc::new(limits_of(new));
     }
     *shared.ctx.write().expect("not poisoned") = ctx.clone();
     Ok(ctx)

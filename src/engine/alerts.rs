@@ -84,15 +84,22 @@ pub fn changes<'a>(
     Changes { firing, resolved }
 }
 
+/// Held by one evaluation at a time in this process while it judges, reads what each channel
+/// was told, tells it and records that: runs ending together (the daemon's backups, drills
+/// and health cadence) then never tell one change twice, nor an older judgement after a
+/// newer one.
+static TELLING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// After a command that changes health (`backup`, `verify`): judges it and tells the alerts
 /// what changed. Nothing at all without `[[alert]]`s.
 pub async fn after_command(ctx: &Context) -> anyhow::Result<AlertReport> {
     if ctx.config.alerts.is_empty() {
         return Ok(AlertReport::default());
     }
+    let _telling = TELLING.lock().await;
     let now = Utc::now();
     let report = super::status::run(ctx, now).await?;
-    Ok(notify(ctx, &report, now).await)
+    Ok(tell_all(ctx, &report, now).await)
 }
 
 /// [`after_command`], for a command whose work is already recorded: a failure to judge or
@@ -109,6 +116,12 @@ pub async fn after_recorded_work(ctx: &Context) -> AlertReport {
 /// Tells every `[[alert]]` what changed in `report`. Delivery failures are reported, never
 /// fatal: the command that ran still says what it did.
 pub async fn notify(ctx: &Context, report: &StatusReport, now: DateTime<Utc>) -> AlertReport {
+    let _telling = TELLING.lock().await;
+    tell_all(ctx, report, now).await
+}
+
+/// [`notify`], holding [`TELLING`].
+async fn tell_all(ctx: &Context, report: &StatusReport, now: DateTime<Utc>) -> AlertReport {
     let mut out = AlertReport::default();
     if ctx.config.alerts.is_empty() {
         return out;

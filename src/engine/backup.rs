@@ -37,7 +37,8 @@ pub struct BackupRequest {
     pub sources: Vec<String>,
     pub databases: Vec<String>,
     pub parallelism: Option<usize>,
-    /// Slots shared with other runs (the daemon's `max_jobs`, `max_jobs_per_source`).
+    /// Slots shared with other runs (the daemon's `max_jobs`, `max_jobs_per_source`,
+    /// `max_jobs_per_destination`).
     pub limits: Option<Arc<JobLimits>>,
     /// Cancelled to interrupt the run: jobs not yet judged stop, abort their uploads and
     /// kill their dump, and are recorded `failed` ([`INTERRUPTED`]).
@@ -235,9 +236,12 @@ pub async fn run(
         let handle = tasks.spawn(async move {
             let _permit = permit;
             let slots = match &limits {
-                Some(limits) => until_stopped(&stop, limits.acquire(&task_job.source))
-                    .await
-                    .map(Some),
+                Some(limits) => until_stopped(
+                    &stop,
+                    limits.acquire_job(&task_job.source, &task_job.destinations),
+                )
+                .await
+                .map(Some),
                 None => Some(None),
             };
             // Claimed once this agent has room for the job, so that a busy agent leaves it

@@ -1,6 +1,7 @@
 //! Faults a backup must survive loudly: a second concurrent run, a dump killed mid-way, a
 //! database dropped between discovery and dump, a destination that is not writable or fills
-//! up, a pattern that matches nothing — and the password never on a command line.
+//! up, a pattern that matches nothing, SIGTERM mid-dump — and the password never on a
+//! command line.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -178,6 +179,57 @@ fn a_dump_killed_midway_fails_and_leaves_nothing_and_no_password_in_argv() {
         "{:?}",
         env.files("backups")
     );
+}
+
+/// SIGTERM to `dbward backup` while its pg_dump waits on a lock: the backup is recorded
+/// `failed: interrupted` without waiting for the lock, the staged upload is removed, pg_dump
+/// is gone and the exit code is 1 — what the daemon does at the end of its grace.
+#[test]
+fn sigterm_interrupts_a_cli_backup_at_once_and_leaves_nothing() {
+    let server = PgServer::shared();
+    let db = server.create_database("cli_term");
+    db.sql("CREATE TABLE t(x int); INSERT INTO t SELECT generate_series(1, 10);");
+    let env = pg_env(server, &[&db.name], "");
+    let lock = TableLock::hold(server, &db, "t");
+    let mut backup = spawn_backup(&env, &["--json", "backup"]);
+    wait_for_blocked_dump(server, &db.name);
+    wait_for("the staged upload", Duration::from_secs(30), || {
+        env.files("backups")
+            .iter()
+            .any(|f| f.starts_with(".dbward-staging"))
+    });
+
+    let pid = nix::unistd::Pid::from_raw(backup.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    // The lock is still held: only the interruption can end the run.
+    wait_for("dbward backup to exit", Duration::from_secs(90), || {
+        backup.try_wait().unwrap().is_some()
+    });
+    let (code, doc, err) = finish(backup);
+    assert_eq!(code, 1, "{doc:#} {err}");
+    let interrupted = only_backup(&doc);
+    assert_eq!(interrupted["status"], "failed", "{interrupted:#}");
+    let reason = interrupted["error"].as_str().unwrap();
+    assert!(reason.starts_with("interrupted"), "{reason}");
+    assert!(err.contains("SIGTERM: interrupting"), "{err}");
+    let (_, list) = env.json(&["list"]);
+    assert_eq!(list["backups"][0]["id"], interrupted["id"], "{list:#}");
+    assert_eq!(list["backups"][0]["status"], "failed", "{list:#}");
+    assert!(
+        env.files("backups").is_empty(),
+        "{:?}",
+        env.files("backups")
+    );
+    wait_for("pg_dump to be gone", Duration::from_secs(30), || {
+        !all_cmdlines()
+            .iter()
+            .any(|(_, c)| c.contains("pg_dump") && c.contains(&db.name))
+            && server.sql("postgres", &format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dbward' AND datname = '{}'",
+                db.name
+            )) == "0"
+    });
+    lock.release();
 }
 
 #[test]

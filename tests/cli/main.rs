@@ -7,6 +7,7 @@ mod catalog_pg;
 mod common;
 mod config;
 mod daemon;
+mod daemon_incident;
 mod docs;
 mod encryption;
 mod faults;

@@ -61,8 +61,11 @@ impl PgCatalog {
             .close()
             .await
             .map_err(|e| open_err(explain(&e)))?;
+        // No idle timeout and no lifetime, as for SQLite: no pool-maintenance task.
         let pool = PgPoolOptions::new()
             .max_connections(4)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(options)
             .await

@@ -42,8 +42,13 @@ impl SqliteCatalog {
         // then the inode's, a checkpoint-on-close lock takes them the other way round), which
         // hung commands at exit. Writes are serialised by SQLite anyway, and no catalog call
         // holds a connection while it asks for another.
+        // No idle timeout and no lifetime: sqlx then starts no pool-maintenance task, which
+        // can spin forever at exit (a counter underflow in sqlx 0.9's reaper) and hang a
+        // command that has finished its work.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(options)
             .await
             .map_err(|e| open_err(e.to_string()))?;

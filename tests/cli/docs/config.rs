@@ -86,7 +86,7 @@ fn replace_secrets(
 }
 
 /// Loads one example as `dbward` would; `Err` says why it does not load.
-fn load_example(text: &str) -> Result<(), String> {
+pub(super) fn load_example(text: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let mut value: toml::Value =
         toml::from_str(text).map_err(|e| format!("not valid TOML: {e}"))?;
