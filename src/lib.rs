@@ -12,3 +12,5 @@ pub mod pipeline;
 pub mod policy;
 pub mod progress;
 pub mod registry;
+#[cfg(feature = "simulation")]
+pub mod synthetic;
