@@ -268,7 +268,8 @@ t0=$(((now / sph + 1) * sph))
 t1=$((t0 + hours * sph))
 killed=$agents
 restarted=$((agents - 1))
-kill_at=$((t0 + hours / 2 * sph))
+# A quarter of a simulated hour into the midday fire: while the daemons back it up.
+kill_at=$((t0 + hours / 2 * sph + sph / 4))
 restart_at=$((kill_at + (hours >= 16 ? hours / 8 : 1) * sph))
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 note "day: $(iso $t0) to $(iso $t1) ($hours fires of hourly); agent $killed killed at $(iso $kill_at), agent $restarted restarted at $(iso $restart_at)"
