@@ -92,6 +92,8 @@ eval "$exports"
 # --- 5. Tests ---------------------------------------------------------------------------
 step "cargo test --workspace $*"
 cargo test --workspace "$@"
+step "the simulation build's synthetic engine (cargo test -p dbward --lib --features simulation synthetic)"
+cargo test -p dbward --lib --features simulation synthetic
 
 # --- 6. The Debian package --------------------------------------------------------------
 step "Debian package: built from the debug binary, installed with apt-get, checked, removed"

@@ -12,4 +12,6 @@ pub mod pipeline;
 pub mod policy;
 pub mod progress;
 pub mod registry;
+#[cfg(feature = "simulation")]
+pub mod synthetic;
 pub mod web;

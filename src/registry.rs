@@ -28,6 +28,15 @@ pub fn source(config: &SourceConfig, scratch: &Scratch) -> Arc<dyn Source> {
             path: path.clone(),
             spool_dir: scratch.spool.clone(),
         })),
+        #[cfg(feature = "simulation")]
+        Connection::Synthetic(synthetic) => Arc::new(crate::synthetic::SyntheticSource::new(
+            crate::synthetic::SyntheticSettings {
+                name: config.name.clone(),
+                databases: synthetic.databases,
+                dump_bytes: synthetic.dump_bytes,
+                dump_delay: synthetic.dump_delay,
+            },
+        )),
         server if config.engine == Engine::Postgres => Arc::new(PostgresSource::new(
             postgres_settings(config, server, scratch),
         )),
@@ -182,6 +191,8 @@ pub fn restore_target(config: &SourceConfig, scratch: &Scratch) -> Arc<dyn Resto
             .with_home(sqlite_database_name(config, path), path.clone())
             .with_spool(scratch.spool.clone()),
         ),
+        #[cfg(feature = "simulation")]
+        Connection::Synthetic(_) => synthetic_target(config),
         server => server_target(config, server, scratch),
     }
 }
@@ -220,6 +231,8 @@ pub fn drill_target(
             SqliteTarget::new(config.name.clone(), all.drill.sqlite_dir.clone())
                 .with_spool(scratch.spool.clone()),
         ),
+        #[cfg(feature = "simulation")]
+        (Connection::Synthetic(_), _) => synthetic_target(config),
         (_, Some(drill_server)) => drill_server_target(config, drill_server, scratch),
         (server, None) => drill_server_target(config, server, scratch),
     }
@@ -234,10 +247,18 @@ pub fn drill_location(config: &SourceConfig, all: &Config) -> String {
         .unwrap_or(&config.connection);
     match server {
         Connection::File { .. } => format!("sqlite:{}", all.drill.sqlite_dir.display()),
+        #[cfg(feature = "simulation")]
+        Connection::Synthetic(_) => format!("synthetic:{}", config.name),
         Connection::Server {
             socket: Some(socket),
             ..
         } => format!("{}:{}", config.engine, socket.display()),
         Connection::Server { host, port, .. } => format!("{}:{host}:{port}", config.engine),
     }
+}
+
+/// Synthetic dumps restore into memory: restores and drills read them back and count rows.
+#[cfg(feature = "simulation")]
+fn synthetic_target(config: &SourceConfig) -> Arc<dyn RestoreTarget> {
+    Arc::new(crate::synthetic::SyntheticTarget::new(config.name.clone()))
 }

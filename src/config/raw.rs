@@ -149,7 +149,41 @@ struct RawSource {
     client_key: Option<String>,
     #[serde(default)]
     agents: Vec<String>,
+    #[cfg(feature = "simulation")]
+    synthetic_databases: Option<u32>,
+    #[cfg(feature = "simulation")]
+    synthetic_dump_bytes: Option<u64>,
+    #[cfg(feature = "simulation")]
+    synthetic_dump_delay: Option<String>,
 }
+
+impl RawSource {
+    /// Which of the keys that only a server connection takes are set.
+    fn server_keys(&self) -> [(&'static str, bool); 14] {
+        [
+            ("host", self.host.is_some()),
+            ("port", self.port.is_some()),
+            ("user", self.user.is_some()),
+            ("password", self.password.is_some()),
+            ("socket", self.socket.is_some()),
+            ("tool_dir", self.tool_dir.is_some()),
+            ("format", self.format.is_some()),
+            ("maintenance_database", self.maintenance_database.is_some()),
+            ("max_replica_lag", self.max_replica_lag.is_some()),
+            ("exclude_tables", !self.exclude_tables.is_empty()),
+            ("tls", self.tls.is_some()),
+            ("ca_file", self.ca_file.is_some()),
+            ("client_cert", self.client_cert.is_some()),
+            ("client_key", self.client_key.is_some()),
+        ]
+    }
+}
+
+/// The engines a source may name, as the refusal of an unknown one lists them.
+#[cfg(not(feature = "simulation"))]
+const ENGINES: &str = "postgres, mysql, mariadb or sqlite";
+#[cfg(feature = "simulation")]
+const ENGINES: &str = "postgres, mysql, mariadb, sqlite or synthetic";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -735,7 +769,7 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
     let key = |k: &str| at("source", &s.name, k);
     let engine = Engine::parse(&s.engine).ok_or_else(|| {
         format!(
-            "{}: unknown engine {:?}; expected postgres, mysql, mariadb or sqlite",
+            "{}: unknown engine {:?}; expected {ENGINES}",
             key("engine"),
             s.engine
         )
@@ -750,24 +784,35 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
             Ok(())
         }
     };
+    #[cfg(feature = "simulation")]
+    if engine != Engine::Synthetic {
+        not_for("synthetic_databases", s.synthetic_databases.is_some())?;
+        not_for("synthetic_dump_bytes", s.synthetic_dump_bytes.is_some())?;
+        not_for("synthetic_dump_delay", s.synthetic_dump_delay.is_some())?;
+    }
     let connection = match engine {
+        #[cfg(feature = "simulation")]
+        Engine::Synthetic => {
+            for (k, set) in s.server_keys() {
+                not_for(k, set)?;
+            }
+            not_for("path", s.path.is_some())?;
+            let dump_delay = s
+                .synthetic_dump_delay
+                .as_deref()
+                .map(|v| {
+                    parse_duration(v).map_err(|e| format!("{}: {e}", key("synthetic_dump_delay")))
+                })
+                .transpose()?
+                .unwrap_or_default();
+            Connection::Synthetic(super::Synthetic {
+                databases: s.synthetic_databases.unwrap_or(10),
+                dump_bytes: s.synthetic_dump_bytes.unwrap_or(64 << 10),
+                dump_delay,
+            })
+        }
         Engine::Sqlite => {
-            for (k, set) in [
-                ("host", s.host.is_some()),
-                ("port", s.port.is_some()),
-                ("user", s.user.is_some()),
-                ("password", s.password.is_some()),
-                ("socket", s.socket.is_some()),
-                ("tool_dir", s.tool_dir.is_some()),
-                ("format", s.format.is_some()),
-                ("maintenance_database", s.maintenance_database.is_some()),
-                ("max_replica_lag", s.max_replica_lag.is_some()),
-                ("exclude_tables", !s.exclude_tables.is_empty()),
-                ("tls", s.tls.is_some()),
-                ("ca_file", s.ca_file.is_some()),
-                ("client_cert", s.client_cert.is_some()),
-                ("client_key", s.client_key.is_some()),
-            ] {
+            for (k, set) in s.server_keys() {
                 not_for(k, set)?;
             }
             let path = s.path.as_deref().ok_or_else(|| {

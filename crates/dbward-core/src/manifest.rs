@@ -23,6 +23,9 @@ pub enum Engine {
     Mysql,
     Mariadb,
     Sqlite,
+    /// Generated dumps without a server, for fleet simulations (`--features simulation`).
+    #[cfg(feature = "simulation")]
+    Synthetic,
 }
 
 impl Engine {
@@ -33,6 +36,8 @@ impl Engine {
             Engine::Mysql => "mysql",
             Engine::Mariadb => "mariadb",
             Engine::Sqlite => "sqlite",
+            #[cfg(feature = "simulation")]
+            Engine::Synthetic => "synthetic",
         }
     }
 
@@ -43,6 +48,8 @@ impl Engine {
             Engine::Mysql,
             Engine::Mariadb,
             Engine::Sqlite,
+            #[cfg(feature = "simulation")]
+            Engine::Synthetic,
         ]
         .into_iter()
         .find(|e| e.as_str() == name)
