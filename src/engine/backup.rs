@@ -68,6 +68,10 @@ pub fn fire_target(source: &str, database: &str) -> String {
         .to_string()
 }
 
+/// How often a daemon's fire looks again at a lease another run holds.
+const LEASE_POLL_MIN: std::time::Duration = std::time::Duration::from_secs(1);
+const LEASE_POLL_MAX: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The reason of a backup interrupted through [`BackupRequest::stop`].
 pub const INTERRUPTED: &str = "interrupted: dbward was stopped before this backup finished";
 
@@ -274,6 +278,7 @@ pub async fn run(
                         started_at,
                         bar: bar.as_ref(),
                         stop: &stop,
+                        patient: fire.is_some(),
                     };
                     back_up_one(&ctx, &task_job, &one).await
                 }
@@ -491,6 +496,9 @@ struct Attempt<'a> {
     started_at: DateTime<Utc>,
     bar: &'a dyn super::observe::JobObserver,
     stop: &'a CancellationToken,
+    /// A daemon's fire: when another run holds the database (another schedule's fire, a
+    /// one-off command), wait for it rather than leave the fire unrun.
+    patient: bool,
 }
 
 /// Backs up one job; whatever goes wrong ends as this job's record, never as an error that
@@ -512,7 +520,26 @@ async fn try_back_up_one(
     let (id, started_at) = (start.id, start.started_at);
     let source = ctx.sources[&job.source].clone();
     let lease_name = lease::backup_job(&job.source, &job.database);
-    let held = match lease::claim(ctx, &lease_name, &job.source, &job.database).await {
+    let mut waiting = false;
+    let claimed = loop {
+        match lease::claim(ctx, &lease_name, &job.source, &job.database).await {
+            Err(ClaimError::Busy(busy)) if one.patient => {
+                if !waiting {
+                    tracing::info!(source = %job.source, database = %job.database, "waiting for the run that holds it: {busy}");
+                    waiting = true;
+                }
+                let poll = (ctx.config.lease_ttl / 3).clamp(LEASE_POLL_MIN, LEASE_POLL_MAX);
+                if until_stopped(one.stop, tokio::time::sleep(poll))
+                    .await
+                    .is_none()
+                {
+                    break Err(ClaimError::Busy(busy));
+                }
+            }
+            other => break other,
+        }
+    };
+    let held = match claimed {
         Ok(held) => held,
         Err(ClaimError::Busy(busy)) => {
             let reason = format!("skipped: {busy}");

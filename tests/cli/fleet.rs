@@ -345,3 +345,76 @@ fn a_daemon_killed_mid_backup_and_restarted_marks_its_run_interrupted_and_runs_t
         "the next run removed the killed one's staged upload"
     );
 }
+
+#[test]
+fn two_schedules_firing_together_on_one_database_both_run_whichever_daemons_took_them() {
+    let catalog = PgServer::shared().create_database("cli_fleet_together");
+    let shared = tempfile::tempdir().unwrap();
+    let source = sqlite_source(shared.path(), "both", &[]);
+    // Big enough that a backup takes a moment, so runs of the two schedules meet.
+    rusqlite::Connection::open(shared.path().join("both.db"))
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE blobs(b BLOB);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+             INSERT INTO blobs SELECT randomblob(8192) FROM n;",
+        )
+        .unwrap();
+    let config = format!(
+        "{source}[[schedule]]\nname = \"hourly\"\ncron = \"*/2 * * * * *\"\nsources = [\"both\"]\n\
+         destinations = [\"shared\"]\n\
+         [[schedule]]\nname = \"daily\"\ncron = \"*/2 * * * * *\"\nsources = [\"both\"]\n\
+         destinations = [\"shared\"]\n\
+         [daemon]\nheartbeat = \"1s\"\naudit = \"off\"\nprune = \"off\"\n"
+    );
+    // Two daemons: each schedule's fire of the database may go to a different one, whose
+    // runs then meet on the database's lease.
+    let envs: Vec<Env> = (0..2)
+        .map(|_| agent(&catalog, shared.path(), &config))
+        .collect();
+    let mut daemons: Vec<Daemon> = envs.iter().map(|env| Daemon::start(env, false)).collect();
+    let finished_of = |schedule: &str| -> u32 {
+        catalog
+            .sql(&format!(
+                "SELECT count(*) FROM fires WHERE kind = 'backup' AND schedule = '{schedule}'
+                   AND finished_at IS NOT NULL"
+            ))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    wait_for("six fires of each schedule", DEADLINE, || {
+        finished_of("hourly") >= 6 && finished_of("daily") >= 6
+    });
+    for daemon in &daemons {
+        daemon.signal(Signal::SIGTERM);
+    }
+    for daemon in &mut daemons {
+        assert!(daemon.wait_exit().success(), "{}", daemon.log());
+    }
+    let unfinished = catalog.sql(
+        "SELECT count(*) FROM fires f WHERE kind = 'backup' AND finished_at IS NULL
+           AND fire_at < (SELECT max(fire_at) FROM fires)",
+    );
+    assert_eq!(
+        unfinished.trim(),
+        "0",
+        "no fire left unrun by the other schedule's run"
+    );
+    for schedule in ["hourly", "daily"] {
+        let backups = catalog.sql(&format!(
+            "SELECT count(*) FROM backups WHERE schedule = '{schedule}' AND status = 'succeeded'"
+        ));
+        assert_eq!(
+            backups.trim().parse::<u32>().unwrap(),
+            finished_of(schedule),
+            "{schedule}: one backup per finished fire"
+        );
+    }
+    let skipped = catalog.sql("SELECT count(*) FROM backups WHERE status = 'skipped'");
+    assert_eq!(
+        skipped.trim(),
+        "0",
+        "the later fire waited instead of skipping"
+    );
+}
