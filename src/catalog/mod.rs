@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 pub use dbward_catalog::{
     BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog, CopyRecord, CopyStatus,
-    ListFilter, NewVerification, RunStatus, create_private_dir,
+    HealthFacts, ListFilter, NewVerification, RunStatus, create_private_dir,
 };
 use dbward_catalog::{PgCatalog, SqliteCatalog};
 

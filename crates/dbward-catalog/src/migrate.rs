@@ -26,7 +26,7 @@ struct Table {
     key: usize,
 }
 
-/// Every table of the schema (version 3), parents before children.
+/// Every table of the schema (version 5), parents before children.
 const TABLES: &[Table] = &[
     Table {
         name: "runs",
@@ -90,6 +90,8 @@ const TABLES: &[Table] = &[
             ("at", Text),
             ("duration_ms", Int),
             ("details", Text),
+            ("source", Text),
+            ("database_name", Text),
         ],
         key: 1,
     },

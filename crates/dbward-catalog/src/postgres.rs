@@ -91,6 +91,7 @@ impl PgCatalog {
 }
 
 crate::sql::sql_catalog!(PgCatalog, sqlx::postgres::PgRow);
+crate::sql_health::sql_health!(PgCatalog);
 
 /// One line for a connection or query failure, with what to do about it.
 fn explain(e: &sqlx::Error) -> String {

@@ -97,6 +97,7 @@ impl SqliteCatalog {
 }
 
 crate::sql::sql_catalog!(SqliteCatalog, sqlx::sqlite::SqliteRow);
+crate::sql_health::sql_health!(SqliteCatalog);
 
 /// Creates a folder readable by this user only (state holds catalogs and locks).
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {

@@ -48,7 +48,7 @@ async fn a_catalog_from_a_newer_dbward_is_refused_untouched() {
     let before = files();
     let err = SqliteCatalog::open(&path).await.unwrap_err().to_string();
     assert!(
-        err.contains("schema version 99, newer than this dbward knows (3)"),
+        err.contains("schema version 99, newer than this dbward knows (5)"),
         "{err}"
     );
     assert!(err.contains("catalog.db"), "{err}");
