@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's single test command: installs the Debian packages the tests need (when
 # missing), checks formatting and lints, starts one private PostgreSQL and one private MariaDB
-# (password-protected, on free loopback ports) for the whole run, and runs `cargo test`.
+# (password-protected, on free loopback ports) for the whole run, runs `cargo test`, then
+# builds the Debian package, installs it with apt-get, checks it and removes it.
 #
 #   bash scripts/test.sh                 # everything
 #   bash scripts/test.sh -- --nocapture  # extra arguments go to `cargo test --workspace`
@@ -29,6 +30,9 @@ command -v ssh-keygen >/dev/null || missing+=(openssh-client)
 command -v ps >/dev/null || missing+=(procps)
 command -v runuser >/dev/null || missing+=(util-linux)
 command -v openssl >/dev/null || missing+=(openssl) # certificates of the TLS test servers
+command -v promtool >/dev/null || missing+=(prometheus) # checks the daemon's /metrics and rules
+test -x /usr/bin/chromium || missing+=(chromium)          # the dashboard's browser test
+command -v node >/dev/null || missing+=(nodejs npm)      # drives it (playwright-core, axe-core)
 
 if ((${#missing[@]})); then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
@@ -88,3 +92,8 @@ eval "$exports"
 # --- 5. Tests ---------------------------------------------------------------------------
 step "cargo test --workspace $*"
 cargo test --workspace "$@"
+
+# --- 6. The Debian package --------------------------------------------------------------
+step "Debian package: built from the debug binary, installed with apt-get, checked, removed"
+bash scripts/package-deb.sh --profile dev
+bash scripts/check-deb.sh "$(ls -t "${CARGO_TARGET_DIR:-target}"/debian/dbward_*.deb | head -1)"

@@ -5,9 +5,11 @@
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod engine;
 pub mod logging;
 pub mod pipeline;
 pub mod policy;
 pub mod progress;
 pub mod registry;
+pub mod web;

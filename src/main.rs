@@ -10,6 +10,7 @@ use dbward::engine::UsageError;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    dbward_core::tls::install_crypto_provider();
     let json = cli.json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,5 +1,5 @@
-//! Progress on a terminal: one indicatif bar per database with bytes and rate. Hidden when
-//! stderr is not a terminal, with `--json`, `-q`, and in the daemon.
+//! Progress on a terminal: the engine's `Observer` drawn as one indicatif bar per job with
+//! bytes and rate. Hidden when stderr is not a terminal, with `--json` and `-q`.
 
 use std::sync::{Arc, Mutex};
 
@@ -7,6 +7,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::catalog::BackupStatus;
 use crate::engine::backup::human_bytes;
+use crate::engine::observe::{Counter, JobObserver, Observer};
 
 /// The progress display of one command.
 #[derive(Debug, Clone)]
@@ -22,13 +23,8 @@ impl Progress {
         Progress { multi }
     }
 
-    /// Never draws.
-    pub fn hidden() -> Self {
-        Progress { multi: None }
-    }
-
     /// A bar for one job.
-    pub fn job(&self, label: &str) -> JobBar {
+    fn bar(&self, label: &str) -> JobBar {
         let bar = match &self.multi {
             Some(multi) => {
                 let bar = multi.add(ProgressBar::new_spinner());
@@ -58,16 +54,22 @@ pub struct JobBar {
     written: Arc<Mutex<Vec<(String, u64)>>>,
 }
 
-impl JobBar {
-    /// A callback that advances the bar by the bytes read.
-    pub fn counter(&self) -> Arc<dyn Fn(u64) + Send + Sync> {
+impl Observer for Progress {
+    fn job(&self, label: &str) -> Box<dyn JobObserver> {
+        Box::new(self.bar(label))
+    }
+}
+
+impl JobObserver for JobBar {
+    /// Advances the bar by the bytes read.
+    fn read_counter(&self) -> Counter {
         let bar = self.bar.clone();
         Arc::new(move |n| bar.inc(n))
     }
 
     /// A callback that counts the bytes written to one destination, shown as
     /// `local 12.0 MiB · offsite 11.5 MiB`.
-    pub fn destination_counter(&self, destination: &str) -> Arc<dyn Fn(u64) + Send + Sync> {
+    fn destination_counter(&self, destination: &str) -> Counter {
         if self.bar.is_hidden() {
             return Arc::new(|_| {});
         }
@@ -90,11 +92,11 @@ impl JobBar {
     }
 
     /// Removes the bar once its work is done.
-    pub fn done(&self) {
+    fn done(&self) {
         self.bar.finish_and_clear();
     }
 
-    pub fn finish(&self, status: BackupStatus) {
+    fn finish(&self, status: BackupStatus) {
         self.bar.finish_with_message(status.to_string());
     }
 }

@@ -8,10 +8,12 @@
 #   venv/  a Python venv with wsgidav + cheroot (WebDAV), gcp-storage-emulator (GCS),
 #          moto[server] (S3 with versioning and Object Lock; boto3 comes with it) and
 #          aiosmtpd (an SMTP server for email alerts)
-#   npm/   an npm prefix with azurite@3 (Azure Blob)
-# and exports the paths the test helpers read (crates/dbward-destination/src/testing/):
+#   npm/   an npm prefix with azurite@3 (Azure Blob), and playwright-core and axe-core for
+#          the dashboard's browser test (tests/cli/web.rs drives Debian's chromium with them)
+# and exports the paths the test helpers read (crates/dbward-destination/src/testing/,
+# tests/cli/web.rs):
 #   DBWARD_TEST_WSGIDAV, DBWARD_TEST_GCS_EMULATOR, DBWARD_TEST_MOTO, DBWARD_TEST_AZURITE,
-#   DBWARD_TEST_AIOSMTPD
+#   DBWARD_TEST_AIOSMTPD, DBWARD_TEST_NODE_MODULES
 # Needs python3 and node/npm; installs Debian's python3-venv when `python3 -m venv` fails.
 
 dbward_test_tools() {
@@ -60,12 +62,20 @@ dbward_test_tools() {
     npm install --prefix "$npm_prefix" --no-audit --no-fund --loglevel=error azurite@3 ||
       return
   fi
+  # --- Node: playwright-core (no browser download: it drives Debian's chromium) and axe-core ---
+  if [[ ! -d $npm_prefix/node_modules/playwright-core || ! -d $npm_prefix/node_modules/axe-core ]]; then
+    command -v npm >/dev/null || { echo "test-tools: npm (node) not found" >&2; return 1; }
+    printf '\n==> %s\n' "installing playwright-core@1 and axe-core@4 into $npm_prefix" >&2
+    npm install --prefix "$npm_prefix" --no-audit --no-fund --loglevel=error \
+      playwright-core@1 axe-core@4 || return
+  fi
 
   export DBWARD_TEST_WSGIDAV=$venv/bin/wsgidav
   export DBWARD_TEST_GCS_EMULATOR=$venv/bin/gcp-storage-emulator
   export DBWARD_TEST_MOTO=$venv/bin/moto_server
   export DBWARD_TEST_AZURITE=$npm_prefix/node_modules/.bin/azurite-blob
   export DBWARD_TEST_AIOSMTPD=$venv/bin/aiosmtpd
+  export DBWARD_TEST_NODE_MODULES=$npm_prefix/node_modules
 }
 
 if dbward_test_tools; then

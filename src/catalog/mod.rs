@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 pub use dbward_catalog::{
-    BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog, CopyRecord, CopyStatus,
-    HealthFacts, ListFilter, NewVerification, RunStatus, create_private_dir,
+    ActionRecord, ActorKind, BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog,
+    CopyRecord, CopyStatus, Fire, HealthFacts, ListFilter, NewSession, NewVerification, Role, RunStatus,
+    SessionRecord, SourceBinding, TokenRecord, UserRecord, create_private_dir,
 };
 use dbward_catalog::{PgCatalog, SqliteCatalog};
 

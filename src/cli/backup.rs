@@ -3,7 +3,6 @@
 use serde_json::json;
 
 use super::{Globals, output};
-use crate::engine::alerts;
 use crate::engine::backup::{self, BackupRequest};
 use crate::progress::Progress;
 
@@ -30,16 +29,10 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         sources: args.sources,
         databases: args.databases,
         parallelism: args.jobs,
+        ..BackupRequest::default()
     };
     let progress = Progress::new(!globals.json && !globals.quiet);
-    let report = backup::run(ctx.clone(), &request, &progress).await?;
-    // The run is over and recorded: failing to alert (a catalog that broke meanwhile, say)
-    // must not hide its report.
-    let alerts = alerts::after_command(&ctx).await.unwrap_or_else(|e| {
-        let mut none = alerts::AlertReport::default();
-        none.errors.push(format!("alerts were not judged: {e:#}"));
-        none
-    });
+    let (report, alerts) = backup::run_and_alert(ctx, &request, &progress).await?;
     if globals.json {
         output::json(&json!({
             "backups": report.backups,

@@ -2,19 +2,24 @@
 //! engine function → print). Human text goes to stdout for results and stderr for logs;
 //! `--json` prints exactly one JSON document on stdout.
 
+mod agents;
 mod audit;
 mod backup;
 mod catalog;
 mod check;
+mod daemon;
 mod generate;
 mod init;
 mod key;
 mod list;
-mod output;
+pub(crate) mod output;
 mod prune;
 mod restore;
+mod serve;
 mod show;
 mod status;
+mod token;
+mod user;
 mod verify;
 
 use std::path::PathBuf;
@@ -73,6 +78,17 @@ pub enum Command {
     Prune(prune::Args),
     /// Health of every schedule and database (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
     Status,
+    /// Run schedules, drills, audit and prune by themselves (foreground; SIGHUP reloads,
+    /// SIGTERM stops).
+    Daemon(daemon::Args),
+    /// The agents sharing the catalog: host, version, labels, heartbeat, running jobs.
+    Agents,
+    /// Serve the web dashboard and the HTTP API only (foreground; no schedules).
+    Serve(serve::Args),
+    /// Manage the users of the web dashboard.
+    User(user::Args),
+    /// Manage API tokens.
+    Token(token::Args),
     /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
     Completions(generate::CompletionsArgs),
     /// Print the man page (roff) to stdout.
@@ -101,6 +117,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Init(args) => init::run(&globals, args),
         Command::Check => check::run(&globals).await,
+        Command::Agents => agents::run(&globals).await,
         Command::Backup(args) => backup::run(&globals, args).await,
         Command::List(args) => list::run(&globals, args).await,
         Command::Show(args) => show::run(&globals, args).await,
@@ -111,6 +128,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Catalog(args) => catalog::run(&globals, args).await,
         Command::Prune(args) => prune::run(&globals, args).await,
         Command::Status => status::run(&globals).await,
+        Command::Daemon(args) => daemon::run(&globals, args).await,
+        Command::Serve(args) => serve::run(&globals, args).await,
+        Command::User(args) => user::run(&globals, args).await,
+        Command::Token(args) => token::run(&globals, args).await,
         Command::Completions(args) => generate::completions(args),
         Command::Man => generate::man(),
     }

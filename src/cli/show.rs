@@ -1,10 +1,7 @@
 //! `dbward show ID`: one backup with its copies, verification and manifest.
 
-use dbward_core::Manifest;
-use serde_json::json;
-
 use super::{Globals, output};
-use crate::engine::UsageError;
+use crate::engine::{UsageError, show};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -14,25 +11,22 @@ pub struct Args {
 
 pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     let (ctx, _log) = super::open_reader(globals).await?;
-    let Some((backup, manifest)) = ctx.catalog.get(&args.id).await? else {
+    let Some(shown) = show::find(&ctx, &args.id).await? else {
         return Err(UsageError(format!(
             "no backup with id {:?} in the catalog (see `dbward list`)",
             args.id
         ))
         .into());
     };
-    let manifest = manifest
-        .map(|m| Manifest::from_json(m.as_bytes()))
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("backup {}: {e}", backup.id))?;
-    let verifications = ctx.catalog.verifications(&backup.id).await?;
     if globals.json {
-        let mut value = serde_json::to_value(&backup)?;
-        value["manifest"] = json!(manifest);
-        value["verifications"] = json!(verifications);
-        output::json(&value)?;
+        output::json(&shown.document()?)?;
         return Ok(0);
     }
+    let show::Shown {
+        backup,
+        manifest,
+        verifications,
+    } = shown;
     let mut lines = vec![
         ("id", backup.id.clone()),
         ("source", format!("{} ({})", backup.source, backup.engine)),

@@ -4,8 +4,8 @@ use serde_json::json;
 
 use super::{Globals, output};
 use crate::config::VerifyLevel;
+use crate::engine::UsageError;
 use crate::engine::verify::{self, Selection};
-use crate::engine::{UsageError, alerts};
 use crate::progress::Progress;
 
 #[derive(Debug, clap::Args)]
@@ -46,7 +46,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     };
     let (ctx, _log) = super::open(globals).await?;
     let progress = Progress::new(!globals.json && !globals.quiet);
-    let results = verify::run(
+    let (results, alerts) = verify::run_and_alert(
         &ctx,
         &selection,
         args.level,
@@ -55,7 +55,6 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     )
     .await?;
     let ok = results.iter().all(|r| r.ok);
-    let alerts = alerts::after_command(&ctx).await?;
     for error in &alerts.errors {
         eprintln!("warning: {error}");
     }

@@ -2,6 +2,7 @@
 //! references read, relative paths anchored at the config file) into typed settings. Every
 //! error names the file, the key and what is expected.
 
+mod daemon;
 mod raw;
 mod secret;
 mod tls;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use dbward_core::Engine;
 use dbward_core::secret::SecretString;
 
+pub use daemon::{DEFAULT_LISTEN, DaemonConfig, HttpConfig, parse_listen};
 pub use secret::SecretRef;
 pub use units::{parse_duration, parse_size};
 
@@ -43,6 +45,13 @@ pub struct Config {
     pub alerts: Vec<AlertConfig>,
     /// `[catalog] url`: a PostgreSQL catalog; `None` is the SQLite file in `state_dir`.
     pub catalog_url: Option<SecretString>,
+    /// `[daemon]`: only `dbward daemon` reads it.
+    pub daemon: DaemonConfig,
+    /// `[http]`: the daemon's listener, off when `None`.
+    pub http: Option<HttpConfig>,
+    /// `[catalog] lease_ttl`: how long a job's lease lasts without renewal (renewed every
+    /// third of it while the job runs).
+    pub lease_ttl: std::time::Duration,
     /// Connection secrets that could not be read, as the errors they gave: a command that
     /// connects calls `require_secrets`; `list`, `show` and `status` do not.
     pub unresolved_secrets: Vec<String>,
@@ -149,6 +158,64 @@ pub struct SourceConfig {
     pub exclude_tables: Vec<String>,
     pub max_replica_lag: Option<std::time::Duration>,
     pub connection: Connection,
+    /// Agent labels this source is pinned to: only daemons with one of them back it up.
+    /// Empty: any agent.
+    pub agents: Vec<String>,
+}
+
+impl SourceConfig {
+    /// Whether an agent with `labels` may back this source up.
+    pub fn served_by(&self, labels: &[String]) -> bool {
+        self.agents.is_empty() || self.agents.iter().any(|a| labels.contains(a))
+    }
+}
+
+impl SourceConfig {
+    /// The server (or file) this source names, as the catalog binds the name to it. A server
+    /// reached on this machine's own loopback or socket, and a SQLite file, are this host's:
+    /// their address carries `host`, so the same name on two hosts never means one server.
+    pub fn address(&self, host: &str) -> SourceAddress {
+        let engine = self.engine.as_str();
+        match &self.connection {
+            Connection::File { path } => SourceAddress {
+                text: format!("{engine}:{} on {host}", path.display()),
+                local: true,
+            },
+            Connection::Server {
+                socket: Some(socket),
+                ..
+            } => SourceAddress {
+                text: format!("{engine}:{} on {host}", socket.display()),
+                local: true,
+            },
+            Connection::Server {
+                host: server, port, ..
+            } => {
+                let local = server.is_empty()
+                    || server.eq_ignore_ascii_case("localhost")
+                    || server
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback());
+                let text = format!("{engine}://{server}:{port}");
+                SourceAddress {
+                    text: if local {
+                        format!("{text} on {host}")
+                    } else {
+                        text
+                    },
+                    local,
+                }
+            }
+        }
+    }
+}
+
+/// Where a source's server is, for the catalog's source bindings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceAddress {
+    pub text: String,
+    /// Reached on this host only (loopback, socket, file).
+    pub local: bool,
 }
 
 /// How to reach a source, by engine. One per source, made once: the size of the `Server`
@@ -220,15 +287,21 @@ pub enum VerifyUpload {
 /// Compression codec of the artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
-    Zstd { level: i32 },
-    Gzip { level: u32 },
+    Zstd {
+        level: i32,
+    },
+    /// zstd at a level that follows the machine (`compression_level = "auto"`).
+    ZstdAuto,
+    Gzip {
+        level: u32,
+    },
     None,
 }
 
 impl Compression {
     pub fn name(self) -> &'static str {
         match self {
-            Compression::Zstd { .. } => "zstd",
+            Compression::Zstd { .. } | Compression::ZstdAuto => "zstd",
             Compression::Gzip { .. } => "gzip",
             Compression::None => "none",
         }
@@ -237,7 +310,7 @@ impl Compression {
     /// The extension layer it adds (`zst`, `gz`), none for `none`.
     pub fn extension(self) -> Option<&'static str> {
         match self {
-            Compression::Zstd { .. } => Some("zst"),
+            Compression::Zstd { .. } | Compression::ZstdAuto => Some("zst"),
             Compression::Gzip { .. } => Some("gz"),
             Compression::None => None,
         }

@@ -12,6 +12,7 @@ use dbward_destination::{
 };
 use serde::Deserialize;
 
+use super::daemon::{RawDaemon, RawHttp, validate_daemon, validate_http};
 use super::secret::{Deferred, SecretRef};
 use super::tls::{RawTls, validate_tls};
 use super::{
@@ -41,6 +42,8 @@ pub struct RawConfig {
     #[serde(default)]
     alert: Vec<RawAlert>,
     integrity: Option<RawIntegrity>,
+    daemon: Option<RawDaemon>,
+    http: Option<RawHttp>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,6 +120,7 @@ struct RawAssert {
 #[serde(deny_unknown_fields)]
 struct RawCatalog {
     url: Option<SecretRef>,
+    lease_ttl: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,6 +147,8 @@ struct RawSource {
     ca_file: Option<String>,
     client_cert: Option<String>,
     client_key: Option<String>,
+    #[serde(default)]
+    agents: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -232,7 +238,7 @@ struct RawSchedule {
     sources: Vec<String>,
     destinations: Vec<String>,
     compression: Option<String>,
-    compression_level: Option<i32>,
+    compression_level: Option<RawLevel>,
     min_dump_bytes: Option<u64>,
     min_copies: Option<usize>,
     retention: Option<RawRetention>,
@@ -454,8 +460,21 @@ fn validate_alert(index: usize, a: RawAlert, base: &Path) -> Result<AlertConfig,
     })
 }
 
+/// How long a job's lease outlives its holder's last renewal, by default.
+const DEFAULT_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Shorter leases would expire between renewals on a busy catalog.
+const MIN_LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub fn validate(raw: RawConfig, base: &Path, deferred: &Deferred) -> Result<Config, String> {
     let inline_secrets = inline_secrets(&raw);
+    let lease_ttl = match raw.catalog.as_ref().and_then(|c| c.lease_ttl.as_deref()) {
+        None => DEFAULT_LEASE_TTL,
+        Some(text) => match parse_duration(text) {
+            Ok(ttl) if ttl >= MIN_LEASE_TTL => ttl,
+            Ok(_) => return Err("[catalog] key `lease_ttl`: expected at least 2s".into()),
+            Err(e) => return Err(format!("[catalog] key `lease_ttl`: {e}")),
+        },
+    };
     let catalog_url = raw
         .catalog
         .and_then(|c| c.url)
@@ -548,6 +567,8 @@ pub fn validate(raw: RawConfig, base: &Path, deferred: &Deferred) -> Result<Conf
     }
 
     let integrity = validate_integrity(raw.integrity, base, &state_dir)?;
+    let daemon = validate_daemon(raw.daemon, parallelism)?;
+    let http = validate_http(raw.http)?;
 
     Ok(Config {
         file: PathBuf::new(),
@@ -563,6 +584,9 @@ pub fn validate(raw: RawConfig, base: &Path, deferred: &Deferred) -> Result<Conf
         encryption,
         alerts,
         catalog_url,
+        daemon,
+        http,
+        lease_ttl,
         inline_secrets,
         unresolved_secrets: Vec::new(),
     })
@@ -813,7 +837,9 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
         .as_deref()
         .map(|v| parse_duration(v).map_err(|e| format!("{}: {e}", key("max_replica_lag"))))
         .transpose()?;
+    super::daemon::validate_labels(&s.agents, &key("agents"))?;
     Ok(SourceConfig {
+        agents: s.agents,
         databases: s.databases.unwrap_or_else(|| vec!["*".into()]),
         exclude_databases: s.exclude_databases,
         exclude_tables: s.exclude_tables,
@@ -1043,37 +1069,7 @@ fn validate_schedule(
             ));
         }
     }
-    let compression = match (s.compression.as_deref(), s.compression_level) {
-        (None | Some("zstd"), level) => {
-            let level = level.unwrap_or(3);
-            if !(1..=19).contains(&level) {
-                return Err(format!("{}: zstd takes 1 to 19", key("compression_level")));
-            }
-            Compression::Zstd { level }
-        }
-        (Some("gzip"), level) => {
-            let level = level.unwrap_or(6);
-            if !(1..=9).contains(&level) {
-                return Err(format!("{}: gzip takes 1 to 9", key("compression_level")));
-            }
-            Compression::Gzip {
-                level: level as u32,
-            }
-        }
-        (Some("none"), None) => Compression::None,
-        (Some("none"), Some(_)) => {
-            return Err(format!(
-                "{}: not used with compression \"none\"",
-                key("compression_level")
-            ));
-        }
-        (Some(other), _) => {
-            return Err(format!(
-                "{}: expected \"zstd\", \"gzip\" or \"none\", found {other:?}",
-                key("compression")
-            ));
-        }
-    };
+    let compression = compression(s.compression.as_deref(), s.compression_level, &key)?;
     let retention = s.retention.map(|r| Retention {
         last: r.last.unwrap_or(0),
         hourly: r.hourly.unwrap_or(0),
@@ -1154,4 +1150,68 @@ fn validate_schedule(
         destinations: s.destinations,
         name: s.name,
     })
+}
+
+/// `compression` and `compression_level` of a schedule.
+fn compression(
+    name: Option<&str>,
+    level: Option<RawLevel>,
+    key: &dyn Fn(&str) -> String,
+) -> Result<Compression, String> {
+    let zstd = matches!(name, None | Some("zstd"));
+    let level = match level {
+        None => None,
+        Some(RawLevel::Number(n)) => Some(n),
+        Some(RawLevel::Text(text)) if zstd && text == "auto" => return Ok(Compression::ZstdAuto),
+        Some(RawLevel::Text(text)) => {
+            let expected = if zstd {
+                "1 to 19 or \"auto\""
+            } else {
+                "a number"
+            };
+            return Err(format!(
+                "{}: expected {expected}, found {text:?}",
+                key("compression_level")
+            ));
+        }
+    };
+    Ok(match (name, level) {
+        (None | Some("zstd"), level) => {
+            let level = level.unwrap_or(3);
+            if !(1..=19).contains(&level) {
+                return Err(format!("{}: zstd takes 1 to 19", key("compression_level")));
+            }
+            Compression::Zstd { level }
+        }
+        (Some("gzip"), level) => {
+            let level = level.unwrap_or(6);
+            if !(1..=9).contains(&level) {
+                return Err(format!("{}: gzip takes 1 to 9", key("compression_level")));
+            }
+            Compression::Gzip {
+                level: level as u32,
+            }
+        }
+        (Some("none"), None) => Compression::None,
+        (Some("none"), Some(_)) => {
+            return Err(format!(
+                "{}: not used with compression \"none\"",
+                key("compression_level")
+            ));
+        }
+        (Some(other), _) => {
+            return Err(format!(
+                "{}: expected \"zstd\", \"gzip\" or \"none\", found {other:?}",
+                key("compression")
+            ));
+        }
+    })
+}
+
+/// `compression_level` as written: a number, or `"auto"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawLevel {
+    Number(i32),
+    Text(String),
 }

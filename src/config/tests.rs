@@ -222,6 +222,43 @@ fn errors_name_the_key_and_what_is_expected() {
 }
 
 #[test]
+fn compression_levels_by_table() {
+    let base = "[[source]]\nname = \"lite\"\nengine = \"sqlite\"\npath = \"a.db\"\n\
+                [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"b\"\n\
+                [[schedule]]\nname = \"n\"\nsources = [\"lite\"]\ndestinations = [\"local\"]\n";
+    let cases: &[(&str, Result<Compression, &str>)] = &[
+        ("", Ok(Compression::Zstd { level: 3 })),
+        ("compression_level = 7", Ok(Compression::Zstd { level: 7 })),
+        ("compression_level = \"auto\"", Ok(Compression::ZstdAuto)),
+        (
+            "compression = \"zstd\"\ncompression_level = \"auto\"",
+            Ok(Compression::ZstdAuto),
+        ),
+        ("compression = \"gzip\"", Ok(Compression::Gzip { level: 6 })),
+        (
+            "compression_level = 20",
+            Err("key `compression_level`: zstd takes 1 to 19"),
+        ),
+        (
+            "compression_level = \"fast\"",
+            Err("key `compression_level`: expected 1 to 19 or \"auto\", found \"fast\""),
+        ),
+        (
+            "compression = \"gzip\"\ncompression_level = \"auto\"",
+            Err("key `compression_level`: expected a number, found \"auto\""),
+        ),
+    ];
+    for (keys, expected) in cases {
+        let parsed = parse(&format!("{base}{keys}\n")).map(|c| c.schedules[0].compression);
+        match (parsed, expected) {
+            (Ok(found), Ok(want)) => assert_eq!(found, *want, "{keys}"),
+            (Err(found), Err(want)) => assert!(found.contains(want), "{keys}: {found}"),
+            (found, want) => panic!("{keys}: {found:?}, expected {want:?}"),
+        }
+    }
+}
+
+#[test]
 fn integrity_defaults_to_a_key_in_the_state_dir_and_parses_trusted_keys() {
     let config = parse("state_dir = \"/var/lib/dbward\"").unwrap();
     assert_eq!(
@@ -332,4 +369,72 @@ fn connection_secrets_are_deferred_until_required() {
         err,
         "/etc/dbward/test.toml: [[source]] \"a\": key `password`: environment variable DBWARD_SURELY_UNSET_VAR is not set"
     );
+}
+
+#[test]
+fn daemon_and_http_errors_name_the_key() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[daemon]\nmax_jobs = 0",
+            "[daemon] key `max_jobs`: expected at least 1",
+        ),
+        (
+            "[daemon]\nmax_jobs_per_source = 0",
+            "[daemon] key `max_jobs_per_source`: expected at least 1",
+        ),
+        (
+            "[daemon]\naudit = \"daily\"",
+            "[daemon] key `audit`: invalid cron expression \"daily\"",
+        ),
+        (
+            "[daemon]\ngrace = \"soon\"",
+            "[daemon] key `grace`: invalid duration \"soon\"",
+        ),
+        (
+            "[daemon]\nstatus_every = \"0s\"",
+            "[daemon] key `status_every`: expected at least 1s",
+        ),
+        (
+            "[daemon]\ntimezone = \"Mars/Olympus\"",
+            "[daemon] key `timezone`: unknown time zone \"Mars/Olympus\"",
+        ),
+        (
+            "[daemon]\nlabels = [\"eu west\"]",
+            "[daemon] key `labels`: \"eu west\": expected letters",
+        ),
+        (
+            "[http]\nlisten = \"localhost:9187\"",
+            "[http] key `listen`: \"localhost:9187\" is not an address to listen on",
+        ),
+        ("[daemon]\nworkers = 2", "unknown field `workers`"),
+    ];
+    for (text, expected) in cases {
+        let err = parse(text).unwrap_err();
+        assert!(err.contains(expected), "{text}: {err}");
+    }
+}
+
+#[test]
+fn daemon_defaults_and_the_http_listener() {
+    let config = parse("parallelism = 3").unwrap();
+    let daemon = &config.daemon;
+    assert_eq!(daemon.max_jobs, 3);
+    assert_eq!(daemon.max_jobs_per_source, 1);
+    assert_eq!(daemon.catch_up, None);
+    assert_eq!(daemon.grace, std::time::Duration::from_secs(300));
+    assert_eq!(daemon.status_every, std::time::Duration::from_secs(300));
+    assert!(daemon.audit.is_some() && daemon.prune.is_some());
+    assert_eq!(config.http, None);
+    let config = parse("[http]\n[daemon]\naudit = \"off\"\ncatch_up = \"2h\"").unwrap();
+    assert_eq!(
+        config.http.map(|h| h.listen.to_string()).as_deref(),
+        Some("127.0.0.1:9187")
+    );
+    assert!(config.daemon.audit.is_none());
+    assert_eq!(
+        config.daemon.catch_up,
+        Some(std::time::Duration::from_secs(7200))
+    );
+    let config = parse("[http]\nlisten = \"0.0.0.0:9000\"").unwrap();
+    assert_eq!(config.http.unwrap().listen.to_string(), "0.0.0.0:9000");
 }

@@ -95,6 +95,17 @@ pub async fn after_command(ctx: &Context) -> anyhow::Result<AlertReport> {
     Ok(notify(ctx, &report, now).await)
 }
 
+/// [`after_command`], for a command whose work is already recorded: a failure to judge or
+/// alert (a catalog that broke meanwhile, say) becomes one of the report's errors, so that it
+/// never hides what the command did.
+pub async fn after_recorded_work(ctx: &Context) -> AlertReport {
+    after_command(ctx).await.unwrap_or_else(|e| {
+        let mut none = AlertReport::default();
+        none.errors.push(format!("alerts were not judged: {e:#}"));
+        none
+    })
+}
+
 /// Tells every `[[alert]]` what changed in `report`. Delivery failures are reported, never
 /// fatal: the command that ran still says what it did.
 pub async fn notify(ctx: &Context, report: &StatusReport, now: DateTime<Utc>) -> AlertReport {
@@ -102,6 +113,7 @@ pub async fn notify(ctx: &Context, report: &StatusReport, now: DateTime<Utc>) ->
     if ctx.config.alerts.is_empty() {
         return out;
     }
+    dbward_core::tls::install_crypto_provider();
     let client = match reqwest::Client::builder().timeout(DELIVERY_TIMEOUT).build() {
         Ok(client) => client,
         Err(e) => {
@@ -163,12 +175,12 @@ async fn tell(
     if changes.firing.is_empty() && changes.resolved.is_empty() {
         return Ok(None);
     }
-    let text = change_text(&ctx.host, &changes);
+    let text = change_text(&ctx.agent.agent.host, &changes);
     match &alert.kind {
         AlertKind::Email { from, to } => {
             let subject = format!(
                 "dbward on {}: {}: {} firing, {} resolved",
-                ctx.host,
+                ctx.agent.agent.host,
                 report.state.label(),
                 changes.firing.len(),
                 changes.resolved.len()
@@ -178,7 +190,7 @@ async fn tell(
         AlertKind::Slack => post(client, alert, json!({ "text": text })).await?,
         _ => {
             let body = json!({
-                "host": ctx.host,
+                "host": ctx.agent.agent.host,
                 "state": report.state,
                 "firing": changes.firing,
                 "resolved": changes.resolved,
@@ -193,7 +205,13 @@ async fn tell(
         .map(|p| (problem_key(p), severity_name(p.severity).to_string()))
         .collect();
     ctx.catalog
-        .alert_sent(&alert.name, &firing, &changes.resolved, now)
+        .alert_sent(
+            &alert.name,
+            &firing,
+            &changes.resolved,
+            now,
+            &ctx.agent.agent.id,
+        )
         .await
         .map_err(|e| e.to_string())?;
     Ok(Some(format!(

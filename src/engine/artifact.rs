@@ -14,7 +14,7 @@ use dbward_core::destination::Destination;
 
 use super::keys::Keyring;
 use super::locate::Located;
-use crate::progress::Progress;
+use super::observe::Observer;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, BufReader, ReadBuf};
 
@@ -127,7 +127,7 @@ pub enum CopyOutcome<T, E> {
 pub async fn read_first_good_copy<T, E: std::fmt::Display>(
     located: &Located,
     keyring: Option<&Keyring>,
-    progress: &Progress,
+    progress: &dyn Observer,
     verb: &str,
     mut consume: impl AsyncFnMut(Pin<Box<dyn AsyncRead + Send>>) -> Result<T, E>,
 ) -> CopyOutcome<T, E> {
@@ -140,7 +140,7 @@ pub async fn read_first_good_copy<T, E: std::fmt::Display>(
             &copy.key,
             &located.manifest,
             keyring,
-            bar.counter(),
+            bar.read_counter(),
         )
         .await
         {

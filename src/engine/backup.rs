@@ -4,7 +4,7 @@
 //! job's failure — even an error outside its attempt, such as its lock or a catalog write —
 //! is that job's `failed` backup: its siblings go on and the run is finished.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -15,17 +15,20 @@ use dbward_core::manifest::{MANIFEST_FORMAT_VERSION, Manifest};
 use dbward_core::source::{DumpReport, Source};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
+use tokio_util::sync::CancellationToken;
 
-use super::lock::{LockError, try_lock};
-use super::select::{self, select};
+use super::lease::{self, ClaimError};
+use super::limits::JobLimits;
+use super::observe::Observer;
 use super::verify::{self, VerifyResult};
 use super::{Context, UsageError};
 use crate::catalog::{
-    BackupEnd, BackupRecord, BackupStart, BackupStatus, CopyRecord, CopyStatus, RunStatus,
+    BackupEnd, BackupRecord, BackupStart, BackupStatus, CopyRecord, CopyStatus, Fire, RunStatus,
+    SourceBinding,
 };
-use crate::config::{Compression, ScheduleConfig, VerifyLevel, VerifyUpload};
+use crate::config::{ScheduleConfig, VerifyLevel, VerifyUpload};
 use crate::pipeline::{self, Target};
-use crate::progress::Progress;
+use crate::policy::planning::{self, Filters, Job, Plan};
 
 /// What `dbward backup` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -34,7 +37,38 @@ pub struct BackupRequest {
     pub sources: Vec<String>,
     pub databases: Vec<String>,
     pub parallelism: Option<usize>,
+    /// Slots shared with other runs (the daemon's `max_jobs`, `max_jobs_per_source`).
+    pub limits: Option<Arc<JobLimits>>,
+    /// Cancelled to interrupt the run: jobs not yet judged stop, abort their uploads and
+    /// kill their dump, and are recorded `failed` ([`INTERRUPTED`]).
+    pub stop: Option<CancellationToken>,
+    /// A daemon's scheduled fire: each job first claims its (schedule, source, database)
+    /// fire in the catalog and runs only if this agent got it, so that a fleet runs each
+    /// once; a job that ran (not skipped) finishes its fire.
+    pub fire: Option<DateTime<Utc>>,
+    /// A daemon's labels: only sources it serves (`agents`) are backed up.
+    pub agent_labels: Option<Vec<String>>,
 }
+
+/// The fire of `job` at `at`: what a fleet of daemons claims once.
+pub fn job_fire(job: &Job, at: DateTime<Utc>) -> Fire {
+    Fire {
+        kind: "backup".into(),
+        schedule: job.schedule.clone().unwrap_or_default(),
+        target: fire_target(&job.source, &job.database),
+        at,
+    }
+}
+
+/// A fire's target for one database: `<source>/<database>`, each escaped like object keys.
+pub fn fire_target(source: &str, database: &str) -> String {
+    lease::backup_job(source, database)
+        .trim_start_matches("backup/")
+        .to_string()
+}
+
+/// The reason of a backup interrupted through [`BackupRequest::stop`].
+pub const INTERRUPTED: &str = "interrupted: dbward was stopped before this backup finished";
 
 /// The outcome of a run: one record per database, newest first, and run-level warnings.
 #[derive(Debug)]
@@ -66,24 +100,23 @@ impl RunReport {
     }
 }
 
-/// One database to back up.
-#[derive(Debug, Clone)]
-struct Job {
-    schedule: Option<String>,
-    source: String,
-    database: String,
-    destinations: Vec<String>,
-    compression: Compression,
-    min_dump_bytes: u64,
-    min_copies: usize,
-    verify: Option<VerifyLevel>,
+/// Runs a backup of everything `request` selects, then tells the alerts what changed: the
+/// use case every front end (CLI, daemon) calls.
+pub async fn run_and_alert(
+    ctx: Arc<Context>,
+    request: &BackupRequest,
+    progress: &dyn Observer,
+) -> anyhow::Result<(RunReport, super::alerts::AlertReport)> {
+    let report = run(ctx.clone(), request, progress).await?;
+    let alerts = super::alerts::after_recorded_work(&ctx).await;
+    Ok((report, alerts))
 }
 
 /// Runs a backup of everything `request` selects.
 pub async fn run(
     ctx: Arc<Context>,
     request: &BackupRequest,
-    progress: &Progress,
+    progress: &dyn Observer,
 ) -> anyhow::Result<RunReport> {
     let schedules = chosen_schedules(&ctx, request)?;
     for name in &request.sources {
@@ -98,8 +131,14 @@ pub async fn run(
     let run_id = ulid::Ulid::new().to_string();
     let run_started = Utc::now();
     let schedule_label = request.schedule.clone();
+    ctx.catalog.register_agent(&ctx.agent).await?;
     ctx.catalog
-        .start_run(&run_id, schedule_label.as_deref(), &ctx.host, run_started)
+        .start_run(
+            &run_id,
+            schedule_label.as_deref(),
+            &ctx.agent.agent,
+            run_started,
+        )
         .await?;
     // Schedules are first seen by a command that writes anyway, so that `status` stays a
     // read (see `status::first_seen`).
@@ -122,82 +161,54 @@ pub async fn run(
         }
     }
 
-    let mut warnings = Vec::new();
-    let mut jobs = Vec::new();
-    let mut records = Vec::new();
-    for schedule in schedules {
-        for source_name in &schedule.sources {
-            if !request.sources.is_empty() && !request.sources.contains(source_name) {
-                continue;
-            }
-            let source_config = ctx.config.source(source_name).expect("validated");
-            let source = ctx.sources[source_name].clone();
-            let available = match source.list_databases().await {
-                Ok(list) => list,
-                Err(e) => {
-                    // The source is unreachable: record a failed backup for every database it
-                    // was expected to provide, so that each shows in `list`, alerts and the
-                    // exit code, not only in a log line.
-                    let expected = select::expected_without_discovery(
-                        &source_config.databases,
-                        &request.databases,
-                    );
-                    for database in expected {
-                        let start = BackupStart {
-                            id: &ulid::Ulid::new().to_string(),
-                            run_id: &run_id,
-                            schedule: Some(&schedule.name),
-                            source: source.name(),
-                            engine: source.engine().as_str(),
-                            database: &database,
-                            started_at: Utc::now(),
-                        };
-                        records.push(record_failure(&ctx, &start, e.to_string()).await);
-                    }
-                    continue;
-                }
-            };
-            let selection = select(
-                &available,
-                &source_config.databases,
-                &source_config.exclude_databases,
-                &request.databases,
-            );
-            for pattern in selection.unmatched {
-                let warning =
-                    format!("source {source_name}: pattern {pattern:?} matches no database");
-                tracing::warn!("{warning}");
-                warnings.push(warning);
-            }
-            for database in selection.databases {
-                if let Some(earlier) = jobs
-                    .iter()
-                    .find(|j: &&Job| j.source == *source_name && j.database == database)
-                {
-                    // Two schedules cover it: one run backs it up once, not twice racing.
-                    tracing::info!(
-                        "{source_name}/{database} is in schedules {} and {}; backing it up once, with {}'s settings",
-                        earlier.schedule.as_deref().unwrap_or("-"),
-                        schedule.name,
-                        earlier.schedule.as_deref().unwrap_or("-")
-                    );
-                    continue;
-                }
-                jobs.push(Job {
-                    schedule: Some(schedule.name.clone()),
-                    source: source_name.clone(),
-                    database,
-                    destinations: schedule.destinations.clone(),
-                    compression: schedule.compression,
-                    min_dump_bytes: schedule.min_dump_bytes,
-                    min_copies: schedule.min_copies.unwrap_or(schedule.destinations.len()),
-                    verify: schedule.verify,
-                });
-            }
-        }
+    let filters = Filters {
+        sources: &request.sources,
+        databases: &request.databases,
+        agent_labels: request.agent_labels.as_deref(),
+    };
+    let mut listed = BTreeMap::new();
+    for name in planning::sources_to_list(&schedules, |name| ctx.config.source(name), &filters) {
+        let config = ctx.config.source(name).expect("validated");
+        let found = match bind_source(&ctx, config).await {
+            Ok(()) => ctx.sources[name]
+                .list_databases()
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        listed.insert(name.to_string(), found);
     }
-    if jobs.is_empty() && records.is_empty() {
-        warnings.push("nothing was selected to back up".into());
+    let Plan {
+        jobs,
+        unlisted,
+        warnings,
+        notes,
+    } = planning::plan(
+        &schedules,
+        |name| ctx.config.source(name),
+        &filters,
+        &listed,
+    );
+    for note in &notes {
+        tracing::info!("{note}");
+    }
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    let mut records = Vec::new();
+    for missed in unlisted {
+        let source = &ctx.sources[&missed.source];
+        let start = BackupStart {
+            id: &ulid::Ulid::new().to_string(),
+            run_id: &run_id,
+            schedule: Some(&missed.schedule),
+            source: source.name(),
+            engine: source.engine().as_str(),
+            database: &missed.database,
+            started_at: Utc::now(),
+            agent: &ctx.agent.agent,
+        };
+        records.push(record_failure(&ctx, &start, missed.reason).await);
     }
 
     let verify_levels: HashMap<(String, String), VerifyLevel> = jobs
@@ -218,17 +229,68 @@ pub async fn run(
         let (id, started_at) = (ulid::Ulid::new().to_string(), Utc::now());
         let task_job = job.clone();
         let task_id = id.clone();
+        let limits = request.limits.clone();
+        let stop = request.stop.clone().unwrap_or_default();
+        let fire = request.fire.map(|at| job_fire(&job, at));
         let handle = tasks.spawn(async move {
             let _permit = permit;
-            let record = back_up_one(&ctx, &run_id, &task_job, &task_id, started_at, &bar).await;
+            let slots = match &limits {
+                Some(limits) => until_stopped(&stop, limits.acquire(&task_job.source))
+                    .await
+                    .map(Some),
+                None => Some(None),
+            };
+            // Claimed once this agent has room for the job, so that a busy agent leaves it
+            // to the others of the fleet.
+            if let (Some(fire), Some(_)) = (&fire, &slots) {
+                match ctx.catalog.claim_fire(fire, &ctx.agent.agent.id).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        bar.done();
+                        return None;
+                    }
+                    Err(e) => {
+                        let start = job_start(&ctx, &run_id, &task_job, &task_id, started_at);
+                        let reason = format!("cannot claim this fire in the catalog: {e}");
+                        return Some(record_failure(&ctx, &start, reason).await);
+                    }
+                }
+            }
+            // Counted from when the job got its slots, not from when it was queued.
+            let started_at = if limits.is_some() {
+                Utc::now()
+            } else {
+                started_at
+            };
+            let record = match slots {
+                Some(_slots) => {
+                    let one = Attempt {
+                        run_id: &run_id,
+                        id: &task_id,
+                        started_at,
+                        bar: bar.as_ref(),
+                        stop: &stop,
+                    };
+                    back_up_one(&ctx, &task_job, &one).await
+                }
+                None => {
+                    let start = job_start(&ctx, &run_id, &task_job, &task_id, started_at);
+                    record_failure(&ctx, &start, INTERRUPTED.into()).await
+                }
+            };
             bar.finish(record.status);
-            record
+            if let Some(fire) = fire.filter(|_| record.status != BackupStatus::Skipped)
+                && let Err(e) = ctx.catalog.finish_fire(&fire).await
+            {
+                tracing::warn!("cannot mark the fire of {} done: {e}", fire.target);
+            }
+            Some(record)
         });
         running.insert(handle.id(), (id, started_at, job));
     }
     while let Some(joined) = tasks.join_next_with_id().await {
         match joined {
-            Ok((_, record)) => records.push(record),
+            Ok((_, record)) => records.extend(record),
             Err(e) => {
                 let (id, started_at, job) = &running[&e.id()];
                 let start = job_start(&ctx, &run_id, job, id, *started_at);
@@ -273,7 +335,7 @@ async fn verify_new_backups(
     ctx: &Context,
     records: &mut [BackupRecord],
     levels: &HashMap<(String, String), VerifyLevel>,
-    progress: &Progress,
+    progress: &dyn Observer,
 ) -> Vec<VerifyResult> {
     let mut results = Vec::new();
     for record in records.iter_mut() {
@@ -367,6 +429,7 @@ async fn record_failure(ctx: &Context, start: &BackupStart<'_>, reason: String) 
                 verification: None,
                 warnings: Vec::new(),
                 pruned_at: None,
+                agent: Some(start.agent.clone()),
             }
         }
     }
@@ -387,6 +450,7 @@ fn job_start<'a>(
         engine: ctx.sources[&job.source].engine().as_str(),
         database: &job.database,
         started_at,
+        agent: &ctx.agent.agent,
     }
 }
 
@@ -416,18 +480,20 @@ impl Outcome {
     }
 }
 
+/// One job's attempt: its run, id, start, progress bar and stop token.
+struct Attempt<'a> {
+    run_id: &'a str,
+    id: &'a str,
+    started_at: DateTime<Utc>,
+    bar: &'a dyn super::observe::JobObserver,
+    stop: &'a CancellationToken,
+}
+
 /// Backs up one job; whatever goes wrong ends as this job's record, never as an error that
 /// would stop the run.
-async fn back_up_one(
-    ctx: &Context,
-    run_id: &str,
-    job: &Job,
-    id: &str,
-    started_at: DateTime<Utc>,
-    bar: &crate::progress::JobBar,
-) -> BackupRecord {
-    let start = job_start(ctx, run_id, job, id, started_at);
-    match try_back_up_one(ctx, &start, job, bar).await {
+async fn back_up_one(ctx: &Context, job: &Job, one: &Attempt<'_>) -> BackupRecord {
+    let start = job_start(ctx, one.run_id, job, one.id, one.started_at);
+    match try_back_up_one(ctx, &start, job, one).await {
         Ok(record) => record,
         Err(e) => record_failure(ctx, &start, format!("{e:#}")).await,
     }
@@ -437,35 +503,82 @@ async fn try_back_up_one(
     ctx: &Context,
     start: &BackupStart<'_>,
     job: &Job,
-    bar: &crate::progress::JobBar,
+    one: &Attempt<'_>,
 ) -> anyhow::Result<BackupRecord> {
     let (id, started_at) = (start.id, start.started_at);
     let source = ctx.sources[&job.source].clone();
-    let _lock = match try_lock(&ctx.config.state_dir, &job.source, &job.database) {
-        Ok(lock) => lock,
-        Err(LockError::Held { job: name, holder }) => {
-            ctx.catalog.start_backup(start).await?;
-            let outcome = Outcome {
-                status: BackupStatus::Skipped,
-                error: Some(format!(
-                    "skipped: another run is backing up {name} ({holder})"
-                )),
-                ..Outcome::failed(String::new())
-            };
-            return finish(ctx, id, outcome, &job.source, &job.database, started_at).await;
+    let lease_name = lease::backup_job(&job.source, &job.database);
+    let held = match lease::claim(ctx, &lease_name, &job.source, &job.database).await {
+        Ok(held) => held,
+        Err(ClaimError::Busy(busy)) => {
+            let reason = format!("skipped: {busy}");
+            ctx.catalog.record_skipped(start, &reason).await?;
+            tracing::warn!(target: "dbward::summary", id, source = %job.source, database = %job.database, status = "skipped", reason, "backup skipped");
+            let (record, _) = ctx
+                .catalog
+                .get(id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("backup {id} vanished from the catalog"))?;
+            return Ok(record);
         }
         Err(e) => return Err(e.into()),
     };
+    // Holding the lease, every `running` backup of this job is a dead holder's.
     let interrupted = ctx
         .catalog
         .fail_interrupted(&job.source, &job.database, started_at)
         .await?;
     if interrupted > 0 {
-        tracing::warn!(source = %job.source, database = %job.database, "marked {interrupted} interrupted backup(s) as failed");
+        let whose = held
+            .replaced
+            .as_ref()
+            .map(|h| format!(" (left by {h})"))
+            .unwrap_or_default();
+        tracing::warn!(source = %job.source, database = %job.database, "marked {interrupted} interrupted backup(s) as failed{whose}");
     }
     ctx.catalog.start_backup(start).await?;
-    let outcome = attempt(ctx, job, source.as_ref(), id, started_at, bar).await;
-    finish(ctx, id, outcome, &job.source, &job.database, started_at).await
+    let outcome = tokio::select! {
+        outcome = attempt(ctx, job, source.as_ref(), one) => outcome,
+        // The dump and uploads are dropped: the tool's process group is killed and staged
+        // objects are removed by the next run's clean-up, never committed.
+        reason = held.lost() => Outcome::failed(reason),
+    };
+    let record = finish(ctx, id, outcome, &job.source, &job.database, started_at).await;
+    held.release().await;
+    record
+}
+
+/// Binds the source's name to its server in the catalog. A name that already stands for
+/// another host's own server (or that this host's own server would take from another
+/// server) is refused: two hosts' sources of one name must not merge their histories.
+async fn bind_source(ctx: &Context, source: &crate::config::SourceConfig) -> Result<(), String> {
+    let address = source.address(&ctx.agent.agent.host);
+    let agent = &ctx.agent.agent;
+    let bind = |replace| {
+        ctx.catalog
+            .bind_source(&source.name, &address.text, agent, replace)
+    };
+    let conflict = match bind(false).await.map_err(|e| e.to_string())? {
+        SourceBinding::Bound => return Ok(()),
+        SourceBinding::Conflict {
+            address: bound,
+            agent: bound_by,
+        } => (bound, bound_by),
+    };
+    let (bound, bound_by) = conflict;
+    let bound_is_local = bound.ends_with(&format!(" on {}", bound_by.host));
+    if bound_by.id == agent.id || (!address.local && !bound_is_local) {
+        // This agent moved its own source, or the fleet's server moved.
+        tracing::info!(source = %source.name, "source now stands for {} (was {bound})", address.text);
+        bind(true).await.map_err(|e| e.to_string())?;
+        return Ok(());
+    }
+    Err(format!(
+        "source {:?} in the shared catalog stands for {bound} (recorded by agent {} on {}), \
+         but this config points it at {}; give one of them another name so that their \
+         backups are not mixed",
+        source.name, bound_by.id, bound_by.host, address.text
+    ))
 }
 
 async fn finish(
@@ -525,22 +638,17 @@ async fn finish(
     Ok(record)
 }
 
-async fn attempt(
-    ctx: &Context,
-    job: &Job,
-    source: &dyn Source,
-    id: &str,
-    started_at: DateTime<Utc>,
-    bar: &crate::progress::JobBar,
-) -> Outcome {
+async fn attempt(ctx: &Context, job: &Job, source: &dyn Source, one: &Attempt<'_>) -> Outcome {
+    let (id, started_at, bar, stop) = (one.id, one.started_at, one.bar, one.stop);
     // Before the dump: a backup whose manifest cannot be signed is not worth taking.
     let signing_key = match super::integrity::signing_key(&ctx.config.integrity) {
         Ok(key) => key,
         Err(e) => return Outcome::failed(format!("cannot sign the manifest: {e:#}")),
     };
-    let dump = match source.dump(&job.database).await {
-        Ok(dump) => dump,
-        Err(e) => return Outcome::failed(e.to_string()),
+    let dump = match until_stopped(stop, source.dump(&job.database)).await {
+        Some(Ok(dump)) => dump,
+        Some(Err(e)) => return Outcome::failed(e.to_string()),
+        None => return Outcome::failed(INTERRUPTED.into()),
     };
     let encryption_mode = ctx.config.encryption.as_ref().map(|e| &e.mode);
     let mut extension = match job.compression.extension() {
@@ -586,14 +694,19 @@ async fn attempt(
             .with_copies(failed_copies);
     }
 
-    let on_read = bar.counter();
+    let on_read = bar.read_counter();
     let sealing = pipeline::encrypt::Sealing::new(encryption_mode);
-    let piped = pipeline::run(dump.output, job.compression, sealing, targets, on_read).await;
-    let (totals, outcomes) = match piped {
-        Ok(done) => done,
-        Err(e) => {
+    // Stopping drops the pipeline and with it every staged upload (which removes itself).
+    let piped = pipeline::run(dump.output, job.compression, sealing, targets, on_read);
+    let (totals, outcomes) = match until_stopped(stop, piped).await {
+        Some(Ok(done)) => done,
+        Some(Err(e)) => {
             dump.completion.abort().await;
             return Outcome::failed(e.to_string()).with_copies(failed_copies);
+        }
+        None => {
+            dump.completion.abort().await;
+            return Outcome::failed(INTERRUPTED.into()).with_copies(failed_copies);
         }
     };
     let mut uploads: Vec<(String, Box<dyn Upload>)> = Vec::new();
@@ -610,9 +723,11 @@ async fn attempt(
     }
 
     // Gate 1-3: the tool's exit and stderr, the completion marker, the table counts.
-    let report = match dump.completion.finish().await {
-        Ok(report) => report,
-        Err(e) => return abandon(uploads, failed_copies, e.to_string()).await,
+    // Once judged, a backup commits: stopping no longer interrupts it.
+    let report = match until_stopped(stop, dump.completion.finish()).await {
+        Some(Ok(report)) => report,
+        Some(Err(e)) => return abandon(uploads, failed_copies, e.to_string()).await,
+        None => return abandon(uploads, failed_copies, INTERRUPTED.into()).await,
     };
     if totals.dump_bytes < job.min_dump_bytes {
         let reason = format!(
@@ -700,6 +815,11 @@ async fn attempt(
         copies,
         warnings: Vec::new(),
     }
+}
+
+/// `work`, or `None` as soon as `stop` is cancelled (`work` is dropped).
+async fn until_stopped<T>(stop: &CancellationToken, work: impl Future<Output = T>) -> Option<T> {
+    stop.run_until_cancelled(work).await
 }
 
 /// Throws away uploads that must not be committed and fails the backup.
@@ -814,7 +934,7 @@ fn build_manifest(
         dump_tool: info.tool.clone(),
         dump_tool_version: info.tool_version.clone(),
         dump_format: info.format.clone(),
-        host: ctx.host.clone(),
+        host: ctx.agent.agent.host.clone(),
         started_at,
         finished_at: Utc::now(),
         options: info.options.clone(),
@@ -825,6 +945,7 @@ fn build_manifest(
         stored_bytes: totals.stored_bytes,
         sha256: totals.sha256.clone(),
         compression: job.compression.name().to_string(),
+        compression_level: totals.compression_level,
         encryption,
         encryption_recipients,
         replica_lag_seconds: report.replica_lag_seconds,

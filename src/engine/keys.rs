@@ -17,7 +17,6 @@ use super::{Context, UsageError};
 use crate::catalog::NewVerification;
 use crate::config::EncryptionMode;
 use crate::pipeline::encrypt::{fingerprint, scrypt_identity};
-use crate::progress::Progress;
 
 /// What can decrypt artifacts, and where it came from (for messages; never its contents).
 pub struct Keyring {
@@ -179,7 +178,7 @@ pub async fn drill(
         let drained = read_first_good_copy(
             &located,
             Some(&keyring),
-            &Progress::hidden(),
+            &super::observe::Quiet,
             "key drill",
             async |mut dump| {
                 let mut sink = vec![0u8; 256 * 1024];

@@ -1,6 +1,9 @@
 //! Use cases, one file per verb. Each takes a `Context` (config, catalog, adapters) and
 //! returns plain data for the command handler to print.
 
+pub mod access;
+pub mod agent;
+pub mod agents;
 pub mod alerts;
 pub mod artifact;
 pub mod audit;
@@ -10,14 +13,17 @@ pub mod check;
 pub mod integrity;
 pub mod journal;
 pub mod keys;
+pub mod lease;
+pub mod limits;
 pub mod locate;
 pub mod lock;
+pub mod observe;
 pub mod prune;
 pub mod rebuild;
 pub mod restore;
 pub mod scan;
 pub mod scratch;
-pub mod select;
+pub mod show;
 pub mod status;
 pub mod verify;
 
@@ -38,7 +44,8 @@ pub struct Context {
     pub catalog: Arc<dyn Catalog>,
     pub sources: BTreeMap<String, Arc<dyn Source>>,
     pub destinations: BTreeMap<String, Arc<dyn Destination>>,
-    pub host: String,
+    /// This process as an agent of the catalog: what its rows and leases carry.
+    pub agent: dbward_catalog::AgentInfo,
     /// This run's spool and secrets folders (what dead runs left is removed on open).
     pub scratch: scratch::Scratch,
     /// Why `catalog` is an empty stand-in in memory rather than the catalog file (see
@@ -110,6 +117,31 @@ impl Context {
         Self::build(config, catalog, scratch, stand_in)
     }
 
+    /// A context for a changed config (the daemon's SIGHUP) on the same catalog, with
+    /// adapters and scratch folders of its own; `self` stays usable by the jobs that hold it.
+    /// A change of `state_dir` or `[catalog] url` needs a restart.
+    pub fn reload(&self, config: Config) -> anyhow::Result<Context> {
+        use dbward_core::secret::ExposeSecret;
+        let url = |c: &Config| {
+            c.catalog_url
+                .as_ref()
+                .map(|u| u.expose_secret().to_string())
+        };
+        if config.state_dir != self.config.state_dir {
+            anyhow::bail!("state_dir changed; restart dbward to use it");
+        }
+        if url(&config) != url(&self.config) {
+            anyhow::bail!("[catalog] url changed; restart dbward to use it");
+        }
+        let scratch = scratch::Scratch::claim(&config.state_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot set up scratch folders under {}: {e}",
+                config.state_dir.display()
+            )
+        })?;
+        Self::build(config, self.catalog.clone(), scratch, None)
+    }
+
     fn build(
         config: Config,
         catalog: Arc<dyn Catalog>,
@@ -134,13 +166,17 @@ impl Context {
             })
             .collect::<Result<_, _>>()?;
         Ok(Context {
-            config,
             catalog,
             sources,
             destinations,
-            host: host_name(),
+            agent: agent::identity(
+                &config.state_dir,
+                dbward_catalog::AgentKind::Cli,
+                Vec::new(),
+            ),
             scratch,
             catalog_stand_in,
+            config,
         })
     }
 }

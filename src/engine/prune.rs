@@ -107,8 +107,17 @@ pub async fn run(ctx: &Context, dry_run: bool) -> anyhow::Result<PruneReport> {
         }
     }
     remove_leftovers(ctx, now, &mut report).await?;
+    if !dry_run {
+        let forgotten = ctx.catalog.forget_fires(now - FIRES_KEPT).await?;
+        if forgotten > 0 {
+            tracing::info!("forgot {forgotten} daemon fire(s) finished over 30 days ago");
+        }
+    }
     Ok(report)
 }
+
+/// How long the daemon's finished fires stay in the catalog.
+const FIRES_KEPT: chrono::Duration = chrono::Duration::days(30);
 
 /// Applies `rule` to each database of `schedule`, to the backups recorded under its name.
 async fn apply_retention(

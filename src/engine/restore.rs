@@ -13,8 +13,8 @@ use serde::Serialize;
 use super::artifact::{CopyOutcome, read_first_good_copy};
 use super::journal::{Claim, Cleanup, EntryState, Journal, Kind, cleanup_for};
 use super::locate::{BackupRef, Located, locate};
+use super::observe::Observer;
 use super::{Context, UsageError};
-use crate::progress::Progress;
 use crate::registry;
 
 /// What `dbward restore` was asked to do.
@@ -56,7 +56,7 @@ pub struct RestoreSummary {
 pub async fn run(
     ctx: &Context,
     request: &RestoreRequest,
-    progress: &Progress,
+    progress: &dyn Observer,
 ) -> anyhow::Result<RestoreSummary> {
     let located = locate(
         ctx,
@@ -158,7 +158,7 @@ pub async fn restore_located(
     located: &Located,
     placement: Placement<'_>,
     keyring: Option<&super::keys::Keyring>,
-    progress: &Progress,
+    progress: &dyn Observer,
 ) -> anyhow::Result<Loaded> {
     let manifest = &located.manifest;
     if target.engine() != manifest.engine
@@ -314,7 +314,7 @@ async fn load_copies(
     database: &str,
     mut claim: Option<&mut Claim>,
     keyring: Option<&super::keys::Keyring>,
-    progress: &Progress,
+    progress: &dyn Observer,
 ) -> anyhow::Result<Loaded> {
     let manifest = &located.manifest;
     let outcome = read_first_good_copy(located, keyring, progress, "restore", async |dump| {

@@ -117,6 +117,13 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
             problems.extend(found);
         }
     }
+    let agents = ctx.catalog.agents().await?;
+    problems.extend(crate::policy::fleet::problems(
+        &agents,
+        &config.sources,
+        ctx.catalog.now().await?,
+        config.daemon.heartbeat,
+    ));
     problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
     Ok(StatusReport {
         state: State::of(&problems),

@@ -16,11 +16,11 @@ use super::backup::read_back_sha256;
 use super::journal::{Journal, Kind};
 use super::keys::Keyring;
 use super::locate::{BackupRef, Located, locate};
+use super::observe::Observer;
 use super::restore::{Placement, restore_located};
 use super::{Context, UsageError};
 use crate::catalog::{BackupRecord, NewVerification};
 use crate::config::{Assertion, VerifyLevel};
-use crate::progress::Progress;
 use crate::registry;
 
 /// Prefix of every drill's scratch database; leftovers with it are removed by the next drill.
@@ -77,13 +77,26 @@ impl VerifyResult {
     }
 }
 
+/// [`run`], then tells the alerts what changed: the use case front ends call.
+pub async fn run_and_alert(
+    ctx: &Context,
+    selection: &Selection,
+    level: VerifyLevel,
+    identity: Option<&std::path::Path>,
+    progress: &dyn Observer,
+) -> anyhow::Result<(Vec<VerifyResult>, super::alerts::AlertReport)> {
+    let results = run(ctx, selection, level, identity, progress).await?;
+    let alerts = super::alerts::after_recorded_work(ctx).await;
+    Ok((results, alerts))
+}
+
 /// Verifies every selected backup at `level`; failures are results, not errors.
 pub async fn run(
     ctx: &Context,
     selection: &Selection,
     level: VerifyLevel,
     identity: Option<&std::path::Path>,
-    progress: &Progress,
+    progress: &dyn Observer,
 ) -> anyhow::Result<Vec<VerifyResult>> {
     // Loaded at the first encrypted backup: unencrypted ones never need it.
     let mut keyring = None;
@@ -142,7 +155,7 @@ async fn verify_one(
     located: &Located,
     level: VerifyLevel,
     keyring: Option<&Keyring>,
-    progress: &Progress,
+    progress: &dyn Observer,
 ) -> VerifyResult {
     let started = Instant::now();
     let manifest = &located.manifest;
@@ -226,7 +239,7 @@ async fn structural(
     ctx: &Context,
     located: &Located,
     keyring: Option<&Keyring>,
-    progress: &Progress,
+    progress: &dyn Observer,
 ) -> anyhow::Result<Vec<Check>> {
     let manifest = &located.manifest;
     let source = ctx.config.source(&manifest.source).ok_or_else(|| {
@@ -272,7 +285,7 @@ async fn drill(
     ctx: &Context,
     located: &Located,
     keyring: Option<&Keyring>,
-    progress: &Progress,
+    progress: &dyn Observer,
     restore_ms: &mut Option<u64>,
 ) -> anyhow::Result<Vec<Check>> {
     let manifest = &located.manifest;
@@ -357,7 +370,7 @@ async fn drill_body(
     scratch: &str,
     asserts: &[Assertion],
     keyring: Option<&Keyring>,
-    progress: &Progress,
+    progress: &dyn Observer,
     restore_ms: &mut Option<u64>,
 ) -> anyhow::Result<Vec<Check>> {
     let started = Instant::now();

@@ -7,11 +7,14 @@
 //! its window. Measured by `scripts/bench.sh`: about 30 MiB peak RSS for the whole process,
 //! the same at 4× the data.
 
+pub mod adapt;
 mod codec;
 pub mod encrypt;
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use dbward_core::chunked::{CHUNK_BYTES as CHUNK_HASH_BYTES, ChunkHasher};
@@ -37,6 +40,8 @@ pub struct Totals {
     pub sha256: String,
     /// sha256 of each `dbward_core::chunked::CHUNK_BYTES` chunk of the stored bytes.
     pub chunks: Vec<String>,
+    /// The compression levels used (none without compression).
+    pub compression_level: Option<dbward_core::manifest::CompressionLevel>,
 }
 
 /// An upload to feed, named by its destination.
@@ -93,9 +98,11 @@ pub async fn run(
         stored_bytes: 0,
         outputs: senders,
     };
+    let held_back = Arc::new(AtomicU64::new(0));
+    let compressor_held_back = held_back.clone();
     let compressor = tokio::task::spawn_blocking(move || {
         let sealed = sealing.wrap(sink)?;
-        codec::compress(compression, input_rx, sealed)
+        codec::compress(compression, input_rx, sealed, &compressor_held_back)
     });
 
     let mut dump_bytes = 0u64;
@@ -107,9 +114,12 @@ pub async fn run(
                 dump_bytes += n as u64;
                 on_read(n as u64);
                 // The compressor stops taking input only when every destination failed.
+                let handing = Instant::now();
                 if input_tx.send(chunk.freeze()).await.is_err() {
                     break Ok(());
                 }
+                let waited = u64::try_from(handing.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                held_back.fetch_add(waited, Ordering::Relaxed);
             }
             Err(e) => break Err(e),
         }
@@ -133,8 +143,8 @@ pub async fn run(
         });
     }
     read_result.map_err(PipelineError::Read)?;
-    let sink = match compressed {
-        Ok(sink) => sink,
+    let (sink, compression_level) = match compressed {
+        Ok(done) => done,
         Err(e) if outcomes.iter().all(|o| o.result.is_err()) => {
             // The compressor gave up because nobody was listening; the targets say why.
             tracing::debug!("compressor stopped: {e}");
@@ -144,6 +154,7 @@ pub async fn run(
                     stored_bytes: 0,
                     sha256: String::new(),
                     chunks: Vec::new(),
+                    compression_level: None,
                 },
                 outcomes,
             ));
@@ -163,6 +174,7 @@ pub async fn run(
             stored_bytes: sink.stored_bytes,
             sha256: hex::encode(sink.hasher.finalize()),
             chunks: sink.chunker.finish(),
+            compression_level,
         },
         outcomes,
     ))

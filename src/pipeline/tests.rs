@@ -41,7 +41,7 @@ async fn targets(dests: &[&FsDestination], key: &str) -> Vec<Target> {
 fn decompress(compression: Compression, stored: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     match compression {
-        Compression::Zstd { .. } => {
+        Compression::Zstd { .. } | Compression::ZstdAuto => {
             zstd::stream::read::Decoder::new(stored)
                 .unwrap()
                 .read_to_end(&mut out)
@@ -62,6 +62,7 @@ async fn every_codec_round_trips_to_every_destination() {
     let data = sample(3 * 1024 * 1024 + 17);
     for compression in [
         Compression::Zstd { level: 3 },
+        Compression::ZstdAuto,
         Compression::Gzip { level: 6 },
         Compression::None,
     ] {
@@ -211,5 +212,80 @@ async fn encrypted_artifacts_decrypt_with_either_recipient_and_hash_the_cipherte
         decryptor
             .decrypt(std::iter::once(&stranger as &dyn age::Identity))
             .is_err()
+    );
+}
+
+/// Streams `reader` through `compression = "auto"` into one fs destination; returns the levels
+/// used, after checking the stored bytes decompress to `expected_len` bytes.
+async fn auto_levels(
+    reader: Pin<Box<dyn AsyncRead + Send>>,
+    expected_len: u64,
+) -> dbward_core::manifest::CompressionLevel {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = FsDestination::new("a", dir.path());
+    let (totals, outcomes) = run(
+        reader,
+        Compression::ZstdAuto,
+        encrypt::Sealing::Plain,
+        targets(&[&dest], "x/auto").await,
+        Arc::new(|_| {}),
+    )
+    .await
+    .unwrap();
+    for outcome in outcomes {
+        outcome.result.unwrap().commit().await.unwrap();
+    }
+    assert_eq!(totals.dump_bytes, expected_len);
+    let stored = std::fs::read(dir.path().join("x/auto")).unwrap();
+    let mut decoder = zstd::stream::read::Decoder::new(&stored[..]).unwrap();
+    let restored = std::io::copy(&mut decoder, &mut std::io::sink()).unwrap();
+    assert_eq!(
+        restored, expected_len,
+        "the stream decompresses whole across level changes"
+    );
+    let levels = totals.compression_level.expect("zstd records its levels");
+    assert!(levels.auto);
+    assert!(
+        adapt::LOWEST <= levels.lowest && levels.highest <= adapt::HIGHEST,
+        "{levels:?}"
+    );
+    levels
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_strengthens_the_level_behind_a_slow_dump() {
+    let (mut writer, reader) = tokio::io::duplex(1 << 20);
+    let chunk = sample(64 * 1024);
+    let chunks = 120;
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        for _ in 0..chunks {
+            writer.write_all(&chunk).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    });
+    let levels = auto_levels(Box::pin(reader), chunks * 64 * 1024).await;
+    assert!(
+        levels.highest > adapt::START,
+        "an idle compressor works harder: {levels:?}"
+    );
+    assert_eq!(levels.lowest, adapt::START, "and never weaker: {levels:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_weakens_the_level_when_it_holds_a_fast_dump_back() {
+    let block = sample(8 * 1024 * 1024);
+    let repeats = 16;
+    let (mut writer, reader) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        for _ in 0..repeats {
+            writer.write_all(&block).await.unwrap();
+        }
+    });
+    let levels = auto_levels(Box::pin(reader), repeats * 8 * 1024 * 1024).await;
+    assert!(
+        levels.lowest < adapt::START,
+        "a compressor that holds the dump back eases off: {levels:?}"
     );
 }

@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use croner::Cron;
 use serde::Serialize;
 
+use super::schedule::{self, fires_between};
 use super::span;
 use dbward_catalog::{BackupRecord, BackupStatus, CopyStatus};
 pub use dbward_catalog::{Proof, Proofs};
@@ -77,10 +78,12 @@ pub enum Kind {
     VerifyFailed,
     Copies,
     Key,
+    AgentDead,
+    Unserved,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Stale,
         Kind::Failed,
         Kind::Degraded,
@@ -93,6 +96,8 @@ impl Kind {
         Kind::VerifyFailed,
         Kind::Copies,
         Kind::Key,
+        Kind::AgentDead,
+        Kind::Unserved,
     ];
 
     pub fn parse(name: &str) -> Option<Kind> {
@@ -113,6 +118,8 @@ impl Kind {
             Kind::VerifyFailed => "verify_failed",
             Kind::Copies => "copies",
             Kind::Key => "key",
+            Kind::AgentDead => "agent_dead",
+            Kind::Unserved => "unserved",
         }
     }
 }
@@ -165,7 +172,7 @@ pub struct Subject<'a> {
 /// Backups per database that status looks at: the size baseline and the copies lost.
 pub const HISTORY: u32 = 30;
 /// Successive fires counted as missed, at most (the message says "or more").
-pub const MAX_MISSED: usize = 100;
+pub const MAX_MISSED: usize = schedule::MAX_COUNTED;
 /// Backups before the newest that make the size baseline.
 pub const BASELINE_RUNS: usize = 7;
 /// Fewer earlier backups than this make no baseline.
@@ -274,37 +281,8 @@ fn day(at: DateTime<Utc>) -> String {
 /// How late a fire may be met before it counts as missed: a quarter of the cron interval,
 /// at least 5 minutes and at most `cap`, plus how long the last backup took.
 fn grace(cron: &Cron, tz: Tz, after: DateTime<Utc>, cap: Duration, took: Duration) -> Duration {
-    let mut fires = cron.iter_after(after.with_timezone(&tz));
-    let interval = match (fires.next(), fires.next()) {
-        (Some(a), Some(b)) => b.with_timezone(&Utc) - a.with_timezone(&Utc),
-        _ => cap,
-    };
+    let interval = schedule::interval(cron, tz, after).unwrap_or(cap);
     (interval / 4).clamp(Duration::minutes(5), cap) + took.max(Duration::zero())
-}
-
-/// Fires of `cron` after `since` and no later than `until`: how many (at most
-/// [`MAX_MISSED`]) and the last one.
-fn fires_between(
-    cron: &Cron,
-    tz: Tz,
-    since: DateTime<Utc>,
-    until: DateTime<Utc>,
-) -> (usize, Option<DateTime<Utc>>) {
-    if until <= since {
-        return (0, None);
-    }
-    let count = cron
-        .iter_after(since.with_timezone(&tz))
-        .map(|fire| fire.with_timezone(&Utc))
-        .take_while(|fire| *fire <= until)
-        .take(MAX_MISSED)
-        .count();
-    let last = cron
-        .find_previous_occurrence(&until.with_timezone(&tz), true)
-        .ok()
-        .map(|fire| fire.with_timezone(&Utc))
-        .filter(|fire| *fire > since);
-    (count, last)
 }
 
 /// Stale: scheduled runs came and went since the newest good backup. One missed run warns,

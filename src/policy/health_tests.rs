@@ -51,6 +51,7 @@ fn backup(id: &str, started: &str, status: BackupStatus, dump_bytes: u64) -> Bac
         verification: None,
         warnings: Vec::new(),
         pruned_at: None,
+        agent: None,
     }
 }
 

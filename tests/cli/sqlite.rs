@@ -196,3 +196,29 @@ fn a_schedules_verify_runs_after_each_backup() {
     assert_eq!(newest["status"], "succeeded");
     assert_eq!(newest["verification"]["ok"], false);
 }
+
+#[test]
+fn compression_level_auto_backs_up_restorably_and_records_the_levels() {
+    let env = Env::new(&format!(
+        "{}[[schedule]]\nname = \"auto\"\nsources = [\"lite\"]\ndestinations = [\"local\"]\n\
+         compression_level = \"auto\"\n",
+        sqlite_config("checksum")
+    ));
+    seed(&env.path("app.db"), 500);
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let id = only_backup(&doc)["id"].as_str().unwrap().to_string();
+    let (_, shown) = env.json(&["show", &id]);
+    let level = &shown["manifest"]["compression_level"];
+    assert_eq!(level["auto"], true, "{shown:#}");
+    let (lowest, highest) = (
+        level["lowest"].as_i64().unwrap(),
+        level["highest"].as_i64().unwrap(),
+    );
+    assert!(
+        (2..=9).contains(&lowest) && lowest <= highest && highest <= 9,
+        "{level}"
+    );
+    let (code, verified) = env.json(&["verify", &id, "--level", "drill"]);
+    assert_eq!(code, 0, "an auto-compressed backup restores: {verified:#}");
+}

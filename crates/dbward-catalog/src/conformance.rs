@@ -1,13 +1,16 @@
 //! The conformance suite every catalog implementation passes: each record kind round-trips
 //! (runs, backups of every status with warnings and copies, verifications, alert state,
 //! schedules seen, pruned backups, imports from a manifest), list filters and `--limit`,
-//! id prefixes, latest good, proofs, health facts. Each implementation's tests call `run` on a new, empty
+//! id prefixes, latest good, proofs, health facts; then the coordination and access parts. Each implementation's tests call `run` on a new, empty
 //! catalog (SQLite in a temporary folder, PostgreSQL in a database of its own).
 
 use chrono::{DateTime, Duration, Utc};
 
+mod access;
+mod coordination;
+
 use crate::{
-    BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog, CopyRecord, CopyStatus,
+    AgentRef, BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog, CopyRecord, CopyStatus,
     ListFilter, NewVerification, RunStatus, VerificationRecord,
 };
 
@@ -34,9 +37,20 @@ pub async fn run(catalog: &dyn Catalog) {
     alert_state_round_trips(catalog).await;
     schedules_keep_their_first_sighting(catalog).await;
     import_from_a_manifest_is_idempotent(catalog).await;
+    skipped_backups_never_look_running(catalog).await;
+    coordination::run(catalog).await;
+    access::run(catalog).await;
 }
 
-fn at(text: &str) -> DateTime<Utc> {
+/// The agent the suite records as.
+fn agent() -> AgentRef {
+    AgentRef {
+        id: "01AGENTA".into(),
+        host: "host-a".into(),
+    }
+}
+
+pub(crate) fn at(text: &str) -> DateTime<Utc> {
     text.parse().expect("a test timestamp")
 }
 
@@ -87,7 +101,7 @@ async fn record(catalog: &dyn Catalog, shape: &Shape<'_>) -> BackupRecord {
     let run_id = format!("run-{}", shape.id);
     let started = at(shape.started);
     catalog
-        .start_run(&run_id, Some("nightly"), "host-a", started)
+        .start_run(&run_id, Some("nightly"), &agent(), started)
         .await
         .expect("start_run");
     catalog
@@ -99,6 +113,7 @@ async fn record(catalog: &dyn Catalog, shape: &Shape<'_>) -> BackupRecord {
             engine: "postgres",
             database: shape.database,
             started_at: started,
+            agent: &agent(),
         })
         .await
         .expect("start_backup");
@@ -120,6 +135,7 @@ async fn record(catalog: &dyn Catalog, shape: &Shape<'_>) -> BackupRecord {
         verification: None,
         warnings: Vec::new(),
         pruned_at: None,
+        agent: Some(agent()),
     };
     if shape.status == BackupStatus::Running {
         return expected;
@@ -676,17 +692,23 @@ async fn alert_state_round_trips(catalog: &dyn Catalog) {
     ];
     let t1 = at("2026-01-01T00:00:00Z");
     catalog
-        .alert_sent("ops", &firing, &[], t1)
+        .alert_sent("ops", &firing, &[], t1, "01AGENTA")
         .await
         .expect("alert_sent");
     catalog
-        .alert_sent("other", &firing[..1], &[], t1)
+        .alert_sent("other", &firing[..1], &[], t1, "01AGENTA")
         .await
         .expect("alert_sent");
     let t2 = at("2026-01-02T00:00:00Z");
     let worse = [("pg/shop:stale".to_string(), "critical".to_string())];
     catalog
-        .alert_sent("ops", &worse, &["pg/crm:failed".to_string()], t2)
+        .alert_sent(
+            "ops",
+            &worse,
+            &["pg/crm:failed".to_string()],
+            t2,
+            "01AGENTB",
+        )
         .await
         .expect("alert_sent");
     let state = catalog.alert_state("ops").await.expect("alert_state");
@@ -783,5 +805,43 @@ async fn import_from_a_manifest_is_idempotent(catalog: &dyn Catalog) {
             .map(|(b, _)| b.id)
             .as_deref(),
         Some("01IMPORT")
+    );
+}
+
+async fn skipped_backups_never_look_running(catalog: &dyn Catalog) {
+    let started = at("2026-03-01T01:00:00Z");
+    catalog
+        .start_run("run-skip", Some("nightly"), &agent(), started)
+        .await
+        .expect("start_run");
+    let start = BackupStart {
+        id: "01SKIP",
+        run_id: "run-skip",
+        schedule: Some("nightly"),
+        source: "skip",
+        engine: "postgres",
+        database: "db",
+        started_at: started,
+        agent: &agent(),
+    };
+    catalog
+        .record_skipped(&start, "skipped: agent 01AGENTB holds it")
+        .await
+        .expect("record_skipped");
+    let (record, _) = catalog.get("01SKIP").await.expect("get").expect("recorded");
+    assert_eq!(record.status, BackupStatus::Skipped);
+    assert_eq!(record.finished_at, Some(started));
+    assert_eq!(
+        record.error.as_deref(),
+        Some("skipped: agent 01AGENTB holds it")
+    );
+    assert_eq!(record.agent, Some(agent()));
+    assert_eq!(
+        catalog
+            .fail_interrupted("skip", "db", started)
+            .await
+            .expect("fail_interrupted"),
+        0,
+        "a skipped backup is not an interrupted one"
     );
 }

@@ -1,20 +1,32 @@
 //! dbward's catalog: the history of runs, backups, copies, warnings, verifications, alert
-//! state and schedules. [`Catalog`] is the port the engine talks to; [`SqliteCatalog`] (a file
+//! state, schedules, the agents and leases that coordinate processes, and who may use the
+//! web dashboard. [`Catalog`] is the port the engine talks to; [`SqliteCatalog`] (a file
 //! in `state_dir`, the default) and [`PgCatalog`] (a shared PostgreSQL database) implement it,
 //! and [`conformance`] is the suite both pass. Nothing else in dbward writes SQL against the
 //! catalog.
 
+mod access;
 pub mod conformance;
+mod coordination;
 pub mod migrate;
 mod model;
 mod postgres;
 mod sql;
 mod sql_health;
+mod sql_access;
+mod sql_coordination;
 mod sqlite;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 
+pub use access::{
+    Access, ActionRecord, ActorKind, NewSession, Role, SessionRecord, TokenRecord, UserRecord,
+};
+pub use coordination::{
+    AgentInfo, AgentKind, AgentRecord, AgentRef, Claim, Coordination, Fire, Lease, LeaseHolder,
+    SourceBinding,
+};
 pub use model::{
     AlertState, BackupEnd, BackupRecord, BackupStart, BackupStatus, CopyRecord, CopyStatus,
     HealthFacts, ListFilter, NewVerification, Proof, Proofs, RunStatus, VerificationEntry, VerificationRecord,
@@ -46,10 +58,12 @@ pub enum CatalogError {
 pub type Result<T> = std::result::Result<T, CatalogError>;
 
 /// The catalog port. Methods are grouped by concern: runs and backups, copies,
-/// verifications, health, alert state, schedules seen. Reads (`list`, `get`, `latest_good`,
+/// verifications, health, alert state, schedules seen; agents, leases, fires and source bindings are
+/// the [`Coordination`] part; users, API tokens, sessions and the audit log the [`Access`]
+/// part. Reads (`list`, `get`, `latest_good`,
 /// `proofs`, `health_facts`, `first_seen`, ...) never write.
 #[async_trait]
-pub trait Catalog: Send + Sync + std::fmt::Debug {
+pub trait Catalog: Coordination + Access + Send + Sync + std::fmt::Debug {
     /// Fails when the catalog cannot take a write (a read-only disk or file, a read-only
     /// PostgreSQL user or server, say); writes nothing.
     async fn check_writable(&self) -> Result<()>;
@@ -61,7 +75,7 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
         &self,
         id: &str,
         schedule: Option<&str>,
-        host: &str,
+        agent: &AgentRef,
         at: DateTime<Utc>,
     ) -> Result<()>;
 
@@ -71,11 +85,15 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// Records a backup as `running`.
     async fn start_backup(&self, b: &BackupStart<'_>) -> Result<()>;
 
+    /// Records a backup that was skipped (someone else holds its job), ended at once: never
+    /// a `running` row that another agent's recovery could take for a dead one.
+    async fn record_skipped(&self, b: &BackupStart<'_>, reason: &str) -> Result<()>;
+
     /// Records how a backup ended, with its copies and warnings, in one transaction.
     async fn finish_backup(&self, end: &BackupEnd<'_>) -> Result<()>;
 
     /// Marks backups of one database left `running` by a process that died as `failed`.
-    /// Called while holding that database's lock, so no live run is touched.
+    /// Called only by the holder of that database's lease, so no live run is touched.
     async fn fail_interrupted(
         &self,
         source: &str,
@@ -165,13 +183,15 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// What alert `channel` was last told.
     async fn alert_state(&self, channel: &str) -> Result<AlertState>;
 
-    /// Records that `channel` was told of `firing` (problem key, severity) and `resolved`.
+    /// Records that `channel` was told of `firing` (problem key, severity) and `resolved`, by
+    /// agent `agent_id`.
     async fn alert_sent(
         &self,
         channel: &str,
         firing: &[(String, String)],
         resolved: &[String],
         at: DateTime<Utc>,
+        agent_id: &str,
     ) -> Result<()>;
 
     // --- Schedules seen ---

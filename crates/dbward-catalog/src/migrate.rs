@@ -26,7 +26,9 @@ struct Table {
     key: usize,
 }
 
-/// Every table of the schema (version 5), parents before children.
+/// Every table of the schema (version 6) that holds history or access, parents before
+/// children. Leases, claimed fires and web sessions are not copied: they belong to the
+/// processes running now (a user logs in again after the move).
 const TABLES: &[Table] = &[
     Table {
         name: "runs",
@@ -37,6 +39,7 @@ const TABLES: &[Table] = &[
             ("started_at", Text),
             ("finished_at", Text),
             ("status", Text),
+            ("agent_id", Text),
         ],
         key: 1,
     },
@@ -60,6 +63,8 @@ const TABLES: &[Table] = &[
             ("manifest", Text),
             ("pruned_at", Text),
             ("prune_reason", Text),
+            ("agent_id", Text),
+            ("host", Text),
         ],
         key: 1,
     },
@@ -107,8 +112,66 @@ const TABLES: &[Table] = &[
             ("problem", Text),
             ("severity", Text),
             ("last_sent", Text),
+            ("agent_id", Text),
         ],
         key: 2,
+    },
+    Table {
+        name: "agents",
+        columns: &[
+            ("id", Text),
+            ("host", Text),
+            ("version", Text),
+            ("kind", Text),
+            ("labels", Text),
+            ("pid", Int),
+            ("started_at", Text),
+            ("heartbeat_at", Text),
+        ],
+        key: 1,
+    },
+    Table {
+        name: "sources",
+        columns: &[
+            ("name", Text),
+            ("address", Text),
+            ("agent_id", Text),
+            ("host", Text),
+            ("first_seen", Text),
+        ],
+        key: 1,
+    },
+    Table {
+        name: "users",
+        columns: &[
+            ("name", Text),
+            ("role", Text),
+            ("password_hash", Text),
+            ("created_at", Text),
+        ],
+        key: 1,
+    },
+    Table {
+        name: "api_tokens",
+        columns: &[
+            ("name", Text),
+            ("role", Text),
+            ("sha256", Text),
+            ("created_at", Text),
+        ],
+        key: 1,
+    },
+    Table {
+        name: "audit_log",
+        columns: &[
+            ("id", Text),
+            ("at", Text),
+            ("actor_kind", Text),
+            ("actor", Text),
+            ("action", Text),
+            ("target", Text),
+        ],
+        key: 1,
     },
 ];
 

@@ -40,6 +40,8 @@ macro_rules! text_enum {
     };
 }
 
+pub(crate) use text_enum;
+
 text_enum! {
     /// The life of a backup.
     BackupStatus {
@@ -122,6 +124,9 @@ pub struct BackupRecord {
     pub warnings: Vec<String>,
     /// When retention removed it (`prune`); its copies are deleted.
     pub pruned_at: Option<DateTime<Utc>>,
+    /// The agent that took it; none for backups imported by `catalog rebuild` or recorded
+    /// before catalog version 4.
+    pub agent: Option<crate::AgentRef>,
 }
 
 impl BackupRecord {
@@ -207,6 +212,7 @@ pub struct BackupStart<'a> {
     pub engine: &'a str,
     pub database: &'a str,
     pub started_at: DateTime<Utc>,
+    pub agent: &'a crate::AgentRef,
 }
 
 /// What is known when a backup ends, whatever its status.

@@ -92,6 +92,12 @@ impl PgCatalog {
 
 crate::sql::sql_catalog!(PgCatalog, sqlx::postgres::PgRow);
 crate::sql_health::sql_health!(PgCatalog);
+crate::sql_access::sql_access!(PgCatalog, sqlx::postgres::PgRow);
+crate::sql_coordination::sql_coordination!(
+    PgCatalog,
+    sqlx::postgres::PgRow,
+    "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+);
 
 /// One line for a connection or query failure, with what to do about it.
 fn explain(e: &sqlx::Error) -> String {

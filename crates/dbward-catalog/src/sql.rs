@@ -19,7 +19,7 @@ macro_rules! sql_catalog {
             use $crate::sql::BACKUP_COLUMNS;
             use $crate::sql_health::{FIRST_SEEN, LIVE_DATABASES};
             use $crate::{
-                AlertState, BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog,
+                AgentRef, AlertState, BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog,
                 CatalogError, CopyRecord, CopyStatus, ListFilter, NewVerification, Proof, Proofs,
                 Result, RunStatus, VerificationEntry, bytes, parse_time,
                 timestamp,
@@ -70,6 +70,13 @@ macro_rules! sql_catalog {
                     verification: None,
                     warnings: Vec::new(),
                     pruned_at: maybe_time(row, "pruned_at")?,
+                    agent: match (
+                        row.try_get::<Option<String>, _>("agent_id")?,
+                        row.try_get::<Option<String>, _>("host")?,
+                    ) {
+                        (Some(id), Some(host)) => Some(AgentRef { id, host }),
+                        _ => None,
+                    },
                 })
             }
 
@@ -90,6 +97,37 @@ macro_rules! sql_catalog {
             }
 
             impl $ty {
+                /// Inserts a backup row; one that is not `running` ends when it starts.
+                async fn insert_backup(
+                    &self,
+                    b: &BackupStart<'_>,
+                    status: BackupStatus,
+                    error: Option<&str>,
+                ) -> Result<()> {
+                    let finished_at =
+                        (status != BackupStatus::Running).then(|| timestamp(b.started_at));
+                    sqlx::query(
+                        "INSERT INTO backups (id, run_id, schedule, source, engine, database_name,
+                             status, error, started_at, finished_at, agent_id, host)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                    )
+                    .bind(b.id)
+                    .bind(b.run_id)
+                    .bind(b.schedule)
+                    .bind(b.source)
+                    .bind(b.engine)
+                    .bind(b.database)
+                    .bind(status.as_str())
+                    .bind(error)
+                    .bind(timestamp(b.started_at))
+                    .bind(finished_at)
+                    .bind(&b.agent.id)
+                    .bind(&b.agent.host)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
                 async fn newest_verification(
                     &self,
                     source: &str,
@@ -139,16 +177,17 @@ macro_rules! sql_catalog {
                     &self,
                     id: &str,
                     schedule: Option<&str>,
-                    host: &str,
+                    agent: &AgentRef,
                     at: DateTime<Utc>,
                 ) -> Result<()> {
                     sqlx::query(
-                        "INSERT INTO runs (id, schedule, host, started_at, status)
-                         VALUES ($1, $2, $3, $4, 'running')",
+                        "INSERT INTO runs (id, schedule, host, agent_id, started_at, status)
+                         VALUES ($1, $2, $3, $4, $5, 'running')",
                     )
                     .bind(id)
                     .bind(schedule)
-                    .bind(host)
+                    .bind(&agent.host)
+                    .bind(&agent.id)
                     .bind(timestamp(at))
                     .execute(&self.pool)
                     .await?;
@@ -171,21 +210,12 @@ macro_rules! sql_catalog {
                 }
 
                 async fn start_backup(&self, b: &BackupStart<'_>) -> Result<()> {
-                    sqlx::query(
-                        "INSERT INTO backups (id, run_id, schedule, source, engine, database_name,
-                             status, started_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, 'running', $7)",
-                    )
-                    .bind(b.id)
-                    .bind(b.run_id)
-                    .bind(b.schedule)
-                    .bind(b.source)
-                    .bind(b.engine)
-                    .bind(b.database)
-                    .bind(timestamp(b.started_at))
-                    .execute(&self.pool)
-                    .await?;
-                    Ok(())
+                    self.insert_backup(b, BackupStatus::Running, None).await
+                }
+
+                async fn record_skipped(&self, b: &BackupStart<'_>, reason: &str) -> Result<()> {
+                    self.insert_backup(b, BackupStatus::Skipped, Some(reason))
+                        .await
                 }
 
                 async fn finish_backup(&self, end: &BackupEnd<'_>) -> Result<()> {
@@ -599,19 +629,22 @@ macro_rules! sql_catalog {
                     firing: &[(String, String)],
                     resolved: &[String],
                     at: DateTime<Utc>,
+                    agent_id: &str,
                 ) -> Result<()> {
                     let mut tx = self.pool.begin().await?;
                     for (problem, severity) in firing {
                         sqlx::query(
-                            "INSERT INTO alert_state (channel, problem, severity, last_sent)
-                             VALUES ($1, $2, $3, $4)
+                            "INSERT INTO alert_state (channel, problem, severity, last_sent, agent_id)
+                             VALUES ($1, $2, $3, $4, $5)
                              ON CONFLICT (channel, problem) DO UPDATE
-                                 SET severity = excluded.severity, last_sent = excluded.last_sent",
+                                 SET severity = excluded.severity, last_sent = excluded.last_sent,
+                                     agent_id = excluded.agent_id",
                         )
                         .bind(channel)
                         .bind(problem)
                         .bind(severity)
                         .bind(timestamp(at))
+                        .bind(agent_id)
                         .execute(&mut *tx)
                         .await?;
                     }
@@ -656,4 +689,5 @@ pub(crate) use sql_catalog;
 
 /// The columns of `backups` that make a [`crate::BackupRecord`] (not the manifest).
 pub(crate) const BACKUP_COLUMNS: &str = "id, schedule, source, engine, database_name, status,
-    error, started_at, finished_at, dump_bytes, stored_bytes, sha256, compression, pruned_at";
+    error, started_at, finished_at, dump_bytes, stored_bytes, sha256, compression, pruned_at,
+    agent_id, host";

@@ -98,6 +98,12 @@ impl SqliteCatalog {
 
 crate::sql::sql_catalog!(SqliteCatalog, sqlx::sqlite::SqliteRow);
 crate::sql_health::sql_health!(SqliteCatalog);
+crate::sql_access::sql_access!(SqliteCatalog, sqlx::sqlite::SqliteRow);
+crate::sql_coordination::sql_coordination!(
+    SqliteCatalog,
+    sqlx::sqlite::SqliteRow,
+    "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+);
 
 /// Creates a folder readable by this user only (state holds catalogs and locks).
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {

@@ -1,6 +1,6 @@
 //! `catalog migrate`: a SQLite catalog with a few hundred backups of every status (copies,
 //! warnings, verifications, pruned ones, alert state, schedules) copied into PostgreSQL reads
-//! back the same, and a second copy adds nothing.
+//! back the same (users, tokens and the audit log too), and a second copy adds nothing.
 
 use chrono::{DateTime, Duration, Utc};
 use dbward_catalog::{
@@ -18,6 +18,13 @@ const STATUSES: [BackupStatus; 5] = [
     BackupStatus::Skipped,
 ];
 
+fn agent() -> dbward_catalog::AgentRef {
+    dbward_catalog::AgentRef {
+        id: "01AGENT".into(),
+        host: "host".into(),
+    }
+}
+
 async fn fill(catalog: &dyn Catalog, backups: usize) {
     let start: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
     for i in 0..backups {
@@ -27,7 +34,7 @@ async fn fill(catalog: &dyn Catalog, backups: usize) {
         let status = STATUSES[i % STATUSES.len()];
         let database = format!("db{}", i % 4);
         catalog
-            .start_run(&run, Some("nightly"), "host", at)
+            .start_run(&run, Some("nightly"), &agent(), at)
             .await
             .unwrap();
         catalog
@@ -39,6 +46,7 @@ async fn fill(catalog: &dyn Catalog, backups: usize) {
                 engine: "postgres",
                 database: &database,
                 started_at: at,
+                agent: &agent(),
             })
             .await
             .unwrap();
@@ -106,13 +114,47 @@ async fn fill(catalog: &dyn Catalog, backups: usize) {
                 .unwrap();
         }
     }
+    let role = dbward_catalog::Role::Operator;
+    assert!(
+        catalog
+            .add_user("alice", role, "$argon2id$x", start)
+            .await
+            .unwrap()
+    );
+    assert!(catalog.add_token("ci", role, "ab12", start).await.unwrap());
+    catalog
+        .record_action(&dbward_catalog::ActionRecord {
+            id: "01ACTION".into(),
+            at: start,
+            actor_kind: dbward_catalog::ActorKind::User,
+            actor: "alice".into(),
+            action: "backup".into(),
+            target: "pg/db1".into(),
+        })
+        .await
+        .unwrap();
     catalog
         .alert_sent(
             "ops",
             &[("pg/db1:stale".into(), "warning".into())],
             &[],
             start,
+            "01AGENT",
         )
+        .await
+        .unwrap();
+    catalog
+        .register_agent(&dbward_catalog::AgentInfo {
+            agent: agent(),
+            version: "0.1.0".into(),
+            kind: dbward_catalog::AgentKind::Daemon,
+            labels: vec!["eu-west".into()],
+            pid: 42,
+        })
+        .await
+        .unwrap();
+    catalog
+        .bind_source("pg", "postgres://db1:5432", &agent(), false)
         .await
         .unwrap();
     catalog
@@ -133,6 +175,11 @@ async fn everything(catalog: &dyn Catalog) -> String {
     out += &format!("{:?}\n", catalog.verifications("01MIG00001").await.unwrap());
     out += &format!("{:?}\n", catalog.alert_state("ops").await.unwrap());
     out += &format!("{:?}\n", catalog.first_seen().await.unwrap());
+    out += &format!("{:?}\n", catalog.agents().await.unwrap());
+    out += &format!("{:?}\n", catalog.users().await.unwrap());
+    out += &format!("{:?}\n", catalog.user_credentials("alice").await.unwrap());
+    out += &format!("{:?}\n", catalog.tokens().await.unwrap());
+    out += &format!("{:?}\n", catalog.actions(10).await.unwrap());
     out
 }
 
@@ -160,6 +207,11 @@ async fn a_sqlite_catalog_copied_into_postgres_reads_back_the_same_and_twice_add
             ("verifications", 60, 60),
             ("schedules", 2, 2),
             ("alert_state", 1, 1),
+            ("agents", 1, 1),
+            ("sources", 1, 1),
+            ("users", 1, 1),
+            ("api_tokens", 1, 1),
+            ("audit_log", 1, 1),
         ]
     );
     assert_eq!(everything(&pg).await, everything(&sqlite).await);

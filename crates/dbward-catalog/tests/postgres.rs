@@ -36,7 +36,7 @@ async fn a_pg_catalog_from_a_newer_dbward_is_refused_untouched() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("schema version 99, newer than this dbward knows (5)"),
+        err.contains("schema version 99, newer than this dbward knows (6)"),
         "{err}"
     );
     assert!(
@@ -114,5 +114,5 @@ async fn hosts_opening_a_new_shared_catalog_at_once_all_succeed() {
     for open in opens {
         open.await.unwrap().expect("every host opens the catalog");
     }
-    assert_eq!(db.sql("SELECT count(*) FROM _sqlx_migrations"), "4");
+    assert_eq!(db.sql("SELECT count(*) FROM _sqlx_migrations"), "6");
 }

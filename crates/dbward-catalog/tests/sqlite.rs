@@ -48,7 +48,7 @@ async fn a_catalog_from_a_newer_dbward_is_refused_untouched() {
     let before = files();
     let err = SqliteCatalog::open(&path).await.unwrap_err().to_string();
     assert!(
-        err.contains("schema version 99, newer than this dbward knows (5)"),
+        err.contains("schema version 99, newer than this dbward knows (6)"),
         "{err}"
     );
     assert!(err.contains("catalog.db"), "{err}");
@@ -62,7 +62,11 @@ async fn a_value_of_the_wrong_type_is_an_error_not_a_panic() {
     let path = dir.path().join("catalog.db");
     let catalog = SqliteCatalog::open(&path).await.unwrap();
     let started: chrono::DateTime<chrono::Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
-    catalog.start_run("r", None, "host", started).await.unwrap();
+    let agent = dbward_catalog::AgentRef {
+        id: "01AGENT".into(),
+        host: "host".into(),
+    };
+    catalog.start_run("r", None, &agent, started).await.unwrap();
     catalog
         .start_backup(&dbward_catalog::BackupStart {
             id: "01BAD",
@@ -72,6 +76,7 @@ async fn a_value_of_the_wrong_type_is_an_error_not_a_panic() {
             engine: "postgres",
             database: "shop",
             started_at: started,
+            agent: &agent,
         })
         .await
         .unwrap();

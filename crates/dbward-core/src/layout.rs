@@ -106,10 +106,35 @@ pub fn escape_segment(name: &str) -> String {
     out
 }
 
+/// The name [`escape_segment`] made `segment` from; `None` when it is not such a segment.
+pub fn unescape_segment(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = segment.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn unescaping_undoes_escaping(name in "\\PC{1,40}") {
+            prop_assert_eq!(unescape_segment(&escape_segment(&name)), Some(name));
+        }
+    }
 
     #[test]
     fn keys_follow_the_documented_layout() {

@@ -76,6 +76,15 @@ pub struct DatabaseSettings {
     pub ctype: Option<String>,
 }
 
+/// The compression levels of an artifact: one level, or with `compression_level = "auto"` the
+/// range the level moved in as the compressor followed the dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompressionLevel {
+    pub auto: bool,
+    pub lowest: i32,
+    pub highest: i32,
+}
+
 /// Everything known about one stored backup.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -110,6 +119,10 @@ pub struct Manifest {
     pub sha256: String,
     /// `zstd`, `gzip` or `none`.
     pub compression: String,
+    /// The compression levels the artifact was written with. Absent without compression and
+    /// in manifests written before dbward recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression_level: Option<CompressionLevel>,
     /// `age-x25519` (public-key recipients) or `age-scrypt` (passphrase); absent when the
     /// artifact is not encrypted.
     #[serde(default)]
@@ -248,6 +261,7 @@ mod tests {
             stored_bytes: 300,
             sha256: "ab".repeat(32),
             compression: "zstd".into(),
+            compression_level: None,
             encryption: None,
             encryption_recipients: vec![],
             replica_lag_seconds: None,

@@ -8,10 +8,11 @@ use std::path::PathBuf;
 
 use crate::source::CheckLine;
 
-/// Makes ring (the provider sqlx's TLS is built for) rustls's process-wide default before a
-/// database connection needs one. The dependency tree enables both of rustls's providers
-/// (reqwest's is aws-lc), and rustls then refuses to pick one by itself: without this, a
-/// verifying connection panics.
+/// Makes ring rustls's process-wide default before anything needs TLS. dbward has one TLS
+/// stack, rustls on ring: sqlx is built for ring, lettre is built with its `ring` feature,
+/// and reqwest (alerts, and OpenDAL's HTTP transport) is built without a provider and uses
+/// this default. Called by `main`, by every database connection and by every OpenDAL
+/// operator's construction, so that library users (tests) get it too.
 pub fn install_crypto_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {

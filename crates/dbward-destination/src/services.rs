@@ -143,6 +143,16 @@ fn config_error(name: &str, reason: String) -> Error {
     }
 }
 
+/// Builds an operator, first making sure OpenDAL has its HTTP transport (reqwest) and
+/// rustls its process-wide provider (ring): the transport is built without a provider of
+/// its own, so that one TLS stack serves the whole binary.
+fn new_operator(builder: impl opendal::Builder) -> opendal::Result<Operator> {
+    static TRANSPORT: std::sync::Once = std::sync::Once::new();
+    dbward_core::tls::install_crypto_provider();
+    TRANSPORT.call_once(opendal_http_transport_reqwest::install_default);
+    Operator::new(builder)
+}
+
 fn build_error(name: &str, err: opendal::Error) -> Error {
     config_error(
         name,
@@ -282,7 +292,7 @@ impl OpenDalDestination {
             }
         }
         let transport = S3Transport::default();
-        let op = Operator::new(builder)
+        let op = new_operator(builder)
             .map_err(|e| build_error(name, e))?
             .with_context(OperationContext::new().with_http_transport(transport.transporter()));
         let endpoint = settings
@@ -353,7 +363,7 @@ impl OpenDalDestination {
         if let Some(key) = &settings.key_file {
             builder = builder.key(&key.to_string_lossy());
         }
-        let op = Operator::new(builder).map_err(|e| build_error(name, e))?;
+        let op = new_operator(builder).map_err(|e| build_error(name, e))?;
         let location = format!(
             "{endpoint}/{}",
             root.trim_start_matches('/').trim_end_matches('/')
@@ -412,7 +422,7 @@ impl OpenDalDestination {
             check_endpoint(name, endpoint)?;
             builder = builder.endpoint(endpoint.trim_end_matches('/'));
         }
-        let op = Operator::new(builder).map_err(|e| build_error(name, e))?;
+        let op = new_operator(builder).map_err(|e| build_error(name, e))?;
         let mut location = format!(
             "gs://{}{}",
             settings.bucket,
@@ -454,7 +464,7 @@ impl OpenDalDestination {
         if let Some(sas) = &settings.sas_token {
             builder = builder.sas_token(sas.expose_secret());
         }
-        let op = Operator::new(builder).map_err(|e| build_error(name, e))?;
+        let op = new_operator(builder).map_err(|e| build_error(name, e))?;
         let location = format!(
             "azblob://{}{} ({})",
             settings.container,
@@ -490,7 +500,7 @@ impl OpenDalDestination {
         if let Some(token) = &settings.token {
             builder = builder.token(token.expose_secret());
         }
-        let op = Operator::new(builder).map_err(|e| build_error(name, e))?;
+        let op = new_operator(builder).map_err(|e| build_error(name, e))?;
         let location = format!(
             "webdav:{}{}",
             settings.endpoint.trim_end_matches('/'),

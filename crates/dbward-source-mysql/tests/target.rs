@@ -134,6 +134,7 @@ async fn dump(db: &TestDb, secret_dir: &Path) -> (Vec<u8>, Manifest) {
         stored_bytes: bytes.len() as u64,
         sha256: "00".repeat(32),
         compression: "none".into(),
+        compression_level: None,
         encryption: None,
         encryption_recipients: vec![],
         replica_lag_seconds: None,

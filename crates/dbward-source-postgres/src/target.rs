@@ -801,6 +801,7 @@ mod tests {
             stored_bytes: 0,
             sha256: String::new(),
             compression: "none".into(),
+            compression_level: None,
             encryption: None,
             encryption_recipients: vec![],
             replica_lag_seconds: None,

@@ -34,6 +34,7 @@ pub async fn dump(settings: PostgresSettings, database: &str) -> (Vec<u8>, Manif
         stored_bytes: bytes.len() as u64,
         sha256: String::new(),
         compression: "none".into(),
+        compression_level: None,
         encryption: None,
         encryption_recipients: vec![],
         replica_lag_seconds: report.replica_lag_seconds,

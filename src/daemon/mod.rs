@@ -1,0 +1,313 @@
+//! `dbward daemon`: runs every schedule's backups and drills, audit and prune on their
+//! crons, and judges health every `status_every`, in one foreground process that logs to
+//! stderr. SIGHUP reloads the config (an invalid one is logged and the running one kept);
+//! SIGTERM and SIGINT stop new work, let running jobs finish within `grace`, then interrupt
+//! them. With `[http]` or `--listen` it serves the web dashboard, the API, `/metrics`,
+//! `/healthz` and `/readyz`.
+
+mod http;
+mod metrics;
+mod scheduler;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::engine::backup::BackupRequest;
+use crate::engine::limits::JobLimits;
+use crate::engine::{Context, UsageError};
+use crate::web;
+use metrics::{Counters, SchedulerView};
+use scheduler::Scheduler;
+
+/// How often the scheduler looks for due fires.
+const TICK: Duration = Duration::from_millis(200);
+/// How long interrupted jobs get to record themselves and clean up.
+const INTERRUPT_WAIT: Duration = Duration::from_secs(60);
+
+/// How `dbward daemon` was started.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The config file, read again on SIGHUP.
+    pub config_file: PathBuf,
+    /// `--listen`: overrides `[http] listen`.
+    pub listen: Option<SocketAddr>,
+}
+
+/// What the scheduler, its tasks and the HTTP listener share.
+#[derive(Debug)]
+pub struct Shared {
+    ctx: RwLock<Arc<Context>>,
+    limits: RwLock<Arc<JobLimits>>,
+    counters: Counters,
+    view: Mutex<SchedulerView>,
+    /// Cancelled when the grace after SIGTERM has passed: running jobs are interrupted.
+    stop: CancellationToken,
+    stopping: AtomicBool,
+}
+
+impl Shared {
+    /// The context of the config in force.
+    fn context(&self) -> Arc<Context> {
+        self.ctx.read().expect("not poisoned").clone()
+    }
+
+    fn limits(&self) -> Arc<JobLimits> {
+        self.limits.read().expect("not poisoned").clone()
+    }
+
+    fn view(&self) -> SchedulerView {
+        self.view.lock().expect("not poisoned").clone()
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+}
+
+/// Refuses to start as root (unless `allow_root`) or with a state directory or key file
+/// that group or others may open: the daemon holds the keys to every backup for a long time.
+pub fn preflight(config: &Config, allow_root: bool) -> Result<(), UsageError> {
+    if nix::unistd::geteuid().is_root() && !allow_root {
+        return Err(UsageError(
+            "refusing to run the daemon as root: run it as a dedicated user (see contrib/systemd/dbward.service), or pass --allow-root".into(),
+        ));
+    }
+    let mut private: Vec<(&Path, &str)> = vec![
+        (&config.state_dir, "700"),
+        (&config.integrity.signing_key, "600"),
+    ];
+    if let Some(identity) = config
+        .encryption
+        .as_ref()
+        .and_then(|e| e.identity_file.as_ref())
+    {
+        private.push((identity, "600"));
+    }
+    let servers = config.sources.iter().map(|s| &s.connection).chain(
+        [
+            &config.drill.postgres,
+            &config.drill.mysql,
+            &config.drill.mariadb,
+        ]
+        .into_iter()
+        .flatten(),
+    );
+    for connection in servers {
+        if let crate::config::Connection::Server { tls, .. } = connection
+            && let Some(client) = &tls.client
+        {
+            private.push((&client.key, "600"));
+        }
+    }
+    for d in &config.destinations {
+        if let crate::config::DestinationKind::Sftp(sftp) = &d.kind
+            && let Some(key) = &sftp.key_file
+        {
+            private.push((key, "600"));
+        }
+    }
+    for (path, mode) in private {
+        use std::os::unix::fs::PermissionsExt;
+        // What does not exist yet is created private (state_dir 0700, the signing key 0600).
+        let Ok(meta) = std::fs::metadata(path) else {
+            continue;
+        };
+        let bits = meta.permissions().mode() & 0o777;
+        if bits & 0o077 != 0 {
+            return Err(UsageError(format!(
+                "refusing to start: {} is open to group or others (mode {bits:o}); run `chmod {mode} {}`",
+                path.display(),
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Makes the context's agent this daemon: its kind and `[daemon] labels`.
+pub fn as_daemon(ctx: &mut Context) {
+    ctx.agent.kind = dbward_catalog::AgentKind::Daemon;
+    ctx.agent.labels = ctx.config.daemon.labels.clone();
+}
+
+/// Runs until SIGTERM or SIGINT; returns the exit code.
+pub async fn run(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
+    tokio::task::LocalSet::new()
+        .run_until(serve(ctx, options))
+        .await
+}
+
+async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
+    let now = Utc::now();
+    let config = &ctx.config;
+    let shared = Arc::new(Shared {
+        limits: RwLock::new(Arc::new(JobLimits::new(
+            config.daemon.max_jobs,
+            config.daemon.max_jobs_per_source,
+        ))),
+        ctx: RwLock::new(ctx.clone()),
+        counters: Counters::default(),
+        view: Mutex::new(SchedulerView {
+            started_at: now,
+            last_tick: now,
+            next_fires: Default::default(),
+            running: 0,
+        }),
+        stop: CancellationToken::new(),
+        stopping: AtomicBool::new(false),
+    });
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let http_stop = CancellationToken::new();
+    let listen = options.listen.or(config.http.as_ref().map(|h| h.listen));
+    let http = match listen {
+        Some(listen) => {
+            let web = web_router(&shared, listen).await?;
+            Some(http::serve(listen, shared.clone(), web, http_stop.clone()).await?)
+        }
+        None => None,
+    };
+    ctx.catalog.register_agent(&ctx.agent).await?;
+    let mut scheduler = Scheduler::start(shared.clone(), &ctx, now).await;
+    tracing::info!(
+        schedules = config.schedules.len(),
+        max_jobs = config.daemon.max_jobs,
+        max_jobs_per_source = config.daemon.max_jobs_per_source,
+        "daemon started (pid {})",
+        std::process::id()
+    );
+    let mut beats = tokio::time::interval(ctx.config.daemon.heartbeat);
+    drop(ctx);
+    let mut ticks = tokio::time::interval(TICK);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let signal = loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                let now = Utc::now();
+                scheduler.tick(now);
+                let mut view = shared.view.lock().expect("not poisoned");
+                view.last_tick = now;
+                view.next_fires = scheduler.next_fires();
+                view.running = scheduler.running();
+            }
+            _ = beats.tick() => {
+                let ctx = shared.context();
+                if let Err(e) = ctx.catalog.heartbeat(&ctx.agent.agent.id).await {
+                    tracing::warn!("cannot beat the heartbeat in the catalog: {e}");
+                }
+                scheduler.take_over().await;
+            }
+            _ = hangup.recv() => match reload(&options.config_file, &shared).await {
+                Ok(reloaded) => {
+                    scheduler.configure(&reloaded.config, Utc::now());
+                    tracing::info!(schedules = reloaded.config.schedules.len(), "reloaded {}", options.config_file.display());
+                }
+                Err(e) => tracing::error!("not reloading {}: {e:#}; the running config stays in force", options.config_file.display()),
+            },
+            _ = terminate.recv() => break "SIGTERM",
+            _ = interrupt.recv() => break "SIGINT",
+        }
+    };
+    shared.stopping.store(true, Ordering::SeqCst);
+    let grace = shared.context().config.daemon.grace;
+    let mut runs = scheduler.take_running();
+    runs.retain(|r| !r.is_finished());
+    tracing::info!(
+        "{signal}: starting no new work; waiting up to {}s for {} running task(s)",
+        grace.as_secs(),
+        runs.len()
+    );
+    if tokio::time::timeout(grace, wait_all(&mut runs))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "the grace of {}s passed; interrupting {} running task(s)",
+            grace.as_secs(),
+            runs.len()
+        );
+        shared.stop.cancel();
+        if tokio::time::timeout(INTERRUPT_WAIT, wait_all(&mut runs))
+            .await
+            .is_err()
+        {
+            tracing::error!("{} task(s) did not stop; exiting anyway", runs.len());
+        }
+    }
+    http_stop.cancel();
+    if let Some(http) = http {
+        let _ = http.await;
+    }
+    tracing::info!("daemon stopped");
+    Ok(0)
+}
+
+/// The dashboard and API for the listener (refused on a non-loopback address until a user
+/// or token exists), and the local task that starts the backups they ask for: each takes a
+/// job slot like a scheduled one and is interrupted with the daemon.
+async fn web_router(shared: &Arc<Shared>, listen: SocketAddr) -> anyhow::Result<axum::Router> {
+    let ctx = shared.context();
+    web::refuse_unprotected(listen, &ctx).await?;
+    let trust_proxy = ctx.config.http.as_ref().is_some_and(|h| h.trust_proxy);
+    let contexts: web::Contexts = {
+        let shared = shared.clone();
+        Arc::new(move || shared.context())
+    };
+    let requests: web::launch::Requests = {
+        let shared = shared.clone();
+        Box::new(move |launch| BackupRequest {
+            limits: Some(shared.limits()),
+            stop: Some(shared.stop.clone()),
+            ..web::launch::request(launch)
+        })
+    };
+    let (launcher, queue) = web::launch::launcher();
+    tokio::task::spawn_local(web::launch::run(queue, contexts.clone(), requests));
+    Ok(web::router(Arc::new(web::Web::new(
+        contexts,
+        launcher,
+        trust_proxy,
+    ))))
+}
+
+/// Waits for every run, dropping each as it ends (so a timeout leaves the rest).
+async fn wait_all(runs: &mut Vec<JoinHandle<()>>) {
+    while let Some(run) = runs.last_mut() {
+        if let Err(e) = run.await {
+            tracing::error!("a task stopped unexpectedly: {e}");
+        }
+        runs.pop();
+    }
+}
+
+/// Reads and validates the config file again and puts it in force for the runs that start
+/// from now on; runs going on keep the context they started with.
+async fn reload(file: &Path, shared: &Shared) -> anyhow::Result<Arc<Context>> {
+    let config = Config::load(file)?;
+    config.require_secrets()?;
+    preflight(&config, true)?;
+    let mut ctx = shared.context().reload(config)?;
+    as_daemon(&mut ctx);
+    ctx.catalog.register_agent(&ctx.agent).await?;
+    let ctx = Arc::new(ctx);
+    let old = shared.context();
+    let (new, before) = (&ctx.config.daemon, &old.config.daemon);
+    if (new.max_jobs, new.max_jobs_per_source) != (before.max_jobs, before.max_jobs_per_source) {
+        // Jobs running keep their slots of the old limits; new jobs take the new ones.
+        *shared.limits.write().expect("not poisoned") =
+            Arc::new(JobLimits::new(new.max_jobs, new.max_jobs_per_source));
+    }
+    *shared.ctx.write().expect("not poisoned") = ctx.clone();
+    Ok(ctx)
+}

@@ -1,0 +1,450 @@
+//! The dashboard's pages: Overview (every schedule × database, by health), Database (its
+//! backups, the stored-size chart, the restore command, "Back up now" for operators),
+//! Backup (manifest, tables, warnings, copies, verifications), Fleet and the audit log. Each
+//! reads through the engine; anonymous visitors are sent to the login page.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::auth::{self, Principal};
+use super::layout::{page, segment, shell_quote, state, state_name, when};
+use super::{Web, chart, launch};
+use crate::catalog::ListFilter;
+use crate::engine::{access, agents, show, status};
+use crate::policy::health::{Problem, State as Health};
+
+/// Backups a database page shows (and charts).
+const DATABASE_HISTORY: u32 = 100;
+/// Audit log entries the audit page shows.
+const AUDIT_ENTRIES: u32 = 200;
+
+pub fn routes() -> Router<Arc<Web>> {
+    Router::new()
+        .route("/", get(overview))
+        .route("/db/{source}/{database}", get(database))
+        .route("/db/{source}/{database}/backup", post(back_up_now))
+        .route("/backup/{id}", get(backup))
+        .route("/fleet", get(fleet))
+        .route("/audit", get(audit))
+        .merge(super::session::routes())
+}
+
+/// A page's outcome: the page, or the response that replaces it (login, error).
+type Page = Result<Response, Response>;
+
+/// The principal of a page request, or the redirect to the login page.
+async fn visitor(web: &Web, headers: &HeaderMap) -> Result<Principal, Response> {
+    match auth::principal(web, headers).await {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err(Redirect::to("/login").into_response()),
+        Err(e) => Err(failure(e)),
+    }
+}
+
+/// A failure as a page: its one line (catalog errors never hold a password).
+pub fn failure(e: anyhow::Error) -> Response {
+    tracing::error!("web: {e:#}");
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        &format!("{e:#}"),
+    )
+}
+
+/// A short page that says one thing, with `status`.
+pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
+    let body =
+        html! { h1 { (title) } p.notice { (text) } p { a href="/" { "Back to the overview" } } };
+    (
+        status,
+        axum::response::Html(page(title, None, body).into_string()),
+    )
+        .into_response()
+}
+
+fn html(markup: Markup) -> Response {
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::response::Html(markup.into_string()),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct OverviewFilter {
+    source: Option<String>,
+    state: Option<String>,
+}
+
+async fn overview(
+    State(web): State<Arc<Web>>,
+    headers: HeaderMap,
+    Query(filter): Query<OverviewFilter>,
+) -> Page {
+    let who = visitor(&web, &headers).await?;
+    let ctx = web.context();
+    let now = Utc::now();
+    let report = status::run(&ctx, now).await.map_err(failure)?;
+    let source = filter.source.filter(|s| !s.is_empty());
+    let wanted = filter.state.filter(|s| !s.is_empty());
+    let count = |s: Health| report.databases.iter().filter(|d| d.state == s).count();
+    let shown: Vec<_> = report
+        .databases
+        .iter()
+        .filter(|d| source.as_ref().is_none_or(|s| *s == d.source))
+        .filter(|d| wanted.as_deref().is_none_or(|w| w == state_name(d.state)))
+        .collect();
+    let problems = |source: &str, database: Option<&str>| -> Vec<&Problem> {
+        report
+            .problems
+            .iter()
+            .filter(|p| p.source == source && p.database.as_deref() == database)
+            .collect()
+    };
+    let body = html! {
+        h1 { "Overview " (state(report.state)) }
+        ul.counts aria-label="Databases by state" {
+            li { strong { (report.databases.len()) } " databases" }
+            li { span.state.state-critical { (count(Health::Critical)) } " critical" }
+            li { span.state.state-warning { (count(Health::Warning)) } " warning" }
+            li { span.state.state-ok { (count(Health::Ok)) } " ok" }
+        }
+        form.filters method="get" action="/" {
+            div {
+                label for="source" { "Source" }
+                select id="source" name="source" {
+                    option value="" { "All" }
+                    @for s in &ctx.config.sources {
+                        option value=(s.name) selected[source.as_deref() == Some(&s.name)] { (s.name) }
+                    }
+                }
+            }
+            div {
+                label for="state" { "State" }
+                select id="state" name="state" {
+                    option value="" { "All" }
+                    @for s in [Health::Critical, Health::Warning, Health::Ok, Health::Unknown] {
+                        option value=(state_name(s)) selected[wanted.as_deref() == Some(state_name(s))] { (s.label()) }
+                    }
+                }
+            }
+            button type="submit" { "Filter" }
+        }
+        div.scroll {
+            table {
+                caption.muted { (shown.len()) " of " (report.databases.len()) " shown" }
+                thead { tr {
+                    th scope="col" { "Database" } th scope="col" { "State" }
+                    th scope="col" { "Schedules" } th scope="col" { "Last good backup" }
+                    th scope="col" { "Last drill" } th scope="col" { "Problem" }
+                } }
+                tbody {
+                    @for d in &shown {
+                        tr class={"row-" (state_name(d.state))} {
+                            td {
+                                @match &d.database {
+                                    Some(db) => a href={"/db/" (segment(&d.source)) "/" (segment(db))} { (d.source) "/" (db) },
+                                    None => { (d.source) "/*" },
+                                }
+                            }
+                            td { (state(d.state)) }
+                            td { (d.schedules.join(", ")) }
+                            td {
+                                @match &d.last_good {
+                                    Some(g) => { a href={"/backup/" (segment(&g.id))} { (when(g.started_at, now)) }
+                                        br; span.muted { (g.copies) " copies, " (g.off_host_copies) " off-host" } },
+                                    None => span.muted { "never" },
+                                }
+                            }
+                            td { @match d.last_drill { Some(at) => (when(at, now)), None => span.muted { "never" } } }
+                            td {
+                                @for p in problems(&d.source, d.database.as_deref()) {
+                                    div { strong { (p.kind.as_str()) } ": " (p.message) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @let general = report.problems.iter().filter(|p| p.database.is_none() && !shown.iter().any(|d| d.database.is_none() && d.source == p.source)).collect::<Vec<_>>();
+        @if !general.is_empty() {
+            h2 { "Other problems" }
+            ul { @for p in general { li { strong { (p.kind.as_str()) } " " (p.source) ": " (p.message) } } }
+        }
+    };
+    Ok(html(page("Overview", Some(&who), body)))
+}
+
+#[derive(Debug, Deserialize)]
+struct Notice {
+    started: Option<String>,
+}
+
+async fn database(
+    State(web): State<Arc<Web>>,
+    headers: HeaderMap,
+    Path((source, database)): Path<(String, String)>,
+    Query(notice): Query<Notice>,
+) -> Page {
+    let who = visitor(&web, &headers).await?;
+    let ctx = web.context();
+    let filter = ListFilter {
+        source: Some(source.clone()),
+        database: Some(database.clone()),
+        status: None,
+        limit: Some(DATABASE_HISTORY),
+    };
+    let backups = ctx
+        .catalog
+        .list(&filter)
+        .await
+        .map_err(|e| failure(e.into()))?;
+    let configured = ctx.config.source(&source).is_some();
+    let title = format!("{source}/{database}");
+    let restore = format!(
+        "dbward restore --latest --source {} --database {}",
+        shell_quote(&source),
+        shell_quote(&database)
+    );
+    let body = html! {
+        h1 { (title) }
+        @if notice.started.is_some() {
+            p.notice role="status" { "Backup started. It appears below when it has been recorded; reload the page." }
+        }
+        @if who.may_act() && configured && launch::plain_name(&database) {
+            @if let Some(csrf) = &who.csrf {
+                form method="post" action={"/db/" (segment(&source)) "/" (segment(&database)) "/backup"} {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button.primary type="submit" { "Back up now" }
+                }
+            }
+        }
+        h2 { "Restore the newest good backup" }
+        pre { code { (restore) } }
+        h2 { "Stored size per backup" }
+        @if backups.is_empty() { p.muted { "No backups recorded." } } @else { (chart::stored_size(&backups)) }
+        h2 { "Backups" }
+        div.scroll { table {
+            thead { tr {
+                th scope="col" { "Started" } th scope="col" { "Status" } th scope="col" { "Stored" }
+                th scope="col" { "Duration" } th scope="col" { "Copies" } th scope="col" { "Verified" }
+                th scope="col" { "Reason" }
+            } }
+            tbody { @for b in &backups { tr {
+                td { a href={"/backup/" (segment(&b.id))} { (b.started_at.format("%Y-%m-%d %H:%M:%S")) } }
+                td { (b.status) }
+                td { (crate::cli::output::size(b.stored_bytes)) }
+                td { (crate::cli::output::duration(b)) }
+                td { @for c in &b.copies { div { (c.destination) ": " (c.status) } } }
+                td { (crate::cli::output::verification(b)) }
+                td { (b.error.as_deref().unwrap_or("")) }
+            } } }
+        } }
+    };
+    Ok(html(page(&title, Some(&who), body)))
+}
+
+async fn backup(State(web): State<Arc<Web>>, headers: HeaderMap, Path(id): Path<String>) -> Page {
+    let who = visitor(&web, &headers).await?;
+    let ctx = web.context();
+    let Some(shown) = show::find(&ctx, &id).await.map_err(failure)? else {
+        return Err(message(
+            StatusCode::NOT_FOUND,
+            "No such backup",
+            &format!("The catalog has no backup {id}."),
+        ));
+    };
+    let b = &shown.backup;
+    let title = format!("Backup {}", b.id);
+    let body = html! {
+        h1 { (title) }
+        p { a href={"/db/" (segment(&b.source)) "/" (segment(&b.database))} { (b.source) "/" (b.database) } }
+        table { tbody {
+            tr { th scope="row" { "Status" } td { (b.status) } }
+            @if let Some(e) = &b.error { tr { th scope="row" { "Reason" } td.error { (e) } } }
+            tr { th scope="row" { "Started" } td { (b.started_at.format("%Y-%m-%d %H:%M:%S UTC")) } }
+            tr { th scope="row" { "Duration" } td { (crate::cli::output::duration(b)) } }
+            tr { th scope="row" { "Dump size" } td { (crate::cli::output::size(b.dump_bytes)) } }
+            tr { th scope="row" { "Stored size" } td { (crate::cli::output::size(b.stored_bytes)) } }
+            tr { th scope="row" { "sha256" } td { code { (b.sha256.as_deref().unwrap_or("-")) } } }
+            @if let Some(m) = &shown.manifest {
+                tr { th scope="row" { "Server" } td { (m.server_version) } }
+                tr { th scope="row" { "Dump tool" } td { (m.dump_tool) " " (m.dump_tool_version) " (" (m.dump_format) ")" } }
+                tr { th scope="row" { "Compression" } td { (m.compression) } }
+                tr { th scope="row" { "Encryption" } td { (m.encryption.as_deref().unwrap_or("none")) } }
+                tr { th scope="row" { "Rows" } td { (m.total_rows()) " in " (m.tables.len()) " tables" } }
+            }
+        } }
+        h2 { "Restore" }
+        pre { code { "dbward restore " (shell_quote(&b.id)) } }
+        @if !b.warnings.is_empty() {
+            h2 { "Warnings" }
+            ul { @for w in &b.warnings { li { (w) } } }
+        }
+        h2 { "Copies" }
+        @if b.copies.is_empty() { p.muted { "None." } }
+        ul { @for c in &b.copies { li { (c.destination) ": " (c.status) " " code { (c.path) } @if let Some(e) = &c.error { " " span.error { (e) } } } } }
+        h2 { "Verifications" }
+        @if shown.verifications.is_empty() { p.muted { "Not verified yet." } }
+        ul { @for v in &shown.verifications { li {
+            (v.level) " " @if v.ok { "passed" } @else { strong.error { "FAILED" } }
+            " at " (v.at.format("%Y-%m-%d %H:%M:%S UTC")) " in " (format!("{:.1}", v.duration_ms as f64 / 1000.0)) " s"
+        } } }
+        @if let Some(m) = &shown.manifest {
+            h2 { "Tables" }
+            div.scroll { table {
+                thead { tr { th scope="col" { "Table" } th scope="col" { "Rows" } } }
+                tbody { @for t in &m.tables { tr { td { (t.table) } td { (t.rows) } } } }
+            } }
+        }
+    };
+    Ok(html(page(&title, Some(&who), body)))
+}
+
+async fn fleet(State(web): State<Arc<Web>>, headers: HeaderMap) -> Page {
+    let who = visitor(&web, &headers).await?;
+    let ctx = web.context();
+    let report = agents::list(&ctx).await.map_err(failure)?;
+    let body = html! {
+        h1 { "Fleet" }
+        div.scroll { table {
+            thead { tr {
+                th scope="col" { "Agent" } th scope="col" { "Host" } th scope="col" { "Kind" }
+                th scope="col" { "Version" } th scope="col" { "Labels" } th scope="col" { "Heartbeat" }
+                th scope="col" { "State" } th scope="col" { "Jobs" }
+            } }
+            tbody { @for a in &report.agents { tr {
+                td { code { (a.record.id) } @if a.record.id == report.this_agent { " (this)" } }
+                td { (a.record.host) } td { (a.record.kind) } td { (a.record.version) }
+                td { (a.record.labels.join(", ")) }
+                td { (when(a.record.heartbeat_at, report.now)) }
+                td { (a.state) }
+                td { (a.record.running_jobs.join(" ")) }
+            } } }
+        } }
+    };
+    Ok(html(page("Fleet", Some(&who), body)))
+}
+
+async fn audit(State(web): State<Arc<Web>>, headers: HeaderMap) -> Page {
+    let who = visitor(&web, &headers).await?;
+    let ctx = web.context();
+    let entries = access::audit_log(&ctx, AUDIT_ENTRIES)
+        .await
+        .map_err(failure)?;
+    let now = Utc::now();
+    let body = html! {
+        h1 { "Audit log" }
+        @if entries.is_empty() { p.muted { "No actions yet." } }
+        div.scroll { table {
+            thead { tr { th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "What" } th scope="col" { "Target" } } }
+            tbody { @for e in &entries { tr {
+                td { (when(e.at, now)) } td { (e.actor) " (" (e.actor_kind) ")" } td { (e.action) } td { (e.target) }
+            } } }
+        } }
+    };
+    Ok(html(page("Audit log", Some(&who), body)))
+}
+
+/// A form whose only field is the session's CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: Option<String>,
+}
+
+impl CsrfForm {
+    pub fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
+/// "Back up now": operators only, with the session's CSRF token.
+async fn back_up_now(
+    State(web): State<Arc<Web>>,
+    headers: HeaderMap,
+    Path((source, database)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Page {
+    let who = match auth::principal(&web, &headers).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return Err(message(
+                StatusCode::UNAUTHORIZED,
+                "Log in first",
+                "This action needs a login.",
+            ));
+        }
+        Err(e) => return Err(failure(e)),
+    };
+    if !who.csrf_ok(form.csrf()) {
+        return Err(message(
+            StatusCode::FORBIDDEN,
+            "Refused",
+            "The form's CSRF token is missing or wrong; reload the page and try again.",
+        ));
+    }
+    start_backup(&web, &who, source.clone(), database.clone())
+        .await
+        .map_err(|(status, text)| message(status, "Refused", &text))?;
+    Ok(Redirect::to(&format!(
+        "/db/{}/{}?started=1",
+        segment(&source),
+        segment(&database)
+    ))
+    .into_response())
+}
+
+/// Starts a backup of one database for `who` and records it in the audit log: the one
+/// action, shared by the page and the API. The error is the status and a sentence.
+pub async fn start_backup(
+    web: &Web,
+    who: &Principal,
+    source: String,
+    database: String,
+) -> Result<(), (StatusCode, String)> {
+    if !who.may_act() {
+        return Err((
+            StatusCode::FORBIDDEN,
+            format!(
+                "{} is a viewer; starting a backup needs the operator role",
+                who.name
+            ),
+        ));
+    }
+    let ctx = web.context();
+    if ctx.config.source(&source).is_none() {
+        return Err((
+            StatusCode::NOT_FOUND,
+            format!("no [[source]] named {source:?} in the config"),
+        ));
+    }
+    if !launch::plain_name(&database) {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            format!("database {database:?}: expected a database name, not a pattern"),
+        ));
+    }
+    let target = format!("{source}/{database}");
+    access::record(&ctx, who.kind, &who.name, "backup", &target)
+        .await
+        .map_err(|e| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot record the action: {e:#}"),
+            )
+        })?;
+    if !web.launcher.launch(launch::Launch { source, database }) {
+        return Err((StatusCode::SERVICE_UNAVAILABLE, "dbward is stopping".into()));
+    }
+    tracing::info!("{} ({}) started a backup of {target}", who.name, who.kind);
+    Ok(())
+}
