@@ -7,12 +7,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::Context;
-use crate::catalog::{BackupRecord, ListFilter};
+use crate::catalog::{BackupRecord, HealthFacts};
 use crate::config::DestinationKind;
-use crate::policy::health::{self, Problem, Schedule, State, Subject};
-
-/// Backups per database that status looks at: the size baseline and the copies lost.
-const HISTORY: u32 = 30;
+use crate::policy::health::{self, Problem, Proofs, Schedule, State, Subject};
 
 /// What `status` reports.
 #[derive(Debug, Serialize)]
@@ -55,7 +52,9 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
         .filter(|d| !matches!(d.kind, DestinationKind::Fs { .. }))
         .map(|d| d.name.clone())
         .collect();
-    let known = ctx.catalog.databases().await?;
+    let sizes = (health::BASELINE_RUNS + 1) as u32;
+    let no_proofs = Proofs::default();
+    let known = ctx.catalog.health_facts(health::HISTORY, sizes).await?;
 
     let mut problems = Vec::new();
     let mut databases = Vec::new();
@@ -77,38 +76,32 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
         if schedules.is_empty() {
             continue;
         }
-        let mut names: Vec<Option<&str>> = known
+        let mut subjects: Vec<Option<&HealthFacts>> = known
             .iter()
-            .filter(|(s, _)| *s == source.name)
-            .map(|(_, d)| Some(d.as_str()))
+            .filter(|f| f.source == source.name)
+            .map(Some)
             .collect();
-        if names.is_empty() {
-            names.push(None);
+        if subjects.is_empty() {
+            subjects.push(None);
         }
-        for database in names {
-            let backups = match database {
-                Some(d) => {
-                    let filter = ListFilter {
-                        source: Some(source.name.clone()),
-                        database: Some(d.to_owned()),
-                        status: None,
-                        limit: Some(HISTORY),
-                    };
-                    ctx.catalog.list(&filter).await?
-                }
-                None => Vec::new(),
+        for facts in subjects {
+            let (backups, sizes, proofs) = match facts {
+                Some(f) => (f.backups.as_slice(), f.sizes.as_slice(), &f.proofs),
+                None => (&[][..], &[][..], &no_proofs),
             };
-            let proofs = match database {
-                Some(d) => ctx.catalog.proofs(&source.name, d).await?,
-                None => Default::default(),
-            };
-            let excluded = excluded_with_data(ctx, health::newest_usable(&backups)).await?;
+            let excluded = facts
+                .and_then(|f| f.manifest.as_deref())
+                .and_then(|m| dbward_core::Manifest::from_json(m.as_bytes()).ok())
+                .map(|m| m.excluded_with_data)
+                .unwrap_or_default();
+            let database = facts.map(|f| f.database.as_str());
             let subject = Subject {
                 source: &source.name,
                 database,
                 schedules: &schedules,
-                backups: &backups,
-                proofs: &proofs,
+                backups,
+                sizes,
+                proofs,
                 off_host: &off_host,
                 excluded_with_data: &excluded,
             };
@@ -118,7 +111,7 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
                 source: source.name.clone(),
                 database: database.map(str::to_owned),
                 state: State::of(&found),
-                last_good: health::newest_usable(&backups).map(|b| last_good(b, &off_host, now)),
+                last_good: health::newest_usable(backups).map(|b| last_good(b, &off_host, now)),
                 last_drill: proofs.last_good_drill,
             });
             problems.extend(found);
@@ -137,21 +130,6 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
         problems,
         databases,
     })
-}
-
-/// The excluded tables with data that `backup`'s manifest records.
-async fn excluded_with_data(
-    ctx: &Context,
-    backup: Option<&BackupRecord>,
-) -> anyhow::Result<Vec<String>> {
-    let Some(backup) = backup else {
-        return Ok(Vec::new());
-    };
-    let manifest = ctx.catalog.get(&backup.id).await?.and_then(|(_, m)| m);
-    Ok(manifest
-        .and_then(|m| dbward_core::Manifest::from_json(m.as_bytes()).ok())
-        .map(|m| m.excluded_with_data)
-        .unwrap_or_default())
 }
 
 /// A configured duration as the policy takes it.

@@ -156,8 +156,12 @@ pub struct Subject<'a> {
     pub source: &'a str,
     pub database: Option<&'a str>,
     pub schedules: &'a [Schedule<'a>],
-    /// Backups not pruned, newest first.
+    /// Backups not pruned, newest first: the newest [`HISTORY`], or only those of them that
+    /// make a difference here (`dbward_catalog::HealthFacts::backups`).
     pub backups: &'a [BackupRecord],
+    /// Dump sizes of the newest succeeded backups among those [`HISTORY`] (at most
+    /// [`BASELINE_RUNS`] + 1), newest first: the size baseline.
+    pub sizes: &'a [u64],
     pub proofs: &'a Proofs,
     /// Destinations away from this host (every type but `fs`).
     pub off_host: &'a BTreeSet<String>,
@@ -165,6 +169,8 @@ pub struct Subject<'a> {
     pub excluded_with_data: &'a [String],
 }
 
+/// Backups per database that status looks at: the size baseline and the copies lost.
+pub const HISTORY: u32 = 30;
 /// Successive fires counted as missed, at most (the message says "or more").
 pub const MAX_MISSED: usize = schedule::MAX_COUNTED;
 /// Backups before the newest that make the size baseline.
@@ -204,7 +210,7 @@ pub fn assess(subject: &Subject, now: DateTime<Utc>) -> Vec<Problem> {
                 .into_iter()
                 .flat_map(|b| three_two_one(b, subject.off_host)),
         )
-        .chain(anomaly(subject.backups))
+        .chain(anomaly(subject.backups, subject.sizes))
         .chain(usable.and_then(|b| excluded(b, subject.excluded_with_data)))
         .chain(verify_failed(usable, subject.proofs))
         .chain(key(usable, subject.proofs, now));
@@ -542,17 +548,11 @@ fn excluded(b: &BackupRecord, with_data: &[String]) -> Option<Finding> {
 }
 
 /// Size anomaly of the newest succeeded backup against the ones before it.
-fn anomaly(backups: &[BackupRecord]) -> Option<Finding> {
-    let sizes: Vec<u64> = backups
-        .iter()
-        .filter(|b| b.status == BackupStatus::Succeeded)
-        .filter_map(|b| b.dump_bytes)
-        .take(BASELINE_RUNS + 1)
-        .collect();
+fn anomaly(backups: &[BackupRecord], sizes: &[u64]) -> Option<Finding> {
     let newest = backups
         .iter()
         .find(|b| b.status == BackupStatus::Succeeded)?;
-    let (severity, why) = size_anomaly(&sizes)?;
+    let (severity, why) = size_anomaly(&sizes[..sizes.len().min(BASELINE_RUNS + 1)])?;
     Some(Finding {
         kind: Kind::Anomaly,
         severity,

@@ -84,6 +84,16 @@ fn offsite() -> BTreeSet<String> {
     BTreeSet::from(["offsite".to_string()])
 }
 
+/// The size baseline of `backups` (newest first), as the catalog reads it.
+fn sizes(backups: &[BackupRecord]) -> Vec<u64> {
+    backups
+        .iter()
+        .filter(|b| b.status == BackupStatus::Succeeded)
+        .filter_map(|b| b.dump_bytes)
+        .take(BASELINE_RUNS + 1)
+        .collect()
+}
+
 fn assess_at(
     schedules: &[Schedule],
     backups: &[BackupRecord],
@@ -91,11 +101,13 @@ fn assess_at(
     now: &str,
 ) -> Vec<Problem> {
     let off_host = offsite();
+    let sizes = sizes(backups);
     let subject = Subject {
         source: "main",
         database: Some("app"),
         schedules,
         backups,
+        sizes: &sizes,
         proofs,
         off_host: &off_host,
         excluded_with_data: &[],
@@ -563,6 +575,7 @@ fn excluded_tables_with_data_are_a_warning() {
         database: Some("app"),
         schedules: &schedules,
         backups: &backups,
+        sizes: &sizes(&backups),
         proofs: &proofs,
         off_host: &off_host,
         excluded_with_data: &excluded,

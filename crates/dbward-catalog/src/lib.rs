@@ -14,6 +14,7 @@ mod postgres;
 mod sql;
 mod sql_access;
 mod sql_coordination;
+mod sql_health;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -28,7 +29,8 @@ pub use coordination::{
 };
 pub use model::{
     AlertState, BackupEnd, BackupRecord, BackupStart, BackupStatus, CopyRecord, CopyStatus,
-    ListFilter, NewVerification, Proof, Proofs, RunStatus, VerificationEntry, VerificationRecord,
+    HealthFacts, ListFilter, NewVerification, Proof, Proofs, RunStatus, VerificationEntry,
+    VerificationRecord,
 };
 pub use postgres::PgCatalog;
 pub use sqlite::{SqliteCatalog, create_private_dir};
@@ -57,10 +59,10 @@ pub enum CatalogError {
 pub type Result<T> = std::result::Result<T, CatalogError>;
 
 /// The catalog port. Methods are grouped by concern: runs and backups, copies,
-/// verifications, alert state, schedules seen; agents, leases, fires and source bindings are
+/// verifications, health, alert state, schedules seen; agents, leases, fires and source bindings are
 /// the [`Coordination`] part; users, API tokens, sessions and the audit log the [`Access`]
 /// part. Reads (`list`, `get`, `latest_good`,
-/// `proofs`, `first_seen`, ...) never write.
+/// `proofs`, `health_facts`, `first_seen`, ...) never write.
 #[async_trait]
 pub trait Catalog: Coordination + Access + Send + Sync + std::fmt::Debug {
     /// Fails when the catalog cannot take a write (a read-only disk or file, a read-only
@@ -168,6 +170,14 @@ pub trait Catalog: Coordination + Access + Send + Sync + std::fmt::Debug {
 
     /// The newest restore drill of one database and the newest passed drill and key drill.
     async fn proofs(&self, source: &str, database: &str) -> Result<Proofs>;
+
+    // --- Health ---
+
+    /// For `status`: every database with a backup not pruned, by source and database, with
+    /// what its health is judged by among its newest `window` backups (and the sizes of up
+    /// to `sizes` succeeded ones). A fixed number of set-based queries, however many
+    /// databases the catalog holds.
+    async fn health_facts(&self, window: u32, sizes: u32) -> Result<Vec<HealthFacts>>;
 
     // --- Alert state ---
 

@@ -95,6 +95,8 @@ const TABLES: &[Table] = &[
             ("at", Text),
             ("duration_ms", Int),
             ("details", Text),
+            ("source", Text),
+            ("database_name", Text),
         ],
         key: 1,
     },

@@ -157,6 +157,27 @@ pub struct Proofs {
     pub last_good_key: Option<DateTime<Utc>>,
 }
 
+/// What `status` judges one database by, read for every database at once
+/// ([`crate::Catalog::health_facts`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HealthFacts {
+    pub source: String,
+    pub database: String,
+    /// Complete records, newest first, from the database's newest `window` backups not
+    /// pruned: the newest that ended (succeeded, degraded or failed), the newest succeeded
+    /// or degraded one with a committed copy, the newest succeeded one, and every one with
+    /// a missing copy. Any other backup of the window makes no difference to `status`.
+    pub backups: Vec<BackupRecord>,
+    /// Dump sizes of the newest `sizes` succeeded backups that recorded one, from the same
+    /// window, newest first.
+    pub sizes: Vec<u64>,
+    pub proofs: Proofs,
+    /// The stored manifest of the newest succeeded or degraded backup with a committed copy,
+    /// when it may list excluded tables that held data (`excluded_with_data`); `None` when it
+    /// cannot.
+    pub manifest: Option<String>,
+}
+
 /// What an alert channel was last told: problem key → (severity, when it was sent).
 pub type AlertState = std::collections::BTreeMap<String, (String, DateTime<Utc>)>;
 

@@ -94,6 +94,7 @@ impl PgCatalog {
 }
 
 crate::sql::sql_catalog!(PgCatalog, sqlx::postgres::PgRow);
+crate::sql_health::sql_health!(PgCatalog);
 crate::sql_access::sql_access!(PgCatalog, sqlx::postgres::PgRow);
 crate::sql_coordination::sql_coordination!(
     PgCatalog,

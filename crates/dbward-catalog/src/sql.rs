@@ -16,30 +16,28 @@ macro_rules! sql_catalog {
             use sqlx::Row;
 
             use super::$ty;
+            use $crate::sql::BACKUP_COLUMNS;
+            use $crate::sql_health::{FIRST_SEEN, LIVE_DATABASES};
             use $crate::{
                 AgentRef, AlertState, BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog,
                 CatalogError, CopyRecord, CopyStatus, ListFilter, NewVerification, Proof, Proofs,
-                Result, RunStatus, VerificationEntry, VerificationRecord, bytes, parse_time,
+                Result, RunStatus, VerificationEntry, bytes, parse_time,
                 timestamp,
             };
 
             type DbRow = $row;
 
-            const SELECT_BACKUP: &str = "SELECT id, schedule, source, engine, database_name,
-                status, error, started_at, finished_at, dump_bytes, stored_bytes, sha256,
-                compression, manifest, pruned_at, agent_id, host FROM backups";
-
-            fn time(row: &DbRow, column: &str) -> Result<DateTime<Utc>> {
+            pub(super) fn time(row: &DbRow, column: &str) -> Result<DateTime<Utc>> {
                 parse_time(&row.try_get::<String, _>(column)?)
             }
 
-            fn maybe_time(row: &DbRow, column: &str) -> Result<Option<DateTime<Utc>>> {
+            pub(super) fn maybe_time(row: &DbRow, column: &str) -> Result<Option<DateTime<Utc>>> {
                 row.try_get::<Option<String>, _>(column)?
                     .map(|t| parse_time(&t))
                     .transpose()
             }
 
-            fn flag(row: &DbRow, column: &str) -> Result<bool> {
+            pub(super) fn flag(row: &DbRow, column: &str) -> Result<bool> {
                 Ok(row.try_get::<i64, _>(column)? != 0)
             }
 
@@ -48,12 +46,12 @@ macro_rules! sql_catalog {
                     .ok_or_else(|| CatalogError::Invalid(format!("backup status {text:?}")))
             }
 
-            fn copy_status(text: &str) -> Result<CopyStatus> {
+            pub(super) fn copy_status(text: &str) -> Result<CopyStatus> {
                 CopyStatus::parse(text)
                     .ok_or_else(|| CatalogError::Invalid(format!("copy status {text:?}")))
             }
 
-            fn backup_from_row(row: &DbRow) -> Result<BackupRecord> {
+            pub(super) fn backup_from_row(row: &DbRow) -> Result<BackupRecord> {
                 Ok(BackupRecord {
                     id: row.try_get("id")?,
                     schedule: row.try_get("schedule")?,
@@ -82,7 +80,7 @@ macro_rules! sql_catalog {
                 })
             }
 
-            fn copy_from_row(row: &DbRow) -> Result<CopyRecord> {
+            pub(super) fn copy_from_row(row: &DbRow) -> Result<CopyRecord> {
                 Ok(CopyRecord {
                     destination: row.try_get("destination")?,
                     path: row.try_get("path")?,
@@ -139,8 +137,7 @@ macro_rules! sql_catalog {
                 ) -> Result<Option<Proof>> {
                     let row = sqlx::query(
                         "SELECT v.backup_id, v.ok, v.at, v.details FROM verifications v
-                           JOIN backups b ON b.id = v.backup_id
-                         WHERE b.source = $1 AND b.database_name = $2 AND v.level = $3
+                         WHERE v.source = $1 AND v.database_name = $2 AND v.level = $3
                            AND (v.ok = 1 OR NOT $4)
                          ORDER BY v.at DESC LIMIT 1",
                     )
@@ -151,57 +148,14 @@ macro_rules! sql_catalog {
                     .fetch_optional(&self.pool)
                     .await?;
                     row.map(|r| {
-                        let details: Option<String> = r.try_get("details")?;
-                        let restore_ms = details
-                            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
-                            .and_then(|d| d["restore_ms"].as_u64());
                         Ok(Proof {
                             backup_id: r.try_get("backup_id")?,
                             at: time(&r, "at")?,
                             ok: flag(&r, "ok")?,
-                            restore_ms,
+                            restore_ms: $crate::sql_health::restore_ms(r.try_get("details")?),
                         })
                     })
                     .transpose()
-                }
-
-                /// Adds copies, warnings and the latest verification to a backup row.
-                async fn complete(&self, mut record: BackupRecord) -> Result<BackupRecord> {
-                    let copies = sqlx::query(
-                        "SELECT destination, path, status, size, error FROM copies
-                         WHERE backup_id = $1 ORDER BY destination",
-                    )
-                    .bind(&record.id)
-                    .fetch_all(&self.pool)
-                    .await?;
-                    record.copies = copies.iter().map(copy_from_row).collect::<Result<_>>()?;
-                    let warnings = sqlx::query(
-                        "SELECT message FROM warnings WHERE backup_id = $1 ORDER BY position",
-                    )
-                    .bind(&record.id)
-                    .fetch_all(&self.pool)
-                    .await?;
-                    record.warnings = warnings
-                        .iter()
-                        .map(|r| r.try_get("message"))
-                        .collect::<std::result::Result<_, _>>()?;
-                    let verification = sqlx::query(
-                        "SELECT level, ok, at FROM verifications
-                         WHERE backup_id = $1 AND level <> 'key' ORDER BY at DESC LIMIT 1",
-                    )
-                    .bind(&record.id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                    record.verification = verification
-                        .map(|r| -> Result<VerificationRecord> {
-                            Ok(VerificationRecord {
-                                level: r.try_get("level")?,
-                                ok: flag(&r, "ok")?,
-                                at: time(&r, "at")?,
-                            })
-                        })
-                        .transpose()?;
-                    Ok(record)
                 }
             }
 
@@ -384,10 +338,10 @@ macro_rules! sql_catalog {
                 }
 
                 async fn databases(&self) -> Result<Vec<(String, String)>> {
-                    let rows = sqlx::query(
-                        "SELECT DISTINCT source, database_name FROM backups
-                         WHERE pruned_at IS NULL ORDER BY source, database_name",
-                    )
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "{LIVE_DATABASES} SELECT source, database_name FROM dbs
+                         ORDER BY source, database_name"
+                    )))
                     .fetch_all(&self.pool)
                     .await?;
                     pairs(&rows)
@@ -412,7 +366,7 @@ macro_rules! sql_catalog {
 
                 async fn list(&self, filter: &ListFilter) -> Result<Vec<BackupRecord>> {
                     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "{SELECT_BACKUP} WHERE ($1 IS NULL OR source = $1)
+                        "SELECT {BACKUP_COLUMNS} FROM backups WHERE ($1 IS NULL OR source = $1)
                             AND ($2 IS NULL OR database_name = $2)
                             AND ($3 IS NULL OR status = $3) AND pruned_at IS NULL
                          ORDER BY started_at DESC, id DESC LIMIT $4"
@@ -423,16 +377,13 @@ macro_rules! sql_catalog {
                     .bind(filter.limit.map_or(i64::MAX, i64::from))
                     .fetch_all(&self.pool)
                     .await?;
-                    let mut out = Vec::with_capacity(rows.len());
-                    for row in &rows {
-                        out.push(self.complete(backup_from_row(row)?).await?);
-                    }
-                    Ok(out)
+                    let records = rows.iter().map(backup_from_row).collect::<Result<_>>()?;
+                    self.complete_many(records).await
                 }
 
                 async fn get(&self, id: &str) -> Result<Option<(BackupRecord, Option<String>)>> {
                     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "{SELECT_BACKUP} WHERE id = $1 OR id LIKE $2 ORDER BY id LIMIT 2"
+                        "SELECT {BACKUP_COLUMNS}, manifest FROM backups WHERE id = $1 OR id LIKE $2 ORDER BY id LIMIT 2"
                     )))
                     .bind(id)
                     .bind(format!("{}%", id.replace(['%', '_', '\\'], "")))
@@ -454,8 +405,8 @@ macro_rules! sql_catalog {
                         }
                     };
                     let manifest: Option<String> = row.try_get("manifest")?;
-                    let record = self.complete(backup_from_row(row)?).await?;
-                    Ok(Some((record, manifest)))
+                    let record = self.complete_many(vec![backup_from_row(row)?]).await?;
+                    Ok(record.into_iter().next().map(|r| (r, manifest)))
                 }
 
                 async fn has_backup(&self, id: &str) -> Result<bool> {
@@ -588,8 +539,11 @@ macro_rules! sql_catalog {
 
                 async fn record_verification(&self, v: &NewVerification<'_>) -> Result<()> {
                     sqlx::query(
-                        "INSERT INTO verifications (id, backup_id, level, ok, at, duration_ms, details)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        "INSERT INTO verifications (id, backup_id, level, ok, at, duration_ms, details,
+                             source, database_name)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7,
+                             (SELECT source FROM backups WHERE id = $2),
+                             (SELECT database_name FROM backups WHERE id = $2))",
                     )
                     .bind(ulid::Ulid::new().to_string())
                     .bind(v.backup_id)
@@ -644,6 +598,14 @@ macro_rules! sql_catalog {
                             .map(|ms| chrono::Duration::milliseconds(ms as i64)),
                         last_good_key: good_key.map(|p| p.at),
                     })
+                }
+
+                async fn health_facts(
+                    &self,
+                    window: u32,
+                    sizes: u32,
+                ) -> Result<Vec<$crate::HealthFacts>> {
+                    self.read_health_facts(window, sizes).await
                 }
 
                 async fn alert_state(&self, channel: &str) -> Result<AlertState> {
@@ -712,14 +674,7 @@ macro_rules! sql_catalog {
                 }
 
                 async fn first_seen(&self) -> Result<BTreeMap<String, DateTime<Utc>>> {
-                    let rows = sqlx::query(
-                        "SELECT name, MIN(at) AS at FROM (
-                             SELECT name, first_seen AS at FROM schedules
-                             UNION ALL
-                             SELECT schedule, started_at FROM backups WHERE schedule IS NOT NULL
-                         ) AS sightings GROUP BY name",
-                    )
-                    .fetch_all(&self.pool)
+                    let rows = sqlx::query(FIRST_SEEN).fetch_all(&self.pool)
                     .await?;
                     rows.iter()
                         .map(|r| Ok((r.try_get("name")?, time(r, "at")?)))
@@ -731,3 +686,8 @@ macro_rules! sql_catalog {
 }
 
 pub(crate) use sql_catalog;
+
+/// The columns of `backups` that make a [`crate::BackupRecord`] (not the manifest).
+pub(crate) const BACKUP_COLUMNS: &str = "id, schedule, source, engine, database_name, status,
+    error, started_at, finished_at, dump_bytes, stored_bytes, sha256, compression, pruned_at,
+    agent_id, host";

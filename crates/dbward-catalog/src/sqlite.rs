@@ -102,6 +102,7 @@ impl SqliteCatalog {
 }
 
 crate::sql::sql_catalog!(SqliteCatalog, sqlx::sqlite::SqliteRow);
+crate::sql_health::sql_health!(SqliteCatalog);
 crate::sql_access::sql_access!(SqliteCatalog, sqlx::sqlite::SqliteRow);
 crate::sql_coordination::sql_coordination!(
     SqliteCatalog,

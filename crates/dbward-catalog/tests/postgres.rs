@@ -114,5 +114,5 @@ async fn hosts_opening_a_new_shared_catalog_at_once_all_succeed() {
     for open in opens {
         open.await.unwrap().expect("every host opens the catalog");
     }
-    assert_eq!(db.sql("SELECT count(*) FROM _sqlx_migrations"), "5");
+    assert_eq!(db.sql("SELECT count(*) FROM _sqlx_migrations"), "6");
 }
