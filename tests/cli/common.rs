@@ -1,8 +1,9 @@
 //! Shared helpers: a scratch folder with a config file, running the binary, reading JSON,
 //! and waiting for conditions with a deadline.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -242,4 +243,16 @@ impl Receiver {
         self.status
             .store(status, std::sync::atomic::Ordering::SeqCst);
     }
+}
+
+/// Runs `cmd` with `input` on its standard input, to completion.
+pub fn output_with_stdin(mut cmd: Command, input: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
 }

@@ -149,20 +149,9 @@ fn promtool() -> Command {
 }
 
 fn promtool_check_metrics(text: &str) {
-    let mut child = promtool()
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut check = promtool();
+    check.args(["check", "metrics"]);
+    let out = crate::common::output_with_stdin(check, text.as_bytes());
     assert!(
         out.status.success(),
         "promtool check metrics refused /metrics: {}{}\n{text}",

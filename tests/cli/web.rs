@@ -53,20 +53,7 @@ fn env() -> Env {
 
 /// Runs the binary with `input` on stdin.
 fn with_stdin(env: &Env, args: &[&str], input: &str) -> std::process::Output {
-    let mut child = env
-        .cmd(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    crate::common::output_with_stdin(env.cmd(args), input.as_bytes())
 }
 
 /// Adds alice (operator) and victor (viewer); returns the operator and viewer tokens.
