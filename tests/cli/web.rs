@@ -6,7 +6,6 @@
 //! dashboard in a real browser (chromium driven by playwright-core, with axe-core).
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
