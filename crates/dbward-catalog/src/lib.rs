@@ -12,9 +12,9 @@ pub mod migrate;
 mod model;
 mod postgres;
 mod sql;
-mod sql_health;
 mod sql_access;
 mod sql_coordination;
+mod sql_health;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -29,7 +29,8 @@ pub use coordination::{
 };
 pub use model::{
     AlertState, BackupEnd, BackupRecord, BackupStart, BackupStatus, CopyRecord, CopyStatus,
-    HealthFacts, ListFilter, NewVerification, Proof, Proofs, RunStatus, VerificationEntry, VerificationRecord,
+    HealthFacts, ListFilter, NewVerification, Proof, Proofs, RunStatus, VerificationEntry,
+    VerificationRecord,
 };
 pub use postgres::PgCatalog;
 pub use sqlite::{SqliteCatalog, create_private_dir};

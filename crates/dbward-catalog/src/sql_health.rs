@@ -103,7 +103,8 @@ pub(crate) fn proofs_query() -> String {
 }
 
 /// Backups of the window with a copy `audit` found gone.
-pub(crate) const MISSING: &str = "SELECT b.source, b.database_name, b.id, b.started_at || b.id AS at_id
+pub(crate) const MISSING: &str =
+    "SELECT b.source, b.database_name, b.id, b.started_at || b.id AS at_id
     FROM copies c JOIN backups b ON b.id = c.backup_id
     WHERE c.status = 'missing' AND b.pruned_at IS NULL";
 
@@ -133,11 +134,11 @@ macro_rules! sql_health {
 
             use sqlx::Row;
 
-            use super::$ty;
             use super::queries::{backup_from_row, copy_from_row, flag, time};
+            use super::$ty;
             use $crate::sql::BACKUP_COLUMNS;
             use $crate::sql_health::{
-                CHUNK, MISSING, placeholders, picks_query, proofs_query, restore_ms,
+                CHUNK, MISSING, picks_query, placeholders, proofs_query, restore_ms,
             };
             use $crate::{
                 BackupRecord, CatalogError, HealthFacts, Proof, Result, VerificationRecord,
@@ -180,9 +181,9 @@ macro_rules! sql_health {
                             .split(',')
                             .filter(|s| !s.is_empty())
                             .map(|s| {
-                                s.parse::<i64>().map(|v| v.max(0) as u64).map_err(|_| {
-                                    CatalogError::Invalid(format!("dump size {s:?}"))
-                                })
+                                s.parse::<i64>()
+                                    .map(|v| v.max(0) as u64)
+                                    .map_err(|_| CatalogError::Invalid(format!("dump size {s:?}")))
                             })
                             .collect::<Result<_>>()?;
                         picks.insert(
@@ -222,9 +223,7 @@ macro_rules! sql_health {
                             }
                             backups.push(record);
                         }
-                        backups.sort_by(|a, b| {
-                            (b.started_at, &b.id).cmp(&(a.started_at, &a.id))
-                        });
+                        backups.sort_by(|a, b| (b.started_at, &b.id).cmp(&(a.started_at, &a.id)));
                         let proofs = proofs
                             .remove(&(source.clone(), database.clone()))
                             .unwrap_or_default();
@@ -340,7 +339,10 @@ macro_rules! sql_health {
                         .await?
                         {
                             let copy = copy_from_row(&r)?;
-                            copies.entry(r.try_get("backup_id")?).or_default().push(copy);
+                            copies
+                                .entry(r.try_get("backup_id")?)
+                                .or_default()
+                                .push(copy);
                         }
                         for r in fetch(format!(
                             "SELECT backup_id, message FROM warnings
@@ -349,7 +351,10 @@ macro_rules! sql_health {
                         .await?
                         {
                             let message = r.try_get("message")?;
-                            warnings.entry(r.try_get("backup_id")?).or_default().push(message);
+                            warnings
+                                .entry(r.try_get("backup_id")?)
+                                .or_default()
+                                .push(message);
                         }
                         // Newest first: the first of each backup is its latest.
                         for r in fetch(format!(
