@@ -52,9 +52,8 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
         .filter(|d| !matches!(d.kind, DestinationKind::Fs { .. }))
         .map(|d| d.name.clone())
         .collect();
-    let sizes = (health::BASELINE_RUNS + 1) as u32;
     let no_proofs = Proofs::default();
-    let known = ctx.catalog.health_facts(health::HISTORY, sizes).await?;
+    let known = ctx.catalog.health_facts().await?;
 
     let mut problems = Vec::new();
     let mut databases = Vec::new();

@@ -170,11 +170,11 @@ pub struct Subject<'a> {
 }
 
 /// Backups per database that status looks at: the size baseline and the copies lost.
-pub const HISTORY: u32 = 30;
+pub const HISTORY: u32 = dbward_catalog::HEALTH_WINDOW;
 /// Successive fires counted as missed, at most (the message says "or more").
 pub const MAX_MISSED: usize = schedule::MAX_COUNTED;
 /// Backups before the newest that make the size baseline.
-pub const BASELINE_RUNS: usize = 7;
+pub const BASELINE_RUNS: usize = dbward_catalog::HEALTH_SIZES as usize - 1;
 /// Fewer earlier backups than this make no baseline.
 pub const MIN_BASELINE_RUNS: usize = 3;
 /// A dump this many times the baseline is a sudden growth.

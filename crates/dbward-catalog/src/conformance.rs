@@ -35,6 +35,7 @@ pub async fn run(catalog: &dyn Catalog) {
     copies_on_a_destination_and_their_status(catalog).await;
     verifications_and_proofs(catalog).await;
     health::facts_hold_what_status_judges(catalog).await;
+    health::facts_follow_every_write(catalog).await;
     alert_state_round_trips(catalog).await;
     schedules_keep_their_first_sighting(catalog).await;
     import_from_a_manifest_is_idempotent(catalog).await;

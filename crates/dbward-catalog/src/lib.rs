@@ -35,6 +35,12 @@ pub use model::{
 pub use postgres::PgCatalog;
 pub use sqlite::{SqliteCatalog, create_private_dir};
 
+/// How many of a database's newest backups not pruned its health is judged by: the size
+/// baseline and the copies lost are looked for among them.
+pub const HEALTH_WINDOW: u32 = 30;
+/// How many dump sizes of a database's newest succeeded backups its health facts carry.
+pub const HEALTH_SIZES: u32 = 8;
+
 /// A catalog failure. Every variant renders as one line that names the catalog (a path, or
 /// a PostgreSQL host and database, never a password) or the query's cause.
 #[derive(Debug, thiserror::Error)]
@@ -174,10 +180,11 @@ pub trait Catalog: Coordination + Access + Send + Sync + std::fmt::Debug {
     // --- Health ---
 
     /// For `status`: every database with a backup not pruned, by source and database, with
-    /// what its health is judged by among its newest `window` backups (and the sizes of up
-    /// to `sizes` succeeded ones). A fixed number of set-based queries, however many
-    /// databases the catalog holds.
-    async fn health_facts(&self, window: u32, sizes: u32) -> Result<Vec<HealthFacts>>;
+    /// what its health is judged by among its newest [`HEALTH_WINDOW`] backups (and the
+    /// sizes of up to [`HEALTH_SIZES`] succeeded ones). Read from a summary row per
+    /// database that every write keeps current, plus a few queries by id, however long the
+    /// history.
+    async fn health_facts(&self) -> Result<Vec<HealthFacts>>;
 
     // --- Alert state ---
 

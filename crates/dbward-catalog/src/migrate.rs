@@ -26,9 +26,10 @@ struct Table {
     key: usize,
 }
 
-/// Every table of the schema (version 6) that holds history or access, parents before
+/// Every table of the schema (version 7) that holds history or access, parents before
 /// children. Leases, claimed fires and web sessions are not copied: they belong to the
-/// processes running now (a user logs in again after the move).
+/// processes running now (a user logs in again after the move); the health summary is
+/// recomputed from the copied history.
 const TABLES: &[Table] = &[
     Table {
         name: "runs",
@@ -264,6 +265,7 @@ pub async fn copy_into(from: &SqliteCatalog, to: &PgCatalog) -> Result<Vec<Table
             added,
         });
     }
+    crate::postgres::health::refresh_all(&mut tx).await?;
     tx.commit().await?;
     verify(from, to).await?;
     Ok(report)

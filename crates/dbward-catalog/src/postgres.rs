@@ -89,12 +89,14 @@ impl PgCatalog {
             .run(&pool)
             .await
             .map_err(|e| open_err(format!("cannot migrate: {}", explain_migrate(&e))))?;
-        Ok(PgCatalog { pool })
+        let catalog = PgCatalog { pool };
+        catalog.run_chores().await?;
+        Ok(catalog)
     }
 }
 
 crate::sql::sql_catalog!(PgCatalog, sqlx::postgres::PgRow);
-crate::sql_health::sql_health!(PgCatalog);
+crate::sql_health::sql_health!(PgCatalog, sqlx::PgConnection);
 crate::sql_access::sql_access!(PgCatalog, sqlx::postgres::PgRow);
 crate::sql_coordination::sql_coordination!(
     PgCatalog,

@@ -16,8 +16,9 @@ macro_rules! sql_catalog {
             use sqlx::Row;
 
             use super::$ty;
+            use super::health::{refresh_of_backup, refresh_one};
             use $crate::sql::BACKUP_COLUMNS;
-            use $crate::sql_health::{FIRST_SEEN, LIVE_DATABASES};
+            use $crate::sql_health::FIRST_SEEN;
             use $crate::{
                 AgentRef, AlertState, BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog,
                 CatalogError, CopyRecord, CopyStatus, ListFilter, NewVerification, Proof, Proofs,
@@ -106,6 +107,7 @@ macro_rules! sql_catalog {
                 ) -> Result<()> {
                     let finished_at =
                         (status != BackupStatus::Running).then(|| timestamp(b.started_at));
+                    let mut tx = self.pool.begin().await?;
                     sqlx::query(
                         "INSERT INTO backups (id, run_id, schedule, source, engine, database_name,
                              status, error, started_at, finished_at, agent_id, host)
@@ -123,8 +125,10 @@ macro_rules! sql_catalog {
                     .bind(finished_at)
                     .bind(&b.agent.id)
                     .bind(&b.agent.host)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
+                    refresh_one(&mut tx, b.source, b.database).await?;
+                    tx.commit().await?;
                     Ok(())
                 }
 
@@ -261,6 +265,7 @@ macro_rules! sql_catalog {
                         .execute(&mut *tx)
                         .await?;
                     }
+                    refresh_of_backup(&mut tx, end.id).await?;
                     tx.commit().await?;
                     Ok(())
                 }
@@ -271,6 +276,7 @@ macro_rules! sql_catalog {
                     database: &str,
                     at: DateTime<Utc>,
                 ) -> Result<u64> {
+                    let mut tx = self.pool.begin().await?;
                     let done = sqlx::query(
                         "UPDATE backups SET status = 'failed', finished_at = $1,
                              error = 'interrupted: dbward stopped before this backup finished'
@@ -279,8 +285,12 @@ macro_rules! sql_catalog {
                     .bind(timestamp(at))
                     .bind(source)
                     .bind(database)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
+                    if done.rows_affected() > 0 {
+                        refresh_one(&mut tx, source, database).await?;
+                    }
+                    tx.commit().await?;
                     Ok(done.rows_affected())
                 }
 
@@ -338,10 +348,10 @@ macro_rules! sql_catalog {
                 }
 
                 async fn databases(&self) -> Result<Vec<(String, String)>> {
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "{LIVE_DATABASES} SELECT source, database_name FROM dbs
-                         ORDER BY source, database_name"
-                    )))
+                    let rows = sqlx::query(
+                        "SELECT source, database_name FROM health_summary
+                          WHERE newest IS NOT NULL ORDER BY source, database_name",
+                    )
                     .fetch_all(&self.pool)
                     .await?;
                     pairs(&rows)
@@ -353,14 +363,17 @@ macro_rules! sql_catalog {
                     at: DateTime<Utc>,
                     reason: &str,
                 ) -> Result<()> {
+                    let mut tx = self.pool.begin().await?;
                     sqlx::query(
                         "UPDATE backups SET pruned_at = $1, prune_reason = $2 WHERE id = $3",
                     )
                     .bind(timestamp(at))
                     .bind(reason)
                     .bind(id)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
+                    refresh_of_backup(&mut tx, id).await?;
+                    tx.commit().await?;
                     Ok(())
                 }
 
@@ -491,6 +504,7 @@ macro_rules! sql_catalog {
                     .await?
                     .rows_affected()
                         > 0;
+                    refresh_of_backup(&mut tx, &manifest.id).await?;
                     tx.commit().await?;
                     Ok((!known, copy_added))
                 }
@@ -526,18 +540,22 @@ macro_rules! sql_catalog {
                     destination: &str,
                     status: CopyStatus,
                 ) -> Result<()> {
+                    let mut tx = self.pool.begin().await?;
                     sqlx::query(
                         "UPDATE copies SET status = $1 WHERE backup_id = $2 AND destination = $3",
                     )
                     .bind(status.as_str())
                     .bind(backup_id)
                     .bind(destination)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
+                    refresh_of_backup(&mut tx, backup_id).await?;
+                    tx.commit().await?;
                     Ok(())
                 }
 
                 async fn record_verification(&self, v: &NewVerification<'_>) -> Result<()> {
+                    let mut tx = self.pool.begin().await?;
                     sqlx::query(
                         "INSERT INTO verifications (id, backup_id, level, ok, at, duration_ms, details,
                              source, database_name)
@@ -552,8 +570,10 @@ macro_rules! sql_catalog {
                     .bind(timestamp(v.at))
                     .bind(v.duration_ms)
                     .bind(v.details)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
+                    refresh_of_backup(&mut tx, v.backup_id).await?;
+                    tx.commit().await?;
                     Ok(())
                 }
 
@@ -600,12 +620,8 @@ macro_rules! sql_catalog {
                     })
                 }
 
-                async fn health_facts(
-                    &self,
-                    window: u32,
-                    sizes: u32,
-                ) -> Result<Vec<$crate::HealthFacts>> {
-                    self.read_health_facts(window, sizes).await
+                async fn health_facts(&self) -> Result<Vec<$crate::HealthFacts>> {
+                    self.read_health_facts().await
                 }
 
                 async fn alert_state(&self, channel: &str) -> Result<AlertState> {

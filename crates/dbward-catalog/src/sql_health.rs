@@ -50,18 +50,41 @@ const IN_WINDOW: &str = "b.pruned_at IS NULL AND b.source = cut.source
 
 const NEWEST: &str = "ORDER BY b.started_at DESC, b.id DESC";
 
-/// Per database: the window's cutoff, the ids of the newest backup that ended, the newest
-/// usable one and the newest succeeded one, and the newest sizes. $1: window - 1, $2: sizes.
-pub(crate) fn picks_query() -> String {
+/// The databases [`REFRESH_ONE`] recomputes: the one named by `$1` and `$2`, read from its
+/// summary row (which the lock has made exist) so that on PostgreSQL the names carry the
+/// tables' collation.
+const ONE_DATABASE: &str = "WITH RECURSIVE dbs AS (SELECT source, database_name
+    FROM health_summary WHERE source = $1 AND database_name = $2)";
+
+/// Recomputes the `health_summary` rows of the databases in `dbs` (a CTE the prefix defines)
+/// from the history: per database the newest backup not pruned, the window's cutoff, the
+/// ids of the newest backup that ended, the newest usable one and the newest succeeded one,
+/// the newest sizes, whether the usable one's manifest may list excluded tables with data,
+/// and the newest failed drill, passed drill and passed key drill (of pruned backups too).
+fn refresh(dbs: &str) -> String {
+    let window = crate::HEALTH_WINDOW.max(1) - 1;
+    let sizes = crate::HEALTH_SIZES;
+    let verification = |level: &str, ok: u8| {
+        format!(
+            "(SELECT v.id FROM verifications v
+               WHERE v.source = cut.source AND v.database_name = cut.database_name
+                 AND v.level = '{level}' AND v.ok = {ok}
+               ORDER BY v.at DESC, v.id DESC LIMIT 1)"
+        )
+    };
     format!(
-        "{LIVE_DATABASES},
+        "{dbs},
         cut AS (SELECT source, database_name,
+            (SELECT b.id FROM backups b
+              WHERE b.pruned_at IS NULL AND b.source = dbs.source
+                AND b.database_name = dbs.database_name
+              {NEWEST} LIMIT 1) AS newest,
             (SELECT b.started_at || b.id FROM backups b
               WHERE b.pruned_at IS NULL AND b.source = dbs.source
                 AND b.database_name = dbs.database_name
-              {NEWEST} LIMIT 1 OFFSET $1) AS cutoff
-          FROM dbs)
-        SELECT source, database_name, cutoff,
+              {NEWEST} LIMIT 1 OFFSET {window}) AS cutoff
+          FROM dbs),
+        picks AS (SELECT source, database_name, newest, cutoff,
             (SELECT b.id FROM backups b WHERE {IN_WINDOW}
                 AND b.status IN ('succeeded', 'degraded', 'failed') {NEWEST} LIMIT 1) AS ended,
             (SELECT b.id FROM backups b WHERE {IN_WINDOW}
@@ -74,33 +97,56 @@ pub(crate) fn picks_query() -> String {
             (SELECT string_agg(CAST(s.dump_bytes AS TEXT), ',' ORDER BY s.started_at DESC, s.id DESC)
                FROM (SELECT b.dump_bytes, b.started_at, b.id FROM backups b WHERE {IN_WINDOW}
                         AND b.status = 'succeeded' AND b.dump_bytes IS NOT NULL
-                      {NEWEST} LIMIT $2) AS s) AS sizes
-          FROM cut"
+                      {NEWEST} LIMIT {sizes}) AS s) AS sizes,
+            {} AS drill_failed, {} AS drill_passed, {} AS key_passed
+          FROM cut)
+        INSERT INTO health_summary (source, database_name, newest, cutoff, ended, usable,
+            succeeded, sizes, usable_excludes, drill_failed, drill_passed, key_passed)
+        SELECT source, database_name, newest, cutoff, ended, usable, succeeded, sizes,
+            CASE WHEN EXISTS (SELECT 1 FROM backups m WHERE m.id = picks.usable
+                    AND m.manifest LIKE '%\"excluded_with_data\"%') THEN 1 ELSE 0 END,
+            drill_failed, drill_passed, key_passed
+          FROM picks WHERE true
+        ON CONFLICT (source, database_name) DO UPDATE SET newest = excluded.newest,
+            cutoff = excluded.cutoff, ended = excluded.ended, usable = excluded.usable,
+            succeeded = excluded.succeeded, sizes = excluded.sizes,
+            usable_excludes = excluded.usable_excludes, drill_failed = excluded.drill_failed,
+            drill_passed = excluded.drill_passed, key_passed = excluded.key_passed",
+        verification("drill", 0),
+        verification("drill", 1),
+        verification("key", 1)
     )
 }
 
-/// Per database: the newest failed drill, passed drill and passed key drill.
-pub(crate) fn proofs_query() -> String {
-    let newest = |level: &str, ok: u8| {
-        format!(
-            "(SELECT v.id FROM verifications v
-               WHERE v.source = dbs.source AND v.database_name = dbs.database_name
-                 AND v.level = '{level}' AND v.ok = {ok}
-               ORDER BY v.at DESC LIMIT 1)"
-        )
-    };
-    format!(
-        "{LIVE_DATABASES},
-        picks AS MATERIALIZED (SELECT {} AS id FROM dbs
-            UNION ALL SELECT {} FROM dbs
-            UNION ALL SELECT {} FROM dbs)
-        SELECT v.source, v.database_name, v.backup_id, v.level, v.ok, v.at, v.details
-          FROM picks JOIN verifications v ON v.id = picks.id",
-        newest("drill", 0),
-        newest("drill", 1),
-        newest("key", 1)
-    )
-}
+/// Takes the summary row of database (`$1`, `$2`), creating it when new, before
+/// [`REFRESH_ONE`]: on PostgreSQL two writers of one database then refresh one after the
+/// other, the second from a snapshot that holds the first's commit (READ COMMITTED takes one
+/// per statement), so neither overwrites the row with a view that misses the other's write.
+pub(crate) const LOCK_ONE: &str = "INSERT INTO health_summary (source, database_name)
+    VALUES ($1, $2)
+    ON CONFLICT (source, database_name) DO UPDATE SET source = excluded.source";
+
+/// The summary of database (`$1`, `$2`), recomputed; after [`LOCK_ONE`] in the same
+/// transaction as the write that changed its history.
+pub(crate) static REFRESH_ONE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| refresh(ONE_DATABASE));
+
+/// Every database's summary, recomputed (the chore of migration 7, and after `catalog
+/// migrate` copied a history).
+pub(crate) static REFRESH_ALL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| refresh(LIVE_DATABASES));
+
+/// What status reads: one row per database with a backup not pruned.
+pub(crate) const SUMMARIES: &str = "SELECT source, database_name, cutoff, ended, usable,
+    succeeded, sizes, usable_excludes, drill_failed, drill_passed, key_passed
+    FROM health_summary WHERE newest IS NOT NULL";
+
+/// The proofs the summaries name, with their database.
+pub(crate) const PROOFS: &str = "SELECT v.source, v.database_name, v.level, v.ok, v.at,
+        v.backup_id, v.details
+    FROM health_summary h
+    JOIN verifications v ON v.id IN (h.drill_failed, h.drill_passed, h.key_passed)
+    WHERE h.newest IS NOT NULL";
 
 /// Backups of the window with a copy `audit` found gone.
 pub(crate) const MISSING: &str =
@@ -126,10 +172,11 @@ pub(crate) fn restore_ms(details: Option<String>) -> Option<u64> {
         .and_then(|d| d["restore_ms"].as_u64())
 }
 
-/// Implements the reads above for `$ty { pool }` (see `sql_catalog!`).
+/// Implements the summary's upkeep and the reads above for `$ty { pool }` (see
+/// `sql_catalog!`), whose connections are `$conn`.
 macro_rules! sql_health {
-    ($ty:ident) => {
-        mod health {
+    ($ty:ident, $conn:ty) => {
+        pub(crate) mod health {
             use std::collections::{BTreeMap, BTreeSet, HashMap};
 
             use sqlx::Row;
@@ -138,7 +185,8 @@ macro_rules! sql_health {
             use super::$ty;
             use $crate::sql::BACKUP_COLUMNS;
             use $crate::sql_health::{
-                CHUNK, MISSING, picks_query, placeholders, proofs_query, restore_ms,
+                CHUNK, LOCK_ONE, MISSING, PROOFS, REFRESH_ALL, REFRESH_ONE, SUMMARIES,
+                placeholders, restore_ms,
             };
             use $crate::{
                 BackupRecord, CatalogError, HealthFacts, Proof, Result, VerificationRecord,
@@ -147,26 +195,82 @@ macro_rules! sql_health {
             /// A database: (source, database name).
             type Key = (String, String);
 
-            /// The roles one database's backups play, from `picks_query`.
+            /// The roles one database's backups play, from its summary row.
             struct Picks {
                 cutoff: Option<String>,
                 ids: Vec<String>,
                 usable: Option<String>,
+                usable_excludes: bool,
                 sizes: Vec<u64>,
             }
 
-            impl $ty {
-                pub(super) async fn read_health_facts(
-                    &self,
-                    window: u32,
-                    sizes: u32,
-                ) -> Result<Vec<HealthFacts>> {
-                    let mut picks: BTreeMap<Key, Picks> = BTreeMap::new();
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(picks_query()))
-                        .bind(i64::from(window.max(1)) - 1)
-                        .bind(i64::from(sizes))
-                        .fetch_all(&self.pool)
+            /// Recomputes the summary of database `source`/`database` inside the
+            /// transaction that changed its history (every write of backups, copies and
+            /// verifications ends with this).
+            pub(crate) async fn refresh_one(
+                conn: &mut $conn,
+                source: &str,
+                database: &str,
+            ) -> Result<()> {
+                for sql in [LOCK_ONE, REFRESH_ONE.as_str()] {
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(source)
+                        .bind(database)
+                        .execute(&mut *conn)
                         .await?;
+                }
+                Ok(())
+            }
+
+            /// Recomputes the summary of backup `id`'s database (nothing when unknown).
+            pub(crate) async fn refresh_of_backup(conn: &mut $conn, id: &str) -> Result<()> {
+                let row = sqlx::query("SELECT source, database_name FROM backups WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if let Some(row) = row {
+                    let source: String = row.try_get("source")?;
+                    let database: String = row.try_get("database_name")?;
+                    refresh_one(conn, &source, &database).await?;
+                }
+                Ok(())
+            }
+
+            /// Recomputes every database's summary.
+            pub(crate) async fn refresh_all(conn: &mut $conn) -> Result<()> {
+                sqlx::query(sqlx::AssertSqlSafe(REFRESH_ALL.as_str()))
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
+            impl $ty {
+                /// Does the work migrations left for `open` (`catalog_chores`), once; a
+                /// catalog with none left is only read (a read-only user can open it).
+                pub(crate) async fn run_chores(&self) -> Result<()> {
+                    let pending = sqlx::query("SELECT name FROM catalog_chores")
+                        .fetch_optional(&self.pool)
+                        .await?
+                        .is_some();
+                    if !pending {
+                        return Ok(());
+                    }
+                    let mut tx = self.pool.begin().await?;
+                    let done =
+                        sqlx::query("DELETE FROM catalog_chores WHERE name = 'health_summary'")
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                    if done > 0 {
+                        refresh_all(&mut tx).await?;
+                        tx.commit().await?;
+                    }
+                    Ok(())
+                }
+
+                pub(super) async fn read_health_facts(&self) -> Result<Vec<HealthFacts>> {
+                    let mut picks: BTreeMap<Key, Picks> = BTreeMap::new();
+                    let rows = sqlx::query(SUMMARIES).fetch_all(&self.pool).await?;
                     for r in &rows {
                         let ids: Vec<String> = ["ended", "usable", "succeeded"]
                             .into_iter()
@@ -192,6 +296,7 @@ macro_rules! sql_health {
                                 cutoff: r.try_get("cutoff")?,
                                 ids,
                                 usable: r.try_get("usable")?,
+                                usable_excludes: flag(r, "usable_excludes")?,
                                 sizes,
                             },
                         );
@@ -210,20 +315,21 @@ macro_rules! sql_health {
                         .values()
                         .flat_map(|p| p.ids.iter().map(String::as_str))
                         .collect();
-                    let mut records = self.records_with_manifests(&wanted).await?;
+                    let with_manifest: BTreeSet<&str> = picks
+                        .values()
+                        .filter(|p| p.usable_excludes)
+                        .filter_map(|p| p.usable.as_deref())
+                        .collect();
+                    let mut records = self.records(&wanted).await?;
+                    let mut manifests = self.manifests(&with_manifest).await?;
                     let mut proofs = self.newest_proofs().await?;
                     let mut out = Vec::with_capacity(picks.len());
                     for ((source, database), p) in picks {
                         let ids: BTreeSet<String> = p.ids.into_iter().collect();
-                        let mut backups = Vec::with_capacity(ids.len());
-                        let mut manifest = None;
-                        for (record, stored) in ids.iter().filter_map(|id| records.remove(id)) {
-                            if p.usable.as_ref() == Some(&record.id) {
-                                manifest = stored;
-                            }
-                            backups.push(record);
-                        }
+                        let mut backups: Vec<BackupRecord> =
+                            ids.iter().filter_map(|id| records.remove(id)).collect();
                         backups.sort_by(|a, b| (b.started_at, &b.id).cmp(&(a.started_at, &a.id)));
+                        let manifest = p.usable.and_then(|id| manifests.remove(&id));
                         let proofs = proofs
                             .remove(&(source.clone(), database.clone()))
                             .unwrap_or_default();
@@ -239,22 +345,16 @@ macro_rules! sql_health {
                     Ok(out)
                 }
 
-                /// Complete records by id, each with its manifest when the manifest may
-                /// list excluded tables with data (a cheap test that spares reading and
-                /// parsing every other manifest).
-                async fn records_with_manifests(
+                /// Complete records by id.
+                async fn records(
                     &self,
                     ids: &BTreeSet<&str>,
-                ) -> Result<HashMap<String, (BackupRecord, Option<String>)>> {
+                ) -> Result<HashMap<String, BackupRecord>> {
                     let ids: Vec<&str> = ids.iter().copied().collect();
                     let mut records = Vec::with_capacity(ids.len());
-                    let mut manifests = HashMap::new();
                     for chunk in ids.chunks(CHUNK) {
                         let sql = format!(
-                            "SELECT {BACKUP_COLUMNS},
-                                 CASE WHEN manifest LIKE '%\"excluded_with_data\"%'
-                                      THEN manifest END AS manifest
-                               FROM backups WHERE id IN ({})",
+                            "SELECT {BACKUP_COLUMNS} FROM backups WHERE id IN ({})",
                             placeholders(chunk.len())
                         );
                         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -262,28 +362,41 @@ macro_rules! sql_health {
                             query = query.bind(*id);
                         }
                         for row in query.fetch_all(&self.pool).await? {
-                            let record = backup_from_row(&row)?;
-                            let manifest: Option<String> = row.try_get("manifest")?;
-                            manifests.insert(record.id.clone(), manifest);
-                            records.push(record);
+                            records.push(backup_from_row(&row)?);
                         }
                     }
                     Ok(self
                         .complete_many(records)
                         .await?
                         .into_iter()
-                        .map(|b| {
-                            let manifest = manifests.remove(&b.id).flatten();
-                            (b.id.clone(), (b, manifest))
-                        })
+                        .map(|b| (b.id.clone(), b))
                         .collect())
+                }
+
+                /// Stored manifests by backup id.
+                async fn manifests(&self, ids: &BTreeSet<&str>) -> Result<HashMap<String, String>> {
+                    let ids: Vec<&str> = ids.iter().copied().collect();
+                    let mut manifests = HashMap::new();
+                    for chunk in ids.chunks(CHUNK) {
+                        let sql = format!(
+                            "SELECT id, manifest FROM backups
+                              WHERE id IN ({}) AND manifest IS NOT NULL",
+                            placeholders(chunk.len())
+                        );
+                        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                        for id in chunk {
+                            query = query.bind(*id);
+                        }
+                        for row in query.fetch_all(&self.pool).await? {
+                            manifests.insert(row.try_get("id")?, row.try_get("manifest")?);
+                        }
+                    }
+                    Ok(manifests)
                 }
 
                 /// The proofs of every database with a backup not pruned.
                 async fn newest_proofs(&self) -> Result<HashMap<Key, $crate::Proofs>> {
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(proofs_query()))
-                        .fetch_all(&self.pool)
-                        .await?;
+                    let rows = sqlx::query(PROOFS).fetch_all(&self.pool).await?;
                     let mut out: HashMap<Key, $crate::Proofs> = HashMap::new();
                     for r in &rows {
                         let key: Key = (r.try_get("source")?, r.try_get("database_name")?);

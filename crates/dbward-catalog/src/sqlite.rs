@@ -70,7 +70,9 @@ impl SqliteCatalog {
             .run(&pool)
             .await
             .map_err(|e| open_err(format!("cannot migrate: {e}")))?;
-        Ok(SqliteCatalog { pool })
+        let catalog = SqliteCatalog { pool };
+        catalog.run_chores().await?;
+        Ok(catalog)
     }
 }
 
@@ -102,7 +104,7 @@ impl SqliteCatalog {
 }
 
 crate::sql::sql_catalog!(SqliteCatalog, sqlx::sqlite::SqliteRow);
-crate::sql_health::sql_health!(SqliteCatalog);
+crate::sql_health::sql_health!(SqliteCatalog, sqlx::SqliteConnection);
 crate::sql_access::sql_access!(SqliteCatalog, sqlx::sqlite::SqliteRow);
 crate::sql_coordination::sql_coordination!(
     SqliteCatalog,

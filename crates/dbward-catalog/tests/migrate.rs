@@ -171,6 +171,7 @@ async fn everything(catalog: &dyn Catalog) -> String {
     for (source, database) in catalog.databases().await.unwrap() {
         out += &format!("{:?}\n", catalog.proofs(&source, &database).await.unwrap());
     }
+    out += &format!("{:?}\n", catalog.health_facts().await.unwrap());
     out += &format!("{:?}\n", catalog.get("01MIG00002").await.unwrap());
     out += &format!("{:?}\n", catalog.verifications("01MIG00001").await.unwrap());
     out += &format!("{:?}\n", catalog.alert_state("ops").await.unwrap());

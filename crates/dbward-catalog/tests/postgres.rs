@@ -36,7 +36,10 @@ async fn a_pg_catalog_from_a_newer_dbward_is_refused_untouched() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("schema version 99, newer than this dbward knows (6)"),
+        err.contains(&format!(
+            "schema version 99, newer than this dbward knows ({})",
+            migrations()
+        )),
         "{err}"
     );
     assert!(
@@ -114,5 +117,116 @@ async fn hosts_opening_a_new_shared_catalog_at_once_all_succeed() {
     for open in opens {
         open.await.unwrap().expect("every host opens the catalog");
     }
-    assert_eq!(db.sql("SELECT count(*) FROM _sqlx_migrations"), "6");
+    assert_eq!(
+        db.sql("SELECT count(*) FROM _sqlx_migrations"),
+        migrations().to_string()
+    );
+}
+
+/// How many migrations this dbward has: the newest schema version it knows.
+fn migrations() -> usize {
+    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .expect("the migrations folder")
+        .count()
+}
+
+/// Another host's write of one database still uncommitted while this one records a drill of
+/// it: this refresh waits for that commit and then sees it, so the summary ends with the
+/// newest drill of both, not with a view taken before the other's commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_writer_waiting_for_another_leaves_the_health_summary_current() {
+    use chrono::{DateTime, Duration, Utc};
+    use dbward_catalog::{
+        AgentRef, BackupEnd, BackupStart, BackupStatus, Catalog, CopyRecord, CopyStatus,
+        NewVerification,
+    };
+    use sqlx::Connection;
+    let db = PgServer::shared().create_database("catalog_summary_race");
+    let catalog = PgCatalog::connect(&url(db.url())).await.unwrap();
+    let start: DateTime<Utc> = "2026-06-01T00:00:00Z".parse().unwrap();
+    let agent = AgentRef {
+        id: "01AGENT".into(),
+        host: "host".into(),
+    };
+    catalog
+        .start_run("run-race", None, &agent, start)
+        .await
+        .unwrap();
+    catalog
+        .start_backup(&BackupStart {
+            id: "01RACE",
+            run_id: "run-race",
+            schedule: None,
+            source: "pg",
+            engine: "postgres",
+            database: "shop",
+            started_at: start,
+            agent: &agent,
+        })
+        .await
+        .unwrap();
+    let copies = [CopyRecord {
+        destination: "local".into(),
+        path: "pg/shop/01RACE.dump.zst".into(),
+        status: CopyStatus::Committed,
+        size: Some(10),
+        error: None,
+    }];
+    catalog
+        .finish_backup(&BackupEnd {
+            id: "01RACE",
+            status: BackupStatus::Succeeded,
+            error: None,
+            finished_at: start,
+            dump_bytes: Some(10),
+            stored_bytes: Some(10),
+            sha256: Some("ab"),
+            compression: Some("zstd"),
+            manifest_json: Some("{}"),
+            copies: &copies,
+            warnings: &[],
+        })
+        .await
+        .unwrap();
+
+    // The other host: its drill (the newest) recorded, the summary row taken, not committed.
+    let mut other = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    let mut tx = other.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO verifications (id, backup_id, level, ok, at, duration_ms, details, source,
+             database_name)
+         VALUES ('01OTHER', '01RACE', 'drill', 1, '2026-06-01T03:00:00.000Z', 1, '{}', 'pg', 'shop')",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE health_summary SET source = source WHERE source = 'pg'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let ours = tokio::spawn({
+        let catalog = catalog.clone();
+        async move {
+            catalog
+                .record_verification(&NewVerification {
+                    backup_id: "01RACE",
+                    level: "drill",
+                    ok: true,
+                    at: start + Duration::hours(1),
+                    duration_ms: 1,
+                    details: "{}",
+                })
+                .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!ours.is_finished(), "our write waits for the other's");
+    tx.commit().await.unwrap();
+    ours.await.unwrap().unwrap();
+    let facts = catalog.health_facts().await.unwrap();
+    assert_eq!(
+        facts[0].proofs.last_good_drill,
+        Some(start + Duration::hours(3)),
+        "the other host's newer drill, committed while ours waited"
+    );
 }

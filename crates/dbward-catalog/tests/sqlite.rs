@@ -1,7 +1,7 @@
 //! `SqliteCatalog` against a real file: the conformance suite, privacy of the file, and a
 //! catalog from a newer dbward refused untouched.
 
-use dbward_catalog::{SqliteCatalog, conformance};
+use dbward_catalog::{Catalog, SqliteCatalog, conformance};
 use sqlx::{Connection, SqliteConnection};
 
 #[tokio::test]
@@ -11,6 +11,34 @@ async fn sqlite_catalog_passes_the_conformance_suite() {
         .await
         .unwrap();
     conformance::run(&catalog).await;
+}
+
+/// A catalog upgraded to version 7 holds history but no summary yet: opening it fills the
+/// summary once, from the history, and status then reads what it read before.
+#[tokio::test]
+async fn opening_an_upgraded_catalog_fills_the_health_summary_from_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.db");
+    let catalog = SqliteCatalog::open(&path).await.unwrap();
+    conformance::run(&catalog).await;
+    let before = format!("{:?}", catalog.health_facts().await.unwrap());
+    assert!(before.len() > 100, "the suite left history: {before}");
+    drop(catalog);
+    let mut conn = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "DELETE FROM health_summary; INSERT INTO catalog_chores (name) VALUES ('health_summary')",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    let catalog = SqliteCatalog::open(&path).await.unwrap();
+    assert_eq!(
+        format!("{:?}", catalog.health_facts().await.unwrap()),
+        before
+    );
 }
 
 #[tokio::test]
@@ -48,7 +76,10 @@ async fn a_catalog_from_a_newer_dbward_is_refused_untouched() {
     let before = files();
     let err = SqliteCatalog::open(&path).await.unwrap_err().to_string();
     assert!(
-        err.contains("schema version 99, newer than this dbward knows (6)"),
+        err.contains(&format!(
+            "schema version 99, newer than this dbward knows ({})",
+            migrations()
+        )),
         "{err}"
     );
     assert!(err.contains("catalog.db"), "{err}");
@@ -117,4 +148,11 @@ async fn an_in_memory_stand_in_passes_the_suite_and_keeps_nothing() {
     assert!(first.has_backup("01IMPORT").await.unwrap());
     let second = SqliteCatalog::in_memory().await.unwrap();
     assert!(!second.has_backup("01IMPORT").await.unwrap());
+}
+
+/// How many migrations this dbward has: the newest schema version it knows.
+fn migrations() -> usize {
+    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .expect("the migrations folder")
+        .count()
 }

@@ -52,13 +52,13 @@ pub(super) async fn facts_hold_what_status_judges(catalog: &dyn Catalog) {
             .expect("record_verification");
     }
     let get = async |id: &str| catalog.get(id).await.expect("get").expect("known").0;
-    let facts = |window| async move {
-        let all = catalog.health_facts(window, 8).await.expect("health_facts");
+    let facts = async || {
+        let all = catalog.health_facts().await.expect("health_facts");
         all.into_iter()
             .filter(|f| f.source == "hf")
             .collect::<Vec<_>>()
     };
-    let wide = facts(30).await;
+    let wide = facts().await;
     let names: Vec<_> = wide.iter().map(|f| f.database.as_str()).collect();
     assert_eq!(
         names,
@@ -89,9 +89,130 @@ pub(super) async fn facts_hold_what_status_judges(catalog: &dyn Catalog) {
     );
     assert_eq!(wide[0].proofs, Proofs::default());
 
-    // A window of the newest three (01HE running, 01HD failed, 01HC degraded without a
-    // copy): nothing usable or succeeded in it, and 01HB's missing copy is outside.
-    let narrow = facts(3).await;
-    assert_eq!(narrow[1].backups, [get("01HD").await]);
+    // Thirty newer failed backups push everything usable, succeeded or missing out of the
+    // window.
+    let ids: Vec<String> = (0..crate::HEALTH_WINDOW)
+        .map(|i| format!("01HW{i:02}"))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        let started = format!("2026-01-{:02}T{:02}:00:00Z", 7 + i / 24, i % 24);
+        record(
+            catalog,
+            &Shape::new(id, "hf", "shop", &started).status(BackupStatus::Failed),
+        )
+        .await;
+    }
+    let narrow = facts().await;
+    let newest = ids.last().expect("ids");
+    assert_eq!(narrow[1].backups, [get(newest).await]);
     assert!(narrow[1].sizes.is_empty() && narrow[1].manifest.is_none());
+}
+
+/// Every kind of write reaches the facts: a backup started, ended, skipped, interrupted,
+/// pruned, imported, a copy found missing or back, a drill recorded.
+pub(super) async fn facts_follow_every_write(catalog: &dyn Catalog) {
+    let shop = async || {
+        catalog
+            .health_facts()
+            .await
+            .expect("health_facts")
+            .into_iter()
+            .find(|f| f.source == "fw" && f.database == "shop")
+    };
+    let ids = async || {
+        shop()
+            .await
+            .map(|f| f.backups.into_iter().map(|b| b.id).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    assert!(shop().await.is_none(), "no backup, no facts");
+
+    record(
+        catalog,
+        &Shape::new("01FA", "fw", "shop", "2026-03-01T00:00:00Z"),
+    )
+    .await;
+    assert_eq!(ids().await, ["01FA"], "a backup that ended");
+
+    let running =
+        Shape::new("01FB", "fw", "shop", "2026-03-02T00:00:00Z").status(BackupStatus::Running);
+    record(catalog, &running).await;
+    let failed = catalog
+        .fail_interrupted("fw", "shop", at("2026-03-02T01:00:00Z"))
+        .await
+        .expect("fail_interrupted");
+    assert_eq!(failed, 1);
+    assert_eq!(
+        ids().await,
+        ["01FB", "01FA"],
+        "interrupted: now the newest that ended"
+    );
+
+    catalog
+        .set_copy_status("01FA", "local", CopyStatus::Missing)
+        .await
+        .expect("set_copy_status");
+    assert_eq!(
+        shop().await.expect("facts").backups[1].copies[0].status,
+        CopyStatus::Missing,
+        "a copy found gone"
+    );
+    catalog
+        .set_copy_status("01FA", "local", CopyStatus::Committed)
+        .await
+        .expect("set_copy_status");
+    assert_eq!(
+        shop().await.expect("facts").backups[1].copies[0].status,
+        CopyStatus::Committed,
+        "a copy found again"
+    );
+
+    catalog
+        .record_verification(&NewVerification {
+            backup_id: "01FA",
+            level: "drill",
+            ok: true,
+            at: at("2026-03-03T00:00:00Z"),
+            duration_ms: 5,
+            details: r#"{"restore_ms":1200}"#,
+        })
+        .await
+        .expect("record_verification");
+    let proofs = shop().await.expect("facts").proofs;
+    assert_eq!(proofs.last_good_drill, Some(at("2026-03-03T00:00:00Z")));
+    assert_eq!(
+        proofs.last_good_drill_restore,
+        Some(chrono::Duration::milliseconds(1200))
+    );
+
+    for id in ["01FA", "01FB"] {
+        catalog
+            .mark_pruned(id, at("2026-04-01T00:00:00Z"), "keep_last")
+            .await
+            .expect("mark_pruned");
+    }
+    assert!(shop().await.is_none(), "every backup pruned: no facts");
+
+    let json = r#"{
+        "format_version": 1, "id": "01FC", "source": "fw", "engine": "postgres",
+        "database": "shop", "artifact": "01FC.dump.zst", "server_version": "17.2",
+        "dump_tool": "pg_dump", "dump_tool_version": "17.2", "dump_format": "custom",
+        "host": "db-host", "started_at": "2026-04-02T02:00:00Z",
+        "finished_at": "2026-04-02T02:01:00Z", "options": [], "excluded_tables": [],
+        "tables": [], "dump_bytes": 5000, "stored_bytes": 1200, "sha256": "cafe",
+        "compression": "zstd", "warnings": []
+    }"#;
+    let manifest = dbward_core::Manifest::from_json(json.as_bytes()).expect("a manifest");
+    catalog
+        .import(
+            &manifest,
+            json,
+            "local",
+            "fw/shop/01FC.dump.zst",
+            CopyStatus::Committed,
+            Some(1200),
+        )
+        .await
+        .expect("import");
+    assert_eq!(ids().await, ["01FC"], "a backup found by rebuild");
 }
