@@ -52,6 +52,9 @@ def report(path):
         if r["kind"] == "fill":
             print(f"{r['catalog']}: filled in {r['seconds']} s, {r['bytes'] / 2**20:.0f} MiB: {r['counts']}")
     for r in lines:
+        if r["kind"] == "summary":
+            print(f"{r['catalog']}: health summary of every database computed in {r['ms']} ms (once, after the fill)")
+    for r in lines:
         if r["kind"] == "status":
             print(f"{r['catalog']}: status exit {r['exit']}: {r['summary']}")
     print()

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use dbward_catalog::{Claim, Lease};
 use dbward_core::secret::ExposeSecret;
 use serde::Serialize;
 use serde_json::json;
@@ -90,6 +91,45 @@ pub fn changes<'a>(
 /// newer one.
 static TELLING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// The catalog lease an agent holds while it tells the alerts, as [`TELLING`] is held in one
+/// process: agents sharing a catalog (a fleet of daemons, a command run beside a daemon) then
+/// tell each change once, each reading what the other recorded as told.
+const TELLING_LEASE: &str = "alerts";
+
+/// How often an agent waiting for [`TELLING_LEASE`] asks again.
+const TELLING_RETRY: Duration = Duration::from_millis(250);
+
+/// Takes [`TELLING_LEASE`], waiting while another agent (or another process of this one)
+/// tells. Its lifetime covers every channel's delivery, so it is never renewed; a holder that
+/// died is waited out.
+async fn take_telling(ctx: &Context) -> anyhow::Result<Lease> {
+    let deliveries = u32::try_from(ctx.config.alerts.len()).unwrap_or(u32::MAX);
+    let ttl = ctx.config.lease_ttl + DELIVERY_TIMEOUT.saturating_mul(deliveries.saturating_add(1));
+    let give_up = tokio::time::Instant::now() + ttl;
+    loop {
+        match ctx
+            .catalog
+            .try_claim(TELLING_LEASE, &ctx.agent, ttl, false)
+            .await?
+        {
+            Claim::Acquired { lease, .. } => return Ok(lease),
+            Claim::Held(holder) if tokio::time::Instant::now() >= give_up => anyhow::bail!(
+                "alerts not told this time: {holder} has been telling them for longer than {} s \
+                 (the next judgement tells what changed)",
+                ttl.as_secs()
+            ),
+            Claim::Held(_) => tokio::time::sleep(TELLING_RETRY).await,
+        }
+    }
+}
+
+/// Gives [`TELLING_LEASE`] up (when that fails, it expires by itself).
+async fn release_telling(ctx: &Context, lease: &Lease) {
+    if let Err(e) = ctx.catalog.release(lease).await {
+        tracing::warn!("cannot release the alerts lease (it expires by itself): {e}");
+    }
+}
+
 /// After a command that changes health (`backup`, `verify`): judges it and tells the alerts
 /// what changed. Nothing at all without `[[alert]]`s.
 pub async fn after_command(ctx: &Context) -> anyhow::Result<AlertReport> {
@@ -97,9 +137,14 @@ pub async fn after_command(ctx: &Context) -> anyhow::Result<AlertReport> {
         return Ok(AlertReport::default());
     }
     let _telling = TELLING.lock().await;
+    let lease = take_telling(ctx).await?;
     let now = Utc::now();
-    let report = super::status::run(ctx, now).await?;
-    Ok(tell_all(ctx, &report, now).await)
+    let told = match super::status::run(ctx, now).await {
+        Ok(report) => Ok(tell_all(ctx, &report, now).await),
+        Err(e) => Err(e),
+    };
+    release_telling(ctx, &lease).await;
+    told
 }
 
 /// [`after_command`], for a command whose work is already recorded: a failure to judge or
@@ -116,8 +161,21 @@ pub async fn after_recorded_work(ctx: &Context) -> AlertReport {
 /// Tells every `[[alert]]` what changed in `report`. Delivery failures are reported, never
 /// fatal: the command that ran still says what it did.
 pub async fn notify(ctx: &Context, report: &StatusReport, now: DateTime<Utc>) -> AlertReport {
+    if ctx.config.alerts.is_empty() {
+        return AlertReport::default();
+    }
     let _telling = TELLING.lock().await;
-    tell_all(ctx, report, now).await
+    let lease = match take_telling(ctx).await {
+        Ok(lease) => lease,
+        Err(e) => {
+            let mut none = AlertReport::default();
+            none.errors.push(format!("{e:#}"));
+            return none;
+        }
+    };
+    let told = tell_all(ctx, report, now).await;
+    release_telling(ctx, &lease).await;
+    told
 }
 
 /// [`notify`], holding [`TELLING`].

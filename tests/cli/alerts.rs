@@ -332,3 +332,63 @@ fn an_unreachable_smtp_server_is_a_warning_without_its_credentials() {
         stderr(&out)
     );
 }
+
+/// Agents sharing a catalog tell alerts one at a time (the catalog's `alerts` lease): a
+/// command that finds another agent telling waits for it, then reads what it recorded as
+/// told, so a change is told once however many agents judge it.
+#[test]
+fn agents_sharing_a_catalog_take_turns_to_tell_the_alerts() {
+    let receiver = Receiver::start();
+    let env = env(&receiver);
+    let catalog = dbward_testkit::PgServer::shared().create_database("alerts_turns");
+    let mut text = std::fs::read_to_string(env.config()).unwrap();
+    text.push_str("[catalog]\nurl = { env = \"DBWARD_CATALOG_URL\" }\nlease_ttl = \"3s\"\n");
+    std::fs::write(env.config(), text).unwrap();
+    let run = |args: &[&str]| {
+        env.cmd(args)
+            .env("DBWARD_CATALOG_URL", catalog.url())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let out = run(&["--json", "backup"]).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    receiver.take();
+
+    // Another agent is telling (it holds the lease for 3 more seconds).
+    catalog.sql(
+        "INSERT INTO leases (job, agent_id, host, pid, token, acquired_at, expires_at)
+         VALUES ('alerts', '01OTHERAGENT', 'other-host', 1, 'tok',
+           to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
+           to_char((clock_timestamp() + interval '3 seconds') AT TIME ZONE 'UTC',
+                   'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))",
+    );
+    std::fs::rename(env.path("app.db"), env.path("app.db.away")).unwrap();
+    let started = std::time::Instant::now();
+    let first = run(&["--json", "backup"]);
+    let second = run(&["--json", "backup"]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        receiver.take().is_empty(),
+        "nothing told while the other agent tells"
+    );
+    // One backs up and fails; the other finds the database busy and skips it.
+    let codes: Vec<Option<i32>> = [first, second]
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap().status.code())
+        .collect();
+    assert!(codes.contains(&Some(1)), "{codes:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
+    let told = paths(&receiver.take());
+    assert_eq!(
+        told,
+        ["POST /hook/TOKEN", "POST /slack/TOKEN"],
+        "the failure is told once, by one of the two commands"
+    );
+    assert_eq!(
+        catalog.sql("SELECT count(*) FROM leases WHERE job = 'alerts'"),
+        "0",
+        "the lease is given up"
+    );
+}
