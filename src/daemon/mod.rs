@@ -264,10 +264,10 @@ async fn web_router(shared: &Arc<Shared>, listen: SocketAddr) -> anyhow::Result<
     };
     let requests: web::launch::Requests = {
         let shared = shared.clone();
-        Box::new(move |launch| BackupRequest {
+        Box::new(move |request| BackupRequest {
             limits: Some(shared.limits()),
             stop: Some(shared.stop.clone()),
-            ..web::launch::request(launch)
+            ..request
         })
     };
     let (launcher, queue) = web::launch::launcher();

@@ -1,6 +1,7 @@
 //! The audit use case (F14, F16): compares what each destination holds with the catalog.
 //! Copies the catalog knows but the destination lost are reported and marked `missing`
-//! (and `committed` again if they reappear); committed backups the catalog does not know are
+//! (and `committed` again if they reappear, even after an operator acknowledged them lost);
+//! committed backups the catalog does not know are
 //! reported for `catalog rebuild`; uncommitted leftovers older than the grace period are
 //! listed for `prune`. Audit sees what a listing shows: a leftover that `prune` deleted but
 //! the store keeps under an S3 Object Lock is hidden behind its delete marker, so it is
@@ -108,8 +109,10 @@ pub async fn run(ctx: &Context, only: Option<&str>) -> anyhow::Result<Vec<Destin
                     tracing::error!(destination = %name, backup = %backup_id, "copy {key} is missing");
                     audit.missing.push(format!("{backup_id}: {key}"));
                 }
+                // Accepted as lost by an operator: no longer reported.
+                (false, CopyStatus::Acknowledged) => {}
                 (false, _) => audit.missing.push(format!("{backup_id}: {key}")),
-                (true, CopyStatus::Missing) => {
+                (true, CopyStatus::Missing | CopyStatus::Acknowledged) => {
                     ctx.catalog
                         .set_copy_status(&backup_id, name, CopyStatus::Committed)
                         .await?;

@@ -2,6 +2,7 @@
 //! returns plain data for the command handler to print.
 
 pub mod access;
+pub mod actions;
 pub mod agent;
 pub mod agents;
 pub mod alerts;

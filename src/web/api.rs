@@ -1,5 +1,5 @@
 //! The HTTP API, `/api/v1/`: the same JSON documents as the CLI's `--json` (status, list,
-//! show, agents) and the one action (start a backup). Callers authenticate with
+//! show, agents) and the operator's actions (back up, drill, verify, acknowledge a lost copy). Callers authenticate with
 //! `Authorization: Bearer <token>` or the dashboard's session cookie, which must then send
 //! the session's CSRF token in `X-CSRF-Token` on a POST. `docs/openapi.json` describes every
 //! route, and a test keeps the two equal.
@@ -16,8 +16,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Web;
+use super::actions::{act, verify_level};
 use super::auth::{self, CSRF_HEADER, Principal};
 use crate::catalog::{BackupStatus, ListFilter};
+use crate::engine::actions::Action;
 use crate::engine::{agents, show, status};
 
 /// The OpenAPI 3 document of this API, kept in the repository.
@@ -31,6 +33,13 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<Arc<Web>>)> {
         (Method::GET, "/api/v1/backups", get(list)),
         (Method::POST, "/api/v1/backups", post(start)),
         (Method::GET, "/api/v1/backups/{id}", get(show_backup)),
+        (Method::POST, "/api/v1/backups/{id}/verify", post(verify)),
+        (
+            Method::POST,
+            "/api/v1/backups/{id}/copies/{destination}/acknowledge",
+            post(acknowledge),
+        ),
+        (Method::POST, "/api/v1/drills", post(drill)),
         (Method::GET, "/api/v1/agents", get(agents_document)),
         (Method::GET, "/api/v1/openapi.json", get(openapi)),
     ]
@@ -165,9 +174,45 @@ async fn agents_document(State(web): State<Arc<Web>>, headers: HeaderMap) -> Res
 }
 
 #[derive(Debug, Deserialize)]
-struct StartBackup {
+struct DatabaseBody {
     source: String,
     database: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct VerifyBody {
+    level: String,
+}
+
+/// The caller of a POST: authenticated, and a session's request carries its CSRF token.
+async fn actor(web: &Web, headers: &HeaderMap) -> Result<Principal, Response> {
+    let who = caller(web, headers).await?;
+    let presented = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+    if !who.csrf_ok(presented) {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "a session's POST needs its CSRF token in the X-CSRF-Token header",
+        ));
+    }
+    Ok(who)
+}
+
+/// Does `action` for the caller: `status` and `answer` when it was admitted.
+async fn acted(
+    web: &Web,
+    headers: &HeaderMap,
+    action: Action,
+    status: StatusCode,
+    answer: Value,
+) -> Response {
+    let who = match actor(web, headers).await {
+        Ok(who) => who,
+        Err(refused) => return refused,
+    };
+    match act(web, &who, &action).await {
+        Ok(()) => (status, Json(answer)).into_response(),
+        Err((status, text)) => error(status, &text),
+    }
 }
 
 /// Starts a backup of one database now (operators): 202, then it runs in the background and
@@ -175,27 +220,63 @@ struct StartBackup {
 async fn start(
     State(web): State<Arc<Web>>,
     headers: HeaderMap,
-    Json(body): Json<StartBackup>,
+    Json(body): Json<DatabaseBody>,
 ) -> Response {
-    let who = match caller(&web, &headers).await {
-        Ok(who) => who,
-        Err(refused) => return refused,
+    let answer = json!({ "accepted": true, "source": body.source, "database": body.database });
+    let action = Action::Backup {
+        source: body.source,
+        database: body.database,
     };
-    let presented = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-    if !who.csrf_ok(presented) {
+    acted(&web, &headers, action, StatusCode::ACCEPTED, answer).await
+}
+
+/// Drills the newest good backup of one database now (operators): 202.
+async fn drill(
+    State(web): State<Arc<Web>>,
+    headers: HeaderMap,
+    Json(body): Json<DatabaseBody>,
+) -> Response {
+    let answer = json!({ "accepted": true, "source": body.source, "database": body.database });
+    let action = Action::Drill {
+        source: body.source,
+        database: body.database,
+    };
+    acted(&web, &headers, action, StatusCode::ACCEPTED, answer).await
+}
+
+/// Verifies one backup at a level (operators): 202.
+async fn verify(
+    State(web): State<Arc<Web>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<VerifyBody>,
+) -> Response {
+    let Some(level) = verify_level(&body.level) else {
         return error(
-            StatusCode::FORBIDDEN,
-            "a session's POST needs its CSRF token in the X-CSRF-Token header",
+            StatusCode::BAD_REQUEST,
+            "level: expected checksum, structural or drill",
         );
-    }
-    match super::pages::start_backup(&web, &who, body.source.clone(), body.database.clone()).await {
-        Ok(()) => (
-            StatusCode::ACCEPTED,
-            Json(json!({ "accepted": true, "source": body.source, "database": body.database })),
-        )
-            .into_response(),
-        Err((status, text)) => error(status, &text),
-    }
+    };
+    let answer = json!({ "accepted": true, "backup": id, "level": body.level });
+    let action = Action::Verify {
+        backup_id: id,
+        level,
+    };
+    acted(&web, &headers, action, StatusCode::ACCEPTED, answer).await
+}
+
+/// Acknowledges the lost copy of a backup on a destination (operators): 200, done.
+async fn acknowledge(
+    State(web): State<Arc<Web>>,
+    headers: HeaderMap,
+    Path((id, destination)): Path<(String, String)>,
+) -> Response {
+    let answer = json!({ "acknowledged": true, "backup": id, "destination": destination });
+    let action = Action::Acknowledge {
+        backup_id: id,
+        destination,
+    };
+    acted(&web, &headers, action, StatusCode::OK, answer).await
 }
 
 async fn openapi() -> Response {

@@ -1,86 +1,53 @@
-//! Backups started from the web ("Back up now", `POST /api/v1/backups`). The engine's run
-//! futures are not `Send`, so handlers only queue a request here; [`run`], a local task of
-//! the process's `LocalSet` (the daemon's or `dbward serve`'s), starts each as its own
-//! `backup::run_and_alert`, which records it in the catalog like any other backup.
-
-use std::sync::Arc;
+//! Actions admitted from the web that run in the background ("Back up now", "Drill now",
+//! "Verify"; `POST /api/v1/backups`, `/drills`, `/backups/{id}/verify`). The engine's run
+//! futures are not `Send`, so handlers only queue the engine's [`Job`] here; [`run`], a local
+//! task of the process's `LocalSet` (the daemon's or `dbward serve`'s), carries each out as
+//! its own task with [`actions::carry_out`], which records it in the catalog like the CLI.
 
 use tokio::sync::mpsc;
 
 use super::Contexts;
-use crate::engine::backup::{self, BackupRequest};
-use crate::engine::observe::Quiet;
+use crate::engine::actions::{self, Job};
+use crate::engine::backup::BackupRequest;
 
-/// One database to back up now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Launch {
-    pub source: String,
-    pub database: String,
-}
-
-/// Where handlers queue launches.
+/// Where handlers queue jobs.
 #[derive(Debug, Clone)]
-pub struct Launcher(mpsc::UnboundedSender<Launch>);
+pub struct Launcher(mpsc::UnboundedSender<Job>);
 
 /// The launcher and the queue [`run`] reads.
-pub fn launcher() -> (Launcher, mpsc::UnboundedReceiver<Launch>) {
+pub fn launcher() -> (Launcher, mpsc::UnboundedReceiver<Job>) {
     let (tx, rx) = mpsc::unbounded_channel();
     (Launcher(tx), rx)
 }
 
 impl Launcher {
-    /// Queues a launch; `false` when the process is stopping.
-    pub fn launch(&self, launch: Launch) -> bool {
-        self.0.send(launch).is_ok()
+    /// Queues a job; `false` when the process is stopping.
+    pub fn launch(&self, job: Job) -> bool {
+        self.0.send(job).is_ok()
     }
 }
 
-/// How the front end turns a launch into a request: the daemon adds its job limits and stop
+/// How the front end completes a backup request: the daemon adds its job limits and stop
 /// token, so a web backup takes a slot like a scheduled one and stops with the daemon.
-pub type Requests = Box<dyn Fn(&Launch) -> BackupRequest>;
+pub type Requests = Box<dyn Fn(BackupRequest) -> BackupRequest>;
 
-/// Starts every queued launch on the current `LocalSet` until the launchers are dropped.
-pub async fn run(
-    mut queue: mpsc::UnboundedReceiver<Launch>,
-    contexts: Contexts,
-    requests: Requests,
-) {
-    while let Some(launch) = queue.recv().await {
+/// Carries out every queued job on the current `LocalSet` until the launchers are dropped.
+pub async fn run(mut queue: mpsc::UnboundedReceiver<Job>, contexts: Contexts, requests: Requests) {
+    while let Some(job) = queue.recv().await {
         let ctx = contexts();
-        let request = requests(&launch);
+        let job = match job {
+            Job::Backup(request) => Job::Backup(requests(request)),
+            other => other,
+        };
         tokio::task::spawn_local(async move {
-            match backup::run_and_alert(Arc::clone(&ctx), &request, &Quiet).await {
-                Ok((report, _)) => {
-                    for b in &report.backups {
-                        tracing::info!(
-                            "backup from the web: {}/{} {}",
-                            b.source,
-                            b.database,
-                            b.status
-                        );
+            match actions::carry_out(ctx, &job).await {
+                Ok(lines) => {
+                    for line in lines {
+                        tracing::info!("from the web: {line}");
                     }
                 }
-                Err(e) => tracing::error!(
-                    "backup from the web of {}/{} did not run: {e:#}",
-                    launch.source,
-                    launch.database
-                ),
+                Err(e) => tracing::error!("a job from the web did not run: {e:#}"),
             }
         });
     }
-}
-
-/// The request of a plain launch: this source and exactly this database.
-pub fn request(launch: &Launch) -> BackupRequest {
-    BackupRequest {
-        sources: vec![launch.source.clone()],
-        databases: vec![launch.database.clone()],
-        ..BackupRequest::default()
-    }
-}
-
-/// A database name the web may launch: not empty, and no glob characters (a request's
-/// databases are patterns; a name from the web must select exactly itself).
-pub fn plain_name(name: &str) -> bool {
-    !name.is_empty() && !name.contains(['*', '?', '[', ']', '{', '}', '\\', '!'])
 }

@@ -3,8 +3,10 @@
 //! rendered on the server (maud, checked at compile time) and work without JavaScript; every
 //! read and action goes through the engine, never SQL. `auth.rs`: sessions, tokens, CSRF and
 //! the login rate limit; `pages.rs` and `layout.rs`: the HTML; `chart.rs`: the SVG chart;
-//! `api.rs`: the JSON API and its OpenAPI document; `launch.rs`: backups started from the web.
+//! `api.rs`: the JSON API and its OpenAPI document; `actions.rs`: the operator's actions
+//! (through the engine's `actions`); `launch.rs`: runs the jobs they start.
 
+mod actions;
 mod api;
 mod auth;
 mod chart;

@@ -6,19 +6,19 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::auth::{self, Principal};
 use super::layout::{page, segment, shell_quote, state, state_name, when};
-use super::{Web, chart, launch};
-use crate::catalog::ListFilter;
-use crate::engine::{access, agents, show, status};
+use super::{Web, chart};
+use crate::catalog::{CopyStatus, ListFilter};
+use crate::engine::{access, actions, agents, show, status};
 use crate::policy::health::{Problem, State as Health};
 
 /// Backups a database page shows (and charts).
@@ -30,10 +30,10 @@ pub fn routes() -> Router<Arc<Web>> {
     Router::new()
         .route("/", get(overview))
         .route("/db/{source}/{database}", get(database))
-        .route("/db/{source}/{database}/backup", post(back_up_now))
         .route("/backup/{id}", get(backup))
         .route("/fleet", get(fleet))
         .route("/audit", get(audit))
+        .merge(super::actions::routes())
         .merge(super::session::routes())
 }
 
@@ -184,9 +184,40 @@ async fn overview(
     Ok(html(page("Overview", Some(&who), body)))
 }
 
+/// What the page says after an action's form sent the browser back to it.
 #[derive(Debug, Deserialize)]
 struct Notice {
     started: Option<String>,
+}
+
+impl Notice {
+    fn text(&self) -> Option<&'static str> {
+        Some(match self.started.as_deref()? {
+            "backup" => {
+                "Backup started. It appears below when it has been recorded; reload the page."
+            }
+            "drill" => {
+                "Drill started on the newest good backup. Its outcome appears in the Verified column when it has been recorded; reload the page."
+            }
+            "verify" => {
+                "Verification started. It appears under Verifications when it has been recorded; reload the page."
+            }
+            "acknowledged" => "The lost copy is acknowledged: it no longer counts as a problem.",
+            _ => return None,
+        })
+    }
+}
+
+/// An operator's button: a form posting the session's CSRF token to `action`.
+fn action_button(who: &Principal, action: &str, label: &str) -> Markup {
+    html! {
+        @if let (true, Some(csrf)) = (who.may_act(), &who.csrf) {
+            form.inline method="post" action=(action) {
+                input type="hidden" name="csrf" value=(csrf);
+                button.primary type="submit" { (label) }
+            }
+        }
+    }
 }
 
 async fn database(
@@ -209,6 +240,9 @@ async fn database(
         .await
         .map_err(|e| failure(e.into()))?;
     let configured = ctx.config.source(&source).is_some();
+    let has_good = backups
+        .iter()
+        .any(|b| b.copies.iter().any(|c| c.status == CopyStatus::Committed));
     let title = format!("{source}/{database}");
     let restore = format!(
         "dbward restore --latest --source {} --database {}",
@@ -217,14 +251,12 @@ async fn database(
     );
     let body = html! {
         h1 { (title) }
-        @if notice.started.is_some() {
-            p.notice role="status" { "Backup started. It appears below when it has been recorded; reload the page." }
-        }
-        @if who.may_act() && configured && launch::plain_name(&database) {
-            @if let Some(csrf) = &who.csrf {
-                form method="post" action={"/db/" (segment(&source)) "/" (segment(&database)) "/backup"} {
-                    input type="hidden" name="csrf" value=(csrf);
-                    button.primary type="submit" { "Back up now" }
+        @if let Some(text) = notice.text() { p.notice role="status" { (text) } }
+        @if configured && actions::plain_name(&database) {
+            div.actions {
+                (action_button(&who, &format!("/db/{}/{}/backup", segment(&source), segment(&database)), "Back up now"))
+                @if has_good {
+                    (action_button(&who, &format!("/db/{}/{}/drill", segment(&source), segment(&database)), "Drill now"))
                 }
             }
         }
@@ -253,7 +285,12 @@ async fn database(
     Ok(html(page(&title, Some(&who), body)))
 }
 
-async fn backup(State(web): State<Arc<Web>>, headers: HeaderMap, Path(id): Path<String>) -> Page {
+async fn backup(
+    State(web): State<Arc<Web>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(notice): Query<Notice>,
+) -> Page {
     let who = visitor(&web, &headers).await?;
     let ctx = web.context();
     let Some(shown) = show::find(&ctx, &id).await.map_err(failure)? else {
@@ -268,6 +305,21 @@ async fn backup(State(web): State<Arc<Web>>, headers: HeaderMap, Path(id): Path<
     let body = html! {
         h1 { (title) }
         p { a href={"/db/" (segment(&b.source)) "/" (segment(&b.database))} { (b.source) "/" (b.database) } }
+        @if let Some(text) = notice.text() { p.notice role="status" { (text) } }
+        @if let (true, Some(csrf), true) = (who.may_act(), &who.csrf, b.copies.iter().any(|c| c.status == CopyStatus::Committed)) {
+            form.filters method="post" action={"/backup/" (segment(&b.id)) "/verify"} {
+                input type="hidden" name="csrf" value=(csrf);
+                div {
+                    label for="level" { "Verification level" }
+                    select id="level" name="level" {
+                        option value="checksum" { "checksum" }
+                        option value="structural" { "structural" }
+                        option value="drill" { "drill" }
+                    }
+                }
+                button.primary type="submit" { "Verify" }
+            }
+        }
         table { tbody {
             tr { th scope="row" { "Status" } td { (b.status) } }
             @if let Some(e) = &b.error { tr { th scope="row" { "Reason" } td.error { (e) } } }
@@ -292,7 +344,12 @@ async fn backup(State(web): State<Arc<Web>>, headers: HeaderMap, Path(id): Path<
         }
         h2 { "Copies" }
         @if b.copies.is_empty() { p.muted { "None." } }
-        ul { @for c in &b.copies { li { (c.destination) ": " (c.status) " " code { (c.path) } @if let Some(e) = &c.error { " " span.error { (e) } } } } }
+        ul { @for c in &b.copies { li {
+            (c.destination) ": " (c.status) " " code { (c.path) } @if let Some(e) = &c.error { " " span.error { (e) } }
+            @if c.status == CopyStatus::Missing {
+                " " (action_button(&who, &format!("/backup/{}/copies/{}/acknowledge", segment(&b.id), segment(&c.destination)), "Acknowledge lost"))
+            }
+        } } }
         h2 { "Verifications" }
         @if shown.verifications.is_empty() { p.muted { "Not verified yet." } }
         ul { @for v in &shown.verifications { li {
@@ -365,86 +422,4 @@ impl CsrfForm {
     pub fn csrf(&self) -> Option<&str> {
         self.csrf.as_deref()
     }
-}
-
-/// "Back up now": operators only, with the session's CSRF token.
-async fn back_up_now(
-    State(web): State<Arc<Web>>,
-    headers: HeaderMap,
-    Path((source, database)): Path<(String, String)>,
-    Form(form): Form<CsrfForm>,
-) -> Page {
-    let who = match auth::principal(&web, &headers).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return Err(message(
-                StatusCode::UNAUTHORIZED,
-                "Log in first",
-                "This action needs a login.",
-            ));
-        }
-        Err(e) => return Err(failure(e)),
-    };
-    if !who.csrf_ok(form.csrf()) {
-        return Err(message(
-            StatusCode::FORBIDDEN,
-            "Refused",
-            "The form's CSRF token is missing or wrong; reload the page and try again.",
-        ));
-    }
-    start_backup(&web, &who, source.clone(), database.clone())
-        .await
-        .map_err(|(status, text)| message(status, "Refused", &text))?;
-    Ok(Redirect::to(&format!(
-        "/db/{}/{}?started=1",
-        segment(&source),
-        segment(&database)
-    ))
-    .into_response())
-}
-
-/// Starts a backup of one database for `who` and records it in the audit log: the one
-/// action, shared by the page and the API. The error is the status and a sentence.
-pub async fn start_backup(
-    web: &Web,
-    who: &Principal,
-    source: String,
-    database: String,
-) -> Result<(), (StatusCode, String)> {
-    if !who.may_act() {
-        return Err((
-            StatusCode::FORBIDDEN,
-            format!(
-                "{} is a viewer; starting a backup needs the operator role",
-                who.name
-            ),
-        ));
-    }
-    let ctx = web.context();
-    if ctx.config.source(&source).is_none() {
-        return Err((
-            StatusCode::NOT_FOUND,
-            format!("no [[source]] named {source:?} in the config"),
-        ));
-    }
-    if !launch::plain_name(&database) {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            format!("database {database:?}: expected a database name, not a pattern"),
-        ));
-    }
-    let target = format!("{source}/{database}");
-    access::record(&ctx, who.kind, &who.name, "backup", &target)
-        .await
-        .map_err(|e| {
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("cannot record the action: {e:#}"),
-            )
-        })?;
-    if !web.launcher.launch(launch::Launch { source, database }) {
-        return Err((StatusCode::SERVICE_UNAVAILABLE, "dbward is stopping".into()));
-    }
-    tracing::info!("{} ({}) started a backup of {target}", who.name, who.kind);
-    Ok(())
 }

@@ -20,7 +20,7 @@ pub async fn serve(ctx: Arc<Context>, listen: SocketAddr) -> anyhow::Result<u8> 
             tokio::task::spawn_local(launch::run(
                 queue,
                 contexts.clone(),
-                Box::new(launch::request),
+                Box::new(|request| request),
             ));
             let app = router(Arc::new(Web::new(contexts, launcher, trust_proxy)));
             let listener = tokio::net::TcpListener::bind(listen)

@@ -15,6 +15,9 @@ use serde_json::Value;
 
 use crate::common::{Env, stderr, stdout};
 
+mod actions;
+mod openapi;
+
 const SOURCE_PASSWORD: &str = "leak-canary-source-pw-7731";
 const ALICE_PASSWORD: &str = "alice-operator-pw-4402";
 const VICTOR_PASSWORD: &str = "victor-viewer-pw-9925";

@@ -105,7 +105,7 @@ async function main() {
     });
     expect(refused === 403, `a POST without the CSRF token is refused (${refused})`);
     await Promise.all([page.waitForNavigation(), page.click('text=Back up now')]);
-    expect(page.url().includes('started=1'), 'Back up now says it started');
+    expect(page.url().includes('started=backup'), 'Back up now says it started');
     let after = before;
     for (let i = 0; i < 120 && after <= before; i++) {
       await page.waitForTimeout(500);

@@ -498,6 +498,19 @@ async fn copies_on_a_destination_and_their_status(catalog: &dyn Catalog) {
         catalog.copies_on("cp-local").await.expect("copies_on")[0].2,
         CopyStatus::Missing
     );
+    catalog
+        .set_copy_status("01CA", "cp-local", CopyStatus::Acknowledged)
+        .await
+        .expect("set_copy_status");
+    assert_eq!(
+        catalog.copies_on("cp-local").await.expect("copies_on")[0].2,
+        CopyStatus::Acknowledged,
+        "an acknowledged copy is still listed: audit may find it again"
+    );
+    catalog
+        .set_copy_status("01CA", "cp-local", CopyStatus::Missing)
+        .await
+        .expect("set_copy_status");
     let (b, _) = catalog.get("01CA").await.expect("get").expect("known");
     let statuses: Vec<_> = b
         .copies

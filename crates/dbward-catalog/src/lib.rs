@@ -153,8 +153,8 @@ pub trait Catalog: Coordination + Access + Send + Sync + std::fmt::Debug {
 
     // --- Copies ---
 
-    /// Every committed (or missing) copy on one destination of a backup that is not pruned:
-    /// (backup id, artifact key, status), by key.
+    /// Every committed, missing or acknowledged (lost) copy on one destination of a backup
+    /// that is not pruned: (backup id, artifact key, status), by key.
     async fn copies_on(&self, destination: &str) -> Result<Vec<(String, String, CopyStatus)>>;
 
     /// Sets the status of one copy (audit marks vanished copies `missing`, and found ones

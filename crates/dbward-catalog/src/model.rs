@@ -62,6 +62,8 @@ text_enum! {
         Failed => "failed",
         /// Committed once, but `audit` found it gone from the destination.
         Missing => "missing",
+        /// Missing, and an operator accepted it as lost: no longer a problem.
+        Acknowledged => "acknowledged",
     }
 }
 

@@ -516,7 +516,7 @@ macro_rules! sql_catalog {
                     let rows = sqlx::query(
                         "SELECT c.backup_id, c.path, c.status FROM copies c
                            JOIN backups b ON b.id = c.backup_id
-                         WHERE c.destination = $1 AND c.status IN ('committed', 'missing')
+                         WHERE c.destination = $1 AND c.status IN ('committed', 'missing', 'acknowledged')
                            AND b.pruned_at IS NULL
                          ORDER BY c.path",
                     )
