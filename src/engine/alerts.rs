@@ -247,7 +247,7 @@ async fn tell(
         return Ok(None);
     }
     let text = change_text(&ctx.agent.agent.host, &changes);
-    match &alert.kind {
+    let delivery = match &alert.kind {
         AlertKind::Email { from, to } => {
             let subject = format!(
                 "dbward on {}: {}: {} firing, {} resolved",
@@ -256,9 +256,9 @@ async fn tell(
                 changes.firing.len(),
                 changes.resolved.len()
             );
-            send_mail(alert, from, to, &subject, text).await?
+            send_mail(alert, from, to, &subject, text).await
         }
-        AlertKind::Slack => post(client, alert, json!({ "text": text })).await?,
+        AlertKind::Slack => post(client, alert, json!({ "text": text })).await,
         _ => {
             let body = json!({
                 "host": ctx.agent.agent.host,
@@ -267,14 +267,29 @@ async fn tell(
                 "resolved": changes.resolved,
                 "at": now,
             });
-            post(client, alert, body).await?
+            post(client, alert, body).await
         }
-    }
+    };
     let firing: Vec<(String, String)> = changes
         .firing
         .iter()
         .map(|p| (problem_key(p), severity_name(p.severity).to_string()))
         .collect();
+    if let Err(error) = delivery {
+        // Kept for the dashboard's problems page until a delivery of the problem succeeds.
+        let keys: Vec<String> = firing.iter().map(|(key, _)| key.clone()).collect();
+        if let Err(e) = ctx
+            .catalog
+            .alert_failed(&alert.name, &keys, &error, now)
+            .await
+        {
+            tracing::warn!(
+                "cannot record the failed delivery of alert {}: {e}",
+                alert.name
+            );
+        }
+        return Err(error);
+    }
     ctx.catalog
         .alert_sent(
             &alert.name,

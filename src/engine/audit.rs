@@ -19,6 +19,7 @@ use serde::Serialize;
 use super::scan::{holdings, read_manifest};
 use super::{Context, UsageError};
 use crate::catalog::CopyStatus;
+use dbward_catalog::DestinationAuditRecord;
 
 /// Leftovers younger than this may belong to a backup still running.
 pub const LEFTOVER_GRACE: Duration = Duration::from_secs(24 * 3600);
@@ -82,6 +83,7 @@ pub async fn run(ctx: &Context, only: Option<&str>) -> anyhow::Result<Vec<Destin
             Ok(held) => held,
             Err(e) => {
                 audit.error = Some(e.to_string());
+                remember(ctx, &audit).await?;
                 audits.push(audit);
                 continue;
             }
@@ -151,7 +153,26 @@ pub async fn run(ctx: &Context, only: Option<&str>) -> anyhow::Result<Vec<Destin
             .filter(|o| !catalog_keys.contains(&o.key))
             .map(|o| o.key.clone())
             .collect();
+        remember(ctx, &audit).await?;
         audits.push(audit);
     }
     Ok(audits)
+}
+
+/// Records the outcome of one destination's audit, for the dashboard's destinations page.
+async fn remember(ctx: &Context, audit: &DestinationAudit) -> anyhow::Result<()> {
+    let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    ctx.catalog
+        .record_destination_audit(&DestinationAuditRecord {
+            destination: audit.destination.clone(),
+            at: Utc::now(),
+            objects: count(audit.objects),
+            bytes: audit.bytes,
+            backups: count(audit.backups),
+            missing: count(audit.missing.len()),
+            problems: audit.problems(),
+            error: audit.error.clone(),
+        })
+        .await?;
+    Ok(())
 }

@@ -19,6 +19,7 @@ pub mod limits;
 pub mod locate;
 pub mod lock;
 pub mod observe;
+pub mod problems;
 pub mod prune;
 pub mod rebuild;
 pub mod restore;

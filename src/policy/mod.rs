@@ -7,6 +7,7 @@ pub mod planning;
 pub mod retention;
 pub mod schedule;
 pub mod select;
+pub mod since;
 mod span;
 
 pub use span::span;

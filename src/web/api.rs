@@ -20,7 +20,7 @@ use super::actions::{act, verify_level};
 use super::auth::{self, CSRF_HEADER, Principal};
 use crate::catalog::{BackupStatus, ListFilter};
 use crate::engine::actions::Action;
-use crate::engine::{agents, show, status};
+use crate::engine::{agents, problems, show, status};
 
 /// The OpenAPI 3 document of this API, kept in the repository.
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
@@ -41,6 +41,7 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<Arc<Web>>)> {
         ),
         (Method::POST, "/api/v1/drills", post(drill)),
         (Method::GET, "/api/v1/agents", get(agents_document)),
+        (Method::GET, "/api/v1/problems", get(problems_document)),
         (Method::GET, "/api/v1/openapi.json", get(openapi)),
     ]
 }
@@ -168,6 +169,18 @@ async fn agents_document(State(web): State<Arc<Web>>, headers: HeaderMap) -> Res
     }
     document(
         agents::list(&web.context())
+            .await
+            .and_then(|report| Ok(serde_json::to_value(report)?)),
+    )
+}
+
+/// Every current problem, since when, and its alerts (the Problems page's report).
+async fn problems_document(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
+    if let Err(refused) = caller(&web, &headers).await {
+        return refused;
+    }
+    document(
+        problems::run(&web.context(), Utc::now())
             .await
             .and_then(|report| Ok(serde_json::to_value(report)?)),
     )

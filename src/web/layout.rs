@@ -79,6 +79,7 @@ pub fn page(title: &str, who: Option<&Principal>, body: Markup) -> Markup {
                     @if let Some(who) = who {
                         nav aria-label="Main" {
                             a href="/" { "Overview" }
+                            a href="/problems" { "Problems" }
                             a href="/fleet" { "Fleet" }
                             a href="/audit" { "Audit log" }
                         }

@@ -13,6 +13,7 @@ mod chart;
 pub mod launch;
 mod layout;
 mod pages;
+mod problems;
 mod serve;
 mod session;
 

@@ -33,15 +33,16 @@ pub fn routes() -> Router<Arc<Web>> {
         .route("/backup/{id}", get(backup))
         .route("/fleet", get(fleet))
         .route("/audit", get(audit))
+        .route("/problems", get(super::problems::problems_page))
         .merge(super::actions::routes())
         .merge(super::session::routes())
 }
 
 /// A page's outcome: the page, or the response that replaces it (login, error).
-type Page = Result<Response, Response>;
+pub type Page = Result<Response, Response>;
 
 /// The principal of a page request, or the redirect to the login page.
-async fn visitor(web: &Web, headers: &HeaderMap) -> Result<Principal, Response> {
+pub async fn visitor(web: &Web, headers: &HeaderMap) -> Result<Principal, Response> {
     match auth::principal(web, headers).await {
         Ok(Some(p)) => Ok(p),
         Ok(None) => Err(Redirect::to("/login").into_response()),
@@ -70,7 +71,7 @@ pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
         .into_response()
 }
 
-fn html(markup: Markup) -> Response {
+pub fn html(markup: Markup) -> Response {
     (
         [(header::CACHE_CONTROL, "no-store")],
         axum::response::Html(markup.into_string()),

@@ -17,6 +17,7 @@ use crate::common::{Env, stderr, stdout};
 
 mod actions;
 mod openapi;
+mod problems;
 
 const SOURCE_PASSWORD: &str = "leak-canary-source-pw-7731";
 const ALICE_PASSWORD: &str = "alice-operator-pw-4402";

@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 mod access;
 mod coordination;
 mod health;
+mod reports;
 
 use crate::{
     AgentRef, BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog, CopyRecord, CopyStatus,
@@ -42,6 +43,7 @@ pub async fn run(catalog: &dyn Catalog) {
     skipped_backups_never_look_running(catalog).await;
     coordination::run(catalog).await;
     access::run(catalog).await;
+    reports::run(catalog).await;
 }
 
 /// The agent the suite records as.

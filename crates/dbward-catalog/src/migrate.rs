@@ -26,8 +26,8 @@ struct Table {
     key: usize,
 }
 
-/// Every table of the schema (version 7) that holds history or access, parents before
-/// children. Leases, claimed fires and web sessions are not copied: they belong to the
+/// Every table of the schema (version 8) that holds history, access or reports, parents
+/// before children. Leases, claimed fires and web sessions are not copied: they belong to the
 /// processes running now (a user logs in again after the move); the health summary is
 /// recomputed from the copied history.
 const TABLES: &[Table] = &[
@@ -116,6 +116,30 @@ const TABLES: &[Table] = &[
             ("agent_id", Text),
         ],
         key: 2,
+    },
+    Table {
+        name: "alert_failures",
+        columns: &[
+            ("channel", Text),
+            ("problem", Text),
+            ("at", Text),
+            ("error", Text),
+        ],
+        key: 2,
+    },
+    Table {
+        name: "destination_audits",
+        columns: &[
+            ("destination", Text),
+            ("at", Text),
+            ("objects", Int),
+            ("bytes", Int),
+            ("backups", Int),
+            ("missing", Int),
+            ("problems", Int),
+            ("error", Text),
+        ],
+        key: 1,
     },
     Table {
         name: "agents",

@@ -671,6 +671,14 @@ macro_rules! sql_catalog {
                             .execute(&mut *tx)
                             .await?;
                     }
+                    // Told now: an earlier failed delivery no longer stands.
+                    for problem in firing.iter().map(|(p, _)| p).chain(resolved) {
+                        sqlx::query("DELETE FROM alert_failures WHERE channel = $1 AND problem = $2")
+                            .bind(channel)
+                            .bind(problem)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     tx.commit().await?;
                     Ok(())
                 }

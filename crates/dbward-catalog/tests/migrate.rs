@@ -144,6 +144,23 @@ async fn fill(catalog: &dyn Catalog, backups: usize) {
         .await
         .unwrap();
     catalog
+        .alert_failed("ops", &["pg/db2:failed".into()], "HTTP 502", start)
+        .await
+        .unwrap();
+    catalog
+        .record_destination_audit(&dbward_catalog::DestinationAuditRecord {
+            destination: "local".into(),
+            at: start,
+            objects: 10,
+            bytes: 4096,
+            backups: 5,
+            missing: 0,
+            problems: false,
+            error: None,
+        })
+        .await
+        .unwrap();
+    catalog
         .register_agent(&dbward_catalog::AgentInfo {
             agent: agent(),
             version: "0.1.0".into(),
@@ -175,6 +192,9 @@ async fn everything(catalog: &dyn Catalog) -> String {
     out += &format!("{:?}\n", catalog.get("01MIG00002").await.unwrap());
     out += &format!("{:?}\n", catalog.verifications("01MIG00001").await.unwrap());
     out += &format!("{:?}\n", catalog.alert_state("ops").await.unwrap());
+    out += &format!("{:?}\n", catalog.alert_failures().await.unwrap());
+    out += &format!("{:?}\n", catalog.destination_audits().await.unwrap());
+    out += &format!("{:?}\n", catalog.holdings().await.unwrap());
     out += &format!("{:?}\n", catalog.first_seen().await.unwrap());
     out += &format!("{:?}\n", catalog.agents().await.unwrap());
     out += &format!("{:?}\n", catalog.users().await.unwrap());
@@ -208,6 +228,8 @@ async fn a_sqlite_catalog_copied_into_postgres_reads_back_the_same_and_twice_add
             ("verifications", 60, 60),
             ("schedules", 2, 2),
             ("alert_state", 1, 1),
+            ("alert_failures", 1, 1),
+            ("destination_audits", 1, 1),
             ("agents", 1, 1),
             ("sources", 1, 1),
             ("users", 1, 1),

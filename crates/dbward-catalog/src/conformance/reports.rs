@@ -1,0 +1,138 @@
+//! Conformance checks of the [`Reports`](crate::Reports) part: failed alert deliveries kept
+//! until one succeeds, what every channel was told, destination audits replaced per
+//! destination, and what each destination holds.
+
+use super::{Shape, at, copy, record};
+use crate::{Catalog, CopyStatus, DestinationAuditRecord};
+
+pub(super) async fn run(catalog: &dyn Catalog) {
+    alert_failures_last_until_told(catalog).await;
+    destination_audits_keep_the_newest(catalog).await;
+    holdings_count_committed_copies_not_pruned(catalog).await;
+}
+
+async fn alert_failures_last_until_told(catalog: &dyn Catalog) {
+    let key = "failed|rp|shop|-".to_string();
+    let other = "stale|rp|crm|-".to_string();
+    let t1 = at("2026-02-01T00:00:00Z");
+    let t2 = at("2026-02-01T01:00:00Z");
+    catalog
+        .alert_failed("rp-hook", &[key.clone(), other.clone()], "HTTP 500", t1)
+        .await
+        .expect("alert_failed");
+    catalog
+        .alert_failed("rp-hook", std::slice::from_ref(&key), "timed out", t2)
+        .await
+        .expect("alert_failed");
+    let failures: Vec<_> = catalog
+        .alert_failures()
+        .await
+        .expect("alert_failures")
+        .into_iter()
+        .filter(|f| f.channel == "rp-hook")
+        .map(|f| (f.problem, f.at, f.error))
+        .collect();
+    assert_eq!(
+        failures,
+        [
+            (key.clone(), t2, "timed out".to_string()),
+            (other.clone(), t1, "HTTP 500".to_string()),
+        ],
+        "the newest failure per problem"
+    );
+    catalog
+        .alert_sent(
+            "rp-hook",
+            &[(key.clone(), "critical".to_string())],
+            std::slice::from_ref(&other),
+            t2,
+            "01AGENTA",
+        )
+        .await
+        .expect("alert_sent");
+    assert!(
+        catalog
+            .alert_failures()
+            .await
+            .expect("alert_failures")
+            .iter()
+            .all(|f| f.channel != "rp-hook"),
+        "a problem told (or resolved) forgets its failed delivery"
+    );
+    let told: Vec<_> = catalog
+        .alerts_told()
+        .await
+        .expect("alerts_told")
+        .into_iter()
+        .filter(|t| t.channel == "rp-hook")
+        .map(|t| (t.problem, t.severity, t.at))
+        .collect();
+    assert_eq!(told, [(key, "critical".to_string(), t2)]);
+}
+
+async fn destination_audits_keep_the_newest(catalog: &dyn Catalog) {
+    let first = DestinationAuditRecord {
+        destination: "rp-offsite".into(),
+        at: at("2026-02-02T00:00:00Z"),
+        objects: 4,
+        bytes: 8192,
+        backups: 2,
+        missing: 1,
+        problems: true,
+        error: None,
+    };
+    catalog
+        .record_destination_audit(&first)
+        .await
+        .expect("record_destination_audit");
+    let newer = DestinationAuditRecord {
+        at: at("2026-02-03T00:00:00Z"),
+        objects: 0,
+        bytes: 0,
+        backups: 0,
+        missing: 0,
+        error: Some("cannot list: access denied".into()),
+        ..first.clone()
+    };
+    catalog
+        .record_destination_audit(&newer)
+        .await
+        .expect("record_destination_audit");
+    let audits: Vec<_> = catalog
+        .destination_audits()
+        .await
+        .expect("destination_audits")
+        .into_iter()
+        .filter(|a| a.destination == "rp-offsite")
+        .collect();
+    assert_eq!(audits, [newer]);
+}
+
+async fn holdings_count_committed_copies_not_pruned(catalog: &dyn Catalog) {
+    for (id, started, status) in [
+        ("01RPA", "2026-02-01T00:00:00Z", CopyStatus::Committed),
+        ("01RPB", "2026-02-02T00:00:00Z", CopyStatus::Committed),
+        ("01RPC", "2026-02-03T00:00:00Z", CopyStatus::Missing),
+        ("01RPD", "2026-02-04T00:00:00Z", CopyStatus::Committed),
+    ] {
+        let mut shape = Shape::new(id, "rp", "shop", started);
+        shape.copies = vec![copy("rp-store", id, status)];
+        record(catalog, &shape).await;
+    }
+    catalog
+        .mark_pruned("01RPD", at("2026-02-05T00:00:00Z"), "keep_last")
+        .await
+        .expect("mark_pruned");
+    let holding = catalog
+        .holdings()
+        .await
+        .expect("holdings")
+        .into_iter()
+        .find(|h| h.destination == "rp-store")
+        .expect("rp-store holds copies");
+    assert_eq!(
+        (holding.copies, holding.bytes, holding.newest),
+        (2, 2 * 4096, Some(at("2026-02-02T00:00:00Z"))),
+        "committed copies of backups not pruned"
+    );
+}
