@@ -11,6 +11,7 @@ pub mod audit;
 pub mod backup;
 pub mod catalog_migrate;
 pub mod check;
+pub mod destinations;
 pub mod integrity;
 pub mod journal;
 pub mod keys;

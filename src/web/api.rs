@@ -1,5 +1,6 @@
 //! The HTTP API, `/api/v1/`: the same JSON documents as the CLI's `--json` (status, list,
-//! show, agents) and the operator's actions (back up, drill, verify, acknowledge a lost copy). Callers authenticate with
+//! show, agents), the problems and destinations reports, and the operator's actions (back
+//! up, drill, verify, acknowledge a lost copy). Callers authenticate with
 //! `Authorization: Bearer <token>` or the dashboard's session cookie, which must then send
 //! the session's CSRF token in `X-CSRF-Token` on a POST. `docs/openapi.json` describes every
 //! route, and a test keeps the two equal.
@@ -20,7 +21,7 @@ use super::actions::{act, verify_level};
 use super::auth::{self, CSRF_HEADER, Principal};
 use crate::catalog::{BackupStatus, ListFilter};
 use crate::engine::actions::Action;
-use crate::engine::{agents, problems, show, status};
+use crate::engine::{agents, destinations, problems, show, status};
 
 /// The OpenAPI 3 document of this API, kept in the repository.
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
@@ -42,6 +43,11 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<Arc<Web>>)> {
         (Method::POST, "/api/v1/drills", post(drill)),
         (Method::GET, "/api/v1/agents", get(agents_document)),
         (Method::GET, "/api/v1/problems", get(problems_document)),
+        (
+            Method::GET,
+            "/api/v1/destinations",
+            get(destinations_document),
+        ),
         (Method::GET, "/api/v1/openapi.json", get(openapi)),
     ]
 }
@@ -181,6 +187,18 @@ async fn problems_document(State(web): State<Arc<Web>>, headers: HeaderMap) -> R
     }
     document(
         problems::run(&web.context(), Utc::now())
+            .await
+            .and_then(|report| Ok(serde_json::to_value(report)?)),
+    )
+}
+
+/// Every destination: what it holds, its last audit, its free space.
+async fn destinations_document(State(web): State<Arc<Web>>, headers: HeaderMap) -> Response {
+    if let Err(refused) = caller(&web, &headers).await {
+        return refused;
+    }
+    document(
+        destinations::list(&web.context())
             .await
             .and_then(|report| Ok(serde_json::to_value(report)?)),
     )

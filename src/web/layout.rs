@@ -80,6 +80,7 @@ pub fn page(title: &str, who: Option<&Principal>, body: Markup) -> Markup {
                         nav aria-label="Main" {
                             a href="/" { "Overview" }
                             a href="/problems" { "Problems" }
+                            a href="/destinations" { "Destinations" }
                             a href="/fleet" { "Fleet" }
                             a href="/audit" { "Audit log" }
                         }

@@ -2,7 +2,8 @@
 //! listener and by `dbward serve` on a host that only watches a shared catalog. Pages are
 //! rendered on the server (maud, checked at compile time) and work without JavaScript; every
 //! read and action goes through the engine, never SQL. `auth.rs`: sessions, tokens, CSRF and
-//! the login rate limit; `pages.rs` and `layout.rs`: the HTML; `chart.rs`: the SVG chart;
+//! the login rate limit; `pages.rs` and `layout.rs`: the HTML (`problems.rs` and
+//! `destinations.rs` their own pages); `chart.rs`: the SVG chart;
 //! `api.rs`: the JSON API and its OpenAPI document; `actions.rs`: the operator's actions
 //! (through the engine's `actions`); `launch.rs`: runs the jobs they start.
 
@@ -10,6 +11,7 @@ mod actions;
 mod api;
 mod auth;
 mod chart;
+mod destinations;
 pub mod launch;
 mod layout;
 mod pages;

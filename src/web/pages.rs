@@ -34,6 +34,7 @@ pub fn routes() -> Router<Arc<Web>> {
         .route("/fleet", get(fleet))
         .route("/audit", get(audit))
         .route("/problems", get(super::problems::problems_page))
+        .route("/destinations", get(super::destinations::destinations_page))
         .merge(super::actions::routes())
         .merge(super::session::routes())
 }

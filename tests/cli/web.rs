@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::common::{Env, stderr, stdout};
 
 mod actions;
+mod destinations;
 mod openapi;
 mod problems;
 
