@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 pub use dbward_catalog::{
-    ActionRecord, ActorKind, BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog,
+    ActionRecord, ActorKind, AgentRef, BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog,
     CopyRecord, CopyStatus, Fire, HealthFacts, ListFilter, NewSession, NewVerification, Role,
     RunStatus, SessionRecord, SourceBinding, TokenRecord, UserRecord, create_private_dir,
 };

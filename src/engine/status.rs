@@ -39,6 +39,9 @@ pub struct LastGood {
     pub age_seconds: i64,
     pub copies: usize,
     pub off_host_copies: usize,
+    /// The agent that took it; `None` for backups imported by `catalog rebuild` or recorded
+    /// before catalog version 4.
+    pub agent: Option<crate::catalog::AgentRef>,
 }
 
 /// Judges every database of every schedule at `now`.
@@ -144,6 +147,7 @@ fn last_good(b: &BackupRecord, off_host: &BTreeSet<String>, now: DateTime<Utc>) 
         age_seconds: (now - b.started_at).num_seconds(),
         copies: committed.len(),
         off_host_copies: committed.iter().filter(|d| off_host.contains(**d)).count(),
+        agent: b.agent.clone(),
     }
 }
 

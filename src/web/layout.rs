@@ -64,6 +64,16 @@ svg.chart .point.failed { fill: var(--crit); }
 
 /// A whole page: `title`, the navigation for `who` (none on the login page), and `body`.
 pub fn page(title: &str, who: Option<&Principal>, body: Markup) -> Markup {
+    page_with_script(title, who, body, None)
+}
+
+/// [`page`] with a script of this origin that enhances it (the page works without it).
+pub fn page_with_script(
+    title: &str,
+    who: Option<&Principal>,
+    body: Markup,
+    script: Option<&str>,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -72,6 +82,7 @@ pub fn page(title: &str, who: Option<&Principal>, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · dbward" }
                 style { (PreEscaped(STYLE)) }
+                @if let Some(src) = script { script src=(src) defer {} }
             }
             body {
                 header {

@@ -2,8 +2,8 @@
 //! listener and by `dbward serve` on a host that only watches a shared catalog. Pages are
 //! rendered on the server (maud, checked at compile time) and work without JavaScript; every
 //! read and action goes through the engine, never SQL. `auth.rs`: sessions, tokens, CSRF and
-//! the login rate limit; `pages.rs` and `layout.rs`: the HTML (`problems.rs` and
-//! `destinations.rs` their own pages); `chart.rs`: the SVG chart;
+//! the login rate limit; `pages.rs` and `layout.rs`: the HTML (`overview.rs`, with its
+//! refresh script, `problems.rs` and `destinations.rs` their own pages); `chart.rs`: the SVG chart;
 //! `api.rs`: the JSON API and its OpenAPI document; `actions.rs`: the operator's actions
 //! (through the engine's `actions`); `launch.rs`: runs the jobs they start.
 
@@ -14,6 +14,7 @@ mod chart;
 mod destinations;
 pub mod launch;
 mod layout;
+mod overview;
 mod pages;
 mod problems;
 mod serve;
@@ -79,8 +80,9 @@ async fn security_headers(mut response: Response) -> Response {
     for (name, value) in [
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; connect-src 'self'; \
+             style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
         ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),

@@ -1,6 +1,7 @@
-//! The dashboard's pages: Overview (every schedule × database, by health), Database (its
-//! backups, the stored-size chart, the restore command, "Back up now" for operators),
-//! Backup (manifest, tables, warnings, copies, verifications), Fleet and the audit log. Each
+//! The dashboard's pages and their routes: Database (its backups, the stored-size chart, the
+//! restore command, "Back up now" and "Drill now" for operators), Backup (manifest, tables,
+//! warnings, copies, verifications, "Verify" and "Acknowledge lost" for operators), Fleet and
+//! the audit log (the Overview, Problems and Destinations have files of their own). Each
 //! reads through the engine; anonymous visitors are sent to the login page.
 
 use std::sync::Arc;
@@ -15,11 +16,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::auth::{self, Principal};
-use super::layout::{page, segment, shell_quote, state, state_name, when};
+use super::layout::{page, segment, shell_quote, when};
 use super::{Web, chart};
 use crate::catalog::{CopyStatus, ListFilter};
-use crate::engine::{access, actions, agents, show, status};
-use crate::policy::health::{Problem, State as Health};
+use crate::engine::{access, actions, agents, show};
 
 /// Backups a database page shows (and charts).
 const DATABASE_HISTORY: u32 = 100;
@@ -28,7 +28,8 @@ const AUDIT_ENTRIES: u32 = 200;
 
 pub fn routes() -> Router<Arc<Web>> {
     Router::new()
-        .route("/", get(overview))
+        .route("/", get(super::overview::overview))
+        .route("/assets/overview.js", get(super::overview::script))
         .route("/db/{source}/{database}", get(database))
         .route("/backup/{id}", get(backup))
         .route("/fleet", get(fleet))
@@ -78,112 +79,6 @@ pub fn html(markup: Markup) -> Response {
         axum::response::Html(markup.into_string()),
     )
         .into_response()
-}
-
-#[derive(Debug, Deserialize)]
-struct OverviewFilter {
-    source: Option<String>,
-    state: Option<String>,
-}
-
-async fn overview(
-    State(web): State<Arc<Web>>,
-    headers: HeaderMap,
-    Query(filter): Query<OverviewFilter>,
-) -> Page {
-    let who = visitor(&web, &headers).await?;
-    let ctx = web.context();
-    let now = Utc::now();
-    let report = status::run(&ctx, now).await.map_err(failure)?;
-    let source = filter.source.filter(|s| !s.is_empty());
-    let wanted = filter.state.filter(|s| !s.is_empty());
-    let count = |s: Health| report.databases.iter().filter(|d| d.state == s).count();
-    let shown: Vec<_> = report
-        .databases
-        .iter()
-        .filter(|d| source.as_ref().is_none_or(|s| *s == d.source))
-        .filter(|d| wanted.as_deref().is_none_or(|w| w == state_name(d.state)))
-        .collect();
-    let problems = |source: &str, database: Option<&str>| -> Vec<&Problem> {
-        report
-            .problems
-            .iter()
-            .filter(|p| p.source == source && p.database.as_deref() == database)
-            .collect()
-    };
-    let body = html! {
-        h1 { "Overview " (state(report.state)) }
-        ul.counts aria-label="Databases by state" {
-            li { strong { (report.databases.len()) } " databases" }
-            li { span.state.state-critical { (count(Health::Critical)) } " critical" }
-            li { span.state.state-warning { (count(Health::Warning)) } " warning" }
-            li { span.state.state-ok { (count(Health::Ok)) } " ok" }
-        }
-        form.filters method="get" action="/" {
-            div {
-                label for="source" { "Source" }
-                select id="source" name="source" {
-                    option value="" { "All" }
-                    @for s in &ctx.config.sources {
-                        option value=(s.name) selected[source.as_deref() == Some(&s.name)] { (s.name) }
-                    }
-                }
-            }
-            div {
-                label for="state" { "State" }
-                select id="state" name="state" {
-                    option value="" { "All" }
-                    @for s in [Health::Critical, Health::Warning, Health::Ok, Health::Unknown] {
-                        option value=(state_name(s)) selected[wanted.as_deref() == Some(state_name(s))] { (s.label()) }
-                    }
-                }
-            }
-            button type="submit" { "Filter" }
-        }
-        div.scroll {
-            table {
-                caption.muted { (shown.len()) " of " (report.databases.len()) " shown" }
-                thead { tr {
-                    th scope="col" { "Database" } th scope="col" { "State" }
-                    th scope="col" { "Schedules" } th scope="col" { "Last good backup" }
-                    th scope="col" { "Last drill" } th scope="col" { "Problem" }
-                } }
-                tbody {
-                    @for d in &shown {
-                        tr class={"row-" (state_name(d.state))} {
-                            td {
-                                @match &d.database {
-                                    Some(db) => a href={"/db/" (segment(&d.source)) "/" (segment(db))} { (d.source) "/" (db) },
-                                    None => { (d.source) "/*" },
-                                }
-                            }
-                            td { (state(d.state)) }
-                            td { (d.schedules.join(", ")) }
-                            td {
-                                @match &d.last_good {
-                                    Some(g) => { a href={"/backup/" (segment(&g.id))} { (when(g.started_at, now)) }
-                                        br; span.muted { (g.copies) " copies, " (g.off_host_copies) " off-host" } },
-                                    None => span.muted { "never" },
-                                }
-                            }
-                            td { @match d.last_drill { Some(at) => (when(at, now)), None => span.muted { "never" } } }
-                            td {
-                                @for p in problems(&d.source, d.database.as_deref()) {
-                                    div { strong { (p.kind.as_str()) } ": " (p.message) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        @let general = report.problems.iter().filter(|p| p.database.is_none() && !shown.iter().any(|d| d.database.is_none() && d.source == p.source)).collect::<Vec<_>>();
-        @if !general.is_empty() {
-            h2 { "Other problems" }
-            ul { @for p in general { li { strong { (p.kind.as_str()) } " " (p.source) ": " (p.message) } } }
-        }
-    };
-    Ok(html(page("Overview", Some(&who), body)))
 }
 
 /// What the page says after an action's form sent the browser back to it.

@@ -634,7 +634,16 @@ fn the_dashboard_in_a_real_browser() {
     let shop = backups(&env, "shop");
     assert_eq!(shop.len(), before + 1, "Back up now made one backup");
     assert_eq!(shop[0]["status"], "succeeded");
-    for page in ["login", "overview", "database", "backup", "fleet", "audit"] {
+    for page in [
+        "login",
+        "overview",
+        "problems",
+        "destinations",
+        "database",
+        "backup",
+        "fleet",
+        "audit",
+    ] {
         let shot = screenshots.join(format!("{page}.png"));
         assert!(shot.is_file(), "no screenshot {}", shot.display());
     }

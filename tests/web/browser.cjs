@@ -85,6 +85,40 @@ async function main() {
     expect((await page.locator('tbody tr').count()) >= 1 && !(await page.textContent('tbody')).includes('shop/shop'),
       'the state filter shows only critical rows');
 
+    await page.goto(`${base}/`);
+    await page.selectOption('#agent', { index: 1 });
+    await Promise.all([page.waitForNavigation(), page.click('button:text("Filter")')]);
+    expect(new URL(page.url()).searchParams.get('agent') !== '' && (await page.locator('tbody tr').count()) >= 2,
+      'the agent filter keeps the databases that agent backed up');
+    await page.goto(`${base}/?agent=no-such-agent`);
+    expect((await page.locator('tbody tr').count()) === 0, 'an agent that backed nothing up shows no row');
+
+    // Auto-refresh: a drill clicked in another tab appears on the overview without a reload.
+    await page.goto(`${base}/`);
+    const shopDrill = page.locator('tr', { has: page.locator('a', { hasText: 'shop/shop' }) }).locator('td.drill');
+    expect((await shopDrill.textContent()).trim() === 'never', 'shop/shop was never drilled');
+    await page.evaluate(() => { window.dbwardMarker = 'the same page'; });
+    const tab = await context.newPage();
+    await tab.goto(`${base}/db/shop/shop`);
+    await Promise.all([tab.waitForNavigation(), tab.click('text=Drill now')]);
+    expect(tab.url().includes('started=drill'), 'Drill now says it started');
+    await tab.close();
+    let drilled = false;
+    for (let i = 0; i < 120 && !drilled; i++) {
+      await page.waitForTimeout(500);
+      drilled = (await shopDrill.textContent()).trim() !== 'never';
+    }
+    expect(drilled, 'the overview refreshed itself to show the drill');
+    expect((await page.evaluate(() => window.dbwardMarker)) === 'the same page', 'without reloading the page');
+    expect((await page.textContent('[role=status]')).startsWith('Refreshed at'), 'and says when it refreshed');
+
+    await page.goto(`${base}/problems`);
+    expect((await page.textContent('tbody')).includes('crm/crm'), 'the problems page lists crm/crm');
+    await shot(page, 'problems');
+    await page.goto(`${base}/destinations`);
+    expect((await page.textContent('tbody')).includes('local'), 'the destinations page lists local');
+    await shot(page, 'destinations');
+
     await page.goto(`${base}/db/crm/crm`);
     const points = await page.locator('svg.chart circle.point').count();
     const rows = await page.locator('table tbody tr').count();
