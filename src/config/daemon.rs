@@ -35,6 +35,8 @@ pub(super) struct RawDaemon {
 pub(super) struct RawHttp {
     listen: Option<String>,
     trust_proxy: Option<bool>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
 }
 
 /// When `audit` runs by default: daily at 03:30 (in `[daemon] timezone`).
@@ -85,6 +87,16 @@ pub struct HttpConfig {
     /// Believe a reverse proxy's `X-Forwarded-Proto` (session cookies become `Secure` over
     /// HTTPS) and `X-Forwarded-For` (the login limit counts the browser's address).
     pub trust_proxy: bool,
+    /// `tls_cert` and `tls_key`: serve HTTPS with this certificate (chain) and key, PEM
+    /// files read when the listener starts (a new certificate takes a restart).
+    pub tls: Option<TlsFiles>,
+}
+
+/// The certificate chain and private key of the listener's TLS, as PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
 }
 
 fn key(table: &str, k: &str) -> String {
@@ -192,13 +204,37 @@ pub(super) fn validate_labels(labels: &[String], what: &str) -> Result<(), Strin
 }
 
 /// Validates `[http]`: absent is off; present without `listen` is the loopback default.
-pub(super) fn validate_http(raw: Option<RawHttp>) -> Result<Option<HttpConfig>, String> {
+/// Relative `tls_cert` and `tls_key` are anchored at `base`, the config file's folder.
+pub(super) fn validate_http(
+    raw: Option<RawHttp>,
+    base: &std::path::Path,
+) -> Result<Option<HttpConfig>, String> {
     let Some(raw) = raw else { return Ok(None) };
     let text = raw.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
     let listen = parse_listen(text).map_err(|e| format!("{}: {e}", key("http", "listen")))?;
+    let tls = match (raw.tls_cert, raw.tls_key) {
+        (None, None) => None,
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: super::raw::anchored(base, &cert),
+            key: super::raw::anchored(base, &key),
+        }),
+        (Some(_), None) => {
+            return Err(format!(
+                "{}: required with `tls_cert` (the certificate's private key, PEM)",
+                key("http", "tls_key")
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(format!(
+                "{}: required with `tls_key` (the certificate chain, PEM)",
+                key("http", "tls_cert")
+            ));
+        }
+    };
     Ok(Some(HttpConfig {
         listen,
         trust_proxy: raw.trust_proxy.unwrap_or(false),
+        tls,
     }))
 }
 

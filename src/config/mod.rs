@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use dbward_core::Engine;
 use dbward_core::secret::SecretString;
 
-pub use daemon::{DEFAULT_LISTEN, DaemonConfig, HttpConfig, parse_listen};
+pub use daemon::{DEFAULT_LISTEN, DaemonConfig, HttpConfig, TlsFiles, parse_listen};
 pub use secret::SecretRef;
 pub use units::{parse_duration, parse_size};
 

@@ -602,7 +602,7 @@ pub fn validate(raw: RawConfig, base: &Path, deferred: &Deferred) -> Result<Conf
 
     let integrity = validate_integrity(raw.integrity, base, &state_dir)?;
     let daemon = validate_daemon(raw.daemon, parallelism)?;
-    let http = validate_http(raw.http)?;
+    let http = validate_http(raw.http, base)?;
 
     Ok(Config {
         file: PathBuf::new(),

@@ -24,18 +24,26 @@ pub async fn serve(
     listen: SocketAddr,
     shared: Arc<Shared>,
     web: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
     stop: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(
-        "serving the dashboard, /api/v1, /metrics, /healthz and /readyz on http://{listen}"
+        "serving the dashboard, /api/v1, /metrics, /healthz and /readyz on {scheme}://{listen}"
     );
     if !listen.ip().is_loopback() {
-        tracing::warn!(
-            "{listen} is reachable from other hosts without TLS, and /metrics without authentication: keep it on a private network or behind a TLS proxy"
-        );
+        if tls.is_some() {
+            tracing::warn!(
+                "{listen} is reachable from other hosts, and /metrics without authentication: keep it on a private network"
+            );
+        } else {
+            tracing::warn!(
+                "{listen} is reachable from other hosts without TLS, and /metrics without authentication: keep it on a private network, set [http] tls_cert and tls_key, or put it behind a TLS proxy"
+            );
+        }
     }
     let app = Router::new()
         .route("/metrics", get(metrics_page))
@@ -44,12 +52,9 @@ pub async fn serve(
         .with_state(shared)
         .merge(web);
     Ok(tokio::spawn(async move {
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await;
+        let served =
+            crate::web::listen::serve(listener, app, tls, async move { stop.cancelled().await })
+                .await;
         if let Err(e) = served {
             tracing::error!("the HTTP listener on {listen} stopped: {e}");
         }

@@ -169,8 +169,9 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
     let listen = options.listen.or(config.http.as_ref().map(|h| h.listen));
     let http = match listen {
         Some(listen) => {
-            let web = web_router(&shared, listen).await?;
-            Some(http::serve(listen, shared.clone(), web, http_stop.clone()).await?)
+            let tls = web::tls_of(&ctx)?;
+            let web = web_router(&shared, listen, tls.is_some()).await?;
+            Some(http::serve(listen, shared.clone(), web, tls, http_stop.clone()).await?)
         }
         None => None,
     };
@@ -254,7 +255,11 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
 /// The dashboard and API for the listener (refused on a non-loopback address until a user
 /// or token exists), and the local task that starts the backups they ask for: each takes a
 /// job slot like a scheduled one and is interrupted with the daemon.
-async fn web_router(shared: &Arc<Shared>, listen: SocketAddr) -> anyhow::Result<axum::Router> {
+async fn web_router(
+    shared: &Arc<Shared>,
+    listen: SocketAddr,
+    tls: bool,
+) -> anyhow::Result<axum::Router> {
     let ctx = shared.context();
     web::refuse_unprotected(listen, &ctx).await?;
     let trust_proxy = ctx.config.http.as_ref().is_some_and(|h| h.trust_proxy);
@@ -276,6 +281,7 @@ async fn web_router(shared: &Arc<Shared>, listen: SocketAddr) -> anyhow::Result<
         contexts,
         launcher,
         trust_proxy,
+        tls,
     ))))
 }
 

@@ -101,14 +101,14 @@ pub async fn principal(web: &Web, headers: &HeaderMap) -> anyhow::Result<Option<
         }))
 }
 
-/// Whether the browser reached us over HTTPS: only a trusted proxy can say so (dbward
-/// itself serves plain HTTP for now).
+/// Whether the browser reached us over HTTPS: dbward's own TLS, or a trusted proxy's.
 pub fn over_https(web: &Web, headers: &HeaderMap) -> bool {
-    web.trust_proxy
-        && headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+    web.tls
+        || (web.trust_proxy
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("https")))
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, path `/`, Secure over HTTPS;

@@ -14,6 +14,7 @@ mod chart;
 mod destinations;
 pub mod launch;
 mod layout;
+pub mod listen;
 mod overview;
 mod pages;
 mod problems;
@@ -41,23 +42,32 @@ pub struct Web {
     limiter: auth::LoginLimiter,
     /// `[http] trust_proxy`: believe `X-Forwarded-Proto` and `X-Forwarded-For`.
     trust_proxy: bool,
+    /// Served over TLS (`[http] tls_cert`): session cookies are `Secure`.
+    tls: bool,
 }
 
 impl std::fmt::Debug for Web {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Web")
             .field("trust_proxy", &self.trust_proxy)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
 
 impl Web {
-    pub fn new(contexts: Contexts, launcher: launch::Launcher, trust_proxy: bool) -> Web {
+    pub fn new(
+        contexts: Contexts,
+        launcher: launch::Launcher,
+        trust_proxy: bool,
+        tls: bool,
+    ) -> Web {
         Web {
             contexts,
             launcher,
             limiter: auth::LoginLimiter::default(),
             trust_proxy,
+            tls,
         }
     }
 
@@ -105,4 +115,13 @@ pub async fn refuse_unprotected(listen: SocketAddr, ctx: &Context) -> anyhow::Re
          `dbward token create NAME --role viewer`) or listen on 127.0.0.1"
     ))
     .into())
+}
+
+/// The listener's TLS, when `[http] tls_cert` and `tls_key` are set: read now, so that a
+/// missing or bad file stops the start with its name.
+pub fn tls_of(ctx: &Context) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
+    match ctx.config.http.as_ref().and_then(|h| h.tls.as_ref()) {
+        Some(files) => Ok(Some(listen::load(files)?)),
+        None => Ok(None),
+    }
 }

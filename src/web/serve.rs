@@ -22,18 +22,21 @@ pub async fn serve(ctx: Arc<Context>, listen: SocketAddr) -> anyhow::Result<u8> 
                 contexts.clone(),
                 Box::new(|request| request),
             ));
-            let app = router(Arc::new(Web::new(contexts, launcher, trust_proxy)));
+            let tls = super::tls_of(&contexts())?;
+            let app = router(Arc::new(Web::new(
+                contexts,
+                launcher,
+                trust_proxy,
+                tls.is_some(),
+            )));
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
             let mut terminate = signal(SignalKind::terminate())?;
             let mut interrupt = signal(SignalKind::interrupt())?;
-            tracing::info!("serving the dashboard and /api/v1 on http://{listen}");
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            tracing::info!("serving the dashboard and /api/v1 on {scheme}://{listen}");
+            super::listen::serve(listener, app, tls, async move {
                 tokio::select! {
                     _ = terminate.recv() => {}
                     _ = interrupt.recv() => {}

@@ -19,6 +19,7 @@ mod actions;
 mod destinations;
 mod openapi;
 mod problems;
+mod tls;
 
 const SOURCE_PASSWORD: &str = "leak-canary-source-pw-7731";
 const ALICE_PASSWORD: &str = "alice-operator-pw-4402";
