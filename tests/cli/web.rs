@@ -17,6 +17,7 @@ use crate::common::{Env, stderr, stdout};
 
 mod actions;
 mod destinations;
+mod leaks;
 mod openapi;
 mod problems;
 mod tls;
@@ -29,6 +30,11 @@ const DEADLINE: Duration = Duration::from_secs(90);
 /// Two SQLite sources with a backup each, then `crm`'s file gone and its backup failed; and
 /// a PostgreSQL source whose password must never be shown.
 fn env() -> Env {
+    env_with("")
+}
+
+/// [`env`] with `extra` tables at the end of the config, in force for the backups.
+fn env_with(extra: &str) -> Env {
     let env = Env::new(&format!(
         "state_dir = \"state\"\n\
          [[source]]\nname = \"shop\"\nengine = \"sqlite\"\npath = \"shop.db\"\n\
@@ -38,7 +44,7 @@ fn env() -> Env {
          [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n\
          [[schedule]]\nname = \"manual\"\nsources = [\"shop\", \"crm\", \"pg\"]\n\
          destinations = [\"local\"]\n\
-         [daemon]\naudit = \"off\"\nprune = \"off\"\n"
+         [daemon]\naudit = \"off\"\nprune = \"off\"\n{extra}"
     ));
     for db in ["shop", "crm"] {
         rusqlite::Connection::open(env.path(&format!("{db}.db")))
@@ -204,9 +210,13 @@ impl Client {
         (status, headers, body)
     }
 
+    /// GETs `path`; an API answer is checked against docs/openapi.json.
     async fn get(&mut self, path: &str, auth: Auth<'_>) -> (StatusCode, String) {
         let request = auth.apply(self.http.get(format!("{}{path}", self.base)));
         let (status, _, body) = self.send(request).await;
+        if path.starts_with("/api/") {
+            openapi::conforms("GET", path, status.as_u16(), &body);
+        }
         (status, body)
     }
 
@@ -230,6 +240,7 @@ impl Client {
             request = request.header("X-CSRF-Token", csrf);
         }
         let (status, _, body) = self.send(request).await;
+        openapi::conforms("POST", "/api/v1/backups", status.as_u16(), &body);
         (status, body)
     }
 
@@ -359,7 +370,13 @@ async fn the_api_answers_like_the_cli_refuses_the_wrong_caller_and_leaks_nothing
     let mut client = Client::new(&server.base);
 
     // No or unknown credentials: 401, for every read.
-    for path in ["/api/v1/status", "/api/v1/backups", "/api/v1/agents"] {
+    for path in [
+        "/api/v1/status",
+        "/api/v1/backups",
+        "/api/v1/agents",
+        "/api/v1/problems",
+        "/api/v1/destinations",
+    ] {
         let (status, body) = client.get(path, Auth::None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
         let (status, _) = client.get(path, Auth::Bearer("dbward_not-a-token")).await;

@@ -106,3 +106,27 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<
         }
     }
 }
+
+#[test]
+fn the_check_catches_a_document_that_strays_from_its_schema() {
+    let doc: Value = serde_json::from_str(DOCUMENT).unwrap();
+    let schema = &doc["components"]["schemas"]["Destinations"];
+    let mut errors = Vec::new();
+    let stray = serde_json::json!({"destinations": [{"name": 7, "configured": true}]});
+    check(&doc, schema, &stray, "$", &mut errors);
+    assert!(
+        errors.iter().any(|e| e.contains("$.destinations[0].name"))
+            && errors
+                .iter()
+                .any(|e| e.contains("lacks the required copies")),
+        "{errors:?}"
+    );
+    assert!(matches_template(
+        "/api/v1/backups/{id}/verify",
+        "/api/v1/backups/01J/verify"
+    ));
+    assert!(!matches_template(
+        "/api/v1/backups/{id}",
+        "/api/v1/backups/01J/verify"
+    ));
+}

@@ -109,6 +109,12 @@ async fn the_dashboard_serves_https_from_certificate_files_with_secure_cookies()
             .all(|v| v.to_str().unwrap().contains("; Secure")),
         "every cookie is Secure over TLS"
     );
+    let key = std::fs::read_to_string(env.path("key.pem")).unwrap();
+    let key_body = key.lines().nth(1).unwrap();
+    assert!(
+        client.seen.iter().all(|body| !body.contains(key_body)),
+        "the key is in a response"
+    );
     drop(server);
 
     // The daemon's listener serves the same way (its /healthz too).
