@@ -12,7 +12,7 @@ use super::Context;
 use super::alerts::problem_key;
 use crate::catalog::{BackupRecord, ListFilter};
 use crate::policy::health::{Problem, Proofs, State};
-use crate::policy::since::since;
+use crate::policy::since::{dated, since};
 
 /// What `GET /api/v1/problems` answers.
 #[derive(Debug, Serialize)]
@@ -80,12 +80,13 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<ProblemsRe
                 error: Some(failure.error),
             });
     }
-    // Each database's history is read once, however many problems it has.
+    // Each database's history is read once, however many problems it has, and only for
+    // problems it dates.
     let mut histories: BTreeMap<(String, String), (Vec<BackupRecord>, Proofs)> = BTreeMap::new();
     let mut problems = Vec::with_capacity(report.problems.len());
     for problem in report.problems {
         let since = match &problem.database {
-            Some(database) => {
+            Some(database) if dated(problem.kind) => {
                 let key = (problem.source.clone(), database.clone());
                 if !histories.contains_key(&key) {
                     let backups = ctx
@@ -103,7 +104,7 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<ProblemsRe
                 let (backups, proofs) = &histories[&key];
                 since(problem.kind, backups, proofs)
             }
-            None => None,
+            _ => None,
         };
         let mut alerts = deliveries
             .get(&problem_key(&problem))

@@ -19,6 +19,11 @@ use dbward_catalog::{BackupRecord, BackupStatus, CopyStatus, Proofs};
 
 use super::health::Kind;
 
+/// Whether [`since`] reads anything for `kind` (the caller then need not read the history).
+pub fn dated(kind: Kind) -> bool {
+    !matches!(kind, Kind::Copies | Kind::AgentDead | Kind::Unserved)
+}
+
 /// When the condition of a problem of `kind` started, as far as `backups` (newest first) and
 /// `proofs` tell.
 pub fn since(kind: Kind, backups: &[BackupRecord], proofs: &Proofs) -> Option<DateTime<Utc>> {
@@ -160,5 +165,6 @@ mod tests {
             Some(at("2026-02-20T00:00:00Z"))
         );
         assert_eq!(since(Kind::Copies, &history, &proofs), None);
+        assert!(!dated(Kind::Copies) && dated(Kind::MissingCopy));
     }
 }
