@@ -85,7 +85,7 @@ async fn migrate(globals: &Globals, to: &str) -> anyhow::Result<u8> {
     } else {
         println!("{}: copied and verified", report.from);
         for t in &report.tables {
-            println!("{:<14} {:>8} rows, {:>8} added", t.table, t.rows, t.added);
+            println!("{:<18} {:>8} rows, {:>8} added", t.table, t.rows, t.added);
         }
     }
     Ok(0)

@@ -78,7 +78,7 @@ fn a_sqlite_catalog_migrated_to_postgres_serves_backup_list_and_status() {
         let added = if round == 0 { 2 } else { 0 };
         assert!(
             text.contains(&format!(
-                "backups               2 rows,        {added} added"
+                "backups                   2 rows,        {added} added"
             )),
             "{text}"
         );
