@@ -1,7 +1,7 @@
-//! The stored size of a database's backups over time, as an inline SVG drawn on the server:
-//! no script and no chart library to ship, it prints and scales, and each point carries a
-//! `<title>` that screen readers and hover show. One point per backup; a backup that stored
-//! nothing (failed, skipped) sits on the baseline, drawn as a failure.
+//! A database's backups over time (dump size, stored size, duration), as inline SVG drawn on
+//! the server: no script and no chart library to ship, it prints and scales, and each point
+//! carries a `<title>` that screen readers and hover show. One point per backup; a failed or
+//! skipped one is drawn as a failure, on the baseline when it recorded no value.
 
 use maud::{Markup, html};
 
@@ -21,8 +21,46 @@ pub struct Point {
     pub label: String,
 }
 
-/// Places `backups` (any order) by start time and stored size, oldest left.
-pub fn points(backups: &[BackupRecord]) -> Vec<Point> {
+/// What a chart plots per backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Series {
+    StoredSize,
+    DumpSize,
+    Duration,
+}
+
+impl Series {
+    pub const ALL: [Series; 3] = [Series::DumpSize, Series::StoredSize, Series::Duration];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Series::StoredSize => "Stored size",
+            Series::DumpSize => "Dump size",
+            Series::Duration => "Duration",
+        }
+    }
+
+    /// The backup's value: bytes, or milliseconds.
+    fn value(self, b: &BackupRecord) -> Option<u64> {
+        match self {
+            Series::StoredSize => b.stored_bytes,
+            Series::DumpSize => b.dump_bytes,
+            Series::Duration => b
+                .duration()
+                .and_then(|d| u64::try_from(d.num_milliseconds()).ok()),
+        }
+    }
+
+    fn show(self, value: u64) -> String {
+        match self {
+            Series::StoredSize | Series::DumpSize => human_bytes(value),
+            Series::Duration => format!("{:.1} s", value as f64 / 1000.0),
+        }
+    }
+}
+
+/// Places `backups` (any order) by start time and their value of `series`, oldest left.
+pub fn points(backups: &[BackupRecord], series: Series) -> Vec<Point> {
     let mut sorted: Vec<&BackupRecord> = backups.iter().collect();
     sorted.sort_by_key(|b| b.started_at);
     let (Some(first), Some(last)) = (sorted.first(), sorted.last()) else {
@@ -33,7 +71,7 @@ pub fn points(backups: &[BackupRecord]) -> Vec<Point> {
         .max(1) as f64;
     let max = sorted
         .iter()
-        .filter_map(|b| b.stored_bytes)
+        .filter_map(|b| series.value(b))
         .max()
         .unwrap_or(0)
         .max(1) as f64;
@@ -46,33 +84,30 @@ pub fn points(backups: &[BackupRecord]) -> Vec<Point> {
             } else {
                 (b.started_at - first.started_at).num_milliseconds() as f64 / span
             };
-            let size = b.stored_bytes.unwrap_or(0);
+            let value = series.value(b);
             let failed = !matches!(b.status, BackupStatus::Succeeded | BackupStatus::Degraded);
             Point {
                 x: PAD + along * (WIDTH - 2.0 * PAD),
-                y: HEIGHT - PAD - (size as f64 / max) * (HEIGHT - 2.0 * PAD),
+                y: HEIGHT - PAD - (value.unwrap_or(0) as f64 / max) * (HEIGHT - 2.0 * PAD),
                 failed,
                 label: format!(
                     "{} {}: {}",
                     b.started_at.format("%Y-%m-%d %H:%M"),
                     b.status,
-                    if failed && b.stored_bytes.is_none() {
-                        "nothing stored".to_string()
-                    } else {
-                        human_bytes(size)
-                    }
+                    value.map_or_else(|| "nothing recorded".to_string(), |v| series.show(v))
                 ),
             }
         })
         .collect()
 }
 
-/// The chart, with a line through the stored sizes and the largest size as its scale.
-pub fn stored_size(backups: &[BackupRecord]) -> Markup {
-    let points = points(backups);
+/// The chart of `series`, with a line through the good backups' values and the largest
+/// value as its scale.
+pub fn chart(backups: &[BackupRecord], series: Series) -> Markup {
+    let points = points(backups, series);
     let max = backups
         .iter()
-        .filter_map(|b| b.stored_bytes)
+        .filter_map(|b| series.value(b))
         .max()
         .unwrap_or(0);
     let line: Vec<String> = points
@@ -82,10 +117,10 @@ pub fn stored_size(backups: &[BackupRecord]) -> Markup {
         .collect();
     html! {
         svg.chart viewBox={"0 0 " (WIDTH) " " (HEIGHT)} role="img"
-            aria-label={"Stored size of " (backups.len()) " backups, up to " (human_bytes(max))} {
+            aria-label={(series.title()) " of " (backups.len()) " backups, up to " (series.show(max))} {
             line.axis x1=(PAD) y1=(HEIGHT - PAD) x2=(WIDTH - PAD) y2=(HEIGHT - PAD) {}
             line.axis x1=(PAD) y1=(PAD) x2=(PAD) y2=(HEIGHT - PAD) {}
-            text x=(PAD + 4.0) y=(PAD - 8.0) { (human_bytes(max)) }
+            text x=(PAD + 4.0) y=(PAD - 8.0) { (series.show(max)) }
             @if line.len() > 1 {
                 polyline.trend points=(line.join(" ")) {}
             }
@@ -133,30 +168,54 @@ mod tests {
             backup("2026-01-01T00:00:00Z", BackupStatus::Succeeded, Some(100)),
             backup("2026-01-02T00:00:00Z", BackupStatus::Failed, None),
         ];
-        let p = points(&backups);
+        let p = points(&backups, Series::StoredSize);
         assert_eq!(p.len(), 3);
         assert!(p[0].x < p[1].x && p[1].x < p[2].x);
         assert!(p[1].failed && !p[0].failed && !p[2].failed);
         assert_eq!(p[1].y, HEIGHT - PAD, "nothing stored: on the baseline");
         assert_eq!(p[2].y, PAD, "the largest at the top");
         assert!(
-            p[1].label.contains("failed: nothing stored"),
+            p[1].label.contains("failed: nothing recorded"),
             "{}",
             p[1].label
         );
-        let svg = stored_size(&backups).into_string();
+        let svg = chart(&backups, Series::StoredSize).into_string();
         assert_eq!(svg.matches("<circle").count(), 3, "{svg}");
         assert_eq!(svg.matches("class=\"point failed\"").count(), 1, "{svg}");
     }
 
     #[test]
+    fn durations_and_dump_sizes_are_plotted_too() {
+        let mut slow = backup("2026-01-01T00:00:00Z", BackupStatus::Succeeded, Some(10));
+        slow.finished_at = Some("2026-01-01T00:01:00Z".parse().unwrap());
+        slow.dump_bytes = Some(1000);
+        let mut quick = backup("2026-01-02T00:00:00Z", BackupStatus::Failed, None);
+        quick.finished_at = Some("2026-01-02T00:00:06Z".parse().unwrap());
+        let p = points(&[slow.clone(), quick.clone()], Series::Duration);
+        assert_eq!(p[0].y, PAD, "the slowest at the top");
+        assert!(
+            p[1].failed && p[1].label.ends_with("6.0 s"),
+            "{}",
+            p[1].label
+        );
+        let svg = chart(&[slow, quick], Series::DumpSize).into_string();
+        assert!(
+            svg.contains("aria-label=\"Dump size of 2 backups, up to 1000 B\""),
+            "{svg}"
+        );
+    }
+
+    #[test]
     fn no_backups_no_points_and_one_sits_in_the_middle() {
-        assert!(points(&[]).is_empty());
-        let one = points(&[backup(
-            "2026-01-01T00:00:00Z",
-            BackupStatus::Succeeded,
-            Some(5),
-        )]);
+        assert!(points(&[], Series::Duration).is_empty());
+        let one = points(
+            &[backup(
+                "2026-01-01T00:00:00Z",
+                BackupStatus::Succeeded,
+                Some(5),
+            )],
+            Series::StoredSize,
+        );
         assert_eq!(one[0].x, WIDTH / 2.0);
     }
 }

@@ -1,4 +1,4 @@
-//! The dashboard's pages and their routes: Database (its backups, the stored-size chart, the
+//! The dashboard's pages and their routes: Database (its backups, charts of sizes and durations, the
 //! restore command, "Back up now" and "Drill now" for operators), Backup (manifest, tables,
 //! warnings, copies, verifications, "Verify" and "Acknowledge lost" for operators), Fleet and
 //! the audit log (the Overview, Problems and Destinations have files of their own). Each
@@ -159,8 +159,13 @@ async fn database(
         }
         h2 { "Restore the newest good backup" }
         pre { code { (restore) } }
-        h2 { "Stored size per backup" }
-        @if backups.is_empty() { p.muted { "No backups recorded." } } @else { (chart::stored_size(&backups)) }
+        @if backups.is_empty() { p.muted { "No backups recorded." } }
+        @else {
+            @for series in chart::Series::ALL {
+                h2 { (series.title()) " per backup" }
+                (chart::chart(&backups, series))
+            }
+        }
         h2 { "Backups" }
         div.scroll { table {
             thead { tr {

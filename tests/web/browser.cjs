@@ -120,7 +120,8 @@ async function main() {
     await shot(page, 'destinations');
 
     await page.goto(`${base}/db/crm/crm`);
-    const points = await page.locator('svg.chart circle.point').count();
+    const points = await page.locator('svg.chart[aria-label^="Stored size"] circle.point').count();
+    expect((await page.locator('svg.chart').count()) === 3, 'three charts: dump size, stored size, duration');
     const rows = await page.locator('table tbody tr').count();
     expect(points === rows && rows === 2, `the chart has one point per backup (${points} points, ${rows} backups)`);
     expect((await page.textContent('pre code')).includes('dbward restore --latest --source crm --database crm'),
