@@ -40,6 +40,7 @@ tr.row-ok td:first-child { border-left: .3rem solid var(--ok); }
 .counts { display: flex; flex-wrap: wrap; gap: .75rem; margin-bottom: 1rem; padding: 0; list-style: none; }
 .counts li { padding: .4rem .8rem; border: 1px solid var(--line); border-radius: .4rem; }
 form.inline { display: inline; }
+.actions { display: flex; flex-wrap: wrap; gap: .5rem; margin-bottom: 1rem; }
 form.filters { display: flex; flex-wrap: wrap; gap: .75rem; align-items: end; margin-bottom: 1rem; }
 label { display: block; font-weight: 600; }
 input, select, button { font: inherit; padding: .35rem .6rem; border: 1px solid var(--line);
