@@ -117,6 +117,8 @@ pub async fn admit(ctx: &Context, actor: Actor<'_>, action: &Action) -> Result<A
             verb: action.verb(),
         });
     }
+    // What the audit log names: a backup by its whole id, however the caller abbreviated it.
+    let mut target = action.target();
     let admitted = match action {
         Action::Backup { source, database } => {
             configured_database(ctx, source, database)?;
@@ -168,6 +170,7 @@ pub async fn admit(ctx: &Context, actor: Actor<'_>, action: &Action) -> Result<A
                     backup.id
                 )));
             }
+            target = backup.id.clone();
             Admitted::Run(Job::Verify {
                 selection: Selection::One(backup.id),
                 level: *level,
@@ -177,17 +180,17 @@ pub async fn admit(ctx: &Context, actor: Actor<'_>, action: &Action) -> Result<A
             backup_id,
             destination,
         } => {
-            acknowledge(ctx, backup_id, destination).await?;
+            let id = acknowledge(ctx, backup_id, destination).await?;
+            target = format!("{id} on {destination}");
             Admitted::Done
         }
     };
-    super::access::record(ctx, actor.kind, actor.name, action.verb(), &action.target()).await?;
+    super::access::record(ctx, actor.kind, actor.name, action.verb(), &target).await?;
     tracing::info!(
-        "{} ({}) asked to {} {}",
+        "{} ({}) asked to {} {target}",
         actor.name,
         actor.kind,
         action.verb(),
-        action.target()
     );
     Ok(admitted)
 }
@@ -206,8 +209,9 @@ fn configured_database(ctx: &Context, source: &str, database: &str) -> Result<()
     Ok(())
 }
 
-/// Marks the missing copy of `backup_id` on `destination` acknowledged.
-async fn acknowledge(ctx: &Context, backup_id: &str, destination: &str) -> Result<(), Refusal> {
+/// Marks the missing copy of `backup_id` on `destination` acknowledged; returns the
+/// backup's whole id.
+async fn acknowledge(ctx: &Context, backup_id: &str, destination: &str) -> Result<String, Refusal> {
     let Some((backup, _)) = ctx
         .catalog
         .get(backup_id)
@@ -235,7 +239,7 @@ async fn acknowledge(ctx: &Context, backup_id: &str, destination: &str) -> Resul
         .set_copy_status(&backup.id, destination, CopyStatus::Acknowledged)
         .await
         .map_err(anyhow::Error::from)?;
-    Ok(())
+    Ok(backup.id)
 }
 
 /// Runs an admitted job to its end, recorded in the catalog and told to the alerts like the
