@@ -1,5 +1,6 @@
-//! The dashboard's pages and their routes: Database (its backups, charts of sizes and durations, the
-//! restore command, "Back up now" and "Drill now" for operators), Backup (manifest, tables,
+//! The dashboard's pages and their routes: Database (its backups and drills, charts of sizes
+//! and durations, the restore command, "Back up now" and "Drill now" for operators), Backup
+//! (manifest, tables,
 //! warnings, copies, verifications, "Verify" and "Acknowledge lost" for operators), Fleet and
 //! the audit log (the Overview, Problems and Destinations have files of their own). Each
 //! reads through the engine; anonymous visitors are sent to the login page.
@@ -23,6 +24,8 @@ use crate::engine::{access, actions, agents, show};
 
 /// Backups a database page shows (and charts).
 const DATABASE_HISTORY: u32 = 100;
+/// Drills a database page lists.
+const DRILL_HISTORY: u32 = 20;
 /// Audit log entries the audit page shows.
 const AUDIT_ENTRIES: u32 = 200;
 
@@ -105,6 +108,11 @@ impl Notice {
     }
 }
 
+/// Milliseconds as seconds, for people.
+fn seconds(ms: u64) -> String {
+    format!("{:.1} s", ms as f64 / 1000.0)
+}
+
 /// An operator's button: a form posting the session's CSRF token to `action`.
 fn action_button(who: &Principal, action: &str, label: &str) -> Markup {
     html! {
@@ -134,6 +142,12 @@ async fn database(
     let backups = ctx
         .catalog
         .list(&filter)
+        .await
+        .map_err(|e| failure(e.into()))?;
+    let now = Utc::now();
+    let drills = ctx
+        .catalog
+        .drills(&source, &database, DRILL_HISTORY)
         .await
         .map_err(|e| failure(e.into()))?;
     let configured = ctx.config.source(&source).is_some();
@@ -166,8 +180,25 @@ async fn database(
                 (chart::chart(&backups, series))
             }
         }
+        h2 { "Restore drills" }
+        @if drills.is_empty() { p.muted { "No restore drill yet." } }
+        @else {
+            div.scroll { table {
+                thead { tr {
+                    th scope="col" { "When" } th scope="col" { "Backup" } th scope="col" { "Outcome" }
+                    th scope="col" { "Restore time" } th scope="col" { "Whole drill" }
+                } }
+                tbody { @for d in &drills { tr {
+                    td { (when(d.at, now)) }
+                    td { a href={"/backup/" (segment(&d.backup_id))} { code { (d.backup_id) } } }
+                    td { @if d.ok { "passed" } @else { strong.error { "FAILED" } } }
+                    td { @match d.restore_ms { Some(ms) => (seconds(ms)), None => span.muted { "-" } } }
+                    td { @match d.duration_ms { Some(ms) => (seconds(ms)), None => span.muted { "-" } } }
+                } } }
+            } }
+        }
         h2 { "Backups" }
-        div.scroll { table {
+        div.scroll { table #backups {
             thead { tr {
                 th scope="col" { "Started" } th scope="col" { "Status" } th scope="col" { "Stored" }
                 th scope="col" { "Duration" } th scope="col" { "Copies" } th scope="col" { "Verified" }

@@ -122,14 +122,14 @@ async function main() {
     await page.goto(`${base}/db/crm/crm`);
     const points = await page.locator('svg.chart[aria-label^="Stored size"] circle.point').count();
     expect((await page.locator('svg.chart').count()) === 3, 'three charts: dump size, stored size, duration');
-    const rows = await page.locator('table tbody tr').count();
+    const rows = await page.locator('#backups tbody tr').count();
     expect(points === rows && rows === 2, `the chart has one point per backup (${points} points, ${rows} backups)`);
     expect((await page.textContent('pre code')).includes('dbward restore --latest --source crm --database crm'),
       'the restore command is ready to copy');
     await shot(page, 'database');
 
     await page.goto(`${base}/db/shop/shop`);
-    const before = await page.locator('table tbody tr').count();
+    const before = await page.locator('#backups tbody tr').count();
     const refused = await page.evaluate(async () => {
       const r = await fetch('/db/shop/shop/backup', {
         method: 'POST',
@@ -145,12 +145,12 @@ async function main() {
     for (let i = 0; i < 120 && after <= before; i++) {
       await page.waitForTimeout(500);
       await page.reload();
-      after = await page.locator('table tbody tr').count();
+      after = await page.locator('#backups tbody tr').count();
     }
     expect(after === before + 1, `the new backup appears (${before} → ${after})`);
-    expect((await page.textContent('table tbody tr:first-child')).includes('succeeded'), 'and it succeeded');
+    expect((await page.textContent('#backups tbody tr:first-child')).includes('succeeded'), 'and it succeeded');
 
-    await page.click('table tbody tr:first-child a');
+    await page.click('#backups tbody tr:first-child a');
     expect((await page.textContent('h1')).startsWith('Backup '), 'the backup page opens');
     expect((await page.textContent('body')).includes('Tables'), 'it lists the tables');
     await shot(page, 'backup');

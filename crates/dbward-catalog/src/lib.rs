@@ -35,7 +35,7 @@ pub use model::{
     VerificationRecord,
 };
 pub use postgres::PgCatalog;
-pub use reports::{AlertFailure, AlertTold, DestinationAuditRecord, Holding, Reports};
+pub use reports::{AlertFailure, AlertTold, DestinationAuditRecord, DrillRecord, Holding, Reports};
 pub use sqlite::{SqliteCatalog, create_private_dir};
 
 /// How many of a database's newest backups not pruned its health is judged by: the size

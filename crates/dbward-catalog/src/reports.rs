@@ -1,7 +1,7 @@
 //! What the web dashboard shows beyond the history — the [`Reports`] part of the catalog
 //! port: alert deliveries that failed (the newest per channel and problem, until one
-//! succeeds), what each channel was told, the newest audit of each destination, and what each
-//! destination holds by the catalog's account.
+//! succeeds), what each channel was told, the newest audit of each destination, what each
+//! destination holds by the catalog's account, and a database's drill history.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -59,6 +59,18 @@ pub struct Holding {
     pub newest: Option<DateTime<Utc>>,
 }
 
+/// One restore drill of a database's backups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DrillRecord {
+    pub backup_id: String,
+    pub at: DateTime<Utc>,
+    pub ok: bool,
+    /// How long the whole drill took.
+    pub duration_ms: Option<u64>,
+    /// How long its restore took (the measured RTO), when it got that far.
+    pub restore_ms: Option<u64>,
+}
+
 /// The reports part of the catalog port. Reads never write.
 #[async_trait]
 pub trait Reports: Send + Sync {
@@ -86,4 +98,7 @@ pub trait Reports: Send + Sync {
 
     /// What each destination with a committed copy holds, by name.
     async fn holdings(&self) -> Result<Vec<Holding>>;
+
+    /// The newest `limit` restore drills of one database's backups, newest first.
+    async fn drills(&self, source: &str, database: &str, limit: u32) -> Result<Vec<DrillRecord>>;
 }

@@ -11,8 +11,8 @@ macro_rules! sql_reports {
 
             use super::$ty;
             use $crate::{
-                AlertFailure, AlertTold, DestinationAuditRecord, Holding, Reports, Result,
-                parse_time, timestamp,
+                AlertFailure, AlertTold, DestinationAuditRecord, DrillRecord, Holding, Reports,
+                Result, parse_time, timestamp,
             };
 
             type DbRow = $row;
@@ -165,6 +165,37 @@ macro_rules! sql_reports {
                                     .try_get::<Option<String>, _>("newest")?
                                     .map(|t| parse_time(&t))
                                     .transpose()?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn drills(
+                    &self,
+                    source: &str,
+                    database: &str,
+                    limit: u32,
+                ) -> Result<Vec<DrillRecord>> {
+                    let rows = sqlx::query(
+                        "SELECT backup_id, at, ok, duration_ms, details FROM verifications
+                         WHERE source = $1 AND database_name = $2 AND level = 'drill'
+                         ORDER BY at DESC, id DESC LIMIT $3",
+                    )
+                    .bind(source)
+                    .bind(database)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok(DrillRecord {
+                                backup_id: r.try_get("backup_id")?,
+                                at: time(r, "at")?,
+                                ok: r.try_get::<i64, _>("ok")? != 0,
+                                duration_ms: r
+                                    .try_get::<Option<i64>, _>("duration_ms")?
+                                    .map(|v| v.max(0) as u64),
+                                restore_ms: $crate::sql_health::restore_ms(r.try_get("details")?),
                             })
                         })
                         .collect()

@@ -221,6 +221,20 @@ async fn operators_drill_verify_and_acknowledge_a_lost_copy_and_nobody_else_may(
             .all(|l| levels.iter().any(|got| got == l))
     });
 
+    // The database page lists the drill with its restore time.
+    let (_, page) = client.get("/db/shop/shop", Auth::Session(&victor)).await;
+    let drills = page
+        .split("<h2>Restore drills</h2>")
+        .nth(1)
+        .and_then(|rest| rest.split("<h2>").next())
+        .unwrap_or_else(|| panic!("no drills section:\n{page}"));
+    assert!(
+        drills.contains(&shop_id)
+            && drills.contains("<td>passed</td>")
+            && drills.contains(" s</td>"),
+        "{drills}"
+    );
+
     // The lost copy is acknowledged: no longer a problem, and not twice.
     assert!(!problem_kinds(&env).contains(&"missing_copy".to_string()));
     let (_, shown) = env.json(&["show", &crm_id]);

@@ -3,12 +3,72 @@
 //! destination, and what each destination holds.
 
 use super::{Shape, at, copy, record};
-use crate::{Catalog, CopyStatus, DestinationAuditRecord};
+use crate::{Catalog, CopyStatus, DestinationAuditRecord, NewVerification};
 
 pub(super) async fn run(catalog: &dyn Catalog) {
     alert_failures_last_until_told(catalog).await;
     destination_audits_keep_the_newest(catalog).await;
     holdings_count_committed_copies_not_pruned(catalog).await;
+    drills_newest_first_with_their_restore_time(catalog).await;
+}
+
+async fn drills_newest_first_with_their_restore_time(catalog: &dyn Catalog) {
+    record(
+        catalog,
+        &Shape::new("01RDA", "rd", "shop", "2026-02-01T00:00:00Z"),
+    )
+    .await;
+    for (when, level, ok, details) in [
+        (
+            "2026-02-01T01:00:00Z",
+            "drill",
+            true,
+            r#"{"restore_ms":1200}"#,
+        ),
+        ("2026-02-01T02:00:00Z", "checksum", true, "{}"),
+        (
+            "2026-02-01T03:00:00Z",
+            "drill",
+            false,
+            r#"{"error":"restore failed"}"#,
+        ),
+    ] {
+        catalog
+            .record_verification(&NewVerification {
+                backup_id: "01RDA",
+                level,
+                ok,
+                at: at(when),
+                duration_ms: 2000,
+                details,
+            })
+            .await
+            .expect("record_verification");
+    }
+    let drills = catalog.drills("rd", "shop", 10).await.expect("drills");
+    let got: Vec<_> = drills
+        .iter()
+        .map(|d| (d.at, d.ok, d.duration_ms, d.restore_ms))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (at("2026-02-01T03:00:00Z"), false, Some(2000), None),
+            (at("2026-02-01T01:00:00Z"), true, Some(2000), Some(1200)),
+        ],
+        "drills only, newest first"
+    );
+    assert_eq!(
+        catalog.drills("rd", "shop", 1).await.expect("drills").len(),
+        1
+    );
+    assert!(
+        catalog
+            .drills("rd", "crm", 10)
+            .await
+            .expect("drills")
+            .is_empty()
+    );
 }
 
 async fn alert_failures_last_until_told(catalog: &dyn Catalog) {
