@@ -1,9 +1,8 @@
 //! The dashboard's pages and their routes: Database (its backups and drills, charts of sizes
 //! and durations, the restore command, "Back up now" and "Drill now" for operators), Backup
-//! (manifest, tables,
-//! warnings, copies, verifications, "Verify" and "Acknowledge lost" for operators), Fleet and
-//! the audit log (the Overview, Problems and Destinations have files of their own). Each
-//! reads through the engine; anonymous visitors are sent to the login page.
+//! (manifest, tables, warnings, copies, verifications, "Verify" and "Acknowledge lost" for
+//! operators), Fleet and the audit log (the Overview, Problems and Destinations have files of
+//! their own). Each reads through the engine; anonymous visitors are sent to the login page.
 
 use std::sync::Arc;
 
