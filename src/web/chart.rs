@@ -1,9 +1,13 @@
-//! A database's backups over time (dump size, stored size, duration), as inline SVG drawn on
-//! the server: no script and no chart library to ship, it prints and scales, and each point
-//! carries a `<title>` that screen readers and hover show. One point per backup; a failed or
-//! skipped one is drawn as a failure, on the baseline when it recorded no value.
+//! A database's backups over time (dump size, stored size, duration) and its drills' restore
+//! times, as inline SVG drawn on the server: no script and no chart library to ship, it
+//! prints and scales, and each point carries a `<title>` that screen readers and hover show.
+//! One point per backup (or drill); a failed or skipped one is drawn as a failure, on the
+//! baseline when it recorded no value.
 
 use maud::{Markup, html};
+
+use chrono::{DateTime, Utc};
+use dbward_catalog::DrillRecord;
 
 use crate::catalog::{BackupRecord, BackupStatus};
 use crate::engine::backup::human_bytes;
@@ -21,95 +25,130 @@ pub struct Point {
     pub label: String,
 }
 
-/// What a chart plots per backup.
+/// What a chart plots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Series {
-    StoredSize,
     DumpSize,
+    StoredSize,
     Duration,
+    /// How long each drill's restore took.
+    RestoreTime,
 }
 
 impl Series {
-    pub const ALL: [Series; 3] = [Series::DumpSize, Series::StoredSize, Series::Duration];
+    /// The series drawn per backup.
+    pub const OF_BACKUPS: [Series; 3] = [Series::DumpSize, Series::StoredSize, Series::Duration];
 
     pub fn title(self) -> &'static str {
         match self {
             Series::StoredSize => "Stored size",
             Series::DumpSize => "Dump size",
             Series::Duration => "Duration",
+            Series::RestoreTime => "Restore time",
         }
     }
 
-    /// The backup's value: bytes, or milliseconds.
-    fn value(self, b: &BackupRecord) -> Option<u64> {
+    /// A backup's value: bytes, or milliseconds.
+    fn of_backup(self, b: &BackupRecord) -> Option<u64> {
         match self {
             Series::StoredSize => b.stored_bytes,
             Series::DumpSize => b.dump_bytes,
             Series::Duration => b
                 .duration()
                 .and_then(|d| u64::try_from(d.num_milliseconds()).ok()),
+            Series::RestoreTime => None,
         }
     }
 
     fn show(self, value: u64) -> String {
         match self {
             Series::StoredSize | Series::DumpSize => human_bytes(value),
-            Series::Duration => format!("{:.1} s", value as f64 / 1000.0),
+            Series::Duration | Series::RestoreTime => {
+                format!("{:.1} s", value as f64 / 1000.0)
+            }
         }
     }
 }
 
-/// Places `backups` (any order) by start time and their value of `series`, oldest left.
-pub fn points(backups: &[BackupRecord], series: Series) -> Vec<Point> {
-    let mut sorted: Vec<&BackupRecord> = backups.iter().collect();
-    sorted.sort_by_key(|b| b.started_at);
+/// One thing drawn: when, its value, whether it failed, and its outcome in words.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub at: DateTime<Utc>,
+    pub value: Option<u64>,
+    pub failed: bool,
+    pub outcome: String,
+}
+
+/// Each backup's value of `series`.
+pub fn of_backups(backups: &[BackupRecord], series: Series) -> Vec<Sample> {
+    backups
+        .iter()
+        .map(|b| Sample {
+            at: b.started_at,
+            value: series.of_backup(b),
+            failed: !matches!(b.status, BackupStatus::Succeeded | BackupStatus::Degraded),
+            outcome: b.status.to_string(),
+        })
+        .collect()
+}
+
+/// Each drill's restore time.
+pub fn of_drills(drills: &[DrillRecord]) -> Vec<Sample> {
+    drills
+        .iter()
+        .map(|d| Sample {
+            at: d.at,
+            value: d.restore_ms,
+            failed: !d.ok,
+            outcome: if d.ok { "passed" } else { "failed" }.to_string(),
+        })
+        .collect()
+}
+
+/// Places `samples` (any order) by time and value, oldest left.
+pub fn points(samples: &[Sample], series: Series) -> Vec<Point> {
+    let mut sorted: Vec<&Sample> = samples.iter().collect();
+    sorted.sort_by_key(|s| s.at);
     let (Some(first), Some(last)) = (sorted.first(), sorted.last()) else {
         return Vec::new();
     };
-    let span = (last.started_at - first.started_at)
-        .num_milliseconds()
-        .max(1) as f64;
+    let span = (last.at - first.at).num_milliseconds().max(1) as f64;
     let max = sorted
         .iter()
-        .filter_map(|b| series.value(b))
+        .filter_map(|s| s.value)
         .max()
         .unwrap_or(0)
         .max(1) as f64;
     let single = sorted.len() == 1;
     sorted
         .iter()
-        .map(|b| {
+        .map(|s| {
             let along = if single {
                 0.5
             } else {
-                (b.started_at - first.started_at).num_milliseconds() as f64 / span
+                (s.at - first.at).num_milliseconds() as f64 / span
             };
-            let value = series.value(b);
-            let failed = !matches!(b.status, BackupStatus::Succeeded | BackupStatus::Degraded);
             Point {
                 x: PAD + along * (WIDTH - 2.0 * PAD),
-                y: HEIGHT - PAD - (value.unwrap_or(0) as f64 / max) * (HEIGHT - 2.0 * PAD),
-                failed,
+                y: HEIGHT - PAD - (s.value.unwrap_or(0) as f64 / max) * (HEIGHT - 2.0 * PAD),
+                failed: s.failed,
                 label: format!(
                     "{} {}: {}",
-                    b.started_at.format("%Y-%m-%d %H:%M"),
-                    b.status,
-                    value.map_or_else(|| "nothing recorded".to_string(), |v| series.show(v))
+                    s.at.format("%Y-%m-%d %H:%M"),
+                    s.outcome,
+                    s.value
+                        .map_or_else(|| "nothing recorded".to_string(), |v| series.show(v))
                 ),
             }
         })
         .collect()
 }
 
-/// The chart of `series`, with a line through the good backups' values and the largest
-/// value as its scale.
-pub fn chart(backups: &[BackupRecord], series: Series) -> Markup {
-    let points = points(backups, series);
-    let max = backups
-        .iter()
-        .filter_map(|b| series.value(b))
-        .max()
-        .unwrap_or(0);
+/// The chart of `samples` of `series`, with a line through the good ones' values and the
+/// largest value as its scale.
+pub fn chart(samples: &[Sample], series: Series) -> Markup {
+    let points = points(samples, series);
+    let max = samples.iter().filter_map(|s| s.value).max().unwrap_or(0);
     let line: Vec<String> = points
         .iter()
         .filter(|p| !p.failed)
@@ -117,7 +156,7 @@ pub fn chart(backups: &[BackupRecord], series: Series) -> Markup {
         .collect();
     html! {
         svg.chart viewBox={"0 0 " (WIDTH) " " (HEIGHT)} role="img"
-            aria-label={(series.title()) " of " (backups.len()) " backups, up to " (series.show(max))} {
+            aria-label={(series.title()) " of " (samples.len()) " " @if series == Series::RestoreTime { "drills" } @else { "backups" } ", up to " (series.show(max))} {
             line.axis x1=(PAD) y1=(HEIGHT - PAD) x2=(WIDTH - PAD) y2=(HEIGHT - PAD) {}
             line.axis x1=(PAD) y1=(PAD) x2=(PAD) y2=(HEIGHT - PAD) {}
             text x=(PAD + 4.0) y=(PAD - 8.0) { (series.show(max)) }
@@ -168,7 +207,10 @@ mod tests {
             backup("2026-01-01T00:00:00Z", BackupStatus::Succeeded, Some(100)),
             backup("2026-01-02T00:00:00Z", BackupStatus::Failed, None),
         ];
-        let p = points(&backups, Series::StoredSize);
+        let p = points(
+            &of_backups(&backups, Series::StoredSize),
+            Series::StoredSize,
+        );
         assert_eq!(p.len(), 3);
         assert!(p[0].x < p[1].x && p[1].x < p[2].x);
         assert!(p[1].failed && !p[0].failed && !p[2].failed);
@@ -179,7 +221,11 @@ mod tests {
             "{}",
             p[1].label
         );
-        let svg = chart(&backups, Series::StoredSize).into_string();
+        let svg = chart(
+            &of_backups(&backups, Series::StoredSize),
+            Series::StoredSize,
+        )
+        .into_string();
         assert_eq!(svg.matches("<circle").count(), 3, "{svg}");
         assert_eq!(svg.matches("class=\"point failed\"").count(), 1, "{svg}");
     }
@@ -191,14 +237,15 @@ mod tests {
         slow.dump_bytes = Some(1000);
         let mut quick = backup("2026-01-02T00:00:00Z", BackupStatus::Failed, None);
         quick.finished_at = Some("2026-01-02T00:00:06Z".parse().unwrap());
-        let p = points(&[slow.clone(), quick.clone()], Series::Duration);
+        let both = [slow, quick];
+        let p = points(&of_backups(&both, Series::Duration), Series::Duration);
         assert_eq!(p[0].y, PAD, "the slowest at the top");
         assert!(
             p[1].failed && p[1].label.ends_with("6.0 s"),
             "{}",
             p[1].label
         );
-        let svg = chart(&[slow, quick], Series::DumpSize).into_string();
+        let svg = chart(&of_backups(&both, Series::DumpSize), Series::DumpSize).into_string();
         assert!(
             svg.contains("aria-label=\"Dump size of 2 backups, up to 1000 B\""),
             "{svg}"
@@ -206,16 +253,37 @@ mod tests {
     }
 
     #[test]
+    fn drills_are_plotted_by_restore_time() {
+        let drill = |at: &str, ok: bool, restore_ms: Option<u64>| DrillRecord {
+            backup_id: "B".into(),
+            at: at.parse().unwrap(),
+            ok,
+            duration_ms: Some(9000),
+            restore_ms,
+        };
+        let drills = [
+            drill("2026-01-02T00:00:00Z", false, None),
+            drill("2026-01-01T00:00:00Z", true, Some(4000)),
+        ];
+        let p = points(&of_drills(&drills), Series::RestoreTime);
+        assert_eq!((p[0].y, p[0].failed), (PAD, false), "{p:?}");
+        assert!(p[1].failed && p[1].label.ends_with("failed: nothing recorded"));
+        let svg = chart(&of_drills(&drills), Series::RestoreTime).into_string();
+        assert!(
+            svg.contains("Restore time of 2 drills, up to 4.0 s"),
+            "{svg}"
+        );
+    }
+
+    #[test]
     fn no_backups_no_points_and_one_sits_in_the_middle() {
         assert!(points(&[], Series::Duration).is_empty());
-        let one = points(
-            &[backup(
-                "2026-01-01T00:00:00Z",
-                BackupStatus::Succeeded,
-                Some(5),
-            )],
-            Series::StoredSize,
-        );
+        let lone = [backup(
+            "2026-01-01T00:00:00Z",
+            BackupStatus::Succeeded,
+            Some(5),
+        )];
+        let one = points(&of_backups(&lone, Series::StoredSize), Series::StoredSize);
         assert_eq!(one[0].x, WIDTH / 2.0);
     }
 }

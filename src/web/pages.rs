@@ -174,14 +174,15 @@ async fn database(
         pre { code { (restore) } }
         @if backups.is_empty() { p.muted { "No backups recorded." } }
         @else {
-            @for series in chart::Series::ALL {
+            @for series in chart::Series::OF_BACKUPS {
                 h2 { (series.title()) " per backup" }
-                (chart::chart(&backups, series))
+                (chart::chart(&chart::of_backups(&backups, series), series))
             }
         }
         h2 { "Restore drills" }
         @if drills.is_empty() { p.muted { "No restore drill yet." } }
         @else {
+            (chart::chart(&chart::of_drills(&drills), chart::Series::RestoreTime))
             div.scroll { table {
                 thead { tr {
                     th scope="col" { "When" } th scope="col" { "Backup" } th scope="col" { "Outcome" }

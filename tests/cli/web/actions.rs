@@ -231,7 +231,8 @@ async fn operators_drill_verify_and_acknowledge_a_lost_copy_and_nobody_else_may(
     assert!(
         drills.contains(&shop_id)
             && drills.contains("<td>passed</td>")
-            && drills.contains(" s</td>"),
+            && drills.contains(" s</td>")
+            && drills.contains("aria-label=\"Restore time of 1 drills"),
         "{drills}"
     );
 
