@@ -41,6 +41,7 @@ tr.row-ok td:first-child { border-left: .3rem solid var(--ok); }
 .counts li { padding: .4rem .8rem; border: 1px solid var(--line); border-radius: .4rem; }
 form.inline { display: inline; }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; margin-bottom: 1rem; }
+nav.pages { display: flex; gap: 1rem; margin: 1rem 0; }
 form.filters { display: flex; flex-wrap: wrap; gap: .75rem; align-items: end; margin-bottom: 1rem; }
 label { display: block; font-weight: 600; }
 input, select, button { font: inherit; padding: .35rem .6rem; border: 1px solid var(--line);

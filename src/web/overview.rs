@@ -1,8 +1,9 @@
-//! The Overview: every schedule × database coloured by state, with counts at the top,
-//! filters by source, agent (the one that took the newest good backup) and state as a plain
-//! GET form (works without JavaScript), and `overview.js`, a small embedded script that
-//! refreshes the counts and the table in place every [`REFRESH_SECONDS`] without reloading
-//! the page (progressive enhancement: without it, the page is simply static).
+//! The Overview: every schedule × database coloured by state, worst first, [`PAGE_ROWS`] a
+//! page, with counts at the top, filters by source, agent (the one that took the newest good
+//! backup) and state as a plain GET form (works without JavaScript), and `overview.js`, a
+//! small embedded script that refreshes the counts and the table in place every
+//! [`REFRESH_SECONDS`] without reloading the page (progressive enhancement: without it, the
+//! page is simply static).
 
 use std::sync::Arc;
 
@@ -41,6 +42,28 @@ pub struct OverviewFilter {
     source: Option<String>,
     agent: Option<String>,
     state: Option<String>,
+    /// 1-based; [`PAGE_ROWS`] rows a page.
+    page: Option<usize>,
+}
+
+/// Rows the overview shows a page, worst first: a page stays light with ten thousand
+/// databases.
+pub const PAGE_ROWS: usize = 100;
+
+/// The page to show of `rows` rows when `requested` (1-based, clamped), and how many pages.
+fn page_of(rows: usize, requested: Option<usize>) -> (usize, usize) {
+    let pages = rows.div_ceil(PAGE_ROWS).max(1);
+    (requested.unwrap_or(1).clamp(1, pages), pages)
+}
+
+/// How bad a state is, worst first.
+fn rank(state: Health) -> u8 {
+    match state {
+        Health::Critical => 0,
+        Health::Warning => 1,
+        Health::Unknown => 2,
+        Health::Ok => 3,
+    }
 }
 
 pub async fn overview(
@@ -70,6 +93,22 @@ pub async fn overview(
         })
         .filter(|d| wanted.as_deref().is_none_or(|w| w == state_name(d.state)))
         .collect();
+    let (page_number, pages) = page_of(shown.len(), filter.page);
+    let mut rows = shown.clone();
+    // Stable: within a state, the report's order (source, then database).
+    rows.sort_by_key(|d| rank(d.state));
+    let first_row = (page_number - 1) * PAGE_ROWS;
+    let rows: Vec<_> = rows.into_iter().skip(first_row).take(PAGE_ROWS).collect();
+    let page_link = |n: usize| -> String {
+        let mut query = Vec::new();
+        for (key, value) in [("source", &source), ("agent", &agent), ("state", &wanted)] {
+            if let Some(value) = value {
+                query.push(format!("{key}={}", segment(value)));
+            }
+        }
+        query.push(format!("page={n}"));
+        format!("/?{}", query.join("&"))
+    };
     let count = |s: Health| shown.iter().filter(|d| d.state == s).count();
     let problems = |source: &str, database: Option<&str>| -> Vec<&Problem> {
         report
@@ -129,14 +168,17 @@ pub async fn overview(
             }
             div.scroll {
                 table {
-                    caption.muted { (shown.len()) " of " (report.databases.len()) " shown, as of " (now.format("%Y-%m-%d %H:%M:%S UTC")) }
+                    caption.muted {
+                        @if rows.is_empty() { "none" } @else { (first_row + 1) "–" (first_row + rows.len()) }
+                        " of " (shown.len()) " shown (of " (report.databases.len()) "), worst first, as of " (now.format("%Y-%m-%d %H:%M:%S UTC"))
+                    }
                     thead { tr {
                         th scope="col" { "Database" } th scope="col" { "State" }
                         th scope="col" { "Schedules" } th scope="col" { "Last good backup" }
                         th scope="col" { "Last drill" } th scope="col" { "Problem" }
                     } }
                     tbody {
-                        @for d in &shown {
+                        @for d in &rows {
                             tr class={"row-" (state_name(d.state))} {
                                 td {
                                     @match &d.database {
@@ -165,6 +207,13 @@ pub async fn overview(
                     }
                 }
             }
+            @if pages > 1 {
+                nav.pages aria-label="Pages" {
+                    @if page_number > 1 { a href=(page_link(page_number - 1)) rel="prev" { "Previous" } }
+                    span { "Page " (page_number) " of " (pages) }
+                    @if page_number < pages { a href=(page_link(page_number + 1)) rel="next" { "Next" } }
+                }
+            }
             @let general = report.problems.iter().filter(|p| p.database.is_none() && !shown.iter().any(|d| d.database.is_none() && d.source == p.source)).collect::<Vec<_>>();
             @if !general.is_empty() {
                 h2 { "Other problems" }
@@ -178,4 +227,34 @@ pub async fn overview(
         body,
         Some("/assets/overview.js"),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_hold_page_rows_and_a_wrong_page_is_clamped() {
+        assert_eq!(page_of(0, None), (1, 1));
+        assert_eq!(page_of(PAGE_ROWS, Some(2)), (1, 1));
+        assert_eq!(page_of(PAGE_ROWS + 1, Some(2)), (2, 2));
+        assert_eq!(page_of(10_000, Some(0)), (1, 100));
+        assert_eq!(page_of(10_000, Some(500)), (100, 100));
+        let mut states = [
+            Health::Ok,
+            Health::Unknown,
+            Health::Critical,
+            Health::Warning,
+        ];
+        states.sort_by_key(|s| rank(*s));
+        assert_eq!(
+            states,
+            [
+                Health::Critical,
+                Health::Warning,
+                Health::Unknown,
+                Health::Ok
+            ]
+        );
+    }
 }

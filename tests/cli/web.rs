@@ -499,6 +499,10 @@ async fn the_api_answers_like_the_cli_refuses_the_wrong_caller_and_leaks_nothing
         page.contains("crm/crm") && page.contains("row-critical"),
         "{page}"
     );
+    assert!(
+        page.find(">crm/crm<").unwrap() < page.find(">shop/shop<").unwrap(),
+        "worst first: {page}"
+    );
     let csrf = hidden_csrf(&page);
     let (status, _) = client
         .post_backup(Auth::Session(&alice), None, "shop")
