@@ -74,7 +74,7 @@ impl Action {
 /// Why an action was not admitted. Each renders as a sentence naming the thing and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
-    #[error("{actor} is a viewer; to {verb} needs the operator role")]
+    #[error("{actor} is a viewer: `{verb}` needs the operator role")]
     Forbidden { actor: String, verb: &'static str },
     #[error("{0}")]
     NotFound(String),
