@@ -9,6 +9,7 @@ mod config;
 mod daemon;
 mod daemon_incident;
 mod docs;
+mod drill_loss;
 mod encryption;
 mod faults;
 mod fleet;

@@ -7,6 +7,7 @@
 mod conn;
 mod dump;
 mod events;
+mod inventory;
 mod option_file;
 mod rows;
 mod target;
@@ -23,7 +24,7 @@ use dbward_core::secret::SecretString;
 use dbward_core::source::{CheckLine, Dump, DumpInfo, Source};
 use dbward_core::stream::TapReader;
 use dbward_core::tls::TlsSettings;
-use dbward_core::{DatabaseSettings, Engine, Error, Result};
+use dbward_core::{DatabaseSettings, Engine, Error, Inventory, Result};
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{Connection, Row};
 
@@ -319,6 +320,9 @@ impl Source for MysqlSource {
         });
 
         let mut warnings = compat.warnings;
+        if !options.iter().any(|o| o == tool::DUMP_HISTORY) {
+            warnings.extend(history_not_kept(&survey.tables, tool.name));
+        }
         warnings.extend(survey.warnings);
         warnings.extend(unreadable);
         let mut info_options = options;
@@ -356,6 +360,25 @@ impl Source for MysqlSource {
             }),
         })
     }
+
+    async fn inventory(&self, database: &str) -> Result<Inventory> {
+        inventory::take(&self.settings, database).await
+    }
+}
+
+/// One warning per system-versioned table when the dump leaves history out: its history
+/// rows are not in the backup (the drill reports them missing).
+fn history_not_kept(tables: &[(String, String)], tool_name: &str) -> Vec<String> {
+    tables
+        .iter()
+        .filter(|(_, kind)| kind == inventory::SYSTEM_VERSIONED)
+        .map(|(table, _)| {
+            format!(
+                "system-versioned table `{table}`: its history rows are not in this backup ({tool_name} and the server need MariaDB 10.11+ for {})",
+                tool::DUMP_HISTORY
+            )
+        })
+        .collect()
 }
 
 impl MysqlSource {
