@@ -12,6 +12,7 @@ mod docs;
 mod drill_loss;
 mod encryption;
 mod faults;
+mod fidelity;
 mod fleet;
 mod generate;
 mod integrity;
