@@ -16,7 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dbward_core::restore::{RestoreReport, RestoreTarget, Staging};
 use dbward_core::source::{CheckLine, Dump, DumpCompletion, DumpInfo, DumpReport, Source};
-use dbward_core::{Engine, Error, Manifest, Result, TableRows};
+use dbward_core::{Engine, Error, Inventory, Manifest, ObjectKind, Result, TableRows};
 use tokio::io::{AsyncBufReadExt, AsyncRead, ReadBuf};
 
 /// The one table of every synthetic database.
@@ -111,6 +111,26 @@ impl Source for SyntheticSource {
             completion: Box::new(GeneratedCompletion { written }),
         })
     }
+
+    async fn inventory(&self, database: &str) -> Result<Inventory> {
+        if !database_names(self.settings.databases)
+            .iter()
+            .any(|d| d == database)
+        {
+            return Err(Error::DatabaseMissing {
+                source_name: self.settings.name.clone(),
+                database: database.to_string(),
+            });
+        }
+        Ok(tables_inventory(1))
+    }
+}
+
+/// A synthetic database holds tables and nothing else.
+fn tables_inventory(tables: usize) -> Inventory {
+    let mut inventory = Inventory::default();
+    inventory.set(ObjectKind::Tables, tables as u64);
+    inventory
 }
 
 /// Streams a dump: a header, one `INSERT` per row with a payload drawn from a generator
@@ -382,6 +402,10 @@ impl RestoreTarget for SyntheticTarget {
                 source_name: self.name.clone(),
                 database: database.to_string(),
             })
+    }
+
+    async fn inventory(&self, database: &str) -> Result<Inventory> {
+        Ok(tables_inventory(self.count_rows(database).await?.len()))
     }
 
     async fn query_scalar(&self, _database: &str, sql: &str) -> Result<String> {

@@ -5,8 +5,10 @@
 //! own crates and the `dbward` crate wires them together.
 
 pub mod chunked;
+pub mod conformance;
 pub mod destination;
 pub mod error;
+pub mod inventory;
 pub mod layout;
 pub mod manifest;
 pub mod process;
@@ -18,4 +20,5 @@ pub mod stream;
 pub mod tls;
 
 pub use error::{Error, Result};
+pub use inventory::{Inventory, ObjectKind};
 pub use manifest::{DatabaseSettings, Engine, Manifest, TableRows};

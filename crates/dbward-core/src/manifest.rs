@@ -143,6 +143,11 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_settings: Option<DatabaseSettings>,
     pub warnings: Vec<String>,
+    /// The source database's object inventory at backup time, which drills compare the
+    /// restored copy with. Absent for engines without one and in manifests written before
+    /// dbward recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<crate::Inventory>,
     /// Size of the chunks in `chunks` (the last one may be shorter). Absent before format 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunk_size: Option<u64>,
@@ -277,6 +282,7 @@ mod tests {
             excluded_with_data: vec![],
             chunk_size: Some(4),
             chunks: Some(vec!["cd".repeat(32), "ef".repeat(32)]),
+            inventory: None,
             signature: None,
         }
     }

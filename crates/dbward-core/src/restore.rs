@@ -8,7 +8,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
-use crate::{Engine, Manifest, Result, TableRows};
+use crate::{Engine, Inventory, Manifest, Result, TableRows};
 
 /// What a restore reports when it loaded a dump completely.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -106,6 +106,10 @@ pub trait RestoreTarget: Send + Sync + Debug {
 
     /// Exact row counts of every table, named as the engine's manifests name them.
     async fn count_rows(&self, database: &str) -> Result<Vec<TableRows>>;
+
+    /// The object inventory of `database`, counted exactly as the engine's `Source` counts
+    /// it, so that a drill can compare a restored copy with the manifest's.
+    async fn inventory(&self, database: &str) -> Result<Inventory>;
 
     /// Runs a query returning one value (drill assertions) and returns it as text.
     async fn query_scalar(&self, database: &str, sql: &str) -> Result<String>;

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
-use crate::{DatabaseSettings, Engine, Result, TableRows};
+use crate::{DatabaseSettings, Engine, Inventory, Result, TableRows};
 
 /// One line of `dbward check` about a source: what was checked and what was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +62,11 @@ pub trait Source: Send + Sync + Debug {
     /// Starts dumping one database. The returned output must be read to its end before
     /// `finish` is called on the completion.
     async fn dump(&self, database: &str) -> Result<Dump>;
+
+    /// Counts the objects of `database` by kind, and the history rows of its
+    /// system-versioned tables, with catalog queries (recorded in the manifest for drills).
+    /// A database that does not exist is an error, never an empty inventory.
+    async fn inventory(&self, database: &str) -> Result<Inventory>;
 }
 
 /// Facts about a dump recorded in its manifest.

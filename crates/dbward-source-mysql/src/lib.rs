@@ -7,6 +7,7 @@
 mod conn;
 mod dump;
 mod events;
+mod inventory;
 mod option_file;
 mod rows;
 mod target;
@@ -23,7 +24,7 @@ use dbward_core::secret::SecretString;
 use dbward_core::source::{CheckLine, Dump, DumpInfo, Source};
 use dbward_core::stream::TapReader;
 use dbward_core::tls::TlsSettings;
-use dbward_core::{DatabaseSettings, Engine, Error, Result};
+use dbward_core::{DatabaseSettings, Engine, Error, Inventory, Result};
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{Connection, Row};
 
@@ -156,7 +157,8 @@ async fn survey_on(conn: &mut MySqlConnection, database: &str) -> Result<Survey>
     let server_version = server_version(conn).await?;
     let charset = conn::schema_charset(conn, database).await?;
     let tables = list_tables(conn, database).await?;
-    let (replica_lag_seconds, warnings) = replica_lag(conn).await;
+    let (replica_lag_seconds, mut warnings) = replica_lag(conn).await;
+    warnings.extend(sequence_defaults_naming_the_database(conn, database).await?);
     Ok(Survey {
         server_version,
         charset,
@@ -164,6 +166,36 @@ async fn survey_on(conn: &mut MySqlConnection, database: &str) -> Result<Survey>
         replica_lag_seconds,
         warnings,
     })
+}
+
+/// One warning per column whose default draws from a sequence qualified with the database's
+/// own name (`DEFAULT NEXTVAL(db.s)`, as MariaDB stores it): a restore under another name
+/// keeps drawing from `db`'s sequence, not from the copy's.
+async fn sequence_defaults_naming_the_database(
+    conn: &mut MySqlConnection,
+    database: &str,
+) -> Result<Vec<String>> {
+    let rows: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        "SELECT c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_DEFAULT FROM information_schema.COLUMNS c \
+         JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME \
+         WHERE c.TABLE_SCHEMA = ? AND t.TABLE_TYPE <> 'VIEW' AND LOCATE(?, LOWER(c.COLUMN_DEFAULT)) > 0",
+    )
+    .bind(database)
+    .bind(format!("nextval(`{}`.", database.replace('`', "``")).to_lowercase())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| query_error("cannot read column defaults", &e))?;
+    Ok(rows
+        .into_iter()
+        .map(|(table, column, default)| {
+            format!(
+                "column `{}`.`{}`: its default {} names this database; a restore under another name still draws from the sequence in `{database}`",
+                lossy(table),
+                lossy(column),
+                lossy(default)
+            )
+        })
+        .collect())
 }
 
 /// Seconds the replica is behind its source; `None` when the server is not a replica or the
@@ -319,6 +351,9 @@ impl Source for MysqlSource {
         });
 
         let mut warnings = compat.warnings;
+        if !options.iter().any(|o| o == tool::DUMP_HISTORY) {
+            warnings.extend(history_not_kept(&survey.tables, tool.name));
+        }
         warnings.extend(survey.warnings);
         warnings.extend(unreadable);
         let mut info_options = options;
@@ -356,6 +391,25 @@ impl Source for MysqlSource {
             }),
         })
     }
+
+    async fn inventory(&self, database: &str) -> Result<Inventory> {
+        inventory::take(&self.settings, database).await
+    }
+}
+
+/// One warning per system-versioned table when the dump leaves history out: its history
+/// rows are not in the backup (the drill reports them missing).
+fn history_not_kept(tables: &[(String, String)], tool_name: &str) -> Vec<String> {
+    tables
+        .iter()
+        .filter(|(_, kind)| kind == inventory::SYSTEM_VERSIONED)
+        .map(|(table, _)| {
+            format!(
+                "system-versioned table `{table}`: its history rows are not in this backup ({tool_name} and the server need MariaDB 10.11+ for {})",
+                tool::DUMP_HISTORY
+            )
+        })
+        .collect()
 }
 
 impl MysqlSource {
@@ -454,6 +508,10 @@ pub(crate) fn dump_args(settings: &MysqlSettings, compat: &Compat) -> Vec<String
         "--hex-blob",
         "--default-character-set=utf8mb4",
         "--skip-dump-date",
+        // `LOCK TABLES t WRITE` around a table's rows fails the restore when a column default
+        // reads a sequence (`DEFAULT NEXTVAL(s)`: s "was not locked"); the locks only speed
+        // up MyISAM loads.
+        "--skip-add-locks",
         // Tablespace DDL is not part of one database and needs PROCESS on MySQL 8.
         "--no-tablespaces",
     ]
@@ -550,6 +608,7 @@ mod tests {
             "--ignore-table=shop.audit",
             "--single-transaction",
             "--skip-dump-date",
+            "--skip-add-locks",
         ] {
             assert!(
                 args.iter().any(|a| a == want),

@@ -10,18 +10,18 @@ use async_trait::async_trait;
 use dbward_core::process::{ToolExit, ToolProcess, restore_through};
 use dbward_core::restore::{RestoreReport, RestoreTarget, Staging};
 use dbward_core::stream::{Ends, Rewriting};
-use dbward_core::{DatabaseSettings, Engine, Error, Manifest, Result, TableRows};
+use dbward_core::{DatabaseSettings, Engine, Error, Inventory, Manifest, Result, TableRows};
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{AssertSqlSafe, Connection, Row};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::ChildStdin;
 
 use crate::conn::{
-    base_tables, is_plain_name, list_tables, lossy, query_error, quote_ident, schema_charset,
-    server_version,
+    is_plain_name, list_tables, lossy, query_error, quote_ident, schema_charset, server_version,
 };
 use crate::dump::{COMPLETION_MARKER, StreamState, has_completion_marker, judge_exit};
 use crate::events::DisableEvents;
+use crate::inventory::{SYSTEM_VERSIONED, all_versions};
 use crate::tool::{self, Flavor, Version, parse_server_version};
 use crate::{MysqlSettings, dump_args};
 
@@ -394,25 +394,30 @@ async fn first_value(conn: &mut MySqlConnection, sql: &str) -> Result<String> {
     Ok(value.map_or_else(|| "NULL".to_string(), lossy))
 }
 
+/// Exact row counts of every base table; a system-versioned table counts its history rows
+/// too, as the dump's row counter does when the dump holds them (`--dump-history`).
 async fn count_tables(conn: &mut MySqlConnection, database: &str) -> Result<Vec<TableRows>> {
-    let tables = list_tables(conn, database).await?;
-    let mut names: Vec<String> = base_tables(&tables).collect();
-    names.sort();
-    let mut out = Vec::with_capacity(names.len());
-    for table in names {
-        let sql = format!(
-            "SELECT COUNT(*) FROM {}.{}",
-            quote_ident(database),
-            quote_ident(&table)
-        );
-        let rows: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(|e| query_error(&format!("cannot count the rows of `{table}`"), &e))?;
-        out.push(TableRows {
-            table,
-            rows: rows.max(0) as u64,
-        });
+    let mut tables = list_tables(conn, database).await?;
+    tables.sort();
+    let mut out = Vec::with_capacity(tables.len());
+    for (table, kind) in tables {
+        let rows = match kind.as_str() {
+            SYSTEM_VERSIONED => all_versions(conn, database, &table).await?,
+            "BASE TABLE" => {
+                let sql = format!(
+                    "SELECT COUNT(*) FROM {}.{}",
+                    quote_ident(database),
+                    quote_ident(&table)
+                );
+                let rows: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(|e| query_error(&format!("cannot count the rows of `{table}`"), &e))?;
+                rows.max(0) as u64
+            }
+            _ => continue,
+        };
+        out.push(TableRows { table, rows });
     }
     Ok(out)
 }
@@ -587,6 +592,10 @@ impl RestoreTarget for MysqlTarget {
         let counted = count_tables(&mut conn, database).await;
         let _ = conn.close().await;
         counted
+    }
+
+    async fn inventory(&self, database: &str) -> Result<Inventory> {
+        crate::inventory::take(&self.settings, database).await
     }
 
     async fn query_scalar(&self, database: &str, sql: &str) -> Result<String> {

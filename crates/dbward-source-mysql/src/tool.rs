@@ -97,6 +97,9 @@ pub struct Compat {
     pub warnings: Vec<String>,
 }
 
+/// The option that keeps the history rows of system-versioned tables (MariaDB 10.11+).
+pub const DUMP_HISTORY: &str = "--dump-history";
+
 /// Decides whether `tool` (named `tool_name`) can dump `server`.
 pub fn compatibility(tool_name: &str, tool: &Version, server: &Version) -> Result<Compat> {
     let mut compat = Compat::default();
@@ -141,6 +144,12 @@ pub fn compatibility(tool_name: &str, tool: &Version, server: &Version) -> Resul
             }
         }
         Flavor::Mariadb => {
+            if server.flavor == Flavor::Mariadb && tool.at_least(10, 11) && server.at_least(10, 11)
+            {
+                // Without it the history of system-versioned tables is silently left out;
+                // loading it needs `system_versioning_insert_history`, also new in 10.11.
+                compat.extra_args.push(DUMP_HISTORY.into());
+            }
             if server_is_mysql8 {
                 compat.warnings.push(format!(
                     "MariaDB's {tool_name} {} dumps a MySQL {} server; it works, but MySQL-only features may not round-trip; install MySQL's mysqldump {}.x for exact dumps",
@@ -342,6 +351,7 @@ mod tests {
     fn compatibility_table() {
         use Flavor::{Mariadb as Ma, Mysql as My};
         const GTID: &[&str] = &["--set-gtid-purged=OFF"];
+        const HISTORY: &[&str] = &[DUMP_HISTORY];
         const NO_STATS: &[&str] = &["--column-statistics=0", "--set-gtid-purged=OFF"];
         let ok = |warns, args| Want::Ok { warns, args };
         let cases: &[(&str, Flavor, &str, Flavor, Want)] = &[
@@ -355,7 +365,22 @@ mod tests {
             ("10.11.19-MariaDB", Ma, "8.0.36", My, ok(true, &[])),
             ("11.4.2-MariaDB", Ma, "9.1.0", My, ok(true, &[])),
             // MariaDB's tool against MariaDB or MySQL 5.7: fine.
-            ("10.11.19-MariaDB", Ma, "11.4.2-MariaDB", Ma, ok(false, &[])),
+            // From 10.11 on both sides, with the history of system-versioned tables.
+            (
+                "10.11.19-MariaDB",
+                Ma,
+                "11.4.2-MariaDB",
+                Ma,
+                ok(false, HISTORY),
+            ),
+            (
+                "11.4.2-MariaDB",
+                Ma,
+                "10.11.19-MariaDB",
+                Ma,
+                ok(false, HISTORY),
+            ),
+            ("10.6.4-MariaDB", Ma, "10.11.19-MariaDB", Ma, ok(false, &[])),
             ("11.4.2-MariaDB", Ma, "10.6.1-MariaDB", Ma, ok(false, &[])),
             ("10.11.19-MariaDB", Ma, "5.7.44", My, ok(false, &[])),
             // MySQL 8's tool against servers without COLUMN_STATISTICS.

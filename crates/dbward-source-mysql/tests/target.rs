@@ -143,6 +143,7 @@ async fn dump(db: &TestDb, secret_dir: &Path) -> (Vec<u8>, Manifest) {
         excluded_with_data: report.excluded_with_data,
         chunk_size: None,
         chunks: None,
+        inventory: None,
         signature: None,
     };
     (bytes, manifest)
@@ -617,4 +618,52 @@ async fn a_missing_client_is_tool_missing_and_creates_nothing() {
     assert!(text.starts_with("mariadb (or mysql) not found"), "{text}");
     assert!(text.contains("apt-get install mariadb-client"), "{text}");
     assert!(!target.database_exists(&copy.0).await.unwrap());
+}
+
+/// Every kind the MariaDB inventory counts, once or more, and a system-versioned table with
+/// two history rows.
+const INVENTORY_FIXTURE: &str = "
+    CREATE TABLE t(id INT PRIMARY KEY, v INT, CONSTRAINT v_positive CHECK (v > 0), KEY by_v (v)) WITH SYSTEM VERSIONING;
+    INSERT INTO t VALUES (1, 1), (2, 2);
+    UPDATE t SET v = 3 WHERE id = 1;
+    UPDATE t SET v = 4 WHERE id = 2;
+    CREATE TABLE log(id INT);
+    CREATE SEQUENCE ticket_seq;
+    CREATE VIEW current_t AS SELECT * FROM t;
+    CREATE TRIGGER t_log AFTER INSERT ON t FOR EACH ROW INSERT INTO log VALUES (NEW.id);
+    CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN 2 * x;
+    CREATE PROCEDURE noop() BEGIN END;
+    CREATE EVENT tidy ON SCHEDULE EVERY 1 DAY DISABLE DO DELETE FROM log;
+";
+
+#[tokio::test]
+async fn mariadb_passes_the_source_and_target_conformance_suite() {
+    use dbward_core::ObjectKind as K;
+    let db = server().create_database("myconform");
+    db.sql(INVENTORY_FIXTURE);
+    let copy = Scratch::new("myconform_copy");
+    let absent = Scratch::new("myconform_absent");
+    let dir = tempfile::tempdir().unwrap();
+    let source = MysqlSource::new(settings(dir.path()));
+    let target = MysqlTarget::new(settings(dir.path()));
+    dbward_core::conformance::run(&dbward_core::conformance::Fixture {
+        source: &source,
+        target: &target,
+        database: &db.name,
+        objects: &[
+            (K::Tables, 2),
+            (K::Views, 1),
+            (K::Sequences, 1),
+            (K::Indexes, 2),
+            // The primary key and the check constraint.
+            (K::Constraints, 2),
+            (K::Routines, 2),
+            (K::Triggers, 1),
+            (K::Events, 1),
+        ],
+        history: &[("t", 2)],
+        copy: &copy.0,
+        absent: &absent.0,
+    })
+    .await;
 }

@@ -7,6 +7,7 @@ mod archive;
 mod conn;
 mod dump;
 mod inspect;
+mod inventory;
 mod judge;
 mod ownership;
 mod passfile;
@@ -20,7 +21,7 @@ use async_trait::async_trait;
 use dbward_core::secret::SecretString;
 use dbward_core::source::{CheckLine, Dump, Source};
 use dbward_core::tls::TlsSettings;
-use dbward_core::{Engine, Result};
+use dbward_core::{Engine, Inventory, Result};
 
 pub use judge::PLAIN_TRAILER;
 pub use target::PostgresTarget;
@@ -216,5 +217,9 @@ impl Source for PostgresSource {
 
     async fn dump(&self, database: &str) -> Result<Dump> {
         dump::start(&self.settings, database).await
+    }
+
+    async fn inventory(&self, database: &str) -> Result<Inventory> {
+        inventory::take(&self.settings, database).await
     }
 }

@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use dbward_core::process::{ToolExit, ToolProcess, restore_through};
 use dbward_core::restore::{RestoreReport, RestoreTarget, Staging};
 use dbward_core::stream::{self, Ends, Fed, Rewriting};
-use dbward_core::{DatabaseSettings, Engine, Error, Manifest, Result, TableRows};
+use dbward_core::{DatabaseSettings, Engine, Error, Inventory, Manifest, Result, TableRows};
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, PgConnection, Row, ValueRef};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -735,6 +735,10 @@ impl RestoreTarget for PostgresTarget {
         counted
     }
 
+    async fn inventory(&self, database: &str) -> Result<Inventory> {
+        crate::inventory::take(&self.settings, database).await
+    }
+
     async fn query_scalar(&self, database: &str, sql: &str) -> Result<String> {
         let mut conn = conn::connect(&self.settings, database, Purpose::Dump).await?;
         // The simple query protocol returns every value as text, whatever its type.
@@ -810,6 +814,7 @@ mod tests {
             excluded_with_data: vec![],
             chunk_size: None,
             chunks: None,
+            inventory: None,
             signature: None,
         }
     }

@@ -788,3 +788,65 @@ async fn a_role_that_is_not_superuser_restores_without_owners_and_says_so() {
     );
     assert_eq!(counts.unwrap(), manifest.tables);
 }
+
+/// Every kind the PostgreSQL inventory counts, once or more.
+const INVENTORY_FIXTURE: &str = "
+    CREATE SCHEMA shop;
+    CREATE TYPE shop.mood AS ENUM ('sad', 'happy');
+    CREATE DOMAIN shop.positive AS int CHECK (VALUE > 0);
+    CREATE TYPE shop.pair AS (a int, b int);
+    CREATE TABLE shop.items(id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, qty shop.positive, m shop.mood);
+    CREATE INDEX items_qty ON shop.items(qty);
+    INSERT INTO shop.items(qty, m) VALUES (1, 'sad'), (2, 'happy');
+    CREATE VIEW shop.happy AS SELECT * FROM shop.items WHERE m = 'happy';
+    CREATE MATERIALIZED VIEW shop.totals AS SELECT sum(qty) AS total FROM shop.items;
+    CREATE FUNCTION shop.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+    CREATE PROCEDURE shop.noop() LANGUAGE sql AS $$ SELECT 1 $$;
+    CREATE TRIGGER items_touch BEFORE UPDATE ON shop.items FOR EACH ROW EXECUTE FUNCTION shop.touch();
+    CREATE RULE items_no_delete AS ON DELETE TO shop.items DO INSTEAD NOTHING;
+    ALTER TABLE shop.items ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY items_all ON shop.items USING (true);
+    SELECT lo_from_bytea(0, '\\x00ff');
+";
+
+#[tokio::test]
+async fn postgres_passes_the_source_and_target_conformance_suite() {
+    use dbward_core::ObjectKind as K;
+    let pg = PgServer::shared();
+    let db = pg.create_database("pgconform");
+    db.sql(INVENTORY_FIXTURE);
+    let names = pg.create_database("pgconform_copy");
+    let copy = names.name.clone();
+    drop(names);
+    let spool = tempfile::tempdir().unwrap();
+    let source = dbward_source_postgres::PostgresSource::new(settings(pg, PgFormat::Custom));
+    let target = target(pg, spool.path());
+    dbward_core::conformance::run(&dbward_core::conformance::Fixture {
+        source: &source,
+        target: &target,
+        database: &db.name,
+        objects: &[
+            // `public` and `shop`.
+            (K::Schemas, 2),
+            (K::Tables, 1),
+            (K::Views, 1),
+            (K::MaterializedViews, 1),
+            // The identity column's.
+            (K::Sequences, 1),
+            (K::Indexes, 2),
+            // The primary key and the domain's check.
+            (K::Constraints, 2),
+            (K::Routines, 2),
+            (K::Triggers, 1),
+            (K::Rules, 1),
+            (K::Policies, 1),
+            // The enum, the domain and the composite type.
+            (K::Types, 3),
+            (K::LargeObjects, 1),
+        ],
+        history: &[],
+        copy: &copy,
+        absent: &format!("{copy}_absent"),
+    })
+    .await;
+}

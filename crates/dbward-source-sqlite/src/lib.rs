@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use dbward_core::source::{CheckLine, Dump, DumpCompletion, DumpInfo, DumpReport, Source};
-use dbward_core::{Engine, Error, Result, TableRows};
+use dbward_core::{Engine, Error, Inventory, ObjectKind, Result, TableRows};
 use rusqlite::{Connection, OpenFlags};
 
 pub use target::SqliteTarget;
@@ -137,6 +137,27 @@ impl Source for SqliteSource {
             completion: Box::new(SnapshotCompletion { snapshot, tables }),
         })
     }
+
+    async fn inventory(&self, database: &str) -> Result<Inventory> {
+        if database != self.settings.database {
+            return Err(Error::DatabaseMissing {
+                source_name: self.settings.name.clone(),
+                database: database.to_string(),
+            });
+        }
+        let conn = self.open_live()?;
+        let path = self.settings.path.clone();
+        tokio::task::spawn_blocking(move || {
+            inventory_of(&conn).map_err(|e| {
+                Error::Query(format!(
+                    "cannot take the inventory of {}: {e}",
+                    path.display()
+                ))
+            })
+        })
+        .await
+        .map_err(|e| Error::Query(format!("inventory stopped: {e}")))?
+    }
 }
 
 /// Copies `live` into `snapshot` through the online backup API, checks and counts it.
@@ -167,6 +188,26 @@ fn take_snapshot(live: Connection, snapshot: &Path) -> Result<(Vec<TableRows>, u
 }
 
 /// Exact row counts of every user table, sorted by name.
+/// Tables, views, indexes and triggers of the database, SQLite's own objects (`sqlite_*`:
+/// the sequence table, automatic indexes) left out because they come and go with the others.
+pub fn inventory_of(conn: &Connection) -> rusqlite::Result<Inventory> {
+    let mut inventory = Inventory::default();
+    for (kind, sqlite_type) in [
+        (ObjectKind::Tables, "table"),
+        (ObjectKind::Views, "view"),
+        (ObjectKind::Indexes, "index"),
+        (ObjectKind::Triggers, "trigger"),
+    ] {
+        let count: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = ?1 AND name NOT LIKE 'sqlite_%'",
+            [sqlite_type],
+            |r| r.get(0),
+        )?;
+        inventory.set(kind, count.max(0) as u64);
+    }
+    Ok(inventory)
+}
+
 pub fn count_tables(conn: &Connection) -> rusqlite::Result<Vec<TableRows>> {
     let names: Vec<String> = conn
         .prepare(

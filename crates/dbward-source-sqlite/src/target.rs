@@ -10,11 +10,11 @@ use std::pin::Pin;
 
 use async_trait::async_trait;
 use dbward_core::restore::{RestoreReport, RestoreTarget, Staging};
-use dbward_core::{Engine, Error, Manifest, Result, TableRows};
+use dbward_core::{Engine, Error, Inventory, Manifest, Result, TableRows};
 use rusqlite::{Connection, OpenFlags};
 use tokio::io::AsyncRead;
 
-use crate::count_tables;
+use crate::{count_tables, inventory_of};
 
 /// File systems refuse longer file names (bytes).
 const MAX_FILE_NAME: usize = 255;
@@ -271,6 +271,17 @@ impl RestoreTarget for SqliteTarget {
         tokio::task::spawn_blocking(move || check_file(&path))
             .await
             .map_err(|e| Error::Query(format!("row count stopped: {e}")))?
+    }
+
+    async fn inventory(&self, database: &str) -> Result<Inventory> {
+        let path = self.path_of(database)?;
+        tokio::task::spawn_blocking(move || {
+            let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(|e| sqlite_error("cannot open", &path, e))?;
+            inventory_of(&conn).map_err(|e| sqlite_error("cannot take the inventory of", &path, e))
+        })
+        .await
+        .map_err(|e| Error::Query(format!("inventory stopped: {e}")))?
     }
 
     async fn query_scalar(&self, database: &str, sql: &str) -> Result<String> {

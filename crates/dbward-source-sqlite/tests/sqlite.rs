@@ -114,3 +114,37 @@ async fn a_file_that_is_not_a_database_fails_the_dump() {
     let err = source(dir.path(), "junk.db").dump("app").await.unwrap_err();
     assert!(err.to_string().contains("not a database"), "{err}");
 }
+
+#[tokio::test]
+async fn sqlite_passes_the_source_and_target_conformance_suite() {
+    use dbward_core::ObjectKind as K;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.db");
+    seed(&path);
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE log(id INTEGER PRIMARY KEY AUTOINCREMENT, what TEXT);
+             CREATE INDEX users_name ON users(name);
+             CREATE VIEW named AS SELECT name FROM users;
+             CREATE TRIGGER users_log AFTER INSERT ON users BEGIN INSERT INTO log(what) VALUES (NEW.name); END;",
+        )
+        .unwrap();
+    let source = source(dir.path(), "app.db");
+    let target = dbward_source_sqlite::SqliteTarget::new("app", dir.path());
+    dbward_core::conformance::run(&dbward_core::conformance::Fixture {
+        source: &source,
+        target: &target,
+        database: "app",
+        objects: &[
+            (K::Tables, 4),
+            (K::Views, 1),
+            (K::Indexes, 1),
+            (K::Triggers, 1),
+        ],
+        history: &[],
+        copy: "app_copy",
+        absent: "absent",
+    })
+    .await;
+}

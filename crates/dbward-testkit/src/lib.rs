@@ -24,6 +24,7 @@
 //! assert!(pg.with_password("wrong").try_sql(&db.name, "SELECT 1").is_err());
 //! ```
 
+pub mod fidelity;
 mod mariadb;
 mod postgres;
 mod server;

@@ -30,6 +30,12 @@ pub(super) async fn attempt(
         Ok(key) => key,
         Err(e) => return Outcome::failed(format!("cannot sign the manifest: {e:#}")),
     };
+    // Taken just before the dump, for drills to compare the restored copy with. Without one
+    // the backup still goes on (its drills then compare row counts only), and says so.
+    let inventory = match until_stopped(stop, source.inventory(&job.database)).await {
+        Some(taken) => taken,
+        None => return Outcome::failed(INTERRUPTED.into()),
+    };
     let dump = match until_stopped(stop, source.dump(&job.database)).await {
         Some(Ok(dump)) => dump,
         Some(Err(e)) => return Outcome::failed(e.to_string()),
@@ -135,6 +141,12 @@ pub(super) async fn attempt(
     let mut manifest = build_manifest(
         ctx, job, source, id, started_at, &keys, &totals, &dump.info, report,
     );
+    match inventory {
+        Ok(inventory) => manifest.inventory = Some(inventory),
+        Err(e) => manifest.warnings.push(format!(
+            "no object inventory ({e}): drills of this backup compare row counts only"
+        )),
+    }
     manifest.sign(&signing_key);
     // Gate 4-5: each copy committed, read back, then committed by its manifest.
     let mut copies = failed_copies;
@@ -331,6 +343,7 @@ fn build_manifest(
         replica_lag_seconds: report.replica_lag_seconds,
         database_settings: info.database_settings.clone(),
         warnings,
+        inventory: None,
         chunk_size: Some(dbward_core::chunked::CHUNK_BYTES),
         chunks: Some(totals.chunks.clone()),
         signature: None,
