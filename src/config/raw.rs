@@ -149,6 +149,7 @@ struct RawSource {
     client_key: Option<String>,
     #[serde(default)]
     agents: Vec<String>,
+    pitr: Option<bool>,
     #[cfg(feature = "simulation")]
     synthetic_databases: Option<u32>,
     #[cfg(feature = "simulation")]
@@ -784,6 +785,25 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
             Ok(())
         }
     };
+    let pitr = s.pitr.unwrap_or(false);
+    not_for("pitr", engine != Engine::Postgres && s.pitr.is_some())?;
+    if pitr {
+        // A base backup holds the whole cluster: nothing of it can be selected or left out.
+        let whole_cluster = |k: &str, set: bool| -> Result<(), String> {
+            if set {
+                Err(format!(
+                    "{}: not used with pitr = true (a base backup holds the whole cluster); remove it",
+                    key(k)
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        whole_cluster("databases", s.databases.is_some())?;
+        whole_cluster("exclude_databases", !s.exclude_databases.is_empty())?;
+        whole_cluster("exclude_tables", !s.exclude_tables.is_empty())?;
+        whole_cluster("format", s.format.is_some())?;
+    }
     #[cfg(feature = "simulation")]
     if engine != Engine::Synthetic {
         not_for("synthetic_databases", s.synthetic_databases.is_some())?;
@@ -891,6 +911,7 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
         max_replica_lag,
         connection,
         engine,
+        pitr,
         name: s.name,
     })
 }

@@ -96,6 +96,22 @@ fn errors_name_the_key_and_what_is_expected() {
             "key `format`: expected \"custom\" or \"plain\"",
         ),
         (
+            "[[source]]\nname = \"a\"\nengine = \"mariadb\"\npitr = true",
+            "[[source]] \"a\": key `pitr`: not used by engine mariadb; remove it",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\npitr = false",
+            "[[source]] \"a\": key `pitr`: not used by engine sqlite; remove it",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"postgres\"\npitr = true\ndatabases = [\"shop\"]",
+            "[[source]] \"a\": key `databases`: not used with pitr = true (a base backup holds the whole cluster); remove it",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"postgres\"\npitr = true\nformat = \"plain\"",
+            "key `format`: not used with pitr = true",
+        ),
+        (
             "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\nexclude_tables = [\"t\"]",
             "key `exclude_tables`: not used by engine sqlite",
         ),

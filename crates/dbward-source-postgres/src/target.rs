@@ -86,6 +86,12 @@ fn restore_plan(manifest: &Manifest) -> Result<RestorePlan> {
     let (format, program) = match manifest.dump_format.as_str() {
         "custom" => (PgFormat::Custom, "pg_restore"),
         "plain" => (PgFormat::Plain, "psql"),
+        crate::BASE_FORMAT => {
+            return Err(Error::Dump(format!(
+                "backup {} is a base backup of a whole cluster: restore it with `dbward restore --source {} --database '*' --to-directory DIR`; it cannot be loaded into a database",
+                manifest.id, manifest.source
+            )));
+        }
         other => {
             return Err(Error::Dump(format!(
                 "backup {} has postgres dump format {other:?}, which this dbward cannot restore; upgrade dbward",
@@ -810,6 +816,7 @@ mod tests {
             excluded_with_data: vec![],
             chunk_size: None,
             chunks: None,
+            base_backup: None,
             signature: None,
         }
     }

@@ -43,6 +43,7 @@ pub async fn dump(settings: PostgresSettings, database: &str) -> (Vec<u8>, Manif
         excluded_with_data: report.excluded_with_data,
         chunk_size: None,
         chunks: None,
+        base_backup: None,
         signature: None,
     };
     (bytes, manifest)
