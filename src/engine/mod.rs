@@ -26,6 +26,7 @@ pub mod scratch;
 pub mod show;
 pub mod status;
 pub mod verify;
+pub mod wal;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

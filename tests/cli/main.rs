@@ -17,6 +17,7 @@ mod integrity;
 mod kill_anywhere;
 mod leases;
 mod mariadb;
+mod pitr;
 mod postgres;
 mod prune;
 mod reads;

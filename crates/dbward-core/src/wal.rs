@@ -1,9 +1,105 @@
 //! PostgreSQL write-ahead log vocabulary for point-in-time recovery: log sequence numbers
 //! (`0/3000028`), the names of the files `archive_command` hands over (segments, timeline
 //! histories, backup history files, partial segments), and the segment that holds an LSN.
-//! Pure: parsing and naming only.
+//! Also the entry stored beside each archived file (`docs/storage-format.md`), which commits
+//! it and says how to check and open it.
 
 use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::{ManifestSignature, SignatureError};
+use crate::signing::{PublicKey, SigningKey};
+
+/// The WAL entry format this build writes.
+pub const WAL_ENTRY_FORMAT_VERSION: u32 = 1;
+
+/// Domain separation: the bytes a WAL entry signature covers start with this line.
+pub const WAL_SIGNATURE_CONTEXT: &[u8] = b"dbward wal entry signature v1\n";
+
+/// What is stored beside one archived WAL file: written after its bytes, it commits them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalEntry {
+    pub format_version: u32,
+    pub source: String,
+    /// The WAL file's own name (`000000010000000000000003`).
+    pub name: String,
+    /// The file name of the stored bytes, in the same folder.
+    pub object: String,
+    /// Size and sha256 (lowercase hex) of the WAL file as PostgreSQL wrote it.
+    pub bytes: u64,
+    pub sha256: String,
+    /// Size and sha256 of the stored (compressed, encrypted) object.
+    pub stored_bytes: u64,
+    pub stored_sha256: String,
+    /// `zstd`, `gzip` or `none`.
+    pub compression: String,
+    /// `age-x25519`, `age-scrypt`, or absent.
+    #[serde(default)]
+    pub encryption: Option<String>,
+    #[serde(default)]
+    pub encryption_recipients: Vec<String>,
+    pub host: String,
+    pub archived_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<ManifestSignature>,
+}
+
+impl WalEntry {
+    /// What a signature covers: `WAL_SIGNATURE_CONTEXT`, then the entry without `signature`
+    /// as compact JSON.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut unsigned = self.clone();
+        unsigned.signature = None;
+        let mut out = WAL_SIGNATURE_CONTEXT.to_vec();
+        serde_json::to_writer(&mut out, &unsigned).expect("a WAL entry always serialises");
+        out
+    }
+
+    pub fn sign(&mut self, key: &SigningKey) {
+        let value = key.sign(&self.signed_bytes());
+        self.signature = Some(ManifestSignature {
+            key: key.public().to_string(),
+            value,
+        });
+    }
+
+    /// The key whose valid signature the entry carries; `None` when unsigned.
+    pub fn signer(&self) -> Result<Option<PublicKey>, SignatureError> {
+        let Some(signature) = &self.signature else {
+            return Ok(None);
+        };
+        let key = PublicKey::parse(&signature.key)
+            .map_err(|_| SignatureError::BadKey(signature.key.clone()))?;
+        if key.verifies(&self.signed_bytes(), &signature.value) {
+            Ok(Some(key))
+        } else {
+            Err(SignatureError::Mismatch {
+                key_id: key.key_id(),
+            })
+        }
+    }
+
+    /// Reads an entry, refusing formats newer than this build understands.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
+        let entry: WalEntry =
+            serde_json::from_slice(bytes).map_err(|e| format!("WAL entry is not valid: {e}"))?;
+        if entry.format_version > WAL_ENTRY_FORMAT_VERSION {
+            return Err(format!(
+                "WAL entry format {} is newer than this dbward understands ({WAL_ENTRY_FORMAT_VERSION}); upgrade dbward",
+                entry.format_version
+            ));
+        }
+        Ok(entry)
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(self).expect("a WAL entry always serialises");
+        out.push(b'\n');
+        out
+    }
+}
 
 /// A PostgreSQL log sequence number, written `X/Y` (two hexadecimal halves).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -149,6 +245,39 @@ mod tests {
                 .unwrap()
                 .segment_name(3, 64 * 1024 * 1024),
             "000000030000000200000002"
+        );
+    }
+
+    #[test]
+    fn a_signed_wal_entry_survives_storage_and_any_change_breaks_it() {
+        let key = SigningKey::generate().unwrap();
+        let mut entry = WalEntry {
+            format_version: WAL_ENTRY_FORMAT_VERSION,
+            source: "pg".into(),
+            name: "000000010000000000000003".into(),
+            object: "000000010000000000000003.wal.zst".into(),
+            bytes: 16 << 20,
+            sha256: "ab".repeat(32),
+            stored_bytes: 1000,
+            stored_sha256: "cd".repeat(32),
+            compression: "zstd".into(),
+            encryption: None,
+            encryption_recipients: vec![],
+            host: "db1".into(),
+            archived_at: "2026-12-05T12:00:00Z".parse().unwrap(),
+            signature: None,
+        };
+        entry.sign(&key);
+        let read = WalEntry::from_json(&entry.to_json()).unwrap();
+        assert_eq!(read.signer().unwrap(), Some(key.public()));
+        let altered = String::from_utf8(entry.to_json())
+            .unwrap()
+            .replace(&"ab".repeat(32), &"ef".repeat(32));
+        assert!(
+            WalEntry::from_json(altered.as_bytes())
+                .unwrap()
+                .signer()
+                .is_err()
         );
     }
 

@@ -5,8 +5,8 @@
 //! archived, so a committed base backup is always recoverable from the archive.
 //!
 //! The gate: pg_basebackup's exit and stderr, the tar end-of-archive marker, `backup_label`
-//! at the head of the archive (start LSN, timeline) and the end point pg_basebackup reports
-//! (`--verbose`), recorded in the manifest's `base_backup`.
+//! at the head of the archive (start LSN, timeline) and the `backup_manifest` pg_basebackup
+//! injects at its end (the WAL range's end), recorded in the manifest's `base_backup`.
 
 use std::sync::{Arc, Mutex};
 
@@ -44,7 +44,6 @@ fn basebackup_args(settings: &PostgresSettings) -> Vec<String> {
         "--wal-method=none",
         "--checkpoint=fast",
         "--label=dbward",
-        "--verbose",
     ]
     .map(String::from)
     .into();
@@ -203,7 +202,7 @@ impl DumpCompletion for BaseBackupCompletion {
             .lock()
             .map_err(|_| Error::Dump("the base backup inspector panicked".into()))?
             .clone();
-        let base_backup = judge_archive(&ends, &stderr, this.wal_segment_bytes)
+        let base_backup = judge_archive(&ends, this.wal_segment_bytes)
             .map_err(|e| Error::Dump(format!("pg_basebackup output: {e}")))?;
         let mut warnings = this.warnings;
         warnings.extend(
@@ -225,12 +224,8 @@ impl DumpCompletion for BaseBackupCompletion {
 }
 
 /// The gate of a finished base backup: a complete tar archive that starts with
-/// `backup_label`, and the end point pg_basebackup reported.
-fn judge_archive(
-    ends: &Ends,
-    stderr: &[&str],
-    wal_segment_bytes: u64,
-) -> std::result::Result<BaseBackup, String> {
+/// `backup_label` and ends with the `backup_manifest` (which holds the end point).
+fn judge_archive(ends: &Ends, wal_segment_bytes: u64) -> std::result::Result<BaseBackup, String> {
     let tail = ends.tail();
     if ends.total() < (2 * BLOCK) as u64
         || !ends.total().is_multiple_of(BLOCK as u64)
@@ -245,12 +240,9 @@ fn judge_archive(
         .ok_or("the archive does not start with backup_label")?;
     let label = String::from_utf8_lossy(label);
     let (start_lsn, start_wal_file, timeline) = parse_backup_label(&label)?;
-    let stop_lsn = stderr
-        .iter()
-        .find_map(|l| l.split_once("write-ahead log end point: ").map(|(_, v)| v))
-        .ok_or("pg_basebackup did not report the write-ahead log end point")?;
-    let stop_lsn =
-        Lsn::parse(stop_lsn.split_whitespace().next().unwrap_or("")).map_err(|e| e.to_string())?;
+    let stop_lsn = wal_end(&String::from_utf8_lossy(&tail)).ok_or(
+        "the archive does not end with a backup_manifest holding its WAL-Ranges (pg_basebackup 13 or later writes it)",
+    )?;
     if stop_lsn < start_lsn {
         return Err(format!(
             "the end point {stop_lsn} is before the start point {start_lsn}"
@@ -263,6 +255,16 @@ fn judge_archive(
         start_wal_file,
         wal_segment_bytes,
     })
+}
+
+/// The end of the WAL range in the `backup_manifest` pg_basebackup appends to a tar archive
+/// it writes to stdout: `"WAL-Ranges": [ { "Timeline": 1, "Start-LSN": …, "End-LSN": "0/2000100" } ]`.
+fn wal_end(tail: &str) -> Option<Lsn> {
+    let ranges = &tail[tail.rfind("\"WAL-Ranges\"")?..];
+    let key = "\"End-LSN\":";
+    let value = &ranges[ranges.rfind(key)? + key.len()..];
+    let value = value.trim_start().strip_prefix('"')?;
+    Lsn::parse(&value[..value.find('"')?]).ok()
 }
 
 /// The content of the member `name` among the archive's first members (as far as `head`
@@ -342,20 +344,21 @@ mod tests {
         ends
     }
 
-    const STDERR: &[&str] = &[
-        "pg_basebackup: initiating base backup, waiting for checkpoint to complete",
-        "pg_basebackup: write-ahead log start point: 0/2000028 on timeline 1",
-        "pg_basebackup: write-ahead log end point: 0/2000100",
-        "pg_basebackup: base backup completed",
-    ];
+    const MANIFEST: &str = "{ \"PostgreSQL-Backup-Manifest-Version\": 1,\n\"Files\": [],\n\
+        \"WAL-Ranges\": [\n{ \"Timeline\": 1, \"Start-LSN\": \"0/2000028\", \"End-LSN\": \"0/2000100\" }\n],\n\
+        \"Manifest-Checksum\": \"ab\"}\n";
 
     #[test]
     fn a_complete_archive_gives_the_wal_range() {
         let ends = archive(
-            &[("backup_label", LABEL.as_bytes()), ("PG_VERSION", b"15\n")],
+            &[
+                ("backup_label", LABEL.as_bytes()),
+                ("PG_VERSION", b"15\n"),
+                ("backup_manifest", MANIFEST.as_bytes()),
+            ],
             true,
         );
-        let got = judge_archive(&ends, STDERR, 16 << 20).unwrap();
+        let got = judge_archive(&ends, 16 << 20).unwrap();
         assert_eq!(
             got,
             BaseBackup {
@@ -370,15 +373,17 @@ mod tests {
 
     #[test]
     fn a_truncated_archive_or_a_missing_label_or_end_point_fails_the_gate() {
-        let truncated = archive(&[("backup_label", LABEL.as_bytes())], false);
-        let err = judge_archive(&truncated, STDERR, 16 << 20).unwrap_err();
+        let label = ("backup_label", LABEL.as_bytes());
+        let manifest = ("backup_manifest", MANIFEST.as_bytes());
+        let truncated = archive(&[label, manifest], false);
+        let err = judge_archive(&truncated, 16 << 20).unwrap_err();
         assert!(err.contains("end-of-archive"), "{err}");
-        let unlabelled = archive(&[("PG_VERSION", b"15\n")], true);
-        let err = judge_archive(&unlabelled, STDERR, 16 << 20).unwrap_err();
+        let unlabelled = archive(&[("PG_VERSION", b"15\n"), manifest], true);
+        let err = judge_archive(&unlabelled, 16 << 20).unwrap_err();
         assert!(err.contains("backup_label"), "{err}");
-        let complete = archive(&[("backup_label", LABEL.as_bytes())], true);
-        let err = judge_archive(&complete, &STDERR[..2], 16 << 20).unwrap_err();
-        assert!(err.contains("end point"), "{err}");
+        let without_manifest = archive(&[label], true);
+        let err = judge_archive(&without_manifest, 16 << 20).unwrap_err();
+        assert!(err.contains("WAL-Ranges"), "{err}");
     }
 
     #[test]
@@ -445,7 +450,6 @@ mod tests {
                 "--wal-method=none",
                 "--checkpoint=fast",
                 "--label=dbward",
-                "--verbose",
                 "--no-password",
                 "--host=db.example",
                 "--port=5433",

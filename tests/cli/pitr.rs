@@ -1,0 +1,242 @@
+//! Point-in-time recovery of PostgreSQL end to end: a private cluster with `wal_level =
+//! replica`, `archive_mode = on` and `archive_command` = this binary's `wal push`; base
+//! backups (`pitr = true`), the WAL archive's contract with PostgreSQL, and restores to a
+//! moment, checked row by row. As root, the cluster runs as user `postgres`, and so do the
+//! commands here (PostgreSQL refuses to run as root), in a folder that user owns.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use dbward_testkit::PgServer;
+use serde_json::Value;
+
+use crate::common::{Env, binary, stderr, wait_for};
+
+fn running_as_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// `program args…`, as the user that owns the cluster.
+fn as_owner(program: &Path, args: &[&str]) -> Command {
+    if running_as_root() {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "postgres", "--"]).arg(program).args(args);
+        cmd
+    } else {
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        cmd
+    }
+}
+
+/// A private archiving cluster and a dbward config whose one source is it, with `pitr =
+/// true`, backing up to an fs destination.
+struct Archiving {
+    env: Env,
+    pg: PgServer,
+}
+
+impl Archiving {
+    fn start() -> Archiving {
+        let env = Env::new("");
+        if running_as_root() {
+            let status = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(env.dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let push = format!(
+            "'{}' --config '{}' -q wal push %p",
+            binary().display(),
+            env.config().display()
+        );
+        let pg = PgServer::start_private_with(
+            std::process::id(),
+            &[
+                ("wal_level", "replica"),
+                ("archive_mode", "on"),
+                ("archive_command", &push),
+                ("archive_timeout", "0"),
+            ],
+        )
+        .unwrap();
+        let config = format!(
+            "state_dir = \"state\"\n\
+             [[source]]\nname = \"pg\"\nengine = \"postgres\"\nhost = \"127.0.0.1\"\nport = {}\n\
+             user = \"postgres\"\npassword = \"{}\"\npitr = true\n\
+             [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n",
+            pg.port, pg.password
+        );
+        std::fs::write(env.config(), config).unwrap();
+        if running_as_root() {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(env.dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        pg.sql(
+            "postgres",
+            "CREATE TABLE events(id int PRIMARY KEY, at timestamptz NOT NULL)",
+        );
+        Archiving { env, pg }
+    }
+
+    /// Runs dbward as the cluster's owner.
+    fn dbward(&self, args: &[&str]) -> Output {
+        let config = self.env.config();
+        let mut all = vec!["--config", config.to_str().unwrap()];
+        all.extend_from_slice(args);
+        as_owner(&binary(), &all).output().unwrap()
+    }
+
+    fn dbward_json(&self, args: &[&str]) -> (i32, Value) {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.dbward(&all);
+        let value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}\nstderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                stderr(&out)
+            )
+        });
+        (out.status.code().unwrap_or(-1), value)
+    }
+
+    /// Switches to a new WAL segment and waits until the old one is archived; returns its
+    /// name.
+    fn switch_and_archive(&self) -> String {
+        let segment = self
+            .pg
+            .sql("postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+        wait_for(
+            &format!("{segment} to be archived"),
+            Duration::from_secs(60),
+            || {
+                let archived = self.pg.sql(
+                    "postgres",
+                    "SELECT coalesce(last_archived_wal, '') || ' ' || failed_count || ' ' || coalesce(last_failed_wal, '') FROM pg_stat_archiver",
+                );
+                archived.split(' ').next() >= Some(segment.as_str())
+            },
+        );
+        segment
+    }
+
+    /// Inserts event `id` in its own transaction and returns the server's clock after its
+    /// commit.
+    fn write_event(&self, id: u32) -> String {
+        self.pg.sql(
+            "postgres",
+            &format!("INSERT INTO events VALUES ({id}, clock_timestamp())"),
+        );
+        self.pg.sql("postgres", "SELECT clock_timestamp()")
+    }
+
+    fn wal_folder(&self) -> PathBuf {
+        self.env.path("backups/pg/.wal")
+    }
+}
+
+#[test]
+fn base_backups_record_their_wal_range_and_the_archive_keeps_each_file_once() {
+    let cluster = Archiving::start();
+    cluster.write_event(1);
+    cluster.switch_and_archive();
+    let (code, doc) = cluster.dbward_json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let backup = crate::common::only_backup(&doc);
+    assert_eq!(backup["database"], "*");
+    let (code, shown) = cluster.dbward_json(&["show", backup["id"].as_str().unwrap()]);
+    assert_eq!(code, 0, "{shown:#}");
+    let manifest = &shown["manifest"];
+    assert_eq!(manifest["dump_tool"], "pg_basebackup", "{manifest:#}");
+    assert_eq!(manifest["dump_format"], "base");
+    let base = &manifest["base_backup"];
+    assert_eq!(base["timeline"], 1, "{manifest:#}");
+    let start_file = base["start_wal_file"].as_str().unwrap().to_string();
+    assert_eq!(
+        cluster.pg.sql(
+            "postgres",
+            &format!(
+                "SELECT pg_walfile_name('{}')",
+                base["start_lsn"].as_str().unwrap()
+            )
+        ),
+        start_file
+    );
+    // The server ended the backup only once its last segment was archived.
+    assert!(
+        cluster
+            .wal_folder()
+            .join(format!("{start_file}.json"))
+            .is_file()
+    );
+
+    // fetch: the archived segment, whole; a name never archived: exit 1 and no file.
+    let out_dir = cluster.env.path("fetched");
+    std::fs::create_dir(&out_dir).unwrap();
+    if running_as_root() {
+        Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&out_dir)
+            .status()
+            .unwrap();
+    }
+    let fetched = out_dir.join(&start_file);
+    let out = cluster.dbward(&["wal", "fetch", &start_file, fetched.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::metadata(&fetched).unwrap().len(), 16 << 20);
+    let absent = out_dir.join("0000000100000000000000FF");
+    let out = cluster.dbward(&[
+        "wal",
+        "fetch",
+        "0000000100000000000000FF",
+        absent.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not archived: 0000000100000000000000FF"));
+    assert!(!absent.exists());
+
+    // push: the same bytes again are already archived; other bytes under the name are refused.
+    let out = cluster.dbward(&["wal", "push", fetched.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut bytes = std::fs::read(&fetched).unwrap();
+    bytes[100] ^= 0xFF;
+    std::fs::write(&fetched, &bytes).unwrap();
+    let out = cluster.dbward(&["wal", "push", fetched.to_str().unwrap()]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains(&format!("already holds a different {start_file}")),
+        "{}",
+        stderr(&out)
+    );
+    // A damaged stored copy is not delivered: recovery must stop, not end there.
+    let stored = std::fs::read_dir(cluster.wal_folder())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with(&start_file) && !name.ends_with(".json")
+        })
+        .unwrap();
+    let mut stored_bytes = std::fs::read(&stored).unwrap();
+    let middle = stored_bytes.len() / 2;
+    stored_bytes[middle] ^= 0xFF;
+    std::fs::write(&stored, &stored_bytes).unwrap();
+    std::fs::remove_file(&fetched).unwrap();
+    let out = cluster.dbward(&["wal", "fetch", &start_file, fetched.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("failed: {start_file}")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!fetched.exists());
+}
