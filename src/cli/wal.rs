@@ -50,7 +50,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         WalCommand::Push { path, source } => {
             let (config, _log) = super::load(globals)?;
             config.require_secrets()?;
-            let archive = WalArchive::open(config, source.as_deref())?;
+            let archive = WalArchive::open(&config, source.as_deref())?;
             let pushed = wal::push(&archive, &path).await?;
             tracing::info!(
                 name = %pushed.name,
@@ -65,7 +65,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
                 let (config, log) = super::load(globals)?;
                 config.require_secrets()?;
                 let keyring = crate::engine::keys::keyring_of(&config, None)?;
-                let archive = WalArchive::open(config, source.as_deref())?;
+                let archive = WalArchive::open(&config, source.as_deref())?;
                 let fetched = wal::fetch(&archive, &name, &dest, keyring.as_ref()).await?;
                 drop(log);
                 anyhow::Ok(fetched)

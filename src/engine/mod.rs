@@ -18,6 +18,7 @@ pub mod limits;
 pub mod locate;
 pub mod lock;
 pub mod observe;
+pub mod pitr;
 pub mod prune;
 pub mod rebuild;
 pub mod restore;

@@ -32,17 +32,17 @@ use crate::registry;
 
 /// The config and destinations a WAL command works with, for one source.
 #[derive(Debug)]
-pub struct WalArchive {
+pub struct WalArchive<'a> {
     pub source: String,
     /// The destinations of the schedules that back the source up, in config order.
     destinations: Vec<Arc<dyn Destination>>,
     compression: Compression,
-    config: Config,
+    config: &'a Config,
 }
 
-impl WalArchive {
+impl<'a> WalArchive<'a> {
     /// The archive of `source`, or of the one `pitr = true` source when none is named.
-    pub fn open(config: Config, source: Option<&str>) -> anyhow::Result<WalArchive> {
+    pub fn open(config: &'a Config, source: Option<&str>) -> anyhow::Result<WalArchive<'a>> {
         let pitr: Vec<&str> = config
             .sources
             .iter()
@@ -116,7 +116,7 @@ pub struct Pushed {
 }
 
 /// Archives the WAL file at `path` on every destination.
-pub async fn push(archive: &WalArchive, path: &Path) -> anyhow::Result<Pushed> {
+pub async fn push(archive: &WalArchive<'_>, path: &Path) -> anyhow::Result<Pushed> {
     let file_name = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -323,7 +323,7 @@ pub enum Fetched {
 /// Writes the archived WAL file `name` to `to` (atomically: a temporary file beside it,
 /// renamed once its sha256 is proven).
 pub async fn fetch(
-    archive: &WalArchive,
+    archive: &WalArchive<'_>,
     name: &str,
     to: &Path,
     keyring: Option<&Keyring>,
@@ -463,7 +463,7 @@ fn temporary_beside(to: &Path) -> PathBuf {
 
 /// The names of the WAL files of `source` archived on `dest`, sorted (for telling a gap
 /// from the end of the archive).
-pub async fn archived_names(archive: &WalArchive) -> BTreeMap<String, Vec<String>> {
+pub async fn archived_names(archive: &WalArchive<'_>) -> BTreeMap<String, Vec<String>> {
     let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let folder = format!("{}/", dbward_core::layout::wal_folder(&archive.source));
     for dest in &archive.destinations {

@@ -240,3 +240,250 @@ fn base_backups_record_their_wal_range_and_the_archive_keeps_each_file_once() {
     );
     assert!(!fetched.exists());
 }
+
+impl Archiving {
+    /// Writes events `ids` one second apart, switching WAL segments after every second
+    /// one; returns each event's time (the server's clock right after its commit).
+    fn write_events(&self, ids: std::ops::RangeInclusive<u32>) -> Vec<(u32, String)> {
+        let mut times = Vec::new();
+        for id in ids {
+            std::thread::sleep(Duration::from_millis(1100));
+            times.push((id, self.write_event(id)));
+            if id % 2 == 0 {
+                self.switch_and_archive();
+            }
+        }
+        self.switch_and_archive();
+        times
+    }
+
+    /// A folder the cluster's owner may create the restore directory in.
+    fn restore_dir(&self, name: &str) -> PathBuf {
+        self.env.path(name)
+    }
+
+    /// Starts the restored cluster in `dir` on its own port, reads the events, stops it.
+    fn events_in(&self, dir: &Path) -> String {
+        let port = dbward_testkit::free_port().to_string();
+        let sockets = self.env.path("sock");
+        std::fs::create_dir_all(&sockets).unwrap();
+        if running_as_root() {
+            Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&sockets)
+                .status()
+                .unwrap();
+        }
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c archive_mode=off",
+            sockets.display()
+        );
+        let log = self.env.path("restored-server.log");
+        let pg_ctl = self.pg.bin("pg_ctl");
+        let dir_arg = dir.to_str().unwrap();
+        let out = as_owner(
+            &pg_ctl,
+            &[
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                dir_arg,
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &options,
+            ],
+        )
+        .output()
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}",
+            stderr(&out),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        let psql = Command::new(self.pg.bin("psql"))
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-w",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+            ])
+            .args(["-d", "postgres", "-c"])
+            .arg("SELECT string_agg(id::text, ',' ORDER BY id) FROM events")
+            .env("PGPASSWORD", &self.pg.password)
+            .output()
+            .unwrap();
+        let stop = as_owner(&pg_ctl, &["stop", "-w", "-m", "fast", "-D", dir_arg])
+            .output()
+            .unwrap();
+        assert!(stop.status.success(), "{}", stderr(&stop));
+        assert!(psql.status.success(), "{}", stderr(&psql));
+        String::from_utf8_lossy(&psql.stdout).trim().to_string()
+    }
+}
+
+#[test]
+fn a_restore_to_a_moment_between_two_writes_holds_exactly_the_rows_written_up_to_it() {
+    let cluster = Archiving::start();
+    cluster.write_events(1..=2);
+    let (code, doc) = cluster.dbward_json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let times = cluster.write_events(3..=7);
+    let (_, moment) = &times[1]; // event 4 committed; event 5 a second later
+    let dir = cluster.restore_dir("restored");
+    let (code, summary) = cluster.dbward_json(&[
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        dir.to_str().unwrap(),
+        "--to-time",
+        moment,
+    ]);
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(summary["recovered"], true, "{summary:#}");
+    assert!(
+        summary["stopped"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("recovery stopping before commit")),
+        "{summary:#}"
+    );
+    assert!(dir.join("postgresql.auto.conf").is_file());
+    assert!(
+        !dir.join("recovery.signal").exists(),
+        "promoted at the target"
+    );
+    assert_eq!(cluster.events_in(&dir), "1,2,3,4");
+
+    // A non-empty directory is refused, and so is a moment before every base backup.
+    let out = cluster.dbward(&[
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is not empty"), "{}", stderr(&out));
+    let early = cluster.restore_dir("early");
+    let out = cluster.dbward(&[
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        early.to_str().unwrap(),
+        "--to-time",
+        "2001-01-01 00:00:00+00",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no base backup of pg ends before"),
+        "{}",
+        stderr(&out)
+    );
+
+    // --latest replays every archived segment.
+    let latest = cluster.restore_dir("latest");
+    let (code, summary) = cluster.dbward_json(&[
+        "restore",
+        "--latest",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        latest.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(cluster.events_in(&latest), "1,2,3,4,5,6,7");
+}
+
+#[test]
+fn a_corrupt_or_missing_segment_stops_the_restore_naming_it() {
+    let cluster = Archiving::start();
+    cluster.write_events(1..=1);
+    let (code, doc) = cluster.dbward_json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    cluster.write_event(2);
+    let damaged = cluster.switch_and_archive();
+    let times = cluster.write_events(3..=4);
+    let target = &times[1].1;
+
+    let stored = cluster.wal_folder().join(format!("{damaged}.wal.zst"));
+    let mut bytes = std::fs::read(&stored).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xFF;
+    std::fs::write(&stored, &bytes).unwrap();
+    let dir = cluster.restore_dir("corrupt");
+    let out = cluster.dbward(&[
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        dir.to_str().unwrap(),
+        "--to-time",
+        target,
+    ]);
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains(&format!("WAL file {damaged}")), "{said}");
+    assert!(said.contains("the last moment reached is"), "{said}");
+
+    std::fs::remove_file(&stored).unwrap();
+    std::fs::remove_file(cluster.wal_folder().join(format!("{damaged}.json"))).unwrap();
+    let dir = cluster.restore_dir("missing");
+    let out = cluster.dbward(&[
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        dir.to_str().unwrap(),
+        "--to-time",
+        target,
+    ]);
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("WAL file {damaged} is not in the archive")),
+        "{said}"
+    );
+    assert!(said.contains("the last moment reached is"), "{said}");
+
+    // --latest does not take the gap for the end of the archive.
+    let dir = cluster.restore_dir("gap");
+    let out = cluster.dbward(&[
+        "restore",
+        "--latest",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        dir.to_str().unwrap(),
+    ]);
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("WAL file {damaged} is missing")),
+        "{said}"
+    );
+}

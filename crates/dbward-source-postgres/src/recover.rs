@@ -193,7 +193,7 @@ pub fn read_log(log: &str) -> RecoveryOutcome {
 }
 
 /// Runs `postgres` on `dir` on a loopback `port` (sockets in `run_dir`, its log in
-/// `run_dir/server.log`), without archiving, until recovery reached its target and the
+/// `run_dir/server.log`), without archiving or hot standby, until recovery reached its target and the
 /// server accepts connections, or the server stopped, or `timeout` passed; then shuts it
 /// down (fast) and reports what its log says.
 pub async fn run_recovery(
@@ -215,6 +215,9 @@ pub async fn run_recovery(
         .arg("-c")
         .arg(format!("unix_socket_directories={}", run_dir.display()))
         .args(["-c", "archive_mode=off"])
+        // Nobody connects during the recovery; and a hot standby would refuse settings lower
+        // than the source's (max_connections …), which this scratch run need not match.
+        .args(["-c", "hot_standby=off"])
         .args(["-c", "logging_collector=off"])
         .args(["-c", "log_destination=stderr"])
         .stdin(Stdio::null())
