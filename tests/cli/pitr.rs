@@ -39,6 +39,11 @@ struct Archiving {
 
 impl Archiving {
     fn start() -> Archiving {
+        Self::start_with(|_| String::new())
+    }
+
+    /// Like `start`, with more config (top-level tables) that `extra` writes for the env.
+    fn start_with(extra: impl FnOnce(&Env) -> String) -> Archiving {
         let env = Env::new("");
         if running_as_root() {
             let status = Command::new("chown")
@@ -70,6 +75,7 @@ impl Archiving {
              [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n",
             pg.port, pg.password
         );
+        let config = format!("{config}{}", extra(&env));
         std::fs::write(env.config(), config).unwrap();
         if running_as_root() {
             let status = Command::new("chown")
@@ -486,4 +492,63 @@ fn a_corrupt_or_missing_segment_stops_the_restore_naming_it() {
         said.contains(&format!("WAL file {damaged} is missing")),
         "{said}"
     );
+}
+
+#[test]
+fn an_encrypted_archive_is_checked_and_recovers_with_the_configured_identity() {
+    let cluster = Archiving::start_with(|env| {
+        let key = env.path("restore.key");
+        let out = Command::new(binary())
+            .args(["key", "generate", "--out"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let recipient = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        format!(
+            "[encryption]\nrecipients = [\"{recipient}\"]\nidentity = {{ file = \"{}\" }}\n",
+            key.display()
+        )
+    });
+    let (code, checked) = cluster.dbward_json(&["check"]);
+    let items = checked["items"].as_array().unwrap();
+    let item = |name: &str| {
+        items
+            .iter()
+            .find(|i| i["item"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {checked:#}"))
+    };
+    for name in ["archiving", "privileges", "pg_basebackup"] {
+        assert_eq!(item(name)["ok"], true, "{checked:#}");
+    }
+    assert_eq!(code, 0, "{checked:#}");
+
+    cluster.write_events(1..=2);
+    let (code, doc) = cluster.dbward_json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let artifact = crate::common::only_backup(&doc)["copies"][0]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(artifact.ends_with(".tar.zst.age"), "{artifact}");
+    cluster.write_events(3..=4);
+    let sealed = std::fs::read_dir(cluster.wal_folder())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".wal.zst.age"))
+        .count();
+    assert!(sealed >= 3, "every archived segment is encrypted");
+    let dir = cluster.restore_dir("restored");
+    let (code, summary) = cluster.dbward_json(&[
+        "restore",
+        "--latest",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(cluster.events_in(&dir), "1,2,3,4");
 }

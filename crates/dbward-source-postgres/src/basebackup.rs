@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use dbward_core::manifest::BaseBackup;
 use dbward_core::process::ToolProcess;
 use dbward_core::secret::SecretFile;
-use dbward_core::source::{Dump, DumpCompletion, DumpInfo, DumpReport};
+use dbward_core::source::{CheckLine, Dump, DumpCompletion, DumpInfo, DumpReport};
 use dbward_core::stream::{Ends, TapReader};
 use dbward_core::wal::Lsn;
 use dbward_core::{Error, Result};
@@ -119,6 +119,70 @@ async fn archive_setup(conn: &mut sqlx::PgConnection) -> Result<ArchiveSetup> {
         in_recovery: row.3,
         wal_segment_bytes: u64::try_from(row.4).unwrap_or(16 << 20),
     })
+}
+
+/// `check` of a `pitr = true` source: archiving, the replication privilege, pg_basebackup.
+pub async fn check_lines(
+    settings: &PostgresSettings,
+    conn: &mut sqlx::PgConnection,
+    server: &Result<(String, crate::PgMajor)>,
+) -> Vec<CheckLine> {
+    let mut lines = Vec::with_capacity(3);
+    lines.push(match archive_setup(conn).await {
+        Ok(setup) => match judge_setup(&setup) {
+            Ok(None) => CheckLine::ok(
+                "archiving",
+                format!(
+                    "wal_level = {}, archive_mode = {}, archive_command = {:?}",
+                    setup.wal_level, setup.archive_mode, setup.archive_command
+                ),
+            ),
+            Ok(Some(warning)) => CheckLine::warning("archiving", warning),
+            Err(e) => CheckLine::failed("archiving", e),
+        },
+        Err(e) => CheckLine::failed("archiving", e.to_string()),
+    });
+    let replication: std::result::Result<bool, sqlx::Error> = sqlx::query_scalar(
+        "SELECT rolreplication OR rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(&mut *conn)
+    .await;
+    let user = &settings.user;
+    lines.push(match replication {
+        Ok(true) => CheckLine::ok("privileges", format!("{user} may take base backups (REPLICATION)")),
+        Ok(false) => CheckLine::failed(
+            "privileges",
+            format!("{user} has no REPLICATION attribute, which pg_basebackup needs: ALTER ROLE {user} REPLICATION (and a replication line in pg_hba.conf)"),
+        ),
+        Err(e) => CheckLine::failed(
+            "privileges",
+            format!("cannot read the role's attributes: {}", conn::describe(&e)),
+        ),
+    });
+    lines.push(match server {
+        Ok((version, major)) => {
+            let need = Need {
+                program: "pg_basebackup",
+                ..Need::pg_dump(*major, version)
+            };
+            match find_tool(settings.tool_dir.as_deref(), &need).await {
+                Ok(found) => CheckLine::ok(
+                    "pg_basebackup",
+                    format!(
+                        "{} {} (compatible with server major {major})",
+                        found.path.display(),
+                        found.version
+                    ),
+                ),
+                Err(e) => CheckLine::failed("pg_basebackup", e.to_string()),
+            }
+        }
+        Err(_) => CheckLine::failed(
+            "pg_basebackup",
+            "not checked: the server version is unknown",
+        ),
+    });
+    lines
 }
 
 /// Checks the server's archiving, then starts pg_basebackup.

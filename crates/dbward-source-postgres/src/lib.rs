@@ -130,6 +130,11 @@ impl PostgresSource {
             Err(e) => lines.push(CheckLine::failed("connect", e.to_string())),
         }
         lines.push(conn::tls_line(&self.settings, &mut conn).await);
+        if self.settings.pitr {
+            lines.extend(basebackup::check_lines(&self.settings, &mut conn, &server).await);
+            conn::close(conn).await;
+            return lines;
+        }
         lines.push(self.check_privileges(&mut conn).await);
         conn::close(conn).await;
         lines.push(match server {
