@@ -601,6 +601,23 @@ pub fn validate(raw: RawConfig, base: &Path, deferred: &Deferred) -> Result<Conf
         ));
     }
 
+    // A drill restores into a database; a base backup restores only into a directory.
+    if let Some((schedule, source)) = schedules
+        .iter()
+        .filter(|s| s.verify == Some(VerifyLevel::Drill))
+        .find_map(|s| {
+            s.sources
+                .iter()
+                .find(|name| sources.iter().any(|src| src.pitr && &src.name == *name))
+                .map(|source| (s, source))
+        })
+    {
+        return Err(format!(
+            "{}: \"drill\" cannot restore the base backups of source {source:?} (pitr = true) into a database; use \"structural\" or \"checksum\"",
+            at("schedule", &schedule.name, "verify")
+        ));
+    }
+
     let integrity = validate_integrity(raw.integrity, base, &state_dir)?;
     let daemon = validate_daemon(raw.daemon, parallelism)?;
     let http = validate_http(raw.http)?;

@@ -108,6 +108,10 @@ fn errors_name_the_key_and_what_is_expected() {
             "[[source]] \"a\": key `databases`: not used with pitr = true (a base backup holds the whole cluster); remove it",
         ),
         (
+            "[[source]]\nname = \"a\"\nengine = \"postgres\"\npitr = true\n[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"\n[[schedule]]\nname = \"n\"\nsources = [\"a\"]\ndestinations = [\"d\"]\nverify = \"drill\"",
+            "[[schedule]] \"n\": key `verify`: \"drill\" cannot restore the base backups of source \"a\" (pitr = true) into a database",
+        ),
+        (
             "[[source]]\nname = \"a\"\nengine = \"postgres\"\npitr = true\nformat = \"plain\"",
             "key `format`: not used with pitr = true",
         ),

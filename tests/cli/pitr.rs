@@ -184,6 +184,38 @@ fn base_backups_record_their_wal_range_and_the_archive_keeps_each_file_once() {
             .is_file()
     );
 
+    // The stored archive is a complete tar of the cluster; a drill refuses it with advice.
+    let (code, verified) = cluster.dbward_json(&[
+        "verify",
+        "--latest",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--level",
+        "structural",
+    ]);
+    assert_eq!(code, 0, "{verified:#}");
+    let detail = verified.to_string();
+    assert!(detail.contains("backup_label (start"), "{verified:#}");
+    let out = cluster.dbward(&[
+        "verify",
+        "--latest",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--level",
+        "drill",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout))
+            .contains("--to-directory"),
+        "{}",
+        stderr(&out)
+    );
+
     // fetch: the archived segment, whole; a name never archived: exit 1 and no file.
     let out_dir = cluster.env.path("fetched");
     std::fs::create_dir(&out_dir).unwrap();

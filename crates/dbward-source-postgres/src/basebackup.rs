@@ -321,6 +321,58 @@ fn judge_archive(ends: &Ends, wal_segment_bytes: u64) -> std::result::Result<Bas
     })
 }
 
+/// Structural check of a stored base backup (`verify --level structural`): the whole tar
+/// archive walked (every header's checksum, every member complete, the end blocks), with
+/// `backup_label`, `global/pg_control` and `backup_manifest` in it, and the label's start
+/// point and timeline those of the manifest.
+pub async fn inspect(
+    manifest: &dbward_core::Manifest,
+    mut dump: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
+) -> Result<Vec<String>> {
+    use tokio::io::AsyncReadExt;
+    let wanted = ["backup_label", "global/pg_control", "backup_manifest"];
+    let mut walker = crate::tar::TarWalker::new(&wanted, &["backup_label"]);
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = dump
+            .read(&mut buf)
+            .await
+            .map_err(|e| Error::Dump(format!("reading the base backup failed: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        walker.push(&buf[..n]);
+    }
+    let summary = walker
+        .finish()
+        .map_err(|e| Error::Dump(format!("base backup archive: {e}")))?;
+    let missing: Vec<&str> = wanted
+        .iter()
+        .copied()
+        .filter(|w| !summary.found.iter().any(|f| f == w))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Dump(format!(
+            "the base backup archive has no {}",
+            missing.join(", ")
+        )));
+    }
+    let label = String::from_utf8_lossy(&summary.kept["backup_label"]).into_owned();
+    let (start, file, timeline) = parse_backup_label(&label).map_err(Error::Dump)?;
+    if let Some(recorded) = &manifest.base_backup
+        && (recorded.start_lsn != start.to_string() || recorded.timeline != timeline)
+    {
+        return Err(Error::Dump(format!(
+            "the archive's backup_label starts at {start} on timeline {timeline}; the manifest says {} on timeline {}",
+            recorded.start_lsn, recorded.timeline
+        )));
+    }
+    Ok(vec![format!(
+        "base backup archive of {} bytes: {} members, each header's checksum right and the end-of-archive blocks present; backup_label (start {start}, WAL file {file}, timeline {timeline}), global/pg_control and backup_manifest present",
+        summary.bytes, summary.members
+    )])
+}
+
 /// The end of the WAL range in the `backup_manifest` pg_basebackup appends to a tar archive
 /// it writes to stdout: `"WAL-Ranges": [ { "Timeline": 1, "Start-LSN": …, "End-LSN": "0/2000100" } ]`.
 fn wal_end(tail: &str) -> Option<Lsn> {

@@ -12,6 +12,7 @@ mod judge;
 mod ownership;
 mod passfile;
 pub mod recover;
+mod tar;
 mod target;
 mod tool;
 

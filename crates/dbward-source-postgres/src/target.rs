@@ -759,6 +759,9 @@ impl RestoreTarget for PostgresTarget {
         manifest: &Manifest,
         dump: Pin<Box<dyn AsyncRead + Send>>,
     ) -> Result<Vec<String>> {
+        if manifest.dump_format == crate::BASE_FORMAT {
+            return crate::basebackup::inspect(manifest, dump).await;
+        }
         match restore_plan(manifest)?.format {
             PgFormat::Plain => self.inspect_plain(manifest, dump).await,
             PgFormat::Custom => self.inspect_custom(manifest, dump).await,
