@@ -35,6 +35,8 @@ fn as_owner(program: &Path, args: &[&str]) -> Command {
 struct Archiving {
     env: Env,
     pg: PgServer,
+    /// The insert position right after each event `write_events` wrote.
+    lsns: std::cell::RefCell<Vec<String>>,
 }
 
 impl Archiving {
@@ -89,7 +91,11 @@ impl Archiving {
             "postgres",
             "CREATE TABLE events(id int PRIMARY KEY, at timestamptz NOT NULL)",
         );
-        Archiving { env, pg }
+        Archiving {
+            env,
+            pg,
+            lsns: Default::default(),
+        }
     }
 
     /// Runs dbward as the cluster's owner.
@@ -287,6 +293,10 @@ impl Archiving {
         for id in ids {
             std::thread::sleep(Duration::from_millis(1100));
             times.push((id, self.write_event(id)));
+            self.lsns.borrow_mut().push(
+                self.pg
+                    .sql("postgres", "SELECT pg_current_wal_insert_lsn()"),
+            );
             if id % 2 == 0 {
                 self.switch_and_archive();
             }
@@ -377,6 +387,8 @@ fn a_restore_to_a_moment_between_two_writes_holds_exactly_the_rows_written_up_to
     assert_eq!(code, 0, "{doc:#}");
     let times = cluster.write_events(3..=7);
     let (_, moment) = &times[1]; // event 4 committed; event 5 a second later
+    // Events 1 to 7 in order: event 5's commit is before this position.
+    let after_five = cluster.lsns.borrow()[4].clone();
     let dir = cluster.restore_dir("restored");
     let (code, summary) = cluster.dbward_json(&[
         "restore",
@@ -403,6 +415,22 @@ fn a_restore_to_a_moment_between_two_writes_holds_exactly_the_rows_written_up_to
         "promoted at the target"
     );
     assert_eq!(cluster.events_in(&dir), "1,2,3,4");
+
+    // To a WAL location: everything up to it, including event 5's commit.
+    let to_lsn = cluster.restore_dir("to-lsn");
+    let (code, summary) = cluster.dbward_json(&[
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        to_lsn.to_str().unwrap(),
+        "--to-lsn",
+        &after_five,
+    ]);
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(cluster.events_in(&to_lsn), "1,2,3,4,5");
 
     // A non-empty directory is refused, and so is a moment before every base backup.
     let out = cluster.dbward(&[
