@@ -48,7 +48,7 @@ pub struct Args {
     /// Point-in-time recovery of a pitr = true source (--database '*'): unpack the base
     /// backup into this new or empty directory and recover the cluster there.
     #[arg(long, value_name = "DIR", requires_all = ["source", "database"],
-        conflicts_with_all = ["to_source", "to_database", "from", "force", "jobs"])]
+        conflicts_with_all = ["to_source", "to_database", "force", "jobs", "allow_unsigned"])]
     to_directory: Option<std::path::PathBuf>,
     /// With --to-directory: recover up to this moment ('2026-12-04 10:14:59+00').
     #[arg(long, value_name = "TIME", requires = "to_directory", conflicts_with_all = ["to_lsn", "latest"])]
@@ -155,7 +155,10 @@ async fn to_directory(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         ),
         (None, None) => RecoveryTarget::Latest,
     };
-    let (ctx, _log) = super::open(globals).await?;
+    let (ctx, _log) = match &args.from {
+        Some(_) => super::open_for_recovery(globals).await?,
+        None => super::open(globals).await?,
+    };
     let request = PitrRequest {
         source,
         backup_id: args.id,
@@ -163,6 +166,7 @@ async fn to_directory(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         target,
         start: !args.no_start,
         identity: args.identity,
+        from: args.from,
     };
     let progress = Progress::new(!globals.json && !globals.quiet);
     let summary = pitr::run(&ctx, &request, &progress).await?;

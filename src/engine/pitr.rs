@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use dbward_core::Engine;
+use dbward_core::layout::{MANIFEST_SUFFIX, escape_segment, is_manifest_key};
 use dbward_core::manifest::{Manifest, WHOLE_CLUSTER};
 use dbward_core::wal::{Lsn, WalFileKind, WalFileName};
 use dbward_source_postgres::PgMajor;
@@ -18,7 +19,7 @@ use dbward_source_postgres::recover::{self, RecoveryOutcome, RecoveryTarget};
 use serde::Serialize;
 
 use super::artifact::{CopyOutcome, read_first_good_copy};
-use super::locate::{BackupRef, locate};
+use super::locate::{BackupRef, Located, locate, read_trusted};
 use super::observe::Observer;
 use super::wal::{WalArchive, archived_names};
 use super::{Context, UsageError};
@@ -42,6 +43,8 @@ pub struct PitrRequest {
     /// Run the recovery now (`--no-start` leaves it to the operator).
     pub start: bool,
     pub identity: Option<PathBuf>,
+    /// Read the base backup from this destination's manifests, without the catalog.
+    pub from: Option<String>,
 }
 
 /// What a point-in-time restore did.
@@ -110,11 +113,16 @@ pub async fn run(
         .into());
     }
     let created = prepare_directory(&request.directory)?;
-    let id = match &request.backup_id {
-        Some(id) => id.clone(),
-        None => choose_base_backup(ctx, &request.source, request.target).await?,
+    let located = match (&request.from, &request.backup_id) {
+        (None, Some(id)) => locate(ctx, &BackupRef::Id(id.clone()), None, false).await?,
+        (None, None) => {
+            let id = choose_base_backup(ctx, &request.source, request.target).await?;
+            locate(ctx, &BackupRef::Id(id), None, false).await?
+        }
+        (Some(from), id) => {
+            from_destination(ctx, from, &request.source, id.as_deref(), request.target).await?
+        }
     };
-    let located = locate(ctx, &BackupRef::Id(id), None, false).await?;
     let manifest = located.manifest.clone();
     if manifest.base_backup.is_none() || manifest.source != request.source {
         return Err(UsageError(format!(
@@ -314,6 +322,61 @@ async fn choose_base_backup(
         ),
         Some(at) => format!(
             "no base backup of {source} ends before {}: the oldest good one ended at {}",
+            describe_target(target),
+            at.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+    })
+    .into())
+}
+
+/// The newest base backup on destination `from` (by its signed manifests alone) that ends
+/// before `target`, or the one with id `id`.
+async fn from_destination(
+    ctx: &Context,
+    from: &str,
+    source: &str,
+    id: Option<&str>,
+    target: RecoveryTarget,
+) -> anyhow::Result<Located> {
+    let dest = ctx
+        .destinations
+        .get(from)
+        .cloned()
+        .ok_or_else(|| UsageError(format!("no [[destination]] named {from:?}")))?;
+    let trust = super::integrity::Trust::load(&ctx.config.integrity, false);
+    let prefix = format!(
+        "{}/{}/",
+        escape_segment(source),
+        escape_segment(WHOLE_CLUSTER)
+    );
+    let mut keys: Vec<String> = dest
+        .list(&prefix)
+        .await?
+        .into_iter()
+        .map(|o| o.key)
+        .filter(|k| is_manifest_key(k))
+        .filter(|k| id.is_none_or(|id| k.ends_with(&format!("-{id}{MANIFEST_SUFFIX}"))))
+        .collect();
+    // Keys embed the UTC start time: newest first.
+    keys.sort_unstable_by(|a, b| b.cmp(a));
+    let mut oldest = None;
+    for key in keys {
+        let located = read_trusted(dest.clone(), &key, &trust).await?;
+        if located.manifest.base_backup.is_none() {
+            continue;
+        }
+        if id.is_some() || reaches(&located.manifest, target) {
+            return Ok(located);
+        }
+        oldest = Some(located.manifest.finished_at);
+    }
+    Err(UsageError(match oldest {
+        None => format!(
+            "destination {from} holds no base backup of {source}{}",
+            id.map(|id| format!(" with id {id}")).unwrap_or_default()
+        ),
+        Some(at) => format!(
+            "destination {from} holds no base backup of {source} that ends before {}: the oldest ended at {}",
             describe_target(target),
             at.format("%Y-%m-%d %H:%M:%S UTC")
         ),

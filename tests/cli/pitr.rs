@@ -611,4 +611,23 @@ fn an_encrypted_archive_is_checked_and_recovers_with_the_configured_identity() {
     ]);
     assert_eq!(code, 0, "{summary:#}");
     assert_eq!(cluster.events_in(&dir), "1,2,3,4");
+
+    // Without the catalog: the base backup found by its signed manifest on the destination.
+    for file in ["catalog.db", "catalog.db-wal", "catalog.db-shm"] {
+        let _ = std::fs::remove_file(cluster.env.path("state").join(file));
+    }
+    let dir = cluster.restore_dir("from-storage");
+    let (code, summary) = cluster.dbward_json(&[
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--from",
+        "local",
+        "--to-directory",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(cluster.events_in(&dir), "1,2,3,4");
 }
