@@ -92,6 +92,13 @@ impl<'a> WalArchive<'a> {
                 );
             }
         }
+        if destinations.is_empty() {
+            return Err(UsageError(format!(
+                "no [[destination]] to archive the WAL of {name:?} to in {}",
+                config.file.display()
+            ))
+            .into());
+        }
         let compression = schedules
             .first()
             .map(|s| s.compression)

@@ -552,6 +552,34 @@ fn a_corrupt_or_missing_segment_stops_the_restore_naming_it() {
         said.contains(&format!("WAL file {damaged} is missing")),
         "{said}"
     );
+
+    // A damaged base backup is not unpacked, and the directory it made is gone again.
+    let artifact = cluster.env.path("backups").join(
+        crate::common::only_backup(&doc)["copies"][0]["path"]
+            .as_str()
+            .unwrap(),
+    );
+    let mut bytes = std::fs::read(&artifact).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xFF;
+    std::fs::write(&artifact, &bytes).unwrap();
+    let dir = cluster.restore_dir("damaged-base");
+    let out = cluster.dbward(&[
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        dir.to_str().unwrap(),
+        "--to-time",
+        target,
+    ]);
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("no copy of base backup"), "{said}");
+    assert!(said.contains("copy on local"), "{said}");
+    assert!(!dir.exists(), "{said}");
 }
 
 #[test]
