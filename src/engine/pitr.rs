@@ -112,7 +112,7 @@ pub async fn run(
         )
         .into());
     }
-    let created = prepare_directory(&request.directory)?;
+    refuse_non_empty(&request.directory)?;
     let located = match (&request.from, &request.backup_id) {
         (None, Some(id)) => locate(ctx, &BackupRef::Id(id.clone()), None, false).await?,
         (None, None) => {
@@ -136,6 +136,7 @@ pub async fn run(
         None => None,
     };
     let directory = request.directory.as_path();
+    let created = create_directory(directory)?;
     let unpacked = read_first_good_copy(
         &located,
         keyring.as_ref(),
@@ -217,28 +218,28 @@ pub async fn run(
     Ok(summary)
 }
 
-/// Creates the directory (0700) or checks that it is empty; true when it was created.
-fn prepare_directory(dir: &Path) -> anyhow::Result<bool> {
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => {
-            if entries.next().is_some() {
-                return Err(UsageError(format!(
-                    "{} is not empty; nothing was changed. Restore into a new or empty directory",
-                    dir.display()
-                ))
-                .into());
-            }
-            Ok(false)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-            Ok(true)
-        }
+/// Refuses a directory that exists and is not empty.
+fn refuse_non_empty(dir: &Path) -> anyhow::Result<()> {
+    match std::fs::read_dir(dir).map(|mut entries| entries.next().is_some()) {
+        Ok(true) => Err(UsageError(format!(
+            "{} is not empty; nothing was changed. Restore into a new or empty directory",
+            dir.display()
+        ))
+        .into()),
+        Ok(false) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", dir.display())),
+    }
+}
+
+/// Creates the directory (0700) unless it exists (empty); true when it was created.
+fn create_directory(dir: &Path) -> anyhow::Result<bool> {
+    use std::os::unix::fs::DirBuilderExt;
+    refuse_non_empty(dir)?;
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(anyhow::anyhow!("cannot create {}: {e}", dir.display())),
     }
 }
 

@@ -462,6 +462,10 @@ fn a_restore_to_a_moment_between_two_writes_holds_exactly_the_rows_written_up_to
         "{}",
         stderr(&out)
     );
+    assert!(
+        !early.exists(),
+        "nothing is created before a base backup is found"
+    );
 
     // --latest replays every archived segment.
     let latest = cluster.restore_dir("latest");
