@@ -84,6 +84,7 @@ fn postgres_settings(
         } else {
             PgFormat::Custom
         },
+        pitr: config.pitr,
         tool_dir: tool_dir.clone(),
         exclude_tables: config.exclude_tables.clone(),
         connect_timeout: CONNECT_TIMEOUT,

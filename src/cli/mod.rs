@@ -21,6 +21,7 @@ mod status;
 mod token;
 mod user;
 mod verify;
+mod wal;
 
 use std::path::PathBuf;
 
@@ -89,6 +90,9 @@ pub enum Command {
     User(user::Args),
     /// Manage API tokens.
     Token(token::Args),
+    /// PostgreSQL WAL archiving for pitr = true sources: archive_command and
+    /// restore_command.
+    Wal(wal::Args),
     /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
     Completions(generate::CompletionsArgs),
     /// Print the man page (roff) to stdout.
@@ -132,6 +136,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Serve(args) => serve::run(&globals, args).await,
         Command::User(args) => user::run(&globals, args).await,
         Command::Token(args) => token::run(&globals, args).await,
+        Command::Wal(args) => wal::run(&globals, args).await,
         Command::Completions(args) => generate::completions(args),
         Command::Man => generate::man(),
     }

@@ -1,4 +1,5 @@
 //! `dbward restore`: one backup into a database; refuses to replace one without `--force`.
+//! With `--to-directory`, a `pitr = true` cluster recovered to a moment.
 
 use super::{Globals, output};
 use crate::engine::UsageError;
@@ -10,7 +11,8 @@ use crate::progress::Progress;
 pub struct Args {
     /// The backup's id (a unique prefix is enough); or use --latest.
     id: Option<String>,
-    /// The newest good backup of --source/--database.
+    /// The newest good backup of --source/--database (with --to-directory: recover to the
+    /// end of the WAL archive, the default).
     #[arg(long, requires_all = ["source", "database"], conflicts_with = "id")]
     latest: bool,
     /// The backup's source, with --latest.
@@ -43,9 +45,32 @@ pub struct Args {
     /// signed manifests), with a warning. A wrong signature or location is still refused.
     #[arg(long, requires = "from")]
     allow_unsigned: bool,
+    /// Point-in-time recovery of a pitr = true source (--database '*'): unpack the base
+    /// backup into this new or empty directory and recover the cluster there.
+    #[arg(long, value_name = "DIR", requires_all = ["source", "database"],
+        conflicts_with_all = ["to_source", "to_database", "force", "jobs", "allow_unsigned"])]
+    to_directory: Option<std::path::PathBuf>,
+    /// With --to-directory: recover up to this moment ('2026-12-04 10:14:59+00').
+    #[arg(long, value_name = "TIME", requires = "to_directory", conflicts_with_all = ["to_lsn", "latest"])]
+    to_time: Option<String>,
+    /// With --to-directory: recover up to this WAL location (0/3000028).
+    #[arg(
+        long,
+        value_name = "LSN",
+        requires = "to_directory",
+        conflicts_with = "latest"
+    )]
+    to_lsn: Option<String>,
+    /// With --to-directory: only unpack and write the recovery settings; do not run the
+    /// recovery.
+    #[arg(long, requires = "to_directory")]
+    no_start: bool,
 }
 
 pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
+    if args.to_directory.is_some() {
+        return to_directory(globals, args).await;
+    }
     let backup = match (args.id, args.latest, args.source, args.database) {
         (Some(id), false, _, _) => BackupRef::Id(id),
         (None, true, Some(source), Some(database)) => BackupRef::Latest { source, database },
@@ -101,6 +126,76 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             summary.tables,
             summary.rows
         );
+        for warning in &summary.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
+    Ok(0)
+}
+
+/// `--to-directory`: point-in-time recovery of a whole cluster.
+async fn to_directory(globals: &Globals, args: Args) -> anyhow::Result<u8> {
+    use crate::engine::pitr::{self, PitrRequest};
+    use dbward_source_postgres::recover::RecoveryTarget;
+    let (Some(source), Some(database), Some(directory)) =
+        (args.source, args.database, args.to_directory)
+    else {
+        return Err(UsageError("--to-directory needs --source S --database '*'".into()).into());
+    };
+    if database != dbward_core::manifest::WHOLE_CLUSTER {
+        return Err(UsageError(format!(
+            "--to-directory recovers a whole cluster: use --database '*', not {database:?}"
+        ))
+        .into());
+    }
+    let target = match (args.to_time, args.to_lsn) {
+        (Some(time), _) => RecoveryTarget::Time(pitr::parse_target_time(&time)?),
+        (None, Some(lsn)) => RecoveryTarget::Lsn(
+            dbward_core::wal::Lsn::parse(&lsn).map_err(|e| UsageError(format!("--to-lsn: {e}")))?,
+        ),
+        (None, None) => RecoveryTarget::Latest,
+    };
+    let (ctx, _log) = match &args.from {
+        Some(_) => super::open_for_recovery(globals).await?,
+        None => super::open(globals).await?,
+    };
+    let request = PitrRequest {
+        source,
+        backup_id: args.id,
+        directory,
+        target,
+        start: !args.no_start,
+        identity: args.identity,
+        from: args.from,
+    };
+    let progress = Progress::new(!globals.json && !globals.quiet);
+    let summary = pitr::run(&ctx, &request, &progress).await?;
+    if globals.json {
+        output::json(&summary)?;
+    } else {
+        println!(
+            "restored base backup {} of {} into {} from {} in {:.1}s, target {}",
+            summary.backup_id,
+            summary.source,
+            summary.directory.display(),
+            summary.copy,
+            summary.duration_ms as f64 / 1000.0,
+            summary.target
+        );
+        if summary.recovered {
+            println!(
+                "recovered: {}; last transaction at {}; the server was stopped and {} is ready to run",
+                summary
+                    .stopped
+                    .as_deref()
+                    .unwrap_or("the end of the archive"),
+                summary
+                    .last_transaction_at
+                    .as_deref()
+                    .unwrap_or("(none replayed)"),
+                summary.directory.display()
+            );
+        }
         for warning in &summary.warnings {
             eprintln!("warning: {warning}");
         }

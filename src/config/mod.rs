@@ -163,6 +163,9 @@ pub struct SourceConfig {
     /// Agent labels this source is pinned to: only daemons with one of them back it up.
     /// Empty: any agent.
     pub agents: Vec<String>,
+    /// PostgreSQL point-in-time recovery: backups are base backups of the whole cluster
+    /// (database `*`), and the server archives its WAL with `dbward wal push`.
+    pub pitr: bool,
 }
 
 impl SourceConfig {

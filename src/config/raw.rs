@@ -149,6 +149,7 @@ struct RawSource {
     client_key: Option<String>,
     #[serde(default)]
     agents: Vec<String>,
+    pitr: Option<bool>,
     #[cfg(feature = "simulation")]
     synthetic_databases: Option<u32>,
     #[cfg(feature = "simulation")]
@@ -600,6 +601,23 @@ pub fn validate(raw: RawConfig, base: &Path, deferred: &Deferred) -> Result<Conf
         ));
     }
 
+    // A drill restores into a database; a base backup restores only into a directory.
+    if let Some((schedule, source)) = schedules
+        .iter()
+        .filter(|s| s.verify == Some(VerifyLevel::Drill))
+        .find_map(|s| {
+            s.sources
+                .iter()
+                .find(|name| sources.iter().any(|src| src.pitr && &src.name == *name))
+                .map(|source| (s, source))
+        })
+    {
+        return Err(format!(
+            "{}: \"drill\" cannot restore the base backups of source {source:?} (pitr = true) into a database; use \"structural\" or \"checksum\"",
+            at("schedule", &schedule.name, "verify")
+        ));
+    }
+
     let integrity = validate_integrity(raw.integrity, base, &state_dir)?;
     let daemon = validate_daemon(raw.daemon, parallelism)?;
     let http = validate_http(raw.http, base)?;
@@ -784,6 +802,25 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
             Ok(())
         }
     };
+    let pitr = s.pitr.unwrap_or(false);
+    not_for("pitr", engine != Engine::Postgres && s.pitr.is_some())?;
+    if pitr {
+        // A base backup holds the whole cluster: nothing of it can be selected or left out.
+        let whole_cluster = |k: &str, set: bool| -> Result<(), String> {
+            if set {
+                Err(format!(
+                    "{}: not used with pitr = true (a base backup holds the whole cluster); remove it",
+                    key(k)
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        whole_cluster("databases", s.databases.is_some())?;
+        whole_cluster("exclude_databases", !s.exclude_databases.is_empty())?;
+        whole_cluster("exclude_tables", !s.exclude_tables.is_empty())?;
+        whole_cluster("format", s.format.is_some())?;
+    }
     #[cfg(feature = "simulation")]
     if engine != Engine::Synthetic {
         not_for("synthetic_databases", s.synthetic_databases.is_some())?;
@@ -891,6 +928,7 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
         max_replica_lag,
         connection,
         engine,
+        pitr,
         name: s.name,
     })
 }

@@ -96,6 +96,26 @@ fn errors_name_the_key_and_what_is_expected() {
             "key `format`: expected \"custom\" or \"plain\"",
         ),
         (
+            "[[source]]\nname = \"a\"\nengine = \"mariadb\"\npitr = true",
+            "[[source]] \"a\": key `pitr`: not used by engine mariadb; remove it",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\npitr = false",
+            "[[source]] \"a\": key `pitr`: not used by engine sqlite; remove it",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"postgres\"\npitr = true\ndatabases = [\"shop\"]",
+            "[[source]] \"a\": key `databases`: not used with pitr = true (a base backup holds the whole cluster); remove it",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"postgres\"\npitr = true\n[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"\n[[schedule]]\nname = \"n\"\nsources = [\"a\"]\ndestinations = [\"d\"]\nverify = \"drill\"",
+            "[[schedule]] \"n\": key `verify`: \"drill\" cannot restore the base backups of source \"a\" (pitr = true) into a database",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"postgres\"\npitr = true\nformat = \"plain\"",
+            "key `format`: not used with pitr = true",
+        ),
+        (
             "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\nexclude_tables = [\"t\"]",
             "key `exclude_tables`: not used by engine sqlite",
         ),

@@ -253,38 +253,42 @@ pub async fn open_dump(
     };
     let plain: Pin<Box<dyn AsyncRead + Send>> = match &manifest.encryption {
         None => verified,
-        Some(_) => decrypt(verified, manifest, keyring).await?,
+        Some(_) => {
+            let what = format!("backup {}", manifest.id);
+            decrypt(verified, &what, &manifest.encryption_recipients, keyring).await?
+        }
     };
     decompress(&manifest.compression, plain)
 }
 
-/// Opens the age layer; errors list what the artifact expects and what was offered.
-async fn decrypt(
+/// Opens the age layer of `what` (`backup <id>`, `WAL file <name>`), encrypted for
+/// `recipients` (fingerprints; none: a passphrase); errors list what it expects and what was
+/// offered.
+pub async fn decrypt(
     stored: Pin<Box<dyn AsyncRead + Send>>,
-    manifest: &Manifest,
+    what: &str,
+    recipients: &[String],
     keyring: Option<&Keyring>,
 ) -> Result<Pin<Box<dyn AsyncRead + Send>>, String> {
     use tokio_util::compat::{FuturesAsyncReadCompatExt, TokioAsyncReadCompatExt};
-    let expected = if manifest.encryption_recipients.is_empty() {
+    let expected = if recipients.is_empty() {
         "a passphrase".to_string()
     } else {
-        format!("recipients {}", manifest.encryption_recipients.join(", "))
+        format!("recipients {}", recipients.join(", "))
     };
     let Some(keyring) = keyring else {
         return Err(format!(
-            "backup {} is encrypted for {expected}; pass --identity FILE (or set [encryption] identity)",
-            manifest.id
+            "{what} is encrypted for {expected}; pass --identity FILE (or set [encryption] identity)"
         ));
     };
     let decryptor = age::Decryptor::new_async(stored.compat())
         .await
-        .map_err(|e| format!("backup {}: the age header cannot be read: {e}", manifest.id))?;
+        .map_err(|e| format!("{what}: the age header cannot be read: {e}"))?;
     match decryptor.decrypt_async(keyring.identities()) {
         Ok(reader) => Ok(Box::pin(reader.compat())),
         Err(age::DecryptError::NoMatchingKeys) => Err(format!(
-            "the {} cannot decrypt backup {}: it was encrypted for {expected}{}",
+            "the {} cannot decrypt {what}: it was encrypted for {expected}{}",
             keyring.origin(),
-            manifest.id,
             if keyring.fingerprints.is_empty() {
                 String::new()
             } else {
@@ -294,7 +298,7 @@ async fn decrypt(
                 )
             }
         )),
-        Err(e) => Err(format!("backup {}: decryption failed: {e}", manifest.id)),
+        Err(e) => Err(format!("{what}: decryption failed: {e}")),
     }
 }
 

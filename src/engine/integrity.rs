@@ -115,6 +115,11 @@ impl Trust {
         }
     }
 
+    /// Whether a signature by `key` is accepted (WAL entries).
+    pub fn trusts(&self, key: &PublicKey) -> bool {
+        self.keys.contains(key)
+    }
+
     /// Checks a manifest read from `manifest_key`: `Ok(Some(warning))` when it is accepted
     /// only because of `--allow-unsigned`. Errors name the key and what to do.
     pub fn check(&self, manifest_key: &str, manifest: &Manifest) -> Result<Option<String>, String> {

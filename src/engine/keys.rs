@@ -94,7 +94,15 @@ impl Keyring {
 /// The keyring for a command: `--identity FILE`, else `[encryption] identity`, else the
 /// configured passphrase; `None` when nothing is configured.
 pub fn keyring(ctx: &Context, identity: Option<&Path>) -> anyhow::Result<Option<Keyring>> {
-    let configured = ctx.config.encryption.as_ref();
+    keyring_of(&ctx.config, identity)
+}
+
+/// [`keyring`] from the config alone, for commands that open no `Context` (`wal fetch`).
+pub fn keyring_of(
+    config: &crate::config::Config,
+    identity: Option<&Path>,
+) -> anyhow::Result<Option<Keyring>> {
+    let configured = config.encryption.as_ref();
     if let Some(path) = identity.or(configured.and_then(|e| e.identity_file.as_deref())) {
         return Keyring::from_identity_file(path).map(Some);
     }

@@ -138,11 +138,20 @@ async fn from_destination(
             }
         ))
     })?;
+    read_trusted(dest, &key, trust).await
+}
+
+/// The backup whose manifest is at `key` on `dest`, once the manifest passed `trust`.
+pub async fn read_trusted(
+    dest: Arc<dyn Destination>,
+    key: &str,
+    trust: &super::integrity::Trust,
+) -> anyhow::Result<Located> {
     let mut bytes = Vec::new();
-    dest.read(&key).await?.read_to_end(&mut bytes).await?;
+    dest.read(key).await?.read_to_end(&mut bytes).await?;
     let manifest = Manifest::from_json(&bytes).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
     let warning = trust
-        .check(&key, &manifest)
+        .check(key, &manifest)
         .map_err(|e| anyhow::anyhow!("destination {}: {e}", dest.name()))?;
     if let Some(warning) = warning {
         tracing::warn!("destination {}: {warning}", dest.name());

@@ -20,6 +20,7 @@ pub mod limits;
 pub mod locate;
 pub mod lock;
 pub mod observe;
+pub mod pitr;
 pub mod problems;
 pub mod prune;
 pub mod rebuild;
@@ -29,6 +30,7 @@ pub mod scratch;
 pub mod show;
 pub mod status;
 pub mod verify;
+pub mod wal;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -167,6 +167,7 @@ mod tests {
                 path: format!("/srv/{name}.db").into(),
             },
             agents: agents.iter().map(|a| a.to_string()).collect(),
+            pitr: false,
         }
     }
 

@@ -18,6 +18,7 @@ fn source(name: &str, databases: &[&str], exclude: &[&str]) -> SourceConfig {
             path: format!("/srv/{name}").into(),
         },
         agents: Vec::new(),
+        pitr: false,
     }
 }
 

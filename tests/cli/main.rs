@@ -19,6 +19,7 @@ mod integrity;
 mod kill_anywhere;
 mod leases;
 mod mariadb;
+mod pitr;
 mod postgres;
 mod prune;
 mod reads;

@@ -36,6 +36,27 @@ pub fn object_keys(
     }
 }
 
+/// The folder of a source's WAL archive. `.wal` is never an escaped database name (escaping
+/// keeps no leading dot), so it cannot share a folder with a database's backups.
+pub fn wal_folder(source: &str) -> String {
+    format!("{}/.wal", escape_segment(source))
+}
+
+/// The keys of one archived WAL file: its entry (`<name>.json`, written last, commits it)
+/// and its stored bytes (`<name>.wal` plus the pipeline's extensions, e.g. `.zst.age`).
+pub fn wal_keys(source: &str, name: &str, extension: &str) -> ObjectKeys {
+    let folder = wal_folder(source);
+    ObjectKeys {
+        artifact: format!("{folder}/{name}.{extension}"),
+        manifest: wal_entry_key(source, name),
+    }
+}
+
+/// The key of the entry that commits an archived WAL file.
+pub fn wal_entry_key(source: &str, name: &str) -> String {
+    format!("{}/{name}.json", wal_folder(source))
+}
+
 /// The manifest key that commits a given artifact key.
 pub fn manifest_key_for(artifact_key: &str) -> Option<String> {
     let (folder, file) = artifact_key.rsplit_once('/').unwrap_or(("", artifact_key));

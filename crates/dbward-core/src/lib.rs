@@ -18,6 +18,7 @@ pub mod signing;
 pub mod source;
 pub mod stream;
 pub mod tls;
+pub mod wal;
 
 pub use error::{Error, Result};
 pub use inventory::{Inventory, ObjectKind};

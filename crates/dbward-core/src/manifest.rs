@@ -155,9 +155,31 @@ pub struct Manifest {
     /// that a reader proves every chunk before it passes it on. Absent before format 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunks: Option<Vec<String>>,
+    /// A PostgreSQL physical base backup of a whole cluster (`pitr = true`): where its WAL
+    /// starts and stops. Absent for dumps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_backup: Option<BaseBackup>,
     /// The signature over `signed_bytes`; absent before format 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<ManifestSignature>,
+}
+
+/// The database name of a backup that holds a whole cluster (a base backup).
+pub const WHOLE_CLUSTER: &str = "*";
+
+/// Where the write-ahead log of a physical base backup starts and stops: recovery replays
+/// from `start_wal_file` and is consistent once it has passed `stop_lsn`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaseBackup {
+    /// The backup's checkpoint redo point (`START WAL LOCATION` of `backup_label`), `X/Y`.
+    pub start_lsn: String,
+    /// Where the backup ended (`pg_backup_stop`), `X/Y`: the earliest recovery target.
+    pub stop_lsn: String,
+    pub timeline: u32,
+    /// The first WAL segment recovery needs.
+    pub start_wal_file: String,
+    /// The cluster's `wal_segment_size` in bytes.
+    pub wal_segment_bytes: u64,
 }
 
 /// Who signed a manifest, and the signature.
@@ -283,6 +305,7 @@ mod tests {
             chunk_size: Some(4),
             chunks: Some(vec!["cd".repeat(32), "ef".repeat(32)]),
             inventory: None,
+            base_backup: None,
             signature: None,
         }
     }
@@ -412,6 +435,31 @@ mod tests {
     fn manifest_round_trips_through_json() {
         let m = sample();
         assert_eq!(Manifest::from_json(&m.to_json()).unwrap(), m);
+        assert!(
+            !String::from_utf8(m.to_json())
+                .unwrap()
+                .contains("base_backup")
+        );
+    }
+
+    #[test]
+    fn a_base_backup_manifest_round_trips_and_its_wal_range_is_signed() {
+        let key = SigningKey::generate().unwrap();
+        let mut m = sample();
+        m.database = WHOLE_CLUSTER.into();
+        m.base_backup = Some(BaseBackup {
+            start_lsn: "0/3000028".into(),
+            stop_lsn: "0/3000100".into(),
+            timeline: 1,
+            start_wal_file: "000000010000000000000003".into(),
+            wal_segment_bytes: 16 << 20,
+        });
+        m.sign(&key);
+        let stored = String::from_utf8(m.to_json()).unwrap();
+        assert_eq!(Manifest::from_json(stored.as_bytes()).unwrap(), m);
+        let altered = stored.replace("0/3000100", "0/3000101");
+        let altered = Manifest::from_json(altered.as_bytes()).unwrap();
+        assert!(altered.signer().is_err());
     }
 
     #[test]

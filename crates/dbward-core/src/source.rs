@@ -110,6 +110,8 @@ pub struct DumpReport {
     /// Those of `excluded_tables` that held rows at dump time (what `status` warns about).
     pub excluded_with_data: Vec<String>,
     pub replica_lag_seconds: Option<f64>,
+    /// The WAL range of a physical base backup (PostgreSQL `pitr = true`).
+    pub base_backup: Option<crate::manifest::BaseBackup>,
 }
 
 /// The second half of a dump: waits for the tool and judges what it produced.

@@ -157,6 +157,7 @@ impl DumpCompletion for MysqlCompletion {
             excluded_tables: excluded,
             excluded_with_data,
             replica_lag_seconds,
+            base_backup: None,
         })
     }
 

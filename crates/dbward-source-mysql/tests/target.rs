@@ -144,6 +144,7 @@ async fn dump(db: &TestDb, secret_dir: &Path) -> (Vec<u8>, Manifest) {
         chunk_size: None,
         chunks: None,
         inventory: None,
+        base_backup: None,
         signature: None,
     };
     (bytes, manifest)

@@ -397,6 +397,7 @@ impl DumpCompletion for PgDumpCompletion {
             excluded_tables: this.excluded_tables.into_iter().collect(),
             excluded_with_data: this.excluded_with_data,
             replica_lag_seconds: this.replica_lag_seconds,
+            base_backup: None,
         })
     }
 
@@ -421,6 +422,7 @@ mod tests {
             password: Some("hunter2-secret".to_string().into()),
             maintenance_database: "postgres".into(),
             format,
+            pitr: false,
             tool_dir: None,
             exclude_tables: vec!["audit.*".into()],
             connect_timeout: Duration::from_secs(5),

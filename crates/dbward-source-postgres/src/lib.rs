@@ -4,6 +4,7 @@
 //! format's completion, every table of the snapshot present in the dump).
 
 mod archive;
+mod basebackup;
 mod conn;
 mod dump;
 mod inspect;
@@ -11,6 +12,8 @@ mod inventory;
 mod judge;
 mod ownership;
 mod passfile;
+pub mod recover;
+mod tar;
 mod target;
 mod tool;
 
@@ -23,6 +26,8 @@ use dbward_core::source::{CheckLine, Dump, Source};
 use dbward_core::tls::TlsSettings;
 use dbward_core::{Engine, Inventory, Result};
 
+pub use basebackup::BASE_FORMAT;
+use dbward_core::manifest::WHOLE_CLUSTER;
 pub use judge::PLAIN_TRAILER;
 pub use target::PostgresTarget;
 pub use tool::PgMajor;
@@ -74,6 +79,10 @@ pub struct PostgresSettings {
     /// Used for discovery and checks; `postgres` by default.
     pub maintenance_database: String,
     pub format: PgFormat,
+    /// Point-in-time recovery: the source's one "database" is the whole cluster
+    /// ([`WHOLE_CLUSTER`]), backed up as a physical base backup (pg_basebackup) rather than
+    /// dumped; its WAL reaches the destinations through `archive_command`.
+    pub pitr: bool,
     /// Where pg_dump lives; `None` searches `/usr/lib/postgresql/<N>/bin` then `PATH`.
     pub tool_dir: Option<PathBuf>,
     /// pg_dump `--exclude-table` patterns; the tables they match are listed in the manifest.
@@ -123,6 +132,11 @@ impl PostgresSource {
             Err(e) => lines.push(CheckLine::failed("connect", e.to_string())),
         }
         lines.push(conn::tls_line(&self.settings, &mut conn).await);
+        if self.settings.pitr {
+            lines.extend(basebackup::check_lines(&self.settings, &mut conn, &server).await);
+            conn::close(conn).await;
+            return lines;
+        }
         lines.push(self.check_privileges(&mut conn).await);
         conn::close(conn).await;
         lines.push(match server {
@@ -195,6 +209,9 @@ impl Source for PostgresSource {
     }
 
     async fn list_databases(&self) -> Result<Vec<String>> {
+        if self.settings.pitr {
+            return Ok(vec![WHOLE_CLUSTER.to_string()]);
+        }
         let db = &self.settings.maintenance_database;
         let mut conn = conn::connect(&self.settings, db, Purpose::Maintenance).await?;
         // Templates and the `postgres` maintenance database are system databases: left out
@@ -216,7 +233,14 @@ impl Source for PostgresSource {
     }
 
     async fn dump(&self, database: &str) -> Result<Dump> {
-        dump::start(&self.settings, database).await
+        match (self.settings.pitr, database == WHOLE_CLUSTER) {
+            (true, true) => basebackup::start(&self.settings).await,
+            (false, _) => dump::start(&self.settings, database).await,
+            (true, false) => Err(dbward_core::Error::Dump(format!(
+                "source {} has pitr = true: its backups are base backups of the whole cluster (database {WHOLE_CLUSTER:?}), not dumps of {database:?}",
+                self.settings.name
+            ))),
+        }
     }
 
     async fn inventory(&self, database: &str) -> Result<Inventory> {

@@ -86,6 +86,12 @@ fn restore_plan(manifest: &Manifest) -> Result<RestorePlan> {
     let (format, program) = match manifest.dump_format.as_str() {
         "custom" => (PgFormat::Custom, "pg_restore"),
         "plain" => (PgFormat::Plain, "psql"),
+        crate::BASE_FORMAT => {
+            return Err(Error::Dump(format!(
+                "backup {} is a base backup of a whole cluster: restore it with `dbward restore --source {} --database '*' --to-directory DIR`; it cannot be loaded into a database",
+                manifest.id, manifest.source
+            )));
+        }
         other => {
             return Err(Error::Dump(format!(
                 "backup {} has postgres dump format {other:?}, which this dbward cannot restore; upgrade dbward",
@@ -757,6 +763,9 @@ impl RestoreTarget for PostgresTarget {
         manifest: &Manifest,
         dump: Pin<Box<dyn AsyncRead + Send>>,
     ) -> Result<Vec<String>> {
+        if manifest.dump_format == crate::BASE_FORMAT {
+            return crate::basebackup::inspect(manifest, dump).await;
+        }
         match restore_plan(manifest)?.format {
             PgFormat::Plain => self.inspect_plain(manifest, dump).await,
             PgFormat::Custom => self.inspect_custom(manifest, dump).await,
@@ -815,6 +824,7 @@ mod tests {
             chunk_size: None,
             chunks: None,
             inventory: None,
+            base_backup: None,
             signature: None,
         }
     }

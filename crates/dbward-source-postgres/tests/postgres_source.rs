@@ -22,6 +22,7 @@ fn settings(pg: &PgServer) -> PostgresSettings {
         password: Some(pg.password.clone().into()),
         maintenance_database: "postgres".into(),
         format: PgFormat::Custom,
+        pitr: false,
         tool_dir: None,
         exclude_tables: vec![],
         connect_timeout: Duration::from_secs(10),

@@ -26,6 +26,7 @@ fn settings(pg: &PgServer, format: PgFormat) -> PostgresSettings {
         password: Some(pg.password.clone().into()),
         maintenance_database: "postgres".into(),
         format,
+        pitr: false,
         tool_dir: None,
         exclude_tables: vec![],
         connect_timeout: Duration::from_secs(10),

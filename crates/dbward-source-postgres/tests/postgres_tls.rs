@@ -33,6 +33,7 @@ fn settings(pg: &PgServer, host: &str, tls: TlsSettings) -> PostgresSettings {
         password: Some(pg.password.clone().into()),
         maintenance_database: "postgres".into(),
         format: PgFormat::Custom,
+        pitr: false,
         tool_dir: None,
         exclude_tables: vec![],
         connect_timeout: Duration::from_secs(10),

@@ -58,7 +58,17 @@ impl PgServer {
     /// free port. It is stopped and removed once process `owner_pid` has exited, or by
     /// [`PgServer::stop`]. As root, the cluster runs as user `postgres` (initdb refuses root).
     pub fn start_private(owner_pid: u32) -> Result<PgServer, String> {
-        Self::start(owner_pid, false).map(|(server, _)| server)
+        Self::start(owner_pid, false, &[]).map(|(server, _)| server)
+    }
+
+    /// Like [`PgServer::start_private`], with `settings` (name, value) written to the
+    /// cluster's `postgresql.conf` before it starts, e.g. `("archive_mode", "on")`. As root
+    /// the server runs as user `postgres`, and so does any command a setting names.
+    pub fn start_private_with(
+        owner_pid: u32,
+        settings: &[(&str, &str)],
+    ) -> Result<PgServer, String> {
+        Self::start(owner_pid, false, settings).map(|(server, _)| server)
     }
 
     /// Like [`PgServer::start_private`], with `ssl = on` and a certificate for `localhost`
@@ -67,10 +77,15 @@ impl PgServer {
     /// certificate does not name, and lets a role `dbward_client` (create it to use it) log
     /// in with the CA's client certificate instead of a password.
     pub fn start_private_tls(owner_pid: u32) -> Result<(PgServer, TestCa), String> {
-        Self::start(owner_pid, true).map(|(server, ca)| (server, ca.expect("TLS was asked for")))
+        Self::start(owner_pid, true, &[])
+            .map(|(server, ca)| (server, ca.expect("TLS was asked for")))
     }
 
-    fn start(owner_pid: u32, tls: bool) -> Result<(PgServer, Option<TestCa>), String> {
+    fn start(
+        owner_pid: u32,
+        tls: bool,
+        settings: &[(&str, &str)],
+    ) -> Result<(PgServer, Option<TestCa>), String> {
         let bin_dir = env_bin_dir().map_or_else(Self::find_bin_dir, Ok)?;
         let as_postgres = if util::running_as_root() {
             Some((
@@ -96,6 +111,7 @@ impl PgServer {
         let password = util::random_hex(16);
         let started = (|| -> Result<(PgServer, Option<TestCa>), String> {
             cluster.init(as_postgres, &password)?;
+            cluster.configure(settings)?;
             let ca = tls
                 .then(|| TestCa::generate(&dir.join("tls"), as_postgres))
                 .transpose()?;
@@ -298,6 +314,20 @@ impl Cluster {
         ));
         let _ = std::fs::remove_file(&pwfile);
         result.map(drop)
+    }
+
+    /// Appends `settings` to `postgresql.conf`, each value quoted.
+    fn configure(&self, settings: &[(&str, &str)]) -> Result<(), String> {
+        if settings.is_empty() {
+            return Ok(());
+        }
+        let conf = self.dir.join("data").join("postgresql.conf");
+        let mut text =
+            std::fs::read_to_string(&conf).map_err(|e| format!("read {}: {e}", conf.display()))?;
+        for (name, value) in settings {
+            text.push_str(&format!("{name} = '{}'\n", value.replace('\'', "''")));
+        }
+        std::fs::write(&conf, text).map_err(|e| format!("write {}: {e}", conf.display()))
     }
 
     /// Lets TCP clients in only over TLS: a connection without it is refused by pg_hba. Role

@@ -307,7 +307,7 @@ fn build_manifest(
     let (encryption, encryption_recipients) =
         pipeline::encrypt::describe(ctx.config.encryption.as_ref().map(|e| &e.mode));
     let mut warnings = report.warnings;
-    if report.tables.is_empty() {
+    if report.tables.is_empty() && report.base_backup.is_none() {
         warnings.push("the database has no tables".into());
     }
     Manifest {
@@ -346,6 +346,7 @@ fn build_manifest(
         inventory: None,
         chunk_size: Some(dbward_core::chunked::CHUNK_BYTES),
         chunks: Some(totals.chunks.clone()),
+        base_backup: report.base_backup,
         signature: None,
     }
 }

@@ -44,6 +44,7 @@ pub async fn dump(settings: PostgresSettings, database: &str) -> (Vec<u8>, Manif
         chunk_size: None,
         chunks: None,
         inventory: None,
+        base_backup: None,
         signature: None,
     };
     (bytes, manifest)

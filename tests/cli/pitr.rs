@@ -1,0 +1,665 @@
+//! Point-in-time recovery of PostgreSQL end to end: a private cluster with `wal_level =
+//! replica`, `archive_mode = on` and `archive_command` = this binary's `wal push`; base
+//! backups (`pitr = true`), the WAL archive's contract with PostgreSQL, and restores to a
+//! moment, checked row by row. As root, the cluster runs as user `postgres`, and so do the
+//! commands here (PostgreSQL refuses to run as root), in a folder that user owns.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use dbward_testkit::PgServer;
+use serde_json::Value;
+
+use crate::common::{Env, binary, stderr, wait_for};
+
+fn running_as_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// `program args…`, as the user that owns the cluster.
+fn as_owner(program: &Path, args: &[&str]) -> Command {
+    if running_as_root() {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "postgres", "--"]).arg(program).args(args);
+        cmd
+    } else {
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        cmd
+    }
+}
+
+/// A private archiving cluster and a dbward config whose one source is it, with `pitr =
+/// true`, backing up to an fs destination.
+struct Archiving {
+    env: Env,
+    pg: PgServer,
+    /// The insert position right after each event `write_events` wrote.
+    lsns: std::cell::RefCell<Vec<String>>,
+}
+
+impl Archiving {
+    fn start() -> Archiving {
+        Self::start_with(|_| String::new())
+    }
+
+    /// Like `start`, with more config (top-level tables) that `extra` writes for the env.
+    fn start_with(extra: impl FnOnce(&Env) -> String) -> Archiving {
+        let env = Env::new("");
+        if running_as_root() {
+            let status = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(env.dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let push = format!(
+            "'{}' --config '{}' -q wal push %p",
+            binary().display(),
+            env.config().display()
+        );
+        let pg = PgServer::start_private_with(
+            std::process::id(),
+            &[
+                ("wal_level", "replica"),
+                ("archive_mode", "on"),
+                ("archive_command", &push),
+                ("archive_timeout", "0"),
+            ],
+        )
+        .unwrap();
+        let config = format!(
+            "state_dir = \"state\"\n\
+             [[source]]\nname = \"pg\"\nengine = \"postgres\"\nhost = \"127.0.0.1\"\nport = {}\n\
+             user = \"postgres\"\npassword = \"{}\"\npitr = true\n\
+             [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n",
+            pg.port, pg.password
+        );
+        let config = format!("{config}{}", extra(&env));
+        std::fs::write(env.config(), config).unwrap();
+        if running_as_root() {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(env.dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        pg.sql(
+            "postgres",
+            "CREATE TABLE events(id int PRIMARY KEY, at timestamptz NOT NULL)",
+        );
+        Archiving {
+            env,
+            pg,
+            lsns: Default::default(),
+        }
+    }
+
+    /// Runs dbward as the cluster's owner.
+    fn dbward(&self, args: &[&str]) -> Output {
+        let config = self.env.config();
+        let mut all = vec!["--config", config.to_str().unwrap()];
+        all.extend_from_slice(args);
+        as_owner(&binary(), &all).output().unwrap()
+    }
+
+    fn dbward_json(&self, args: &[&str]) -> (i32, Value) {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.dbward(&all);
+        let value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {}\nstderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                stderr(&out)
+            )
+        });
+        (out.status.code().unwrap_or(-1), value)
+    }
+
+    /// Switches to a new WAL segment and waits until the old one is archived; returns its
+    /// name.
+    fn switch_and_archive(&self) -> String {
+        let segment = self
+            .pg
+            .sql("postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+        wait_for(
+            &format!("{segment} to be archived"),
+            Duration::from_secs(60),
+            || {
+                let archived = self.pg.sql(
+                    "postgres",
+                    "SELECT coalesce(last_archived_wal, '') || ' ' || failed_count || ' ' || coalesce(last_failed_wal, '') FROM pg_stat_archiver",
+                );
+                archived.split(' ').next() >= Some(segment.as_str())
+            },
+        );
+        segment
+    }
+
+    /// Inserts event `id` in its own transaction and returns the server's clock after its
+    /// commit.
+    fn write_event(&self, id: u32) -> String {
+        self.pg.sql(
+            "postgres",
+            &format!("INSERT INTO events VALUES ({id}, clock_timestamp())"),
+        );
+        self.pg.sql("postgres", "SELECT clock_timestamp()")
+    }
+
+    fn wal_folder(&self) -> PathBuf {
+        self.env.path("backups/pg/.wal")
+    }
+}
+
+#[test]
+fn base_backups_record_their_wal_range_and_the_archive_keeps_each_file_once() {
+    let cluster = Archiving::start();
+    cluster.write_event(1);
+    cluster.switch_and_archive();
+    let (code, doc) = cluster.dbward_json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let backup = crate::common::only_backup(&doc);
+    assert_eq!(backup["database"], "*");
+    let (code, shown) = cluster.dbward_json(&["show", backup["id"].as_str().unwrap()]);
+    assert_eq!(code, 0, "{shown:#}");
+    let manifest = &shown["manifest"];
+    assert_eq!(manifest["dump_tool"], "pg_basebackup", "{manifest:#}");
+    assert_eq!(manifest["dump_format"], "base");
+    let base = &manifest["base_backup"];
+    assert_eq!(base["timeline"], 1, "{manifest:#}");
+    let start_file = base["start_wal_file"].as_str().unwrap().to_string();
+    assert_eq!(
+        cluster.pg.sql(
+            "postgres",
+            &format!(
+                "SELECT pg_walfile_name('{}')",
+                base["start_lsn"].as_str().unwrap()
+            )
+        ),
+        start_file
+    );
+    // The server ended the backup only once its last segment was archived.
+    assert!(
+        cluster
+            .wal_folder()
+            .join(format!("{start_file}.json"))
+            .is_file()
+    );
+
+    // The stored archive is a complete tar of the cluster; a drill refuses it with advice.
+    let (code, verified) = cluster.dbward_json(&[
+        "verify",
+        "--latest",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--level",
+        "structural",
+    ]);
+    assert_eq!(code, 0, "{verified:#}");
+    let detail = verified.to_string();
+    assert!(detail.contains("backup_label (start"), "{verified:#}");
+    let out = cluster.dbward(&[
+        "verify",
+        "--latest",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--level",
+        "drill",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout))
+            .contains("--to-directory"),
+        "{}",
+        stderr(&out)
+    );
+
+    // fetch: the archived segment, whole; a name never archived: exit 1 and no file.
+    let out_dir = cluster.env.path("fetched");
+    std::fs::create_dir(&out_dir).unwrap();
+    if running_as_root() {
+        Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&out_dir)
+            .status()
+            .unwrap();
+    }
+    let fetched = out_dir.join(&start_file);
+    let out = cluster.dbward(&["wal", "fetch", &start_file, fetched.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::metadata(&fetched).unwrap().len(), 16 << 20);
+    let absent = out_dir.join("0000000100000000000000FF");
+    let out = cluster.dbward(&[
+        "wal",
+        "fetch",
+        "0000000100000000000000FF",
+        absent.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not archived: 0000000100000000000000FF"));
+    assert!(!absent.exists());
+
+    // push: the same bytes again are already archived; other bytes under the name are refused.
+    let out = cluster.dbward(&["wal", "push", fetched.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut bytes = std::fs::read(&fetched).unwrap();
+    bytes[100] ^= 0xFF;
+    std::fs::write(&fetched, &bytes).unwrap();
+    let out = cluster.dbward(&["wal", "push", fetched.to_str().unwrap()]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains(&format!("already holds a different {start_file}")),
+        "{}",
+        stderr(&out)
+    );
+    // A damaged stored copy is not delivered: recovery must stop, not end there.
+    let stored = std::fs::read_dir(cluster.wal_folder())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with(&start_file) && !name.ends_with(".json")
+        })
+        .unwrap();
+    let mut stored_bytes = std::fs::read(&stored).unwrap();
+    let middle = stored_bytes.len() / 2;
+    stored_bytes[middle] ^= 0xFF;
+    std::fs::write(&stored, &stored_bytes).unwrap();
+    std::fs::remove_file(&fetched).unwrap();
+    let out = cluster.dbward(&["wal", "fetch", &start_file, fetched.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("failed: {start_file}")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!fetched.exists());
+}
+
+impl Archiving {
+    /// Writes events `ids` one second apart, switching WAL segments after every second
+    /// one; returns each event's time (the server's clock right after its commit).
+    fn write_events(&self, ids: std::ops::RangeInclusive<u32>) -> Vec<(u32, String)> {
+        let mut times = Vec::new();
+        for id in ids {
+            std::thread::sleep(Duration::from_millis(1100));
+            times.push((id, self.write_event(id)));
+            self.lsns.borrow_mut().push(
+                self.pg
+                    .sql("postgres", "SELECT pg_current_wal_insert_lsn()"),
+            );
+            if id % 2 == 0 {
+                self.switch_and_archive();
+            }
+        }
+        self.switch_and_archive();
+        times
+    }
+
+    /// A folder the cluster's owner may create the restore directory in.
+    fn restore_dir(&self, name: &str) -> PathBuf {
+        self.env.path(name)
+    }
+
+    /// Starts the restored cluster in `dir` on its own port, reads the events, stops it.
+    fn events_in(&self, dir: &Path) -> String {
+        let port = dbward_testkit::free_port().to_string();
+        let sockets = self.env.path("sock");
+        std::fs::create_dir_all(&sockets).unwrap();
+        if running_as_root() {
+            Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&sockets)
+                .status()
+                .unwrap();
+        }
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c archive_mode=off",
+            sockets.display()
+        );
+        let log = self.env.path("restored-server.log");
+        let pg_ctl = self.pg.bin("pg_ctl");
+        let dir_arg = dir.to_str().unwrap();
+        let out = as_owner(
+            &pg_ctl,
+            &[
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                dir_arg,
+                "-l",
+                log.to_str().unwrap(),
+                "-o",
+                &options,
+            ],
+        )
+        .output()
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}",
+            stderr(&out),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        let psql = Command::new(self.pg.bin("psql"))
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-w",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "postgres",
+            ])
+            .args(["-d", "postgres", "-c"])
+            .arg("SELECT string_agg(id::text, ',' ORDER BY id) FROM events")
+            .env("PGPASSWORD", &self.pg.password)
+            .output()
+            .unwrap();
+        let stop = as_owner(&pg_ctl, &["stop", "-w", "-m", "fast", "-D", dir_arg])
+            .output()
+            .unwrap();
+        assert!(stop.status.success(), "{}", stderr(&stop));
+        assert!(psql.status.success(), "{}", stderr(&psql));
+        String::from_utf8_lossy(&psql.stdout).trim().to_string()
+    }
+}
+
+#[test]
+fn a_restore_to_a_moment_between_two_writes_holds_exactly_the_rows_written_up_to_it() {
+    let cluster = Archiving::start();
+    cluster.write_events(1..=2);
+    let (code, doc) = cluster.dbward_json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let times = cluster.write_events(3..=7);
+    let (_, moment) = &times[1]; // event 4 committed; event 5 a second later
+    // Events 1 to 7 in order: event 5's commit is before this position.
+    let after_five = cluster.lsns.borrow()[4].clone();
+    let dir = cluster.restore_dir("restored");
+    let (code, summary) = cluster.dbward_json(&[
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        dir.to_str().unwrap(),
+        "--to-time",
+        moment,
+    ]);
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(summary["recovered"], true, "{summary:#}");
+    assert!(
+        summary["stopped"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("recovery stopping before commit")),
+        "{summary:#}"
+    );
+    assert!(dir.join("postgresql.auto.conf").is_file());
+    assert!(
+        !dir.join("recovery.signal").exists(),
+        "promoted at the target"
+    );
+    assert_eq!(cluster.events_in(&dir), "1,2,3,4");
+
+    // To a WAL location: everything up to it, including event 5's commit.
+    let to_lsn = cluster.restore_dir("to-lsn");
+    let (code, summary) = cluster.dbward_json(&[
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        to_lsn.to_str().unwrap(),
+        "--to-lsn",
+        &after_five,
+    ]);
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(cluster.events_in(&to_lsn), "1,2,3,4,5");
+
+    // A non-empty directory is refused, and so is a moment before every base backup.
+    let out = cluster.dbward(&[
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is not empty"), "{}", stderr(&out));
+    let early = cluster.restore_dir("early");
+    let out = cluster.dbward(&[
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        early.to_str().unwrap(),
+        "--to-time",
+        "2001-01-01 00:00:00+00",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no base backup of pg ends before"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !early.exists(),
+        "nothing is created before a base backup is found"
+    );
+
+    // --latest replays every archived segment.
+    let latest = cluster.restore_dir("latest");
+    let (code, summary) = cluster.dbward_json(&[
+        "restore",
+        "--latest",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        latest.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(cluster.events_in(&latest), "1,2,3,4,5,6,7");
+}
+
+#[test]
+fn a_corrupt_or_missing_segment_stops_the_restore_naming_it() {
+    let cluster = Archiving::start();
+    cluster.write_events(1..=1);
+    let (code, doc) = cluster.dbward_json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    cluster.write_event(2);
+    let damaged = cluster.switch_and_archive();
+    let times = cluster.write_events(3..=4);
+    let target = &times[1].1;
+
+    let stored = cluster.wal_folder().join(format!("{damaged}.wal.zst"));
+    let mut bytes = std::fs::read(&stored).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xFF;
+    std::fs::write(&stored, &bytes).unwrap();
+    let dir = cluster.restore_dir("corrupt");
+    let out = cluster.dbward(&[
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        dir.to_str().unwrap(),
+        "--to-time",
+        target,
+    ]);
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains(&format!("WAL file {damaged}")), "{said}");
+    assert!(said.contains("the last moment reached is"), "{said}");
+
+    std::fs::remove_file(&stored).unwrap();
+    std::fs::remove_file(cluster.wal_folder().join(format!("{damaged}.json"))).unwrap();
+    let dir = cluster.restore_dir("missing");
+    let out = cluster.dbward(&[
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        dir.to_str().unwrap(),
+        "--to-time",
+        target,
+    ]);
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("WAL file {damaged} is not in the archive")),
+        "{said}"
+    );
+    assert!(said.contains("the last moment reached is"), "{said}");
+
+    // --latest does not take the gap for the end of the archive.
+    let dir = cluster.restore_dir("gap");
+    let out = cluster.dbward(&[
+        "restore",
+        "--latest",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        dir.to_str().unwrap(),
+    ]);
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!("WAL file {damaged} is missing")),
+        "{said}"
+    );
+
+    // A damaged base backup is not unpacked, and the directory it made is gone again.
+    let artifact = cluster.env.path("backups").join(
+        crate::common::only_backup(&doc)["copies"][0]["path"]
+            .as_str()
+            .unwrap(),
+    );
+    let mut bytes = std::fs::read(&artifact).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xFF;
+    std::fs::write(&artifact, &bytes).unwrap();
+    let dir = cluster.restore_dir("damaged-base");
+    let out = cluster.dbward(&[
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        dir.to_str().unwrap(),
+        "--to-time",
+        target,
+    ]);
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("no copy of base backup"), "{said}");
+    assert!(said.contains("copy on local"), "{said}");
+    assert!(!dir.exists(), "{said}");
+}
+
+#[test]
+fn an_encrypted_archive_is_checked_and_recovers_with_the_configured_identity() {
+    let cluster = Archiving::start_with(|env| {
+        let key = env.path("restore.key");
+        let out = Command::new(binary())
+            .args(["key", "generate", "--out"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let recipient = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        format!(
+            "[encryption]\nrecipients = [\"{recipient}\"]\nidentity = {{ file = \"{}\" }}\n",
+            key.display()
+        )
+    });
+    let (code, checked) = cluster.dbward_json(&["check"]);
+    let items = checked["items"].as_array().unwrap();
+    let item = |name: &str| {
+        items
+            .iter()
+            .find(|i| i["item"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {checked:#}"))
+    };
+    for name in ["archiving", "privileges", "pg_basebackup"] {
+        assert_eq!(item(name)["ok"], true, "{checked:#}");
+    }
+    assert_eq!(code, 0, "{checked:#}");
+
+    cluster.write_events(1..=2);
+    let (code, doc) = cluster.dbward_json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let artifact = crate::common::only_backup(&doc)["copies"][0]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(artifact.ends_with(".tar.zst.age"), "{artifact}");
+    cluster.write_events(3..=4);
+    let sealed = std::fs::read_dir(cluster.wal_folder())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".wal.zst.age"))
+        .count();
+    assert!(sealed >= 3, "every archived segment is encrypted");
+    let dir = cluster.restore_dir("restored");
+    let (code, summary) = cluster.dbward_json(&[
+        "restore",
+        "--latest",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(cluster.events_in(&dir), "1,2,3,4");
+
+    // Without the catalog: the base backup found by its signed manifest on the destination.
+    for file in ["catalog.db", "catalog.db-wal", "catalog.db-shm"] {
+        let _ = std::fs::remove_file(cluster.env.path("state").join(file));
+    }
+    let dir = cluster.restore_dir("from-storage");
+    let (code, summary) = cluster.dbward_json(&[
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--from",
+        "local",
+        "--to-directory",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(cluster.events_in(&dir), "1,2,3,4");
+}
