@@ -140,6 +140,7 @@ fn manifest_for(f: &Fixture<'_>, info: &crate::source::DumpInfo) -> Manifest {
         inventory: None,
         chunk_size: None,
         chunks: None,
+        base_backup: None,
         signature: None,
     }
 }
