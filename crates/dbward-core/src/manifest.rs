@@ -202,36 +202,46 @@ pub enum SignatureError {
     Mismatch { key_id: String },
 }
 
-impl Manifest {
-    /// What a signature covers: `SIGNATURE_CONTEXT`, then the manifest without `signature`
-    /// as compact JSON, fields in declaration order. Parsing and re-serialising gives the
-    /// same bytes, so a reader recomputes them from the parsed manifest.
-    pub fn signed_bytes(&self) -> Vec<u8> {
+/// A signed JSON document of dbward's storage format (a manifest, a WAL entry): what its
+/// signature covers and how it is read, defined once for every kind.
+pub(crate) trait SignedDocument: Serialize + serde::de::DeserializeOwned + Clone {
+    /// The bytes every signature of this kind starts with, so that one kind's signature can
+    /// never pass for another's.
+    const CONTEXT: &'static [u8];
+    /// The newest format this build reads.
+    const FORMAT_VERSION: u32;
+    /// How an error names the kind (`manifest`, `WAL entry`).
+    const KIND: &'static str;
+    fn format_version(&self) -> u32;
+    fn signature_slot(&mut self) -> &mut Option<ManifestSignature>;
+    fn signature_ref(&self) -> Option<&ManifestSignature>;
+
+    /// `CONTEXT`, then the document without `signature` as compact JSON, fields in
+    /// declaration order. Parsing and re-serialising gives the same bytes, so a reader
+    /// recomputes them from the parsed document.
+    fn document_signed_bytes(&self) -> Vec<u8> {
         let mut unsigned = self.clone();
-        unsigned.signature = None;
-        let mut out = SIGNATURE_CONTEXT.to_vec();
-        serde_json::to_writer(&mut out, &unsigned).expect("a manifest always serialises");
+        *unsigned.signature_slot() = None;
+        let mut out = Self::CONTEXT.to_vec();
+        serde_json::to_writer(&mut out, &unsigned).expect("a signed document always serialises");
         out
     }
 
-    /// Signs the manifest (replacing any signature).
-    pub fn sign(&mut self, key: &SigningKey) {
-        let value = key.sign(&self.signed_bytes());
-        self.signature = Some(ManifestSignature {
+    fn sign_document(&mut self, key: &SigningKey) {
+        let value = key.sign(&self.document_signed_bytes());
+        *self.signature_slot() = Some(ManifestSignature {
             key: key.public().to_string(),
             value,
         });
     }
 
-    /// The key whose valid signature the manifest carries; `None` when it is unsigned.
-    /// Whether that key is trusted is the caller's question.
-    pub fn signer(&self) -> Result<Option<PublicKey>, SignatureError> {
-        let Some(signature) = &self.signature else {
+    fn document_signer(&self) -> Result<Option<PublicKey>, SignatureError> {
+        let Some(signature) = self.signature_ref() else {
             return Ok(None);
         };
         let key = PublicKey::parse(&signature.key)
             .map_err(|_| SignatureError::BadKey(signature.key.clone()))?;
-        if key.verifies(&self.signed_bytes(), &signature.value) {
+        if key.verifies(&self.document_signed_bytes(), &signature.value) {
             Ok(Some(key))
         } else {
             Err(SignatureError::Mismatch {
@@ -240,24 +250,69 @@ impl Manifest {
         }
     }
 
-    /// Reads a manifest, refusing formats newer than this build understands.
-    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
-        let manifest: Manifest =
-            serde_json::from_slice(bytes).map_err(|e| format!("manifest is not valid: {e}"))?;
-        if manifest.format_version > MANIFEST_FORMAT_VERSION {
+    fn document_from_json(bytes: &[u8]) -> Result<Self, String> {
+        let document: Self = serde_json::from_slice(bytes)
+            .map_err(|e| format!("{} is not valid: {e}", Self::KIND))?;
+        if document.format_version() > Self::FORMAT_VERSION {
             return Err(format!(
-                "manifest format {} is newer than this dbward understands ({MANIFEST_FORMAT_VERSION}); upgrade dbward",
-                manifest.format_version
+                "{} format {} is newer than this dbward understands ({}); upgrade dbward",
+                Self::KIND,
+                document.format_version(),
+                Self::FORMAT_VERSION
             ));
         }
-        Ok(manifest)
+        Ok(document)
+    }
+
+    /// The stored form: pretty JSON, so that an operator can read it with `cat`.
+    fn document_to_json(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(self).expect("a signed document always serialises");
+        out.push(b'\n');
+        out
+    }
+}
+
+impl SignedDocument for Manifest {
+    const CONTEXT: &'static [u8] = SIGNATURE_CONTEXT;
+    const FORMAT_VERSION: u32 = MANIFEST_FORMAT_VERSION;
+    const KIND: &'static str = "manifest";
+    fn format_version(&self) -> u32 {
+        self.format_version
+    }
+    fn signature_slot(&mut self) -> &mut Option<ManifestSignature> {
+        &mut self.signature
+    }
+    fn signature_ref(&self) -> Option<&ManifestSignature> {
+        self.signature.as_ref()
+    }
+}
+
+impl Manifest {
+    /// What a signature covers: `SIGNATURE_CONTEXT`, then the manifest without `signature`
+    /// as compact JSON, fields in declaration order.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        self.document_signed_bytes()
+    }
+
+    /// Signs the manifest (replacing any signature).
+    pub fn sign(&mut self, key: &SigningKey) {
+        self.sign_document(key)
+    }
+
+    /// The key whose valid signature the manifest carries; `None` when it is unsigned.
+    /// Whether that key is trusted is the caller's question.
+    pub fn signer(&self) -> Result<Option<PublicKey>, SignatureError> {
+        self.document_signer()
+    }
+
+    /// Reads a manifest, refusing formats newer than this build understands.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
+        Self::document_from_json(bytes)
     }
 
     /// The stored form: pretty JSON, so that an operator can read it with `cat`.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut out = serde_json::to_vec_pretty(self).expect("a manifest always serialises");
-        out.push(b'\n');
-        out
+        self.document_to_json()
     }
 
     /// Total rows over all tables.

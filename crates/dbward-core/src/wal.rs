@@ -9,7 +9,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::{ManifestSignature, SignatureError};
+use crate::manifest::{ManifestSignature, SignatureError, SignedDocument};
 use crate::signing::{PublicKey, SigningKey};
 
 /// The WAL entry format this build writes.
@@ -46,58 +46,44 @@ pub struct WalEntry {
     pub signature: Option<ManifestSignature>,
 }
 
+impl SignedDocument for WalEntry {
+    const CONTEXT: &'static [u8] = WAL_SIGNATURE_CONTEXT;
+    const FORMAT_VERSION: u32 = WAL_ENTRY_FORMAT_VERSION;
+    const KIND: &'static str = "WAL entry";
+    fn format_version(&self) -> u32 {
+        self.format_version
+    }
+    fn signature_slot(&mut self) -> &mut Option<ManifestSignature> {
+        &mut self.signature
+    }
+    fn signature_ref(&self) -> Option<&ManifestSignature> {
+        self.signature.as_ref()
+    }
+}
+
 impl WalEntry {
     /// What a signature covers: `WAL_SIGNATURE_CONTEXT`, then the entry without `signature`
     /// as compact JSON.
     pub fn signed_bytes(&self) -> Vec<u8> {
-        let mut unsigned = self.clone();
-        unsigned.signature = None;
-        let mut out = WAL_SIGNATURE_CONTEXT.to_vec();
-        serde_json::to_writer(&mut out, &unsigned).expect("a WAL entry always serialises");
-        out
+        self.document_signed_bytes()
     }
 
     pub fn sign(&mut self, key: &SigningKey) {
-        let value = key.sign(&self.signed_bytes());
-        self.signature = Some(ManifestSignature {
-            key: key.public().to_string(),
-            value,
-        });
+        self.sign_document(key)
     }
 
     /// The key whose valid signature the entry carries; `None` when unsigned.
     pub fn signer(&self) -> Result<Option<PublicKey>, SignatureError> {
-        let Some(signature) = &self.signature else {
-            return Ok(None);
-        };
-        let key = PublicKey::parse(&signature.key)
-            .map_err(|_| SignatureError::BadKey(signature.key.clone()))?;
-        if key.verifies(&self.signed_bytes(), &signature.value) {
-            Ok(Some(key))
-        } else {
-            Err(SignatureError::Mismatch {
-                key_id: key.key_id(),
-            })
-        }
+        self.document_signer()
     }
 
     /// Reads an entry, refusing formats newer than this build understands.
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
-        let entry: WalEntry =
-            serde_json::from_slice(bytes).map_err(|e| format!("WAL entry is not valid: {e}"))?;
-        if entry.format_version > WAL_ENTRY_FORMAT_VERSION {
-            return Err(format!(
-                "WAL entry format {} is newer than this dbward understands ({WAL_ENTRY_FORMAT_VERSION}); upgrade dbward",
-                entry.format_version
-            ));
-        }
-        Ok(entry)
+        Self::document_from_json(bytes)
     }
 
     pub fn to_json(&self) -> Vec<u8> {
-        let mut out = serde_json::to_vec_pretty(self).expect("a WAL entry always serialises");
-        out.push(b'\n');
-        out
+        self.document_to_json()
     }
 }
 
