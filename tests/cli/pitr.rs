@@ -13,6 +13,29 @@ use serde_json::Value;
 
 use crate::common::{Env, binary, stderr, wait_for};
 
+/// Damages a stored file the way a bad disk would: one byte in its middle flipped.
+fn flip_a_byte_in(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xFF;
+    std::fs::write(path, &bytes).unwrap();
+}
+
+/// The arguments of `dbward restore --source pg --database '*' --to-directory DIR` and `more`.
+fn restore_args<'a>(dir: &'a Path, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "restore",
+        "--source",
+        "pg",
+        "--database",
+        "*",
+        "--to-directory",
+        dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(more);
+    args
+}
+
 fn running_as_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
@@ -104,6 +127,11 @@ impl Archiving {
         let mut all = vec!["--config", config.to_str().unwrap()];
         all.extend_from_slice(args);
         as_owner(&binary(), &all).output().unwrap()
+    }
+
+    /// `dbward restore --source pg --database '*' --to-directory DIR` and `more`.
+    fn restore_into(&self, dir: &Path, more: &[&str]) -> Output {
+        self.dbward(&restore_args(dir, more))
     }
 
     fn dbward_json(&self, args: &[&str]) -> (i32, Value) {
@@ -270,10 +298,7 @@ fn base_backups_record_their_wal_range_and_the_archive_keeps_each_file_once() {
             name.starts_with(&start_file) && !name.ends_with(".json")
         })
         .unwrap();
-    let mut stored_bytes = std::fs::read(&stored).unwrap();
-    let middle = stored_bytes.len() / 2;
-    stored_bytes[middle] ^= 0xFF;
-    std::fs::write(&stored, &stored_bytes).unwrap();
+    flip_a_byte_in(&stored);
     std::fs::remove_file(&fetched).unwrap();
     let out = cluster.dbward(&["wal", "fetch", &start_file, fetched.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(255), "{}", stderr(&out));
@@ -390,17 +415,7 @@ fn a_restore_to_a_moment_between_two_writes_holds_exactly_the_rows_written_up_to
     // Events 1 to 7 in order: event 5's commit is before this position.
     let after_five = cluster.lsns.borrow()[4].clone();
     let dir = cluster.restore_dir("restored");
-    let (code, summary) = cluster.dbward_json(&[
-        "restore",
-        "--source",
-        "pg",
-        "--database",
-        "*",
-        "--to-directory",
-        dir.to_str().unwrap(),
-        "--to-time",
-        moment,
-    ]);
+    let (code, summary) = cluster.dbward_json(&restore_args(&dir, &["--to-time", moment]));
     assert_eq!(code, 0, "{summary:#}");
     assert_eq!(summary["recovered"], true, "{summary:#}");
     assert!(
@@ -418,44 +433,16 @@ fn a_restore_to_a_moment_between_two_writes_holds_exactly_the_rows_written_up_to
 
     // To a WAL location: everything up to it, including event 5's commit.
     let to_lsn = cluster.restore_dir("to-lsn");
-    let (code, summary) = cluster.dbward_json(&[
-        "restore",
-        "--source",
-        "pg",
-        "--database",
-        "*",
-        "--to-directory",
-        to_lsn.to_str().unwrap(),
-        "--to-lsn",
-        &after_five,
-    ]);
+    let (code, summary) = cluster.dbward_json(&restore_args(&to_lsn, &["--to-lsn", &after_five]));
     assert_eq!(code, 0, "{summary:#}");
     assert_eq!(cluster.events_in(&to_lsn), "1,2,3,4,5");
 
     // A non-empty directory is refused, and so is a moment before every base backup.
-    let out = cluster.dbward(&[
-        "restore",
-        "--source",
-        "pg",
-        "--database",
-        "*",
-        "--to-directory",
-        dir.to_str().unwrap(),
-    ]);
+    let out = cluster.restore_into(&dir, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("is not empty"), "{}", stderr(&out));
     let early = cluster.restore_dir("early");
-    let out = cluster.dbward(&[
-        "restore",
-        "--source",
-        "pg",
-        "--database",
-        "*",
-        "--to-directory",
-        early.to_str().unwrap(),
-        "--to-time",
-        "2001-01-01 00:00:00+00",
-    ]);
+    let out = cluster.restore_into(&early, &["--to-time", "2001-01-01 00:00:00+00"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("no base backup of pg ends before"),
@@ -469,16 +456,7 @@ fn a_restore_to_a_moment_between_two_writes_holds_exactly_the_rows_written_up_to
 
     // --latest replays every archived segment.
     let latest = cluster.restore_dir("latest");
-    let (code, summary) = cluster.dbward_json(&[
-        "restore",
-        "--latest",
-        "--source",
-        "pg",
-        "--database",
-        "*",
-        "--to-directory",
-        latest.to_str().unwrap(),
-    ]);
+    let (code, summary) = cluster.dbward_json(&restore_args(&latest, &["--latest"]));
     assert_eq!(code, 0, "{summary:#}");
     assert_eq!(cluster.events_in(&latest), "1,2,3,4,5,6,7");
 }
@@ -495,22 +473,9 @@ fn a_corrupt_or_missing_segment_stops_the_restore_naming_it() {
     let target = &times[1].1;
 
     let stored = cluster.wal_folder().join(format!("{damaged}.wal.zst"));
-    let mut bytes = std::fs::read(&stored).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0xFF;
-    std::fs::write(&stored, &bytes).unwrap();
+    flip_a_byte_in(&stored);
     let dir = cluster.restore_dir("corrupt");
-    let out = cluster.dbward(&[
-        "restore",
-        "--source",
-        "pg",
-        "--database",
-        "*",
-        "--to-directory",
-        dir.to_str().unwrap(),
-        "--to-time",
-        target,
-    ]);
+    let out = cluster.restore_into(&dir, &["--to-time", target]);
     let said = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.contains(&format!("WAL file {damaged}")), "{said}");
@@ -519,17 +484,7 @@ fn a_corrupt_or_missing_segment_stops_the_restore_naming_it() {
     std::fs::remove_file(&stored).unwrap();
     std::fs::remove_file(cluster.wal_folder().join(format!("{damaged}.json"))).unwrap();
     let dir = cluster.restore_dir("missing");
-    let out = cluster.dbward(&[
-        "restore",
-        "--source",
-        "pg",
-        "--database",
-        "*",
-        "--to-directory",
-        dir.to_str().unwrap(),
-        "--to-time",
-        target,
-    ]);
+    let out = cluster.restore_into(&dir, &["--to-time", target]);
     let said = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(
@@ -540,16 +495,7 @@ fn a_corrupt_or_missing_segment_stops_the_restore_naming_it() {
 
     // --latest does not take the gap for the end of the archive.
     let dir = cluster.restore_dir("gap");
-    let out = cluster.dbward(&[
-        "restore",
-        "--latest",
-        "--source",
-        "pg",
-        "--database",
-        "*",
-        "--to-directory",
-        dir.to_str().unwrap(),
-    ]);
+    let out = cluster.restore_into(&dir, &["--latest"]);
     let said = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(
@@ -563,22 +509,9 @@ fn a_corrupt_or_missing_segment_stops_the_restore_naming_it() {
             .as_str()
             .unwrap(),
     );
-    let mut bytes = std::fs::read(&artifact).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0xFF;
-    std::fs::write(&artifact, &bytes).unwrap();
+    flip_a_byte_in(&artifact);
     let dir = cluster.restore_dir("damaged-base");
-    let out = cluster.dbward(&[
-        "restore",
-        "--source",
-        "pg",
-        "--database",
-        "*",
-        "--to-directory",
-        dir.to_str().unwrap(),
-        "--to-time",
-        target,
-    ]);
+    let out = cluster.restore_into(&dir, &["--to-time", target]);
     let said = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.contains("no copy of base backup"), "{said}");
@@ -631,16 +564,7 @@ fn an_encrypted_archive_is_checked_and_recovers_with_the_configured_identity() {
         .count();
     assert!(sealed >= 3, "every archived segment is encrypted");
     let dir = cluster.restore_dir("restored");
-    let (code, summary) = cluster.dbward_json(&[
-        "restore",
-        "--latest",
-        "--source",
-        "pg",
-        "--database",
-        "*",
-        "--to-directory",
-        dir.to_str().unwrap(),
-    ]);
+    let (code, summary) = cluster.dbward_json(&restore_args(&dir, &["--latest"]));
     assert_eq!(code, 0, "{summary:#}");
     assert_eq!(cluster.events_in(&dir), "1,2,3,4");
 
@@ -649,17 +573,7 @@ fn an_encrypted_archive_is_checked_and_recovers_with_the_configured_identity() {
         let _ = std::fs::remove_file(cluster.env.path("state").join(file));
     }
     let dir = cluster.restore_dir("from-storage");
-    let (code, summary) = cluster.dbward_json(&[
-        "restore",
-        "--source",
-        "pg",
-        "--database",
-        "*",
-        "--from",
-        "local",
-        "--to-directory",
-        dir.to_str().unwrap(),
-    ]);
+    let (code, summary) = cluster.dbward_json(&restore_args(&dir, &["--from", "local"]));
     assert_eq!(code, 0, "{summary:#}");
     assert_eq!(cluster.events_in(&dir), "1,2,3,4");
 }
