@@ -158,6 +158,7 @@ pub async fn run(
         } => {
             let mut warnings = value;
             warnings.extend(skipped.into_iter().map(|s| format!("skipped {s}")));
+            std::fs::remove_file(directory.join(CLAIM))?;
             (copy, warnings)
         }
         CopyOutcome::Failed { copy, error, .. } => {
@@ -232,28 +233,54 @@ fn refuse_non_empty(dir: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Creates the directory (0700) unless it exists (empty); true when it was created.
+/// The file a restore holds in its directory while it unpacks, created exclusively: a second
+/// restore into the same directory at the same moment is refused instead of having its files
+/// removed by the first one's clean-up.
+const CLAIM: &str = ".dbward-restoring";
+
+/// Creates the directory (0700) unless it exists (empty) and claims it; true when it was
+/// created.
 fn create_directory(dir: &Path) -> anyhow::Result<bool> {
     use std::os::unix::fs::DirBuilderExt;
     refuse_non_empty(dir)?;
-    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(anyhow::anyhow!("cannot create {}: {e}", dir.display())),
+    let created = match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+        Err(e) => return Err(anyhow::anyhow!("cannot create {}: {e}", dir.display())),
+    };
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dir.join(CLAIM))
+    {
+        Ok(_) => Ok(created),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(UsageError(format!(
+            "{} is being restored into by another dbward (it holds {CLAIM}); nothing was \
+             changed. Restore into another directory",
+            dir.display()
+        ))
+        .into()),
+        Err(e) => Err(anyhow::anyhow!("cannot claim {}: {e}", dir.display())),
     }
 }
 
-/// Removes what a failed unpack left in `dir` (the directory itself too, if we made it).
+/// Removes what a failed unpack left in `dir` and the claim (the directory itself too, if we
+/// made it).
 fn clean_up(dir: &Path, created: bool) {
     let _ = empty_directory(dir);
+    let _ = std::fs::remove_file(dir.join(CLAIM));
     if created {
         let _ = std::fs::remove_dir(dir);
     }
 }
 
+/// Removes what an unpack put in `dir`, keeping this restore's claim.
 fn empty_directory(dir: &Path) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
+        if path.file_name() == Some(std::ffi::OsStr::new(CLAIM)) {
+            continue;
+        }
         if path.is_dir() && !path.is_symlink() {
             std::fs::remove_dir_all(&path)?;
         } else {
@@ -510,6 +537,25 @@ async fn judge_recovery(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_restore_into_the_same_directory_is_refused_and_removes_nothing() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("cluster");
+        assert!(
+            create_directory(&dir).unwrap(),
+            "the first restore makes the directory"
+        );
+        // A second restore, even before the first one unpacked anything, finds the claim.
+        let second = create_directory(&dir).unwrap_err();
+        assert!(format!("{second:#}").contains("not empty"), "{second:#}");
+        assert!(dir.join(CLAIM).is_file(), "the first restore's claim stays");
+        std::fs::write(dir.join("PG_VERSION"), "15").unwrap();
+        empty_directory(&dir).unwrap();
+        assert!(dir.join(CLAIM).is_file(), "emptying keeps the claim");
+        clean_up(&dir, true);
+        assert!(!dir.exists(), "a failed restore leaves nothing of its own");
+    }
 
     #[test]
     fn target_times_need_an_offset() {
