@@ -50,8 +50,9 @@ Options (the issue's scale is the default; on 2 cores use a smaller one, see bel
   --agents N                daemons, at least 3 (default 5)
   --hours N                 hourly fires in the simulated day (default 24; the daily
                             schedule fires once in any 24 of them)
-  --seconds-per-hour N      seconds between hourly fires: 5, 10, 15 or 30, so that both crons
-                            fire at even intervals (default 30)
+  --seconds-per-hour N      seconds between hourly fires: 5, 10, 15, 30, 300, 600 or 900, so
+                            that both crons fire at even intervals (default 30; the issue's
+                            10,000 databases need 300 or more on 2 cores)
   --dump-bytes N            size of each generated dump (default 16384)
   --max-jobs N              [daemon] max_jobs of each daemon (default 4)
   --daily-with-hourly       fire daily at the same second as an hourly fire (default: half a
@@ -110,8 +111,8 @@ done
 ((agents >= 3)) || { echo "--agents: at least 3 (one is killed, one restarted)" >&2; exit 2; }
 ((hours >= 4)) || { echo "--hours: at least 4" >&2; exit 2; }
 case $sph in
-  5 | 10 | 15 | 30) ;;
-  *) echo "--seconds-per-hour: 5, 10, 15 or 30 (the hourly cron's seconds and the daily cron's minutes must divide a minute and an hour)" >&2; exit 2 ;;
+  5 | 10 | 15 | 30 | 300 | 600 | 900) ;;
+  *) echo "--seconds-per-hour: 5, 10, 15, 30, 300, 600 or 900 (both crons must fire at even intervals: seconds dividing a minute, or minutes dividing an hour with a day of whole hours dividing 24)" >&2; exit 2 ;;
 esac
 day_minutes=$((24 * sph / 60))
 # The daily fire comes half a simulated hour after an hourly one (like "30 0 * * *" beside
@@ -119,6 +120,13 @@ day_minutes=$((24 * sph / 60))
 # and the later one is skipped (see the report's "skipped" row and --daily-with-hourly).
 daily_offset=$((sph / 2))
 [[ -z $daily_with_hourly ]] || daily_offset=0
+if ((sph < 60)); then
+  hourly_cron="*/$sph * * * * *"
+  daily_cron="$daily_offset */$day_minutes * * * *"
+else
+  hourly_cron="0 */$((sph / 60)) * * * *"
+  daily_cron="$((daily_offset % 60)) $((daily_offset / 60)) */$((day_minutes / 60)) * * *"
+fi
 databases=$((sources * per_source))
 
 db=${SIM_DB:-dbward_fleetsim}
@@ -198,7 +206,7 @@ path = "$work/backups"
 
 [[schedule]]
 name = "hourly"
-cron = "*/$sph * * * * *"
+cron = "$hourly_cron"
 sources = ["*"]
 destinations = ["shm"]
 compression = "zstd"
@@ -206,7 +214,7 @@ compression_level = 1
 
 [[schedule]]
 name = "daily"
-cron = "$daily_offset */$day_minutes * * * *"
+cron = "$daily_cron"
 sources = ["*"]
 destinations = ["shm"]
 compression = "zstd"

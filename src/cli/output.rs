@@ -1,5 +1,7 @@
 //! Printing results: aligned tables for people, one JSON document for programs.
 
+use std::io::Write;
+
 use serde::Serialize;
 
 use crate::catalog::BackupRecord;
@@ -7,7 +9,10 @@ use crate::engine::backup::human_bytes;
 
 /// Prints `value` as the single JSON document on stdout.
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()?;
     Ok(())
 }
 

@@ -35,12 +35,21 @@ pub async fn run(globals: &Globals) -> anyhow::Result<u8> {
         eprintln!("warning: {error}");
     }
     if globals.json {
-        output::json(&json!({
-            "state": report.state,
-            "problems": report.problems,
-            "databases": report.databases,
-            "alerts": alerts
-        }))?;
+        // Serialised from borrowed fields: the document of a large fleet is megabytes, and a
+        // `json!` value would copy all of it first.
+        #[derive(serde::Serialize)]
+        struct Document<'a, A: serde::Serialize> {
+            state: State,
+            problems: &'a [crate::policy::health::Problem],
+            databases: &'a [status::DatabaseHealth],
+            alerts: &'a A,
+        }
+        output::json(&Document {
+            state: report.state,
+            problems: &report.problems,
+            databases: &report.databases,
+            alerts: &alerts,
+        })?;
         return Ok(report.state.exit_code());
     }
     let count = |severity| {

@@ -1,7 +1,7 @@
 //! The status use case: health of every schedule and database from the catalog and the
 //! config alone (no database or destination is contacted), judged by `policy::health`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::Context;
 use crate::catalog::{BackupRecord, HealthFacts};
 use crate::config::DestinationKind;
+use crate::policy::fires::Fires;
 use crate::policy::health::{self, Problem, Proofs, Schedule, State, Subject};
 
 /// What `status` reports.
@@ -58,31 +59,42 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
     let no_proofs = Proofs::default();
     let known = ctx.catalog.health_facts().await?;
 
-    let mut problems = Vec::new();
-    let mut databases = Vec::new();
-    for source in &config.sources {
-        let schedules: Vec<Schedule> = config
-            .schedules
-            .iter()
-            .filter(|s| s.sources.contains(&source.name))
-            .map(|s| Schedule {
+    // Each schedule's fires are listed once here, not once per source or database.
+    let all_schedules: Vec<(&crate::config::ScheduleConfig, Schedule)> = config
+        .schedules
+        .iter()
+        .map(|s| {
+            let schedule = Schedule {
                 name: &s.name,
-                cron: s.cron.as_ref(),
-                drill: s.drill.as_ref(),
-                timezone: s.timezone,
+                cron: s.cron.as_ref().map(|c| Fires::new(c, s.timezone, now)),
+                drill: s.drill.as_ref().map(|c| Fires::new(c, s.timezone, now)),
                 rpo: s.rpo.map(objective),
                 rto: s.rto.map(objective),
                 first_seen: first_seen.get(&s.name).copied().unwrap_or(config_changed),
-            })
+            };
+            (s, schedule)
+        })
+        .collect();
+    let mut facts_of: HashMap<&str, Vec<&HealthFacts>> = HashMap::new();
+    for f in &known {
+        facts_of.entry(f.source.as_str()).or_default().push(f);
+    }
+
+    let mut problems = Vec::new();
+    let mut databases = Vec::new();
+    for source in &config.sources {
+        let schedules: Vec<Schedule> = all_schedules
+            .iter()
+            .filter(|(s, _)| s.sources.contains(&source.name))
+            .map(|(_, schedule)| schedule.clone())
             .collect();
         if schedules.is_empty() {
             continue;
         }
-        let mut subjects: Vec<Option<&HealthFacts>> = known
-            .iter()
-            .filter(|f| f.source == source.name)
-            .map(Some)
-            .collect();
+        let mut subjects: Vec<Option<&HealthFacts>> = facts_of
+            .get(source.name.as_str())
+            .map(|facts| facts.iter().copied().map(Some).collect())
+            .unwrap_or_default();
         if subjects.is_empty() {
             subjects.push(None);
         }

@@ -5,11 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
-use chrono_tz::Tz;
-use croner::Cron;
 use serde::Serialize;
 
-use super::schedule::{self, fires_between};
+use super::fires::Fires;
+use super::schedule;
 use super::span;
 use dbward_catalog::{BackupRecord, BackupStatus, CopyStatus};
 pub use dbward_catalog::{Proof, Proofs};
@@ -139,10 +138,9 @@ pub struct Problem {
 #[derive(Debug, Clone)]
 pub struct Schedule<'a> {
     pub name: &'a str,
-    pub cron: Option<&'a Cron>,
+    pub cron: Option<Fires<'a>>,
     /// The restore-drill cadence.
-    pub drill: Option<&'a Cron>,
-    pub timezone: Tz,
+    pub drill: Option<Fires<'a>>,
     pub rpo: Option<Duration>,
     /// Recovery time objective: the newest passed drill's restore must take no longer.
     pub rto: Option<Duration>,
@@ -278,17 +276,17 @@ fn day(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// How late a fire may be met before it counts as missed: a quarter of the cron interval,
-/// at least 5 minutes and at most `cap`, plus how long the last backup took.
-fn grace(cron: &Cron, tz: Tz, after: DateTime<Utc>, cap: Duration, took: Duration) -> Duration {
-    let interval = schedule::interval(cron, tz, after).unwrap_or(cap);
+/// How late a fire may be met before it counts as missed: a quarter of the cron interval
+/// after `after`, at least 5 minutes and at most `cap`, plus how long the last run took.
+fn grace(fires: &Fires, after: DateTime<Utc>, cap: Duration, took: Duration) -> Duration {
+    let interval = fires.interval(after).unwrap_or(cap);
     (interval / 4).clamp(Duration::minutes(5), cap) + took.max(Duration::zero())
 }
 
 /// Stale: scheduled runs came and went since the newest good backup. One missed run warns,
 /// two or more are critical. Without a cron, only "no good backup yet" is said.
 fn stale(s: &Schedule, usable: Option<&BackupRecord>, now: DateTime<Utc>) -> Option<Finding> {
-    let Some(cron) = s.cron else {
+    let Some(fires) = &s.cron else {
         return usable.is_none().then(|| {
             warning(
                 Kind::Stale,
@@ -298,8 +296,8 @@ fn stale(s: &Schedule, usable: Option<&BackupRecord>, now: DateTime<Utc>) -> Opt
     };
     let since = usable.map_or(s.first_seen, |b| b.started_at.max(s.first_seen));
     let took = usable.and_then(BackupRecord::duration).unwrap_or_default();
-    let deadline = now - grace(cron, s.timezone, since, Duration::hours(1), took);
-    let (missed, last_due) = fires_between(cron, s.timezone, since, deadline);
+    let deadline = now - grace(fires, since, Duration::hours(1), took);
+    let (missed, last_due) = fires.between(since, deadline);
     let last_due = last_due?;
     let runs = match missed {
         1 => "1 scheduled run".to_string(),
@@ -309,8 +307,8 @@ fn stale(s: &Schedule, usable: Option<&BackupRecord>, now: DateTime<Utc>) -> Opt
     let when = format!(
         "the last due {} (cron \"{}\", {})",
         day(last_due),
-        cron.pattern,
-        s.timezone
+        fires.cron().pattern,
+        fires.timezone()
     );
     let message = match usable {
         Some(b) => format!(
@@ -378,19 +376,15 @@ fn rto(s: &Schedule, proofs: &Proofs) -> Option<Finding> {
 }
 
 /// A restore drill is owed at every fire of the schedule's `drill` cron (after a grace of a
-/// quarter of its interval, at most 6 hours); one that passed since the last due fire pays it.
+/// quarter of its interval after the last passed drill, at most 6 hours); one that passed
+/// since the last due fire pays it.
 fn unverified(s: &Schedule, proofs: &Proofs, now: DateTime<Utc>) -> Option<Finding> {
-    let drill = s.drill?;
-    let deadline = now
-        - grace(
-            drill,
-            s.timezone,
-            s.first_seen,
-            Duration::hours(6),
-            Duration::zero(),
-        );
-    let (_, due) = fires_between(drill, s.timezone, s.first_seen, deadline);
-    let due = due?;
+    let drill = s.drill.as_ref()?;
+    let since = proofs
+        .last_good_drill
+        .map_or(s.first_seen, |at| at.max(s.first_seen));
+    let deadline = now - grace(drill, since, Duration::hours(6), Duration::zero());
+    let due = drill.last_between(s.first_seen, deadline)?;
     if proofs.last_good_drill.is_some_and(|at| at >= due) {
         return None;
     }
@@ -403,8 +397,8 @@ fn unverified(s: &Schedule, proofs: &Proofs, now: DateTime<Utc>) -> Option<Findi
         format!(
             "no restore drill passed since {} (drill \"{}\", {}); {last}; run `dbward verify --latest --level drill`",
             day(due),
-            drill.pattern,
-            s.timezone
+            drill.cron().pattern,
+            drill.timezone()
         ),
     ))
 }

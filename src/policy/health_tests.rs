@@ -6,6 +6,7 @@ use chrono::TimeZone;
 use proptest::prelude::*;
 
 use super::*;
+use croner::Cron;
 use dbward_catalog::{CopyRecord, VerificationRecord};
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -71,9 +72,8 @@ fn well_kept(mut b: BackupRecord) -> BackupRecord {
 fn nightly<'a>(cron: Option<&'a Cron>, first_seen: &str) -> Schedule<'a> {
     Schedule {
         name: "nightly",
-        cron,
+        cron: cron.map(|c| Fires::new(c, chrono_tz::UTC, at(first_seen))),
         drill: None,
-        timezone: chrono_tz::UTC,
         rpo: None,
         rto: None,
         first_seen: at(first_seen),
@@ -193,8 +193,12 @@ fn fires_before_the_schedule_was_first_seen_are_not_owed() {
 #[test]
 fn the_schedule_time_zone_sets_the_fire_time() {
     let daily = cron("0 2 * * *");
-    let mut schedule = nightly(Some(&daily), "2026-01-01T00:00:00Z");
-    schedule.timezone = chrono_tz::Europe::Berlin;
+    let mut schedule = nightly(None, "2026-01-01T00:00:00Z");
+    schedule.cron = Some(Fires::new(
+        &daily,
+        chrono_tz::Europe::Berlin,
+        at("2026-01-11T02:10:00Z"),
+    ));
     // 02:00 in Berlin is 01:00 UTC in winter: due by 02:05 UTC with the grace.
     let last = [well_kept(good("B1", "2026-01-10T01:00:05Z"))];
     let proofs = key_proven("2026-01-11T02:10:00Z");
@@ -346,7 +350,11 @@ fn three_two_one_wants_two_copies_one_off_host_and_encrypted() {
 fn drills_are_owed_at_the_drill_cadence() {
     let weekly = cron("0 4 * * 0");
     let mut schedule = nightly(None, "2026-03-02T00:00:00Z");
-    schedule.drill = Some(&weekly);
+    schedule.drill = Some(Fires::new(
+        &weekly,
+        chrono_tz::UTC,
+        at("2026-03-14T12:00:00Z"),
+    ));
     let schedules = [schedule];
     let backups = [well_kept(good("B1", "2026-03-14T02:00:00Z"))];
     // Sunday 2026-03-08 04:00 is due by 10:00 (a quarter of a week, capped at 6 h).

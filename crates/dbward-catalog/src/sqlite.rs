@@ -104,7 +104,11 @@ impl SqliteCatalog {
 }
 
 crate::sql::sql_catalog!(SqliteCatalog, sqlx::sqlite::SqliteRow);
-crate::sql_health::sql_health!(SqliteCatalog, sqlx::SqliteConnection);
+crate::sql_health::sql_health!(
+    SqliteCatalog,
+    sqlx::SqliteConnection,
+    crate::sql_health::anonymous_placeholders
+);
 crate::sql_access::sql_access!(SqliteCatalog, sqlx::sqlite::SqliteRow);
 crate::sql_reports::sql_reports!(SqliteCatalog, sqlx::sqlite::SqliteRow);
 crate::sql_coordination::sql_coordination!(
