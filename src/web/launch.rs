@@ -4,7 +4,7 @@
 //! task of the process's `LocalSet` (the daemon's or `dbward serve`'s), carries each out as
 //! its own task with [`actions::carry_out`], which records it in the catalog like the CLI.
 //! Under the daemon, each job takes the daemon's job slots like scheduled work ([`Bounds`]),
-//! and a stopping daemon waits for the jobs [`Running`] still holds within its grace.
+//! and a stopping daemon waits for the jobs [`Running`] still holds within its grace (F24).
 
 use std::sync::{Arc, Mutex};
 
