@@ -21,7 +21,6 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, DaemonConfig};
-use crate::engine::backup::BackupRequest;
 use crate::engine::limits::JobLimits;
 use crate::engine::{Context, UsageError};
 use crate::web;
@@ -167,10 +166,11 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     let http_stop = CancellationToken::new();
     let listen = options.listen.or(config.http.as_ref().map(|h| h.listen));
+    let web_jobs = web::launch::Running::default();
     let http = match listen {
         Some(listen) => {
             let tls = web::tls_of(&ctx)?;
-            let web = web_router(&shared, listen, tls.is_some()).await?;
+            let web = web_router(&shared, listen, tls.is_some(), &web_jobs).await?;
             Some(http::serve(listen, shared.clone(), web, tls, http_stop.clone()).await?)
         }
         None => None,
@@ -221,6 +221,7 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
     shared.stopping.store(true, Ordering::SeqCst);
     let grace = shared.context().config.daemon.grace;
     let mut runs = scheduler.take_running();
+    runs.extend(web_jobs.close());
     runs.retain(|r| !r.is_finished());
     tracing::info!(
         "{signal}: starting no new work; waiting up to {}s for {} running task(s)",
@@ -253,12 +254,14 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
 }
 
 /// The dashboard and API for the listener (refused on a non-loopback address until a user
-/// or token exists), and the local task that starts the backups they ask for: each takes a
-/// job slot like a scheduled one and is interrupted with the daemon.
+/// or token exists), and the local task that starts the jobs they ask for: each takes job
+/// slots like a scheduled one, is kept in `jobs` for the stop to wait for within the grace,
+/// and is interrupted with the daemon.
 async fn web_router(
     shared: &Arc<Shared>,
     listen: SocketAddr,
     tls: bool,
+    jobs: &web::launch::Running,
 ) -> anyhow::Result<axum::Router> {
     let ctx = shared.context();
     web::refuse_unprotected(listen, &ctx).await?;
@@ -267,16 +270,20 @@ async fn web_router(
         let shared = shared.clone();
         Arc::new(move || shared.context())
     };
-    let requests: web::launch::Requests = {
-        let shared = shared.clone();
-        Box::new(move |request| BackupRequest {
-            limits: Some(shared.limits()),
-            stop: Some(shared.stop.clone()),
-            ..request
-        })
+    let bounds = web::launch::Bounds {
+        limits: {
+            let shared = shared.clone();
+            Box::new(move || shared.limits())
+        },
+        stop: shared.stop.clone(),
     };
-    let (launcher, queue) = web::launch::launcher();
-    tokio::task::spawn_local(web::launch::run(queue, contexts.clone(), requests));
+    let (launcher, queue) = web::launch::launcher(jobs.clone());
+    tokio::task::spawn_local(web::launch::run(
+        queue,
+        contexts.clone(),
+        Some(bounds),
+        jobs.clone(),
+    ));
     Ok(web::router(Arc::new(web::Web::new(
         contexts,
         launcher,

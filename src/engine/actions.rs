@@ -91,6 +91,8 @@ pub enum Refusal {
 pub enum Job {
     Backup(BackupRequest),
     Verify {
+        /// The source of the backup verified: the job slot it takes under daemon limits.
+        source: String,
         selection: Selection,
         level: VerifyLevel,
     },
@@ -142,6 +144,7 @@ pub async fn admit(ctx: &Context, actor: Actor<'_>, action: &Action) -> Result<A
                 )));
             }
             Admitted::Run(Job::Verify {
+                source: source.clone(),
                 selection: Selection::Latest {
                     source: Some(source.clone()),
                     databases: vec![database.clone()],
@@ -172,6 +175,7 @@ pub async fn admit(ctx: &Context, actor: Actor<'_>, action: &Action) -> Result<A
             }
             target = backup.id.clone();
             Admitted::Run(Job::Verify {
+                source: backup.source,
                 selection: Selection::One(backup.id),
                 level: *level,
             })
@@ -254,7 +258,9 @@ pub async fn carry_out(ctx: Arc<Context>, job: &Job) -> anyhow::Result<Vec<Strin
                 .map(|b| format!("backup of {}/{}: {}", b.source, b.database, b.status))
                 .collect())
         }
-        Job::Verify { selection, level } => {
+        Job::Verify {
+            selection, level, ..
+        } => {
             let (results, _) = verify::run_and_alert(&ctx, selection, *level, None, &Quiet).await?;
             Ok(results
                 .iter()

@@ -30,6 +30,13 @@ pub struct DatabaseHealth {
     pub state: State,
     pub last_good: Option<LastGood>,
     pub last_drill: Option<DateTime<Utc>>,
+    /// How long the restore of the newest passed drill took (its measured recovery time).
+    pub last_drill_restore_seconds: Option<f64>,
+    /// The strictest `rpo` of its schedules; `None` when none sets one (then only `stale`
+    /// judges the age of the last good backup, against the cron).
+    pub rpo_seconds: Option<i64>,
+    /// The strictest `rto` of its schedules; `None` when none sets one.
+    pub rto_seconds: Option<i64>,
 }
 
 /// The newest backup that can be restored.
@@ -39,7 +46,13 @@ pub struct LastGood {
     pub started_at: DateTime<Utc>,
     pub age_seconds: i64,
     pub copies: usize,
+    /// Committed copies on `fs` destinations (this host's disks or mounts).
+    pub on_host_copies: usize,
+    /// Committed copies on every other type of destination.
     pub off_host_copies: usize,
+    /// Committed copies that are encrypted: all of them when the backup's manifest names an
+    /// `encryption`, else none.
+    pub encrypted_copies: usize,
     /// The agent that took it; `None` for backups imported by `catalog rebuild` or recorded
     /// before catalog version 4.
     pub agent: Option<crate::catalog::AgentRef>,
@@ -99,9 +112,14 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
             subjects.push(None);
         }
         for facts in subjects {
-            let (backups, sizes, proofs) = match facts {
-                Some(f) => (f.backups.as_slice(), f.sizes.as_slice(), &f.proofs),
-                None => (&[][..], &[][..], &no_proofs),
+            let (backups, sizes, proofs, encrypted) = match facts {
+                Some(f) => (
+                    f.backups.as_slice(),
+                    f.sizes.as_slice(),
+                    &f.proofs,
+                    f.encrypted,
+                ),
+                None => (&[][..], &[][..], &no_proofs, false),
             };
             let excluded = facts
                 .and_then(|f| f.manifest.as_deref())
@@ -125,8 +143,14 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
                 source: source.name.clone(),
                 database: database.map(str::to_owned),
                 state: State::of(&found),
-                last_good: health::newest_usable(backups).map(|b| last_good(b, &off_host, now)),
+                last_good: health::newest_usable(backups)
+                    .map(|b| last_good(b, &off_host, encrypted, now)),
                 last_drill: proofs.last_good_drill,
+                last_drill_restore_seconds: proofs
+                    .last_good_drill_restore
+                    .map(|d| d.num_milliseconds() as f64 / 1000.0),
+                rpo_seconds: strictest(schedules.iter().map(|s| s.rpo)),
+                rto_seconds: strictest(schedules.iter().map(|s| s.rto)),
             });
             problems.extend(found);
         }
@@ -151,14 +175,27 @@ fn objective(d: std::time::Duration) -> Duration {
     Duration::from_std(d).unwrap_or(Duration::MAX)
 }
 
-fn last_good(b: &BackupRecord, off_host: &BTreeSet<String>, now: DateTime<Utc>) -> LastGood {
+/// The smallest of the objectives some schedules set, in seconds.
+fn strictest(objectives: impl Iterator<Item = Option<Duration>>) -> Option<i64> {
+    objectives.flatten().min().map(|d| d.num_seconds())
+}
+
+fn last_good(
+    b: &BackupRecord,
+    off_host: &BTreeSet<String>,
+    encrypted: bool,
+    now: DateTime<Utc>,
+) -> LastGood {
     let committed: Vec<&str> = health::committed(b).collect();
+    let off_host_copies = committed.iter().filter(|d| off_host.contains(**d)).count();
     LastGood {
         id: b.id.clone(),
         started_at: b.started_at,
         age_seconds: (now - b.started_at).num_seconds(),
         copies: committed.len(),
-        off_host_copies: committed.iter().filter(|d| off_host.contains(**d)).count(),
+        on_host_copies: committed.len() - off_host_copies,
+        off_host_copies,
+        encrypted_copies: if encrypted { committed.len() } else { 0 },
         agent: b.agent.clone(),
     }
 }

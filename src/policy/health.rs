@@ -594,6 +594,25 @@ pub fn size_anomaly(sizes: &[u64]) -> Option<(Severity, String)> {
     None
 }
 
+/// Judges every dump of a history by [`size_anomaly`], as `status` judged it when it was the
+/// newest: `sizes` is one entry per backup, newest first, with the dump size of each succeeded
+/// one and `None` for any other (it neither is judged nor joins a baseline). The answer is
+/// aligned with `sizes`.
+pub fn size_anomalies(sizes: &[Option<u64>]) -> Vec<Option<(Severity, String)>> {
+    let counted: Vec<u64> = sizes.iter().flatten().copied().collect();
+    let mut seen = 0;
+    sizes
+        .iter()
+        .map(|size| {
+            size.and_then(|_| {
+                let window = &counted[seen..counted.len().min(seen + BASELINE_RUNS + 1)];
+                seen += 1;
+                size_anomaly(window)
+            })
+        })
+        .collect()
+}
+
 fn median(values: &[u64]) -> u64 {
     let mut sorted = values.to_vec();
     sorted.sort_unstable();

@@ -481,6 +481,63 @@ fn size_anomalies_table() {
     );
 }
 
+/// Dump sizes newest first (`None`: a backup that did not succeed), and what each one is.
+type HistoryCase<'a> = (&'a [Option<u64>], &'a [Option<Severity>]);
+
+#[test]
+fn size_anomalies_of_a_history_table() {
+    let w = Some(Severity::Warning);
+    let c = Some(Severity::Critical);
+    let cases: [HistoryCase; 7] = [
+        (&[], &[]),
+        (&[None, None], &[None, None]),
+        (&[Some(0)], &[c]),
+        (&[Some(100), Some(100), Some(100)], &[None, None, None]),
+        // A drop, judged against the three before it; those have too short a baseline.
+        (
+            &[Some(40), Some(100), Some(100), Some(100)],
+            &[w, None, None, None],
+        ),
+        // A failed run between does not join the baseline, and is not judged.
+        (
+            &[Some(40), None, Some(100), Some(100), Some(100)],
+            &[w, None, None, None, None],
+        ),
+        // A growth is an anomaly while most of its baseline is from before it; once
+        // half the baseline has grown too, the new size is the usual one.
+        (
+            &[
+                Some(500),
+                Some(500),
+                Some(500),
+                Some(500),
+                Some(100),
+                Some(100),
+                Some(100),
+            ],
+            &[None, w, w, w, None, None, None],
+        ),
+    ];
+    for (sizes, want) in cases {
+        let got: Vec<Option<Severity>> = size_anomalies(sizes)
+            .into_iter()
+            .map(|a| a.map(|(s, _)| s))
+            .collect();
+        assert_eq!(got, want, "{sizes:?}");
+    }
+}
+
+#[test]
+fn size_anomalies_say_why_like_status() {
+    let (_, why) = size_anomalies(&[Some(40), Some(90), Some(100), Some(110), Some(100)])[0]
+        .clone()
+        .unwrap();
+    assert_eq!(
+        why,
+        "the dump is 40 bytes, less than half the usual 100 (median of the 4 before); were tables dropped or rows deleted?"
+    );
+}
+
 #[test]
 fn an_anomaly_names_the_backup() {
     let schedules = [nightly(None, "2026-01-01T00:00:00Z")];

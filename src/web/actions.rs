@@ -115,31 +115,46 @@ async fn posted(
 async fn back_up_now(
     State(web): State<Arc<Web>>,
     headers: HeaderMap,
-    Path((source, database)): Path<(String, String)>,
+    Path(names): Path<(String, String)>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let then = format!(
-        "/db/{}/{}?started=backup",
-        segment(&source),
-        segment(&database)
-    );
-    let action = Action::Backup { source, database };
-    posted(&web, &headers, form.csrf.as_deref(), action, then).await
+    let action = |source, database| Action::Backup { source, database };
+    on_database(&web, &headers, &form, names, action, "backup").await
 }
 
 async fn drill_now(
     State(web): State<Arc<Web>>,
     headers: HeaderMap,
-    Path((source, database)): Path<(String, String)>,
+    Path(names): Path<(String, String)>,
     Form(form): Form<ActionForm>,
 ) -> Response {
+    let action = |source, database| Action::Drill { source, database };
+    on_database(&web, &headers, &form, names, action, "drill").await
+}
+
+/// Does an action on one database ("Back up now", "Drill now"), then sends the browser back
+/// to the database's page, which says what `started`.
+async fn on_database(
+    web: &Web,
+    headers: &HeaderMap,
+    form: &ActionForm,
+    (source, database): (String, String),
+    action: fn(String, String) -> Action,
+    started: &str,
+) -> Response {
     let then = format!(
-        "/db/{}/{}?started=drill",
+        "/db/{}/{}?started={started}",
         segment(&source),
         segment(&database)
     );
-    let action = Action::Drill { source, database };
-    posted(&web, &headers, form.csrf.as_deref(), action, then).await
+    posted(
+        web,
+        headers,
+        form.csrf.as_deref(),
+        action(source, database),
+        then,
+    )
+    .await
 }
 
 async fn verify(

@@ -1,8 +1,9 @@
-//! A database's backups over time (dump size, stored size, duration) and its drills' restore
-//! times, as inline SVG drawn on the server: no script and no chart library to ship, it
-//! prints and scales, and each point carries a `<title>` that screen readers and hover show.
-//! One point per backup (or drill); a failed or skipped one is drawn as a failure, on the
-//! baseline when it recorded no value.
+//! A database's backups over time (dump size, stored size, duration, row count) and its
+//! drills' restore times, as inline SVG drawn on the server: no script and no chart library
+//! to ship, it prints and scales, and each point carries a `<title>` that screen readers and
+//! hover show. One point per backup (or drill); a failed or skipped one is drawn as a
+//! failure, on the baseline when it recorded no value, and a backup whose dump size was an
+//! anomaly is ringed, with the reason in its title.
 
 use maud::{Markup, html};
 
@@ -11,6 +12,7 @@ use dbward_catalog::DrillRecord;
 
 use crate::catalog::{BackupRecord, BackupStatus};
 use crate::engine::backup::human_bytes;
+use crate::engine::history::Entry;
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 200.0;
@@ -22,6 +24,8 @@ pub struct Point {
     pub x: f64,
     pub y: f64,
     pub failed: bool,
+    /// Its dump size stood out (`policy::health::size_anomalies`).
+    pub anomaly: bool,
     pub label: String,
 }
 
@@ -31,31 +35,41 @@ pub enum Series {
     DumpSize,
     StoredSize,
     Duration,
+    /// Rows in every table, by the backup's manifest.
+    Rows,
     /// How long each drill's restore took.
     RestoreTime,
 }
 
 impl Series {
     /// The series drawn per backup.
-    pub const OF_BACKUPS: [Series; 3] = [Series::DumpSize, Series::StoredSize, Series::Duration];
+    pub const OF_BACKUPS: [Series; 4] = [
+        Series::DumpSize,
+        Series::StoredSize,
+        Series::Duration,
+        Series::Rows,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
             Series::StoredSize => "Stored size",
             Series::DumpSize => "Dump size",
             Series::Duration => "Duration",
+            Series::Rows => "Row count",
             Series::RestoreTime => "Restore time",
         }
     }
 
-    /// A backup's value: bytes, or milliseconds.
-    fn of_backup(self, b: &BackupRecord) -> Option<u64> {
+    /// A backup's value: bytes, milliseconds or rows.
+    fn of_backup(self, entry: &Entry) -> Option<u64> {
+        let b: &BackupRecord = &entry.backup;
         match self {
             Series::StoredSize => b.stored_bytes,
             Series::DumpSize => b.dump_bytes,
             Series::Duration => b
                 .duration()
                 .and_then(|d| u64::try_from(d.num_milliseconds()).ok()),
+            Series::Rows => entry.rows,
             Series::RestoreTime => None,
         }
     }
@@ -66,6 +80,7 @@ impl Series {
             Series::Duration | Series::RestoreTime => {
                 format!("{:.1} s", value as f64 / 1000.0)
             }
+            Series::Rows => format!("{value} rows"),
         }
     }
 }
@@ -77,17 +92,23 @@ pub struct Sample {
     pub value: Option<u64>,
     pub failed: bool,
     pub outcome: String,
+    /// Why its dump size stood out, if it did.
+    pub anomaly: Option<String>,
 }
 
 /// Each backup's value of `series`.
-pub fn of_backups(backups: &[BackupRecord], series: Series) -> Vec<Sample> {
+pub fn of_backups(backups: &[Entry], series: Series) -> Vec<Sample> {
     backups
         .iter()
-        .map(|b| Sample {
-            at: b.started_at,
-            value: series.of_backup(b),
-            failed: !matches!(b.status, BackupStatus::Succeeded | BackupStatus::Degraded),
-            outcome: b.status.to_string(),
+        .map(|e| Sample {
+            at: e.backup.started_at,
+            value: series.of_backup(e),
+            failed: !matches!(
+                e.backup.status,
+                BackupStatus::Succeeded | BackupStatus::Degraded
+            ),
+            outcome: e.backup.status.to_string(),
+            anomaly: e.anomaly.clone(),
         })
         .collect()
 }
@@ -101,6 +122,7 @@ pub fn of_drills(drills: &[DrillRecord]) -> Vec<Sample> {
             value: d.restore_ms,
             failed: !d.ok,
             outcome: if d.ok { "passed" } else { "failed" }.to_string(),
+            anomaly: None,
         })
         .collect()
 }
@@ -132,12 +154,16 @@ pub fn points(samples: &[Sample], series: Series) -> Vec<Point> {
                 x: PAD + along * (WIDTH - 2.0 * PAD),
                 y: HEIGHT - PAD - (s.value.unwrap_or(0) as f64 / max) * (HEIGHT - 2.0 * PAD),
                 failed: s.failed,
+                anomaly: s.anomaly.is_some(),
                 label: format!(
-                    "{} {}: {}",
+                    "{} {}: {}{}",
                     s.at.format("%Y-%m-%d %H:%M"),
                     s.outcome,
                     s.value
-                        .map_or_else(|| "nothing recorded".to_string(), |v| series.show(v))
+                        .map_or_else(|| "nothing recorded".to_string(), |v| series.show(v)),
+                    s.anomaly
+                        .as_ref()
+                        .map_or_else(String::new, |why| format!(" (size anomaly: {why})"))
                 ),
             }
         })
@@ -164,7 +190,7 @@ pub fn chart(samples: &[Sample], series: Series) -> Markup {
                 polyline.trend points=(line.join(" ")) {}
             }
             @for p in &points {
-                circle.point.failed[p.failed] cx=(format!("{:.1}", p.x)) cy=(format!("{:.1}", p.y)) r="5" {
+                circle.point.failed[p.failed].anomaly[p.anomaly] cx=(format!("{:.1}", p.x)) cy=(format!("{:.1}", p.y)) r="5" {
                     title { (p.label) }
                 }
             }
@@ -200,6 +226,17 @@ mod tests {
         }
     }
 
+    fn entries(backups: &[BackupRecord]) -> Vec<Entry> {
+        backups
+            .iter()
+            .map(|b| Entry {
+                backup: b.clone(),
+                rows: None,
+                anomaly: None,
+            })
+            .collect()
+    }
+
     #[test]
     fn one_point_per_backup_oldest_left_biggest_highest() {
         let backups = [
@@ -208,7 +245,7 @@ mod tests {
             backup("2026-01-02T00:00:00Z", BackupStatus::Failed, None),
         ];
         let p = points(
-            &of_backups(&backups, Series::StoredSize),
+            &of_backups(&entries(&backups), Series::StoredSize),
             Series::StoredSize,
         );
         assert_eq!(p.len(), 3);
@@ -222,7 +259,7 @@ mod tests {
             p[1].label
         );
         let svg = chart(
-            &of_backups(&backups, Series::StoredSize),
+            &of_backups(&entries(&backups), Series::StoredSize),
             Series::StoredSize,
         )
         .into_string();
@@ -238,14 +275,21 @@ mod tests {
         let mut quick = backup("2026-01-02T00:00:00Z", BackupStatus::Failed, None);
         quick.finished_at = Some("2026-01-02T00:00:06Z".parse().unwrap());
         let both = [slow, quick];
-        let p = points(&of_backups(&both, Series::Duration), Series::Duration);
+        let p = points(
+            &of_backups(&entries(&both), Series::Duration),
+            Series::Duration,
+        );
         assert_eq!(p[0].y, PAD, "the slowest at the top");
         assert!(
             p[1].failed && p[1].label.ends_with("6.0 s"),
             "{}",
             p[1].label
         );
-        let svg = chart(&of_backups(&both, Series::DumpSize), Series::DumpSize).into_string();
+        let svg = chart(
+            &of_backups(&entries(&both), Series::DumpSize),
+            Series::DumpSize,
+        )
+        .into_string();
         assert!(
             svg.contains("aria-label=\"Dump size of 2 backups, up to 1000 B\""),
             "{svg}"
@@ -283,7 +327,36 @@ mod tests {
             BackupStatus::Succeeded,
             Some(5),
         )];
-        let one = points(&of_backups(&lone, Series::StoredSize), Series::StoredSize);
+        let one = points(
+            &of_backups(&entries(&lone), Series::StoredSize),
+            Series::StoredSize,
+        );
         assert_eq!(one[0].x, WIDTH / 2.0);
+    }
+
+    #[test]
+    fn row_counts_are_plotted_and_anomalies_ringed_with_their_reason() {
+        let mut grown = entries(&[
+            backup("2026-01-02T00:00:00Z", BackupStatus::Succeeded, Some(10)),
+            backup("2026-01-01T00:00:00Z", BackupStatus::Succeeded, Some(10)),
+        ]);
+        grown[0].rows = Some(5000);
+        grown[0].anomaly = Some("the dump is 500 bytes".into());
+        grown[1].rows = Some(50);
+        let p = points(&of_backups(&grown, Series::Rows), Series::Rows);
+        assert_eq!((p[1].y, p[1].anomaly), (PAD, true), "{p:?}");
+        assert!(!p[0].anomaly);
+        assert!(
+            p[1].label
+                .ends_with("5000 rows (size anomaly: the dump is 500 bytes)"),
+            "{}",
+            p[1].label
+        );
+        let svg = chart(&of_backups(&grown, Series::Rows), Series::Rows).into_string();
+        assert!(
+            svg.contains("Row count of 2 backups, up to 5000 rows"),
+            "{svg}"
+        );
+        assert_eq!(svg.matches("class=\"point anomaly\"").count(), 1, "{svg}");
     }
 }

@@ -59,6 +59,8 @@ svg.chart text { fill: var(--muted); font-size: 12px; }
 svg.chart .trend { fill: none; stroke: var(--link); stroke-width: 2; }
 svg.chart .point { fill: var(--link); }
 svg.chart .point.failed { fill: var(--crit); }
+svg.chart .point.anomaly { stroke: var(--warn); stroke-width: 3; }
+td.over { font-weight: bold; }
 .login { max-width: 22rem; margin: 3rem auto; }
 .login p { margin: .75rem 0; }
 .login input { width: 100%; }

@@ -1,5 +1,6 @@
 //! The Overview: every schedule × database coloured by state, worst first, [`PAGE_ROWS`] a
-//! page, with counts at the top, filters by source, agent (the one that took the newest good
+//! page, with the age of its last good backup against its RPO, its last drill's restore
+//! time against its RTO and its copies (on-/off-host, encrypted), counts at the top, filters by source, agent (the one that took the newest good
 //! backup) and state as a plain GET form (works without JavaScript), and `overview.js`, a
 //! small embedded script that refreshes the counts and the table in place every
 //! [`REFRESH_SECONDS`] without reloading the page (progressive enhancement: without it, the
@@ -10,15 +11,17 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
-use maud::html;
+use chrono::{Duration, Utc};
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::Web;
 use super::layout::{page_with_script, segment, state, state_name, when};
 use super::pages::{Page, failure, html, visitor};
+use crate::engine::status::DatabaseHealth;
 use crate::engine::{agents, status};
 use crate::policy::health::{Problem, State as Health};
+use crate::policy::span;
 
 /// How often the embedded script refreshes the overview.
 pub const REFRESH_SECONDS: u32 = 15;
@@ -63,6 +66,61 @@ fn rank(state: Health) -> u8 {
         Health::Warning => 1,
         Health::Unknown => 2,
         Health::Ok => 3,
+    }
+}
+
+/// Seconds as a span for people.
+fn seconds_span(seconds: i64) -> String {
+    span(Duration::seconds(seconds))
+}
+
+/// The age of the last good backup against the strictest RPO: `over` (and said in words, not
+/// only in colour) once it is past it.
+fn age_vs_rpo(d: &DatabaseHealth) -> Markup {
+    let age = d.last_good.as_ref().map(|g| g.age_seconds);
+    let over = matches!((age, d.rpo_seconds), (Some(a), Some(r)) if a > r);
+    html! {
+        td.rpo.over[over] {
+            @match age { Some(a) => (seconds_span(a)), None => span.muted { "no good backup" } }
+            @match d.rpo_seconds {
+                Some(r) => { " of " (seconds_span(r)) @if over { br; strong.error { "past RPO" } } },
+                None => { br; span.muted { "no rpo set" } },
+            }
+        }
+    }
+}
+
+/// The restore time of the newest passed drill against the strictest RTO.
+fn restore_vs_rto(d: &DatabaseHealth) -> Markup {
+    let took = d.last_drill_restore_seconds;
+    let over = matches!((took, d.rto_seconds), (Some(t), Some(r)) if t > r as f64);
+    html! {
+        td.rto.over[over] {
+            @match took { Some(t) => (format!("{t:.1} s")), None => span.muted { "not measured" } }
+            @match d.rto_seconds {
+                Some(r) => { " of " (seconds_span(r)) @if over { br; strong.error { "past RTO" } } },
+                None => { br; span.muted { "no rto set" } },
+            }
+        }
+    }
+}
+
+/// The last good backup's committed copies: on this host (`fs`) and off it, and whether
+/// they are encrypted.
+fn copies(d: &DatabaseHealth) -> Markup {
+    html! {
+        td.copies {
+            @match &d.last_good {
+                Some(g) => {
+                    (g.on_host_copies) " on-host, " (g.off_host_copies) " off-host"
+                    br;
+                    @if g.encrypted_copies == g.copies { "encrypted" }
+                    @else if g.encrypted_copies == 0 { span.muted { "not encrypted" } }
+                    @else { (g.encrypted_copies) " encrypted" }
+                },
+                None => span.muted { "none" },
+            }
+        }
     }
 }
 
@@ -175,7 +233,9 @@ pub async fn overview(
                     thead { tr {
                         th scope="col" { "Database" } th scope="col" { "State" }
                         th scope="col" { "Schedules" } th scope="col" { "Last good backup" }
-                        th scope="col" { "Last drill" } th scope="col" { "Problem" }
+                        th scope="col" { "Age vs RPO" } th scope="col" { "Last drill" }
+                        th scope="col" { "Restore vs RTO" } th scope="col" { "Copies" }
+                        th scope="col" { "Problem" }
                     } }
                     tbody {
                         @for d in &rows {
@@ -191,12 +251,14 @@ pub async fn overview(
                                 td {
                                     @match &d.last_good {
                                         Some(g) => { a href={"/backup/" (segment(&g.id))} { (when(g.started_at, now)) }
-                                            br; span.muted { (g.copies) " copies, " (g.off_host_copies) " off-host"
-                                                @if let Some(by) = &g.agent { ", by " (host(&by.id)) } } },
+                                            @if let Some(by) = &g.agent { br; span.muted { "by " (host(&by.id)) } } },
                                         None => span.muted { "never" },
                                     }
                                 }
+                                (age_vs_rpo(d))
                                 td.drill { @match d.last_drill { Some(at) => (when(at, now)), None => span.muted { "never" } } }
+                                (restore_vs_rto(d))
+                                (copies(d))
                                 td {
                                     @for p in problems(&d.source, d.database.as_deref()) {
                                         div { strong { (p.kind.as_str()) } ": " (p.message) }

@@ -1,5 +1,5 @@
-//! The dashboard's pages and their routes: Database (its backups and drills, charts of sizes
-//! and durations, the restore command, "Back up now" and "Drill now" for operators), Backup
+//! The dashboard's pages and their routes: Database (its backups and drills, charts of sizes,
+//! durations and row counts with failures and size anomalies marked, the restore command, "Back up now" and "Drill now" for operators), Backup
 //! (manifest, tables, warnings, copies, verifications, "Verify" and "Acknowledge lost" for
 //! operators), Fleet and the audit log (the Overview, Problems and Destinations have files of
 //! their own). Each reads through the engine; anonymous visitors are sent to the login page.
@@ -18,8 +18,8 @@ use serde::Deserialize;
 use super::auth::{self, Principal};
 use super::layout::{page, segment, shell_quote, when};
 use super::{Web, chart};
-use crate::catalog::{CopyStatus, ListFilter};
-use crate::engine::{access, actions, agents, show};
+use crate::catalog::{BackupRecord, CopyStatus};
+use crate::engine::{access, actions, agents, history, show};
 
 /// Backups a database page shows (and charts).
 const DATABASE_HISTORY: u32 = 100;
@@ -132,23 +132,12 @@ async fn database(
 ) -> Page {
     let who = visitor(&web, &headers).await?;
     let ctx = web.context();
-    let filter = ListFilter {
-        source: Some(source.clone()),
-        database: Some(database.clone()),
-        status: None,
-        limit: Some(DATABASE_HISTORY),
-    };
-    let backups = ctx
-        .catalog
-        .list(&filter)
+    let history = history::of(&ctx, &source, &database, DATABASE_HISTORY, DRILL_HISTORY)
         .await
-        .map_err(|e| failure(e.into()))?;
+        .map_err(failure)?;
+    let backups: Vec<&BackupRecord> = history.backups.iter().map(|e| &e.backup).collect();
+    let drills = &history.drills;
     let now = Utc::now();
-    let drills = ctx
-        .catalog
-        .drills(&source, &database, DRILL_HISTORY)
-        .await
-        .map_err(|e| failure(e.into()))?;
     let configured = ctx.config.source(&source).is_some();
     let has_good = backups
         .iter()
@@ -176,19 +165,19 @@ async fn database(
         @else {
             @for series in chart::Series::OF_BACKUPS {
                 h2 { (series.title()) " per backup" }
-                (chart::chart(&chart::of_backups(&backups, series), series))
+                (chart::chart(&chart::of_backups(&history.backups, series), series))
             }
         }
         h2 { "Restore drills" }
         @if drills.is_empty() { p.muted { "No restore drill yet." } }
         @else {
-            (chart::chart(&chart::of_drills(&drills), chart::Series::RestoreTime))
+            (chart::chart(&chart::of_drills(drills), chart::Series::RestoreTime))
             div.scroll { table {
                 thead { tr {
                     th scope="col" { "When" } th scope="col" { "Backup" } th scope="col" { "Outcome" }
                     th scope="col" { "Restore time" } th scope="col" { "Whole drill" }
                 } }
-                tbody { @for d in &drills { tr {
+                tbody { @for d in drills { tr {
                     td { (when(d.at, now)) }
                     td { a href={"/backup/" (segment(&d.backup_id))} { code { (d.backup_id) } } }
                     td { @if d.ok { "passed" } @else { strong.error { "FAILED" } } }
@@ -201,17 +190,21 @@ async fn database(
         div.scroll { table #backups {
             thead { tr {
                 th scope="col" { "Started" } th scope="col" { "Status" } th scope="col" { "Stored" }
-                th scope="col" { "Duration" } th scope="col" { "Copies" } th scope="col" { "Verified" }
-                th scope="col" { "Reason" }
+                th scope="col" { "Duration" } th scope="col" { "Rows" } th scope="col" { "Copies" }
+                th scope="col" { "Verified" } th scope="col" { "Reason" }
             } }
-            tbody { @for b in &backups { tr {
+            tbody { @for e in &history.backups { @let b = &e.backup; tr {
                 td { a href={"/backup/" (segment(&b.id))} { (b.started_at.format("%Y-%m-%d %H:%M:%S")) } }
                 td { (b.status) }
                 td { (crate::cli::output::size(b.stored_bytes)) }
                 td { (crate::cli::output::duration(b)) }
+                td { @match e.rows { Some(n) => (n), None => span.muted { "-" } } }
                 td { @for c in &b.copies { div { (c.destination) ": " (c.status) } } }
                 td { (crate::cli::output::verification(b)) }
-                td { (b.error.as_deref().unwrap_or("")) }
+                td {
+                    (b.error.as_deref().unwrap_or(""))
+                    @if let Some(why) = &e.anomaly { span.error { "Size anomaly: " (why) } }
+                }
             } } }
         } }
     };

@@ -16,12 +16,9 @@ pub async fn serve(ctx: Arc<Context>, listen: SocketAddr) -> anyhow::Result<u8> 
             refuse_unprotected(listen, &ctx).await?;
             let trust_proxy = ctx.config.http.as_ref().is_some_and(|h| h.trust_proxy);
             let contexts: Contexts = Arc::new(move || ctx.clone());
-            let (launcher, queue) = launch::launcher();
-            tokio::task::spawn_local(launch::run(
-                queue,
-                contexts.clone(),
-                Box::new(|request| request),
-            ));
+            let running = launch::Running::default();
+            let (launcher, queue) = launch::launcher(running.clone());
+            tokio::task::spawn_local(launch::run(queue, contexts.clone(), None, running));
             let tls = super::tls_of(&contexts())?;
             let app = router(Arc::new(Web::new(
                 contexts,

@@ -48,6 +48,11 @@ impl Daemon {
         daemon
     }
 
+    /// The port of its `--listen`.
+    pub fn port(&self) -> u16 {
+        self.port.expect("started with --listen")
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

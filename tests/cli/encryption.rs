@@ -91,6 +91,11 @@ fn two_recipients_each_identity_alone_restores_and_others_cannot() {
         .map(|f| f.as_str().unwrap())
         .collect();
     assert_eq!(fingerprints.len(), 2);
+    let (_, status) = env.json(&["status"]);
+    assert_eq!(
+        status["databases"][0]["last_good"]["encrypted_copies"], 1,
+        "status says the copy is encrypted: {status:#}"
+    );
     let manifest_text = manifest.to_string();
     assert!(
         !manifest_text.contains(&alice_pub) && !manifest_text.contains(&bob_pub),

@@ -8,6 +8,7 @@ mod common;
 mod config;
 mod daemon;
 mod daemon_incident;
+mod daemon_web;
 mod docs;
 mod drill_loss;
 mod encryption;

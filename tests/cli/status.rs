@@ -91,7 +91,13 @@ fn no_backup_then_one_local_copy_then_a_failure() {
         (Some("lite"), Some("app"))
     );
     assert_eq!(db["last_good"]["copies"], 1);
+    assert_eq!(db["last_good"]["on_host_copies"], 1, "an fs destination");
     assert_eq!(db["last_good"]["off_host_copies"], 0);
+    assert_eq!(db["last_good"]["encrypted_copies"], 0, "no [encryption]");
+    assert_eq!(
+        (&db["rpo_seconds"], &db["rto_seconds"]),
+        (&Value::Null, &Value::Null)
+    );
 
     std::fs::remove_file(env.path("app.db")).unwrap();
     let (code, _) = env.json(&["backup"]);
@@ -139,6 +145,12 @@ fn missed_runs_are_stale_and_past_the_rpo_critical() {
         message(&doc, "rpo").ends_with("past the rpo of 1h 30m"),
         "{doc:#}"
     );
+    let db = &doc["databases"][0];
+    assert_eq!(db["rpo_seconds"], 5400, "{db:#}");
+    assert!(
+        db["last_good"]["age_seconds"].as_i64().unwrap() > 5400,
+        "{db:#}"
+    );
 }
 
 #[test]
@@ -168,6 +180,11 @@ fn a_drill_cadence_is_owed_until_a_drill_passes() {
         "{doc:#}"
     );
     assert!(doc["databases"][0]["last_drill"].is_string());
+    assert_eq!(doc["databases"][0]["rto_seconds"], 3600);
+    assert!(
+        doc["databases"][0]["last_drill_restore_seconds"].is_f64(),
+        "the drill measured its restore: {doc:#}"
+    );
     assert!(!kinds(&doc).iter().any(|(k, _)| k == "rto"), "{doc:#}");
 
     // Had that drill's restore taken two hours, the rto of one hour would be missed.
@@ -181,6 +198,7 @@ fn a_drill_cadence_is_owed_until_a_drill_passes() {
         message(&doc, "rto"),
         "the last restore drill's restore took 2h, past the rto of 1h"
     );
+    assert_eq!(doc["databases"][0]["last_drill_restore_seconds"], 7200.0);
 }
 
 #[test]

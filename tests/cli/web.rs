@@ -629,6 +629,14 @@ fn the_dashboard_in_a_real_browser() {
     let (chromium, modules) = browser_tools();
     let env = env();
     users_and_tokens(&env);
+    // A second schedule of crm's with an RPO its last good backup is past by the time the
+    // overview is looked at (a second later at least).
+    let mut config = std::fs::read_to_string(env.config()).unwrap();
+    config.push_str(
+        "\n[[schedule]]\nname = \"strict\"\nsources = [\"crm\"]\ndestinations = [\"local\"]\nrpo = \"1s\"\n",
+    );
+    std::fs::write(env.config(), config).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
     let server = Server::start(&env, "serve", "serving the dashboard");
     let screenshots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("web-screenshots");
     std::fs::create_dir_all(&screenshots).unwrap();

@@ -79,6 +79,19 @@ async function main() {
     expect(colour === critical, `crm/crm's state is in the critical colour (${colour} = ${critical})`);
     expect((await label.textContent()).trim() === 'CRITICAL', 'its state reads CRITICAL');
     expect((await row.textContent()).includes('failed'), 'its problem says the backup failed');
+    // crm is also in the schedule "strict" with rpo = "1s": its last good backup is past it.
+    const crmRpo = row.locator('td.rpo');
+    expect((await crmRpo.getAttribute('class')).split(' ').includes('over'), 'crm/crm\'s age cell is marked over');
+    expect((await crmRpo.textContent()).includes('of 1s') && (await crmRpo.textContent()).includes('past RPO'),
+      `crm/crm says its age is past the RPO of 1s (${(await crmRpo.textContent()).trim()})`);
+    const shopRow = page.locator('tr', { has: page.locator('a', { hasText: 'shop/shop' }) });
+    const shopRpo = shopRow.locator('td.rpo');
+    expect(!(await shopRpo.textContent()).includes('past RPO') && (await shopRpo.textContent()).includes('no rpo set'),
+      'shop/shop has no rpo and is not past one');
+    expect((await shopRow.locator('td.copies').textContent()).includes('1 on-host, 0 off-host'),
+      'shop/shop\'s copies: one on this host, none off it');
+    expect((await shopRow.locator('td.copies').textContent()).includes('not encrypted'), 'and they are not encrypted');
+    expect((await page.textContent('thead')).includes('Restore vs RTO'), 'the overview has the RTO column');
     await shot(page, 'overview');
 
     await page.goto(`${base}/?state=critical`);
@@ -121,9 +134,14 @@ async function main() {
 
     await page.goto(`${base}/db/crm/crm`);
     const points = await page.locator('svg.chart[aria-label^="Stored size"] circle.point').count();
-    expect((await page.locator('svg.chart').count()) === 3, 'three charts: dump size, stored size, duration');
+    expect((await page.locator('svg.chart').count()) === 4, 'four charts: dump size, stored size, duration, row count');
     const rows = await page.locator('#backups tbody tr').count();
     expect(points === rows && rows === 2, `the chart has one point per backup (${points} points, ${rows} backups)`);
+    const rowChart = page.locator('svg.chart[aria-label^="Row count"]');
+    const rowPoints = await rowChart.locator('circle.point').count();
+    expect(rowPoints === rows, `the row-count chart has one point per backup (${rowPoints} points, ${rows} backups)`);
+    expect((await rowChart.locator('circle.point.failed').count()) === 1, 'the failed backup is marked on the row-count chart');
+    expect((await rowChart.getAttribute('aria-label')).includes('up to 2 rows'), 'the good backup counted its 2 rows');
     expect((await page.textContent('pre code')).includes('dbward restore --latest --source crm --database crm'),
       'the restore command is ready to copy');
     await shot(page, 'database');

@@ -178,6 +178,9 @@ pub struct HealthFacts {
     /// when it may list excluded tables that held data (`excluded_with_data`); `None` when it
     /// cannot.
     pub manifest: Option<String>,
+    /// Whether that backup's manifest says its artifact is encrypted (`encryption`), so
+    /// that every copy of it is.
+    pub encrypted: bool,
 }
 
 /// What an alert channel was last told: problem key → (severity, when it was sent).

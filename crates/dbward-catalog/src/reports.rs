@@ -1,7 +1,7 @@
 //! What the web dashboard shows beyond the history — the [`Reports`] part of the catalog
 //! port: alert deliveries that failed (the newest per channel and problem, until one
 //! succeeds), what each channel was told, the newest audit of each destination, what each
-//! destination holds by the catalog's account, and a database's drill history.
+//! destination holds by the catalog's account, a database's drill history and its manifests.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -101,4 +101,14 @@ pub trait Reports: Send + Sync {
 
     /// The newest `limit` restore drills of one database's backups, newest first.
     async fn drills(&self, source: &str, database: &str, limit: u32) -> Result<Vec<DrillRecord>>;
+
+    /// The stored manifests of the newest `limit` backups of one database not pruned, as
+    /// (backup id, manifest JSON), newest first (the order of `list`); backups without a
+    /// manifest (failed, running) are left out.
+    async fn manifests(
+        &self,
+        source: &str,
+        database: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>>;
 }

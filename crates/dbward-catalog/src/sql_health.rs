@@ -59,7 +59,8 @@ const ONE_DATABASE: &str = "WITH RECURSIVE dbs AS (SELECT source, database_name
 /// Recomputes the `health_summary` rows of the databases in `dbs` (a CTE the prefix defines)
 /// from the history: per database the newest backup not pruned, the window's cutoff, the
 /// ids of the newest backup that ended, the newest usable one and the newest succeeded one,
-/// the newest sizes, whether the usable one's manifest may list excluded tables with data,
+/// the newest sizes, whether the usable one's manifest may list excluded tables with data
+/// and whether it says the artifact is encrypted,
 /// and the newest failed drill, passed drill and passed key drill (of pruned backups too).
 fn refresh(dbs: &str) -> String {
     let window = crate::HEALTH_WINDOW.max(1) - 1;
@@ -101,16 +102,21 @@ fn refresh(dbs: &str) -> String {
             {} AS drill_failed, {} AS drill_passed, {} AS key_passed
           FROM cut)
         INSERT INTO health_summary (source, database_name, newest, cutoff, ended, usable,
-            succeeded, sizes, usable_excludes, drill_failed, drill_passed, key_passed)
+            succeeded, sizes, usable_excludes, usable_encrypted, drill_failed, drill_passed,
+            key_passed)
         SELECT source, database_name, newest, cutoff, ended, usable, succeeded, sizes,
             CASE WHEN EXISTS (SELECT 1 FROM backups m WHERE m.id = picks.usable
                     AND m.manifest LIKE '%\"excluded_with_data\"%') THEN 1 ELSE 0 END,
+            CASE WHEN EXISTS (SELECT 1 FROM backups m WHERE m.id = picks.usable
+                    AND (m.manifest LIKE '%\"encryption\":\"age%'
+                         OR m.manifest LIKE '%\"encryption\": \"age%')) THEN 1 ELSE 0 END,
             drill_failed, drill_passed, key_passed
           FROM picks WHERE true
         ON CONFLICT (source, database_name) DO UPDATE SET newest = excluded.newest,
             cutoff = excluded.cutoff, ended = excluded.ended, usable = excluded.usable,
             succeeded = excluded.succeeded, sizes = excluded.sizes,
-            usable_excludes = excluded.usable_excludes, drill_failed = excluded.drill_failed,
+            usable_excludes = excluded.usable_excludes,
+            usable_encrypted = excluded.usable_encrypted, drill_failed = excluded.drill_failed,
             drill_passed = excluded.drill_passed, key_passed = excluded.key_passed",
         verification("drill", 0),
         verification("drill", 1),
@@ -138,7 +144,7 @@ pub(crate) static REFRESH_ALL: std::sync::LazyLock<String> =
 
 /// What status reads: one row per database with a backup not pruned.
 pub(crate) const SUMMARIES: &str = "SELECT source, database_name, cutoff, ended, usable,
-    succeeded, sizes, usable_excludes, drill_failed, drill_passed, key_passed
+    succeeded, sizes, usable_excludes, usable_encrypted, drill_failed, drill_passed, key_passed
     FROM health_summary WHERE newest IS NOT NULL";
 
 /// The proofs the summaries name, with their database.
@@ -212,6 +218,7 @@ macro_rules! sql_health {
                 ids: Vec<String>,
                 usable: Option<String>,
                 usable_excludes: bool,
+                usable_encrypted: bool,
                 sizes: Vec<u64>,
             }
 
@@ -308,6 +315,7 @@ macro_rules! sql_health {
                                 ids,
                                 usable: r.try_get("usable")?,
                                 usable_excludes: flag(r, "usable_excludes")?,
+                                usable_encrypted: flag(r, "usable_encrypted")?,
                                 sizes,
                             },
                         );
@@ -351,6 +359,7 @@ macro_rules! sql_health {
                             sizes: p.sizes,
                             proofs,
                             manifest,
+                            encrypted: p.usable_encrypted,
                         });
                     }
                     Ok(out)

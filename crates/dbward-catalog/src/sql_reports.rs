@@ -200,6 +200,28 @@ macro_rules! sql_reports {
                         })
                         .collect()
                 }
+
+                async fn manifests(
+                    &self,
+                    source: &str,
+                    database: &str,
+                    limit: u32,
+                ) -> Result<Vec<(String, String)>> {
+                    let rows = sqlx::query(
+                        "SELECT id, manifest FROM backups
+                         WHERE source = $1 AND database_name = $2 AND pruned_at IS NULL
+                           AND manifest IS NOT NULL
+                         ORDER BY started_at DESC, id DESC LIMIT $3",
+                    )
+                    .bind(source)
+                    .bind(database)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|r| Ok((r.try_get("id")?, r.try_get("manifest")?)))
+                        .collect()
+                }
             }
         }
     };

@@ -7,7 +7,8 @@ use super::{Shape, at, copy, record};
 use crate::{BackupStatus, Catalog, CopyStatus, NewVerification, Proofs};
 
 pub(super) async fn facts_hold_what_status_judges(catalog: &dyn Catalog) {
-    let with_excluded = r#"{"id":"x","excluded_with_data":["audit.log"]}"#;
+    let with_excluded =
+        r#"{"id":"x","encryption":"age-x25519","excluded_with_data":["audit.log"]}"#;
     let mut a = Shape::new("01HA", "hf", "shop", "2026-01-01T00:00:00Z");
     a.manifest = with_excluded;
     let mut b = Shape::new("01HB", "hf", "shop", "2026-01-02T00:00:00Z");
@@ -73,6 +74,10 @@ pub(super) async fn facts_hold_what_status_judges(catalog: &dyn Catalog) {
     );
     assert_eq!(shop.sizes, [1 << 40, 1 << 40], "succeeded backups' sizes");
     assert_eq!(shop.manifest.as_deref(), Some(with_excluded));
+    assert!(
+        shop.encrypted,
+        "the usable backup's manifest names its encryption"
+    );
     assert_eq!(
         shop.proofs,
         catalog.proofs("hf", "shop").await.expect("proofs"),
@@ -87,6 +92,7 @@ pub(super) async fn facts_hold_what_status_judges(catalog: &dyn Catalog) {
         wide[0].manifest, None,
         "a manifest without excluded tables is not read"
     );
+    assert!(!wide[0].encrypted, "a manifest without encryption");
     assert_eq!(wide[0].proofs, Proofs::default());
 
     // Thirty newer failed backups push everything usable, succeeded or missing out of the

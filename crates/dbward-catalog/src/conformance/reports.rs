@@ -1,15 +1,59 @@
 //! Conformance checks of the [`Reports`](crate::Reports) part: failed alert deliveries kept
 //! until one succeeds, what every channel was told, destination audits replaced per
-//! destination, and what each destination holds.
+//! destination, what each destination holds, drills and a database's manifests.
 
 use super::{Shape, at, copy, record};
-use crate::{Catalog, CopyStatus, DestinationAuditRecord, NewVerification};
+use crate::{BackupStatus, Catalog, CopyStatus, DestinationAuditRecord, NewVerification};
 
 pub(super) async fn run(catalog: &dyn Catalog) {
     alert_failures_last_until_told(catalog).await;
     destination_audits_keep_the_newest(catalog).await;
     holdings_count_committed_copies_not_pruned(catalog).await;
     drills_newest_first_with_their_restore_time(catalog).await;
+    manifests_of_one_database_newest_first(catalog).await;
+}
+
+async fn manifests_of_one_database_newest_first(catalog: &dyn Catalog) {
+    let mut old = Shape::new("01RMA", "rm", "shop", "2026-02-01T00:00:00Z");
+    old.manifest = r#"{"id":"01RMA"}"#;
+    let mut new = Shape::new("01RMC", "rm", "shop", "2026-02-03T00:00:00Z");
+    new.manifest = r#"{"id":"01RMC"}"#;
+    let mut gone = Shape::new("01RMB", "rm", "shop", "2026-02-02T00:00:00Z");
+    gone.manifest = r#"{"id":"01RMB"}"#;
+    for shape in [
+        old,
+        gone,
+        new,
+        Shape::new("01RMD", "rm", "shop", "2026-02-04T00:00:00Z").status(BackupStatus::Running),
+        Shape::new("01RME", "rm", "crm", "2026-02-05T00:00:00Z"),
+    ] {
+        record(catalog, &shape).await;
+    }
+    catalog
+        .mark_pruned("01RMB", at("2026-03-01T00:00:00Z"), "keep_last")
+        .await
+        .expect("mark_pruned");
+    let got = catalog
+        .manifests("rm", "shop", 10)
+        .await
+        .expect("manifests");
+    assert_eq!(
+        got,
+        [
+            ("01RMC".to_string(), r#"{"id":"01RMC"}"#.to_string()),
+            ("01RMA".to_string(), r#"{"id":"01RMA"}"#.to_string()),
+        ],
+        "this database's manifests, newest first, without pruned backups or running ones (no manifest yet)"
+    );
+    let one = catalog.manifests("rm", "shop", 1).await.expect("manifests");
+    assert_eq!(one.len(), 1, "the limit holds");
+    assert!(
+        catalog
+            .manifests("rm", "nope", 10)
+            .await
+            .expect("manifests")
+            .is_empty()
+    );
 }
 
 async fn drills_newest_first_with_their_restore_time(catalog: &dyn Catalog) {
