@@ -178,6 +178,19 @@ impl Archiving {
         self.pg.sql("postgres", "SELECT clock_timestamp()")
     }
 
+    /// The WAL files the catalog records as archived: (name, destination, timeline).
+    fn catalog_wal_files(&self) -> Vec<(String, String, i64)> {
+        let catalog = rusqlite::Connection::open(self.env.path("state/catalog.db")).unwrap();
+        let mut query = catalog
+            .prepare("SELECT name, destination, timeline FROM wal_files ORDER BY name")
+            .unwrap();
+        query
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
     fn wal_folder(&self) -> PathBuf {
         self.env.path("backups/pg/.wal")
     }
@@ -216,6 +229,12 @@ fn base_backups_record_their_wal_range_and_the_archive_keeps_each_file_once() {
             .wal_folder()
             .join(format!("{start_file}.json"))
             .is_file()
+    );
+    // ...and each push recorded the file in the catalog, for status and prune.
+    let recorded = cluster.catalog_wal_files();
+    assert!(
+        recorded.contains(&(start_file.clone(), "local".to_string(), 1)),
+        "{recorded:?}"
     );
 
     // The stored archive is a complete tar of the cluster; a drill refuses it with advice.

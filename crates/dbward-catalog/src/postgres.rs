@@ -99,6 +99,7 @@ crate::sql::sql_catalog!(PgCatalog, sqlx::postgres::PgRow);
 crate::sql_health::sql_health!(PgCatalog, sqlx::PgConnection);
 crate::sql_access::sql_access!(PgCatalog, sqlx::postgres::PgRow);
 crate::sql_reports::sql_reports!(PgCatalog, sqlx::postgres::PgRow);
+crate::sql_wal::sql_wal!(PgCatalog, sqlx::postgres::PgRow);
 crate::sql_coordination::sql_coordination!(
     PgCatalog,
     sqlx::postgres::PgRow,
