@@ -9,5 +9,6 @@ pub mod schedule;
 pub mod select;
 pub mod since;
 mod span;
+pub mod wal;
 
 pub use span::span;

@@ -596,3 +596,97 @@ fn an_encrypted_archive_is_checked_and_recovers_with_the_configured_identity() {
     assert_eq!(code, 0, "{summary:#}");
     assert_eq!(cluster.events_in(&dir), "1,2,3,4");
 }
+
+/// The WAL folder's committed files (those with an entry), by name.
+fn archived_in(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .strip_suffix(".json")
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn prune_removes_the_wal_no_kept_base_backup_needs_and_the_oldest_kept_still_restores() {
+    let cluster = Archiving::start_with(|_| {
+        "[[schedule]]\nname = \"base\"\nsources = [\"pg\"]\ndestinations = [\"local\"]\n\
+         retention = { last = 1 }\n"
+            .to_string()
+    });
+    cluster.write_events(1..=2);
+    let (code, doc) = cluster.dbward_json(&["backup", "--schedule", "base"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let first = crate::common::only_backup(&doc)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cluster.write_events(3..=4);
+    let (code, doc) = cluster.dbward_json(&["backup", "--schedule", "base"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let kept = crate::common::only_backup(&doc)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, shown) = cluster.dbward_json(&["show", &kept]);
+    let kept_start = shown["manifest"]["base_backup"]["start_wal_file"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cluster.write_events(5..=6);
+    let before = archived_in(&cluster.wal_folder());
+    assert!(
+        before.iter().any(|n| n < &kept_start),
+        "segments older than the kept backup were archived: {before:?}"
+    );
+
+    let (code, dry) = cluster.dbward_json(&["prune", "--dry-run"]);
+    assert_eq!(code, 0, "{dry:#}");
+    assert_eq!(
+        archived_in(&cluster.wal_folder()),
+        before,
+        "a dry run deletes nothing"
+    );
+
+    let (code, pruned) = cluster.dbward_json(&["prune"]);
+    assert_eq!(code, 0, "{pruned:#}");
+    assert_eq!(pruned["removed"][0]["id"], first.as_str(), "{pruned:#}");
+    let after = archived_in(&cluster.wal_folder());
+    let expected: Vec<String> = before
+        .iter()
+        .filter(|n| n.ends_with(".history") || n.as_str() >= kept_start.as_str())
+        .cloned()
+        .collect();
+    assert_eq!(after, expected, "{pruned:#}");
+    assert_eq!(dry["wal"][0]["removed"], pruned["wal"][0]["removed"]);
+    // The stored bytes went with their entries, and the catalog forgot them.
+    let leftovers: Vec<String> = std::fs::read_dir(cluster.wal_folder())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.as_str() < kept_start.as_str() && !n.contains(".history"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let recorded: Vec<String> = cluster
+        .catalog_wal_files()
+        .into_iter()
+        .map(|(name, _, _)| name)
+        .collect();
+    assert!(
+        recorded.iter().all(|n| n.as_str() >= kept_start.as_str()),
+        "{recorded:?}"
+    );
+
+    // The oldest kept base backup still recovers to the newest write.
+    let dir = cluster.restore_dir("after-prune");
+    let (code, summary) = cluster.dbward_json(&restore_args(&dir, &["--latest"]));
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(summary["backup_id"], kept.as_str(), "{summary:#}");
+    assert_eq!(cluster.events_in(&dir), "1,2,3,4,5,6");
+}
