@@ -31,6 +31,7 @@ pub mod show;
 pub mod status;
 pub mod verify;
 pub mod wal;
+pub mod wal_health;
 pub mod wal_retention;
 
 use std::collections::BTreeMap;

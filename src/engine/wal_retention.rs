@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use dbward_core::Engine;
 use dbward_core::layout::wal_folder;
-use dbward_core::manifest::{Manifest, WHOLE_CLUSTER};
+use dbward_core::manifest::{BaseBackup, Manifest, WHOLE_CLUSTER};
 use dbward_core::wal::WalFileName;
 use serde::Serialize;
 
@@ -45,8 +45,11 @@ pub async fn apply(
         .iter()
         .filter(|s| s.pitr && s.engine == Engine::Postgres)
     {
-        let starts = kept_starts(ctx, &source.name, pruned_now).await?;
-        let kept: Vec<wal::KeptStart<'_>> = starts.iter().map(|s| s.as_deref()).collect();
+        let bases = kept_base_backups(ctx, &source.name, pruned_now).await?;
+        let kept: Vec<wal::KeptStart<'_>> = bases
+            .iter()
+            .map(|b| b.as_ref().map(|b| b.start_wal_file.as_str()))
+            .collect();
         let folder = format!("{}/", wal_folder(&source.name));
         for (name, dest) in &ctx.destinations {
             let objects = match dest.list(&folder).await {
@@ -111,13 +114,13 @@ pub async fn apply(
     Ok(report)
 }
 
-/// The first WAL file of each base backup of `source` that retention keeps (good, not
-/// pruned, not pruned by this run); `None` for one whose manifest does not say.
-async fn kept_starts(
+/// The WAL range of each base backup of `source` that retention keeps (good, not pruned,
+/// not pruned by this run), newest first; `None` for one whose manifest does not say.
+pub async fn kept_base_backups(
     ctx: &Context,
     source: &str,
     pruned_now: &BTreeSet<String>,
-) -> anyhow::Result<Vec<Option<String>>> {
+) -> anyhow::Result<Vec<Option<BaseBackup>>> {
     let filter = ListFilter {
         source: Some(source.to_string()),
         database: Some(WHOLE_CLUSTER.to_string()),
@@ -135,11 +138,7 @@ async fn kept_starts(
             .await?
             .and_then(|(_, json)| json)
             .and_then(|json| Manifest::from_json(json.as_bytes()).ok());
-        starts.push(
-            manifest
-                .and_then(|m| m.base_backup)
-                .map(|b| b.start_wal_file),
-        );
+        starts.push(manifest.and_then(|m| m.base_backup));
     }
     Ok(starts)
 }

@@ -5,8 +5,17 @@
 //! `q <= p`. Timeline history files are never deleted (they are tiny and recovery follows
 //! them). Nothing is deleted when no base backup is kept, or when one kept backup's start is
 //! unknown: a guess here would be a restore that fails when it matters.
+//!
+//! Also the archive's health: `archiving` (nothing archived within the expected interval)
+//! and `wal_gap` (a segment missing between the oldest kept base backup's start and the
+//! newest archived segment).
 
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, Utc};
 use dbward_core::wal::{WalFileKind, WalFileName};
+
+use super::health::{Kind, Problem, Severity};
 
 /// Where a kept base backup's recovery starts: its `start_wal_file`, or `None` when its
 /// manifest does not say.
@@ -73,6 +82,113 @@ pub fn plan(archived: &[String], kept: &[KeptStart<'_>]) -> WalPlan {
         remove,
         held: None,
     }
+}
+
+/// What `status` knows of one pitr source's WAL archive.
+#[derive(Debug, Clone)]
+pub struct ArchiveFacts<'a> {
+    pub source: &'a str,
+    /// Every archived WAL file the catalog records, any destination.
+    pub archived: &'a [String],
+    /// The newest archived file and when it was archived.
+    pub newest: Option<(&'a str, DateTime<Utc>)>,
+    /// The oldest kept base backup's first WAL file and its cluster's segment size.
+    pub oldest_kept: Option<(&'a str, u64)>,
+    /// `wal_archive_interval`.
+    pub interval: Duration,
+}
+
+/// How many missing segments [`missing_segments`] names at most: enough to act on.
+pub const MISSING_NAMED: usize = 20;
+
+/// The segments missing between `start` (the oldest kept base backup's first WAL file) and
+/// the newest archived segment at or after it, on the backup's timeline or a later one
+/// (after a promotion the new timeline carries on at the same positions): `(count, the
+/// first MISSING_NAMED names)`. A name is given on `start`'s timeline.
+pub fn missing_segments(
+    archived: &[String],
+    start: &str,
+    segment_bytes: u64,
+) -> (u64, Vec<String>) {
+    let Some((timeline, first)) = place(start) else {
+        return (0, Vec::new());
+    };
+    if !segment_bytes.is_power_of_two() || !(1 << 20..=1 << 30).contains(&segment_bytes) {
+        return (0, Vec::new());
+    }
+    let per_log = 0x1_0000_0000 / segment_bytes;
+    let index = |position: u64| (position >> 32) * per_log + (position & 0xFFFF_FFFF);
+    let present: BTreeSet<u64> = archived
+        .iter()
+        .filter(|n| WalFileName::parse(n).is_ok_and(|f| f.kind() == WalFileKind::Segment))
+        .filter_map(|n| place(n))
+        .filter(|&(t, p)| t >= timeline && p >= first)
+        .map(|(_, p)| index(p))
+        .collect();
+    let Some(&last) = present.iter().next_back() else {
+        return (1, vec![start.to_string()]);
+    };
+    let mut count = 0;
+    let mut named = Vec::new();
+    for i in index(first)..=last {
+        if !present.contains(&i) {
+            count += 1;
+            if named.len() < MISSING_NAMED {
+                named.push(format!(
+                    "{timeline:08X}{:08X}{:08X}",
+                    i / per_log,
+                    i % per_log
+                ));
+            }
+        }
+    }
+    (count, named)
+}
+
+/// The WAL archive's problems at `now`: `archiving` when nothing was archived within the
+/// interval (or ever), `wal_gap` when a segment a kept backup's recovery needs is missing.
+/// Both are critical: the first means the recovery point is falling behind unseen, the
+/// second that a restore past the gap stops there.
+pub fn assess(facts: &ArchiveFacts<'_>, now: DateTime<Utc>) -> Vec<Problem> {
+    let problem = |kind, message| Problem {
+        kind,
+        severity: Severity::Critical,
+        schedule: None,
+        source: facts.source.to_string(),
+        database: None,
+        message,
+    };
+    let mut problems = Vec::new();
+    match facts.newest {
+        None => problems.push(problem(
+            Kind::Archiving,
+            "no WAL file has been archived; set the server's archive_command to `dbward wal push %p` (docs/cli.md, dbward wal)".to_string(),
+        )),
+        Some((name, at)) if now - at > facts.interval => problems.push(problem(
+            Kind::Archiving,
+            format!(
+                "no WAL file archived for {} (newest {name}, at {}; expected within {}); check the server's archive_command and pg_stat_archiver, and set archive_timeout below wal_archive_interval",
+                super::span(now - at),
+                at.format("%Y-%m-%d %H:%M:%S UTC"),
+                super::span(facts.interval)
+            ),
+        )),
+        Some(_) => {}
+    }
+    if let Some((start, segment_bytes)) = facts.oldest_kept {
+        let (count, named) = missing_segments(facts.archived, start, segment_bytes);
+        if count > 0 {
+            problems.push(problem(
+                Kind::WalGap,
+                format!(
+                    "{count} WAL segment(s) missing after the oldest kept base backup's start {start}: {}{}; a restore past the first stops there; take a new base backup (dbward backup) to recover beyond the gap",
+                    named.join(", "),
+                    if count > named.len() as u64 { ", ..." } else { "" }
+                ),
+            ));
+        }
+    }
+    problems
 }
 
 #[cfg(test)]
@@ -198,6 +314,173 @@ mod tests {
                 "{}: {:?}",
                 case.why,
                 got.held
+            );
+        }
+    }
+
+    #[test]
+    fn missing_segments_table() {
+        const MIB16: u64 = 16 << 20;
+        // (why, archived, start, segment bytes, missing count, missing named)
+        type Case = (
+            &'static str,
+            &'static [&'static str],
+            &'static str,
+            u64,
+            u64,
+            &'static [&'static str],
+        );
+        let cases: &[Case] = &[
+            (
+                "complete from the start",
+                &[S1_2, S1_3, S1_4],
+                S1_2,
+                MIB16,
+                0,
+                &[],
+            ),
+            (
+                "one missing in the middle",
+                &[S1_2, S1_4],
+                S1_2,
+                MIB16,
+                1,
+                &[S1_3],
+            ),
+            (
+                "before the start does not count",
+                &[S1_1, S1_3],
+                S1_3,
+                MIB16,
+                0,
+                &[],
+            ),
+            (
+                "the start itself missing",
+                &[S1_3, S1_4],
+                S1_2,
+                MIB16,
+                1,
+                &[S1_2],
+            ),
+            (
+                "across a log boundary: 0x100 segments of 16 MiB make a log",
+                &["0000000100000000000000FF", S1_NEXT_LOG],
+                "0000000100000000000000FF",
+                MIB16,
+                0,
+                &[],
+            ),
+            (
+                "a later timeline carries on after a promotion",
+                &[S1_2, S2_3, "000000020000000000000004"],
+                S1_2,
+                MIB16,
+                0,
+                &[],
+            ),
+            (
+                "nothing archived at or after the start",
+                &[S1_1],
+                S1_2,
+                MIB16,
+                1,
+                &[S1_2],
+            ),
+            (
+                "partial and backup history files are not segments",
+                &[S1_2, PARTIAL_1_3, BACKUP_1_2, S1_4],
+                S1_2,
+                MIB16,
+                1,
+                &[S1_3],
+            ),
+            (
+                "an impossible segment size checks nothing",
+                &[S1_2, S1_4],
+                S1_2,
+                1000,
+                0,
+                &[],
+            ),
+        ];
+        for (why, archived, start, bytes, count, named) in cases {
+            let got = missing_segments(&names(archived), start, *bytes);
+            assert_eq!(got, (*count, names(named)), "{why}");
+        }
+    }
+
+    #[test]
+    fn archive_health_table() {
+        let now: DateTime<Utc> = "2026-03-01T12:00:00Z".parse().unwrap();
+        let hour = Duration::hours(1);
+        let archived = names(&[S1_2, S1_4]);
+        let complete = names(&[S1_2, S1_3, S1_4]);
+        let cases: Vec<(&str, ArchiveFacts<'_>, Vec<Kind>)> = vec![
+            (
+                "recent and complete: fine",
+                ArchiveFacts {
+                    source: "pg",
+                    archived: &complete,
+                    newest: Some((S1_4, now - Duration::minutes(10))),
+                    oldest_kept: Some((S1_2, 16 << 20)),
+                    interval: hour,
+                },
+                vec![],
+            ),
+            (
+                "older than the interval: archiving",
+                ArchiveFacts {
+                    source: "pg",
+                    archived: &complete,
+                    newest: Some((S1_4, now - Duration::minutes(61))),
+                    oldest_kept: Some((S1_2, 16 << 20)),
+                    interval: hour,
+                },
+                vec![Kind::Archiving],
+            ),
+            (
+                "never archived: archiving",
+                ArchiveFacts {
+                    source: "pg",
+                    archived: &[],
+                    newest: None,
+                    oldest_kept: None,
+                    interval: hour,
+                },
+                vec![Kind::Archiving],
+            ),
+            (
+                "a hole after the oldest kept start: wal_gap",
+                ArchiveFacts {
+                    source: "pg",
+                    archived: &archived,
+                    newest: Some((S1_4, now)),
+                    oldest_kept: Some((S1_2, 16 << 20)),
+                    interval: hour,
+                },
+                vec![Kind::WalGap],
+            ),
+            (
+                "no kept base backup: no gap to judge",
+                ArchiveFacts {
+                    source: "pg",
+                    archived: &archived,
+                    newest: Some((S1_4, now)),
+                    oldest_kept: None,
+                    interval: hour,
+                },
+                vec![],
+            ),
+        ];
+        for (why, facts, kinds) in cases {
+            let got: Vec<Kind> = assess(&facts, now).iter().map(|p| p.kind).collect();
+            assert_eq!(got, kinds, "{why}");
+            assert!(
+                assess(&facts, now)
+                    .iter()
+                    .all(|p| p.severity == Severity::Critical && p.source == "pg"),
+                "{why}"
             );
         }
     }

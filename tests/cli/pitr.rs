@@ -690,3 +690,67 @@ fn prune_removes_the_wal_no_kept_base_backup_needs_and_the_oldest_kept_still_res
     assert_eq!(summary["backup_id"], kept.as_str(), "{summary:#}");
     assert_eq!(cluster.events_in(&dir), "1,2,3,4,5,6");
 }
+
+/// One problem of `status --json` of `kind`, if any.
+fn problem_of<'a>(status: &'a Value, kind: &str) -> Option<&'a Value> {
+    status["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == kind)
+}
+
+#[test]
+fn status_shows_the_newest_archived_segment_and_reports_a_stopped_archive_and_a_gap() {
+    let cluster = Archiving::start();
+    cluster.write_events(1..=1);
+    let (code, doc) = cluster.dbward_json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    cluster.write_event(2);
+    let lost = cluster.switch_and_archive();
+    cluster.write_event(3);
+    let newest = cluster.switch_and_archive();
+
+    let (code, status) = cluster.dbward_json(&["status"]);
+    let wal = &status["wal"][0];
+    assert_eq!(wal["source"], "pg", "{status:#}");
+    assert_eq!(wal["newest"], newest.as_str(), "{status:#}");
+    assert!(wal["age_seconds"].as_i64().unwrap() < 60, "{status:#}");
+    assert_eq!(wal["missing_segments"], 0, "{status:#}");
+    assert!(problem_of(&status, "archiving").is_none(), "{status:#}");
+    assert!(problem_of(&status, "wal_gap").is_none(), "{status:#}");
+    // Only the warnings of a single, local copy.
+    assert_eq!(code, 1, "{status:#}");
+
+    // A segment that never reached dbward (an archive_command that skipped it, say).
+    let catalog = rusqlite::Connection::open(cluster.env.path("state/catalog.db")).unwrap();
+    catalog
+        .execute("DELETE FROM wal_files WHERE name = ?1", [&lost])
+        .unwrap();
+    let (code, status) = cluster.dbward_json(&["status"]);
+    assert_eq!(code, 2, "{status:#}");
+    assert_eq!(status["wal"][0]["missing_segments"], 1, "{status:#}");
+    let gap = problem_of(&status, "wal_gap").expect("a wal_gap problem");
+    assert_eq!(gap["severity"], "critical");
+    assert!(gap["message"].as_str().unwrap().contains(&lost), "{gap:#}");
+
+    // Archiving that stopped: nothing newer than the expected interval.
+    let config = std::fs::read_to_string(cluster.env.config()).unwrap();
+    std::fs::write(
+        cluster.env.config(),
+        config.replace(
+            "pitr = true\n",
+            "pitr = true\nwal_archive_interval = \"1s\"\n",
+        ),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(2100));
+    let out = cluster.dbward(&["status"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("CRITICAL archiving pg/*") && text.contains(&newest),
+        "{text}"
+    );
+    assert!(text.contains("MISSING SEGMENTS"), "{text}");
+}
