@@ -21,6 +21,7 @@ pub mod locate;
 pub mod lock;
 pub mod observe;
 pub mod pitr;
+pub mod pitr_drill;
 pub mod problems;
 pub mod prune;
 pub mod rebuild;

@@ -754,3 +754,76 @@ fn status_shows_the_newest_archived_segment_and_reports_a_stopped_archive_and_a_
     );
     assert!(text.contains("MISSING SEGMENTS"), "{text}");
 }
+
+#[test]
+fn the_pitr_drill_recovers_exactly_up_to_its_marker_records_its_rto_and_fails_on_a_lost_segment() {
+    let cluster = Archiving::start();
+    cluster.write_events(1..=1);
+    let (code, doc) = cluster.dbward_json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let base = crate::common::only_backup(&doc)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cluster.write_event(2);
+    let config = std::fs::read_to_string(cluster.env.config()).unwrap();
+    std::fs::write(
+        cluster.env.config(),
+        config.replace("pitr = true\n", "pitr = true\npitr_drill_marker = true\n"),
+    )
+    .unwrap();
+
+    let (code, drilled) = cluster.dbward_json(&["verify", "--pitr", "--source", "pg"]);
+    assert_eq!(code, 0, "{drilled:#}");
+    let result = &drilled["verifications"][0];
+    assert_eq!(result["backup_id"], base.as_str(), "{drilled:#}");
+    assert_eq!(result["level"], "drill");
+    assert!(result["restore_ms"].as_u64().unwrap() > 0, "{drilled:#}");
+    let checks = result["checks"].as_array().unwrap();
+    let markers = checks.iter().find(|c| c["name"] == "markers").unwrap();
+    assert_eq!(markers["ok"], true, "{drilled:#}");
+    // Both markers are on the source; the one after the target was not recovered.
+    assert_eq!(
+        cluster
+            .pg
+            .sql("postgres", "SELECT count(*) FROM dbward_pitr_drill.markers"),
+        "2"
+    );
+    let scratch: Vec<_> = std::fs::read_dir(cluster.env.path("state/drills"))
+        .unwrap()
+        .collect();
+    assert!(scratch.is_empty(), "the scratch cluster is removed");
+    let (_, status) = cluster.dbward_json(&["status"]);
+    assert!(
+        !status["databases"][0]["last_drill"].is_null(),
+        "{status:#}"
+    );
+
+    // The base backup's first WAL file lost from the archive: the drill fails, naming it,
+    // and status reports the failed drill.
+    let (_, shown) = cluster.dbward_json(&["show", &base]);
+    let start_file = shown["manifest"]["base_backup"]["start_wal_file"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::remove_file(cluster.wal_folder().join(format!("{start_file}.json"))).unwrap();
+    let (code, drilled) = cluster.dbward_json(&["verify", "--pitr", "--source", "pg"]);
+    assert_eq!(code, 1, "{drilled:#}");
+    let result = &drilled["verifications"][0];
+    assert_eq!(result["ok"], false);
+    assert!(
+        result["error"].as_str().unwrap().contains(&start_file),
+        "{drilled:#}"
+    );
+    let (code, status) = cluster.dbward_json(&["status"]);
+    assert_eq!(code, 2, "{status:#}");
+    assert!(problem_of(&status, "verify_failed").is_some(), "{status:#}");
+
+    let out = cluster.dbward(&["verify", "--pitr"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--pitr needs --source"),
+        "{}",
+        stderr(&out)
+    );
+}
