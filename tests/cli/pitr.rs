@@ -753,6 +753,23 @@ fn status_shows_the_newest_archived_segment_and_reports_a_stopped_archive_and_a_
         "{text}"
     );
     assert!(text.contains("MISSING SEGMENTS"), "{text}");
+
+    // /metrics says the same, and passes promtool.
+    let daemon = crate::daemon::Daemon::start(&cluster.env, true);
+    let metrics = daemon.metrics();
+    assert_eq!(
+        metrics.get("dbward_wal_missing_segments{source=\"pg\"}"),
+        Some(&1.0),
+        "{metrics:?}"
+    );
+    let age = metrics["dbward_wal_archive_age_seconds{source=\"pg\"}"];
+    assert!((2.0..600.0).contains(&age), "{metrics:?}");
+    assert!(metrics.contains_key("dbward_wal_last_archived_timestamp_seconds{source=\"pg\"}"));
+    assert_eq!(
+        metrics.get("dbward_health_problems{kind=\"wal_gap\",severity=\"critical\"}"),
+        Some(&1.0),
+        "{metrics:?}"
+    );
 }
 
 #[test]
