@@ -844,3 +844,51 @@ fn the_pitr_drill_recovers_exactly_up_to_its_marker_records_its_rto_and_fails_on
         stderr(&out)
     );
 }
+
+#[test]
+fn the_daemons_drill_cadence_runs_the_pitr_drill_of_a_pitr_source() {
+    let cluster = Archiving::start_with(|_| {
+        "[[schedule]]\nname = \"base\"\nsources = [\"pg\"]\ndestinations = [\"local\"]\n\
+         drill = \"*/2 * * * * *\"\n"
+            .to_string()
+    });
+    cluster.write_events(1..=1);
+    let (code, doc) = cluster.dbward_json(&["backup", "--schedule", "base"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let base = crate::common::only_backup(&doc)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let log = cluster.env.path("daemon.log");
+    let config = cluster.env.config();
+    let mut daemon = as_owner(&binary(), &["--config", config.to_str().unwrap(), "daemon"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let waited = std::panic::catch_unwind(|| {
+        wait_for("the daemon's PITR drill", Duration::from_secs(120), || {
+            read_log().contains("PITR drill")
+        })
+    });
+    // SIGTERM (runuser passes it on), so that no daemon outlives the test.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let _ = daemon.wait();
+    assert!(waited.is_ok(), "{}", read_log());
+    assert!(read_log().contains("PITR drill passed"), "{}", read_log());
+    let (_, shown) = cluster.dbward_json(&["show", &base]);
+    let drills: Vec<&Value> = shown["verifications"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{shown:#}"))
+        .iter()
+        .filter(|v| v["level"] == "drill")
+        .collect();
+    assert!(!drills.is_empty(), "{shown:#}");
+    assert_eq!(drills[0]["ok"], true, "{shown:#}");
+}
