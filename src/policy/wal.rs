@@ -125,22 +125,25 @@ pub fn missing_segments(
         .filter(|&(t, p)| t >= timeline && p >= first)
         .map(|(_, p)| index(p))
         .collect();
-    let Some(&last) = present.iter().next_back() else {
+    if present.is_empty() {
         return (1, vec![start.to_string()]);
-    };
+    }
+    // Walk the holes between consecutive present segments (never the whole range: a bogus
+    // name far ahead must not make status count billions).
+    let name = |i: u64| format!("{timeline:08X}{:08X}{:08X}", i / per_log, i % per_log);
     let mut count = 0;
     let mut named = Vec::new();
-    for i in index(first)..=last {
-        if !present.contains(&i) {
-            count += 1;
-            if named.len() < MISSING_NAMED {
-                named.push(format!(
-                    "{timeline:08X}{:08X}{:08X}",
-                    i / per_log,
-                    i % per_log
-                ));
+    let mut expected = index(first);
+    for &i in &present {
+        if i > expected {
+            count += i - expected;
+            let mut hole = expected;
+            while hole < i && named.len() < MISSING_NAMED {
+                named.push(name(hole));
+                hole += 1;
             }
         }
+        expected = i + 1;
     }
     (count, named)
 }
@@ -402,6 +405,35 @@ mod tests {
                 1000,
                 0,
                 &[],
+            ),
+            (
+                "a name far ahead is counted, not walked",
+                &[S1_2, "0000000100000FFF00000000"],
+                S1_2,
+                MIB16,
+                0xFFF * 0x100 - 3,
+                &[
+                    "000000010000000000000003",
+                    "000000010000000000000004",
+                    "000000010000000000000005",
+                    "000000010000000000000006",
+                    "000000010000000000000007",
+                    "000000010000000000000008",
+                    "000000010000000000000009",
+                    "00000001000000000000000A",
+                    "00000001000000000000000B",
+                    "00000001000000000000000C",
+                    "00000001000000000000000D",
+                    "00000001000000000000000E",
+                    "00000001000000000000000F",
+                    "000000010000000000000010",
+                    "000000010000000000000011",
+                    "000000010000000000000012",
+                    "000000010000000000000013",
+                    "000000010000000000000014",
+                    "000000010000000000000015",
+                    "000000010000000000000016",
+                ],
             ),
         ];
         for (why, archived, start, bytes, count, named) in cases {
