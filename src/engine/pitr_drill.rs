@@ -1,16 +1,19 @@
 //! The PITR drill (`verify --pitr --source S`, and the daemon's drill cadence for a `pitr =
 //! true` source): recovers the newest good base backup plus the archived WAL to a recent
-//! moment in a scratch directory under `state_dir` on a private loopback port, checks it and
+//! moment in a scratch directory (`state_dir/drills/pitr-<source>`, one drill of a source at a
+//! time) on a private loopback port, checks it and
 //! records a `drill` verification with the restore's duration (the measured RTO). With
 //! `pitr_drill_marker = true` the drill first writes one marker row before its target time
 //! and one after it (`dbward_pitr_drill.markers` on the source), switches WAL so both are
 //! archived, recovers to the target and checks that the copy holds exactly the first; without
-//! markers it recovers to the end of the archive. The scratch directory is always removed.
+//! markers it recovers to the end of the archive. The scratch directory is always removed, and
+//! what a killed drill left there is removed by the next one.
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use dbward_core::Engine;
+use dbward_core::layout::escape_segment;
 use dbward_core::manifest::WHOLE_CLUSTER;
 use dbward_source_postgres::drill_marker::{self, Markers};
 use dbward_source_postgres::recover::RecoveryTarget;
@@ -21,6 +24,9 @@ use super::verify::{Check, VerifyResult};
 use super::{Context, UsageError};
 use crate::catalog::NewVerification;
 use crate::config::VerifyLevel;
+
+/// The job lock a PITR drill holds for its source (beside the backups' `*`).
+const DRILL_LOCK: &str = "pitr-drill";
 
 /// How long the drill waits for the server to archive the segment holding its markers.
 const ARCHIVE_WAIT: Duration = Duration::from_secs(120);
@@ -90,14 +96,27 @@ pub async fn run(
         Some(m) => RecoveryTarget::Time(m.target),
         None => RecoveryTarget::Latest,
     };
-    let directory = ctx
-        .config
-        .state_dir
-        .join("drills")
-        .join(format!("pitr-{}", ulid::Ulid::new()));
-    if let Some(parent) = directory.parent() {
-        crate::catalog::create_private_dir(parent)
-            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
+    // One PITR drill of a source at a time, in a directory of its own: whatever a drill
+    // killed mid-way left there is removed by the next one.
+    let _lock = super::lock::try_lock(&ctx.config.state_dir, source, DRILL_LOCK)
+        .map_err(|e| UsageError(format!("PITR drill of {source:?} not started: {e}")))?;
+    let drills = ctx.config.state_dir.join("drills");
+    crate::catalog::create_private_dir(&drills)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", drills.display()))?;
+    let directory = drills.join(format!("pitr-{}", escape_segment(source)));
+    if let Some(pid) = live_server(&directory) {
+        anyhow::bail!(
+            "a PostgreSQL server (pid {pid}) still runs in {}, left by an interrupted PITR drill; stop it (pg_ctl stop -D {}) and drill again",
+            directory.display(),
+            directory.display()
+        );
+    }
+    match std::fs::remove_dir_all(&directory) {
+        Ok(()) => {
+            tracing::info!(directory = %directory.display(), "removed what an interrupted PITR drill left")
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => anyhow::bail!("cannot remove {}: {e}", directory.display()),
     }
     let request = PitrRequest {
         source: source.to_string(),
@@ -144,6 +163,14 @@ pub async fn run(
         Err(e) => result.error = Some(format!("{e:#}")),
     }
     finish(ctx, result, started).await
+}
+
+/// The pid of a server still running on `directory`, by its `postmaster.pid`.
+fn live_server(directory: &std::path::Path) -> Option<i32> {
+    let text = std::fs::read_to_string(directory.join("postmaster.pid")).ok()?;
+    let pid: i32 = text.lines().next()?.trim().parse().ok()?;
+    let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+    (pid > 0 && alive).then_some(pid)
 }
 
 /// The marker check: exactly the marker written before the target.

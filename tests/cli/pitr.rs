@@ -824,7 +824,19 @@ fn the_pitr_drill_recovers_exactly_up_to_its_marker_records_its_rto_and_fails_on
         .unwrap()
         .to_string();
     std::fs::remove_file(cluster.wal_folder().join(format!("{start_file}.json"))).unwrap();
+    // What a killed drill left in its directory is removed by the next drill.
+    let leftover = cluster.env.path("state/drills/pitr-pg");
+    std::fs::create_dir(&leftover).unwrap();
+    std::fs::write(leftover.join("PG_VERSION"), "16\n").unwrap();
+    if running_as_root() {
+        Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&leftover)
+            .status()
+            .unwrap();
+    }
     let (code, drilled) = cluster.dbward_json(&["verify", "--pitr", "--source", "pg"]);
+    assert!(!leftover.exists(), "{drilled:#}");
     assert_eq!(code, 1, "{drilled:#}");
     let result = &drilled["verifications"][0];
     assert_eq!(result["ok"], false);
