@@ -268,6 +268,12 @@ fn base_backups_record_their_wal_range_and_the_archive_keeps_each_file_once() {
         "{}",
         stderr(&out)
     );
+    assert!(
+        format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout))
+            .contains("verify --pitr --source pg"),
+        "{}",
+        stderr(&out)
+    );
 
     // fetch: the archived segment, whole; a name never archived: exit 1 and no file.
     let out_dir = cluster.env.path("fetched");
