@@ -910,3 +910,40 @@ fn the_daemons_drill_cadence_runs_the_pitr_drill_of_a_pitr_source() {
     assert!(!drills.is_empty(), "{shown:#}");
     assert_eq!(drills[0]["ok"], true, "{shown:#}");
 }
+
+#[test]
+fn a_rebuilt_catalog_records_the_archived_wal_so_status_sees_no_gap() {
+    let cluster = Archiving::start();
+    cluster.write_events(1..=1);
+    let (code, doc) = cluster.dbward_json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    cluster.write_event(2);
+    cluster.switch_and_archive();
+    let newest = cluster.switch_and_archive();
+    let archived = archived_in(&cluster.wal_folder()).len();
+
+    for file in ["catalog.db", "catalog.db-wal", "catalog.db-shm"] {
+        let _ = std::fs::remove_file(cluster.env.path("state").join(file));
+    }
+    let (code, rebuilt) = cluster.dbward_json(&["catalog", "rebuild", "--from", "local"]);
+    assert_eq!(code, 0, "{rebuilt:#}");
+    assert_eq!(rebuilt["wal_files"], archived, "{rebuilt:#}");
+    let (_, status) = cluster.dbward_json(&["status"]);
+    assert_eq!(status["wal"][0]["newest"], newest.as_str(), "{status:#}");
+    assert_eq!(status["wal"][0]["missing_segments"], 0, "{status:#}");
+    assert!(problem_of(&status, "wal_gap").is_none(), "{status:#}");
+
+    // An entry no trusted key signed is not recorded.
+    let forged = cluster.wal_folder().join(format!("{newest}.json"));
+    let mut entry: Value =
+        serde_json::from_str(&std::fs::read_to_string(&forged).unwrap()).unwrap();
+    entry["bytes"] = Value::from(1);
+    std::fs::write(&forged, entry.to_string()).unwrap();
+    let out = cluster.dbward(&["catalog", "rebuild", "--from", "local"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("{newest}.json: not recorded")),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
