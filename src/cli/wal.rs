@@ -71,7 +71,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             if let Err(e) = recorded {
                 tracing::warn!(
                     name = %pushed.name,
-                    "archived, but not recorded in the catalog ({e:#}); status may report a WAL gap until the file is pushed again"
+                    "archived, but not recorded in the catalog ({e:#}); status may report a WAL gap until `dbward catalog rebuild --from DEST` records it"
                 );
             }
             tracing::info!(

@@ -184,7 +184,7 @@ pub fn assess(facts: &ArchiveFacts<'_>, now: DateTime<Utc>) -> Vec<Problem> {
             problems.push(problem(
                 Kind::WalGap,
                 format!(
-                    "{count} WAL segment(s) missing after the oldest kept base backup's start {start}: {}{}; a restore past the first stops there; take a new base backup (dbward backup) to recover beyond the gap",
+                    "{count} WAL segment(s) missing after the oldest kept base backup's start {start}: {}{}; a restore past the first stops there; if they are on a destination but the catalog missed them (wal push could not reach it), `dbward catalog rebuild --from DEST` records them, else take a new base backup (dbward backup) to recover beyond the gap",
                     named.join(", "),
                     if count > named.len() as u64 { ", ..." } else { "" }
                 ),
