@@ -303,6 +303,19 @@ fn base_backups_record_their_wal_range_and_the_archive_keeps_each_file_once() {
     // push: the same bytes again are already archived; other bytes under the name are refused.
     let out = cluster.dbward(&["wal", "push", fetched.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A catalog that cannot be opened does not fail the push (the server would keep its WAL
+    // until its disk fills): the file is archived, and the push warns.
+    use std::os::unix::fs::PermissionsExt;
+    let catalog_file = cluster.env.path("state/catalog.db");
+    std::fs::set_permissions(&catalog_file, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = cluster.dbward(&["wal", "push", fetched.to_str().unwrap()]);
+    std::fs::set_permissions(&catalog_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("archived, but not recorded in the catalog"),
+        "{}",
+        stderr(&out)
+    );
     let mut bytes = std::fs::read(&fetched).unwrap();
     bytes[100] ^= 0xFF;
     std::fs::write(&fetched, &bytes).unwrap();
