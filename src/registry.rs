@@ -51,7 +51,7 @@ fn sqlite_database_name(config: &SourceConfig, path: &Path) -> String {
         .unwrap_or_else(|| config.name.clone())
 }
 
-fn postgres_settings(
+pub(crate) fn postgres_settings(
     config: &SourceConfig,
     connection: &Connection,
     scratch: &Scratch,

@@ -7,7 +7,8 @@ use std::sync::Arc;
 pub use dbward_catalog::{
     ActionRecord, ActorKind, AgentRef, BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog,
     CopyRecord, CopyStatus, Fire, HealthFacts, ListFilter, NewSession, NewVerification, Role,
-    RunStatus, SessionRecord, SourceBinding, TokenRecord, UserRecord, create_private_dir,
+    RunStatus, SessionRecord, SourceBinding, TokenRecord, UserRecord, WalFileRecord, WalLog,
+    create_private_dir,
 };
 use dbward_catalog::{PgCatalog, SqliteCatalog};
 

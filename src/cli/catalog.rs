@@ -46,8 +46,12 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         output::json(&report)?;
     } else {
         println!(
-            "{}: {} manifests, {} backups added to the catalog, {} copies added",
-            report.destination, report.manifests, report.backups_added, report.copies_added
+            "{}: {} manifests, {} backups added to the catalog, {} copies added, {} WAL files recorded",
+            report.destination,
+            report.manifests,
+            report.backups_added,
+            report.copies_added,
+            report.wal_files
         );
         for skipped in &report.skipped {
             println!("skipped {skipped}");

@@ -1,4 +1,5 @@
-//! `dbward prune [--dry-run]`: applies retention, then removes uncommitted leftovers older
+//! `dbward prune [--dry-run]`: applies retention (backups, then the WAL of pitr sources),
+//! then removes uncommitted leftovers older
 //! than the grace period.
 
 use super::{Globals, output};
@@ -41,6 +42,21 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             );
         } else {
             println!("retention: no schedule has a `retention`; no backup was removed");
+        }
+        for wal in &report.wal {
+            match &wal.held {
+                Some(why) => println!(
+                    "WAL of {} on {}: kept all {} files: {why}",
+                    wal.source, wal.destination, wal.kept
+                ),
+                None => println!(
+                    "WAL of {} on {}: {verb} {} files no kept base backup needs, kept {}",
+                    wal.source,
+                    wal.destination,
+                    wal.removed.len(),
+                    wal.kept
+                ),
+            }
         }
         for leftover in &report.leftovers {
             println!("{verb} uncommitted leftover {leftover}");

@@ -167,6 +167,7 @@ async fn to_directory(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         start: !args.no_start,
         identity: args.identity,
         from: args.from,
+        probe_markers: None,
     };
     let progress = Progress::new(!globals.json && !globals.quiet);
     let summary = pitr::run(&ctx, &request, &progress).await?;

@@ -42,12 +42,14 @@ pub async fn run(globals: &Globals) -> anyhow::Result<u8> {
             state: State,
             problems: &'a [crate::policy::health::Problem],
             databases: &'a [status::DatabaseHealth],
+            wal: &'a [crate::engine::wal_health::WalHealth],
             alerts: &'a A,
         }
         output::json(&Document {
             state: report.state,
             problems: &report.problems,
             databases: &report.databases,
+            wal: &report.wal,
             alerts: &alerts,
         })?;
         return Ok(report.state.exit_code());
@@ -120,5 +122,29 @@ pub async fn run(globals: &Globals) -> anyhow::Result<u8> {
             &rows
         )
     );
+    if !report.wal.is_empty() {
+        let rows: Vec<Vec<String>> = report
+            .wal
+            .iter()
+            .map(|w| {
+                vec![
+                    w.source.clone(),
+                    w.newest.clone().unwrap_or_else(|| "none".into()),
+                    w.archived_at
+                        .map(|at| format!("{} ago", span(now - at)))
+                        .unwrap_or_else(|| "never".into()),
+                    w.missing_segments.to_string(),
+                ]
+            })
+            .collect();
+        println!();
+        print!(
+            "{}",
+            output::table(
+                &["PITR SOURCE", "NEWEST WAL", "ARCHIVED", "MISSING SEGMENTS"],
+                &rows
+            )
+        );
+    }
     Ok(report.state.exit_code())
 }

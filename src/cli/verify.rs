@@ -1,10 +1,12 @@
-//! `dbward verify`: checksum, structural or drill verification; exit 0 only when all passed.
+//! `dbward verify`: checksum, structural or drill verification, or the PITR drill of a
+//! `pitr = true` source (`--pitr`); exit 0 only when all passed.
 
 use serde_json::json;
 
 use super::{Globals, output};
 use crate::config::VerifyLevel;
 use crate::engine::UsageError;
+use crate::engine::pitr_drill;
 use crate::engine::verify::{self, Selection};
 use crate::progress::Progress;
 
@@ -15,9 +17,13 @@ pub struct Args {
     /// The newest good backup of every selected database.
     #[arg(long, conflicts_with = "id")]
     latest: bool,
-    /// With --latest: only this source.
-    #[arg(long, requires = "latest")]
+    /// With --latest: only this source; with --pitr: the source to drill.
+    #[arg(long)]
     source: Option<String>,
+    /// PITR drill of a pitr = true source: recover its newest base backup plus WAL to a
+    /// recent moment in a scratch directory and check it (needs --source).
+    #[arg(long, conflicts_with_all = ["id", "latest", "databases", "level"])]
+    pitr: bool,
     /// With --latest: only these databases (exact names, repeatable).
     #[arg(long = "database", value_name = "DATABASE", requires = "latest")]
     databases: Vec<String>,
@@ -31,6 +37,19 @@ pub struct Args {
 }
 
 pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
+    if args.pitr {
+        let source = args.source.ok_or_else(|| {
+            UsageError("verify --pitr needs --source S (a pitr = true source)".into())
+        })?;
+        let (ctx, _log) = super::open(globals).await?;
+        let progress = Progress::new(!globals.json && !globals.quiet);
+        let result = pitr_drill::run(&ctx, &source, args.identity.as_deref(), &progress).await?;
+        let alerts = crate::engine::alerts::after_recorded_work(&ctx).await;
+        return report(globals, &[result], &alerts);
+    }
+    if args.source.is_some() && !args.latest {
+        return Err(UsageError("--source goes with --latest or --pitr".into()).into());
+    }
     let selection = match (args.id, args.latest) {
         (Some(id), false) => Selection::One(id),
         (None, true) => Selection::Latest {
@@ -54,6 +73,15 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         &progress,
     )
     .await?;
+    report(globals, &results, &alerts)
+}
+
+/// Prints the verifications (text or JSON); exit 0 only when all passed.
+fn report(
+    globals: &Globals,
+    results: &[verify::VerifyResult],
+    alerts: &crate::engine::alerts::AlertReport,
+) -> anyhow::Result<u8> {
     let ok = results.iter().all(|r| r.ok);
     for error in &alerts.errors {
         eprintln!("warning: {error}");
@@ -61,7 +89,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     if globals.json {
         output::json(&json!({ "ok": ok, "verifications": results, "alerts": alerts }))?;
     } else {
-        for result in &results {
+        for result in results {
             println!(
                 "{} {} {}/{} {} in {:.1}s{}",
                 if result.ok { "ok  " } else { "FAIL" },

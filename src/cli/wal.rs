@@ -12,6 +12,9 @@ use dbward_source_postgres::recover::{FETCH_FAILED, FETCH_NOT_FOUND};
 use super::Globals;
 use crate::engine::wal::{self, Fetched, WalArchive};
 
+/// How long `wal push` waits for the catalog to record an archived file.
+const CATALOG_RECORD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Above 125: PostgreSQL aborts recovery rather than take the file for missing.
 pub const FETCH_ABORT: u8 = 255;
 
@@ -52,6 +55,25 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             config.require_secrets()?;
             let archive = WalArchive::open(&config, source.as_deref())?;
             let pushed = wal::push(&archive, &path).await?;
+            // The file is archived: a catalog that is slow or down must not make the server
+            // retry it (its pg_wal would fill), so the record is bounded and only warned of.
+            let recorded = tokio::time::timeout(CATALOG_RECORD_TIMEOUT, async {
+                let catalog = crate::catalog::open(&config).await?;
+                wal::record_pushed(catalog.as_ref(), &pushed).await
+            })
+            .await
+            .unwrap_or_else(|_| {
+                Err(anyhow::anyhow!(
+                    "no answer within {}s",
+                    CATALOG_RECORD_TIMEOUT.as_secs()
+                ))
+            });
+            if let Err(e) = recorded {
+                tracing::warn!(
+                    name = %pushed.name,
+                    "archived, but not recorded in the catalog ({e:#}); status may report a WAL gap until `dbward catalog rebuild --from DEST` records it"
+                );
+            }
             tracing::info!(
                 name = %pushed.name,
                 stored = ?pushed.stored,

@@ -166,7 +166,32 @@ pub struct SourceConfig {
     /// PostgreSQL point-in-time recovery: backups are base backups of the whole cluster
     /// (database `*`), and the server archives its WAL with `dbward wal push`.
     pub pitr: bool,
+    /// What health and drills expect of a `pitr = true` source's WAL archive.
+    pub pitr_settings: PitrSettings,
 }
+
+/// What health and drills expect of a `pitr = true` source's WAL archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PitrSettings {
+    /// `wal_archive_interval`: the longest time between two archived WAL files before
+    /// `status` reports `archiving` (set the server's `archive_timeout` below it).
+    pub wal_archive_interval: std::time::Duration,
+    /// `pitr_drill_marker`: the PITR drill writes a marker row into a dbward-owned table on
+    /// the source and checks the recovered copy holds exactly the markers up to its target.
+    pub drill_marker: bool,
+}
+
+impl Default for PitrSettings {
+    fn default() -> Self {
+        PitrSettings {
+            wal_archive_interval: DEFAULT_WAL_ARCHIVE_INTERVAL,
+            drill_marker: false,
+        }
+    }
+}
+
+/// `wal_archive_interval` when none is set: an hour.
+pub const DEFAULT_WAL_ARCHIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl SourceConfig {
     /// Whether an agent with `labels` may back this source up.

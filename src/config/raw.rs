@@ -150,6 +150,8 @@ struct RawSource {
     #[serde(default)]
     agents: Vec<String>,
     pitr: Option<bool>,
+    wal_archive_interval: Option<String>,
+    pitr_drill_marker: Option<bool>,
     #[cfg(feature = "simulation")]
     synthetic_databases: Option<u32>,
     #[cfg(feature = "simulation")]
@@ -821,6 +823,35 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
         whole_cluster("exclude_tables", !s.exclude_tables.is_empty())?;
         whole_cluster("format", s.format.is_some())?;
     }
+    let pitr_only = |k: &str, set: bool| -> Result<(), String> {
+        if set && !pitr {
+            Err(format!(
+                "{}: only used with pitr = true; remove it or set pitr = true",
+                key(k)
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    not_for(
+        "wal_archive_interval",
+        engine != Engine::Postgres && s.wal_archive_interval.is_some(),
+    )?;
+    not_for(
+        "pitr_drill_marker",
+        engine != Engine::Postgres && s.pitr_drill_marker.is_some(),
+    )?;
+    pitr_only("wal_archive_interval", s.wal_archive_interval.is_some())?;
+    pitr_only("pitr_drill_marker", s.pitr_drill_marker.is_some())?;
+    let pitr_settings = super::PitrSettings {
+        wal_archive_interval: match s.wal_archive_interval.as_deref() {
+            Some(v) => {
+                parse_duration(v).map_err(|e| format!("{}: {e}", key("wal_archive_interval")))?
+            }
+            None => super::DEFAULT_WAL_ARCHIVE_INTERVAL,
+        },
+        drill_marker: s.pitr_drill_marker.unwrap_or(false),
+    };
     #[cfg(feature = "simulation")]
     if engine != Engine::Synthetic {
         not_for("synthetic_databases", s.synthetic_databases.is_some())?;
@@ -929,6 +960,7 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
         connection,
         engine,
         pitr,
+        pitr_settings,
         name: s.name,
     })
 }

@@ -116,6 +116,18 @@ fn errors_name_the_key_and_what_is_expected() {
             "key `format`: not used with pitr = true",
         ),
         (
+            "[[source]]\nname = \"a\"\nengine = \"postgres\"\nwal_archive_interval = \"5m\"",
+            "[[source]] \"a\": key `wal_archive_interval`: only used with pitr = true; remove it or set pitr = true",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"postgres\"\npitr = true\nwal_archive_interval = \"soon\"",
+            "[[source]] \"a\": key `wal_archive_interval`: ",
+        ),
+        (
+            "[[source]]\nname = \"a\"\nengine = \"mariadb\"\npitr_drill_marker = true",
+            "[[source]] \"a\": key `pitr_drill_marker`: not used by engine mariadb; remove it",
+        ),
+        (
             "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\nexclude_tables = [\"t\"]",
             "key `exclude_tables`: not used by engine sqlite",
         ),

@@ -365,7 +365,52 @@ async fn health(out: &mut Text, ctx: &Context, now: DateTime<Utc>) -> anyhow::Re
             );
         }
     }
+    wal_archive(out, &report.wal);
     Ok(())
+}
+
+/// The WAL archive of each pitr source: the real recovery point and its gaps.
+fn wal_archive(out: &mut Text, wal: &[crate::engine::wal_health::WalHealth]) {
+    out.family(
+        "dbward_wal_last_archived_timestamp_seconds",
+        "gauge",
+        "When the newest WAL file of each pitr source was archived (Unix time).",
+    );
+    for w in wal {
+        if let Some(at) = w.archived_at {
+            out.sample(
+                "dbward_wal_last_archived_timestamp_seconds",
+                &[("source", &w.source)],
+                seconds(at),
+            );
+        }
+    }
+    out.family(
+        "dbward_wal_archive_age_seconds",
+        "gauge",
+        "Seconds since the newest WAL file of each pitr source was archived.",
+    );
+    for w in wal {
+        if let Some(age) = w.age_seconds {
+            out.sample(
+                "dbward_wal_archive_age_seconds",
+                &[("source", &w.source)],
+                age as f64,
+            );
+        }
+    }
+    out.family(
+        "dbward_wal_missing_segments",
+        "gauge",
+        "WAL segments missing between the oldest kept base backup and the newest archived one.",
+    );
+    for w in wal {
+        out.sample(
+            "dbward_wal_missing_segments",
+            &[("source", &w.source)],
+            w.missing_segments as f64,
+        );
+    }
 }
 
 /// Unix time in seconds, with milliseconds.

@@ -494,8 +494,9 @@ async fn run_backup(
     }
 }
 
-/// `verify --latest --level drill` of each source of the schedule, one source at a time,
-/// each holding a slot of its source (a drill without a `[drill]` server restores there).
+/// `verify --latest --level drill` of each source of the schedule (`verify --pitr` for a
+/// `pitr = true` source), one source at a time, each holding a slot of its source (a drill
+/// without a `[drill]` server restores there).
 async fn run_drills(shared: &Shared, ctx: &Context, schedule: &str) -> bool {
     let Some(config) = ctx.config.schedules.iter().find(|s| s.name == schedule) else {
         return true;
@@ -507,11 +508,19 @@ async fn run_drills(shared: &Shared, ctx: &Context, schedule: &str) -> bool {
             slots = limits.acquire(source) => slots,
             _ = shared.stop.cancelled() => return false,
         };
-        let selection = verify::Selection::Latest {
-            source: Some(source.clone()),
-            databases: Vec::new(),
+        let pitr = ctx.config.source(source).is_some_and(|s| s.pitr);
+        let done = if pitr {
+            // A base backup cannot be restored into a database: its drill is the PITR drill.
+            crate::engine::pitr_drill::run(ctx, source, None, &Quiet)
+                .await
+                .map(|result| vec![result])
+        } else {
+            let selection = verify::Selection::Latest {
+                source: Some(source.clone()),
+                databases: Vec::new(),
+            };
+            verify::run(ctx, &selection, VerifyLevel::Drill, None, &Quiet).await
         };
-        let done = verify::run(ctx, &selection, VerifyLevel::Drill, None, &Quiet).await;
         match done {
             Ok(results) => ok &= results.iter().all(|r| r.ok),
             Err(e) if e.downcast_ref::<UsageError>().is_some() => {

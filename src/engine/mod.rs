@@ -22,6 +22,7 @@ pub mod locate;
 pub mod lock;
 pub mod observe;
 pub mod pitr;
+pub mod pitr_drill;
 pub mod problems;
 pub mod prune;
 pub mod rebuild;
@@ -32,6 +33,8 @@ pub mod show;
 pub mod status;
 pub mod verify;
 pub mod wal;
+pub mod wal_health;
+pub mod wal_retention;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

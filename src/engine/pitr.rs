@@ -45,6 +45,8 @@ pub struct PitrRequest {
     pub identity: Option<PathBuf>,
     /// Read the base backup from this destination's manifests, without the catalog.
     pub from: Option<String>,
+    /// PITR drill markers to look up in the recovered cluster while it runs.
+    pub probe_markers: Option<Vec<String>>,
 }
 
 /// What a point-in-time restore did.
@@ -67,6 +69,9 @@ pub struct PitrSummary {
     pub last_wal_file: Option<String>,
     pub duration_ms: u64,
     pub warnings: Vec<String>,
+    /// Of the drill markers asked for, those the recovered cluster holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub markers_found: Option<Vec<String>>,
 }
 
 /// Reads `--to-time`: RFC 3339, or `YYYY-MM-DD HH:MM:SS[.frac]` with a UTC offset (`+00`,
@@ -191,9 +196,16 @@ pub async fn run(
         last_wal_file: None,
         duration_ms: 0,
         warnings: Vec::new(),
+        markers_found: None,
     };
     if request.start {
-        let outcome = run_private_server(&manifest, tool_dir.as_deref(), directory).await?;
+        let probe = request.probe_markers.as_ref().map(|ids| MarkerProbe {
+            settings: crate::registry::postgres_settings(source, &source.connection, &ctx.scratch),
+            ids: ids.clone(),
+        });
+        let (outcome, found) =
+            run_private_server(&manifest, tool_dir.as_deref(), directory, probe).await?;
+        summary.markers_found = found;
         judge_recovery(ctx, &manifest, request.target, &outcome)
             .await
             .map_err(|e| {
@@ -435,7 +447,8 @@ async fn run_private_server(
     manifest: &Manifest,
     tool_dir: Option<&Path>,
     directory: &Path,
-) -> anyhow::Result<RecoveryOutcome> {
+    probe: Option<MarkerProbe>,
+) -> anyhow::Result<(RecoveryOutcome, Option<Vec<String>>)> {
     let major = PgMajor::parse(&manifest.server_version).ok_or_else(|| {
         anyhow::anyhow!(
             "backup {}: server_version {:?} is not a PostgreSQL version",
@@ -456,11 +469,43 @@ async fn run_private_server(
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .map_err(|e| anyhow::anyhow!("cannot find a free loopback port: {e}"))?;
-    let outcome = recover::run_recovery(&binary, directory, &run_dir, port, RECOVERY_TIMEOUT).await;
+    let outcome = recover::run_recovery_then(
+        &binary,
+        directory,
+        &run_dir,
+        port,
+        RECOVERY_TIMEOUT,
+        async |port| match probe {
+            Some(probe) => Some(probe.look_up(port).await),
+            None => None,
+        },
+    )
+    .await;
     // The server's log is the evidence of how recovery went: kept beside the cluster.
     let _ = std::fs::copy(run_dir.join("server.log"), directory.join(RECOVERY_LOG));
     let _ = std::fs::remove_dir_all(&run_dir);
-    Ok(outcome?)
+    let (outcome, probed) = outcome?;
+    let found = probed.flatten().transpose()?;
+    Ok((outcome, found))
+}
+
+/// How a drill looks its markers up in the recovered cluster: the source's user and
+/// password (the copy is the source's cluster), on the private server's loopback port.
+struct MarkerProbe {
+    settings: dbward_source_postgres::PostgresSettings,
+    ids: Vec<String>,
+}
+
+impl MarkerProbe {
+    async fn look_up(mut self, port: u16) -> anyhow::Result<Vec<String>> {
+        self.settings.host = "127.0.0.1".into();
+        self.settings.port = port;
+        // Loopback to a private server: the source's certificate names another host.
+        self.settings.tls.mode = dbward_core::tls::TlsMode::Prefer;
+        dbward_source_postgres::drill_marker::markers_present(&self.settings, &self.ids)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the drill markers from the recovered copy: {e}"))
+    }
 }
 
 /// Fails a recovery that did not reach its target, or that ended at a gap of the archive,

@@ -1,7 +1,8 @@
 //! The prune use case: applies each schedule's retention (GFS, `policy::retention`) to the
 //! backups recorded under that schedule, deleting every copy (manifest first, so that no
 //! half-deleted backup is ever committed) before the catalog marks the backup pruned; then
-//! removes uncommitted leftovers — keys shaped like dbward artifacts that no manifest commits
+//! applies WAL retention to pitr sources (`wal_retention`: the archived WAL files no kept base
+//! backup needs); then removes uncommitted leftovers — keys shaped like dbward artifacts that no manifest commits
 //! and the catalog does not list as a copy — older than the grace period, and abandoned
 //! staged uploads. An object the store refuses to delete because it is locked (S3 Object
 //! Lock: `dbward_core::Error::Retained`) is reported as retained by lock, not as an error:
@@ -13,6 +14,7 @@ use serde::Serialize;
 use super::Context;
 use super::audit::LEFTOVER_GRACE;
 use super::scan::holdings;
+use super::wal_retention::WalPruned;
 use crate::catalog::{BackupRecord, CopyStatus, ListFilter};
 use crate::config::{Retention, ScheduleConfig};
 use crate::policy::health::usable;
@@ -37,6 +39,8 @@ pub struct PruneReport {
     pub skipped: Vec<String>,
     /// Whether any schedule has a `retention` to apply.
     pub retention_applied: bool,
+    /// WAL retention of each pitr source on each destination.
+    pub wal: Vec<WalPruned>,
 }
 
 /// A backup retention removed: every copy deleted, the catalog marked.
@@ -99,6 +103,7 @@ pub async fn run(ctx: &Context, dry_run: bool) -> anyhow::Result<PruneReport> {
         errors: Vec::new(),
         skipped: Vec::new(),
         retention_applied: false,
+        wal: Vec::new(),
     };
     for schedule in &ctx.config.schedules {
         if let Some(rule) = &schedule.retention {
@@ -106,6 +111,9 @@ pub async fn run(ctx: &Context, dry_run: bool) -> anyhow::Result<PruneReport> {
             apply_retention(ctx, schedule, rule, now, &mut report).await?;
         }
     }
+    let pruned_now: std::collections::BTreeSet<String> =
+        report.removed.iter().map(|r| r.id.clone()).collect();
+    report.wal = super::wal_retention::apply(ctx, &pruned_now, dry_run, &mut report.errors).await?;
     remove_leftovers(ctx, now, &mut report).await?;
     if !dry_run {
         let forgotten = ctx.catalog.forget_fires(now - FIRES_KEPT).await?;

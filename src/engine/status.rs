@@ -1,5 +1,6 @@
 //! The status use case: health of every schedule and database from the catalog and the
-//! config alone (no database or destination is contacted), judged by `policy::health`.
+//! config alone (no database or destination is contacted), judged by `policy::health`, and
+//! the WAL archive of each pitr source (`wal_health`).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -7,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::Context;
+use super::wal_health::WalHealth;
 use crate::catalog::{BackupRecord, HealthFacts};
 use crate::config::DestinationKind;
 use crate::policy::fires::Fires;
@@ -19,6 +21,8 @@ pub struct StatusReport {
     /// Worst first.
     pub problems: Vec<Problem>,
     pub databases: Vec<DatabaseHealth>,
+    /// The WAL archive of each pitr source.
+    pub wal: Vec<WalHealth>,
 }
 
 /// One database (or a source with none backed up yet) in the summary.
@@ -162,11 +166,14 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
         ctx.catalog.now().await?,
         config.daemon.heartbeat,
     ));
+    let (wal, wal_problems) = super::wal_health::assess(ctx, now).await?;
+    problems.extend(wal_problems);
     problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
     Ok(StatusReport {
         state: State::of(&problems),
         problems,
         databases,
+        wal,
     })
 }
 

@@ -6,8 +6,10 @@
 //! proves the stored bytes, the entry's signature and the WAL file's own sha256 before the
 //! file appears, atomically, where PostgreSQL asked for it.
 //!
-//! These commands open no catalog: they run once per WAL file, beside backups, and must not
-//! wait for the catalog or fail with it.
+//! They run once per WAL file, beside backups, and must not wait for the catalog or fail
+//! with it: a push records what it archived in the catalog ([`record_pushed`], for `status`
+//! and `prune`) only after the file is safely stored, and the command only warns when that
+//! record fails; a fetch never opens the catalog.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +28,7 @@ use super::UsageError;
 use super::artifact::{VerifiedReader, decompress, decrypt};
 use super::backup::read_back_sha256;
 use super::keys::Keyring;
+use crate::catalog::{Catalog, WalFileRecord};
 use crate::config::{Compression, Config, VerifyUpload};
 use crate::pipeline::{self, Target};
 use crate::registry;
@@ -120,6 +123,40 @@ pub struct Pushed {
     pub stored: Vec<String>,
     /// Destinations that held the same bytes already.
     pub already: Vec<String>,
+    /// What the catalog records of it: one row per destination that holds it, stored now or
+    /// before (so a push repeated after a catalog outage fills the catalog in).
+    pub records: Vec<WalFileRecord>,
+}
+
+/// Records what a push archived in the catalog. The caller decides what a failure means:
+/// the file is safely archived either way.
+pub async fn record_pushed(catalog: &dyn Catalog, pushed: &Pushed) -> anyhow::Result<()> {
+    for record in &pushed.records {
+        catalog.record_wal_file(record).await?;
+    }
+    Ok(())
+}
+
+/// The catalog row of `name` on `destination`, archived at `archived_at`.
+fn wal_record(
+    source: &str,
+    name: &WalFileName,
+    destination: &str,
+    bytes: u64,
+    sha256: &str,
+    archived_at: chrono::DateTime<Utc>,
+    host: &str,
+) -> WalFileRecord {
+    WalFileRecord {
+        source: source.to_string(),
+        name: name.to_string(),
+        destination: destination.to_string(),
+        timeline: name.timeline(),
+        bytes,
+        sha256: sha256.to_string(),
+        archived_at,
+        host: host.to_string(),
+    }
 }
 
 /// Archives the WAL file at `path` on every destination.
@@ -133,11 +170,21 @@ pub async fn push(archive: &WalArchive<'_>, path: &Path) -> anyhow::Result<Pushe
     let source = &archive.source;
     let mut missing = Vec::new();
     let mut already = Vec::new();
+    let mut records = Vec::new();
     for dest in &archive.destinations {
         match stored_entry(dest.as_ref(), source, name.as_str()).await? {
             None => missing.push(dest.clone()),
             Some(entry) if entry.sha256 == sha256 && entry.bytes == bytes => {
-                already.push(dest.name().to_string())
+                already.push(dest.name().to_string());
+                records.push(wal_record(
+                    source,
+                    &name,
+                    dest.name(),
+                    bytes,
+                    &sha256,
+                    entry.archived_at,
+                    &entry.host,
+                ));
             }
             Some(entry) => anyhow::bail!(
                 "destination {} already holds a different {name} ({} bytes, sha256 {}; this one is {bytes} bytes, sha256 {sha256}); it is not overwritten: a second cluster may be archiving into source {source:?}, give each cluster its own source",
@@ -152,6 +199,7 @@ pub async fn push(archive: &WalArchive<'_>, path: &Path) -> anyhow::Result<Pushe
             name: name.to_string(),
             stored: Vec::new(),
             already,
+            records,
         });
     }
     let signing_key = super::integrity::signing_key(&archive.config.integrity)
@@ -253,7 +301,18 @@ pub async fn push(archive: &WalArchive<'_>, path: &Path) -> anyhow::Result<Pushe
         }
         .await;
         match committed {
-            Ok(()) => stored.push(dest.name().to_string()),
+            Ok(()) => {
+                stored.push(dest.name().to_string());
+                records.push(wal_record(
+                    source,
+                    &name,
+                    dest.name(),
+                    bytes,
+                    &entry.sha256,
+                    entry.archived_at,
+                    &entry.host,
+                ));
+            }
             Err(reason) => {
                 let _ = dest.delete(&keys.artifact).await;
                 failures.push(reason);
@@ -270,6 +329,7 @@ pub async fn push(archive: &WalArchive<'_>, path: &Path) -> anyhow::Result<Pushe
         name: name.to_string(),
         stored,
         already,
+        records,
     })
 }
 

@@ -79,10 +79,14 @@ pub enum Kind {
     Key,
     AgentDead,
     Unserved,
+    /// No WAL file of a pitr source archived within its expected interval.
+    Archiving,
+    /// A WAL segment missing between the oldest kept base backup and the newest archived.
+    WalGap,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 16] = [
         Kind::Stale,
         Kind::Failed,
         Kind::Degraded,
@@ -97,6 +101,8 @@ impl Kind {
         Kind::Key,
         Kind::AgentDead,
         Kind::Unserved,
+        Kind::Archiving,
+        Kind::WalGap,
     ];
 
     pub fn parse(name: &str) -> Option<Kind> {
@@ -119,6 +125,8 @@ impl Kind {
             Kind::Key => "key",
             Kind::AgentDead => "agent_dead",
             Kind::Unserved => "unserved",
+            Kind::Archiving => "archiving",
+            Kind::WalGap => "wal_gap",
         }
     }
 }

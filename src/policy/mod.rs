@@ -10,5 +10,6 @@ pub mod schedule;
 pub mod select;
 pub mod since;
 mod span;
+pub mod wal;
 
 pub use span::span;

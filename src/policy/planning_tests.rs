@@ -19,6 +19,7 @@ fn source(name: &str, databases: &[&str], exclude: &[&str]) -> SourceConfig {
         },
         agents: Vec::new(),
         pitr: false,
+        pitr_settings: Default::default(),
     }
 }
 

@@ -21,7 +21,10 @@ use super::health::Kind;
 
 /// Whether [`since`] reads anything for `kind` (the caller then need not read the history).
 pub fn dated(kind: Kind) -> bool {
-    !matches!(kind, Kind::Copies | Kind::AgentDead | Kind::Unserved)
+    !matches!(
+        kind,
+        Kind::Copies | Kind::AgentDead | Kind::Unserved | Kind::Archiving | Kind::WalGap
+    )
 }
 
 /// When the condition of a problem of `kind` started, as far as `backups` (newest first) and
@@ -69,7 +72,7 @@ pub fn since(kind: Kind, backups: &[BackupRecord], proofs: &Proofs) -> Option<Da
             .iter()
             .find(|b| b.status == BackupStatus::Succeeded)
             .map(|b| b.started_at),
-        Kind::Copies | Kind::AgentDead | Kind::Unserved => None,
+        Kind::Copies | Kind::AgentDead | Kind::Unserved | Kind::Archiving | Kind::WalGap => None,
     }
 }
 

@@ -100,7 +100,7 @@ impl Daemon {
     }
 
     /// `/metrics`, after `promtool check metrics` accepted it, as name{labels} → value.
-    fn metrics(&self) -> BTreeMap<String, f64> {
+    pub fn metrics(&self) -> BTreeMap<String, f64> {
         let (status, text) = self.get("/metrics");
         assert_eq!(status, 200, "{text}");
         promtool_check_metrics(&text);

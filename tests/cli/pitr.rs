@@ -178,6 +178,19 @@ impl Archiving {
         self.pg.sql("postgres", "SELECT clock_timestamp()")
     }
 
+    /// The WAL files the catalog records as archived: (name, destination, timeline).
+    fn catalog_wal_files(&self) -> Vec<(String, String, i64)> {
+        let catalog = rusqlite::Connection::open(self.env.path("state/catalog.db")).unwrap();
+        let mut query = catalog
+            .prepare("SELECT name, destination, timeline FROM wal_files ORDER BY name")
+            .unwrap();
+        query
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
     fn wal_folder(&self) -> PathBuf {
         self.env.path("backups/pg/.wal")
     }
@@ -217,6 +230,12 @@ fn base_backups_record_their_wal_range_and_the_archive_keeps_each_file_once() {
             .join(format!("{start_file}.json"))
             .is_file()
     );
+    // ...and each push recorded the file in the catalog, for status and prune.
+    let recorded = cluster.catalog_wal_files();
+    assert!(
+        recorded.contains(&(start_file.clone(), "local".to_string(), 1)),
+        "{recorded:?}"
+    );
 
     // The stored archive is a complete tar of the cluster; a drill refuses it with advice.
     let (code, verified) = cluster.dbward_json(&[
@@ -249,6 +268,12 @@ fn base_backups_record_their_wal_range_and_the_archive_keeps_each_file_once() {
         "{}",
         stderr(&out)
     );
+    assert!(
+        format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout))
+            .contains("verify --pitr --source pg"),
+        "{}",
+        stderr(&out)
+    );
 
     // fetch: the archived segment, whole; a name never archived: exit 1 and no file.
     let out_dir = cluster.env.path("fetched");
@@ -278,6 +303,19 @@ fn base_backups_record_their_wal_range_and_the_archive_keeps_each_file_once() {
     // push: the same bytes again are already archived; other bytes under the name are refused.
     let out = cluster.dbward(&["wal", "push", fetched.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A catalog that cannot be opened does not fail the push (the server would keep its WAL
+    // until its disk fills): the file is archived, and the push warns.
+    use std::os::unix::fs::PermissionsExt;
+    let catalog_file = cluster.env.path("state/catalog.db");
+    std::fs::set_permissions(&catalog_file, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = cluster.dbward(&["wal", "push", fetched.to_str().unwrap()]);
+    std::fs::set_permissions(&catalog_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("archived, but not recorded in the catalog"),
+        "{}",
+        stderr(&out)
+    );
     let mut bytes = std::fs::read(&fetched).unwrap();
     bytes[100] ^= 0xFF;
     std::fs::write(&fetched, &bytes).unwrap();
@@ -576,4 +614,349 @@ fn an_encrypted_archive_is_checked_and_recovers_with_the_configured_identity() {
     let (code, summary) = cluster.dbward_json(&restore_args(&dir, &["--from", "local"]));
     assert_eq!(code, 0, "{summary:#}");
     assert_eq!(cluster.events_in(&dir), "1,2,3,4");
+}
+
+/// The WAL folder's committed files (those with an entry), by name.
+fn archived_in(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .strip_suffix(".json")
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn prune_removes_the_wal_no_kept_base_backup_needs_and_the_oldest_kept_still_restores() {
+    let cluster = Archiving::start_with(|_| {
+        "[[schedule]]\nname = \"base\"\nsources = [\"pg\"]\ndestinations = [\"local\"]\n\
+         retention = { last = 1 }\n"
+            .to_string()
+    });
+    cluster.write_events(1..=2);
+    let (code, doc) = cluster.dbward_json(&["backup", "--schedule", "base"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let first = crate::common::only_backup(&doc)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cluster.write_events(3..=4);
+    let (code, doc) = cluster.dbward_json(&["backup", "--schedule", "base"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let kept = crate::common::only_backup(&doc)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, shown) = cluster.dbward_json(&["show", &kept]);
+    let kept_start = shown["manifest"]["base_backup"]["start_wal_file"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cluster.write_events(5..=6);
+    let before = archived_in(&cluster.wal_folder());
+    assert!(
+        before.iter().any(|n| n < &kept_start),
+        "segments older than the kept backup were archived: {before:?}"
+    );
+
+    let (code, dry) = cluster.dbward_json(&["prune", "--dry-run"]);
+    assert_eq!(code, 0, "{dry:#}");
+    assert_eq!(
+        archived_in(&cluster.wal_folder()),
+        before,
+        "a dry run deletes nothing"
+    );
+
+    let (code, pruned) = cluster.dbward_json(&["prune"]);
+    assert_eq!(code, 0, "{pruned:#}");
+    assert_eq!(pruned["removed"][0]["id"], first.as_str(), "{pruned:#}");
+    let after = archived_in(&cluster.wal_folder());
+    let expected: Vec<String> = before
+        .iter()
+        .filter(|n| n.ends_with(".history") || n.as_str() >= kept_start.as_str())
+        .cloned()
+        .collect();
+    assert_eq!(after, expected, "{pruned:#}");
+    assert_eq!(dry["wal"][0]["removed"], pruned["wal"][0]["removed"]);
+    // The stored bytes went with their entries, and the catalog forgot them.
+    let leftovers: Vec<String> = std::fs::read_dir(cluster.wal_folder())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.as_str() < kept_start.as_str() && !n.contains(".history"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let recorded: Vec<String> = cluster
+        .catalog_wal_files()
+        .into_iter()
+        .map(|(name, _, _)| name)
+        .collect();
+    assert!(
+        recorded.iter().all(|n| n.as_str() >= kept_start.as_str()),
+        "{recorded:?}"
+    );
+
+    // The oldest kept base backup still recovers to the newest write.
+    let dir = cluster.restore_dir("after-prune");
+    let (code, summary) = cluster.dbward_json(&restore_args(&dir, &["--latest"]));
+    assert_eq!(code, 0, "{summary:#}");
+    assert_eq!(summary["backup_id"], kept.as_str(), "{summary:#}");
+    assert_eq!(cluster.events_in(&dir), "1,2,3,4,5,6");
+}
+
+/// One problem of `status --json` of `kind`, if any.
+fn problem_of<'a>(status: &'a Value, kind: &str) -> Option<&'a Value> {
+    status["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == kind)
+}
+
+#[test]
+fn status_shows_the_newest_archived_segment_and_reports_a_stopped_archive_and_a_gap() {
+    let cluster = Archiving::start();
+    cluster.write_events(1..=1);
+    let (code, doc) = cluster.dbward_json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    cluster.write_event(2);
+    let lost = cluster.switch_and_archive();
+    cluster.write_event(3);
+    let newest = cluster.switch_and_archive();
+
+    let (code, status) = cluster.dbward_json(&["status"]);
+    let wal = &status["wal"][0];
+    assert_eq!(wal["source"], "pg", "{status:#}");
+    assert_eq!(wal["newest"], newest.as_str(), "{status:#}");
+    assert!(wal["age_seconds"].as_i64().unwrap() < 60, "{status:#}");
+    assert_eq!(wal["missing_segments"], 0, "{status:#}");
+    assert!(problem_of(&status, "archiving").is_none(), "{status:#}");
+    assert!(problem_of(&status, "wal_gap").is_none(), "{status:#}");
+    // Only the warnings of a single, local copy.
+    assert_eq!(code, 1, "{status:#}");
+
+    // A segment that never reached dbward (an archive_command that skipped it, say).
+    let catalog = rusqlite::Connection::open(cluster.env.path("state/catalog.db")).unwrap();
+    catalog
+        .execute("DELETE FROM wal_files WHERE name = ?1", [&lost])
+        .unwrap();
+    let (code, status) = cluster.dbward_json(&["status"]);
+    assert_eq!(code, 2, "{status:#}");
+    assert_eq!(status["wal"][0]["missing_segments"], 1, "{status:#}");
+    let gap = problem_of(&status, "wal_gap").expect("a wal_gap problem");
+    assert_eq!(gap["severity"], "critical");
+    assert!(gap["message"].as_str().unwrap().contains(&lost), "{gap:#}");
+
+    // Archiving that stopped: nothing newer than the expected interval.
+    let config = std::fs::read_to_string(cluster.env.config()).unwrap();
+    std::fs::write(
+        cluster.env.config(),
+        config.replace(
+            "pitr = true\n",
+            "pitr = true\nwal_archive_interval = \"1s\"\n",
+        ),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(2100));
+    let out = cluster.dbward(&["status"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("CRITICAL archiving pg/*") && text.contains(&newest),
+        "{text}"
+    );
+    assert!(text.contains("MISSING SEGMENTS"), "{text}");
+
+    // /metrics says the same, and passes promtool.
+    let daemon = crate::daemon::Daemon::start(&cluster.env, true);
+    let metrics = daemon.metrics();
+    assert_eq!(
+        metrics.get("dbward_wal_missing_segments{source=\"pg\"}"),
+        Some(&1.0),
+        "{metrics:?}"
+    );
+    let age = metrics["dbward_wal_archive_age_seconds{source=\"pg\"}"];
+    assert!((2.0..600.0).contains(&age), "{metrics:?}");
+    assert!(metrics.contains_key("dbward_wal_last_archived_timestamp_seconds{source=\"pg\"}"));
+    assert_eq!(
+        metrics.get("dbward_health_problems{kind=\"wal_gap\",severity=\"critical\"}"),
+        Some(&1.0),
+        "{metrics:?}"
+    );
+}
+
+#[test]
+fn the_pitr_drill_recovers_exactly_up_to_its_marker_records_its_rto_and_fails_on_a_lost_segment() {
+    let cluster = Archiving::start();
+    cluster.write_events(1..=1);
+    let (code, doc) = cluster.dbward_json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let base = crate::common::only_backup(&doc)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cluster.write_event(2);
+    let config = std::fs::read_to_string(cluster.env.config()).unwrap();
+    std::fs::write(
+        cluster.env.config(),
+        config.replace("pitr = true\n", "pitr = true\npitr_drill_marker = true\n"),
+    )
+    .unwrap();
+
+    let (code, drilled) = cluster.dbward_json(&["verify", "--pitr", "--source", "pg"]);
+    assert_eq!(code, 0, "{drilled:#}");
+    let result = &drilled["verifications"][0];
+    assert_eq!(result["backup_id"], base.as_str(), "{drilled:#}");
+    assert_eq!(result["level"], "drill");
+    assert!(result["restore_ms"].as_u64().unwrap() > 0, "{drilled:#}");
+    let checks = result["checks"].as_array().unwrap();
+    let markers = checks.iter().find(|c| c["name"] == "markers").unwrap();
+    assert_eq!(markers["ok"], true, "{drilled:#}");
+    // Both markers are on the source; the one after the target was not recovered.
+    assert_eq!(
+        cluster
+            .pg
+            .sql("postgres", "SELECT count(*) FROM dbward_pitr_drill.markers"),
+        "2"
+    );
+    let scratch: Vec<_> = std::fs::read_dir(cluster.env.path("state/drills"))
+        .unwrap()
+        .collect();
+    assert!(scratch.is_empty(), "the scratch cluster is removed");
+    let (_, status) = cluster.dbward_json(&["status"]);
+    assert!(
+        !status["databases"][0]["last_drill"].is_null(),
+        "{status:#}"
+    );
+
+    // The base backup's first WAL file lost from the archive: the drill fails, naming it,
+    // and status reports the failed drill.
+    let (_, shown) = cluster.dbward_json(&["show", &base]);
+    let start_file = shown["manifest"]["base_backup"]["start_wal_file"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::remove_file(cluster.wal_folder().join(format!("{start_file}.json"))).unwrap();
+    // What a killed drill left in its directory is removed by the next drill.
+    let leftover = cluster.env.path("state/drills/pitr-pg");
+    std::fs::create_dir(&leftover).unwrap();
+    std::fs::write(leftover.join("PG_VERSION"), "16\n").unwrap();
+    if running_as_root() {
+        Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&leftover)
+            .status()
+            .unwrap();
+    }
+    let (code, drilled) = cluster.dbward_json(&["verify", "--pitr", "--source", "pg"]);
+    assert!(!leftover.exists(), "{drilled:#}");
+    assert_eq!(code, 1, "{drilled:#}");
+    let result = &drilled["verifications"][0];
+    assert_eq!(result["ok"], false);
+    assert!(
+        result["error"].as_str().unwrap().contains(&start_file),
+        "{drilled:#}"
+    );
+    let (code, status) = cluster.dbward_json(&["status"]);
+    assert_eq!(code, 2, "{status:#}");
+    assert!(problem_of(&status, "verify_failed").is_some(), "{status:#}");
+
+    let out = cluster.dbward(&["verify", "--pitr"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--pitr needs --source"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_daemons_drill_cadence_runs_the_pitr_drill_of_a_pitr_source() {
+    let cluster = Archiving::start_with(|_| {
+        "[[schedule]]\nname = \"base\"\nsources = [\"pg\"]\ndestinations = [\"local\"]\n\
+         drill = \"*/2 * * * * *\"\n"
+            .to_string()
+    });
+    cluster.write_events(1..=1);
+    let (code, doc) = cluster.dbward_json(&["backup", "--schedule", "base"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let base = crate::common::only_backup(&doc)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let log = cluster.env.path("daemon.log");
+    let config = cluster.env.config();
+    let mut daemon = as_owner(&binary(), &["--config", config.to_str().unwrap(), "daemon"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let waited = std::panic::catch_unwind(|| {
+        wait_for("the daemon's PITR drill", Duration::from_secs(120), || {
+            read_log().contains("PITR drill")
+        })
+    });
+    // SIGTERM (runuser passes it on), so that no daemon outlives the test.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let _ = daemon.wait();
+    assert!(waited.is_ok(), "{}", read_log());
+    assert!(read_log().contains("PITR drill passed"), "{}", read_log());
+    let (_, shown) = cluster.dbward_json(&["show", &base]);
+    let drills: Vec<&Value> = shown["verifications"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{shown:#}"))
+        .iter()
+        .filter(|v| v["level"] == "drill")
+        .collect();
+    assert!(!drills.is_empty(), "{shown:#}");
+    assert_eq!(drills[0]["ok"], true, "{shown:#}");
+}
+
+#[test]
+fn a_rebuilt_catalog_records_the_archived_wal_so_status_sees_no_gap() {
+    let cluster = Archiving::start();
+    cluster.write_events(1..=1);
+    let (code, doc) = cluster.dbward_json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    cluster.write_event(2);
+    cluster.switch_and_archive();
+    let newest = cluster.switch_and_archive();
+    let archived = archived_in(&cluster.wal_folder()).len();
+
+    for file in ["catalog.db", "catalog.db-wal", "catalog.db-shm"] {
+        let _ = std::fs::remove_file(cluster.env.path("state").join(file));
+    }
+    let (code, rebuilt) = cluster.dbward_json(&["catalog", "rebuild", "--from", "local"]);
+    assert_eq!(code, 0, "{rebuilt:#}");
+    assert_eq!(rebuilt["wal_files"], archived, "{rebuilt:#}");
+    let (_, status) = cluster.dbward_json(&["status"]);
+    assert_eq!(status["wal"][0]["newest"], newest.as_str(), "{status:#}");
+    assert_eq!(status["wal"][0]["missing_segments"], 0, "{status:#}");
+    assert!(problem_of(&status, "wal_gap").is_none(), "{status:#}");
+
+    // An entry no trusted key signed is not recorded.
+    let forged = cluster.wal_folder().join(format!("{newest}.json"));
+    let mut entry: Value =
+        serde_json::from_str(&std::fs::read_to_string(&forged).unwrap()).unwrap();
+    entry["bytes"] = Value::from(1);
+    std::fs::write(&forged, entry.to_string()).unwrap();
+    let out = cluster.dbward(&["catalog", "rebuild", "--from", "local"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("{newest}.json: not recorded")),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

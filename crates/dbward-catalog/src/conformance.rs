@@ -1,7 +1,7 @@
 //! The conformance suite every catalog implementation passes: each record kind round-trips
 //! (runs, backups of every status with warnings and copies, verifications, alert state,
 //! schedules seen, pruned backups, imports from a manifest), list filters and `--limit`,
-//! id prefixes, latest good, proofs, health facts; then the coordination and access parts. Each implementation's tests call `run` on a new, empty
+//! id prefixes, latest good, proofs, health facts; then the coordination, access, reports and WAL archive parts. Each implementation's tests call `run` on a new, empty
 //! catalog (SQLite in a temporary folder, PostgreSQL in a database of its own).
 
 use chrono::{DateTime, Duration, Utc};
@@ -10,6 +10,7 @@ mod access;
 mod coordination;
 mod health;
 mod reports;
+mod wal;
 
 use crate::{
     AgentRef, BackupEnd, BackupRecord, BackupStart, BackupStatus, Catalog, CopyRecord, CopyStatus,
@@ -44,6 +45,7 @@ pub async fn run(catalog: &dyn Catalog) {
     coordination::run(catalog).await;
     access::run(catalog).await;
     reports::run(catalog).await;
+    wal::run(catalog).await;
 }
 
 /// The agent the suite records as.

@@ -1,6 +1,6 @@
 //! dbward's catalog: the history of runs, backups, copies, warnings, verifications, alert
 //! state and failed deliveries, schedules, destination audits, the agents and leases that
-//! coordinate processes, and who may use the web dashboard. [`Catalog`] is the port the engine talks to; [`SqliteCatalog`] (a file
+//! coordinate processes, the WAL files archived for point-in-time recovery, and who may use the web dashboard. [`Catalog`] is the port the engine talks to; [`SqliteCatalog`] (a file
 //! in `state_dir`, the default) and [`PgCatalog`] (a shared PostgreSQL database) implement it,
 //! and [`conformance`] is the suite both pass. Nothing else in dbward writes SQL against the
 //! catalog.
@@ -17,7 +17,9 @@ mod sql_access;
 mod sql_coordination;
 mod sql_health;
 mod sql_reports;
+mod sql_wal;
 mod sqlite;
+mod wal;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -37,6 +39,7 @@ pub use model::{
 pub use postgres::PgCatalog;
 pub use reports::{AlertFailure, AlertTold, DestinationAuditRecord, DrillRecord, Holding, Reports};
 pub use sqlite::{SqliteCatalog, create_private_dir};
+pub use wal::{WalFileRecord, WalLog};
 
 /// How many of a database's newest backups not pruned its health is judged by: the size
 /// baseline and the copies lost are looked for among them.
@@ -70,10 +73,13 @@ pub type Result<T> = std::result::Result<T, CatalogError>;
 /// The catalog port. Methods are grouped by concern: runs and backups, copies,
 /// verifications, health, alert state, schedules seen; agents, leases, fires and source bindings are
 /// the [`Coordination`] part; users, API tokens, sessions and the audit log the [`Access`]
-/// part; failed alert deliveries and destination audits the [`Reports`] part. Reads (`list`, `get`, `latest_good`,
+/// part; failed alert deliveries and destination audits the [`Reports`] part; archived WAL files
+/// the [`WalLog`] part. Reads (`list`, `get`, `latest_good`,
 /// `proofs`, `health_facts`, `first_seen`, ...) never write.
 #[async_trait]
-pub trait Catalog: Coordination + Access + Reports + Send + Sync + std::fmt::Debug {
+pub trait Catalog:
+    Coordination + Access + Reports + WalLog + Send + Sync + std::fmt::Debug
+{
     /// Fails when the catalog cannot take a write (a read-only disk or file, a read-only
     /// PostgreSQL user or server, say); writes nothing.
     async fn check_writable(&self) -> Result<()>;

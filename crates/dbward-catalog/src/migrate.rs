@@ -26,7 +26,7 @@ struct Table {
     key: usize,
 }
 
-/// Every table of the schema (version 8) that holds history, access or reports, parents
+/// Every table of the schema (version 9) that holds history, access or reports, parents
 /// before children. Leases, claimed fires and web sessions are not copied: they belong to the
 /// processes running now (a user logs in again after the move); the health summary is
 /// recomputed from the copied history.
@@ -197,6 +197,20 @@ const TABLES: &[Table] = &[
             ("target", Text),
         ],
         key: 1,
+    },
+    Table {
+        name: "wal_files",
+        columns: &[
+            ("source", Text),
+            ("name", Text),
+            ("destination", Text),
+            ("timeline", Int),
+            ("bytes", Int),
+            ("sha256", Text),
+            ("archived_at", Text),
+            ("host", Text),
+        ],
+        key: 3,
     },
 ];
 

@@ -111,6 +111,7 @@ crate::sql_health::sql_health!(
 );
 crate::sql_access::sql_access!(SqliteCatalog, sqlx::sqlite::SqliteRow);
 crate::sql_reports::sql_reports!(SqliteCatalog, sqlx::sqlite::SqliteRow);
+crate::sql_wal::sql_wal!(SqliteCatalog, sqlx::sqlite::SqliteRow);
 crate::sql_coordination::sql_coordination!(
     SqliteCatalog,
     sqlx::sqlite::SqliteRow,

@@ -178,6 +178,19 @@ async fn fill(catalog: &dyn Catalog, backups: usize) {
         .see_schedules(&["nightly", "weekly"], start)
         .await
         .unwrap();
+    catalog
+        .record_wal_file(&dbward_catalog::WalFileRecord {
+            source: "pg".into(),
+            name: "000000010000000000000003".into(),
+            destination: "local".into(),
+            timeline: 1,
+            bytes: 16 << 20,
+            sha256: "ab".repeat(32),
+            archived_at: start,
+            host: "host".into(),
+        })
+        .await
+        .unwrap();
 }
 
 async fn everything(catalog: &dyn Catalog) -> String {
@@ -201,6 +214,7 @@ async fn everything(catalog: &dyn Catalog) -> String {
     out += &format!("{:?}\n", catalog.user_credentials("alice").await.unwrap());
     out += &format!("{:?}\n", catalog.tokens().await.unwrap());
     out += &format!("{:?}\n", catalog.actions(10).await.unwrap());
+    out += &format!("{:?}\n", catalog.wal_files("pg").await.unwrap());
     out
 }
 
@@ -235,6 +249,7 @@ async fn a_sqlite_catalog_copied_into_postgres_reads_back_the_same_and_twice_add
             ("users", 1, 1),
             ("api_tokens", 1, 1),
             ("audit_log", 1, 1),
+            ("wal_files", 1, 1),
         ]
     );
     assert_eq!(everything(&pg).await, everything(&sqlite).await);

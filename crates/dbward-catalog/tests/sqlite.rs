@@ -78,7 +78,7 @@ async fn a_catalog_from_a_newer_dbward_is_refused_untouched() {
     assert!(
         err.contains(&format!(
             "schema version 99, newer than this dbward knows ({})",
-            migrations()
+            newest_migration()
         )),
         "{err}"
     );
@@ -150,16 +150,26 @@ async fn an_in_memory_stand_in_passes_the_suite_and_keeps_nothing() {
     assert!(!second.has_backup("01IMPORT").await.unwrap());
 }
 
-/// How many migrations this dbward has: the newest schema version it knows.
-/// The newest schema version this dbward knows: the highest number of its migrations (not
-/// their count: numbers are assigned ahead, so one may be missing for a while).
-fn migrations() -> usize {
+/// The newest schema version this dbward knows: the highest migration number, read from
+/// the file names (numbers may have holes while branches add migrations in parallel).
+fn newest_migration() -> i64 {
+    migration_numbers()
+        .into_iter()
+        .max()
+        .expect("at least one migration")
+}
+
+/// The number of every migration file (`0009_wal_files.sql` is 9).
+fn migration_numbers() -> Vec<i64> {
     std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
         .expect("the migrations folder")
-        .filter_map(|e| {
-            let name = e.expect("a migration").file_name();
-            name.to_str()?.split('_').next()?.parse().ok()
+        .map(|entry| {
+            let name = entry.expect("a migration file").file_name();
+            let name = name.to_string_lossy();
+            name.split('_')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{name} does not start with a migration number"))
         })
-        .max()
-        .expect("migrations")
+        .collect()
 }

@@ -6,6 +6,7 @@
 mod archive;
 mod basebackup;
 mod conn;
+pub mod drill_marker;
 mod dump;
 mod inspect;
 mod inventory;

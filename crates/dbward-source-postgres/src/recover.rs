@@ -203,6 +203,21 @@ pub async fn run_recovery(
     port: u16,
     timeout: Duration,
 ) -> Result<RecoveryOutcome> {
+    let (outcome, _) = run_recovery_then(binary, dir, run_dir, port, timeout, async |_| ()).await?;
+    Ok(outcome)
+}
+
+/// Like [`run_recovery`], and once recovery reached its target and the server accepts
+/// connections on `port`, runs `probe` (a drill's check of the recovered data) before the
+/// server is shut down; its answer is `None` when the server never got that far.
+pub async fn run_recovery_then<P>(
+    binary: &Path,
+    dir: &Path,
+    run_dir: &Path,
+    port: u16,
+    timeout: Duration,
+    probe: impl AsyncFnOnce(u16) -> P,
+) -> Result<(RecoveryOutcome, Option<P>)> {
     let log_path = run_dir.join("server.log");
     let log = std::fs::File::create(&log_path)
         .map_err(|e| Error::Dump(format!("cannot create {}: {e}", log_path.display())))?;
@@ -247,10 +262,12 @@ pub async fn run_recovery(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
+    let mut probed = None;
     if exited.is_none() {
+        probed = Some(probe(port).await);
         stop_fast(&mut child).await;
     }
-    Ok(read())
+    Ok((read(), probed))
 }
 
 /// A fast shutdown (SIGINT): the cluster is left cleanly shut down, ready to run.

@@ -88,8 +88,8 @@ fn restore_plan(manifest: &Manifest) -> Result<RestorePlan> {
         "plain" => (PgFormat::Plain, "psql"),
         crate::BASE_FORMAT => {
             return Err(Error::Dump(format!(
-                "backup {} is a base backup of a whole cluster: restore it with `dbward restore --source {} --database '*' --to-directory DIR`; it cannot be loaded into a database",
-                manifest.id, manifest.source
+                "backup {} is a base backup of a whole cluster: restore it with `dbward restore --source {} --database '*' --to-directory DIR`, or drill it with `dbward verify --pitr --source {}`; it cannot be loaded into a database",
+                manifest.id, manifest.source, manifest.source
             )));
         }
         other => {
