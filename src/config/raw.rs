@@ -615,7 +615,7 @@ pub fn validate(raw: RawConfig, base: &Path, deferred: &Deferred) -> Result<Conf
         })
     {
         return Err(format!(
-            "{}: \"drill\" cannot restore the base backups of source {source:?} (pitr = true) into a database; use \"structural\" or \"checksum\"",
+            "{}: \"drill\" cannot restore the base backups of source {source:?} (pitr = true) into a database; use \"structural\" or \"checksum\" (the schedule's `drill` cron runs its PITR drill, `verify --pitr`)",
             at("schedule", &schedule.name, "verify")
         ));
     }
