@@ -37,9 +37,13 @@ pub fn source(config: &SourceConfig, scratch: &Scratch) -> Arc<dyn Source> {
                 dump_delay: synthetic.dump_delay,
             },
         )),
-        server if config.engine == Engine::Postgres => Arc::new(PostgresSource::new(
-            postgres_settings(config, server, scratch),
-        )),
+        server if config.engine == Engine::Postgres => {
+            let source = PostgresSource::new(postgres_settings(config, server, scratch));
+            match config.globals {
+                Some(globals) => Arc::new(source.with_globals(globals.passwords)),
+                None => Arc::new(source),
+            }
+        }
         server => Arc::new(MysqlSource::new(mysql_settings(config, server, scratch))),
     }
 }

@@ -166,6 +166,17 @@ pub struct SourceConfig {
     /// PostgreSQL point-in-time recovery: backups are base backups of the whole cluster
     /// (database `*`), and the server archives its WAL with `dbward wal push`.
     pub pitr: bool,
+    /// `globals = true`: each backup run also backs up the server's roles, memberships,
+    /// tablespaces and database owners and settings as the database `*globals*` (F23).
+    pub globals: Option<GlobalsConfig>,
+}
+
+/// How a source's server-wide objects are backed up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GlobalsConfig {
+    /// `globals_passwords` (default true): the roles' password hashes are kept, so that a
+    /// rebuilt server lets the same logins in.
+    pub passwords: bool,
 }
 
 impl SourceConfig {

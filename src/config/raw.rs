@@ -150,6 +150,8 @@ struct RawSource {
     #[serde(default)]
     agents: Vec<String>,
     pitr: Option<bool>,
+    globals: Option<bool>,
+    globals_passwords: Option<bool>,
     #[cfg(feature = "simulation")]
     synthetic_databases: Option<u32>,
     #[cfg(feature = "simulation")]
@@ -821,6 +823,7 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
         whole_cluster("exclude_tables", !s.exclude_tables.is_empty())?;
         whole_cluster("format", s.format.is_some())?;
     }
+    let globals = validate_globals(&s, engine, pitr, &key)?;
     #[cfg(feature = "simulation")]
     if engine != Engine::Synthetic {
         not_for("synthetic_databases", s.synthetic_databases.is_some())?;
@@ -929,8 +932,51 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
         connection,
         engine,
         pitr,
+        globals,
         name: s.name,
     })
+}
+
+/// `globals` and `globals_passwords` (F23): PostgreSQL only for now, and not with `pitr`,
+/// whose base backups hold the roles already.
+fn validate_globals(
+    s: &RawSource,
+    engine: Engine,
+    pitr: bool,
+    key: &dyn Fn(&str) -> String,
+) -> Result<Option<super::GlobalsConfig>, String> {
+    if engine != Engine::Postgres {
+        for (k, set) in [
+            ("globals", s.globals.is_some()),
+            ("globals_passwords", s.globals_passwords.is_some()),
+        ] {
+            if set {
+                return Err(format!(
+                    "{}: not used by engine {engine} in this version (server-wide objects are backed up for postgres sources only); remove it",
+                    key(k)
+                ));
+            }
+        }
+    }
+    let wanted = s.globals.unwrap_or(false);
+    if s.globals_passwords.is_some() && !wanted {
+        return Err(format!(
+            "{}: only used with globals = true; remove it or set globals = true",
+            key("globals_passwords")
+        ));
+    }
+    if !wanted {
+        return Ok(None);
+    }
+    if pitr {
+        return Err(format!(
+            "{}: not used with pitr = true (a base backup holds the roles and tablespaces already); remove it",
+            key("globals")
+        ));
+    }
+    Ok(Some(super::GlobalsConfig {
+        passwords: s.globals_passwords.unwrap_or(true),
+    }))
 }
 
 fn validate_destination(

@@ -12,6 +12,7 @@ pub mod backup;
 pub mod catalog_migrate;
 pub mod check;
 pub mod destinations;
+pub mod globals;
 pub mod integrity;
 pub mod journal;
 pub mod keys;

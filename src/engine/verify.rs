@@ -163,6 +163,11 @@ async fn verify_one(
     let outcome = match level {
         VerifyLevel::Checksum => Ok(checksum(located).await),
         VerifyLevel::Structural => structural(ctx, located, keyring, progress).await,
+        // Server-wide objects are no database to drill into: read and checked structurally
+        // (a fresh-server drill applies them).
+        VerifyLevel::Drill if manifest.globals.is_some() => {
+            structural(ctx, located, keyring, progress).await
+        }
         VerifyLevel::Drill => drill(ctx, located, keyring, progress, &mut restore_ms).await,
     };
     let (checks, error) = match outcome {

@@ -168,6 +168,7 @@ mod tests {
             },
             agents: agents.iter().map(|a| a.to_string()).collect(),
             pitr: false,
+            globals: None,
         }
     }
 

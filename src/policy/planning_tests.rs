@@ -19,6 +19,7 @@ fn source(name: &str, databases: &[&str], exclude: &[&str]) -> SourceConfig {
         },
         agents: Vec::new(),
         pitr: false,
+        globals: None,
     }
 }
 
@@ -266,5 +267,36 @@ proptest! {
             prop_assert!(!(job.source == "my" && job.database.starts_with('b')));
         }
         prop_assert_eq!(plan.unlisted.is_empty(), my.is_some());
+    }
+}
+
+/// `globals = true` adds the source's server-wide objects first, unless `--database` asks
+/// for other databases only.
+#[test]
+fn a_globals_source_backs_up_its_server_wide_objects_first() {
+    let mut pg = source("pg", &["*"], &[]);
+    pg.globals = Some(crate::config::GlobalsConfig { passwords: true });
+    let plain = source("my", &["*"], &[]);
+    let sources = [pg, plain];
+    let find = |name: &str| sources.iter().find(|s| s.name == name);
+    let nightly = schedule("nightly", &["pg", "my"], None);
+    let listed = listed(&[("pg", Ok(&["app"])), ("my", Ok(&["shop"]))]);
+    let cases: [(&[&str], &[&str]); 3] = [
+        (
+            &[],
+            &["nightly:pg/*globals*", "nightly:pg/app", "nightly:my/shop"],
+        ),
+        (&["app"], &["nightly:pg/app", "nightly:my/app"]),
+        (&["*globals*"], &["nightly:pg/*globals*"]),
+    ];
+    for (databases, expected) in cases {
+        let databases = strings(databases);
+        let filters = Filters {
+            sources: &[],
+            databases: &databases,
+            agent_labels: None,
+        };
+        let plan = plan(&[&nightly], find, &filters, &listed);
+        assert_eq!(jobs(&plan), strings(expected), "--database {databases:?}");
     }
 }

@@ -17,6 +17,24 @@ pub struct RestoreReport {
     pub warnings: Vec<String>,
 }
 
+/// What `restore --globals` did on a target, role by role.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GlobalsReport {
+    /// Roles (users) the target lacked, created from the artifact.
+    pub created: Vec<String>,
+    /// Roles the target had already: left as they were (attributes and password).
+    pub kept: Vec<String>,
+    /// Existing roles whose password was set from the artifact (`--overwrite-passwords`).
+    pub passwords_set: Vec<String>,
+    /// Databases whose owner and settings were applied.
+    pub databases: Vec<String>,
+    /// Statements that were skipped, each with why (a database or tablespace that exists or
+    /// is absent on the target).
+    pub skipped: Vec<String>,
+    /// Statements the server refused, each with its error; the rest was still applied.
+    pub failed: Vec<String>,
+}
+
 /// How a target keeps an unfinished restore from looking like a finished database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Staging {
@@ -113,6 +131,32 @@ pub trait RestoreTarget: Send + Sync + Debug {
 
     /// Runs a query returning one value (drill assertions) and returns it as text.
     async fn query_scalar(&self, database: &str, sql: &str) -> Result<String>;
+
+    /// The roles of `manifest.database_settings.roles` that this target lacks, sorted: a
+    /// restore that keeps ownership would fail on the first object one of them owns, so the
+    /// caller refuses before creating anything (F23). Empty where the target does not keep
+    /// ownership (drills, a non-superuser's `--no-owner` restore) or the engine has no roles.
+    async fn missing_roles(&self, manifest: &Manifest) -> Result<Vec<String>> {
+        let _ = manifest;
+        Ok(Vec::new())
+    }
+
+    /// Applies a backup of the server-wide objects (`manifest.database` is
+    /// [`crate::manifest::GLOBALS`]) read from `dump`: creates what the target lacks, keeps
+    /// what it has, and changes an existing role's password only with `overwrite_passwords`.
+    async fn apply_globals(
+        &self,
+        manifest: &Manifest,
+        dump: Pin<Box<dyn AsyncRead + Send>>,
+        overwrite_passwords: bool,
+    ) -> Result<GlobalsReport> {
+        let _ = (dump, overwrite_passwords);
+        Err(crate::Error::Query(format!(
+            "{} targets cannot apply server-wide objects (backup {})",
+            self.engine(),
+            manifest.id
+        )))
+    }
 
     /// Reads a whole dump with the engine's own reader and checks it against the manifest
     /// (structural verification); returns notes for the record.

@@ -372,6 +372,8 @@ impl Source for MysqlSource {
                         encoding,
                         collation: Some(collation),
                         ctype: None,
+                        owner: None,
+                        roles: Vec::new(),
                     }),
             },
             output: Box::pin(output),

@@ -147,6 +147,11 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A string literal for SQL text (`standard_conforming_strings`, on since PostgreSQL 9.1).
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 /// Whether a missing database is the selected one (a dump: `DatabaseMissing`) or part of the
 /// source's configuration (the maintenance database: a connection failure).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -499,10 +504,37 @@ pub async fn database_settings(conn: &mut PgConnection) -> Result<DatabaseSettin
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| query_error("cannot read the database's encoding and locale", e))?;
+    // The owner, and every role that owns or is granted an object of this database
+    // (pg_shdepend; objects of the bootstrap superuser are pinned and not listed there, but
+    // the database's owner is): what a restore keeping ownership needs on its target (F23).
+    let roles: Vec<String> = sqlx::query_scalar(
+        "SELECT pg_catalog.pg_get_userbyid(datdba)::text FROM pg_catalog.pg_database
+          WHERE datname = pg_catalog.current_database()
+         UNION
+         SELECT r.rolname::text FROM pg_catalog.pg_shdepend d
+           JOIN pg_catalog.pg_roles r ON r.oid = d.refobjid
+          WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
+            AND d.dbid = (SELECT oid FROM pg_catalog.pg_database
+                           WHERE datname = pg_catalog.current_database())
+            AND r.rolname !~ '^pg_'
+         ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| query_error("cannot read the roles the database's objects belong to", e))?;
+    let owner: String = sqlx::query_scalar(
+        "SELECT pg_catalog.pg_get_userbyid(datdba)::text FROM pg_catalog.pg_database
+          WHERE datname = pg_catalog.current_database()",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| query_error("cannot read the database's owner", e))?;
     Ok(DatabaseSettings {
         encoding,
         collation: Some(collation),
         ctype: Some(ctype),
+        owner: Some(owner),
+        roles,
     })
 }
 

@@ -1,0 +1,285 @@
+//! Server-wide objects (F23): `globals = true` backs up roles, memberships and database
+//! owners; `restore --globals` rebuilds them on a fresh private server, keeping what exists;
+//! a restore onto a server without the owner role refuses and names the command to run.
+
+use dbward_testkit::PgServer;
+use serde_json::Value;
+
+use crate::common::{Env, stderr, stdout};
+use crate::postgres::{pg_env, write_secret};
+
+/// A role-owned database on the shared server, backed up with `globals = true`, and a
+/// second source `fresh`: a private server started empty for this test.
+struct Rebuild {
+    env: Env,
+    fresh: PgServer,
+    database: String,
+    owner: String,
+    reader: String,
+    _db: dbward_testkit::TestDb,
+}
+
+const OWNER_PASSWORD: &str = "owner-secret-1";
+
+fn rebuild_setup(prefix: &str) -> Rebuild {
+    let server = PgServer::shared();
+    let db = server.create_database(prefix);
+    // Unique like the database's name, which they extend.
+    let owner = format!("{}_owner", db.name);
+    let reader = format!("{}_reader", db.name);
+    server.sql(
+        "postgres",
+        &format!(
+            "CREATE ROLE {owner} LOGIN PASSWORD '{OWNER_PASSWORD}'; CREATE ROLE {reader};
+             GRANT {reader} TO {owner}; ALTER DATABASE {0} OWNER TO {owner};
+             ALTER DATABASE {0} SET work_mem = '7MB';",
+            db.name
+        ),
+    );
+    db.sql(&format!(
+        "CREATE TABLE t(x int); INSERT INTO t VALUES (1), (2), (3);
+         ALTER TABLE t OWNER TO {owner}; GRANT SELECT ON t TO {reader};"
+    ));
+    let fresh = PgServer::start_private(std::process::id()).expect("a private PostgreSQL server");
+    let extra = format!(
+        "globals = true\n\
+         [[source]]\nname = \"fresh\"\nengine = \"postgres\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\n\
+         password = {{ file = \"fresh.secret\" }}\ndatabases = []\n",
+        fresh.host, fresh.port, fresh.user
+    );
+    let env = pg_env(server, &[&db.name], &extra);
+    write_secret(&env.path("fresh.secret"), &fresh.password);
+    Rebuild {
+        env,
+        fresh,
+        database: db.name.clone(),
+        owner,
+        reader,
+        _db: db,
+    }
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Whether `role` logs in to `server` with `password`.
+fn logs_in(server: &PgServer, role: &str, password: &str) -> bool {
+    let mut login = server.with_password(password);
+    login.user = role.to_string();
+    login.try_sql("postgres", "SELECT 1").is_ok()
+}
+
+#[test]
+fn globals_rebuild_a_role_owned_database_on_a_fresh_server() {
+    let setup = rebuild_setup("cli_globals");
+    let (env, fresh) = (&setup.env, &setup.fresh);
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let backups = doc["backups"].as_array().unwrap();
+    let globals = backups
+        .iter()
+        .find(|b| b["database"] == "*globals*")
+        .unwrap_or_else(|| panic!("a globals backup: {doc:#}"));
+    assert_eq!(globals["status"], "succeeded", "{globals:#}");
+    let (_, shown) = env.json(&["show", globals["id"].as_str().unwrap()]);
+    let manifest = &shown["manifest"];
+    let roles = strings(&manifest["globals"]["roles"]);
+    assert!(
+        roles.contains(&setup.owner) && roles.contains(&setup.reader),
+        "{manifest:#}"
+    );
+    assert_eq!(manifest["globals"]["passwords"], true);
+    let owners = manifest["globals"]["databases"].as_array().unwrap();
+    assert!(
+        owners
+            .iter()
+            .any(|d| d["database"] == setup.database.as_str() && d["owner"] == setup.owner.as_str()),
+        "{manifest:#}"
+    );
+    let (code, verified) = env.json(&[
+        "verify",
+        globals["id"].as_str().unwrap(),
+        "--level",
+        "drill",
+    ]);
+    assert_eq!(code, 0, "{verified:#}");
+
+    // Without the roles, the database restore refuses before creating anything.
+    let restore_db = [
+        "restore",
+        "--latest",
+        "--source",
+        "pg",
+        "--database",
+        &setup.database,
+        "--to-source",
+        "fresh",
+    ];
+    let out = env.run(&restore_db);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains(&format!("role \"{}\" does not exist", setup.owner)),
+        "{said}"
+    );
+    assert!(
+        said.contains("dbward restore --globals --latest --source pg --to-source fresh"),
+        "{said}"
+    );
+    assert_eq!(
+        fresh.sql(
+            "postgres",
+            &format!(
+                "SELECT count(*) FROM pg_database WHERE datname = '{}'",
+                setup.database
+            )
+        ),
+        "0"
+    );
+
+    let apply = [
+        "restore",
+        "--globals",
+        "--latest",
+        "--source",
+        "pg",
+        "--to-source",
+        "fresh",
+    ];
+    let (code, applied) = env.json(&apply);
+    assert_eq!(code, 0, "{applied:#}");
+    let created = strings(&applied["created"]);
+    assert!(
+        created.contains(&setup.owner) && created.contains(&setup.reader),
+        "{applied:#}"
+    );
+    assert!(
+        strings(&applied["kept"]).contains(&"postgres".to_string()),
+        "{applied:#}"
+    );
+    assert!(
+        logs_in(fresh, &setup.owner, OWNER_PASSWORD),
+        "the owner logs in with its old password"
+    );
+    assert_eq!(
+        fresh.sql(
+            "postgres",
+            &format!(
+                "SELECT pg_has_role('{}', '{}', 'MEMBER')",
+                setup.owner, setup.reader
+            )
+        ),
+        "t"
+    );
+
+    let (code, restored) = env.json(&restore_db);
+    assert_eq!(code, 0, "{restored:#}");
+    assert_eq!(
+        fresh.sql(
+            &setup.database,
+            "SELECT tableowner || ' ' || count(*) OVER () FROM pg_tables WHERE tablename = 't'"
+        ),
+        format!("{} 1", setup.owner)
+    );
+
+    // Run again once the database exists: its owner and settings apply, every role is kept.
+    fresh.sql(
+        "postgres",
+        &format!("ALTER ROLE {} PASSWORD 'changed-on-target'", setup.owner),
+    );
+    let (code, again) = env.json(&apply);
+    assert_eq!(code, 0, "{again:#}");
+    assert!(strings(&again["created"]).is_empty(), "{again:#}");
+    assert!(strings(&again["kept"]).contains(&setup.owner), "{again:#}");
+    assert!(
+        strings(&again["databases"]).contains(&setup.database),
+        "{again:#}"
+    );
+    assert_eq!(
+        fresh.sql("postgres", &format!(
+            "SELECT pg_get_userbyid(datdba) || ' ' || (SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting s WHERE s.setdatabase = d.oid AND s.setrole = 0) FROM pg_database d WHERE datname = '{}'",
+            setup.database
+        )),
+        format!("{} work_mem=7MB", setup.owner)
+    );
+    assert!(
+        logs_in(fresh, &setup.owner, "changed-on-target"),
+        "an existing role's password is kept"
+    );
+
+    let out = env.run(&[
+        "restore",
+        "--globals",
+        "--latest",
+        "--source",
+        "pg",
+        "--to-source",
+        "fresh",
+        "--overwrite-passwords",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("set the password of role {}", setup.owner)),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        logs_in(fresh, &setup.owner, OWNER_PASSWORD),
+        "--overwrite-passwords sets it back"
+    );
+    assert!(!stdout(&out).contains("SCRAM"), "no hash is ever printed");
+}
+
+#[test]
+fn a_database_backup_cannot_be_applied_as_globals_nor_globals_restored_as_a_database() {
+    let setup = rebuild_setup("cli_globals_kinds");
+    let env = &setup.env;
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let id_of = |database: &str| {
+        doc["backups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["database"] == database)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let out = env.run(&[
+        "restore",
+        "--globals",
+        &id_of(&setup.database),
+        "--to-source",
+        "fresh",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("restore it without --globals"),
+        "{}",
+        stderr(&out)
+    );
+
+    let globals = id_of("*globals*");
+    let out = env.run(&[
+        "restore",
+        &globals,
+        "--to-source",
+        "fresh",
+        "--to-database",
+        "x",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("dbward restore --globals {globals}")),
+        "{}",
+        stderr(&out)
+    );
+}
