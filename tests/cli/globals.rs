@@ -79,6 +79,16 @@ fn logs_in(server: &PgServer, role: &str, password: &str) -> bool {
 fn globals_rebuild_a_role_owned_database_on_a_fresh_server() {
     let setup = rebuild_setup("cli_globals");
     let (env, fresh) = (&setup.env, &setup.fresh);
+    let out = env.run(&["check"]);
+    let globals_line = stdout(&out)
+        .lines()
+        .find(|l| l.contains("source pg: globals"))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("{}", stdout(&out)));
+    assert!(
+        globals_line.starts_with("ok") && globals_line.contains("pg_dumpall"),
+        "{globals_line}"
+    );
     let (code, doc) = env.json(&["backup"]);
     assert_eq!(code, 0, "{doc:#}");
     let backups = doc["backups"].as_array().unwrap();

@@ -12,7 +12,7 @@ use dbward_core::manifest::{DatabaseOwner, ServerGlobals};
 use dbward_core::process::ToolProcess;
 use dbward_core::restore::GlobalsReport;
 use dbward_core::secret::SecretFile;
-use dbward_core::source::{Dump, DumpCompletion, DumpInfo, DumpReport};
+use dbward_core::source::{CheckLine, Dump, DumpCompletion, DumpInfo, DumpReport};
 use dbward_core::stream::TapReader;
 use dbward_core::{Error, Result};
 use sqlx::PgConnection;
@@ -109,6 +109,50 @@ pub async fn start(settings: &PostgresSettings, passwords: bool) -> Result<Dump>
             globals,
         }),
     })
+}
+
+/// `check`'s `globals` line: pg_dumpall is there and the user may read what it must.
+pub async fn check_line(
+    settings: &PostgresSettings,
+    server: &Result<(String, crate::PgMajor)>,
+    superuser: Result<bool>,
+    passwords: bool,
+) -> CheckLine {
+    const ITEM: &str = "globals";
+    let Ok((version, major)) = server else {
+        return CheckLine::failed(ITEM, "not checked: the server version is unknown");
+    };
+    let need = Need {
+        program: "pg_dumpall",
+        ..Need::pg_dump(*major, version)
+    };
+    let tool = match find_tool(settings.tool_dir.as_deref(), &need).await {
+        Ok(tool) => tool,
+        Err(e) => return CheckLine::failed(ITEM, e.to_string()),
+    };
+    let what = if passwords {
+        "roles with password hashes"
+    } else {
+        "roles without password hashes"
+    };
+    match superuser {
+        Ok(false) if passwords => CheckLine::failed(
+            ITEM,
+            format!(
+                "{} is not a superuser, and the password hashes (globals_passwords = true) are readable by superusers only: use a superuser, or set globals_passwords = false",
+                settings.user
+            ),
+        ),
+        Ok(_) => CheckLine::ok(
+            ITEM,
+            format!(
+                "{what}, memberships, tablespaces and database owners with {} {}",
+                tool.path.display(),
+                tool.version
+            ),
+        ),
+        Err(e) => CheckLine::failed(ITEM, format!("cannot read the role's attributes: {e}")),
+    }
 }
 
 /// The databases of the server with their owners, and dbward's section of the script.

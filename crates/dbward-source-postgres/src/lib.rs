@@ -154,7 +154,11 @@ impl PostgresSource {
             return lines;
         }
         lines.push(self.check_privileges(&mut conn).await);
+        let superuser = conn::is_superuser(&mut conn).await;
         conn::close(conn).await;
+        if let Some(passwords) = self.globals {
+            lines.push(globals::check_line(&self.settings, &server, superuser, passwords).await);
+        }
         lines.push(match server {
             Ok((version, major)) => {
                 let need = tool::Need::pg_dump(major, &version);
