@@ -147,6 +147,28 @@ fn server_target(
     }
 }
 
+/// The target of a fresh-server drill of a PostgreSQL source: an empty private server on
+/// loopback (`engine::fresh_server`) whose superuser is `user`. Unlike a drill target it
+/// keeps ownership and privileges, because proving that they come back is the point.
+pub fn fresh_server_target(
+    config: &SourceConfig,
+    scratch: &Scratch,
+    port: u16,
+    user: &str,
+    password: dbward_core::secret::SecretString,
+) -> Arc<dyn RestoreTarget> {
+    let settings = PostgresSettings {
+        host: "127.0.0.1".into(),
+        port,
+        user: user.into(),
+        password: Some(password),
+        maintenance_database: "postgres".into(),
+        tls: dbward_core::tls::TlsSettings::default(),
+        ..postgres_settings(config, &config.connection, scratch)
+    };
+    Arc::new(PostgresTarget::new(settings, scratch.spool.clone()))
+}
+
 /// A server target for drills: PostgreSQL restores without ownership and privileges,
 /// MySQL and MariaDB restore events disabled.
 fn drill_server_target(

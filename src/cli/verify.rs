@@ -15,8 +15,8 @@ pub struct Args {
     /// The newest good backup of every selected database.
     #[arg(long, conflicts_with = "id")]
     latest: bool,
-    /// With --latest: only this source.
-    #[arg(long, requires = "latest")]
+    /// With --latest: only this source. With --fresh-server: the source to rebuild.
+    #[arg(long)]
     source: Option<String>,
     /// With --latest: only these databases (exact names, repeatable).
     #[arg(long = "database", value_name = "DATABASE", requires = "latest")]
@@ -25,6 +25,11 @@ pub struct Args {
     /// drill: restore into a scratch database and compare.
     #[arg(long, value_enum, default_value = "checksum")]
     level: VerifyLevel,
+    /// With --level drill --source S: rebuild S on an empty private PostgreSQL server
+    /// (globals, then every database's newest backup), compare, remove the server; the
+    /// rebuild's duration is recorded as the measured RTO.
+    #[arg(long, requires = "source", conflicts_with_all = ["id", "latest", "databases"])]
+    fresh_server: bool,
     /// age identity file for encrypted backups (default: [encryption] identity).
     #[arg(long, value_name = "FILE")]
     identity: Option<std::path::PathBuf>,
@@ -32,6 +37,12 @@ pub struct Args {
 
 pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     let selection = match (args.id, args.latest) {
+        _ if args.fresh_server => Selection::FreshServer {
+            source: args.source.expect("clap requires --source"),
+        },
+        (_, false) if args.source.is_some() => {
+            return Err(UsageError("--source needs --latest or --fresh-server".into()).into());
+        }
         (Some(id), false) => Selection::One(id),
         (None, true) => Selection::Latest {
             source: args.source,

@@ -12,6 +12,8 @@ pub mod backup;
 pub mod catalog_migrate;
 pub mod check;
 pub mod destinations;
+pub mod fresh_drill;
+pub mod fresh_server;
 pub mod globals;
 pub mod integrity;
 pub mod journal;

@@ -293,3 +293,74 @@ fn a_database_backup_cannot_be_applied_as_globals_nor_globals_restored_as_a_data
         stderr(&out)
     );
 }
+
+/// The disaster drill: an empty private server gets the roles, then the database, which
+/// must come back whole with its owner; the whole rebuild is the measured RTO. With the
+/// database's backup gone from storage the drill fails, naming it.
+#[test]
+fn a_fresh_server_drill_rebuilds_the_source_and_fails_when_a_database_is_missing() {
+    let setup = rebuild_setup("cli_globals_fresh");
+    let env = &setup.env;
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let drill = [
+        "verify",
+        "--level",
+        "drill",
+        "--fresh-server",
+        "--source",
+        "pg",
+    ];
+    let (code, drilled) = env.json(&drill);
+    assert_eq!(code, 0, "{drilled:#}");
+    let results = drilled["verifications"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "globals and the database: {drilled:#}");
+    assert_eq!(results[0]["database"], "*globals*");
+    assert_eq!(results[1]["database"], setup.database.as_str());
+    for result in results {
+        assert_eq!(result["ok"], true, "{result:#}");
+        assert!(result["restore_ms"].as_u64().is_some(), "{result:#}");
+    }
+    let names: Vec<&str> = results[0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    let database_check = format!("database {}", setup.database);
+    for expected in [
+        "roles",
+        &database_check,
+        "database owners and settings",
+        "rebuild",
+        "fresh server",
+    ] {
+        assert!(names.contains(&expected), "{expected}: {names:?}");
+    }
+    let leftovers = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("dbward-fresh-"))
+        .count();
+    assert_eq!(leftovers, 0, "the fresh server's directory is removed");
+
+    // The database's artifact is lost from storage: a rebuild would lack it.
+    let id = doc["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["database"] == setup.database.as_str())
+        .unwrap()["copies"][0]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::remove_file(env.path("backups").join(id)).unwrap();
+    let (code, failed) = env.json(&drill);
+    assert_eq!(code, 1, "{failed:#}");
+    let whole = &failed["verifications"][0];
+    assert_eq!(whole["ok"], false, "{failed:#}");
+    assert!(
+        whole["error"].as_str().unwrap().contains(&database_check),
+        "{whole:#}"
+    );
+}
