@@ -85,8 +85,8 @@ pub struct DatabaseSettings {
     /// manifests written before dbward recorded it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
-    /// Every role the database's objects belong to or are granted to, owner included, sorted
-    /// (PostgreSQL): a restore that keeps ownership needs each of them on the target (F23).
+    /// Every role the database's objects belong to or are granted to, sorted (PostgreSQL): a
+    /// restore that keeps ownership needs each of them on the target (F23).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
 }
