@@ -44,7 +44,13 @@ pub fn source(config: &SourceConfig, scratch: &Scratch) -> Arc<dyn Source> {
                 None => Arc::new(source),
             }
         }
-        server => Arc::new(MysqlSource::new(mysql_settings(config, server, scratch))),
+        server => {
+            let source = MysqlSource::new(mysql_settings(config, server, scratch));
+            match config.globals {
+                Some(globals) => Arc::new(source.with_globals(globals.passwords)),
+                None => Arc::new(source),
+            }
+        }
     }
 }
 

@@ -937,7 +937,7 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
     })
 }
 
-/// `globals` and `globals_passwords` (F23): PostgreSQL only for now, and not with `pitr`,
+/// `globals` and `globals_passwords` (F23): server engines, and not with `pitr`,
 /// whose base backups hold the roles already.
 fn validate_globals(
     s: &RawSource,
@@ -945,14 +945,14 @@ fn validate_globals(
     pitr: bool,
     key: &dyn Fn(&str) -> String,
 ) -> Result<Option<super::GlobalsConfig>, String> {
-    if engine != Engine::Postgres {
+    if !matches!(engine, Engine::Postgres | Engine::Mysql | Engine::Mariadb) {
         for (k, set) in [
             ("globals", s.globals.is_some()),
             ("globals_passwords", s.globals_passwords.is_some()),
         ] {
             if set {
                 return Err(format!(
-                    "{}: not used by engine {engine} in this version (server-wide objects are backed up for postgres sources only); remove it",
+                    "{}: not used by engine {engine} (a file has no server-wide objects); remove it",
                     key(k)
                 ));
             }

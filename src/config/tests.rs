@@ -228,8 +228,8 @@ fn errors_name_the_key_and_what_is_expected() {
             "unknown field `signing_keys`",
         ),
         (
-            "[[source]]\nname = \"m\"\nengine = \"mariadb\"\nglobals = true",
-            "[[source]] \"m\": key `globals`: not used by engine mariadb in this version",
+            "[[source]]\nname = \"m\"\nengine = \"sqlite\"\npath = \"x\"\nglobals = true",
+            "[[source]] \"m\": key `globals`: not used by engine sqlite",
         ),
         (
             "[[source]]\nname = \"p\"\nengine = \"postgres\"\npitr = true\nglobals = true",

@@ -364,3 +364,113 @@ fn a_fresh_server_drill_rebuilds_the_source_and_fails_when_a_database_is_missing
         "{whole:#}"
     );
 }
+
+/// MariaDB: users, roles, grants and default roles come back on a server that lost them,
+/// with the users' password hashes; an account the server has keeps its password unless
+/// `--overwrite-passwords`.
+#[test]
+fn mariadb_users_roles_and_grants_round_trip() {
+    use dbward_testkit::MariaServer;
+    let server = MariaServer::shared();
+    let db = server.create_database("cli_globals_maria");
+    let user = format!("{}_u", db.name);
+    let role = format!("{}_r", db.name);
+    let password = "maria-secret-1";
+    server.sql(
+        "mysql",
+        &format!(
+            "CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'; CREATE ROLE {role};
+             GRANT SELECT ON `{0}`.* TO {role}; GRANT {role} TO '{user}'@'%';
+             GRANT INSERT ON `{0}`.* TO '{user}'@'%'; SET DEFAULT ROLE {role} FOR '{user}'@'%';",
+            db.name
+        ),
+    );
+    db.sql("CREATE TABLE t(x int); INSERT INTO t VALUES (1);");
+    let env = Env::new(&format!(
+        "state_dir = \"state\"\n\
+         [[source]]\nname = \"maria\"\nengine = \"mariadb\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\n\
+         password = {{ file = \"maria.secret\" }}\ndatabases = [\"{}\"]\nglobals = true\n\
+         [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n",
+        server.host, server.port, server.user, db.name
+    ));
+    write_secret(&env.path("maria.secret"), &server.password);
+    let checked = stdout(&env.run(&["check"]));
+    assert!(
+        checked
+            .lines()
+            .any(|l| l.starts_with("ok") && l.contains("source maria: globals")),
+        "{checked}"
+    );
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let globals = doc["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["database"] == "*globals*")
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    let id = globals["id"].as_str().unwrap();
+    let (_, shown) = env.json(&["show", id]);
+    let accounts = strings(&shown["manifest"]["globals"]["roles"]);
+    assert!(
+        accounts.contains(&format!("{user}@%")) && accounts.contains(&role),
+        "{shown:#}"
+    );
+    let (code, verified) = env.json(&["verify", id, "--level", "drill"]);
+    assert_eq!(code, 0, "{verified:#}");
+
+    let logs_in = |pw: &str| {
+        let mut login = server.with_password(pw);
+        login.user = user.clone();
+        login.try_sql(&db.name, "SELECT count(*) FROM t").is_ok()
+    };
+    server.sql(
+        "mysql",
+        &format!("DROP USER '{user}'@'%'; DROP ROLE {role};"),
+    );
+    assert!(!logs_in(password));
+    let apply = ["restore", "--globals", "--latest", "--source", "maria"];
+    let (code, applied) = env.json(&apply);
+    assert_eq!(code, 0, "{applied:#}");
+    let created = strings(&applied["created"]);
+    assert!(
+        created.contains(&format!("{user}@%")) && created.contains(&role),
+        "{applied:#}"
+    );
+    assert!(
+        strings(&applied["kept"])
+            .iter()
+            .any(|a| a.starts_with("root@")),
+        "{applied:#}"
+    );
+    assert!(
+        logs_in(password),
+        "the user logs in with its old password, through its role"
+    );
+
+    server.sql(
+        "mysql",
+        &format!("SET PASSWORD FOR '{user}'@'%' = PASSWORD('changed')"),
+    );
+    let (code, again) = env.json(&apply);
+    assert_eq!(code, 0, "{again:#}");
+    assert!(
+        strings(&again["kept"]).contains(&format!("{user}@%")),
+        "{again:#}"
+    );
+    assert!(logs_in("changed"), "an existing account's password is kept");
+    let out = env.run(&[
+        "restore",
+        "--globals",
+        "--latest",
+        "--source",
+        "maria",
+        "--overwrite-passwords",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(logs_in(password), "--overwrite-passwords sets it back");
+    server.sql(
+        "mysql",
+        &format!("DROP USER '{user}'@'%'; DROP ROLE {role};"),
+    );
+}

@@ -35,6 +35,38 @@ pub struct GlobalsReport {
     pub failed: Vec<String>,
 }
 
+/// The last line of every complete globals artifact (every engine): without it the artifact
+/// is truncated and nothing of it is applied.
+pub const GLOBALS_COMPLETE: &str = "-- dbward: globals complete";
+
+/// A globals artifact is a small script; anything larger is not one (and is not read whole).
+pub const MAX_GLOBALS_BYTES: u64 = 64 << 20;
+
+/// Reads a whole globals artifact and checks that it is complete (its last line is
+/// [`GLOBALS_COMPLETE`]) before any of it is applied.
+pub async fn read_globals_script(mut dump: Pin<Box<dyn AsyncRead + Send>>) -> Result<String> {
+    use tokio::io::AsyncReadExt;
+    let mut bytes = Vec::new();
+    (&mut dump)
+        .take(MAX_GLOBALS_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| crate::Error::Dump(format!("cannot read the globals artifact: {e}")))?;
+    if bytes.len() as u64 > MAX_GLOBALS_BYTES {
+        return Err(crate::Error::Dump(format!(
+            "the globals artifact is larger than {MAX_GLOBALS_BYTES} bytes: not a globals script"
+        )));
+    }
+    let script = String::from_utf8(bytes)
+        .map_err(|_| crate::Error::Dump("the globals artifact is not UTF-8 text".into()))?;
+    if script.trim_end().lines().last() != Some(GLOBALS_COMPLETE) {
+        return Err(crate::Error::Dump(format!(
+            "the globals artifact does not end with {GLOBALS_COMPLETE:?} (truncated?); nothing was applied"
+        )));
+    }
+    Ok(script)
+}
+
 /// How a target keeps an unfinished restore from looking like a finished database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Staging {

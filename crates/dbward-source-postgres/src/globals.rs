@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use dbward_core::manifest::{DatabaseOwner, ServerGlobals};
 use dbward_core::process::ToolProcess;
-use dbward_core::restore::GlobalsReport;
+use dbward_core::restore::{GLOBALS_COMPLETE, GlobalsReport, MAX_GLOBALS_BYTES};
 use dbward_core::secret::SecretFile;
 use dbward_core::source::{CheckLine, Dump, DumpCompletion, DumpInfo, DumpReport};
 use dbward_core::stream::TapReader;
@@ -28,12 +28,8 @@ use crate::{PostgresSettings, dump::DUMP_APPLICATION_NAME};
 pub const GLOBALS_FORMAT: &str = "globals";
 /// The line that starts dbward's section of database owners and settings.
 pub const DATABASES_SECTION: &str = "-- dbward: database owners and settings";
-/// The last line of a complete globals artifact: without it the artifact is truncated.
-pub const GLOBALS_COMPLETE: &str = "-- dbward: globals complete";
 /// What pg_dumpall writes last when it finished.
 const PG_DUMPALL_COMPLETE: &str = "PostgreSQL database cluster dump complete";
-/// A globals artifact is a small script; anything larger is not one (and is not read whole).
-const MAX_SCRIPT_BYTES: u64 = 64 << 20;
 
 /// pg_dumpall's arguments; nothing secret.
 fn dumpall_args(settings: &PostgresSettings, passwords: bool) -> Vec<String> {
@@ -85,7 +81,7 @@ pub async fn start(settings: &PostgresSettings, passwords: bool) -> Result<Dump>
     let tap = Arc::clone(&seen);
     let tool_output = TapReader::new(stdout, move |chunk: &[u8]| {
         if let Ok(mut seen) = tap.lock()
-            && (seen.len() as u64) <= MAX_SCRIPT_BYTES
+            && (seen.len() as u64) <= MAX_GLOBALS_BYTES
         {
             seen.extend_from_slice(chunk);
         }
@@ -240,9 +236,9 @@ impl DumpCompletion for GlobalsCompletion {
                 .lock()
                 .map_err(|_| Error::Dump("the pg_dumpall inspector panicked".into()))?,
         );
-        if seen.len() as u64 > MAX_SCRIPT_BYTES {
+        if seen.len() as u64 > MAX_GLOBALS_BYTES {
             return Err(Error::Dump(format!(
-                "pg_dumpall wrote more than {MAX_SCRIPT_BYTES} bytes: not a globals script"
+                "pg_dumpall wrote more than {MAX_GLOBALS_BYTES} bytes: not a globals script"
             )));
         }
         let text = String::from_utf8(seen)
@@ -270,31 +266,6 @@ impl DumpCompletion for GlobalsCompletion {
     async fn abort(self: Box<Self>) {
         self.process.kill().await;
     }
-}
-
-/// Reads a whole globals artifact (small by nature) and checks that it is complete.
-pub async fn read_script(
-    mut dump: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
-) -> Result<String> {
-    let mut bytes = Vec::new();
-    (&mut dump)
-        .take(MAX_SCRIPT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .await
-        .map_err(|e| Error::Dump(format!("cannot read the globals artifact: {e}")))?;
-    if bytes.len() as u64 > MAX_SCRIPT_BYTES {
-        return Err(Error::Dump(format!(
-            "the globals artifact is larger than {MAX_SCRIPT_BYTES} bytes: not a globals script"
-        )));
-    }
-    let script = String::from_utf8(bytes)
-        .map_err(|_| Error::Dump("the globals artifact is not UTF-8 text".into()))?;
-    if script.trim_end().lines().last() != Some(GLOBALS_COMPLETE) {
-        return Err(Error::Dump(format!(
-            "the globals artifact does not end with {GLOBALS_COMPLETE:?} (truncated?); nothing was applied"
-        )));
-    }
-    Ok(script)
 }
 
 /// The roles a script creates, sorted: what structural verification compares with the

@@ -784,7 +784,7 @@ impl RestoreTarget for PostgresTarget {
             )));
         }
         // Read whole and checked complete before anything is applied.
-        let script = crate::globals::read_script(dump).await?;
+        let script = dbward_core::restore::read_globals_script(dump).await?;
         let mut conn = self.maintenance().await?;
         let applied = crate::globals::apply(&mut conn, &script, overwrite_passwords).await;
         self.release(conn).await;
@@ -828,7 +828,7 @@ async fn inspect_globals(
     manifest: &Manifest,
     dump: Pin<Box<dyn AsyncRead + Send>>,
 ) -> Result<Vec<String>> {
-    let script = crate::globals::read_script(dump).await?;
+    let script = dbward_core::restore::read_globals_script(dump).await?;
     let found = crate::globals::created_roles(&script)?;
     let expected = manifest
         .globals
