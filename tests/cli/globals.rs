@@ -198,10 +198,14 @@ fn globals_rebuild_a_role_owned_database_on_a_fresh_server() {
         format!("{} 1", setup.owner)
     );
 
-    // Run again once the database exists: its owner and settings apply, every role is kept.
+    // Run again once the database exists: its owner and settings apply, every role is kept
+    // as the target has it — its password, and its memberships too.
     fresh.sql(
         "postgres",
-        &format!("ALTER ROLE {} PASSWORD 'changed-on-target'", setup.owner),
+        &format!(
+            "ALTER ROLE {0} PASSWORD 'changed-on-target'; REVOKE {1} FROM {0};",
+            setup.owner, setup.reader
+        ),
     );
     let (code, again) = env.json(&apply);
     assert_eq!(code, 0, "{again:#}");
@@ -221,6 +225,26 @@ fn globals_rebuild_a_role_owned_database_on_a_fresh_server() {
     assert!(
         logs_in(fresh, &setup.owner, "changed-on-target"),
         "an existing role's password is kept"
+    );
+    assert_eq!(
+        fresh.sql(
+            "postgres",
+            &format!(
+                "SELECT pg_has_role('{}', '{}', 'MEMBER')",
+                setup.owner, setup.reader
+            )
+        ),
+        "f",
+        "an existing role gains no membership"
+    );
+    assert!(
+        strings(&again["skipped"])
+            .iter()
+            .any(|s| s.contains(&format!(
+                "role {} exists on the target and is not changed",
+                setup.owner
+            ))),
+        "{again:#}"
     );
 
     let out = env.run(&[
@@ -450,7 +474,10 @@ fn mariadb_users_roles_and_grants_round_trip() {
 
     server.sql(
         "mysql",
-        &format!("SET PASSWORD FOR '{user}'@'%' = PASSWORD('changed')"),
+        &format!(
+            "SET PASSWORD FOR '{user}'@'%' = PASSWORD('changed'); REVOKE INSERT ON `{}`.* FROM '{user}'@'%';",
+            db.name
+        ),
     );
     let (code, again) = env.json(&apply);
     assert_eq!(code, 0, "{again:#}");
@@ -459,6 +486,11 @@ fn mariadb_users_roles_and_grants_round_trip() {
         "{again:#}"
     );
     assert!(logs_in("changed"), "an existing account's password is kept");
+    let grants = server.sql("mysql", &format!("SHOW GRANTS FOR '{user}'@'%'"));
+    assert!(
+        !grants.contains("INSERT"),
+        "an existing account gains no grant: {grants}"
+    );
     let out = env.run(&[
         "restore",
         "--globals",

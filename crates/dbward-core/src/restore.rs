@@ -28,8 +28,8 @@ pub struct GlobalsReport {
     pub passwords_set: Vec<String>,
     /// Databases whose owner and settings were applied.
     pub databases: Vec<String>,
-    /// Statements that were skipped, each with why (a database or tablespace that exists or
-    /// is absent on the target).
+    /// Statements that were skipped, each with why (a grant to a role the target had, a
+    /// database absent on the target, a tablespace that exists).
     pub skipped: Vec<String>,
     /// Statements the server refused, each with its error; the rest was still applied.
     pub failed: Vec<String>,

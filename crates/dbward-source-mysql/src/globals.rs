@@ -270,6 +270,39 @@ fn quoted_name(text: &str) -> Option<(String, &str)> {
     None
 }
 
+/// The account a `GRANT … TO acct` or `SET DEFAULT ROLE … FOR acct` changes, as the
+/// manifest names it (`user@host`, or a role's name).
+fn changed_account(statement: &str) -> Option<String> {
+    let keyword = if statement.starts_with("GRANT ") {
+        " TO "
+    } else if statement.starts_with("SET DEFAULT ROLE ") {
+        " FOR "
+    } else {
+        return None;
+    };
+    let at = find_outside_quotes(statement, keyword)?;
+    let (user, rest) = quoted_name(&statement[at + keyword.len()..])?;
+    match rest.strip_prefix('@').and_then(quoted_name) {
+        Some((host, _)) => Some(format!("{user}@{host}")),
+        None => Some(user),
+    }
+}
+
+/// Where `needle` first occurs outside backquoted names and quoted strings.
+fn find_outside_quotes(text: &str, needle: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        match quote {
+            Some(open) if c == open => quote = None,
+            Some(_) => {}
+            None if c == '`' || c == '\'' => quote = Some(c),
+            None if text[i..].starts_with(needle) => return Some(i),
+            None => {}
+        }
+    }
+    None
+}
+
 /// The start of a statement for messages, never with its authentication clause.
 fn head(statement: &str) -> String {
     let cut = without_authentication(statement);
@@ -333,6 +366,15 @@ async fn apply_on(
                     Err(e) => report.failed.push(format!("{}: {e}", head(statement))),
                 }
             }
+            continue;
+        }
+        if let Some(account) = changed_account(statement)
+            && report.kept.contains(&account)
+        {
+            report.skipped.push(format!(
+                "{}: {account} exists on the target and is not changed",
+                head(statement)
+            ));
             continue;
         }
         if let Err(e) = run(conn, statement).await {
@@ -410,5 +452,26 @@ mod tests {
             Some(("r'1".into(), String::new(), true))
         );
         assert_eq!(created_account("GRANT `r` TO `a`@`%`"), None);
+    }
+
+    #[test]
+    fn the_account_a_grant_changes_is_read_outside_quotes() {
+        let cases = [
+            (
+                "GRANT SELECT ON `a TO b`.* TO `u`@`%` WITH GRANT OPTION",
+                Some("u@%"),
+            ),
+            ("GRANT `r` TO `u`@`localhost`", Some("u@localhost")),
+            ("GRANT USAGE ON *.* TO `role1`", Some("role1")),
+            ("SET DEFAULT ROLE `r` FOR `u`@`%`", Some("u@%")),
+            ("CREATE ROLE `r`", None),
+        ];
+        for (statement, expected) in cases {
+            assert_eq!(
+                changed_account(statement).as_deref(),
+                expected,
+                "{statement}"
+            );
+        }
     }
 }

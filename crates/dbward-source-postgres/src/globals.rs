@@ -349,7 +349,13 @@ pub async fn apply(
                     report.failed.push(format!("CREATE TABLESPACE {name}: {e}"));
                 }
             }
-            Statement::Other => {
+            Statement::Grant { member } if existing.contains(&member) => {
+                report.skipped.push(format!(
+                    "{}: role {member} exists on the target and is not changed",
+                    Statement::head(&text)
+                ));
+            }
+            Statement::Grant { .. } | Statement::Other => {
                 if let Err(e) = run(conn, &text).await {
                     report
                         .failed

@@ -19,6 +19,9 @@ pub enum Statement {
     AlterDatabase(String),
     /// `CREATE TABLESPACE name …`
     CreateTablespace(String),
+    /// `GRANT … TO member …` (a membership, or a privilege on a parameter): it changes
+    /// `member`.
+    Grant { member: String },
     /// Anything else (`SET`, `GRANT role TO role`, …).
     Other,
 }
@@ -54,6 +57,14 @@ impl Statement {
         if let Some((name, _)) = after("CREATE TABLESPACE ") {
             return Statement::CreateTablespace(name);
         }
+        if text
+            .get(..6)
+            .is_some_and(|h| h.eq_ignore_ascii_case("GRANT "))
+            && let Some(at) = find_outside_quotes(text, " TO ")
+            && let Some((member, _)) = leading_ident(&text[at + 4..])
+        {
+            return Statement::Grant { member };
+        }
         Statement::Other
     }
 
@@ -66,6 +77,21 @@ impl Statement {
         }
         text[..end].trim_end_matches(';').to_string()
     }
+}
+
+/// Where `needle` first occurs in `text` outside quoted strings and identifiers.
+pub fn find_outside_quotes(text: &str, needle: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        match quote {
+            Some(open) if c == open => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if text[i..].starts_with(needle) => return Some(i),
+            None => {}
+        }
+    }
+    None
 }
 
 /// The literal of a `PASSWORD '…'` clause (pg_dumpall writes `PASSWORD 'SCRAM-SHA-256$…'`).
@@ -207,7 +233,7 @@ mod tests {
 
     #[test]
     fn statements_are_classified_by_what_restore_decides() {
-        let cases: [(&str, Statement); 8] = [
+        let cases: [(&str, Statement); 9] = [
             ("\\connect x", Statement::Meta),
             ("CREATE ROLE app;", Statement::CreateRole("app".into())),
             (
@@ -236,7 +262,18 @@ mod tests {
                 "CREATE TABLESPACE fast OWNER app LOCATION '/x';",
                 Statement::CreateTablespace("fast".into()),
             ),
-            ("GRANT app TO bob GRANTED BY postgres;", Statement::Other),
+            (
+                "GRANT app TO bob GRANTED BY postgres;",
+                Statement::Grant {
+                    member: "bob".into(),
+                },
+            ),
+            (
+                "GRANT \"a TO b\" TO \"Carol\";",
+                Statement::Grant {
+                    member: "Carol".into(),
+                },
+            ),
         ];
         for (text, expected) in cases {
             assert_eq!(Statement::classify(text), expected, "{text}");
