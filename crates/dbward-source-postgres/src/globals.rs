@@ -5,24 +5,27 @@
 //! script statement by statement so that what the target has already is kept and reported.
 
 use std::collections::BTreeSet;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use dbward_core::manifest::{DatabaseOwner, ServerGlobals};
 use dbward_core::process::ToolProcess;
-use dbward_core::restore::{GLOBALS_COMPLETE, GlobalsReport, MAX_GLOBALS_BYTES};
+use dbward_core::restore::{
+    GLOBALS_COMPLETE, GlobalsReport, MAX_GLOBALS_BYTES, read_globals_script,
+};
 use dbward_core::secret::SecretFile;
 use dbward_core::source::{CheckLine, Dump, DumpCompletion, DumpInfo, DumpReport};
 use dbward_core::stream::TapReader;
-use dbward_core::{Error, Result};
+use dbward_core::{Error, Manifest, Result};
 use sqlx::PgConnection;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::conn::{self, Purpose, quote_ident, quote_literal};
 use crate::judge::judge_exit;
 use crate::script::{Statement, split_statements};
 use crate::tool::{Need, find_tool};
-use crate::{PostgresSettings, dump::DUMP_APPLICATION_NAME};
+use crate::{PgFormat, PostgresSettings, dump::DUMP_APPLICATION_NAME};
 
 /// The format recorded in a globals manifest.
 pub const GLOBALS_FORMAT: &str = "globals";
@@ -393,8 +396,19 @@ async fn tablespace_exists(conn: &mut PgConnection, name: &str) -> Result<bool> 
         .map_err(|e| conn::query_error(&format!("cannot look up tablespace {name:?}"), e))
 }
 
-/// The roles of `wanted` that the server lacks, sorted.
-pub async fn missing_roles(conn: &mut PgConnection, wanted: &[String]) -> Result<Vec<String>> {
+/// The roles of `wanted` (a dump's `database_settings.roles`) that the server lacks, sorted;
+/// none when the restore will not keep ownership: a non-superuser restores a custom archive
+/// with `--no-owner`.
+pub async fn missing_roles(
+    conn: &mut PgConnection,
+    manifest: &Manifest,
+    wanted: &[String],
+) -> Result<Vec<String>> {
+    let keeps_owners =
+        conn::is_superuser(conn).await? || manifest.dump_format == PgFormat::Plain.as_str();
+    if !keeps_owners {
+        return Ok(Vec::new());
+    }
     sqlx::query_scalar(
         "SELECT r FROM unnest($1::text[]) AS r
           WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) ORDER BY 1",
@@ -403,4 +417,30 @@ pub async fn missing_roles(conn: &mut PgConnection, wanted: &[String]) -> Result
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| conn::query_error("cannot look up the backup's roles", e))
+}
+
+/// Structural verification of a globals artifact: complete, every statement parses, and it
+/// creates exactly the roles the manifest lists.
+pub async fn inspect(
+    manifest: &Manifest,
+    dump: Pin<Box<dyn AsyncRead + Send>>,
+) -> Result<Vec<String>> {
+    let script = read_globals_script(dump).await?;
+    let found = crate::globals::created_roles(&script)?;
+    let expected = manifest
+        .globals
+        .as_ref()
+        .map(|g| g.roles.clone())
+        .unwrap_or_default();
+    if found != expected {
+        let missing: Vec<_> = expected.iter().filter(|r| !found.contains(r)).collect();
+        let extra: Vec<_> = found.iter().filter(|r| !expected.contains(r)).collect();
+        return Err(Error::Dump(format!(
+            "the globals artifact does not hold the manifest's roles: missing {missing:?}, unexpected {extra:?}"
+        )));
+    }
+    Ok(vec![format!(
+        "globals: {} roles, as the manifest lists",
+        found.len()
+    )])
 }

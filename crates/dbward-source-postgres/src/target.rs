@@ -753,20 +753,7 @@ impl RestoreTarget for PostgresTarget {
             _ => return Ok(Vec::new()),
         };
         let mut conn = self.maintenance().await?;
-        let superuser = conn::is_superuser(&mut conn).await;
-        // A non-superuser restores a custom archive with --no-owner: no role is needed.
-        let keeps_owners = match superuser {
-            Ok(superuser) => superuser || manifest.dump_format == PgFormat::Plain.as_str(),
-            Err(e) => {
-                self.release(conn).await;
-                return Err(e);
-            }
-        };
-        let missing = if keeps_owners {
-            crate::globals::missing_roles(&mut conn, wanted).await
-        } else {
-            Ok(Vec::new())
-        };
+        let missing = crate::globals::missing_roles(&mut conn, manifest, wanted).await;
         self.release(conn).await;
         missing
     }
@@ -813,39 +800,13 @@ impl RestoreTarget for PostgresTarget {
             return crate::basebackup::inspect(manifest, dump).await;
         }
         if manifest.dump_format == crate::GLOBALS_FORMAT {
-            return inspect_globals(manifest, dump).await;
+            return crate::globals::inspect(manifest, dump).await;
         }
         match restore_plan(manifest)?.format {
             PgFormat::Plain => self.inspect_plain(manifest, dump).await,
             PgFormat::Custom => self.inspect_custom(manifest, dump).await,
         }
     }
-}
-
-/// Structural verification of a globals artifact: complete, every statement parses, and it
-/// creates exactly the roles the manifest lists.
-async fn inspect_globals(
-    manifest: &Manifest,
-    dump: Pin<Box<dyn AsyncRead + Send>>,
-) -> Result<Vec<String>> {
-    let script = dbward_core::restore::read_globals_script(dump).await?;
-    let found = crate::globals::created_roles(&script)?;
-    let expected = manifest
-        .globals
-        .as_ref()
-        .map(|g| g.roles.clone())
-        .unwrap_or_default();
-    if found != expected {
-        let missing: Vec<_> = expected.iter().filter(|r| !found.contains(r)).collect();
-        let extra: Vec<_> = found.iter().filter(|r| !expected.contains(r)).collect();
-        return Err(Error::Dump(format!(
-            "the globals artifact does not hold the manifest's roles: missing {missing:?}, unexpected {extra:?}"
-        )));
-    }
-    Ok(vec![format!(
-        "globals: {} roles, as the manifest lists",
-        found.len()
-    )])
 }
 
 #[cfg(test)]
