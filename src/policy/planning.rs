@@ -129,6 +129,19 @@ pub fn plan<'a>(
                 ));
             }
             let mut databases = selection.databases;
+            // A real database with the reserved name would pass for the server-wide objects
+            // (and they for it): it fails visibly instead of being skipped.
+            if let Some(at) = databases.iter().position(|d| d == GLOBALS) {
+                databases.remove(at);
+                plan.unlisted.push(Unlisted {
+                    schedule: schedule.name.clone(),
+                    source: source_name.clone(),
+                    database: GLOBALS.to_string(),
+                    reason: format!(
+                        "a database named {GLOBALS:?} cannot be backed up: the name is reserved for the server-wide objects (globals = true); rename the database"
+                    ),
+                });
+            }
             // The server-wide objects come first: a rebuild restores them before any database.
             if config.globals.is_some() && globals_asked {
                 databases.insert(0, GLOBALS.to_string());

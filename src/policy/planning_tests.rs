@@ -300,3 +300,26 @@ fn a_globals_source_backs_up_its_server_wide_objects_first() {
         assert_eq!(jobs(&plan), strings(expected), "--database {databases:?}");
     }
 }
+
+/// A real database named `*globals*` would be confused with the server-wide objects: it is
+/// planned as a visible failure, never backed up under the reserved name.
+#[test]
+fn a_database_with_the_reserved_globals_name_fails_visibly() {
+    let sources = [source("pg", &["*"], &[])];
+    let find = |name: &str| sources.iter().find(|s| s.name == name);
+    let nightly = schedule("nightly", &["pg"], None);
+    let listed = listed(&[("pg", Ok(&["*globals*", "app"]))]);
+    let filters = Filters {
+        sources: &[],
+        databases: &[],
+        agent_labels: None,
+    };
+    let plan = plan(&[&nightly], find, &filters, &listed);
+    assert_eq!(jobs(&plan), strings(&["nightly:pg/app"]));
+    assert_eq!(plan.unlisted.len(), 1);
+    assert!(
+        plan.unlisted[0].reason.contains("reserved"),
+        "{:?}",
+        plan.unlisted
+    );
+}

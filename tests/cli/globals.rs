@@ -271,7 +271,7 @@ fn globals_rebuild_a_role_owned_database_on_a_fresh_server() {
 }
 
 #[test]
-fn a_database_backup_cannot_be_applied_as_globals_nor_globals_restored_as_a_database() {
+fn globals_and_database_backups_are_not_interchangeable_and_globals_need_no_catalog() {
     let setup = rebuild_setup("cli_globals_kinds");
     let env = &setup.env;
     let (code, doc) = env.json(&["backup"]);
@@ -315,6 +315,26 @@ fn a_database_backup_cannot_be_applied_as_globals_nor_globals_restored_as_a_data
         stderr(&out).contains(&format!("dbward restore --globals {globals}")),
         "{}",
         stderr(&out)
+    );
+
+    // The lost machine: no catalog, the roles come back from the destination's manifests.
+    crate::common::lose_state_keeping_trust(env);
+    let (code, applied) = env.json(&[
+        "restore",
+        "--globals",
+        "--latest",
+        "--source",
+        "pg",
+        "--to-source",
+        "fresh",
+        "--from",
+        "local",
+    ]);
+    assert_eq!(code, 0, "{applied:#}");
+    assert_eq!(applied["backup_id"], globals.as_str(), "{applied:#}");
+    assert!(
+        strings(&applied["created"]).contains(&setup.owner),
+        "{applied:#}"
     );
 }
 

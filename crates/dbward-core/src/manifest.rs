@@ -177,8 +177,8 @@ pub struct Manifest {
 }
 
 /// The reserved database name of a source's server-wide objects (roles, memberships,
-/// tablespaces, database owners and settings): no real database is called that, because
-/// `*` is refused in configured names and PostgreSQL discovery never lists it.
+/// tablespaces, database owners and settings). A real database of that name is planned as
+/// a failed backup (`policy::planning`), never backed up under it.
 pub const GLOBALS: &str = "*globals*";
 
 /// The server-wide objects one globals backup holds, recorded so that `show`, drills and
