@@ -526,3 +526,52 @@ fn mariadb_users_roles_and_grants_round_trip() {
         &format!("DROP USER '{user}'@'%'; DROP ROLE {role};"),
     );
 }
+
+/// Only a superuser may read the password hashes: `check` fails the globals line for another
+/// user unless `globals_passwords = false`, which pg_dumpall can do from `pg_roles`.
+#[test]
+fn password_hashes_need_a_superuser_and_check_says_so() {
+    let server = PgServer::shared();
+    let db = server.create_database("cli_globals_nosu");
+    let user = format!("{}_backup", db.name);
+    let password = "backup-secret-1";
+    server.sql(
+        "postgres",
+        &format!("CREATE ROLE {user} LOGIN PASSWORD '{password}' IN ROLE pg_read_all_data"),
+    );
+    let mut login = server.with_password(password);
+    login.user = user.clone();
+    for (passwords, ok) in [("", false), ("globals_passwords = false\n", true)] {
+        let env = pg_env(&login, &[&db.name], &format!("globals = true\n{passwords}"));
+        let out = env.run(&["check"]);
+        let text = stdout(&out);
+        let line = text
+            .lines()
+            .find(|l| l.contains("source pg: globals"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert_eq!(line.starts_with("ok"), ok, "{passwords}: {line}");
+        if !ok {
+            assert!(line.contains("globals_passwords = false"), "{line}");
+            continue;
+        }
+        let (code, doc) = env.json(&["backup"]);
+        assert_eq!(code, 0, "{doc:#}");
+        let globals = doc["backups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["database"] == "*globals*")
+            .unwrap();
+        let (_, shown) = env.json(&["show", globals["id"].as_str().unwrap()]);
+        assert_eq!(
+            shown["manifest"]["globals"]["passwords"], false,
+            "{shown:#}"
+        );
+        assert!(
+            strings(&shown["manifest"]["options"]).contains(&"--no-role-passwords".to_string()),
+            "{shown:#}"
+        );
+    }
+    drop(db);
+    server.sql("postgres", &format!("DROP ROLE {user}"));
+}
