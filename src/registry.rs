@@ -37,10 +37,20 @@ pub fn source(config: &SourceConfig, scratch: &Scratch) -> Arc<dyn Source> {
                 dump_delay: synthetic.dump_delay,
             },
         )),
-        server if config.engine == Engine::Postgres => Arc::new(PostgresSource::new(
-            postgres_settings(config, server, scratch),
-        )),
-        server => Arc::new(MysqlSource::new(mysql_settings(config, server, scratch))),
+        server if config.engine == Engine::Postgres => {
+            let source = PostgresSource::new(postgres_settings(config, server, scratch));
+            match config.globals {
+                Some(globals) => Arc::new(source.with_globals(globals.passwords)),
+                None => Arc::new(source),
+            }
+        }
+        server => {
+            let source = MysqlSource::new(mysql_settings(config, server, scratch));
+            match config.globals {
+                Some(globals) => Arc::new(source.with_globals(globals.passwords)),
+                None => Arc::new(source),
+            }
+        }
     }
 }
 
@@ -141,6 +151,28 @@ fn server_target(
             config, connection, scratch,
         ))),
     }
+}
+
+/// The target of a fresh-server drill of a PostgreSQL source: an empty private server on
+/// loopback (`engine::fresh_server`) whose superuser is `user`. Unlike a drill target it
+/// keeps ownership and privileges, because proving that they come back is the point.
+pub fn fresh_server_target(
+    config: &SourceConfig,
+    scratch: &Scratch,
+    port: u16,
+    user: &str,
+    password: dbward_core::secret::SecretString,
+) -> Arc<dyn RestoreTarget> {
+    let settings = PostgresSettings {
+        host: "127.0.0.1".into(),
+        port,
+        user: user.into(),
+        password: Some(password),
+        maintenance_database: "postgres".into(),
+        tls: dbward_core::tls::TlsSettings::default(),
+        ..postgres_settings(config, &config.connection, scratch)
+    };
+    Arc::new(PostgresTarget::new(settings, scratch.spool.clone()))
 }
 
 /// A server target for drills: PostgreSQL restores without ownership and privileges,

@@ -1,5 +1,6 @@
 //! `dbward restore`: one backup into a database; refuses to replace one without `--force`.
-//! With `--to-directory`, a `pitr = true` cluster recovered to a moment.
+//! With `--to-directory`, a `pitr = true` cluster recovered to a moment; with `--globals`,
+//! a source's server-wide objects (roles, tablespaces, database owners) applied to a server.
 
 use super::{Globals, output};
 use crate::engine::UsageError;
@@ -13,7 +14,7 @@ pub struct Args {
     id: Option<String>,
     /// The newest good backup of --source/--database (with --to-directory: recover to the
     /// end of the WAL archive, the default).
-    #[arg(long, requires_all = ["source", "database"], conflicts_with = "id")]
+    #[arg(long, requires = "source", conflicts_with = "id")]
     latest: bool,
     /// The backup's source, with --latest.
     #[arg(long)]
@@ -61,6 +62,15 @@ pub struct Args {
         conflicts_with = "latest"
     )]
     to_lsn: Option<String>,
+    /// Apply a backup of the server-wide objects (roles, memberships, tablespaces, database
+    /// owners and settings; `globals = true`) to the target server: what it lacks is created,
+    /// what it has is kept and reported. With --latest, the newest of --source.
+    #[arg(long, conflicts_with_all = ["database", "to_database", "force", "jobs", "to_directory"])]
+    globals: bool,
+    /// With --globals: also set the password of roles the target has already from the
+    /// backup's hashes (by default an existing role is never changed).
+    #[arg(long, requires = "globals")]
+    overwrite_passwords: bool,
     /// With --to-directory: only unpack and write the recovery settings; do not run the
     /// recovery.
     #[arg(long, requires = "to_directory")]
@@ -70,6 +80,9 @@ pub struct Args {
 pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     if args.to_directory.is_some() {
         return to_directory(globals, args).await;
+    }
+    if args.globals {
+        return apply_globals(globals, args).await;
     }
     let backup = match (args.id, args.latest, args.source, args.database) {
         (Some(id), false, _, _) => BackupRef::Id(id),
@@ -131,6 +144,73 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// `--globals`: a source's server-wide objects onto a server.
+async fn apply_globals(globals: &Globals, args: Args) -> anyhow::Result<u8> {
+    use crate::engine::globals::{self, GlobalsRequest};
+    let backup = match (args.id, args.latest, args.source) {
+        (Some(id), false, _) => BackupRef::Id(id),
+        (None, true, Some(source)) => BackupRef::Latest {
+            source,
+            database: dbward_core::manifest::GLOBALS.to_string(),
+        },
+        _ => {
+            return Err(
+                UsageError("name a globals backup: ID, or --latest --source S".into()).into(),
+            );
+        }
+    };
+    let (ctx, _log) = match &args.from {
+        Some(_) => super::open_for_recovery(globals).await?,
+        None => super::open(globals).await?,
+    };
+    let request = GlobalsRequest {
+        backup,
+        to_source: args.to_source,
+        from: args.from,
+        overwrite_passwords: args.overwrite_passwords,
+        identity: args.identity,
+        allow_unsigned: args.allow_unsigned,
+    };
+    let progress = Progress::new(!globals.json && !globals.quiet);
+    let summary = globals::run(&ctx, &request, &progress).await?;
+    let failed = !summary.report.failed.is_empty();
+    if globals.json {
+        output::json(&summary)?;
+    } else {
+        let report = &summary.report;
+        println!(
+            "applied the server-wide objects of backup {} ({}) to {} from {} in {:.1}s",
+            summary.backup_id,
+            summary.source,
+            summary.target_source,
+            summary.copy,
+            summary.duration_ms as f64 / 1000.0
+        );
+        for role in &report.created {
+            println!("  created role {role}");
+        }
+        for role in &report.kept {
+            println!("  kept role {role} (exists on the target; not changed)");
+        }
+        for role in &report.passwords_set {
+            println!("  set the password of role {role} (--overwrite-passwords)");
+        }
+        for database in &report.databases {
+            println!("  applied the owner and settings of database {database}");
+        }
+        for skipped in &report.skipped {
+            println!("  skipped: {skipped}");
+        }
+        for failure in &report.failed {
+            eprintln!("error: {failure}");
+        }
+        for warning in &summary.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
 }
 
 /// `--to-directory`: point-in-time recovery of a whole cluster.

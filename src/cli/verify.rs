@@ -17,7 +17,8 @@ pub struct Args {
     /// The newest good backup of every selected database.
     #[arg(long, conflicts_with = "id")]
     latest: bool,
-    /// With --latest: only this source; with --pitr: the source to drill.
+    /// With --latest: only this source; with --pitr: the source to drill; with
+    /// --fresh-server: the source to rebuild.
     #[arg(long)]
     source: Option<String>,
     /// PITR drill of a pitr = true source: recover its newest base backup plus WAL to a
@@ -31,6 +32,11 @@ pub struct Args {
     /// drill: restore into a scratch database and compare.
     #[arg(long, value_enum, default_value = "checksum")]
     level: VerifyLevel,
+    /// With --level drill --source S: rebuild S on an empty private PostgreSQL server
+    /// (globals, then every database's newest backup), compare, remove the server; the
+    /// rebuild's duration is recorded as the measured RTO.
+    #[arg(long, requires = "source", conflicts_with_all = ["id", "latest", "databases", "pitr"])]
+    fresh_server: bool,
     /// age identity file for encrypted backups (default: [encryption] identity).
     #[arg(long, value_name = "FILE")]
     identity: Option<std::path::PathBuf>,
@@ -47,10 +53,15 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         let alerts = crate::engine::alerts::after_recorded_work(&ctx).await;
         return report(globals, &[result], &alerts);
     }
-    if args.source.is_some() && !args.latest {
-        return Err(UsageError("--source goes with --latest or --pitr".into()).into());
+    if args.source.is_some() && !args.latest && !args.fresh_server {
+        return Err(
+            UsageError("--source goes with --latest, --pitr or --fresh-server".into()).into(),
+        );
     }
     let selection = match (args.id, args.latest) {
+        _ if args.fresh_server => Selection::FreshServer {
+            source: args.source.expect("clap requires --source"),
+        },
         (Some(id), false) => Selection::One(id),
         (None, true) => Selection::Latest {
             source: args.source,

@@ -168,6 +168,17 @@ pub struct SourceConfig {
     pub pitr: bool,
     /// What health and drills expect of a `pitr = true` source's WAL archive.
     pub pitr_settings: PitrSettings,
+    /// `globals = true`: each backup run also backs up the server's roles, memberships,
+    /// tablespaces and database owners and settings as the database `*globals*` (F23).
+    pub globals: Option<GlobalsConfig>,
+}
+
+/// How a source's server-wide objects are backed up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GlobalsConfig {
+    /// `globals_passwords` (default true): the roles' password hashes are kept, so that a
+    /// rebuilt server lets the same logins in.
+    pub passwords: bool,
 }
 
 /// What health and drills expect of a `pitr = true` source's WAL archive.

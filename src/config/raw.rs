@@ -152,6 +152,8 @@ struct RawSource {
     pitr: Option<bool>,
     wal_archive_interval: Option<String>,
     pitr_drill_marker: Option<bool>,
+    globals: Option<bool>,
+    globals_passwords: Option<bool>,
     #[cfg(feature = "simulation")]
     synthetic_databases: Option<u32>,
     #[cfg(feature = "simulation")]
@@ -852,6 +854,7 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
         },
         drill_marker: s.pitr_drill_marker.unwrap_or(false),
     };
+    let globals = validate_globals(&s, engine, pitr, &key)?;
     #[cfg(feature = "simulation")]
     if engine != Engine::Synthetic {
         not_for("synthetic_databases", s.synthetic_databases.is_some())?;
@@ -961,8 +964,51 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
         engine,
         pitr,
         pitr_settings,
+        globals,
         name: s.name,
     })
+}
+
+/// `globals` and `globals_passwords` (F23): server engines, and not with `pitr`,
+/// whose base backups hold the roles already.
+fn validate_globals(
+    s: &RawSource,
+    engine: Engine,
+    pitr: bool,
+    key: &dyn Fn(&str) -> String,
+) -> Result<Option<super::GlobalsConfig>, String> {
+    if !matches!(engine, Engine::Postgres | Engine::Mysql | Engine::Mariadb) {
+        for (k, set) in [
+            ("globals", s.globals.is_some()),
+            ("globals_passwords", s.globals_passwords.is_some()),
+        ] {
+            if set {
+                return Err(format!(
+                    "{}: not used by engine {engine} (a file has no server-wide objects); remove it",
+                    key(k)
+                ));
+            }
+        }
+    }
+    let wanted = s.globals.unwrap_or(false);
+    if s.globals_passwords.is_some() && !wanted {
+        return Err(format!(
+            "{}: only used with globals = true; remove it or set globals = true",
+            key("globals_passwords")
+        ));
+    }
+    if !wanted {
+        return Ok(None);
+    }
+    if pitr {
+        return Err(format!(
+            "{}: not used with pitr = true (a base backup holds the roles and tablespaces already); remove it",
+            key("globals")
+        ));
+    }
+    Ok(Some(super::GlobalsConfig {
+        passwords: s.globals_passwords.unwrap_or(true),
+    }))
 }
 
 fn validate_destination(

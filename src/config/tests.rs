@@ -239,6 +239,18 @@ fn errors_name_the_key_and_what_is_expected() {
             "[integrity]\nsigning_keys = \"k\"",
             "unknown field `signing_keys`",
         ),
+        (
+            "[[source]]\nname = \"m\"\nengine = \"sqlite\"\npath = \"x\"\nglobals = true",
+            "[[source]] \"m\": key `globals`: not used by engine sqlite",
+        ),
+        (
+            "[[source]]\nname = \"p\"\nengine = \"postgres\"\npitr = true\nglobals = true",
+            "[[source]] \"p\": key `globals`: not used with pitr = true",
+        ),
+        (
+            "[[source]]\nname = \"p\"\nengine = \"postgres\"\nglobals_passwords = false",
+            "[[source]] \"p\": key `globals_passwords`: only used with globals = true",
+        ),
     ];
     for (text, expected) in cases {
         let err = parse(text).expect_err(text);

@@ -186,6 +186,7 @@ pub async fn restore_located(
     };
     target.check_name(database).await.map_err(refusal)?;
     target.check_compatible(manifest).await?;
+    refuse_missing_roles(target, manifest).await?;
     let exists = target.database_exists(database).await?;
     if exists && !force {
         return Err(UsageError(format!(
@@ -287,6 +288,32 @@ pub async fn restore_located(
             ))
         }
     }
+}
+
+/// Refuses, before anything is created, a restore whose objects belong to roles the target
+/// lacks: the load would stop at the first of them (F23). The message names each role and
+/// the command that brings them.
+async fn refuse_missing_roles(
+    target: &dyn RestoreTarget,
+    manifest: &dbward_core::Manifest,
+) -> anyhow::Result<()> {
+    let missing = target.missing_roles(manifest).await?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let roles = missing
+        .iter()
+        .map(|r| format!("role \"{r}\" does not exist"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(anyhow::anyhow!(
+        "{roles} on {}: backup {} of {}/{} has objects owned by or granted to it; nothing was changed. Restore the source's roles first (F23): {} (the source needs globals = true), or create the role by hand",
+        target.name(),
+        manifest.id,
+        manifest.source,
+        manifest.database,
+        super::globals::restore_command(&manifest.source, target.name())
+    ))
 }
 
 fn set_state(claim: &mut Claim, state: EntryState) {

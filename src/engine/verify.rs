@@ -35,6 +35,11 @@ pub enum Selection {
         source: Option<String>,
         databases: Vec<String>,
     },
+    /// A fresh-server drill of one source (`--fresh-server`, drill level only): its newest
+    /// globals and database backups restored onto an empty private server.
+    FreshServer {
+        source: String,
+    },
 }
 
 /// One check inside a verification.
@@ -101,6 +106,18 @@ pub async fn run(
     // Loaded at the first encrypted backup: unencrypted ones never need it.
     let mut keyring = None;
     let refs = match selection {
+        Selection::FreshServer { source } => {
+            if level != VerifyLevel::Drill {
+                return Err(
+                    UsageError("--fresh-server is a drill: use --level drill".into()).into(),
+                );
+            }
+            let results = super::fresh_drill::run(ctx, source, identity, progress).await?;
+            for result in &results {
+                record(ctx, level, result).await?;
+            }
+            return Ok(results);
+        }
         Selection::One(id) => vec![BackupRef::Id(id.clone())],
         Selection::Latest { source, databases } => {
             let pairs = ctx.catalog.databases_with_good_backups().await?;
@@ -130,6 +147,15 @@ pub async fn run(
             keyring = super::keys::keyring(ctx, identity)?;
         }
         let result = verify_one(ctx, &located, level, keyring.as_ref(), progress).await;
+        record(ctx, level, &result).await?;
+        results.push(result);
+    }
+    Ok(results)
+}
+
+/// Records one verification in the catalog and the summary log.
+async fn record(ctx: &Context, level: VerifyLevel, result: &VerifyResult) -> anyhow::Result<()> {
+    {
         ctx.catalog
             .record_verification(&NewVerification {
                 backup_id: &result.backup_id,
@@ -145,9 +171,8 @@ pub async fn run(
         } else {
             tracing::error!(target: "dbward::summary", backup = %result.backup_id, source = %result.source, database = %result.database, level = level.as_str(), ok = false, duration_ms = result.duration_ms, reason = result.error.as_deref().unwrap_or(""), "verification FAILED");
         }
-        results.push(result);
     }
-    Ok(results)
+    Ok(())
 }
 
 async fn verify_one(
@@ -163,6 +188,11 @@ async fn verify_one(
     let outcome = match level {
         VerifyLevel::Checksum => Ok(checksum(located).await),
         VerifyLevel::Structural => structural(ctx, located, keyring, progress).await,
+        // Server-wide objects are no database to drill into: read and checked structurally
+        // (a fresh-server drill applies them).
+        VerifyLevel::Drill if manifest.globals.is_some() => {
+            structural(ctx, located, keyring, progress).await
+        }
         VerifyLevel::Drill => drill(ctx, located, keyring, progress, &mut restore_ms).await,
     };
     let (checks, error) = match outcome {

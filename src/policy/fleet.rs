@@ -169,6 +169,7 @@ mod tests {
             agents: agents.iter().map(|a| a.to_string()).collect(),
             pitr: false,
             pitr_settings: Default::default(),
+            globals: None,
         }
     }
 

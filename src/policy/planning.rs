@@ -2,6 +2,7 @@
 //! schedules chosen, the command's filters and what each source listed. Pure: the engine
 //! lists the sources, this decides, the engine runs the jobs and records the failures.
 
+use dbward_core::manifest::GLOBALS;
 use std::collections::BTreeMap;
 
 use super::select::{expected_without_discovery, select};
@@ -103,18 +104,49 @@ pub fn plan<'a>(
                     continue;
                 }
             };
-            let selection = select(
-                available,
-                &config.databases,
-                &config.exclude_databases,
-                filters.databases,
-            );
+            // `--database '*globals*'` names the server-wide objects, never a glob of databases.
+            let globals_asked =
+                filters.databases.is_empty() || filters.databases.iter().any(|d| d == GLOBALS);
+            let requested: Vec<String> = filters
+                .databases
+                .iter()
+                .filter(|d| *d != GLOBALS)
+                .cloned()
+                .collect();
+            let selection = if requested.is_empty() && !filters.databases.is_empty() {
+                Default::default()
+            } else {
+                select(
+                    available,
+                    &config.databases,
+                    &config.exclude_databases,
+                    &requested,
+                )
+            };
             for pattern in selection.unmatched {
                 plan.warnings.push(format!(
                     "source {source_name}: pattern {pattern:?} matches no database"
                 ));
             }
-            for database in selection.databases {
+            let mut databases = selection.databases;
+            // A real database with the reserved name would pass for the server-wide objects
+            // (and they for it): it fails visibly instead of being skipped.
+            if let Some(at) = databases.iter().position(|d| d == GLOBALS) {
+                databases.remove(at);
+                plan.unlisted.push(Unlisted {
+                    schedule: schedule.name.clone(),
+                    source: source_name.clone(),
+                    database: GLOBALS.to_string(),
+                    reason: format!(
+                        "a database named {GLOBALS:?} cannot be backed up: the name is reserved for the server-wide objects (globals = true); rename the database"
+                    ),
+                });
+            }
+            // The server-wide objects come first: a rebuild restores them before any database.
+            if config.globals.is_some() && globals_asked {
+                databases.insert(0, GLOBALS.to_string());
+            }
+            for database in databases {
                 let earlier = plan
                     .jobs
                     .iter()

@@ -20,6 +20,7 @@ fn source(name: &str, databases: &[&str], exclude: &[&str]) -> SourceConfig {
         agents: Vec::new(),
         pitr: false,
         pitr_settings: Default::default(),
+        globals: None,
     }
 }
 
@@ -268,4 +269,58 @@ proptest! {
         }
         prop_assert_eq!(plan.unlisted.is_empty(), my.is_some());
     }
+}
+
+/// `globals = true` adds the source's server-wide objects first, unless `--database` asks
+/// for other databases only.
+#[test]
+fn a_globals_source_backs_up_its_server_wide_objects_first() {
+    let mut pg = source("pg", &["*"], &[]);
+    pg.globals = Some(crate::config::GlobalsConfig { passwords: true });
+    let plain = source("my", &["*"], &[]);
+    let sources = [pg, plain];
+    let find = |name: &str| sources.iter().find(|s| s.name == name);
+    let nightly = schedule("nightly", &["pg", "my"], None);
+    let listed = listed(&[("pg", Ok(&["app"])), ("my", Ok(&["shop"]))]);
+    let cases: [(&[&str], &[&str]); 3] = [
+        (
+            &[],
+            &["nightly:pg/*globals*", "nightly:pg/app", "nightly:my/shop"],
+        ),
+        (&["app"], &["nightly:pg/app", "nightly:my/app"]),
+        (&["*globals*"], &["nightly:pg/*globals*"]),
+    ];
+    for (databases, expected) in cases {
+        let databases = strings(databases);
+        let filters = Filters {
+            sources: &[],
+            databases: &databases,
+            agent_labels: None,
+        };
+        let plan = plan(&[&nightly], find, &filters, &listed);
+        assert_eq!(jobs(&plan), strings(expected), "--database {databases:?}");
+    }
+}
+
+/// A real database named `*globals*` would be confused with the server-wide objects: it is
+/// planned as a visible failure, never backed up under the reserved name.
+#[test]
+fn a_database_with_the_reserved_globals_name_fails_visibly() {
+    let sources = [source("pg", &["*"], &[])];
+    let find = |name: &str| sources.iter().find(|s| s.name == name);
+    let nightly = schedule("nightly", &["pg"], None);
+    let listed = listed(&[("pg", Ok(&["*globals*", "app"]))]);
+    let filters = Filters {
+        sources: &[],
+        databases: &[],
+        agent_labels: None,
+    };
+    let plan = plan(&[&nightly], find, &filters, &listed);
+    assert_eq!(jobs(&plan), strings(&["nightly:pg/app"]));
+    assert_eq!(plan.unlisted.len(), 1);
+    assert!(
+        plan.unlisted[0].reason.contains("reserved"),
+        "{:?}",
+        plan.unlisted
+    );
 }

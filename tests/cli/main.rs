@@ -16,6 +16,7 @@ mod faults;
 mod fidelity;
 mod fleet;
 mod generate;
+mod globals;
 mod integrity;
 mod kill_anywhere;
 mod leases;

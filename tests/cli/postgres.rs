@@ -258,6 +258,14 @@ fn drills_restore_without_the_sources_roles() {
                 .contains(&format!("role \"{role}\" does not exist")),
             "{format}: {restored:#}"
         );
+        // F23: the refusal says how to bring the role.
+        assert!(
+            restored["error"]
+                .as_str()
+                .unwrap()
+                .contains("dbward restore --globals --latest --source pg"),
+            "{format}: {restored:#}"
+        );
     }
 }
 

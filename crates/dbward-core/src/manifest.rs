@@ -81,6 +81,14 @@ pub struct DatabaseSettings {
     /// PostgreSQL `LC_CTYPE`.
     #[serde(default)]
     pub ctype: Option<String>,
+    /// The role that owns the database (PostgreSQL). Absent where the engine has none and in
+    /// manifests written before dbward recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Every role the database's objects belong to or are granted to, sorted (PostgreSQL): a
+    /// restore that keeps ownership needs each of them on the target (F23).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
 }
 
 /// The compression levels of an artifact: one level, or with `compression_level = "auto"` the
@@ -159,9 +167,38 @@ pub struct Manifest {
     /// starts and stops. Absent for dumps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_backup: Option<BaseBackup>,
+    /// What a backup of the server-wide objects (database [`GLOBALS`], `globals = true`)
+    /// holds. Absent for database backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub globals: Option<ServerGlobals>,
     /// The signature over `signed_bytes`; absent before format 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<ManifestSignature>,
+}
+
+/// The reserved database name of a source's server-wide objects (roles, memberships,
+/// tablespaces, database owners and settings). A real database of that name is planned as
+/// a failed backup (`policy::planning`), never backed up under it.
+pub const GLOBALS: &str = "*globals*";
+
+/// The server-wide objects one globals backup holds, recorded so that `show`, drills and
+/// `restore --globals` know what to expect without reading the artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ServerGlobals {
+    /// Every role (PostgreSQL) or user and role (MariaDB/MySQL) in the artifact, sorted.
+    pub roles: Vec<String>,
+    /// Whether the artifact holds the password hashes (`globals_passwords`).
+    pub passwords: bool,
+    /// Each database on the server at backup time with its owner, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<DatabaseOwner>,
+}
+
+/// One database of a server and the role that owns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseOwner {
+    pub database: String,
+    pub owner: String,
 }
 
 /// The database name of a backup that holds a whole cluster (a base backup).
@@ -361,6 +398,7 @@ mod tests {
             chunks: Some(vec!["cd".repeat(32), "ef".repeat(32)]),
             inventory: None,
             base_backup: None,
+            globals: None,
             signature: None,
         }
     }

@@ -17,6 +17,56 @@ pub struct RestoreReport {
     pub warnings: Vec<String>,
 }
 
+/// What `restore --globals` did on a target, role by role.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GlobalsReport {
+    /// Roles (users) the target lacked, created from the artifact.
+    pub created: Vec<String>,
+    /// Roles the target had already: left as they were (attributes and password).
+    pub kept: Vec<String>,
+    /// Existing roles whose password was set from the artifact (`--overwrite-passwords`).
+    pub passwords_set: Vec<String>,
+    /// Databases whose owner and settings were applied.
+    pub databases: Vec<String>,
+    /// Statements that were skipped, each with why (a grant to a role the target had, a
+    /// database absent on the target, a tablespace that exists).
+    pub skipped: Vec<String>,
+    /// Statements the server refused, each with its error; the rest was still applied.
+    pub failed: Vec<String>,
+}
+
+/// The last line of every complete globals artifact (every engine): without it the artifact
+/// is truncated and nothing of it is applied.
+pub const GLOBALS_COMPLETE: &str = "-- dbward: globals complete";
+
+/// A globals artifact is a small script; anything larger is not one (and is not read whole).
+pub const MAX_GLOBALS_BYTES: u64 = 64 << 20;
+
+/// Reads a whole globals artifact and checks that it is complete (its last line is
+/// [`GLOBALS_COMPLETE`]) before any of it is applied.
+pub async fn read_globals_script(mut dump: Pin<Box<dyn AsyncRead + Send>>) -> Result<String> {
+    use tokio::io::AsyncReadExt;
+    let mut bytes = Vec::new();
+    (&mut dump)
+        .take(MAX_GLOBALS_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| crate::Error::Dump(format!("cannot read the globals artifact: {e}")))?;
+    if bytes.len() as u64 > MAX_GLOBALS_BYTES {
+        return Err(crate::Error::Dump(format!(
+            "the globals artifact is larger than {MAX_GLOBALS_BYTES} bytes: not a globals script"
+        )));
+    }
+    let script = String::from_utf8(bytes)
+        .map_err(|_| crate::Error::Dump("the globals artifact is not UTF-8 text".into()))?;
+    if script.trim_end().lines().last() != Some(GLOBALS_COMPLETE) {
+        return Err(crate::Error::Dump(format!(
+            "the globals artifact does not end with {GLOBALS_COMPLETE:?} (truncated?); nothing was applied"
+        )));
+    }
+    Ok(script)
+}
+
 /// How a target keeps an unfinished restore from looking like a finished database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Staging {
@@ -113,6 +163,32 @@ pub trait RestoreTarget: Send + Sync + Debug {
 
     /// Runs a query returning one value (drill assertions) and returns it as text.
     async fn query_scalar(&self, database: &str, sql: &str) -> Result<String>;
+
+    /// The roles of `manifest.database_settings.roles` that this target lacks, sorted: a
+    /// restore that keeps ownership would fail on the first object one of them owns, so the
+    /// caller refuses before creating anything (F23). Empty where the target does not keep
+    /// ownership (drills, a non-superuser's `--no-owner` restore) or the engine has no roles.
+    async fn missing_roles(&self, manifest: &Manifest) -> Result<Vec<String>> {
+        let _ = manifest;
+        Ok(Vec::new())
+    }
+
+    /// Applies a backup of the server-wide objects (`manifest.database` is
+    /// [`crate::manifest::GLOBALS`]) read from `dump`: creates what the target lacks, keeps
+    /// what it has, and changes an existing role's password only with `overwrite_passwords`.
+    async fn apply_globals(
+        &self,
+        manifest: &Manifest,
+        dump: Pin<Box<dyn AsyncRead + Send>>,
+        overwrite_passwords: bool,
+    ) -> Result<GlobalsReport> {
+        let _ = (dump, overwrite_passwords);
+        Err(crate::Error::Query(format!(
+            "{} targets cannot apply server-wide objects (backup {})",
+            self.engine(),
+            manifest.id
+        )))
+    }
 
     /// Reads a whole dump with the engine's own reader and checks it against the manifest
     /// (structural verification); returns notes for the record.

@@ -112,6 +112,8 @@ pub struct DumpReport {
     pub replica_lag_seconds: Option<f64>,
     /// The WAL range of a physical base backup (PostgreSQL `pitr = true`).
     pub base_backup: Option<crate::manifest::BaseBackup>,
+    /// What a backup of the server-wide objects ([`crate::manifest::GLOBALS`]) holds.
+    pub globals: Option<crate::manifest::ServerGlobals>,
 }
 
 /// The second half of a dump: waits for the tool and judges what it produced.

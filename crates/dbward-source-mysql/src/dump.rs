@@ -158,6 +158,7 @@ impl DumpCompletion for MysqlCompletion {
             excluded_with_data,
             replica_lag_seconds,
             base_backup: None,
+            globals: None,
         })
     }
 

@@ -7,6 +7,7 @@
 mod conn;
 mod dump;
 mod events;
+mod globals;
 mod inventory;
 mod option_file;
 mod rows;
@@ -71,11 +72,24 @@ pub struct MysqlSettings {
 #[derive(Debug, Clone)]
 pub struct MysqlSource {
     settings: MysqlSettings,
+    /// `globals = true`: `Some(with password hashes)`; the source then also backs up its
+    /// users, roles and grants as the database `*globals*`.
+    globals: Option<bool>,
 }
 
 impl MysqlSource {
     pub fn new(settings: MysqlSettings) -> Self {
-        MysqlSource { settings }
+        MysqlSource {
+            settings,
+            globals: None,
+        }
+    }
+
+    /// Backs up the users, roles and grants too (`globals = true`), with or without the
+    /// password hashes (`globals_passwords`).
+    pub fn with_globals(mut self, passwords: bool) -> Self {
+        self.globals = Some(passwords);
+        self
     }
 
     pub fn settings(&self) -> &MysqlSettings {
@@ -291,6 +305,10 @@ impl Source for MysqlSource {
                 let tls = self.settings.tls_line(&mut conn).await;
                 let grants: Result<Vec<Vec<u8>>, _> =
                     sqlx::query_scalar("SHOW GRANTS").fetch_all(&mut conn).await;
+                let globals = match self.globals {
+                    Some(_) => Some(globals::check_line(&mut conn).await),
+                    None => None,
+                };
                 let _ = conn.close().await;
                 lines.push(match version {
                     Ok(v) => {
@@ -301,6 +319,7 @@ impl Source for MysqlSource {
                 });
                 lines.push(tls);
                 lines.push(self.privileges_line(grants));
+                lines.extend(globals);
             }
             Err(e) => lines.push(CheckLine::failed("connect", e.to_string())),
         }
@@ -309,6 +328,15 @@ impl Source for MysqlSource {
     }
 
     async fn dump(&self, database: &str) -> Result<Dump> {
+        if database == dbward_core::manifest::GLOBALS {
+            return match self.globals {
+                Some(passwords) => globals::start(&self.settings, passwords).await,
+                None => Err(Error::Dump(format!(
+                    "source {} does not back up its server-wide objects: set globals = true",
+                    self.settings.name
+                ))),
+            };
+        }
         let s = &self.settings;
         let survey = self.survey(database).await?;
         let server = parse_server_version(&survey.server_version).ok_or_else(|| {
@@ -372,6 +400,8 @@ impl Source for MysqlSource {
                         encoding,
                         collation: Some(collation),
                         ctype: None,
+                        owner: None,
+                        roles: Vec::new(),
                     }),
             },
             output: Box::pin(output),

@@ -433,6 +433,12 @@ impl RestoreTarget for MysqlTarget {
     }
 
     async fn check_compatible(&self, manifest: &Manifest) -> Result<()> {
+        if manifest.dump_format == crate::globals::GLOBALS_FORMAT {
+            return Err(Error::Dump(format!(
+                "backup {} holds the server-wide objects (users, roles, grants) of source {}: apply it with `dbward restore --globals {}`; it is not a database",
+                manifest.id, manifest.source, manifest.id
+            )));
+        }
         if !is_mysql_family(manifest.engine) || manifest.dump_format != "sql" {
             return Err(Error::Dump(format!(
                 "backup {} is a {} {} dump; target {} restores mysql and mariadb SQL dumps",
@@ -605,6 +611,25 @@ impl RestoreTarget for MysqlTarget {
         value
     }
 
+    async fn apply_globals(
+        &self,
+        manifest: &Manifest,
+        dump: Pin<Box<dyn AsyncRead + Send>>,
+        overwrite_passwords: bool,
+    ) -> Result<dbward_core::restore::GlobalsReport> {
+        if !is_mysql_family(manifest.engine)
+            || manifest.dump_format != crate::globals::GLOBALS_FORMAT
+        {
+            return Err(Error::Dump(format!(
+                "backup {} is a {} {} dump of database {:?}, not the server-wide objects of a mysql or mariadb source",
+                manifest.id, manifest.engine, manifest.dump_format, manifest.database
+            )));
+        }
+        // Read whole and checked complete before anything is applied.
+        let script = dbward_core::restore::read_globals_script(dump).await?;
+        crate::globals::apply(&self.settings, &script, overwrite_passwords).await
+    }
+
     async fn inspect(
         &self,
         manifest: &Manifest,
@@ -615,6 +640,21 @@ impl RestoreTarget for MysqlTarget {
                 "backup {} is a {} dump, not a mysql or mariadb one",
                 manifest.id, manifest.engine
             )));
+        }
+        if manifest.dump_format == crate::globals::GLOBALS_FORMAT {
+            let script = dbward_core::restore::read_globals_script(dump).await?;
+            let found = crate::globals::created_accounts(&script);
+            let expected = manifest.globals.as_ref().map(|g| g.roles.clone());
+            if Some(&found) != expected.as_ref() {
+                return Err(Error::Dump(format!(
+                    "the globals artifact creates {found:?}, the manifest lists {:?}",
+                    expected.unwrap_or_default()
+                )));
+            }
+            return Ok(vec![format!(
+                "globals: {} accounts, as the manifest lists",
+                found.len()
+            )]);
         }
         let mut state = StreamState::new();
         let mut buf = vec![0u8; CHUNK];

@@ -147,6 +147,11 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A string literal for SQL text (`standard_conforming_strings`, on since PostgreSQL 9.1).
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 /// Whether a missing database is the selected one (a dump: `DatabaseMissing`) or part of the
 /// source's configuration (the maintenance database: a connection failure).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +171,10 @@ pub async fn connect(
         .port(settings.port)
         .username(&settings.user)
         .database(database)
-        .application_name(SESSION_APPLICATION_NAME);
+        .application_name(SESSION_APPLICATION_NAME)
+        // sqlx logs a slow statement's text at warning level; `restore --globals` sends
+        // password hashes (F23), which must never reach a log.
+        .disable_statement_logging();
     if let Some(password) = &settings.password {
         options = options.password(password.expose_secret());
     }
@@ -499,10 +507,48 @@ pub async fn database_settings(conn: &mut PgConnection) -> Result<DatabaseSettin
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| query_error("cannot read the database's encoding and locale", e))?;
+    // Every role that owns or is granted an object of this database (pg_shdepend), and the
+    // bootstrap superuser when it owns one (its objects are pinned, so pg_shdepend leaves
+    // them out): what a restore keeping ownership needs on its target (F23). The database's
+    // own owner is not needed: a restore creates the database itself.
+    let roles: Vec<String> = sqlx::query_scalar(
+        "SELECT r.rolname::text FROM pg_catalog.pg_shdepend d
+           JOIN pg_catalog.pg_roles r ON r.oid = d.refobjid
+          WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
+            AND d.dbid = (SELECT oid FROM pg_catalog.pg_database
+                           WHERE datname = pg_catalog.current_database())
+            AND r.rolname !~ '^pg_'
+         UNION
+         SELECT pg_catalog.pg_get_userbyid(10)::text WHERE EXISTS (
+             SELECT 1 FROM pg_catalog.pg_class c
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.relowner = 10 AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+             UNION ALL
+             SELECT 1 FROM pg_catalog.pg_proc p
+               JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+              WHERE p.proowner = 10 AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+             UNION ALL
+             SELECT 1 FROM pg_catalog.pg_namespace
+              WHERE nspowner = 10 AND nspname NOT IN ('public', 'information_schema')
+                AND nspname !~ '^pg_')
+         ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| query_error("cannot read the roles the database's objects belong to", e))?;
+    let owner: String = sqlx::query_scalar(
+        "SELECT pg_catalog.pg_get_userbyid(datdba)::text FROM pg_catalog.pg_database
+          WHERE datname = pg_catalog.current_database()",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| query_error("cannot read the database's owner", e))?;
     Ok(DatabaseSettings {
         encoding,
         collation: Some(collation),
         ctype: Some(ctype),
+        owner: Some(owner),
+        roles,
     })
 }
 

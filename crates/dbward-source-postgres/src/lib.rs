@@ -8,12 +8,14 @@ mod basebackup;
 mod conn;
 pub mod drill_marker;
 mod dump;
+mod globals;
 mod inspect;
 mod inventory;
 mod judge;
 mod ownership;
 mod passfile;
 pub mod recover;
+mod script;
 mod tar;
 mod target;
 mod tool;
@@ -28,7 +30,8 @@ use dbward_core::tls::TlsSettings;
 use dbward_core::{Engine, Inventory, Result};
 
 pub use basebackup::BASE_FORMAT;
-use dbward_core::manifest::WHOLE_CLUSTER;
+use dbward_core::manifest::{GLOBALS, WHOLE_CLUSTER};
+pub use globals::GLOBALS_FORMAT;
 pub use judge::PLAIN_TRAILER;
 pub use target::PostgresTarget;
 pub use tool::PgMajor;
@@ -99,11 +102,24 @@ pub struct PostgresSettings {
 #[derive(Debug)]
 pub struct PostgresSource {
     settings: PostgresSettings,
+    /// `globals = true`: `Some(with password hashes)`; the source then also dumps its
+    /// server-wide objects as the database [`GLOBALS`].
+    globals: Option<bool>,
 }
 
 impl PostgresSource {
     pub fn new(settings: PostgresSettings) -> Self {
-        PostgresSource { settings }
+        PostgresSource {
+            settings,
+            globals: None,
+        }
+    }
+
+    /// Backs up the server-wide objects too (`globals = true`), with or without the roles'
+    /// password hashes (`globals_passwords`).
+    pub fn with_globals(mut self, passwords: bool) -> Self {
+        self.globals = Some(passwords);
+        self
     }
 
     pub fn settings(&self) -> &PostgresSettings {
@@ -139,7 +155,11 @@ impl PostgresSource {
             return lines;
         }
         lines.push(self.check_privileges(&mut conn).await);
+        let superuser = conn::is_superuser(&mut conn).await;
         conn::close(conn).await;
+        if let Some(passwords) = self.globals {
+            lines.push(globals::check_line(&self.settings, &server, superuser, passwords).await);
+        }
         lines.push(match server {
             Ok((version, major)) => {
                 let need = tool::Need::pg_dump(major, &version);
@@ -234,6 +254,15 @@ impl Source for PostgresSource {
     }
 
     async fn dump(&self, database: &str) -> Result<Dump> {
+        if database == GLOBALS {
+            return match self.globals {
+                Some(passwords) => globals::start(&self.settings, passwords).await,
+                None => Err(dbward_core::Error::Dump(format!(
+                    "source {} does not back up its server-wide objects: set globals = true",
+                    self.settings.name
+                ))),
+            };
+        }
         match (self.settings.pitr, database == WHOLE_CLUSTER) {
             (true, true) => basebackup::start(&self.settings).await,
             (false, _) => dump::start(&self.settings, database).await,

@@ -18,14 +18,14 @@ use std::pin::Pin;
 
 use async_trait::async_trait;
 use dbward_core::process::{ToolExit, ToolProcess, restore_through};
-use dbward_core::restore::{RestoreReport, RestoreTarget, Staging};
+use dbward_core::restore::{GlobalsReport, RestoreReport, RestoreTarget, Staging};
 use dbward_core::stream::{self, Ends, Fed, Rewriting};
 use dbward_core::{DatabaseSettings, Engine, Error, Inventory, Manifest, Result, TableRows};
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, PgConnection, Row, ValueRef};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-use crate::conn::{self, Purpose, quote_ident};
+use crate::conn::{self, Purpose, quote_ident, quote_literal};
 use crate::inspect::{CopyCounter, compare_with_manifest, missing_table_data};
 use crate::judge::{ENDS_BYTES, check_marker, judge_exit};
 use crate::ownership::DropOwnership;
@@ -86,6 +86,12 @@ fn restore_plan(manifest: &Manifest) -> Result<RestorePlan> {
     let (format, program) = match manifest.dump_format.as_str() {
         "custom" => (PgFormat::Custom, "pg_restore"),
         "plain" => (PgFormat::Plain, "psql"),
+        crate::GLOBALS_FORMAT => {
+            return Err(Error::Dump(format!(
+                "backup {} holds the server-wide objects (roles, tablespaces, database owners) of source {}: apply it with `dbward restore --globals {}`; it is not a database",
+                manifest.id, manifest.source, manifest.id
+            )));
+        }
         crate::BASE_FORMAT => {
             return Err(Error::Dump(format!(
                 "backup {} is a base backup of a whole cluster: restore it with `dbward restore --source {} --database '*' --to-directory DIR`, or drill it with `dbward verify --pitr --source {}`; it cannot be loaded into a database",
@@ -530,10 +536,6 @@ fn check_name(database: &str, limit: usize) -> std::result::Result<(), String> {
     Ok(())
 }
 
-fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
 /// Creates `database` the way the source's was (its manifest's `database_settings`), falling
 /// back as [`create_statements`] says when the target lacks the locale; a fallback is a
 /// warning, because text then sorts differently.
@@ -745,6 +747,37 @@ impl RestoreTarget for PostgresTarget {
         crate::inventory::take(&self.settings, database).await
     }
 
+    async fn missing_roles(&self, manifest: &Manifest) -> Result<Vec<String>> {
+        let wanted = match &manifest.database_settings {
+            Some(settings) if !self.for_drills && !settings.roles.is_empty() => &settings.roles,
+            _ => return Ok(Vec::new()),
+        };
+        let mut conn = self.maintenance().await?;
+        let missing = crate::globals::missing_roles(&mut conn, manifest, wanted).await;
+        self.release(conn).await;
+        missing
+    }
+
+    async fn apply_globals(
+        &self,
+        manifest: &Manifest,
+        dump: Pin<Box<dyn AsyncRead + Send>>,
+        overwrite_passwords: bool,
+    ) -> Result<GlobalsReport> {
+        if manifest.engine != Engine::Postgres || manifest.dump_format != crate::GLOBALS_FORMAT {
+            return Err(Error::Dump(format!(
+                "backup {} is a {} {} dump of database {:?}, not the server-wide objects of a postgres source",
+                manifest.id, manifest.engine, manifest.dump_format, manifest.database
+            )));
+        }
+        // Read whole and checked complete before anything is applied.
+        let script = dbward_core::restore::read_globals_script(dump).await?;
+        let mut conn = self.maintenance().await?;
+        let applied = crate::globals::apply(&mut conn, &script, overwrite_passwords).await;
+        self.release(conn).await;
+        applied
+    }
+
     async fn query_scalar(&self, database: &str, sql: &str) -> Result<String> {
         let mut conn = conn::connect(&self.settings, database, Purpose::Dump).await?;
         // The simple query protocol returns every value as text, whatever its type.
@@ -765,6 +798,9 @@ impl RestoreTarget for PostgresTarget {
     ) -> Result<Vec<String>> {
         if manifest.dump_format == crate::BASE_FORMAT {
             return crate::basebackup::inspect(manifest, dump).await;
+        }
+        if manifest.dump_format == crate::GLOBALS_FORMAT {
+            return crate::globals::inspect(manifest, dump).await;
         }
         match restore_plan(manifest)?.format {
             PgFormat::Plain => self.inspect_plain(manifest, dump).await,
@@ -825,6 +861,7 @@ mod tests {
             chunks: None,
             inventory: None,
             base_backup: None,
+            globals: None,
             signature: None,
         }
     }
@@ -850,6 +887,8 @@ mod tests {
             encoding: "LATIN1".into(),
             collation: Some("de_DE.ISO-8859-1".into()),
             ctype: Some("de_DE.ISO-8859-1".into()),
+            owner: None,
+            roles: Vec::new(),
         };
         let statements: Vec<String> = create_statements("r", Some(&latin1))
             .into_iter()
@@ -869,6 +908,8 @@ mod tests {
             encoding: "UTF8".into(),
             collation: Some("C".into()),
             ctype: Some("C".into()),
+            owner: None,
+            roles: Vec::new(),
         };
         assert_eq!(
             create_statements("r", Some(&c)).len(),
@@ -887,6 +928,8 @@ mod tests {
             encoding: "UTF8'; DROP DATABASE x; --".into(),
             collation: None,
             ctype: None,
+            owner: None,
+            roles: Vec::new(),
         };
         assert!(
             create_statements("r", Some(&hostile))[0]

@@ -32,9 +32,14 @@ pub(super) async fn attempt(
     };
     // Taken just before the dump, for drills to compare the restored copy with. Without one
     // the backup still goes on (its drills then compare row counts only), and says so.
-    let inventory = match until_stopped(stop, source.inventory(&job.database)).await {
-        Some(taken) => taken,
-        None => return Outcome::failed(INTERRUPTED.into()),
+    // The server-wide objects are no database: what they hold is the manifest's `globals`.
+    let inventory = if job.database == dbward_core::manifest::GLOBALS {
+        None
+    } else {
+        match until_stopped(stop, source.inventory(&job.database)).await {
+            Some(taken) => Some(taken),
+            None => return Outcome::failed(INTERRUPTED.into()),
+        }
     };
     let dump = match until_stopped(stop, source.dump(&job.database)).await {
         Some(Ok(dump)) => dump,
@@ -142,8 +147,9 @@ pub(super) async fn attempt(
         ctx, job, source, id, started_at, &keys, &totals, &dump.info, report,
     );
     match inventory {
-        Ok(inventory) => manifest.inventory = Some(inventory),
-        Err(e) => manifest.warnings.push(format!(
+        None => {}
+        Some(Ok(inventory)) => manifest.inventory = Some(inventory),
+        Some(Err(e)) => manifest.warnings.push(format!(
             "no object inventory ({e}): drills of this backup compare row counts only"
         )),
     }
@@ -307,7 +313,7 @@ fn build_manifest(
     let (encryption, encryption_recipients) =
         pipeline::encrypt::describe(ctx.config.encryption.as_ref().map(|e| &e.mode));
     let mut warnings = report.warnings;
-    if report.tables.is_empty() && report.base_backup.is_none() {
+    if report.tables.is_empty() && report.base_backup.is_none() && report.globals.is_none() {
         warnings.push("the database has no tables".into());
     }
     Manifest {
@@ -347,6 +353,7 @@ fn build_manifest(
         chunk_size: Some(dbward_core::chunked::CHUNK_BYTES),
         chunks: Some(totals.chunks.clone()),
         base_backup: report.base_backup,
+        globals: report.globals,
         signature: None,
     }
 }
