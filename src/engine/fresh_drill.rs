@@ -221,17 +221,8 @@ async fn rebuild(
 }
 
 fn result_for(located: &Located) -> VerifyResult {
-    VerifyResult {
-        backup_id: located.manifest.id.clone(),
-        source: located.manifest.source.clone(),
-        database: located.manifest.database.clone(),
-        level: VerifyLevel::Drill,
-        ok: false,
-        duration_ms: 0,
-        restore_ms: None,
-        checks: Vec::new(),
-        error: None,
-    }
+    let m = &located.manifest;
+    VerifyResult::pending(&m.id, &m.source, &m.database, VerifyLevel::Drill)
 }
 
 async fn apply_globals(

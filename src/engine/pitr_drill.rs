@@ -11,7 +11,6 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use dbward_core::Engine;
 use dbward_core::layout::escape_segment;
 use dbward_core::manifest::WHOLE_CLUSTER;
@@ -22,7 +21,6 @@ use super::observe::Observer;
 use super::pitr::{self, PitrRequest};
 use super::verify::{Check, VerifyResult};
 use super::{Context, UsageError};
-use crate::catalog::NewVerification;
 use crate::config::VerifyLevel;
 
 /// The job lock a PITR drill holds for its source (beside the backups' `*`).
@@ -57,17 +55,7 @@ pub async fn run(
             ))
         })?;
     let started = Instant::now();
-    let mut result = VerifyResult {
-        backup_id: base.id.clone(),
-        source: source.to_string(),
-        database: WHOLE_CLUSTER.to_string(),
-        level: VerifyLevel::Drill,
-        ok: false,
-        duration_ms: 0,
-        restore_ms: None,
-        checks: Vec::new(),
-        error: None,
-    };
+    let mut result = VerifyResult::pending(&base.id, source, WHOLE_CLUSTER, VerifyLevel::Drill);
     let markers = if config.pitr_settings.drill_marker {
         let settings = crate::registry::postgres_settings(config, &config.connection, &ctx.scratch);
         let id = ulid::Ulid::new();
@@ -205,16 +193,7 @@ async fn finish(
     started: Instant,
 ) -> anyhow::Result<VerifyResult> {
     result.duration_ms = started.elapsed().as_millis() as u64;
-    ctx.catalog
-        .record_verification(&NewVerification {
-            backup_id: &result.backup_id,
-            level: VerifyLevel::Drill.as_str(),
-            ok: result.ok,
-            at: Utc::now(),
-            duration_ms: result.duration_ms as i64,
-            details: &serde_json::to_string(&result)?,
-        })
-        .await?;
+    super::verify::store(ctx, VerifyLevel::Drill, &result).await?;
     if result.ok {
         tracing::info!(target: "dbward::summary", backup = %result.backup_id, source = %result.source, restore_ms = ?result.restore_ms, "PITR drill passed");
     } else {

@@ -66,18 +66,26 @@ pub struct VerifyResult {
 }
 
 impl VerifyResult {
-    /// A verification of `backup` that could not start, for `reason`.
-    pub fn not_started(backup: &BackupRecord, level: VerifyLevel, reason: String) -> Self {
+    /// A verification of one backup at `level` that has not passed (yet): no checks, no time.
+    pub fn pending(backup_id: &str, source: &str, database: &str, level: VerifyLevel) -> Self {
         VerifyResult {
-            backup_id: backup.id.clone(),
-            source: backup.source.clone(),
-            database: backup.database.clone(),
+            backup_id: backup_id.to_owned(),
+            source: source.to_owned(),
+            database: database.to_owned(),
             level,
             ok: false,
             duration_ms: 0,
             restore_ms: None,
             checks: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// A verification of `backup` that could not start, for `reason`.
+    pub fn not_started(backup: &BackupRecord, level: VerifyLevel, reason: String) -> Self {
+        VerifyResult {
             error: Some(reason),
+            ..VerifyResult::pending(&backup.id, &backup.source, &backup.database, level)
         }
     }
 }
@@ -153,19 +161,29 @@ pub async fn run(
     Ok(results)
 }
 
+/// Records one verification in the catalog.
+pub(super) async fn store(
+    ctx: &Context,
+    level: VerifyLevel,
+    result: &VerifyResult,
+) -> anyhow::Result<()> {
+    ctx.catalog
+        .record_verification(&NewVerification {
+            backup_id: &result.backup_id,
+            level: level.as_str(),
+            ok: result.ok,
+            at: Utc::now(),
+            duration_ms: result.duration_ms as i64,
+            details: &serde_json::to_string(&result)?,
+        })
+        .await?;
+    Ok(())
+}
+
 /// Records one verification in the catalog and the summary log.
 async fn record(ctx: &Context, level: VerifyLevel, result: &VerifyResult) -> anyhow::Result<()> {
     {
-        ctx.catalog
-            .record_verification(&NewVerification {
-                backup_id: &result.backup_id,
-                level: level.as_str(),
-                ok: result.ok,
-                at: Utc::now(),
-                duration_ms: result.duration_ms as i64,
-                details: &serde_json::to_string(&result)?,
-            })
-            .await?;
+        store(ctx, level, result).await?;
         if result.ok {
             tracing::info!(target: "dbward::summary", backup = %result.backup_id, source = %result.source, database = %result.database, level = level.as_str(), ok = true, duration_ms = result.duration_ms, "verification passed");
         } else {
