@@ -153,9 +153,10 @@ fn server_target(
     }
 }
 
-/// The target of a fresh-server drill of a PostgreSQL source: an empty private server on
-/// loopback (`engine::fresh_server`) whose superuser is `user`. Unlike a drill target it
-/// keeps ownership and privileges, because proving that they come back is the point.
+/// The target of a fresh-server drill: an empty private server on loopback
+/// (`engine::fresh_server`) whose superuser is `user`. Unlike a drill target, a PostgreSQL
+/// one restores ownership and privileges (a missing role must fail the rebuild); a MySQL or
+/// MariaDB one restores events disabled, so that none changes what is compared.
 pub fn fresh_server_target(
     config: &SourceConfig,
     scratch: &Scratch,
@@ -163,16 +164,32 @@ pub fn fresh_server_target(
     user: &str,
     password: dbward_core::secret::SecretString,
 ) -> Arc<dyn RestoreTarget> {
-    let settings = PostgresSettings {
-        host: "127.0.0.1".into(),
-        port,
-        user: user.into(),
-        password: Some(password),
-        maintenance_database: "postgres".into(),
-        tls: dbward_core::tls::TlsSettings::default(),
-        ..postgres_settings(config, &config.connection, scratch)
-    };
-    Arc::new(PostgresTarget::new(settings, scratch.spool.clone()))
+    match config.engine {
+        Engine::Postgres => {
+            let settings = PostgresSettings {
+                host: "127.0.0.1".into(),
+                port,
+                user: user.into(),
+                password: Some(password),
+                maintenance_database: "postgres".into(),
+                tls: dbward_core::tls::TlsSettings::default(),
+                ..postgres_settings(config, &config.connection, scratch)
+            };
+            Arc::new(PostgresTarget::new(settings, scratch.spool.clone()))
+        }
+        _ => {
+            let settings = MysqlSettings {
+                host: "127.0.0.1".into(),
+                port,
+                socket: None,
+                user: user.into(),
+                password: Some(password),
+                tls: dbward_core::tls::TlsSettings::default(),
+                ..mysql_settings(config, &config.connection, scratch)
+            };
+            Arc::new(MysqlTarget::new(settings).for_drills())
+        }
+    }
 }
 
 /// A server target for drills: PostgreSQL restores without ownership and privileges,

@@ -1,9 +1,11 @@
 //! The fresh-server drill (`verify --level drill --fresh-server --source S`, F23): proves
 //! that a lost machine can be rebuilt from the backups alone. It starts an empty private
-//! server, applies the newest backup of the source's server-wide objects, restores the
-//! newest good backup of every database the source selects (ownership kept: a missing role
+//! server of the source's engine (PostgreSQL, or MariaDB for mysql and mariadb sources),
+//! applies the newest backup of the source's server-wide objects, restores the newest good
+//! backup of every database the source selects (PostgreSQL: ownership kept, a missing role
 //! fails the restore), compares each with its manifest, applies the server-wide objects
-//! again for the databases' owners and settings, and removes the server. The time from the
+//! again for the databases' owners and settings (PostgreSQL: MariaDB databases have no
+//! owner), and removes the server. The time from the
 //! first byte to the last restored database is the source's measured RTO, recorded on every
 //! backup the rebuild used.
 
@@ -38,9 +40,13 @@ pub async fn run(
             ctx.config.file.display()
         ))
     })?;
-    if config.engine != Engine::Postgres || config.globals.is_none() {
+    let rebuildable = matches!(
+        config.engine,
+        Engine::Postgres | Engine::Mysql | Engine::Mariadb
+    );
+    if !rebuildable || config.globals.is_none() {
         return Err(UsageError(format!(
-            "--fresh-server rebuilds a server from its backups: source {source_name} needs engine = \"postgres\" and globals = true (without the roles no lost server can be rebuilt)"
+            "--fresh-server rebuilds a server from its backups: source {source_name} needs engine = \"postgres\", \"mysql\" or \"mariadb\" and globals = true (without the roles or users no lost server can be rebuilt)"
         ))
         .into());
     }
@@ -75,16 +81,17 @@ pub async fn run(
         _ => None,
     };
     let started = Instant::now();
-    let server = FreshServer::start(tool_dir.as_deref(), major).await?;
+    let server = FreshServer::start(config.engine, tool_dir.as_deref(), major).await?;
     let target = registry::fresh_server_target(
         config,
         &ctx.scratch,
-        server.port,
+        server.port(),
         FRESH_SUPERUSER,
-        server.password.clone(),
+        server.password().clone(),
     );
+    let owners_after = config.engine == Engine::Postgres;
     let rebuilt = tokio::select! {
-        rebuilt = rebuild(target.as_ref(), &globals, &expected, keyring.as_ref(), progress, started) => rebuilt,
+        rebuilt = rebuild(target.as_ref(), &globals, &expected, keyring.as_ref(), owners_after, progress, started) => rebuilt,
         signal = super::restore::interrupted() => Err(anyhow::anyhow!("interrupted ({signal})")),
     };
     server.stop().await;
@@ -109,7 +116,8 @@ pub async fn run(
 }
 
 /// Every database the source selects among those its server held at the globals backup
-/// (the maintenance database aside), each with its newest good backup when there is one.
+/// (PostgreSQL's maintenance database aside), each with its newest good backup when there
+/// is one.
 async fn expected_databases(
     ctx: &Context,
     source_name: &str,
@@ -123,10 +131,12 @@ async fn expected_databases(
         crate::config::Connection::Server {
             maintenance_database,
             ..
-        } => maintenance_database
-            .clone()
-            .unwrap_or_else(|| "postgres".into()),
-        _ => "postgres".into(),
+        } if config.engine == Engine::Postgres => Some(
+            maintenance_database
+                .clone()
+                .unwrap_or_else(|| "postgres".into()),
+        ),
+        _ => None,
     };
     let on_server: Vec<String> = globals
         .manifest
@@ -136,7 +146,7 @@ async fn expected_databases(
         .unwrap_or_default();
     let on_server: Vec<String> = on_server
         .into_iter()
-        .filter(|d| *d != maintenance)
+        .filter(|d| maintenance.as_ref() != Some(d))
         .collect();
     let selected = crate::policy::select::select(
         &on_server,
@@ -162,6 +172,7 @@ async fn rebuild(
     globals: &Located,
     expected: &[(String, Option<Located>)],
     keyring: Option<&Keyring>,
+    owners_after: bool,
     progress: &dyn Observer,
     started: Instant,
 ) -> anyhow::Result<Vec<VerifyResult>> {
@@ -197,12 +208,14 @@ async fn rebuild(
         });
         results.push(result);
     }
-    let owners = apply_globals(target, globals, keyring, progress).await;
-    whole.checks.push(globals_check(
-        "database owners and settings",
-        &owners,
-        |r| format!("applied to {} databases", r.databases.len()),
-    ));
+    if owners_after {
+        let owners = apply_globals(target, globals, keyring, progress).await;
+        whole.checks.push(globals_check(
+            "database owners and settings",
+            &owners,
+            |r| format!("applied to {} databases", r.databases.len()),
+        ));
+    }
     let rto = started.elapsed().as_millis() as u64;
     whole.checks.push(Check {
         name: "rebuild".into(),

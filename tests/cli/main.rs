@@ -15,6 +15,7 @@ mod encryption;
 mod faults;
 mod fidelity;
 mod fleet;
+mod fresh_server_mariadb;
 mod generate;
 mod globals;
 mod integrity;

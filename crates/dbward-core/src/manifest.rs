@@ -198,6 +198,8 @@ pub struct ServerGlobals {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DatabaseOwner {
     pub database: String,
+    /// Empty on MariaDB/MySQL, whose databases have no owner.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub owner: String,
 }
 

@@ -4,7 +4,7 @@
 //! applies such a script keeping (and reporting) the accounts the target has.
 
 use async_trait::async_trait;
-use dbward_core::manifest::ServerGlobals;
+use dbward_core::manifest::{DatabaseOwner, ServerGlobals};
 use dbward_core::restore::{GLOBALS_COMPLETE, GlobalsReport};
 use dbward_core::source::{CheckLine, Dump, DumpCompletion, DumpInfo, DumpReport};
 use dbward_core::{Error, Result};
@@ -86,8 +86,14 @@ pub async fn check_line(conn: &mut MySqlConnection) -> CheckLine {
     }
 }
 
-/// Reads every account, its definition and grants, and returns the artifact as a dump.
-pub async fn start(settings: &MysqlSettings, passwords: bool) -> Result<Dump> {
+/// Reads every account, its definition and grants, and returns the artifact as a dump;
+/// its manifest also lists `databases`, the server's databases now (what a fresh-server
+/// drill must bring back).
+pub async fn start(
+    settings: &MysqlSettings,
+    passwords: bool,
+    databases: Vec<String>,
+) -> Result<Dump> {
     let mut conn = settings.connect(None).await?;
     let script = read_script(&mut conn, passwords).await;
     let version = server_version(&mut conn).await;
@@ -113,7 +119,13 @@ pub async fn start(settings: &MysqlSettings, passwords: bool) -> Result<Dump> {
         completion: Box::new(Done(ServerGlobals {
             roles,
             passwords,
-            databases: Vec::new(),
+            databases: databases
+                .into_iter()
+                .map(|database| DatabaseOwner {
+                    database,
+                    owner: String::new(),
+                })
+                .collect(),
         })),
     })
 }

@@ -330,7 +330,9 @@ impl Source for MysqlSource {
     async fn dump(&self, database: &str) -> Result<Dump> {
         if database == dbward_core::manifest::GLOBALS {
             return match self.globals {
-                Some(passwords) => globals::start(&self.settings, passwords).await,
+                Some(passwords) => {
+                    globals::start(&self.settings, passwords, self.list_databases().await?).await
+                }
                 None => Err(Error::Dump(format!(
                     "source {} does not back up its server-wide objects: set globals = true",
                     self.settings.name

@@ -1,7 +1,6 @@
-//! A PostgreSQL server started empty for one fresh-server drill (`verify --level drill
-//! --fresh-server`, F23): `initdb` in a new private directory, `pg_ctl start` on a free
-//! loopback port, a generated superuser password, and `pg_ctl stop` plus removal of the
-//! directory when the drill ends — also when it fails. PostgreSQL refuses to run as root:
+//! A fresh PostgreSQL server: `initdb` in a new private directory, `pg_ctl start` on a free
+//! loopback port, and `pg_ctl stop` plus removal of the directory when the drill ends — also
+//! when it fails. PostgreSQL refuses to run as root:
 //! as root the server tools run as the system user `postgres` through `runuser`, and without
 //! that user the drill refuses with what to do.
 
@@ -11,18 +10,15 @@ use std::process::Stdio;
 use dbward_core::secret::SecretString;
 use tokio::process::Command;
 
-/// The superuser of a fresh server.
-pub const FRESH_SUPERUSER: &str = "dbward";
+use super::{
+    FRESH_SUPERUSER, FreshServerError, chown_to, free_port, last_line, private_dir,
+    random_password, remove_dir, system_user,
+};
 
-/// Why a fresh server could not be started.
-#[derive(Debug, thiserror::Error)]
-#[error("fresh-server drill: {0}")]
-pub struct FreshServerError(String);
-
-/// A running fresh server; [`FreshServer::stop`] ends it and removes its directory, and
-/// dropping it without `stop` does the same, blocking.
+/// A running fresh PostgreSQL server; [`PostgresServer::stop`] ends it and removes its
+/// directory, and dropping it without `stop` does the same, blocking.
 #[derive(Debug)]
-pub struct FreshServer {
+pub struct PostgresServer {
     pub port: u16,
     pub password: SecretString,
     bin_dir: PathBuf,
@@ -31,50 +27,26 @@ pub struct FreshServer {
     stopped: bool,
 }
 
-impl FreshServer {
+impl PostgresServer {
     /// Starts an empty server with the server tools of major `major` or newer (from
     /// `tool_dir` when set, else `/usr/lib/postgresql/<N>/bin`).
     pub async fn start(
         tool_dir: Option<&Path>,
         major: u32,
-    ) -> Result<FreshServer, FreshServerError> {
+    ) -> Result<PostgresServer, FreshServerError> {
         let bin_dir = server_bin_dir(tool_dir, major)?;
-        let run_as_postgres = nix::unistd::geteuid().is_root();
-        let owner = if run_as_postgres {
-            let user = nix::unistd::User::from_name("postgres")
-                .ok()
-                .flatten()
-                .ok_or_else(|| {
-                    FreshServerError(
-                        "dbward runs as root, PostgreSQL refuses to, and there is no system user postgres to run it as: run dbward as an unprivileged user, or create the user postgres".into(),
-                    )
-                })?;
-            Some((user.uid, user.gid))
-        } else {
-            None
-        };
-        // In the system's temporary directory: as root, user postgres must reach it, which
-        // it could not under a 0700 state_dir.
-        let dir = std::env::temp_dir().join(format!(
-            "dbward-fresh-{}",
-            ulid::Ulid::new().to_string().to_lowercase()
-        ));
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .mode(0o700)
-                .create(&dir)
-                .map_err(|e| FreshServerError(format!("cannot create {}: {e}", dir.display())))?;
-        }
-        let mut password_bytes = [0u8; 24];
-        getrandom::fill(&mut password_bytes)
-            .map_err(|e| FreshServerError(format!("no randomness for its password: {e}")))?;
-        let mut server = FreshServer {
+        let owner = system_user("postgres").map_err(|()| {
+            FreshServerError(
+                "dbward runs as root, PostgreSQL refuses to, and there is no system user postgres to run it as: run dbward as an unprivileged user, or create the user postgres".into(),
+            )
+        })?;
+        let password = random_password()?;
+        let mut server = PostgresServer {
             port: 0,
-            password: SecretString::from(hex::encode(password_bytes)),
+            password,
             bin_dir,
-            dir,
-            run_as_postgres,
+            dir: private_dir()?,
+            run_as_postgres: owner.is_some(),
             stopped: false,
         };
         if let Err(e) = server.init_and_start(owner).await {
@@ -114,28 +86,18 @@ impl FreshServer {
         if out.status.success() {
             return Ok(());
         }
-        let said = String::from_utf8_lossy(&out.stderr);
-        let last = said
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
         Err(FreshServerError(format!(
-            "{program} failed ({}): {last}",
-            out.status
+            "{program} failed ({}): {}",
+            out.status,
+            last_line(&out.stderr)
         )))
     }
 
     async fn init_and_start(
         &mut self,
-        owner: Option<(nix::unistd::Uid, nix::unistd::Gid)>,
+        owner: Option<nix::unistd::User>,
     ) -> Result<(), FreshServerError> {
-        let chown = |path: &Path| match owner {
-            Some((uid, gid)) => nix::unistd::chown(path, Some(uid), Some(gid)).map_err(|e| {
-                FreshServerError(format!("chown {} to postgres: {e}", path.display()))
-            }),
-            None => Ok(()),
-        };
+        let chown = |path: &Path| chown_to(path, owner.as_ref());
         chown(&self.dir)?;
         let socket_dir = self.dir.join("sock");
         std::fs::create_dir(&socket_dir)
@@ -209,16 +171,11 @@ impl FreshServer {
         {
             tracing::warn!("{e}");
         }
-        if let Err(e) = std::fs::remove_dir_all(&self.dir) {
-            tracing::warn!(
-                "fresh-server drill: cannot remove {}: {e}",
-                self.dir.display()
-            );
-        }
+        remove_dir(&self.dir);
     }
 }
 
-impl Drop for FreshServer {
+impl Drop for PostgresServer {
     fn drop(&mut self) {
         if self.stopped {
             return;
@@ -239,14 +196,6 @@ impl Drop for FreshServer {
             .status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// A port on 127.0.0.1 that was free a moment ago.
-fn free_port() -> Result<u16, FreshServerError> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| FreshServerError(format!("no free port on 127.0.0.1: {e}")))
 }
 
 /// The directory of `initdb` and `pg_ctl`: `tool_dir`, else the oldest

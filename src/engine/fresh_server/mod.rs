@@ -1,0 +1,151 @@
+//! An empty private database server started for one fresh-server drill (`verify --level
+//! drill --fresh-server`, F23), of the source's engine: PostgreSQL (`postgres`) or
+//! MariaDB/MySQL (`mariadb`). Each lives in a new 0700 directory under the system's
+//! temporary directory, listens on a free loopback port with a generated superuser
+//! password, and is stopped and its directory removed when the drill ends — also when it
+//! fails, and when it is dropped without [`FreshServer::stop`].
+
+mod mariadb;
+mod postgres;
+
+use std::path::{Path, PathBuf};
+
+use dbward_core::Engine;
+use dbward_core::secret::SecretString;
+
+pub use mariadb::MariadbServer;
+pub use postgres::PostgresServer;
+
+/// The superuser of a fresh server.
+pub const FRESH_SUPERUSER: &str = "dbward";
+
+/// Why a fresh server could not be started.
+#[derive(Debug, thiserror::Error)]
+#[error("fresh-server drill: {0}")]
+pub struct FreshServerError(String);
+
+/// A running fresh server of one engine.
+#[derive(Debug)]
+pub enum FreshServer {
+    Postgres(PostgresServer),
+    Mariadb(MariadbServer),
+}
+
+impl FreshServer {
+    /// Starts an empty server for a source of `engine`, with the server programs from
+    /// `tool_dir` when set. `major` is the source server's major version: PostgreSQL needs
+    /// server tools at least that new; MariaDB/MySQL use the installed server.
+    pub async fn start(
+        engine: Engine,
+        tool_dir: Option<&Path>,
+        major: u32,
+    ) -> Result<FreshServer, FreshServerError> {
+        Ok(match engine {
+            Engine::Postgres => {
+                FreshServer::Postgres(PostgresServer::start(tool_dir, major).await?)
+            }
+            Engine::Mysql | Engine::Mariadb => {
+                FreshServer::Mariadb(MariadbServer::start(tool_dir).await?)
+            }
+            other => {
+                return Err(FreshServerError(format!(
+                    "no fresh server for engine {}: only postgres, mysql and mariadb sources can be rebuilt",
+                    other.as_str()
+                )));
+            }
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        match self {
+            FreshServer::Postgres(s) => s.port,
+            FreshServer::Mariadb(s) => s.port,
+        }
+    }
+
+    pub fn password(&self) -> &SecretString {
+        match self {
+            FreshServer::Postgres(s) => &s.password,
+            FreshServer::Mariadb(s) => &s.password,
+        }
+    }
+
+    /// Stops the server (abruptly: it holds nothing worth keeping) and removes its directory.
+    pub async fn stop(self) {
+        match self {
+            FreshServer::Postgres(s) => s.stop().await,
+            FreshServer::Mariadb(s) => s.stop().await,
+        }
+    }
+}
+
+/// A new 0700 directory `dbward-fresh-<ulid>` in the system's temporary directory: as root,
+/// the server's system user must reach it, which it could not under a 0700 state_dir.
+fn private_dir() -> Result<PathBuf, FreshServerError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = std::env::temp_dir().join(format!(
+        "dbward-fresh-{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    ));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| FreshServerError(format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+/// A new random superuser password.
+fn random_password() -> Result<SecretString, FreshServerError> {
+    let mut password_bytes = [0u8; 24];
+    getrandom::fill(&mut password_bytes)
+        .map_err(|e| FreshServerError(format!("no randomness for its password: {e}")))?;
+    Ok(SecretString::from(hex::encode(password_bytes)))
+}
+
+/// Removes a fresh server's directory, warning when it cannot.
+fn remove_dir(dir: &Path) {
+    if let Err(e) = std::fs::remove_dir_all(dir) {
+        tracing::warn!("fresh-server drill: cannot remove {}: {e}", dir.display());
+    }
+}
+
+/// As root, the system user `name` that runs the server; `None` when dbward is not root.
+/// `Err(())` when dbward is root and there is no such user.
+fn system_user(name: &str) -> Result<Option<nix::unistd::User>, ()> {
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(None);
+    }
+    nix::unistd::User::from_name(name)
+        .ok()
+        .flatten()
+        .map(Some)
+        .ok_or(())
+}
+
+/// Gives `path` to `user` (when the server runs as a system user).
+fn chown_to(path: &Path, user: Option<&nix::unistd::User>) -> Result<(), FreshServerError> {
+    match user {
+        Some(user) => nix::unistd::chown(path, Some(user.uid), Some(user.gid)).map_err(|e| {
+            FreshServerError(format!("chown {} to {}: {e}", path.display(), user.name))
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The last non-empty line of a program's error output.
+fn last_line(said: &[u8]) -> String {
+    String::from_utf8_lossy(said)
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+fn free_port() -> Result<u16, FreshServerError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| FreshServerError(format!("no free port on 127.0.0.1: {e}")))
+}
