@@ -181,6 +181,18 @@ async fn rebuild(
     whole.checks.push(globals_check("roles", &roles, |r| {
         format!("created {} roles, kept {}", r.created.len(), r.kept.len())
     }));
+    if expected.is_empty() {
+        // Nothing to rebuild proves nothing; a MariaDB globals backup of dbward before the
+        // fresh-server drill also lacks the list.
+        whole.checks.push(Check {
+            name: "databases".into(),
+            ok: false,
+            detail: format!(
+                "the globals backup {} lists no database this source selects: check databases = [...], or run `dbward backup --source {}` for a globals backup that lists them",
+                globals.manifest.id, globals.manifest.source
+            ),
+        });
+    }
     let mut results = Vec::new();
     for (database, located) in expected {
         let Some(located) = located else {
@@ -188,7 +200,7 @@ async fn rebuild(
                 name: format!("database {database}"),
                 ok: false,
                 detail: format!(
-                    "was on the server at the globals backup {} but has no good backup: a rebuild would lack it",
+                    "the source selects it (server as at globals backup {}) but it has no good backup: a rebuild would lack it",
                     globals.manifest.id
                 ),
             });

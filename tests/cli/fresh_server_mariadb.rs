@@ -152,8 +152,24 @@ fn a_mariadb_fresh_server_drill_rebuilds_users_and_databases_and_names_a_missing
         "the server's directory is removed after a failed drill too"
     );
 
-    // Without the server programs the drill refuses, naming them and what to do.
+    // A source that selects none of the server's databases has nothing to rebuild: no pass.
     let config = std::fs::read_to_string(env.config()).unwrap();
+    let selecting_none = config.replacen(
+        &format!("databases = [\"{}\", \"{}\"]", first.name, second.name),
+        "databases = [\"no_such_database_*\"]",
+        1,
+    );
+    std::fs::write(env.config(), selecting_none).unwrap();
+    let (code, empty_drill) = drill(&env, tmp.path());
+    assert_eq!(code, 1, "{empty_drill:#}");
+    let error = empty_drill["verifications"][0]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("databases: ") && error.contains("lists no database"),
+        "{empty_drill:#}"
+    );
+    std::fs::write(env.config(), &config).unwrap();
+
+    // Without the server programs the drill refuses, naming them and what to do.
     let empty = tempfile::tempdir().unwrap();
     let with_tool_dir = config.replacen(
         "globals = true\n",
