@@ -32,8 +32,9 @@ pub struct Args {
     /// drill: restore into a scratch database and compare.
     #[arg(long, value_enum, default_value = "checksum")]
     level: VerifyLevel,
-    /// With --level drill --source S: rebuild S on an empty private PostgreSQL server
-    /// (globals, then every database's newest backup), compare, remove the server; the
+    /// With --level drill --source S: rebuild S on an empty private server of its engine
+    /// (PostgreSQL, or MariaDB for mysql and mariadb sources; globals, then every database's
+    /// newest backup), compare, remove the server; the
     /// rebuild's duration is recorded as the measured RTO.
     #[arg(long, requires = "source", conflicts_with_all = ["id", "latest", "databases", "pitr"])]
     fresh_server: bool,
