@@ -1,6 +1,6 @@
 //! A fresh MariaDB server: `mariadb-install-db` into a new private directory, `mariadbd` on
 //! a free loopback port with its own socket, and a superuser `dbward`@`127.0.0.1` created at
-//! start-up by an init file (0600, removed once the server is up), so no password ever
+//! start-up by an init file (0600, removed once that user can log in), so no password ever
 //! reaches an argument list. The server is killed and its directory removed when the drill
 //! ends. As root the server runs as the system user `mysql` when there is one, else as root
 //! (`--user=root`: mariadbd refuses root without being told).
@@ -138,7 +138,7 @@ impl MariadbServer {
         let socket = self.dir.join("mysqld.sock");
         let mut last_error = None;
         for _ in 0..3 {
-            // A new init file each try, removed once the server has read it.
+            // A new init file each try, removed once the superuser it creates can log in.
             let init_file = SecretFile::create(&self.dir, "init", &init)
                 .map_err(|e| FreshServerError(format!("cannot write the init file: {e}")))?;
             chown_to(init_file.path(), owner)?;
@@ -166,7 +166,7 @@ impl MariadbServer {
                 .kill_on_drop(true)
                 .spawn()
                 .map_err(|e| FreshServerError(format!("cannot run {}: {e}", mariadbd.display())))?;
-            match wait_listening(&mut child, port, &socket).await {
+            match wait_ready(&mut child, port, &self.password).await {
                 Ok(()) => {
                     self.port = port;
                     self.server = Some(child);
@@ -207,24 +207,28 @@ impl Drop for MariadbServer {
     }
 }
 
-/// Waits until the server listens on its socket and `port` (it reads its init file before
-/// it serves a connection), or says why it will not.
-async fn wait_listening(child: &mut Child, port: u16, socket: &Path) -> Result<(), String> {
+/// Waits until the superuser can log in — which also means the server has read its init
+/// file, which it does only after it listens — or says why it will not.
+async fn wait_ready(child: &mut Child, port: u16, password: &SecretString) -> Result<(), String> {
+    use sqlx::Connection;
+    let login = sqlx::mysql::MySqlConnectOptions::new()
+        .host("127.0.0.1")
+        .port(port)
+        .username(FRESH_SUPERUSER)
+        .password(password.expose_secret())
+        .ssl_mode(sqlx::mysql::MySqlSslMode::Disabled);
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             return Err(format!("exited ({status})"));
         }
-        if socket.exists()
-            && tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-        {
+        if let Ok(connection) = sqlx::mysql::MySqlConnection::connect_with(&login).await {
+            let _ = connection.close().await;
             return Ok(());
         }
         if Instant::now() > deadline {
             return Err(format!(
-                "did not listen within {}s",
+                "did not let {FRESH_SUPERUSER} log in within {}s",
                 START_TIMEOUT.as_secs()
             ));
         }
