@@ -178,11 +178,16 @@ pub(crate) fn anonymous_placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-/// A verification's restore time, from its recorded details.
+/// A verification's restore time, from its recorded details. Only that field is decoded:
+/// a drill's details hold a check per table, and `status` reads one per database.
 pub(crate) fn restore_ms(details: Option<String>) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Timing {
+        restore_ms: Option<u64>,
+    }
     details
-        .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
-        .and_then(|d| d["restore_ms"].as_u64())
+        .and_then(|d| serde_json::from_str::<Timing>(&d).ok())
+        .and_then(|t| t.restore_ms)
 }
 
 /// Implements the summary's upkeep and the reads above for `$ty { pool }` (see
@@ -521,3 +526,26 @@ macro_rules! sql_health {
 }
 
 pub(crate) use sql_health;
+
+#[cfg(test)]
+mod tests {
+    use super::restore_ms;
+
+    #[test]
+    fn the_restore_time_is_read_from_a_drills_details_and_nothing_else_is_needed() {
+        let table = [
+            (
+                Some(r#"{"restore_ms":1500,"checks":[{"name":"t","ok":true}]}"#),
+                Some(1500),
+            ),
+            (Some(r#"{"checks":[]}"#), None),
+            (Some(r#"{"restore_ms":null}"#), None),
+            (Some(r#"{"restore_ms":-3}"#), None),
+            (Some("not json"), None),
+            (None, None),
+        ];
+        for (details, want) in table {
+            assert_eq!(restore_ms(details.map(str::to_owned)), want, "{details:?}");
+        }
+    }
+}
