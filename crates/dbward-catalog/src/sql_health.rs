@@ -5,6 +5,10 @@
 //! migration 5 (`backups_live`, `copies_missing`, `verifications_by_database`) a few entries
 //! per database instead of reading every backup.
 
+use chrono::{DateTime, Utc};
+
+use crate::{Proof, Proofs};
+
 /// `dbs(source, database_name)`: the databases with a backup not pruned, found by a skip scan
 /// of `backups_live` (one index lookup per source and per database) where `SELECT DISTINCT`
 /// would read the whole history. A prefix for a query that reads `dbs`.
@@ -142,16 +146,17 @@ pub(crate) static REFRESH_ONE: std::sync::LazyLock<String> =
 pub(crate) static REFRESH_ALL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| refresh(LIVE_DATABASES));
 
-/// What status reads: one row per database with a backup not pruned.
-pub(crate) const SUMMARIES: &str = "SELECT source, database_name, cutoff, ended, usable,
-    succeeded, sizes, usable_excludes, usable_encrypted, drill_failed, drill_passed, key_passed
-    FROM health_summary WHERE newest IS NOT NULL";
-
-/// The proofs the summaries name, with their database.
-pub(crate) const PROOFS: &str = "SELECT v.source, v.database_name, v.level, v.ok, v.at,
-        v.backup_id, v.details
+/// What status reads: one row per database with a backup not pruned, with the drills and
+/// the key drill its summary names (a row each would triple the rows read).
+pub(crate) const SUMMARIES: &str = "SELECT h.source, h.database_name, h.cutoff, h.ended,
+        h.usable, h.succeeded, h.sizes, h.usable_excludes, h.usable_encrypted,
+        df.backup_id AS failed_backup, df.at AS failed_at, df.details AS failed_details,
+        dp.backup_id AS passed_backup, dp.at AS passed_at, dp.details AS passed_details,
+        kp.at AS key_at
     FROM health_summary h
-    JOIN verifications v ON v.id IN (h.drill_failed, h.drill_passed, h.key_passed)
+    LEFT JOIN verifications df ON df.id = h.drill_failed
+    LEFT JOIN verifications dp ON dp.id = h.drill_passed
+    LEFT JOIN verifications kp ON kp.id = h.key_passed
     WHERE h.newest IS NOT NULL";
 
 /// Backups of the window with a copy `audit` found gone.
@@ -178,6 +183,21 @@ pub(crate) fn anonymous_placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
+/// A drill the summary names, from its joined columns (all `None` when it names none).
+pub(crate) fn drill_of(
+    backup_id: Option<String>,
+    at: Option<DateTime<Utc>>,
+    ok: bool,
+    details: Option<String>,
+) -> Option<Proof> {
+    Some(Proof {
+        backup_id: backup_id?,
+        at: at?,
+        ok,
+        restore_ms: restore_ms(details),
+    })
+}
+
 /// A verification's restore time, from its recorded details. Only that field is decoded:
 /// a drill's details hold a check per table, and `status` reads one per database.
 pub(crate) fn restore_ms(details: Option<String>) -> Option<u64> {
@@ -190,6 +210,31 @@ pub(crate) fn restore_ms(details: Option<String>) -> Option<u64> {
         .and_then(|t| t.restore_ms)
 }
 
+/// A database's proofs from the drills and key drill its summary names: the newest failed
+/// drill, the newest passed one and the newest passed key drill. The newer drill is the last
+/// one; a failure at the same moment as a pass counts as the last, so it is not hidden.
+pub(crate) fn proofs(
+    failed: Option<Proof>,
+    passed: Option<Proof>,
+    key_passed: Option<DateTime<Utc>>,
+) -> Proofs {
+    let last_good_drill = passed.as_ref().map(|p| p.at);
+    let last_good_drill_restore = passed
+        .as_ref()
+        .and_then(|p| p.restore_ms)
+        .map(|ms| chrono::Duration::milliseconds(ms as i64));
+    let last_drill = match (failed, passed) {
+        (Some(f), Some(p)) => Some(if f.at >= p.at { f } else { p }),
+        (f, p) => f.or(p),
+    };
+    Proofs {
+        last_drill,
+        last_good_drill,
+        last_good_drill_restore,
+        last_good_key: key_passed,
+    }
+}
+
 /// Implements the summary's upkeep and the reads above for `$ty { pool }` (see
 /// `sql_catalog!`), whose connections are `$conn` and whose lists of parameters
 /// `$placeholders` writes.
@@ -200,11 +245,11 @@ macro_rules! sql_health {
 
             use sqlx::Row;
 
-            use super::queries::{backup_from_row, copy_from_row, flag, time};
+            use super::queries::{backup_from_row, copy_from_row, flag, maybe_time, time};
             use super::$ty;
             use $crate::sql::BACKUP_COLUMNS;
             use $crate::sql_health::{
-                CHUNK, LOCK_ONE, MISSING, PROOFS, REFRESH_ALL, REFRESH_ONE, SUMMARIES, restore_ms,
+                CHUNK, LOCK_ONE, MISSING, REFRESH_ALL, REFRESH_ONE, SUMMARIES, drill_of, proofs,
             };
 
             fn placeholders(n: usize) -> String {
@@ -225,6 +270,7 @@ macro_rules! sql_health {
                 usable_excludes: bool,
                 usable_encrypted: bool,
                 sizes: Vec<u64>,
+                proofs: $crate::Proofs,
             }
 
             /// Recomputes the summary of database `source`/`database` inside the
@@ -313,6 +359,17 @@ macro_rules! sql_health {
                                     .map_err(|_| CatalogError::Invalid(format!("dump size {s:?}")))
                             })
                             .collect::<Result<_>>()?;
+                        let drill = |prefix: &str, ok: bool| -> Result<Option<Proof>> {
+                            let backup = r.try_get(format!("{prefix}_backup").as_str())?;
+                            let at = maybe_time(r, &format!("{prefix}_at"))?;
+                            let details = r.try_get(format!("{prefix}_details").as_str())?;
+                            Ok(drill_of(backup, at, ok, details))
+                        };
+                        let proofs = proofs(
+                            drill("failed", false)?,
+                            drill("passed", true)?,
+                            maybe_time(r, "key_at")?,
+                        );
                         picks.insert(
                             (r.try_get("source")?, r.try_get("database_name")?),
                             Picks {
@@ -322,6 +379,7 @@ macro_rules! sql_health {
                                 usable_excludes: flag(r, "usable_excludes")?,
                                 usable_encrypted: flag(r, "usable_encrypted")?,
                                 sizes,
+                                proofs,
                             },
                         );
                     }
@@ -346,7 +404,6 @@ macro_rules! sql_health {
                         .collect();
                     let mut records = self.records(&wanted).await?;
                     let mut manifests = self.manifests(&with_manifest).await?;
-                    let mut proofs = self.newest_proofs().await?;
                     let mut out = Vec::with_capacity(picks.len());
                     for ((source, database), p) in picks {
                         let ids: BTreeSet<String> = p.ids.into_iter().collect();
@@ -354,15 +411,12 @@ macro_rules! sql_health {
                             ids.iter().filter_map(|id| records.remove(id)).collect();
                         backups.sort_by(|a, b| (b.started_at, &b.id).cmp(&(a.started_at, &a.id)));
                         let manifest = p.usable.and_then(|id| manifests.remove(&id));
-                        let proofs = proofs
-                            .remove(&(source.clone(), database.clone()))
-                            .unwrap_or_default();
                         out.push(HealthFacts {
                             source,
                             database,
                             backups,
                             sizes: p.sizes,
-                            proofs,
+                            proofs: p.proofs,
                             manifest,
                             encrypted: p.usable_encrypted,
                         });
@@ -417,37 +471,6 @@ macro_rules! sql_health {
                         }
                     }
                     Ok(manifests)
-                }
-
-                /// The proofs of every database with a backup not pruned.
-                async fn newest_proofs(&self) -> Result<HashMap<Key, $crate::Proofs>> {
-                    let rows = sqlx::query(PROOFS).fetch_all(&self.pool).await?;
-                    let mut out: HashMap<Key, $crate::Proofs> = HashMap::new();
-                    for r in &rows {
-                        let key: Key = (r.try_get("source")?, r.try_get("database_name")?);
-                        let level: String = r.try_get("level")?;
-                        let proof = Proof {
-                            backup_id: r.try_get("backup_id")?,
-                            at: time(r, "at")?,
-                            ok: flag(r, "ok")?,
-                            restore_ms: restore_ms(r.try_get("details")?),
-                        };
-                        let proofs = out.entry(key).or_default();
-                        if level == "key" {
-                            proofs.last_good_key = Some(proof.at);
-                            continue;
-                        }
-                        if proof.ok {
-                            proofs.last_good_drill = Some(proof.at);
-                            proofs.last_good_drill_restore = proof
-                                .restore_ms
-                                .map(|ms| chrono::Duration::milliseconds(ms as i64));
-                        }
-                        if proofs.last_drill.as_ref().is_none_or(|d| proof.at > d.at) {
-                            proofs.last_drill = Some(proof);
-                        }
-                    }
-                    Ok(out)
                 }
 
                 /// Adds copies, warnings and the latest verification that is not a key
@@ -529,7 +552,80 @@ pub(crate) use sql_health;
 
 #[cfg(test)]
 mod tests {
-    use super::restore_ms;
+    use chrono::{DateTime, Duration, Utc};
+
+    use super::{drill_of, proofs, restore_ms};
+    use crate::Proof;
+
+    fn at(minute: i64) -> DateTime<Utc> {
+        DateTime::UNIX_EPOCH + Duration::minutes(minute)
+    }
+
+    fn drill(backup: &str, minute: i64, ok: bool, restore_ms: Option<u64>) -> Option<Proof> {
+        Some(Proof {
+            backup_id: backup.into(),
+            at: at(minute),
+            ok,
+            restore_ms,
+        })
+    }
+
+    #[test]
+    fn the_last_drill_is_the_newer_of_the_failed_and_the_passed_one_and_a_tie_is_a_failure() {
+        // (failed, passed, key) → (last drill's backup, last good drill, its restore, key)
+        let table = [
+            (None, None, None, (None, None, None, None)),
+            (
+                drill("f", 5, false, None),
+                None,
+                None,
+                (Some("f"), None, None, None),
+            ),
+            (
+                None,
+                drill("p", 5, true, Some(1500)),
+                Some(at(1)),
+                (Some("p"), Some(at(5)), Some(1500), Some(at(1))),
+            ),
+            (
+                drill("f", 4, false, Some(9)),
+                drill("p", 5, true, None),
+                None,
+                (Some("p"), Some(at(5)), None, None),
+            ),
+            (
+                drill("f", 6, false, None),
+                drill("p", 5, true, Some(700)),
+                None,
+                (Some("f"), Some(at(5)), Some(700), None),
+            ),
+            (
+                drill("f", 5, false, None),
+                drill("p", 5, true, None),
+                None,
+                (Some("f"), Some(at(5)), None, None),
+            ),
+        ];
+        for (failed, passed, key, want) in table {
+            let got = proofs(failed.clone(), passed.clone(), key);
+            let last = got.last_drill.as_ref().map(|d| d.backup_id.as_str());
+            let restore = got.last_good_drill_restore.map(|d| d.num_milliseconds() as u64);
+            assert_eq!(
+                (last, got.last_good_drill, restore, got.last_good_key),
+                want,
+                "{failed:?} {passed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_drill_the_summary_does_not_name_is_none() {
+        assert_eq!(drill_of(None, None, true, None), None);
+        assert_eq!(
+            drill_of(Some("b".into()), Some(at(1)), true, Some(r#"{"restore_ms":3}"#.into())),
+            drill("b", 1, true, Some(3))
+        );
+    }
 
     #[test]
     fn the_restore_time_is_read_from_a_drills_details_and_nothing_else_is_needed() {
