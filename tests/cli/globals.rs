@@ -32,7 +32,8 @@ fn rebuild_setup(prefix: &str) -> Rebuild {
         &format!(
             "CREATE ROLE {owner} LOGIN PASSWORD '{OWNER_PASSWORD}'; CREATE ROLE {reader};
              GRANT {reader} TO {owner}; ALTER DATABASE {0} OWNER TO {owner};
-             ALTER DATABASE {0} SET work_mem = '7MB';",
+             ALTER DATABASE {0} SET work_mem = '7MB';
+             ALTER DATABASE {0} SET search_path = app, \"My Schema\", public;",
             db.name
         ),
     );
@@ -220,7 +221,10 @@ fn globals_rebuild_a_role_owned_database_on_a_fresh_server() {
             "SELECT pg_get_userbyid(datdba) || ' ' || (SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting s WHERE s.setdatabase = d.oid AND s.setrole = 0) FROM pg_database d WHERE datname = '{}'",
             setup.database
         )),
-        format!("{} work_mem=7MB", setup.owner)
+        format!(
+            "{} work_mem=7MB,search_path=app, \"My Schema\", public",
+            setup.owner
+        )
     );
     assert!(
         logs_in(fresh, &setup.owner, "changed-on-target"),

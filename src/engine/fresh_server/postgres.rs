@@ -1,19 +1,27 @@
-//! A fresh PostgreSQL server: `initdb` in a new private directory, `pg_ctl start` on a free
-//! loopback port, and `pg_ctl stop` plus removal of the directory when the drill ends — also
-//! when it fails. PostgreSQL refuses to run as root:
-//! as root the server tools run as the system user `postgres` through `runuser`, and without
-//! that user the drill refuses with what to do.
+//! A fresh PostgreSQL server: `initdb` in a new private directory, `postgres` as dbward's
+//! child on a free loopback port (it dies with dbward: parent-death signal), and an
+//! immediate shutdown plus removal of the directory when the drill ends — also when it
+//! fails. PostgreSQL refuses to run as root: as root `initdb` runs as the system user
+//! `postgres` through `runuser` and the server as that user, and without that user the drill
+//! refuses with what to do.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
-use dbward_core::secret::SecretString;
-use tokio::process::Command;
+use dbward_core::secret::{ExposeSecret, SecretString};
+use nix::sys::signal::Signal;
+use tokio::process::{Child, Command};
 
 use super::{
-    FRESH_SUPERUSER, FreshServerError, chown_to, free_port, last_line, private_dir,
-    random_password, remove_dir, system_user,
+    FRESH_SUPERUSER, FreshServerError, chown_to, dying_with_dbward, free_port, last_line,
+    private_dir, random_password, remove_dir, system_user,
 };
+
+/// How long a starting server may take to let the superuser in.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an immediate shutdown may take before the server is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running fresh PostgreSQL server; [`PostgresServer::stop`] ends it and removes its
 /// directory, and dropping it without `stop` does the same, blocking.
@@ -24,6 +32,8 @@ pub struct PostgresServer {
     bin_dir: PathBuf,
     dir: PathBuf,
     run_as_postgres: bool,
+    /// The `postgres` process, a child of dbward that dies with it.
+    server: Option<Child>,
     stopped: bool,
 }
 
@@ -47,6 +57,7 @@ impl PostgresServer {
             bin_dir,
             dir: private_dir()?,
             run_as_postgres: owner.is_some(),
+            server: None,
             stopped: false,
         };
         if let Err(e) = server.init_and_start(owner).await {
@@ -126,31 +137,74 @@ impl PostgresServer {
         )
         .await?;
         drop(pwfile);
-        let log = self.dir.join("server.log").to_string_lossy().into_owned();
+        let log = self.dir.join("server.log");
         let mut last_error = None;
         for _ in 0..3 {
             let port = free_port()?;
-            let options = format!(
-                "-p {port} -k '{}' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off",
-                socket_dir.display()
-            );
             match self
-                .run(
-                    "pg_ctl",
-                    &[
-                        "start", "-w", "-t", "60", "-D", &data, "-l", &log, "-o", &options,
-                    ],
-                )
+                .run_server(&socket_dir, &log, port, owner.as_ref())
                 .await
             {
-                Ok(()) => {
+                Ok(child) => {
                     self.port = port;
+                    self.server = Some(child);
                     return Ok(());
                 }
                 Err(e) => last_error = Some(e), // another process took the port: try another
             }
         }
         Err(last_error.expect("three tries"))
+    }
+
+    /// Starts `postgres` itself (not through `pg_ctl`, which would detach it from dbward) on
+    /// `port`, and waits until the superuser can log in.
+    async fn run_server(
+        &self,
+        socket_dir: &Path,
+        log: &Path,
+        port: u16,
+        owner: Option<&nix::unistd::User>,
+    ) -> Result<Child, FreshServerError> {
+        let log_file = std::fs::File::create(log)
+            .map_err(|e| FreshServerError(format!("create {}: {e}", log.display())))?;
+        let log_err = log_file
+            .try_clone()
+            .map_err(|e| FreshServerError(format!("{}: {e}", log.display())))?;
+        let program = self.bin_dir.join("postgres");
+        // SIGQUIT: PostgreSQL's immediate shutdown, which also ends its backends.
+        let mut command = match dying_with_dbward(&program, owner, "QUIT") {
+            Some(command) => command,
+            None if self.run_as_postgres => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(&program);
+                c
+            }
+            None => Command::new(&program),
+        };
+        let port_arg = port.to_string();
+        let socket = socket_dir.to_string_lossy().into_owned();
+        let mut child = command
+            .args(["-D", &self.data(), "-p", &port_arg, "-k", &socket])
+            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .args(["-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(log_file)
+            .stderr(log_err)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| FreshServerError(format!("cannot run {}: {e}", program.display())))?;
+        match wait_ready(&mut child, port, &self.password).await {
+            Ok(()) => Ok(child),
+            Err(why) => {
+                let _ = child.kill().await;
+                let logged = std::fs::read(log).unwrap_or_default();
+                Err(FreshServerError(format!(
+                    "postgres {why}: {}",
+                    last_line(&logged)
+                )))
+            }
+        }
     }
 
     /// Stops the server (immediate: it holds nothing worth keeping) and removes its directory.
@@ -163,13 +217,15 @@ impl PostgresServer {
             return;
         }
         self.stopped = true;
-        let data = self.data();
-        if self.port != 0
-            && let Err(e) = self
-                .run("pg_ctl", &["stop", "-w", "-m", "immediate", "-D", &data])
+        if let Some(mut child) = self.server.take() {
+            signal(&child, Signal::SIGQUIT);
+            if tokio::time::timeout(STOP_TIMEOUT, child.wait())
                 .await
-        {
-            tracing::warn!("{e}");
+                .is_err()
+            {
+                tracing::warn!("fresh-server drill: postgres did not stop in time; killed");
+                let _ = child.kill().await;
+            }
         }
         remove_dir(&self.dir);
     }
@@ -180,34 +236,64 @@ impl Drop for PostgresServer {
         if self.stopped {
             return;
         }
-        let tool = self.bin_dir.join("pg_ctl");
-        let data = self.data();
-        let mut command = if self.run_as_postgres {
-            let mut c = std::process::Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(tool);
-            c
-        } else {
-            std::process::Command::new(tool)
-        };
-        let _ = command
-            .args(["stop", "-w", "-m", "immediate", "-D", &data])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        if let Some(mut child) = self.server.take() {
+            signal(&child, Signal::SIGQUIT);
+            let deadline = Instant::now() + STOP_TIMEOUT;
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.start_kill();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
-/// The directory of `initdb` and `pg_ctl`: `tool_dir`, else the oldest
+/// Sends `signal` to a running server.
+fn signal(child: &Child, signal: Signal) {
+    if let Some(pid) = child.id() {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal);
+    }
+}
+
+/// Waits until the superuser can log in over TCP, or says why it will not.
+async fn wait_ready(child: &mut Child, port: u16, password: &SecretString) -> Result<(), String> {
+    use sqlx::Connection;
+    let login = sqlx::postgres::PgConnectOptions::new()
+        .host("127.0.0.1")
+        .port(port)
+        .username(FRESH_SUPERUSER)
+        .password(password.expose_secret())
+        .database("postgres")
+        .ssl_mode(sqlx::postgres::PgSslMode::Disable);
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("exited ({status})"));
+        }
+        if let Ok(connection) = sqlx::postgres::PgConnection::connect_with(&login).await {
+            let _ = connection.close().await;
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "did not let {FRESH_SUPERUSER} log in within {}s",
+                START_TIMEOUT.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The directory of `initdb` and `postgres`: `tool_dir`, else the oldest
 /// `/usr/lib/postgresql/<N>/bin` with N at least the source server's major.
 fn server_bin_dir(tool_dir: Option<&Path>, major: u32) -> Result<PathBuf, FreshServerError> {
-    let has_tools = |d: &Path| d.join("initdb").is_file() && d.join("pg_ctl").is_file();
+    let has_tools = |d: &Path| d.join("initdb").is_file() && d.join("postgres").is_file();
     if let Some(dir) = tool_dir {
         return if has_tools(dir) {
             Ok(dir.to_path_buf())
         } else {
             Err(FreshServerError(format!(
-                "no initdb and pg_ctl in tool_dir {}",
+                "no initdb and postgres in tool_dir {}",
                 dir.display()
             )))
         };
@@ -225,7 +311,7 @@ fn server_bin_dir(tool_dir: Option<&Path>, major: u32) -> Result<PathBuf, FreshS
     found.sort();
     found.into_iter().next().map(|(_, bin)| bin).ok_or_else(|| {
         FreshServerError(format!(
-            "no PostgreSQL server tools (initdb, pg_ctl) of major {major} or newer under /usr/lib/postgresql/*/bin: install postgresql-{major} or set tool_dir"
+            "no PostgreSQL server tools (initdb, postgres) of major {major} or newer under /usr/lib/postgresql/*/bin: install postgresql-{major} or set tool_dir"
         ))
     })
 }
