@@ -385,6 +385,24 @@ fn a_fresh_server_drill_rebuilds_the_source_and_fails_when_a_database_is_missing
     ] {
         assert!(names.contains(&expected), "{expected}: {names:?}");
     }
+    // The fresh server took the source's encoding and locale (the shared server's template1,
+    // read here independently), not a fixed C.UTF-8.
+    let server = PgServer::shared();
+    let source_locale = server.sql(
+        "postgres",
+        "SELECT '--encoding=' || pg_encoding_to_char(encoding) || ' --lc-collate=' || datcollate || ' --lc-ctype=' || datctype FROM pg_database WHERE datname = 'template1'",
+    );
+    let fresh_check = results[0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "fresh server")
+        .unwrap();
+    assert_eq!(
+        fresh_check["detail"],
+        format!("initialised with the source's {source_locale}; stopped and removed"),
+        "{fresh_check:#}"
+    );
     let leftovers = std::fs::read_dir(std::env::temp_dir())
         .unwrap()
         .flatten()

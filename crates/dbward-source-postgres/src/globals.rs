@@ -17,7 +17,7 @@ use dbward_core::restore::{
 use dbward_core::secret::SecretFile;
 use dbward_core::source::{CheckLine, Dump, DumpCompletion, DumpInfo, DumpReport};
 use dbward_core::stream::TapReader;
-use dbward_core::{Error, Manifest, Result};
+use dbward_core::{DatabaseSettings, Error, Manifest, Result};
 use sqlx::PgConnection;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -62,9 +62,11 @@ pub async fn start(settings: &PostgresSettings, passwords: bool) -> Result<Dump>
     let mut session = conn::connect(settings, db, Purpose::Maintenance).await?;
     let versions = conn::server_version(&mut session).await;
     let listed = read_server_objects(&mut session).await;
+    let locale = cluster_locale(&mut session).await;
     conn::close(session).await;
     let (server_version, server_major) = versions?;
     let (globals, section) = listed?;
+    let locale = locale?;
     let globals = ServerGlobals {
         passwords,
         ..globals
@@ -98,7 +100,7 @@ pub async fn start(settings: &PostgresSettings, passwords: bool) -> Result<Dump>
             format: GLOBALS_FORMAT.into(),
             extension: "sql",
             options: args,
-            database_settings: None,
+            database_settings: Some(locale),
         },
         output: Box::pin(output),
         completion: Box::new(GlobalsCompletion {
@@ -152,6 +154,25 @@ pub async fn check_line(
         ),
         Err(e) => CheckLine::failed(ITEM, format!("cannot read the role's attributes: {e}")),
     }
+}
+
+/// The server's default encoding and locale: `template1`'s, which initdb set and every new
+/// database copies; a fresh-server drill initialises its server with them.
+async fn cluster_locale(conn: &mut PgConnection) -> Result<DatabaseSettings> {
+    let (encoding, collation, ctype): (String, String, String) = sqlx::query_as(
+        "SELECT pg_catalog.pg_encoding_to_char(encoding)::text, datcollate::text, datctype::text
+           FROM pg_catalog.pg_database WHERE datname = 'template1'",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| conn::query_error("cannot read the server's default encoding and locale", e))?;
+    Ok(DatabaseSettings {
+        encoding,
+        collation: Some(collation),
+        ctype: Some(ctype),
+        owner: None,
+        roles: Vec::new(),
+    })
 }
 
 /// The databases of the server with their owners, and dbward's section of the script.

@@ -34,15 +34,17 @@ pub enum FreshServer {
 impl FreshServer {
     /// Starts an empty server for a source of `engine`, with the server programs from
     /// `tool_dir` when set. `major` is the source server's major version: PostgreSQL needs
-    /// server tools at least that new; MariaDB/MySQL use the installed server.
+    /// server tools at least that new; MariaDB/MySQL use the installed server. PostgreSQL is
+    /// initialised with `source_locale` (encoding and locale) when this machine has it.
     pub async fn start(
         engine: Engine,
         tool_dir: Option<&Path>,
         major: u32,
+        source_locale: Option<&dbward_core::DatabaseSettings>,
     ) -> Result<FreshServer, FreshServerError> {
         Ok(match engine {
             Engine::Postgres => {
-                FreshServer::Postgres(PostgresServer::start(tool_dir, major).await?)
+                FreshServer::Postgres(PostgresServer::start(tool_dir, major, source_locale).await?)
             }
             Engine::Mysql | Engine::Mariadb => {
                 FreshServer::Mariadb(MariadbServer::start(tool_dir).await?)
@@ -60,6 +62,14 @@ impl FreshServer {
         match self {
             FreshServer::Postgres(s) => s.port,
             FreshServer::Mariadb(s) => s.port,
+        }
+    }
+
+    /// How the server was initialised (encoding and locale), for the drill's report.
+    pub fn locale(&self) -> Option<&str> {
+        match self {
+            FreshServer::Postgres(s) => Some(&s.locale),
+            FreshServer::Mariadb(_) => None,
         }
     }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use dbward_core::DatabaseSettings;
 use dbward_core::secret::{ExposeSecret, SecretString};
 use nix::sys::signal::Signal;
 use tokio::process::{Child, Command};
@@ -34,15 +35,23 @@ pub struct PostgresServer {
     run_as_postgres: bool,
     /// The `postgres` process, a child of dbward that dies with it.
     server: Option<Child>,
+    /// The encoding and locale it was initialised with, in words (the drill's report).
+    pub locale: String,
     stopped: bool,
 }
 
+/// The fresh server's encoding and locale when the source's are unknown or not installed.
+const DEFAULT_LOCALE: (&str, &str) = ("UTF8", "C.UTF-8");
+
 impl PostgresServer {
     /// Starts an empty server with the server tools of major `major` or newer (from
-    /// `tool_dir` when set, else `/usr/lib/postgresql/<N>/bin`).
+    /// `tool_dir` when set, else `/usr/lib/postgresql/<N>/bin`), initialised with the
+    /// source's encoding and locale (`source_locale`, its cluster default as the globals
+    /// backup recorded it) when this machine has that locale, else with UTF8 and C.UTF-8.
     pub async fn start(
         tool_dir: Option<&Path>,
         major: u32,
+        source_locale: Option<&DatabaseSettings>,
     ) -> Result<PostgresServer, FreshServerError> {
         let bin_dir = server_bin_dir(tool_dir, major)?;
         let owner = system_user("postgres").map_err(|()| {
@@ -58,9 +67,10 @@ impl PostgresServer {
             dir: private_dir()?,
             run_as_postgres: owner.is_some(),
             server: None,
+            locale: String::new(),
             stopped: false,
         };
-        if let Err(e) = server.init_and_start(owner).await {
+        if let Err(e) = server.init_and_start(owner, source_locale).await {
             server.stop().await;
             return Err(e);
         }
@@ -107,6 +117,7 @@ impl PostgresServer {
     async fn init_and_start(
         &mut self,
         owner: Option<nix::unistd::User>,
+        source_locale: Option<&DatabaseSettings>,
     ) -> Result<(), FreshServerError> {
         let chown = |path: &Path| chown_to(path, owner.as_ref());
         chown(&self.dir)?;
@@ -120,22 +131,7 @@ impl PostgresServer {
                 .map_err(|e| FreshServerError(format!("cannot write the password file: {e}")))?;
         chown(pwfile.path())?;
         let pwfile_arg = format!("--pwfile={}", pwfile.path().display());
-        let data = self.data();
-        self.run(
-            "initdb",
-            &[
-                "-D",
-                &data,
-                "-U",
-                FRESH_SUPERUSER,
-                &pwfile_arg,
-                "--auth=scram-sha-256",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-                "--no-sync",
-            ],
-        )
-        .await?;
+        self.locale = self.initdb(&pwfile_arg, source_locale).await?;
         drop(pwfile);
         let log = self.dir.join("server.log");
         let mut last_error = None;
@@ -154,6 +150,63 @@ impl PostgresServer {
             }
         }
         Err(last_error.expect("three tries"))
+    }
+
+    /// Runs `initdb` with the source's encoding and locale, or, when there is none or this
+    /// machine lacks it (initdb refuses), with the default; says which.
+    async fn initdb(
+        &self,
+        pwfile_arg: &str,
+        source_locale: Option<&DatabaseSettings>,
+    ) -> Result<String, FreshServerError> {
+        let data = self.data();
+        let common = [
+            "-D",
+            &data,
+            "-U",
+            FRESH_SUPERUSER,
+            pwfile_arg,
+            "--auth=scram-sha-256",
+            "--no-sync",
+        ];
+        let default = || {
+            vec![
+                format!("--encoding={}", DEFAULT_LOCALE.0),
+                format!("--locale={}", DEFAULT_LOCALE.1),
+            ]
+        };
+        let wanted = source_locale.map(initdb_locale_args);
+        if let Some(args) = &wanted {
+            let all: Vec<&str> = common
+                .iter()
+                .copied()
+                .chain(args.iter().map(String::as_str))
+                .collect();
+            match self.run("initdb", &all).await {
+                Ok(()) => return Ok(format!("the source's {}", args.join(" "))),
+                // initdb removes what it created when it fails.
+                Err(e) => tracing::warn!(
+                    "fresh-server drill: initdb with the source's locale failed ({e}); using {} {}",
+                    DEFAULT_LOCALE.0,
+                    DEFAULT_LOCALE.1
+                ),
+            }
+        }
+        let args = default();
+        let all: Vec<&str> = common
+            .iter()
+            .copied()
+            .chain(args.iter().map(String::as_str))
+            .collect();
+        self.run("initdb", &all).await?;
+        Ok(match wanted {
+            Some(source) => format!(
+                "{} (the source's {} is not available on this machine: databases that need it fall back to the C locale)",
+                args.join(" "),
+                source.join(" ")
+            ),
+            None => args.join(" "),
+        })
     }
 
     /// Starts `postgres` itself (not through `pg_ctl`, which would detach it from dbward) on
@@ -248,6 +301,17 @@ impl Drop for PostgresServer {
     }
 }
 
+/// initdb's options for the source's encoding and locale (collation and character type).
+fn initdb_locale_args(source: &DatabaseSettings) -> Vec<String> {
+    let collate = source.collation.as_deref().unwrap_or("C");
+    let ctype = source.ctype.as_deref().unwrap_or(collate);
+    vec![
+        format!("--encoding={}", source.encoding),
+        format!("--lc-collate={collate}"),
+        format!("--lc-ctype={ctype}"),
+    ]
+}
+
 /// Sends `signal` to a running server.
 fn signal(child: &Child, signal: Signal) {
     if let Some(pid) = child.id() {
@@ -314,4 +378,34 @@ fn server_bin_dir(tool_dir: Option<&Path>, major: u32) -> Result<PathBuf, FreshS
             "no PostgreSQL server tools (initdb, postgres) of major {major} or newer under /usr/lib/postgresql/*/bin: install postgresql-{major} or set tool_dir"
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real initdb refuses a locale this machine lacks; the server still starts, with the
+    /// default, and says what the source had.
+    #[tokio::test]
+    async fn a_source_locale_this_machine_lacks_falls_back_to_the_default_and_says_so() {
+        let tool_dir = std::env::var_os("DBWARD_TEST_PG_BINDIR").map(PathBuf::from);
+        let missing = DatabaseSettings {
+            encoding: "UTF8".into(),
+            collation: Some("xx_XX.UTF-8".into()),
+            ctype: None,
+            owner: None,
+            roles: Vec::new(),
+        };
+        let server = PostgresServer::start(tool_dir.as_deref(), 0, Some(&missing))
+            .await
+            .expect("a fresh PostgreSQL server (install postgresql or set DBWARD_TEST_PG_BINDIR)");
+        let locale = server.locale.clone();
+        let dir = server.dir.clone();
+        server.stop().await;
+        assert_eq!(
+            locale,
+            "--encoding=UTF8 --locale=C.UTF-8 (the source's --encoding=UTF8 --lc-collate=xx_XX.UTF-8 --lc-ctype=xx_XX.UTF-8 is not available on this machine: databases that need it fall back to the C locale)"
+        );
+        assert!(!dir.exists(), "stop removes {}", dir.display());
+    }
 }
