@@ -562,6 +562,25 @@ pub(crate) fn dump_args(settings: &MysqlSettings, compat: &Compat) -> Vec<String
 mod tests {
     use super::*;
 
+    #[test]
+    fn each_system_versioned_table_without_its_history_is_a_fidelity_loss() {
+        let tables = [
+            ("plain".to_string(), "BASE TABLE".to_string()),
+            (
+                "prices".to_string(),
+                inventory::SYSTEM_VERSIONED.to_string(),
+            ),
+        ];
+        let lost = history_not_kept(&tables, "mysqldump");
+        assert_eq!(lost.len(), 1, "{lost:?}");
+        assert_eq!(lost[0].object, "system-versioned table `prices`");
+        assert!(
+            lost[0].reason.starts_with("its history rows are not in this backup (mysqldump and the server need MariaDB 10.11+ for --dump-history)"),
+            "{}",
+            lost[0].reason
+        );
+    }
+
     fn settings() -> MysqlSettings {
         MysqlSettings {
             name: "m".into(),
