@@ -13,7 +13,7 @@ use crate::postgres::{pg_env, write_secret};
 
 /// A new empty directory under /tmp that the server's system user can reach (as root the
 /// servers run as `postgres`); `owner` takes it over when set.
-fn shared_tmp(prefix: &str, owner: Option<&str>, mode: u32) -> PathBuf {
+pub(crate) fn shared_tmp(prefix: &str, owner: Option<&str>, mode: u32) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let dir = std::env::temp_dir().join(format!(
         "{prefix}-{}-{}",
@@ -37,7 +37,7 @@ fn shared_tmp(prefix: &str, owner: Option<&str>, mode: u32) -> PathBuf {
 }
 
 /// The processes whose command line names `dir`.
-fn processes_in(dir: &Path) -> Vec<(u32, String)> {
+pub(crate) fn processes_in(dir: &Path) -> Vec<(u32, String)> {
     let needle = dir.to_string_lossy().into_owned();
     all_cmdlines()
         .into_iter()
@@ -46,7 +46,7 @@ fn processes_in(dir: &Path) -> Vec<(u32, String)> {
 }
 
 /// The fresh servers' directories under `dir`.
-fn fresh_dirs(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn fresh_dir_paths(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .unwrap()
         .flatten()
@@ -88,9 +88,9 @@ fn a_killed_drill_takes_its_server_along_and_the_next_drill_removes_the_leftover
         "the drill's postgres server",
         Duration::from_secs(60),
         || {
-            processes_in(&tmp)
-                .iter()
-                .any(|(_, cmdline)| cmdline.contains("bin/postgres -D"))
+            processes_in(&tmp).iter().any(|(_, cmdline)| {
+                cmdline.contains("bin/postgres -D") && !cmdline.contains("setpriv")
+            })
         },
     );
     dbward.kill().unwrap(); // SIGKILL: dbward cleans nothing up
@@ -100,7 +100,7 @@ fn a_killed_drill_takes_its_server_along_and_the_next_drill_removes_the_leftover
         Duration::from_secs(20),
         || processes_in(&tmp).is_empty(),
     );
-    let left = fresh_dirs(&tmp);
+    let left = fresh_dir_paths(&tmp);
     assert_eq!(left.len(), 1, "dbward left its directory: {left:?}");
 
     let out = env.cmd(&drill).env("TMPDIR", &tmp).output().unwrap();
@@ -110,7 +110,11 @@ fn a_killed_drill_takes_its_server_along_and_the_next_drill_removes_the_leftover
         "{}",
         stderr(&out)
     );
-    assert!(fresh_dirs(&tmp).is_empty(), "{:?}", fresh_dirs(&tmp));
+    assert!(
+        fresh_dir_paths(&tmp).is_empty(),
+        "{:?}",
+        fresh_dir_paths(&tmp)
+    );
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 

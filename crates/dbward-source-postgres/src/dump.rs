@@ -32,7 +32,7 @@ use crate::archive::ArchiveReader;
 use crate::conn::{self, ListedTable, Purpose, quote_ident};
 use crate::inspect::{CopyCounter, copy_table, split_table_name};
 use crate::judge::{ENDS_BYTES, check_marker, judge_exit};
-use crate::tool::{Need, find_tool};
+use crate::tool::{Need, PgMajor, find_tool};
 use crate::{PgFormat, PostgresSettings};
 
 /// What pg_dump shows as `application_name`, so that its sessions can be found on the server.
@@ -238,7 +238,7 @@ pub async fn start(settings: &PostgresSettings, database: &str) -> Result<Dump> 
     let (excluded_with_data, unreadable) = conn::tables_with_data(&mut session, &excluded).await;
     let replica = conn::replica_state(&mut session).await?;
     let database_settings = conn::database_settings(&mut session).await?;
-    let fidelity = subscriptions_not_kept(&mut session).await?;
+    let fidelity = subscriptions_not_kept(&mut session, server_major).await?;
     // In the snapshot pg_dump imports: exactly the tables whose rows it will write.
     let listing = conn::table_listing(&mut session, replica.in_recovery).await?;
 
@@ -301,8 +301,14 @@ pub async fn start(settings: &PostgresSettings, database: &str) -> Result<Dump> 
 
 /// The subscriptions of the database when the dump runs without superuser rights: pg_dump
 /// leaves every subscription out then (it only says so, without names), so each is a loss
-/// the backup names (F23). `pg_subscription` lets every role read the names.
-async fn subscriptions_not_kept(session: &mut PgConnection) -> Result<Vec<FidelityLoss>> {
+/// the backup names (F23). `pg_subscription` (PostgreSQL 10+) lets every role read the names.
+async fn subscriptions_not_kept(
+    session: &mut PgConnection,
+    server_major: PgMajor,
+) -> Result<Vec<FidelityLoss>> {
+    if server_major < PgMajor::from_version_num(100_000) {
+        return Ok(Vec::new());
+    }
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT s.subname::text FROM pg_catalog.pg_subscription s
            JOIN pg_catalog.pg_database d ON d.oid = s.subdbid
