@@ -81,7 +81,17 @@ pub async fn run(
         _ => None,
     };
     let started = Instant::now();
-    let server = FreshServer::start(config.engine, tool_dir.as_deref(), major).await?;
+    let server = FreshServer::start(
+        config.engine,
+        tool_dir.as_deref(),
+        major,
+        globals.manifest.database_settings.as_ref(),
+    )
+    .await?;
+    let initialised = server
+        .locale()
+        .map(|l| format!("initialised with {l}; "))
+        .unwrap_or_default();
     let target = registry::fresh_server_target(
         config,
         &ctx.scratch,
@@ -100,7 +110,7 @@ pub async fn run(
         first.checks.push(Check {
             name: "fresh server".into(),
             ok: true,
-            detail: "stopped and removed".into(),
+            detail: format!("{initialised}stopped and removed"),
         });
     }
     for result in &mut results {

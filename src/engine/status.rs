@@ -125,10 +125,10 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
                 ),
                 None => (&[][..], &[][..], &no_proofs, false),
             };
-            let excluded = facts
+            let (excluded, fidelity) = facts
                 .and_then(|f| f.manifest.as_deref())
                 .and_then(|m| dbward_core::Manifest::from_json(m.as_bytes()).ok())
-                .map(|m| m.excluded_with_data)
+                .map(|m| (m.excluded_with_data, m.fidelity))
                 .unwrap_or_default();
             let database = facts.map(|f| f.database.as_str());
             let subject = Subject {
@@ -140,6 +140,7 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<StatusRepo
                 proofs,
                 off_host: &off_host,
                 excluded_with_data: &excluded,
+                fidelity: &fidelity,
             };
             let found = health::assess(&subject, now);
             databases.push(DatabaseHealth {

@@ -83,10 +83,13 @@ pub enum Kind {
     Archiving,
     /// A WAL segment missing between the oldest kept base backup and the newest archived.
     WalGap,
+    /// Objects of the source the newest good backup does not hold: the dump tool cannot keep
+    /// them (F23).
+    Fidelity,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 17] = [
         Kind::Stale,
         Kind::Failed,
         Kind::Degraded,
@@ -103,6 +106,7 @@ impl Kind {
         Kind::Unserved,
         Kind::Archiving,
         Kind::WalGap,
+        Kind::Fidelity,
     ];
 
     pub fn parse(name: &str) -> Option<Kind> {
@@ -127,6 +131,7 @@ impl Kind {
             Kind::Unserved => "unserved",
             Kind::Archiving => "archiving",
             Kind::WalGap => "wal_gap",
+            Kind::Fidelity => "fidelity",
         }
     }
 }
@@ -173,6 +178,8 @@ pub struct Subject<'a> {
     pub off_host: &'a BTreeSet<String>,
     /// Tables the newest good backup left out by `exclude_tables` that held rows (F12).
     pub excluded_with_data: &'a [String],
+    /// Objects the newest good backup does not hold because the dump tool cannot keep them.
+    pub fidelity: &'a [dbward_core::FidelityLoss],
 }
 
 /// Backups per database that status looks at: the size baseline and the copies lost.
@@ -218,6 +225,7 @@ pub fn assess(subject: &Subject, now: DateTime<Utc>) -> Vec<Problem> {
         )
         .chain(anomaly(subject.backups, subject.sizes))
         .chain(usable.and_then(|b| excluded(b, subject.excluded_with_data)))
+        .chain(usable.and_then(|b| fidelity(b, subject.fidelity)))
         .chain(verify_failed(usable, subject.proofs))
         .chain(key(usable, subject.proofs, now));
     findings.extend(general.map(|f| (None, f)));
@@ -544,6 +552,22 @@ fn excluded(b: &BackupRecord, with_data: &[String]) -> Option<Finding> {
                 "excluded tables hold data that backup {} does not have: {}; if they matter, take them out of exclude_tables",
                 b.id,
                 with_data.join(", ")
+            ),
+        )
+    })
+}
+
+/// Objects the newest good backup lacks because the dump tool cannot keep them (F23): a
+/// restore would come back without them.
+fn fidelity(b: &BackupRecord, lost: &[dbward_core::FidelityLoss]) -> Option<Finding> {
+    (!lost.is_empty()).then(|| {
+        let each: Vec<String> = lost.iter().map(|l| l.message()).collect();
+        warning(
+            Kind::Fidelity,
+            format!(
+                "backup {} does not hold everything the database has: {}",
+                b.id,
+                each.join("; ")
             ),
         )
     })

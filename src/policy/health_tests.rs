@@ -111,6 +111,7 @@ fn assess_at(
         proofs,
         off_host: &off_host,
         excluded_with_data: &[],
+        fidelity: &[],
     };
     assess(&subject, at(now))
 }
@@ -644,11 +645,42 @@ fn excluded_tables_with_data_are_a_warning() {
         proofs: &proofs,
         off_host: &off_host,
         excluded_with_data: &excluded,
+        fidelity: &[],
     };
     let got = assess(&subject, at(now));
     assert_eq!(kinds(&got), [(Kind::Excluded, Severity::Warning)]);
     assert_eq!(
         got[0].message,
         "excluded tables hold data that backup B1 does not have: public.audit; if they matter, take them out of exclude_tables"
+    );
+}
+
+#[test]
+fn objects_the_backup_cannot_hold_are_a_fidelity_warning() {
+    let schedules = [nightly(None, "2026-01-01T00:00:00Z")];
+    let backups = [well_kept(good("B1", "2026-03-10T02:00:00Z"))];
+    let now = "2026-03-10T05:00:00Z";
+    let proofs = key_proven(now);
+    let off_host = offsite();
+    let lost = [dbward_core::FidelityLoss {
+        object: "subscription \"sub\"".into(),
+        reason: "not in this backup".into(),
+    }];
+    let subject = Subject {
+        source: "main",
+        database: Some("app"),
+        schedules: &schedules,
+        backups: &backups,
+        sizes: &sizes(&backups),
+        proofs: &proofs,
+        off_host: &off_host,
+        excluded_with_data: &[],
+        fidelity: &lost,
+    };
+    let got = assess(&subject, at(now));
+    assert_eq!(kinds(&got), [(Kind::Fidelity, Severity::Warning)]);
+    assert_eq!(
+        got[0].message,
+        "backup B1 does not hold everything the database has: subscription \"sub\": not in this backup"
     );
 }

@@ -68,7 +68,7 @@ pub fn since(kind: Kind, backups: &[BackupRecord], proofs: &Proofs) -> Option<Da
             .or_else(|| proofs.last_drill.as_ref().filter(|d| !d.ok).map(|d| d.at)),
         Kind::Unverified | Kind::Rto => proofs.last_good_drill,
         Kind::Key => proofs.last_good_key,
-        Kind::Anomaly | Kind::Excluded => backups
+        Kind::Anomaly | Kind::Excluded | Kind::Fidelity => backups
             .iter()
             .find(|b| b.status == BackupStatus::Succeeded)
             .map(|b| b.started_at),

@@ -189,3 +189,61 @@ fn a_mariadb_fresh_server_drill_rebuilds_users_and_databases_and_names_a_missing
     );
     assert_eq!(fresh_dirs(tmp.path()), Vec::<String>::new());
 }
+
+/// A MariaDB drill server dies with a killed dbward; the next drill removes its directory.
+#[test]
+fn a_killed_mariadb_drill_takes_its_server_along_and_the_next_drill_removes_the_leftover() {
+    use crate::fresh_server_pg::{fresh_dir_paths, processes_in, shared_tmp};
+    let server = MariaServer::shared();
+    let db = server.create_database("cli_fresh_maria_kill");
+    db.sql("CREATE TABLE t(x int); INSERT INTO t VALUES (1), (2);");
+    let env = Env::new(&format!(
+        "state_dir = \"state\"\n\
+         [[source]]\nname = \"maria\"\nengine = \"mariadb\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\n\
+         password = {{ file = \"maria.secret\" }}\ndatabases = [\"{}\"]\nglobals = true\n\
+         [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n",
+        server.host, server.port, server.user, db.name
+    ));
+    write_secret(&env.path("maria.secret"), &server.password);
+    let (code, doc) = env.json(&["backup"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let tmp = shared_tmp("dbward-maria-killtest", None, 0o711);
+
+    let mut dbward = env
+        .cmd(&DRILL)
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The server itself (mariadb-install-db's bootstrap has no init file), once setpriv has
+    // become it.
+    crate::common::wait_for(
+        "the drill's mariadbd",
+        std::time::Duration::from_secs(60),
+        || {
+            processes_in(&tmp).iter().any(|(_, cmdline)| {
+                cmdline.contains("--init-file=") && !cmdline.contains("setpriv")
+            })
+        },
+    );
+    dbward.kill().unwrap();
+    dbward.wait().unwrap();
+    crate::common::wait_for(
+        "the drill's server to die with dbward",
+        std::time::Duration::from_secs(20),
+        || processes_in(&tmp).is_empty(),
+    );
+    let left = fresh_dir_paths(&tmp);
+    assert_eq!(left.len(), 1, "dbward left its directory: {left:?}");
+
+    let out = env.cmd(&DRILL).env("TMPDIR", &tmp).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("removed {}", left[0].display())),
+        "{}",
+        stderr(&out)
+    );
+    assert!(fresh_dir_paths(&tmp).is_empty());
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -32,7 +32,8 @@ fn rebuild_setup(prefix: &str) -> Rebuild {
         &format!(
             "CREATE ROLE {owner} LOGIN PASSWORD '{OWNER_PASSWORD}'; CREATE ROLE {reader};
              GRANT {reader} TO {owner}; ALTER DATABASE {0} OWNER TO {owner};
-             ALTER DATABASE {0} SET work_mem = '7MB';",
+             ALTER DATABASE {0} SET work_mem = '7MB';
+             ALTER DATABASE {0} SET search_path = app, \"My Schema\", public;",
             db.name
         ),
     );
@@ -220,7 +221,10 @@ fn globals_rebuild_a_role_owned_database_on_a_fresh_server() {
             "SELECT pg_get_userbyid(datdba) || ' ' || (SELECT array_to_string(setconfig, ',') FROM pg_db_role_setting s WHERE s.setdatabase = d.oid AND s.setrole = 0) FROM pg_database d WHERE datname = '{}'",
             setup.database
         )),
-        format!("{} work_mem=7MB", setup.owner)
+        format!(
+            "{} work_mem=7MB,search_path=app, \"My Schema\", public",
+            setup.owner
+        )
     );
     assert!(
         logs_in(fresh, &setup.owner, "changed-on-target"),
@@ -381,6 +385,24 @@ fn a_fresh_server_drill_rebuilds_the_source_and_fails_when_a_database_is_missing
     ] {
         assert!(names.contains(&expected), "{expected}: {names:?}");
     }
+    // The fresh server took the source's encoding and locale (the shared server's template1,
+    // read here independently), not a fixed C.UTF-8.
+    let server = PgServer::shared();
+    let source_locale = server.sql(
+        "postgres",
+        "SELECT '--encoding=' || pg_encoding_to_char(encoding) || ' --lc-collate=' || datcollate || ' --lc-ctype=' || datctype FROM pg_database WHERE datname = 'template1'",
+    );
+    let fresh_check = results[0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "fresh server")
+        .unwrap();
+    assert_eq!(
+        fresh_check["detail"],
+        format!("initialised with the source's {source_locale}; stopped and removed"),
+        "{fresh_check:#}"
+    );
     let leftovers = std::fs::read_dir(std::env::temp_dir())
         .unwrap()
         .flatten()

@@ -175,8 +175,8 @@ pub struct HealthFacts {
     pub sizes: Vec<u64>,
     pub proofs: Proofs,
     /// The stored manifest of the newest succeeded or degraded backup with a committed copy,
-    /// when it may list excluded tables that held data (`excluded_with_data`); `None` when it
-    /// cannot.
+    /// when it may list excluded tables that held data (`excluded_with_data`) or objects the
+    /// dump could not keep (`fidelity`); `None` when it cannot.
     pub manifest: Option<String>,
     /// Whether that backup's manifest says its artifact is encrypted (`encryption`), so
     /// that every copy of it is.

@@ -63,8 +63,9 @@ const ONE_DATABASE: &str = "WITH RECURSIVE dbs AS (SELECT source, database_name
 /// Recomputes the `health_summary` rows of the databases in `dbs` (a CTE the prefix defines)
 /// from the history: per database the newest backup not pruned, the window's cutoff, the
 /// ids of the newest backup that ended, the newest usable one and the newest succeeded one,
-/// the newest sizes, whether the usable one's manifest may list excluded tables with data
-/// and whether it says the artifact is encrypted,
+/// the newest sizes, whether the usable one's manifest may list excluded tables with data or
+/// objects the dump could not keep (`usable_excludes`) and whether it says the artifact is
+/// encrypted,
 /// and the newest failed drill, passed drill and passed key drill (of pruned backups too).
 fn refresh(dbs: &str) -> String {
     let window = crate::HEALTH_WINDOW.max(1) - 1;
@@ -110,7 +111,8 @@ fn refresh(dbs: &str) -> String {
             key_passed)
         SELECT source, database_name, newest, cutoff, ended, usable, succeeded, sizes,
             CASE WHEN EXISTS (SELECT 1 FROM backups m WHERE m.id = picks.usable
-                    AND m.manifest LIKE '%\"excluded_with_data\"%') THEN 1 ELSE 0 END,
+                    AND (m.manifest LIKE '%\"excluded_with_data\"%'
+                         OR m.manifest LIKE '%\"fidelity\"%')) THEN 1 ELSE 0 END,
             CASE WHEN EXISTS (SELECT 1 FROM backups m WHERE m.id = picks.usable
                     AND (m.manifest LIKE '%\"encryption\":\"age%'
                          OR m.manifest LIKE '%\"encryption\": \"age%')) THEN 1 ELSE 0 END,

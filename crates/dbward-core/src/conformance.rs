@@ -137,6 +137,7 @@ fn manifest_for(f: &Fixture<'_>, info: &crate::source::DumpInfo) -> Manifest {
         replica_lag_seconds: None,
         database_settings: info.database_settings.clone(),
         warnings: vec![],
+        fidelity: Vec::new(),
         inventory: None,
         chunk_size: None,
         chunks: None,

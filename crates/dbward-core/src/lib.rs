@@ -22,4 +22,4 @@ pub mod wal;
 
 pub use error::{Error, Result};
 pub use inventory::{Inventory, ObjectKind};
-pub use manifest::{DatabaseSettings, Engine, Manifest, TableRows};
+pub use manifest::{DatabaseSettings, Engine, FidelityLoss, Manifest, TableRows};

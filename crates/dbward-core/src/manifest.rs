@@ -100,6 +100,23 @@ pub struct CompressionLevel {
     pub highest: i32,
 }
 
+/// One object of the source that a backup does not hold because the stock dump tool cannot
+/// round-trip it with any option this server allows (F23).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FidelityLoss {
+    /// The object as the engine names it, with its kind: ``subscription `sub1` ``.
+    pub object: String,
+    /// Why the backup lacks it and what to do about it.
+    pub reason: String,
+}
+
+impl FidelityLoss {
+    /// The warning line kept with the backup: `<object>: <reason>`.
+    pub fn message(&self) -> String {
+        format!("{}: {}", self.object, self.reason)
+    }
+}
+
 /// Everything known about one stored backup.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -151,6 +168,11 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_settings: Option<DatabaseSettings>,
     pub warnings: Vec<String>,
+    /// What the source held that this backup does not, because the stock dump tool cannot
+    /// keep it here (each also among `warnings`); `status` reports them as `fidelity`.
+    /// Absent when there is none, and in manifests written before dbward recorded it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fidelity: Vec<FidelityLoss>,
     /// The source database's object inventory at backup time, which drills compare the
     /// restored copy with. Absent for engines without one and in manifests written before
     /// dbward recorded it.
@@ -398,6 +420,7 @@ mod tests {
             excluded_with_data: vec![],
             chunk_size: Some(4),
             chunks: Some(vec!["cd".repeat(32), "ef".repeat(32)]),
+            fidelity: Vec::new(),
             inventory: None,
             base_backup: None,
             globals: None,

@@ -105,6 +105,8 @@ pub struct DumpReport {
     pub tables: Vec<TableRows>,
     /// Non-fatal messages from the tool, kept in the manifest.
     pub warnings: Vec<String>,
+    /// Objects the dump could not keep (F23); kept in the manifest and shown by `status`.
+    pub fidelity: Vec<crate::manifest::FidelityLoss>,
     /// Tables left out by configuration, listed in the manifest (F12).
     pub excluded_tables: Vec<String>,
     /// Those of `excluded_tables` that held rows at dump time (what `status` warns about).

@@ -73,6 +73,8 @@ pub struct MysqlCompletion {
     /// Those of `excluded` that held rows before the dump.
     pub excluded_with_data: Vec<String>,
     pub warnings: Vec<String>,
+    /// Objects the dump leaves out (F23): history rows it cannot keep.
+    pub fidelity: Vec<dbward_core::FidelityLoss>,
     pub replica_lag_seconds: Option<f64>,
     /// Asked again when expected tables are missing: a table dropped while the dump ran is
     /// a warning, not a failed backup.
@@ -93,6 +95,7 @@ impl DumpCompletion for MysqlCompletion {
             excluded,
             excluded_with_data,
             mut warnings,
+            fidelity,
             replica_lag_seconds,
             source,
         } = *self;
@@ -154,6 +157,7 @@ impl DumpCompletion for MysqlCompletion {
                 .map(|(table, rows)| TableRows { table, rows })
                 .collect(),
             warnings,
+            fidelity,
             excluded_tables: excluded,
             excluded_with_data,
             replica_lag_seconds,

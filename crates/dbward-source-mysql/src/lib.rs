@@ -25,7 +25,7 @@ use dbward_core::secret::SecretString;
 use dbward_core::source::{CheckLine, Dump, DumpInfo, Source};
 use dbward_core::stream::TapReader;
 use dbward_core::tls::TlsSettings;
-use dbward_core::{DatabaseSettings, Engine, Error, Inventory, Result};
+use dbward_core::{DatabaseSettings, Engine, Error, FidelityLoss, Inventory, Result};
 use sqlx::mysql::{MySqlConnection, MySqlRow};
 use sqlx::{Connection, Row};
 
@@ -381,9 +381,11 @@ impl Source for MysqlSource {
         });
 
         let mut warnings = compat.warnings;
-        if !options.iter().any(|o| o == tool::DUMP_HISTORY) {
-            warnings.extend(history_not_kept(&survey.tables, tool.name));
-        }
+        let fidelity = if options.iter().any(|o| o == tool::DUMP_HISTORY) {
+            Vec::new()
+        } else {
+            history_not_kept(&survey.tables, tool.name)
+        };
         warnings.extend(survey.warnings);
         warnings.extend(unreadable);
         let mut info_options = options;
@@ -418,6 +420,7 @@ impl Source for MysqlSource {
                 excluded,
                 excluded_with_data,
                 warnings,
+                fidelity,
                 replica_lag_seconds: survey.replica_lag_seconds,
                 source: self.clone(),
             }),
@@ -429,17 +432,18 @@ impl Source for MysqlSource {
     }
 }
 
-/// One warning per system-versioned table when the dump leaves history out: its history
-/// rows are not in the backup (the drill reports them missing).
-fn history_not_kept(tables: &[(String, String)], tool_name: &str) -> Vec<String> {
+/// One loss per system-versioned table when the dump leaves history out: its history rows
+/// are not in the backup (the drill reports them missing).
+fn history_not_kept(tables: &[(String, String)], tool_name: &str) -> Vec<FidelityLoss> {
     tables
         .iter()
         .filter(|(_, kind)| kind == inventory::SYSTEM_VERSIONED)
-        .map(|(table, _)| {
-            format!(
-                "system-versioned table `{table}`: its history rows are not in this backup ({tool_name} and the server need MariaDB 10.11+ for {})",
+        .map(|(table, _)| FidelityLoss {
+            object: format!("system-versioned table `{table}`"),
+            reason: format!(
+                "its history rows are not in this backup ({tool_name} and the server need MariaDB 10.11+ for {}): upgrade both to keep them",
                 tool::DUMP_HISTORY
-            )
+            ),
         })
         .collect()
 }
@@ -557,6 +561,25 @@ pub(crate) fn dump_args(settings: &MysqlSettings, compat: &Compat) -> Vec<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_system_versioned_table_without_its_history_is_a_fidelity_loss() {
+        let tables = [
+            ("plain".to_string(), "BASE TABLE".to_string()),
+            (
+                "prices".to_string(),
+                inventory::SYSTEM_VERSIONED.to_string(),
+            ),
+        ];
+        let lost = history_not_kept(&tables, "mysqldump");
+        assert_eq!(lost.len(), 1, "{lost:?}");
+        assert_eq!(lost[0].object, "system-versioned table `prices`");
+        assert!(
+            lost[0].reason.starts_with("its history rows are not in this backup (mysqldump and the server need MariaDB 10.11+ for --dump-history)"),
+            "{}",
+            lost[0].reason
+        );
+    }
 
     fn settings() -> MysqlSettings {
         MysqlSettings {

@@ -143,6 +143,7 @@ async fn dump(db: &TestDb, secret_dir: &Path) -> (Vec<u8>, Manifest) {
         excluded_with_data: report.excluded_with_data,
         chunk_size: None,
         chunks: None,
+        fidelity: Vec::new(),
         inventory: None,
         base_backup: None,
         globals: None,

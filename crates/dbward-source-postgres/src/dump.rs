@@ -23,7 +23,7 @@ use dbward_core::process::ToolProcess;
 use dbward_core::secret::SecretFile;
 use dbward_core::source::{Dump, DumpCompletion, DumpInfo, DumpReport};
 use dbward_core::stream::{Ends, TapReader};
-use dbward_core::{Error, Result, TableRows};
+use dbward_core::{Error, FidelityLoss, Result, TableRows};
 use sqlx::PgConnection;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -32,7 +32,7 @@ use crate::archive::ArchiveReader;
 use crate::conn::{self, ListedTable, Purpose, quote_ident};
 use crate::inspect::{CopyCounter, copy_table, split_table_name};
 use crate::judge::{ENDS_BYTES, check_marker, judge_exit};
-use crate::tool::{Need, find_tool};
+use crate::tool::{Need, PgMajor, find_tool};
 use crate::{PgFormat, PostgresSettings};
 
 /// What pg_dump shows as `application_name`, so that its sessions can be found on the server.
@@ -238,6 +238,7 @@ pub async fn start(settings: &PostgresSettings, database: &str) -> Result<Dump> 
     let (excluded_with_data, unreadable) = conn::tables_with_data(&mut session, &excluded).await;
     let replica = conn::replica_state(&mut session).await?;
     let database_settings = conn::database_settings(&mut session).await?;
+    let fidelity = subscriptions_not_kept(&mut session, server_major).await?;
     // In the snapshot pg_dump imports: exactly the tables whose rows it will write.
     let listing = conn::table_listing(&mut session, replica.in_recovery).await?;
 
@@ -289,12 +290,42 @@ pub async fn start(settings: &PostgresSettings, database: &str) -> Result<Dump> 
         excluded_with_data,
         replica_lag_seconds: replica.lag_seconds,
         warnings,
+        fidelity,
     };
     Ok(Dump {
         info,
         output: Box::pin(output),
         completion: Box::new(completion),
     })
+}
+
+/// The subscriptions of the database when the dump runs without superuser rights: pg_dump
+/// leaves every subscription out then (it only says so, without names), so each is a loss
+/// the backup names (F23). `pg_subscription` (PostgreSQL 10+) lets every role read the names.
+async fn subscriptions_not_kept(
+    session: &mut PgConnection,
+    server_major: PgMajor,
+) -> Result<Vec<FidelityLoss>> {
+    if server_major < PgMajor::from_version_num(100_000) {
+        return Ok(Vec::new());
+    }
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT s.subname::text FROM pg_catalog.pg_subscription s
+           JOIN pg_catalog.pg_database d ON d.oid = s.subdbid
+          WHERE d.datname = pg_catalog.current_database()
+            AND pg_catalog.current_setting('is_superuser') <> 'on'
+          ORDER BY 1",
+    )
+    .fetch_all(&mut *session)
+    .await
+    .map_err(sql_error("cannot list the database's subscriptions"))?;
+    Ok(names
+        .into_iter()
+        .map(|name| FidelityLoss {
+            object: format!("subscription {}", quote_ident(&name)),
+            reason: "not in this backup: pg_dump dumps subscriptions only for a superuser; back up as a superuser to keep it, or recreate it by hand after a restore".into(),
+        })
+        .collect())
 }
 
 /// Keeps the snapshot's transaction open until told to let go: the snapshot can only be
@@ -319,6 +350,7 @@ struct PgDumpCompletion {
     excluded_with_data: Vec<String>,
     replica_lag_seconds: Option<f64>,
     warnings: Vec<String>,
+    fidelity: Vec<FidelityLoss>,
 }
 
 /// The snapshot-holding session, and what identifies pg_dump's session on the server.
@@ -394,6 +426,7 @@ impl DumpCompletion for PgDumpCompletion {
         Ok(DumpReport {
             tables,
             warnings,
+            fidelity: this.fidelity,
             excluded_tables: this.excluded_tables.into_iter().collect(),
             excluded_with_data: this.excluded_with_data,
             replica_lag_seconds: this.replica_lag_seconds,

@@ -17,7 +17,7 @@ use dbward_core::restore::{
 use dbward_core::secret::SecretFile;
 use dbward_core::source::{CheckLine, Dump, DumpCompletion, DumpInfo, DumpReport};
 use dbward_core::stream::TapReader;
-use dbward_core::{Error, Manifest, Result};
+use dbward_core::{DatabaseSettings, Error, Manifest, Result};
 use sqlx::PgConnection;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -62,9 +62,11 @@ pub async fn start(settings: &PostgresSettings, passwords: bool) -> Result<Dump>
     let mut session = conn::connect(settings, db, Purpose::Maintenance).await?;
     let versions = conn::server_version(&mut session).await;
     let listed = read_server_objects(&mut session).await;
+    let locale = cluster_locale(&mut session).await;
     conn::close(session).await;
     let (server_version, server_major) = versions?;
     let (globals, section) = listed?;
+    let locale = locale?;
     let globals = ServerGlobals {
         passwords,
         ..globals
@@ -98,7 +100,7 @@ pub async fn start(settings: &PostgresSettings, passwords: bool) -> Result<Dump>
             format: GLOBALS_FORMAT.into(),
             extension: "sql",
             options: args,
-            database_settings: None,
+            database_settings: Some(locale),
         },
         output: Box::pin(output),
         completion: Box::new(GlobalsCompletion {
@@ -154,6 +156,25 @@ pub async fn check_line(
     }
 }
 
+/// The server's default encoding and locale: `template1`'s, which initdb set and every new
+/// database copies; a fresh-server drill initialises its server with them.
+async fn cluster_locale(conn: &mut PgConnection) -> Result<DatabaseSettings> {
+    let (encoding, collation, ctype): (String, String, String) = sqlx::query_as(
+        "SELECT pg_catalog.pg_encoding_to_char(encoding)::text, datcollate::text, datctype::text
+           FROM pg_catalog.pg_database WHERE datname = 'template1'",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| conn::query_error("cannot read the server's default encoding and locale", e))?;
+    Ok(DatabaseSettings {
+        encoding,
+        collation: Some(collation),
+        ctype: Some(ctype),
+        owner: None,
+        roles: Vec::new(),
+    })
+}
+
 /// The databases of the server with their owners, and dbward's section of the script.
 async fn read_server_objects(conn: &mut PgConnection) -> Result<(ServerGlobals, String)> {
     let owners: Vec<(String, String)> = sqlx::query_as(
@@ -206,11 +227,57 @@ fn databases_section(databases: &[DatabaseOwner], settings: &[(String, String)])
             "ALTER DATABASE {} SET {} TO {};\n",
             quote_ident(database),
             quote_ident(name),
-            quote_literal(value)
+            setting_value(name, value)
         ));
     }
     out.push_str(&format!("\n{GLOBALS_COMPLETE}\n"));
     out
+}
+
+/// The settings whose value is a list of names (PostgreSQL's `GUC_LIST_QUOTE`): stored as
+/// `a, "B c"`, they must be set again as one literal per element; one literal for the whole
+/// would become a single name.
+const LIST_SETTINGS: &[&str] = &[
+    "search_path",
+    "temp_tablespaces",
+    "local_preload_libraries",
+    "session_preload_libraries",
+    "shared_preload_libraries",
+    "unix_socket_directories",
+];
+
+/// The `TO …` part for a stored setting: one literal, or one per element of a list setting.
+fn setting_value(name: &str, value: &str) -> String {
+    if !LIST_SETTINGS.contains(&name.to_ascii_lowercase().as_str()) {
+        return quote_literal(value);
+    }
+    split_names(value)
+        .iter()
+        .map(|element| quote_literal(element))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Splits a stored list setting at the commas outside double quotes; each element loses its
+/// surrounding blanks and its double quotes (`""` inside them is one `"`).
+fn split_names(value: &str) -> Vec<String> {
+    let mut elements = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = value.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        let current = elements.last_mut().expect("one element at least");
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                current.push('"');
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => elements.push(String::new()),
+            c if c.is_whitespace() && !quoted => {}
+            c => current.push(c),
+        }
+    }
+    elements
 }
 
 struct GlobalsCompletion {
@@ -349,7 +416,7 @@ pub async fn apply(
                         .skipped
                         .push(format!("tablespace {name} exists: kept"));
                 } else if let Err(e) = run(conn, &text).await {
-                    report.failed.push(format!("CREATE TABLESPACE {name}: {e}"));
+                    report.failed.push(tablespace_failure(&name, &text, &e));
                 }
             }
             Statement::Grant { member } if existing.contains(&member) => {
@@ -368,6 +435,35 @@ pub async fn apply(
         }
     }
     Ok(report)
+}
+
+/// Why a tablespace could not be created, and what to do: a location that does not exist on
+/// the target's machine (the usual case on another machine) is named with the fix.
+fn tablespace_failure(name: &str, statement: &str, error: &str) -> String {
+    match tablespace_location(statement) {
+        Some(location) if error.contains("does not exist") => format!(
+            "CREATE TABLESPACE {name}: its location {location} does not exist on the target server; create that directory there, owned by the server's system user and empty, then run restore --globals again (databases and tables that use {name} cannot be restored until it exists): {error}"
+        ),
+        _ => format!("CREATE TABLESPACE {name}: {error}"),
+    }
+}
+
+/// The `LOCATION '…'` of a `CREATE TABLESPACE` statement as pg_dumpall writes it.
+fn tablespace_location(statement: &str) -> Option<String> {
+    let at = statement.to_ascii_uppercase().find(" LOCATION '")? + " LOCATION '".len();
+    let mut location = String::new();
+    let mut chars = statement[at..].chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            if chars.peek() == Some(&'\'') {
+                chars.next();
+            } else {
+                return Some(location);
+            }
+        }
+        location.push(c);
+    }
+    None
 }
 
 /// Runs one statement; the error is the server's message alone (never the statement, which
@@ -443,4 +539,41 @@ pub async fn inspect(
         "globals: {} roles, as the manifest lists",
         found.len()
     )])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_settings_are_set_again_one_literal_per_name() {
+        assert_eq!(
+            setting_value("search_path", r#"app, "My ""Schema""", public"#),
+            r#"'app', 'My "Schema"', 'public'"#
+        );
+        assert_eq!(setting_value("search_path", r#""""#), "''");
+        assert_eq!(
+            setting_value("temp_tablespaces", "a,b"),
+            "'a', 'b'",
+            "without blanks too"
+        );
+        // Other settings, lists or not, are one literal the server parses again.
+        assert_eq!(setting_value("DateStyle", "ISO, MDY"), "'ISO, MDY'");
+        assert_eq!(setting_value("work_mem", "7MB"), "'7MB'");
+    }
+
+    #[test]
+    fn a_missing_tablespace_location_is_named_with_the_fix() {
+        let statement = "CREATE TABLESPACE ts OWNER a LOCATION '/srv/it''s';";
+        assert_eq!(tablespace_location(statement).as_deref(), Some("/srv/it's"));
+        let said = tablespace_failure("ts", statement, "directory \"/srv/it's\" does not exist");
+        assert!(
+            said.starts_with("CREATE TABLESPACE ts: its location /srv/it's does not exist on the target server; create that directory"),
+            "{said}"
+        );
+        assert_eq!(
+            tablespace_failure("ts", statement, "permission denied"),
+            "CREATE TABLESPACE ts: permission denied"
+        );
+    }
 }

@@ -859,6 +859,7 @@ mod tests {
             excluded_with_data: vec![],
             chunk_size: None,
             chunks: None,
+            fidelity: Vec::new(),
             inventory: None,
             base_backup: None,
             globals: None,

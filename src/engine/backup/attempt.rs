@@ -313,6 +313,12 @@ fn build_manifest(
     let (encryption, encryption_recipients) =
         pipeline::encrypt::describe(ctx.config.encryption.as_ref().map(|e| &e.mode));
     let mut warnings = report.warnings;
+    warnings.extend(
+        report
+            .fidelity
+            .iter()
+            .map(dbward_core::FidelityLoss::message),
+    );
     if report.tables.is_empty() && report.base_backup.is_none() && report.globals.is_none() {
         warnings.push("the database has no tables".into());
     }
@@ -349,6 +355,7 @@ fn build_manifest(
         replica_lag_seconds: report.replica_lag_seconds,
         database_settings: info.database_settings.clone(),
         warnings,
+        fidelity: report.fidelity,
         inventory: None,
         chunk_size: Some(dbward_core::chunked::CHUNK_BYTES),
         chunks: Some(totals.chunks.clone()),

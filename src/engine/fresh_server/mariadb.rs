@@ -2,7 +2,8 @@
 //! a free loopback port with its own socket, and a superuser `dbward`@`127.0.0.1` created at
 //! start-up by an init file (0600, removed once that user can log in), so no password ever
 //! reaches an argument list. The server is killed and its directory removed when the drill
-//! ends. As root the server runs as the system user `mysql` when there is one, else as root
+//! ends, and it dies with dbward when dbward is killed (parent-death signal). As root the
+//! server runs as the system user `mysql` when there is one, else as root
 //! (`--user=root`: mariadbd refuses root without being told).
 
 use std::path::{Path, PathBuf};
@@ -13,8 +14,8 @@ use dbward_core::secret::{ExposeSecret, SecretFile, SecretString};
 use tokio::process::{Child, Command};
 
 use super::{
-    FRESH_SUPERUSER, FreshServerError, chown_to, free_port, last_line, private_dir,
-    random_password, remove_dir, system_user,
+    FRESH_SUPERUSER, FreshServerError, chown_to, dying_with_dbward, free_port, last_line,
+    private_dir, random_password, remove_dir, system_user,
 };
 
 /// Fast and unsafe on crash, which is what a server that lives for one drill wants;
@@ -143,7 +144,13 @@ impl MariadbServer {
                 .map_err(|e| FreshServerError(format!("cannot write the init file: {e}")))?;
             chown_to(init_file.path(), owner)?;
             let port = free_port()?;
-            let mut child = Command::new(mariadbd)
+            // As root with a system user mysql, setpriv starts the server as mysql (its own
+            // --user would clear the parent-death signal); without setpriv, --user does.
+            let (mut command, server_user) = match dying_with_dbward(mariadbd, owner, "KILL") {
+                Some(command) => (command, user_option.filter(|_| owner.is_none())),
+                None => (Command::new(mariadbd), user_option),
+            };
+            let mut child = command
                 .arg("--no-defaults")
                 .arg(self.data())
                 .arg(format!("--port={port}"))
@@ -156,7 +163,7 @@ impl MariadbServer {
                 .arg(format!("--log-error={}", log.display()))
                 .arg(format!("--tmpdir={}", self.dir.display()))
                 .arg(format!("--init-file={}", init_file.path().display()))
-                .args(user_option)
+                .args(server_user)
                 .arg("--character-set-server=utf8mb4")
                 .args(SPEED_OPTIONS)
                 .current_dir(&self.dir)

@@ -34,15 +34,17 @@ pub enum FreshServer {
 impl FreshServer {
     /// Starts an empty server for a source of `engine`, with the server programs from
     /// `tool_dir` when set. `major` is the source server's major version: PostgreSQL needs
-    /// server tools at least that new; MariaDB/MySQL use the installed server.
+    /// server tools at least that new; MariaDB/MySQL use the installed server. PostgreSQL is
+    /// initialised with `source_locale` (encoding and locale) when this machine has it.
     pub async fn start(
         engine: Engine,
         tool_dir: Option<&Path>,
         major: u32,
+        source_locale: Option<&dbward_core::DatabaseSettings>,
     ) -> Result<FreshServer, FreshServerError> {
         Ok(match engine {
             Engine::Postgres => {
-                FreshServer::Postgres(PostgresServer::start(tool_dir, major).await?)
+                FreshServer::Postgres(PostgresServer::start(tool_dir, major, source_locale).await?)
             }
             Engine::Mysql | Engine::Mariadb => {
                 FreshServer::Mariadb(MariadbServer::start(tool_dir).await?)
@@ -63,6 +65,14 @@ impl FreshServer {
         }
     }
 
+    /// How the server was initialised (encoding and locale), for the drill's report.
+    pub fn locale(&self) -> Option<&str> {
+        match self {
+            FreshServer::Postgres(s) => Some(&s.locale),
+            FreshServer::Mariadb(_) => None,
+        }
+    }
+
     pub fn password(&self) -> &SecretString {
         match self {
             FreshServer::Postgres(s) => &s.password,
@@ -79,19 +89,131 @@ impl FreshServer {
     }
 }
 
+/// The file in a fresh server's directory that names the dbward process it belongs to.
+const OWNER_FILE: &str = "dbward.pid";
+/// How fresh servers' directories are named in the temporary directory.
+const DIR_PREFIX: &str = "dbward-fresh-";
+
 /// A new 0700 directory `dbward-fresh-<ulid>` in the system's temporary directory: as root,
-/// the server's system user must reach it, which it could not under a 0700 state_dir.
+/// the server's system user must reach it, which it could not under a 0700 state_dir. It
+/// names this process in [`OWNER_FILE`]; leftovers of drills whose dbward is gone (killed
+/// before it could clean up) are removed first.
 fn private_dir() -> Result<PathBuf, FreshServerError> {
     use std::os::unix::fs::DirBuilderExt;
+    remove_leftovers(&std::env::temp_dir());
     let dir = std::env::temp_dir().join(format!(
-        "dbward-fresh-{}",
+        "{DIR_PREFIX}{}",
         ulid::Ulid::new().to_string().to_lowercase()
     ));
     std::fs::DirBuilder::new()
         .mode(0o700)
         .create(&dir)
         .map_err(|e| FreshServerError(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::write(dir.join(OWNER_FILE), std::process::id().to_string())
+        .map_err(|e| FreshServerError(format!("cannot write {}: {e}", dir.display())))?;
     Ok(dir)
+}
+
+/// Removes the fresh servers' directories under `temp` whose dbward process is gone, first
+/// killing any process still running from one (a server started before it died with its
+/// dbward). Directories of live dbward processes (drills running now) are left alone.
+pub fn remove_leftovers(temp: &Path) {
+    let Ok(entries) = std::fs::read_dir(temp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(DIR_PREFIX) {
+            continue;
+        }
+        let dir = entry.path();
+        let owner = std::fs::read_to_string(dir.join(OWNER_FILE))
+            .ok()
+            .and_then(|pid| pid.trim().parse::<i32>().ok());
+        let Some(owner) = owner else {
+            continue; // not (yet) claimed: a drill may be creating it right now
+        };
+        if process_alive(owner) {
+            continue;
+        }
+        kill_processes_of(&dir);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => tracing::warn!(
+                "fresh-server drill: removed {}, left over by a drill whose dbward (pid {owner}) ended without cleaning up",
+                dir.display()
+            ),
+            Err(e) => tracing::warn!(
+                "fresh-server drill: cannot remove the leftover {}: {e}",
+                dir.display()
+            ),
+        }
+    }
+}
+
+/// Whether process `pid` exists.
+fn process_alive(pid: i32) -> bool {
+    use nix::errno::Errno;
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(Errno::ESRCH) => false,
+        Err(_) => true, // exists, belongs to someone else
+    }
+}
+
+/// Kills every process whose command line names `dir` (a leftover server).
+fn kill_processes_of(dir: &Path) {
+    let needle = dir.to_string_lossy().into_owned();
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for process in processes.flatten() {
+        let Ok(pid) = process.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(process.path().join("cmdline")) else {
+            continue;
+        };
+        if String::from_utf8_lossy(&cmdline).contains(&needle) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+/// Where `setpriv` (util-linux) may be besides `PATH`.
+const SETPRIV_PLACES: &[&str] = &["/usr/bin", "/bin", "/usr/sbin", "/sbin"];
+
+/// A command that runs the server `program` as dbward's child that dies with dbward, however
+/// dbward dies (`SIGKILL` included): through `setpriv --pdeathsig`, which asks Linux for
+/// `signal` on the death of its parent, takes `owner`'s identity first (a later change of
+/// user would clear the request) and then becomes the server. `None` without `setpriv`: the
+/// caller starts the server as before, and the next drill kills and removes what a killed
+/// dbward left ([`remove_leftovers`]).
+fn dying_with_dbward(
+    program: &Path,
+    owner: Option<&nix::unistd::User>,
+    signal: &str,
+) -> Option<tokio::process::Command> {
+    let setpriv = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(SETPRIV_PLACES.iter().map(PathBuf::from))
+        .map(|dir| dir.join("setpriv"))
+        .find(|path| path.is_file())?;
+    let mut command = tokio::process::Command::new(setpriv);
+    if let Some(user) = owner {
+        command
+            .arg(format!("--reuid={}", user.uid))
+            .arg(format!("--regid={}", user.gid))
+            .arg("--init-groups");
+    }
+    command
+        .arg(format!("--pdeathsig={signal}"))
+        .arg("--")
+        .arg(program);
+    Some(command)
 }
 
 /// A new random superuser password.

@@ -1,7 +1,7 @@
 //! The health facts `status` judges (`Catalog::health_facts`): per database, the newest
 //! ended, usable and succeeded backup of its window, those with a missing copy, the size
 //! baseline, the proofs (drills of pruned backups too) and the manifest only when it may
-//! list excluded tables with data.
+//! list excluded tables with data or objects the dump could not keep.
 
 use super::{Shape, at, copy, record};
 use crate::{BackupStatus, Catalog, CopyStatus, NewVerification, Proofs};
@@ -94,6 +94,21 @@ pub(super) async fn facts_hold_what_status_judges(catalog: &dyn Catalog) {
     );
     assert!(!wide[0].encrypted, "a manifest without encryption");
     assert_eq!(wide[0].proofs, Proofs::default());
+
+    // A manifest naming objects the dump could not keep is read as well.
+    let with_losses = r#"{"id":"y","fidelity":[{"object":"subscription s","reason":"r"}]}"#;
+    let mut lossy = Shape::new("01HX", "hf-fidelity", "lossy", "2026-01-01T00:00:00Z");
+    lossy.manifest = with_losses;
+    record(catalog, &lossy).await;
+    let read: Vec<_> = catalog
+        .health_facts()
+        .await
+        .expect("health_facts")
+        .into_iter()
+        .filter(|f| f.source == "hf-fidelity")
+        .map(|f| f.manifest)
+        .collect();
+    assert_eq!(read, [Some(with_losses.to_string())]);
 
     // Thirty newer failed backups push everything usable, succeeded or missing out of the
     // window.
