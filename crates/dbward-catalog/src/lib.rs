@@ -8,6 +8,7 @@
 mod access;
 pub mod conformance;
 mod coordination;
+mod health_doc;
 pub mod migrate;
 mod model;
 mod postgres;

@@ -99,7 +99,8 @@ crate::sql::sql_catalog!(PgCatalog, sqlx::postgres::PgRow);
 crate::sql_health::sql_health!(
     PgCatalog,
     sqlx::PgConnection,
-    crate::sql_health::numbered_placeholders
+    crate::sql_health::numbered_placeholders,
+    crate::health_doc::POSTGRES
 );
 crate::sql_access::sql_access!(PgCatalog, sqlx::postgres::PgRow);
 crate::sql_reports::sql_reports!(PgCatalog, sqlx::postgres::PgRow);

@@ -148,25 +148,6 @@ pub(crate) static REFRESH_ONE: std::sync::LazyLock<String> =
 pub(crate) static REFRESH_ALL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| refresh(LIVE_DATABASES));
 
-/// What status reads: one row per database with a backup not pruned, with the drills and
-/// the key drill its summary names (a row each would triple the rows read).
-pub(crate) const SUMMARIES: &str = "SELECT h.source, h.database_name, h.cutoff, h.ended,
-        h.usable, h.succeeded, h.sizes, h.usable_excludes, h.usable_encrypted,
-        df.backup_id AS failed_backup, df.at AS failed_at, df.details AS failed_details,
-        dp.backup_id AS passed_backup, dp.at AS passed_at, dp.details AS passed_details,
-        kp.at AS key_at
-    FROM health_summary h
-    LEFT JOIN verifications df ON df.id = h.drill_failed
-    LEFT JOIN verifications dp ON dp.id = h.drill_passed
-    LEFT JOIN verifications kp ON kp.id = h.key_passed
-    WHERE h.newest IS NOT NULL";
-
-/// Backups of the window with a copy `audit` found gone.
-pub(crate) const MISSING: &str =
-    "SELECT b.source, b.database_name, b.id, b.started_at || b.id AS at_id
-    FROM copies c JOIN backups b ON b.id = c.backup_id
-    WHERE c.status = 'missing' AND b.pruned_at IS NULL";
-
 /// Rows looked up by id at once: few enough for any server's parameter limit.
 pub(crate) const CHUNK: usize = 1000;
 
@@ -241,39 +222,26 @@ pub(crate) fn proofs(
 /// `sql_catalog!`), whose connections are `$conn` and whose lists of parameters
 /// `$placeholders` writes.
 macro_rules! sql_health {
-    ($ty:ident, $conn:ty, $placeholders:path) => {
+    ($ty:ident, $conn:ty, $placeholders:path, $json:path) => {
         pub(crate) mod health {
-            use std::collections::{BTreeMap, BTreeSet, HashMap};
+            use std::collections::{BTreeSet, HashMap};
 
             use sqlx::Row;
 
-            use super::queries::{backup_from_row, copy_from_row, flag, maybe_time, time};
+            use super::queries::{copy_from_row, flag, time};
             use super::$ty;
-            use $crate::sql::BACKUP_COLUMNS;
-            use $crate::sql_health::{
-                CHUNK, LOCK_ONE, MISSING, REFRESH_ALL, REFRESH_ONE, SUMMARIES, drill_of, proofs,
-            };
+            use $crate::health_doc;
+            use $crate::sql_health::{CHUNK, LOCK_ONE, REFRESH_ALL, REFRESH_ONE};
+
+            static SUMMARIES_DOC: std::sync::LazyLock<String> =
+                std::sync::LazyLock::new(|| health_doc::summaries_sql(&$json));
+            static BACKUPS_DOC: std::sync::LazyLock<String> =
+                std::sync::LazyLock::new(|| health_doc::backups_sql(&$json));
 
             fn placeholders(n: usize) -> String {
                 $placeholders(n)
             }
-            use $crate::{
-                BackupRecord, CatalogError, HealthFacts, Proof, Result, VerificationRecord,
-            };
-
-            /// A database: (source, database name).
-            type Key = (String, String);
-
-            /// The roles one database's backups play, from its summary row.
-            struct Picks {
-                cutoff: Option<String>,
-                ids: Vec<String>,
-                usable: Option<String>,
-                usable_excludes: bool,
-                usable_encrypted: bool,
-                sizes: Vec<u64>,
-                proofs: $crate::Proofs,
-            }
+            use $crate::{BackupRecord, CatalogError, HealthFacts, Result, VerificationRecord};
 
             /// Recomputes the summary of database `source`/`database` inside the
             /// transaction that changed its history (every write of backups, copies and
@@ -340,118 +308,23 @@ macro_rules! sql_health {
                 }
 
                 pub(super) async fn read_health_facts(&self) -> Result<Vec<HealthFacts>> {
-                    let mut picks: BTreeMap<Key, Picks> = BTreeMap::new();
-                    let rows = sqlx::query(SUMMARIES).fetch_all(&self.pool).await?;
-                    for r in &rows {
-                        let ids: Vec<String> = ["ended", "usable", "succeeded"]
-                            .into_iter()
-                            .map(|c| r.try_get::<Option<String>, _>(c))
-                            .collect::<std::result::Result<Vec<_>, _>>()?
-                            .into_iter()
-                            .flatten()
-                            .collect();
-                        let sizes = r
-                            .try_get::<Option<String>, _>("sizes")?
-                            .unwrap_or_default()
-                            .split(',')
-                            .filter(|s| !s.is_empty())
-                            .map(|s| {
-                                s.parse::<i64>()
-                                    .map(|v| v.max(0) as u64)
-                                    .map_err(|_| CatalogError::Invalid(format!("dump size {s:?}")))
-                            })
-                            .collect::<Result<_>>()?;
-                        let drill = |prefix: &str, ok: bool| -> Result<Option<Proof>> {
-                            let backup = r.try_get(format!("{prefix}_backup").as_str())?;
-                            let at = maybe_time(r, &format!("{prefix}_at"))?;
-                            let details = r.try_get(format!("{prefix}_details").as_str())?;
-                            Ok(drill_of(backup, at, ok, details))
-                        };
-                        let proofs = proofs(
-                            drill("failed", false)?,
-                            drill("passed", true)?,
-                            maybe_time(r, "key_at")?,
-                        );
-                        picks.insert(
-                            (r.try_get("source")?, r.try_get("database_name")?),
-                            Picks {
-                                cutoff: r.try_get("cutoff")?,
-                                ids,
-                                usable: r.try_get("usable")?,
-                                usable_excludes: flag(r, "usable_excludes")?,
-                                usable_encrypted: flag(r, "usable_encrypted")?,
-                                sizes,
-                                proofs,
-                            },
-                        );
-                    }
-                    let missing = sqlx::query(MISSING).fetch_all(&self.pool).await?;
-                    for r in &missing {
-                        let key: Key = (r.try_get("source")?, r.try_get("database_name")?);
-                        let at_id: String = r.try_get("at_id")?;
-                        if let Some(p) = picks.get_mut(&key)
-                            && p.cutoff.as_ref().is_none_or(|c| at_id >= *c)
-                        {
-                            p.ids.push(r.try_get("id")?);
-                        }
-                    }
-                    let wanted: BTreeSet<&str> = picks
-                        .values()
-                        .flat_map(|p| p.ids.iter().map(String::as_str))
-                        .collect();
+                    let document = |sql: &'static str| async move {
+                        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                            .fetch_one(&self.pool)
+                            .await?;
+                        Ok::<Option<String>, CatalogError>(row.try_get("doc")?)
+                    };
+                    let summaries = document(SUMMARIES_DOC.as_str()).await?;
+                    let picks = health_doc::summaries(summaries.as_deref())?;
+                    drop(summaries);
                     let with_manifest: BTreeSet<&str> = picks
                         .values()
-                        .filter(|p| p.usable_excludes)
+                        .filter(|p| p.needs_manifest)
                         .filter_map(|p| p.usable.as_deref())
                         .collect();
-                    let mut records = self.records(&wanted).await?;
-                    let mut manifests = self.manifests(&with_manifest).await?;
-                    let mut out = Vec::with_capacity(picks.len());
-                    for ((source, database), p) in picks {
-                        let ids: BTreeSet<String> = p.ids.into_iter().collect();
-                        let mut backups: Vec<BackupRecord> =
-                            ids.iter().filter_map(|id| records.remove(id)).collect();
-                        backups.sort_by(|a, b| (b.started_at, &b.id).cmp(&(a.started_at, &a.id)));
-                        let manifest = p.usable.and_then(|id| manifests.remove(&id));
-                        out.push(HealthFacts {
-                            source,
-                            database,
-                            backups,
-                            sizes: p.sizes,
-                            proofs: p.proofs,
-                            manifest,
-                            encrypted: p.usable_encrypted,
-                        });
-                    }
-                    Ok(out)
-                }
-
-                /// Complete records by id.
-                async fn records(
-                    &self,
-                    ids: &BTreeSet<&str>,
-                ) -> Result<HashMap<String, BackupRecord>> {
-                    let ids: Vec<&str> = ids.iter().copied().collect();
-                    let mut records = Vec::with_capacity(ids.len());
-                    for chunk in ids.chunks(CHUNK) {
-                        let sql = format!(
-                            "SELECT {BACKUP_COLUMNS} FROM backups WHERE id IN ({})",
-                            placeholders(chunk.len())
-                        );
-                        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                        for id in chunk {
-                            query = query.bind(*id);
-                        }
-                        for row in query.fetch_all(&self.pool).await? {
-                            records.push(backup_from_row(&row)?);
-                        }
-                    }
-                    Ok(self
-                        .complete_many(records)
-                        .await?
-                        .into_iter()
-                        .map(|b| (b.id.clone(), b))
-                        .collect())
+                    let manifests = self.manifests(&with_manifest).await?;
+                    let backups = document(BACKUPS_DOC.as_str()).await?;
+                    health_doc::facts(picks, backups.as_deref(), manifests)
                 }
 
                 /// Stored manifests by backup id.
@@ -611,7 +484,9 @@ mod tests {
         for (failed, passed, key, want) in table {
             let got = proofs(failed.clone(), passed.clone(), key);
             let last = got.last_drill.as_ref().map(|d| d.backup_id.as_str());
-            let restore = got.last_good_drill_restore.map(|d| d.num_milliseconds() as u64);
+            let restore = got
+                .last_good_drill_restore
+                .map(|d| d.num_milliseconds() as u64);
             assert_eq!(
                 (last, got.last_good_drill, restore, got.last_good_key),
                 want,
@@ -624,7 +499,12 @@ mod tests {
     fn a_drill_the_summary_does_not_name_is_none() {
         assert_eq!(drill_of(None, None, true, None), None);
         assert_eq!(
-            drill_of(Some("b".into()), Some(at(1)), true, Some(r#"{"restore_ms":3}"#.into())),
+            drill_of(
+                Some("b".into()),
+                Some(at(1)),
+                true,
+                Some(r#"{"restore_ms":3}"#.into())
+            ),
             drill("b", 1, true, Some(3))
         );
     }

@@ -107,7 +107,8 @@ crate::sql::sql_catalog!(SqliteCatalog, sqlx::sqlite::SqliteRow);
 crate::sql_health::sql_health!(
     SqliteCatalog,
     sqlx::SqliteConnection,
-    crate::sql_health::anonymous_placeholders
+    crate::sql_health::anonymous_placeholders,
+    crate::health_doc::SQLITE
 );
 crate::sql_access::sql_access!(SqliteCatalog, sqlx::sqlite::SqliteRow);
 crate::sql_reports::sql_reports!(SqliteCatalog, sqlx::sqlite::SqliteRow);

@@ -13,7 +13,13 @@ pub(super) async fn facts_hold_what_status_judges(catalog: &dyn Catalog) {
     a.manifest = with_excluded;
     let mut b = Shape::new("01HB", "hf", "shop", "2026-01-02T00:00:00Z");
     b.copies.push(copy("offsite", "01HB", CopyStatus::Missing));
+    b.copies[1].error = Some("gone: \"404\"\r\nnot found".into());
     b.manifest = with_excluded;
+    // Text the catalog must hand back unchanged, whatever it is read through.
+    b.warnings = vec![
+        "first: \"quoted\", back\\slash\nnew line, tab\t".into(),
+        "second: ünïcode ✓, {\"json\": [1]}".into(),
+    ];
     let mut c = Shape::new("01HC", "hf", "shop", "2026-01-03T00:00:00Z");
     c.copies = vec![copy("local", "01HC", CopyStatus::Failed)];
     for shape in [
