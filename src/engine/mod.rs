@@ -9,6 +9,8 @@ pub mod alerts;
 pub mod artifact;
 pub mod audit;
 pub mod backup;
+pub mod binlog;
+pub mod binlog_restore;
 pub mod catalog_migrate;
 pub mod check;
 pub mod destinations;

@@ -4,6 +4,7 @@
 //! the result by the backup gate. `MysqlTarget` is the restore side: it loads dumps with the
 //! `mariadb`/`mysql` client over the same connection settings and option file.
 
+pub mod binlog;
 mod conn;
 mod dump;
 mod events;
@@ -75,6 +76,8 @@ pub struct MysqlSource {
     /// `globals = true`: `Some(with password hashes)`; the source then also backs up its
     /// users, roles and grants as the database `*globals*`.
     globals: Option<bool>,
+    /// `pitr = true`: dumps record their binary log position (`--master-data=2`).
+    binlog: bool,
 }
 
 impl MysqlSource {
@@ -82,7 +85,15 @@ impl MysqlSource {
         MysqlSource {
             settings,
             globals: None,
+            binlog: false,
         }
+    }
+
+    /// `pitr = true`: each dump records the binary log position of its snapshot in the
+    /// manifest; a server without a binary log is refused.
+    pub fn with_binlog_position(mut self) -> Self {
+        self.binlog = true;
+        self
     }
 
     /// Backs up the users, roles and grants too (`globals = true`), with or without the
@@ -340,6 +351,9 @@ impl Source for MysqlSource {
             };
         }
         let s = &self.settings;
+        if self.binlog && !binlog::state(s).await?.enabled {
+            return Err(binlog::binlog_off(&s.name));
+        }
         let survey = self.survey(database).await?;
         let server = parse_server_version(&survey.server_version).ok_or_else(|| {
             Error::Dump(format!(
@@ -419,6 +433,7 @@ impl Source for MysqlSource {
                 excluded_with_data,
                 warnings,
                 replica_lag_seconds: survey.replica_lag_seconds,
+                binlog: self.binlog,
                 source: self.clone(),
             }),
         })
@@ -456,6 +471,10 @@ impl MysqlSource {
         let mut args = dump_args(&self.settings, compat);
         for table in &self.settings.exclude_tables {
             args.push(format!("--ignore-table={database}.{table}"));
+        }
+        if self.binlog {
+            // The binlog position of the snapshot, as a comment in the dump's header.
+            args.push("--master-data=2".into());
         }
         args
     }

@@ -145,6 +145,7 @@ async fn dump(db: &TestDb, secret_dir: &Path) -> (Vec<u8>, Manifest) {
         chunks: None,
         inventory: None,
         base_backup: None,
+        binlog_position: None,
         globals: None,
         signature: None,
     };

@@ -861,6 +861,7 @@ mod tests {
             chunks: None,
             inventory: None,
             base_backup: None,
+            binlog_position: None,
             globals: None,
             signature: None,
         }

@@ -45,6 +45,7 @@ pub async fn dump(settings: PostgresSettings, database: &str) -> (Vec<u8>, Manif
         chunks: None,
         inventory: None,
         base_backup: None,
+        binlog_position: None,
         globals: None,
         signature: None,
     };
