@@ -1,0 +1,251 @@
+//! MariaDB point-in-time recovery end to end against a private server with its binary log on:
+//! dumps record their binlog position, `binlog push` archives closed binlog files (signed
+//! entries, catalog rows, `status`), `restore --to-time --to-database` replays exactly the
+//! events up to the moment, and a missing or damaged binlog file stops the restore naming
+//! it and the last reachable moment.
+
+use std::sync::OnceLock;
+use std::thread::sleep;
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
+use dbward_testkit::{MariaServer, TestDb};
+use serde_json::Value;
+
+use crate::common::{Env, only_backup, stderr};
+
+/// One private server with `log_bin` for every test here (each has its own database and
+/// archive): starting MariaDB takes seconds.
+fn binlog_server() -> &'static MariaServer {
+    static SERVER: OnceLock<MariaServer> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        MariaServer::start_private_with(
+            std::process::id(),
+            &["--log-bin=mariadb-bin", "--server-id=1", "--binlog-format=MIXED"],
+        )
+        .expect("a private MariaDB server with its binary log on")
+    })
+}
+
+fn pitr_env(server: &MariaServer, database: &str, extra: &str) -> Env {
+    Env::new(&format!(
+        "state_dir = \"state\"\n\
+         [[source]]\nname = \"my\"\nengine = \"mariadb\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\n\
+         password = {{ env = \"DBWARD_CLI_TEST_MARIA_PW\" }}\ndatabases = [\"{database}\"]\n\
+         pitr = true\n{extra}\
+         [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n",
+        server.host, server.port, server.user
+    ))
+}
+
+fn run(env: &Env, server: &MariaServer, args: &[&str]) -> std::process::Output {
+    env.cmd(args)
+        .env("DBWARD_CLI_TEST_MARIA_PW", &server.password)
+        .output()
+        .unwrap()
+}
+
+fn run_json(env: &Env, server: &MariaServer, args: &[&str]) -> (i32, Value, String) {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = run(env, server, &all);
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), doc, stderr(&out))
+}
+
+/// A database with rows written at known times across binlog rotations, a dump in the
+/// middle, and every binlog file closed and archived; `target` lies between rows 4 and 5.
+struct History {
+    env: Env,
+    db: TestDb,
+    target: String,
+}
+
+fn write(db: &TestDb, id: u32) {
+    db.sql(&format!("INSERT INTO events VALUES ({id}, NOW(6))"));
+}
+
+fn history(prefix: &str) -> History {
+    let server = binlog_server();
+    let db = server.create_database(prefix);
+    let env = pitr_env(server, &db.name, "");
+    db.sql("CREATE TABLE events(id INT PRIMARY KEY, at DATETIME(6) NOT NULL)");
+    write(&db, 1);
+    db.sql("FLUSH BINARY LOGS");
+    write(&db, 2);
+    let (code, doc, err) = run_json(&env, server, &["backup"]);
+    assert_eq!(code, 0, "{doc:#} {err}");
+    assert_eq!(only_backup(&doc)["status"], "succeeded", "{doc:#}");
+    write(&db, 3);
+    db.sql("FLUSH BINARY LOGS");
+    write(&db, 4);
+    sleep(Duration::from_millis(1200));
+    let target = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    sleep(Duration::from_millis(1500));
+    write(&db, 5);
+    db.sql("FLUSH BINARY LOGS");
+    write(&db, 6);
+    db.sql("FLUSH BINARY LOGS");
+    let (code, doc, err) = run_json(&env, server, &["binlog", "push"]);
+    assert_eq!(code, 0, "{doc:#} {err}");
+    assert!(
+        !doc["pushed"].as_array().unwrap().is_empty(),
+        "binlog push archived nothing: {doc:#}"
+    );
+    History { env, db, target }
+}
+
+/// The manifest of the only backup in the catalog.
+fn manifest(env: &Env, server: &MariaServer) -> Value {
+    let (code, doc, err) = run_json(env, server, &["list"]);
+    assert_eq!(code, 0, "{err}");
+    let id = doc[0]["id"].as_str().or(doc["backups"][0]["id"].as_str());
+    let id = id.unwrap_or_else(|| panic!("no backup listed: {doc:#}")).to_string();
+    let (code, doc, err) = run_json(env, server, &["show", &id]);
+    assert_eq!(code, 0, "{err}");
+    doc["manifest"].clone()
+}
+
+fn restore_at(h: &History, to: &str) -> std::process::Output {
+    run(
+        &h.env,
+        binlog_server(),
+        &[
+            "restore",
+            "--source",
+            "my",
+            "--database",
+            &h.db.name,
+            "--to-time",
+            &h.target,
+            "--to-database",
+            to,
+        ],
+    )
+}
+
+/// The archived binlog files (entry names without `.json`), sorted.
+fn archived(env: &Env) -> Vec<String> {
+    let mut names: Vec<String> = env
+        .files("backups/my/.wal")
+        .into_iter()
+        .filter_map(|f| f.strip_suffix(".json").map(str::to_string))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn restore_to_a_moment_replays_exactly_the_rows_written_up_to_it() {
+    let server = binlog_server();
+    let h = history("pitr_my");
+    let manifest = manifest(&h.env, server);
+    let position = &manifest["binlog_position"];
+    assert!(
+        position["file"].as_str().unwrap().starts_with("mariadb-bin.")
+            && position["position"].as_u64().unwrap() > 0,
+        "the dump records its binlog position: {manifest:#}"
+    );
+    let to = format!("{}_at", h.db.name);
+    let out = restore_at(&h, &to);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = server.sql(&to, "SELECT GROUP_CONCAT(id ORDER BY id) FROM events");
+    assert_eq!(rows, "1,2,3,4", "exactly the rows written up to {}", h.target);
+    // The source itself is untouched, and a later moment brings the later rows.
+    assert_eq!(h.db.sql("SELECT COUNT(*) FROM events"), "6");
+    server.sql("", &format!("DROP DATABASE `{to}`"));
+
+    // status reports the archive: its newest file, no gap.
+    let (_, doc, err) = run_json(&h.env, server, &["status"]);
+    let wal = &doc["wal"][0];
+    assert_eq!(wal["source"], "my", "{doc:#} {err}");
+    assert_eq!(wal["missing_segments"], 0, "{doc:#}");
+    assert!(wal["newest"].as_str().unwrap().starts_with("mariadb-bin."), "{doc:#}");
+
+    // A second pass archives nothing new.
+    let (code, doc, err) = run_json(&h.env, server, &["binlog", "push"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(doc["pushed"], serde_json::json!([]), "{doc:#}");
+}
+
+#[test]
+fn a_missing_or_damaged_binlog_file_stops_the_restore_naming_it() {
+    let server = binlog_server();
+    let h = history("pitr_my_gap");
+    let position = manifest(&h.env, server)["binlog_position"]["file"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let files = archived(&h.env);
+    let start = files.iter().position(|f| *f == position).expect("the dump's file is archived");
+    // The file after the dump's: it holds rows 3 and 4... or at least what follows the dump.
+    let victim = files[start + 1].clone();
+    let folder = h.env.path("backups/my/.wal");
+    let entry = folder.join(format!("{victim}.json"));
+    let kept = std::fs::read(&entry).unwrap();
+
+    // Damaged: one byte of the stored object changed.
+    let object = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with(&format!("{victim}.binlog"))
+        })
+        .expect("the stored binlog object");
+    let mut bytes = std::fs::read(&object).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    let original = std::fs::read(&object).unwrap();
+    std::fs::write(&object, &bytes).unwrap();
+    let to = format!("{}_bad", h.db.name);
+    let out = restore_at(&h, &to);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "a damaged file must stop the restore");
+    assert!(err.contains(&victim) && err.contains("cannot be read"), "{err}");
+    assert!(err.contains("last reachable moment"), "{err}");
+    assert_eq!(
+        server.try_sql("", &format!("USE `{to}`")).is_err(),
+        true,
+        "nothing was restored"
+    );
+    std::fs::write(&object, &original).unwrap();
+
+    // Missing: the entry gone (the catalog still records it: status must not hide it).
+    std::fs::remove_file(&entry).unwrap();
+    let out = restore_at(&h, &to);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "a missing file must stop the restore");
+    assert!(
+        err.contains(&format!("binlog file {victim} is not in the archive")),
+        "{err}"
+    );
+    assert!(err.contains("last reachable moment"), "{err}");
+    std::fs::write(&entry, kept).unwrap();
+    let out = restore_at(&h, &to);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        server.sql(&to, "SELECT GROUP_CONCAT(id ORDER BY id) FROM events"),
+        "1,2,3,4"
+    );
+    server.sql("", &format!("DROP DATABASE `{to}`"));
+}
+
+#[test]
+fn pitr_on_a_server_without_a_binary_log_is_refused() {
+    let server = MariaServer::shared();
+    assert_eq!(server.sql("", "SELECT @@log_bin"), "0", "the shared server keeps no binlog");
+    let db = server.create_database("pitr_my_off");
+    db.sql("CREATE TABLE t(x INT)");
+    let env = pitr_env(server, &db.name, "");
+    let (code, doc, err) = run_json(&env, server, &["backup"]);
+    assert_eq!(code, 1, "{doc:#} {err}");
+    let reason = only_backup(&doc)["error"].as_str().unwrap_or_default().to_string();
+    assert!(
+        reason.contains("binary log is off") && reason.contains("log_bin"),
+        "{reason}"
+    );
+    let out = run(&env, server, &["binlog", "push"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("binary log is off"), "{}", stderr(&out));
+}
