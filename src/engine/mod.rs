@@ -10,6 +10,7 @@ pub mod artifact;
 pub mod audit;
 pub mod backup;
 pub mod binlog;
+pub mod binlog_drill;
 pub mod binlog_restore;
 pub mod catalog_migrate;
 pub mod check;

@@ -56,6 +56,7 @@ fn run_json(env: &Env, server: &MariaServer, args: &[&str]) -> (i32, Value, Stri
 /// A database with rows written at known times across binlog rotations, a dump in the
 /// middle, and every binlog file closed and archived; `target` lies between rows 4 and 5.
 struct History {
+    server: &'static MariaServer,
     env: Env,
     db: TestDb,
     target: String,
@@ -66,9 +67,12 @@ fn write(db: &TestDb, id: u32) {
 }
 
 fn history(prefix: &str) -> History {
-    let server = binlog_server();
+    history_with(binlog_server(), prefix, "")
+}
+
+fn history_with(server: &'static MariaServer, prefix: &str, extra: &str) -> History {
     let db = server.create_database(prefix);
-    let env = pitr_env(server, &db.name, "");
+    let env = pitr_env(server, &db.name, extra);
     db.sql("CREATE TABLE events(id INT PRIMARY KEY, at DATETIME(6) NOT NULL)");
     write(&db, 1);
     db.sql("FLUSH BINARY LOGS");
@@ -92,7 +96,12 @@ fn history(prefix: &str) -> History {
         !doc["pushed"].as_array().unwrap().is_empty(),
         "binlog push archived nothing: {doc:#}"
     );
-    History { env, db, target }
+    History {
+        server,
+        env,
+        db,
+        target,
+    }
 }
 
 /// The manifest of the only backup in the catalog.
@@ -109,7 +118,7 @@ fn manifest(env: &Env, server: &MariaServer) -> Value {
 fn restore_at(h: &History, to: &str) -> std::process::Output {
     run(
         &h.env,
-        binlog_server(),
+        h.server,
         &[
             "restore",
             "--source",
@@ -162,10 +171,14 @@ fn restore_to_a_moment_replays_exactly_the_rows_written_up_to_it() {
     assert_eq!(wal["missing_segments"], 0, "{doc:#}");
     assert!(wal["newest"].as_str().unwrap().starts_with("mariadb-bin."), "{doc:#}");
 
-    // A second pass archives nothing new.
+    // A second pass archives only what was closed since (other tests rotate the log too).
+    let before = archived(&h.env);
     let (code, doc, err) = run_json(&h.env, server, &["binlog", "push"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(doc["pushed"], serde_json::json!([]), "{doc:#}");
+    for name in doc["pushed"].as_array().unwrap() {
+        assert!(!before.contains(&name.as_str().unwrap().to_string()), "{doc:#}");
+    }
+    assert!(doc["already"].as_u64().unwrap() >= before.len() as u64, "{doc:#}");
 }
 
 #[test]
@@ -248,4 +261,59 @@ fn pitr_on_a_server_without_a_binary_log_is_refused() {
     let out = run(&env, server, &["binlog", "push"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("binary log is off"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_pitr_drill_recovers_exactly_its_first_marker_and_fails_when_a_binlog_is_gone() {
+    // A server of its own: the test purges binlog files on the server.
+    let server: &'static MariaServer = Box::leak(Box::new(
+        MariaServer::start_private_with(
+            std::process::id(),
+            &["--log-bin=mariadb-bin", "--server-id=1"],
+        )
+        .expect("a private MariaDB server with its binary log on"),
+    ));
+    let h = history_with(server, "pitr_my_drill", "pitr_drill_marker = true\n");
+    let (code, doc, err) = run_json(&h.env, server, &["verify", "--pitr", "--source", "my"]);
+    assert_eq!(code, 0, "{doc:#} {err}");
+    let result = &doc["verifications"][0];
+    assert_eq!(result["ok"], true, "{doc:#}");
+    let checks = result["checks"].as_array().unwrap();
+    assert!(
+        checks.iter().any(|c| c["name"] == "markers" && c["ok"] == true),
+        "{doc:#}"
+    );
+    assert!(result["restore_ms"].as_u64().is_some(), "the RTO is recorded: {doc:#}");
+    // The copy is gone, the source keeps both markers.
+    assert_eq!(
+        h.db.sql("SELECT COUNT(*) FROM dbward_pitr_drill_markers"),
+        "2"
+    );
+    let leftovers = server.sql("", "SHOW DATABASES LIKE 'dbward_pitr_%'");
+    assert_eq!(leftovers, "", "the drill's scratch database is dropped");
+
+    // A binlog file the drill needs is gone from the archive and from the server: the drill
+    // fails naming it.
+    let position = manifest_of_newest(&h.env, server);
+    let files = archived(&h.env);
+    let start = files.iter().position(|f| *f == position).unwrap();
+    let victim = files[start + 1].clone();
+    std::fs::remove_file(h.env.path(&format!("backups/my/.wal/{victim}.json"))).unwrap();
+    server.sql("", &format!("PURGE BINARY LOGS TO '{}'", files[start + 2]));
+    let (code, doc, err) = run_json(&h.env, server, &["verify", "--pitr", "--source", "my"]);
+    assert_ne!(code, 0, "{doc:#} {err}");
+    let error = doc["verifications"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains(&format!("binlog file {victim} is not in the archive")),
+        "the failure names {victim}: {doc:#}"
+    );
+    assert!(error.contains("last reachable moment"), "{error}");
+}
+
+/// The binlog file of the newest backup's position.
+fn manifest_of_newest(env: &Env, server: &MariaServer) -> String {
+    manifest(env, server)["binlog_position"]["file"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }

@@ -200,6 +200,9 @@ pub fn event_time(line: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
+/// Sent before the replayed events.
+const SKIP_BINLOG: &[u8] = b"SET SESSION sql_log_bin = 0;\n";
+
 /// What to replay: archived binlog files (in order, local), from a position in the first,
 /// up to (excluding) events at or after `stop`, of one database, into another.
 #[derive(Debug, Clone)]
@@ -227,8 +230,8 @@ pub async fn replay(settings: &MysqlSettings, replay: &Replay<'_>) -> Result<Vec
         ));
     }
     let files: Vec<OsString> = replay.files.iter().map(|f| f.as_os_str().to_owned()).collect();
-    let (decoder, decoded) = ToolProcess::spawn(tool_name, command(&path, None, &args, &files))?;
-    let mut decoded = decoded;
+    let (decoder, mut decoded) =
+        ToolProcess::spawn(tool_name, command(&path, None, &args, &files))?;
     let (client_name, client_path) =
         tool::locate_client(Flavor::Mariadb, settings.engine, settings.tool_dir.as_deref())?;
     let flavor = tool::probe(client_name, &client_path).await?.version.flavor;
@@ -250,7 +253,11 @@ pub async fn replay(settings: &MysqlSettings, replay: &Replay<'_>) -> Result<Vec
     let judge = |exit: &dbward_core::process::ToolExit| {
         judge_exit(client_name, exit).map_err(|failed| failed.reason)
     };
-    let loaded = restore_through(client, stdin, &mut decoded, 4096, |_| Ok(()), judge).await;
+    // Replayed events keep their original GTIDs: logged again they would put old GTIDs
+    // after newer ones in the server's binlog (which breaks replicas and later replays), so
+    // the session does not log them.
+    let mut input = tokio::io::AsyncReadExt::chain(&SKIP_BINLOG[..], &mut decoded);
+    let loaded = restore_through(client, stdin, &mut input, 4096, |_| Ok(()), judge).await;
     drop(secret);
     let decoded_exit = decoder.wait().await?;
     let decoder_judged = judge_exit(tool_name, &decoded_exit).map_err(|f| f.reason);
@@ -262,6 +269,71 @@ pub async fn replay(settings: &MysqlSettings, replay: &Replay<'_>) -> Result<Vec
         (Err(e), _) => Err(e),
         (Ok(_), Err(reason)) => Err(Error::Dump(reason)),
     }
+}
+
+/// The PITR drill's marker table, in the drilled database (`pitr_drill_marker = true`).
+pub const MARKER_TABLE: &str = "dbward_pitr_drill_markers";
+
+/// Runs one statement on `database`.
+async fn execute(settings: &MysqlSettings, database: Option<&str>, sql: String) -> Result<()> {
+    let mut conn = settings.connect(database).await?;
+    let done = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+        .execute(&mut conn)
+        .await
+        .map(|_| ())
+        .map_err(|e| query_error(&format!("`{sql}` failed"), &e));
+    let _ = conn.close().await;
+    done
+}
+
+/// Writes the drill marker `id` into `database` (creating the table on first use).
+pub async fn write_marker(settings: &MysqlSettings, database: &str, id: &str) -> Result<()> {
+    execute(
+        settings,
+        Some(database),
+        format!("CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (id VARCHAR(64) PRIMARY KEY, written_at DATETIME(6) NOT NULL)"),
+    )
+    .await?;
+    execute(
+        settings,
+        Some(database),
+        format!("INSERT INTO {MARKER_TABLE} VALUES ('{}', UTC_TIMESTAMP(6))", id.replace('\'', "")),
+    )
+    .await
+}
+
+/// `FLUSH BINARY LOGS`: closes the file being written, so that it can be archived.
+pub async fn flush(settings: &MysqlSettings) -> Result<()> {
+    execute(settings, None, "FLUSH BINARY LOGS".into()).await
+}
+
+/// Of `ids`, the markers `database` holds (none when it has no marker table).
+pub async fn markers_present(
+    settings: &MysqlSettings,
+    database: &str,
+    ids: &[String],
+) -> Result<Vec<String>> {
+    let mut conn = settings.connect(Some(database)).await?;
+    let sql = format!("SELECT id FROM {MARKER_TABLE} ORDER BY id");
+    let rows: std::result::Result<Vec<Vec<u8>>, _> =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await;
+    let _ = conn.close().await;
+    let found = match rows {
+        Ok(rows) => rows.into_iter().map(lossy).collect::<Vec<_>>(),
+        Err(sqlx::Error::Database(e)) if e.message().contains("doesn't exist") => Vec::new(),
+        Err(e) => return Err(query_error("cannot read the drill markers", &e)),
+    };
+    Ok(ids.iter().filter(|id| found.contains(id)).cloned().collect())
+}
+
+/// Drops a drill's scratch database.
+pub async fn drop_database(settings: &MysqlSettings, database: &str) -> Result<()> {
+    execute(
+        settings,
+        None,
+        format!("DROP DATABASE IF EXISTS {}", crate::conn::quote_ident(database)),
+    )
+    .await
 }
 
 #[cfg(test)]
