@@ -613,9 +613,9 @@ pub fn validate(raw: RawConfig, base: &Path, deferred: &Deferred) -> Result<Conf
             s.sources
                 .iter()
                 .find(|name| {
-                    sources.iter().any(|src| {
-                        src.pitr && src.engine == Engine::Postgres && &src.name == *name
-                    })
+                    sources
+                        .iter()
+                        .any(|src| src.pitr && src.engine == Engine::Postgres && &src.name == *name)
                 })
                 .map(|source| (s, source))
         })

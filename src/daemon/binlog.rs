@@ -35,7 +35,12 @@ pub async fn archive(shared: Arc<Shared>) {
             .iter()
             .filter(|s| s.pitr && matches!(s.engine, Engine::Mariadb | Engine::Mysql))
             .filter(|s| next.get(&s.name).is_none_or(|at| *at <= Instant::now()))
-            .map(|s| (s.name.clone(), cadence(s.pitr_settings.wal_archive_interval)))
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    cadence(s.pitr_settings.wal_archive_interval),
+                )
+            })
             .collect();
         for (source, every) in due {
             match crate::engine::binlog::push(&ctx, Some(&source)).await {

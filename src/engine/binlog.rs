@@ -79,10 +79,24 @@ pub async fn push(ctx: &Context, source: Option<&str>) -> anyhow::Result<BinlogP
             name = name.next();
         }
     }
-    let scratch = ctx.scratch.spool.join(format!("binlog-{}", ulid::Ulid::new()));
+    let scratch = ctx
+        .scratch
+        .spool
+        .join(format!("binlog-{}", ulid::Ulid::new()));
     dbward_core::secret::create_private_dir(&scratch)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", scratch.display()))?;
-    let result = push_closed(ctx, &archive, &settings, &state, &archived, everywhere, first_archived, &scratch, &mut report).await;
+    let result = push_closed(
+        ctx,
+        &archive,
+        &settings,
+        &state,
+        &archived,
+        everywhere,
+        first_archived,
+        &scratch,
+        &mut report,
+    )
+    .await;
     let _ = std::fs::remove_dir_all(&scratch);
     result?;
     Ok(report)
@@ -101,8 +115,8 @@ async fn push_closed(
     report: &mut BinlogPushReport,
 ) -> anyhow::Result<()> {
     for name in state.closed() {
-        let parsed = BinlogFileName::parse(&name)
-            .map_err(|e| anyhow::anyhow!("the server lists {e}"))?;
+        let parsed =
+            BinlogFileName::parse(&name).map_err(|e| anyhow::anyhow!("the server lists {e}"))?;
         if first_archived
             .as_ref()
             .is_some_and(|first| first.base() == parsed.base() && parsed.number() < first.number())
@@ -119,9 +133,9 @@ async fn push_closed(
         let pushed = wal::push(archive, &path).await?;
         let _ = std::fs::remove_file(&path);
         if let Err(e) = wal::record_pushed(ctx.catalog.as_ref(), &pushed).await {
-            report
-                .warnings
-                .push(format!("{name} archived, but not recorded in the catalog: {e:#}"));
+            report.warnings.push(format!(
+                "{name} archived, but not recorded in the catalog: {e:#}"
+            ));
         }
         tracing::info!(source = %archive.source, name = %name, stored = ?pushed.stored, "binlog file archived");
         report.pushed.push(name);

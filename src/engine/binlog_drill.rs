@@ -90,12 +90,8 @@ pub async fn run(
     let restore_ms = restore_started.elapsed().as_millis() as u64;
     let found = match &restored {
         Ok(_) if config.pitr_settings.drill_marker => Some(
-            mysql_binlog::markers_present(
-                &settings,
-                &scratch,
-                &[before.clone(), after.clone()],
-            )
-            .await,
+            mysql_binlog::markers_present(&settings, &scratch, &[before.clone(), after.clone()])
+                .await,
         ),
         _ => None,
     };

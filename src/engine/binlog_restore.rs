@@ -150,7 +150,10 @@ pub async fn run(
         source: request.source.clone(),
         database: request.database.clone(),
         target_database: request.to_database.clone(),
-        target: request.target.format("%Y-%m-%d %H:%M:%S%.f UTC").to_string(),
+        target: request
+            .target
+            .format("%Y-%m-%d %H:%M:%S%.f UTC")
+            .to_string(),
         start: format!("{}:{}", position.file, position.position),
         binlog_files: files
             .iter()
@@ -231,7 +234,11 @@ async fn fetch_range(
         Some(cause) => anyhow::anyhow!(
             "point-in-time restore to {} stopped: {cause}{}; the last reachable moment is {reachable}. Nothing was restored",
             at(target),
-            if newer_archived { " though later ones are (a gap)" } else { "" }
+            if newer_archived {
+                " though later ones are (a gap)"
+            } else {
+                ""
+            }
         ),
         None => anyhow::anyhow!(
             "point-in-time restore to {} stopped: the binlog archive ends before it (binlog file {expected} is not archived yet); the last reachable moment is {reachable}. Run `dbward binlog push` once the server has closed that file (FLUSH BINARY LOGS) and restore again. Nothing was restored",
@@ -257,7 +264,10 @@ async fn choose_dump(ctx: &Context, request: &BinlogRestoreRequest) -> anyhow::R
     for record in records.iter().filter(|r| {
         matches!(r.status, BackupStatus::Succeeded | BackupStatus::Degraded)
             && r.pruned_at.is_none()
-            && request.backup_id.as_ref().is_none_or(|id| r.id.starts_with(id))
+            && request
+                .backup_id
+                .as_ref()
+                .is_none_or(|id| r.id.starts_with(id))
     }) {
         let Some((_, Some(json))) = ctx.catalog.get(&record.id).await? else {
             continue;

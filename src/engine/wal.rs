@@ -18,9 +18,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::Utc;
 use dbward_core::Engine;
+use dbward_core::binlog::BinlogFileName;
 use dbward_core::destination::Destination;
 use dbward_core::layout::{wal_entry_key, wal_keys};
-use dbward_core::binlog::BinlogFileName;
 use dbward_core::wal::{WAL_ENTRY_FORMAT_VERSION, WalEntry, WalFileName};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -94,7 +94,7 @@ impl LogName {
     }
 
     /// The WAL timeline; 0 for a binlog file (the catalog's `timeline` column).
-    fn timeline(&self) -> u32 {
+    pub fn timeline(&self) -> u32 {
         match self {
             LogName::Wal(n) => n.timeline(),
             LogName::Binlog(_) => 0,

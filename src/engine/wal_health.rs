@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use super::Context;
 use super::wal_retention::kept_base_backups;
-use crate::policy::health::Problem;
 use crate::policy::binlog::{self, BinlogFacts};
+use crate::policy::health::Problem;
 use crate::policy::wal::{self, ArchiveFacts};
 use dbward_core::binlog::BinlogFileName;
 

@@ -81,7 +81,9 @@ mod tests {
     #[test]
     fn a_missing_file_after_the_kept_dump_is_a_gap_and_silence_is_archiving() {
         let now: DateTime<Utc> = "2026-12-06T12:00:00Z".parse().unwrap();
-        let archived: Vec<String> = ["b.000003", "b.000004", "b.000006"].map(String::from).into();
+        let archived: Vec<String> = ["b.000003", "b.000004", "b.000006"]
+            .map(String::from)
+            .into();
         let facts = BinlogFacts {
             source: "my",
             archived: &archived,
@@ -92,14 +94,21 @@ mod tests {
         let problems = assess(&facts, now);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].kind, Kind::WalGap);
-        assert!(problems[0].message.contains("b.000005"), "{}", problems[0].message);
+        assert!(
+            problems[0].message.contains("b.000005"),
+            "{}",
+            problems[0].message
+        );
         let late = BinlogFacts {
             newest: Some(("b.000006", now - Duration::minutes(20))),
             oldest_kept: Some("b.000004"),
             ..facts.clone()
         };
         let problems = assess(&late, now);
-        assert_eq!(problems.iter().map(|p| p.kind).collect::<Vec<_>>(), [Kind::Archiving, Kind::WalGap]);
+        assert_eq!(
+            problems.iter().map(|p| p.kind).collect::<Vec<_>>(),
+            [Kind::Archiving, Kind::WalGap]
+        );
         let whole = BinlogFacts {
             oldest_kept: Some("b.000006"),
             ..facts

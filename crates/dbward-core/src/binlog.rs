@@ -170,9 +170,15 @@ mod tests {
 
     #[test]
     fn gaps_are_counted_from_the_start_file() {
-        let names: Vec<String> = ["b.000002", "b.000003", "b.000006", "other.000004", "b.000001"]
-            .map(String::from)
-            .into();
+        let names: Vec<String> = [
+            "b.000002",
+            "b.000003",
+            "b.000006",
+            "other.000004",
+            "b.000001",
+        ]
+        .map(String::from)
+        .into();
         assert_eq!(
             missing_files(&names, "b.000002", 10),
             (2, vec!["b.000004".to_string(), "b.000005".to_string()])
@@ -195,7 +201,8 @@ mod tests {
                 position: 1234
             })
         );
-        let mysql = "-- CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='binlog.000007', SOURCE_LOG_POS=157;";
+        let mysql =
+            "-- CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='binlog.000007', SOURCE_LOG_POS=157;";
         assert_eq!(position_from_dump_header(mysql).unwrap().position, 157);
         assert_eq!(position_from_dump_header("-- MariaDB dump\n"), None);
     }

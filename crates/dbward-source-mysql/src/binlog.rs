@@ -60,7 +60,12 @@ pub async fn state(settings: &MysqlSettings) -> Result<BinlogState> {
         let rows: Vec<sqlx::mysql::MySqlRow> = sqlx::raw_sql("SHOW BINARY LOGS")
             .fetch_all(&mut conn)
             .await
-            .map_err(|e| query_error("SHOW BINARY LOGS failed (the user needs BINLOG MONITOR or REPLICATION CLIENT)", &e))?;
+            .map_err(|e| {
+                query_error(
+                    "SHOW BINARY LOGS failed (the user needs BINLOG MONITOR or REPLICATION CLIENT)",
+                    &e,
+                )
+            })?;
         use sqlx::Row;
         let mut files = Vec::new();
         for row in &rows {
@@ -158,7 +163,10 @@ pub async fn copy_file(settings: &MysqlSettings, name: &str, dir: &Path) -> Resu
 
 /// The time of the last event in a local binlog file (second precision, as the log keeps
 /// it); `None` when it holds none.
-pub async fn last_event_time(settings: &MysqlSettings, file: &Path) -> Result<Option<DateTime<Utc>>> {
+pub async fn last_event_time(
+    settings: &MysqlSettings,
+    file: &Path,
+) -> Result<Option<DateTime<Utc>>> {
     let (tool_name, path, _) = binlog_tool(settings)?;
     let (process, stdout) = ToolProcess::spawn(
         tool_name,
@@ -220,7 +228,10 @@ pub async fn replay(settings: &MysqlSettings, replay: &Replay<'_>) -> Result<Vec
     let (tool_name, path, _) = binlog_tool(settings)?;
     let mut args = vec![
         format!("--start-position={}", replay.start_position),
-        format!("--stop-datetime={}", replay.stop.format("%Y-%m-%d %H:%M:%S")),
+        format!(
+            "--stop-datetime={}",
+            replay.stop.format("%Y-%m-%d %H:%M:%S")
+        ),
         format!("--database={}", replay.database),
     ];
     if replay.database != replay.to_database {
@@ -229,11 +240,18 @@ pub async fn replay(settings: &MysqlSettings, replay: &Replay<'_>) -> Result<Vec
             replay.database, replay.to_database
         ));
     }
-    let files: Vec<OsString> = replay.files.iter().map(|f| f.as_os_str().to_owned()).collect();
+    let files: Vec<OsString> = replay
+        .files
+        .iter()
+        .map(|f| f.as_os_str().to_owned())
+        .collect();
     let (decoder, mut decoded) =
         ToolProcess::spawn(tool_name, command(&path, None, &args, &files))?;
-    let (client_name, client_path) =
-        tool::locate_client(Flavor::Mariadb, settings.engine, settings.tool_dir.as_deref())?;
+    let (client_name, client_path) = tool::locate_client(
+        Flavor::Mariadb,
+        settings.engine,
+        settings.tool_dir.as_deref(),
+    )?;
     let flavor = tool::probe(client_name, &client_path).await?.version.flavor;
     let mut client_args = vec![
         "--binary-mode".to_string(),
@@ -256,7 +274,7 @@ pub async fn replay(settings: &MysqlSettings, replay: &Replay<'_>) -> Result<Vec
     // Replayed events keep their original GTIDs: logged again they would put old GTIDs
     // after newer ones in the server's binlog (which breaks replicas and later replays), so
     // the session does not log them.
-    let mut input = tokio::io::AsyncReadExt::chain(&SKIP_BINLOG[..], &mut decoded);
+    let mut input = tokio::io::AsyncReadExt::chain(SKIP_BINLOG, &mut decoded);
     let loaded = restore_through(client, stdin, &mut input, 4096, |_| Ok(()), judge).await;
     drop(secret);
     let decoded_exit = decoder.wait().await?;
@@ -297,7 +315,10 @@ pub async fn write_marker(settings: &MysqlSettings, database: &str, id: &str) ->
     execute(
         settings,
         Some(database),
-        format!("INSERT INTO {MARKER_TABLE} VALUES ('{}', UTC_TIMESTAMP(6))", id.replace('\'', "")),
+        format!(
+            "INSERT INTO {MARKER_TABLE} VALUES ('{}', UTC_TIMESTAMP(6))",
+            id.replace('\'', "")
+        ),
     )
     .await
 }
@@ -315,15 +336,20 @@ pub async fn markers_present(
 ) -> Result<Vec<String>> {
     let mut conn = settings.connect(Some(database)).await?;
     let sql = format!("SELECT id FROM {MARKER_TABLE} ORDER BY id");
-    let rows: std::result::Result<Vec<Vec<u8>>, _> =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&mut conn).await;
+    let rows: std::result::Result<Vec<Vec<u8>>, _> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&mut conn)
+        .await;
     let _ = conn.close().await;
     let found = match rows {
         Ok(rows) => rows.into_iter().map(lossy).collect::<Vec<_>>(),
         Err(sqlx::Error::Database(e)) if e.message().contains("doesn't exist") => Vec::new(),
         Err(e) => return Err(query_error("cannot read the drill markers", &e)),
     };
-    Ok(ids.iter().filter(|id| found.contains(id)).cloned().collect())
+    Ok(ids
+        .iter()
+        .filter(|id| found.contains(id))
+        .cloned()
+        .collect())
 }
 
 /// Drops a drill's scratch database.
@@ -331,7 +357,10 @@ pub async fn drop_database(settings: &MysqlSettings, database: &str) -> Result<(
     execute(
         settings,
         None,
-        format!("DROP DATABASE IF EXISTS {}", crate::conn::quote_ident(database)),
+        format!(
+            "DROP DATABASE IF EXISTS {}",
+            crate::conn::quote_ident(database)
+        ),
     )
     .await
 }
@@ -342,7 +371,8 @@ mod tests {
 
     #[test]
     fn event_headers_give_their_time() {
-        let at = event_time("#261206  4:12:01 server id 1  end_log_pos 256 CRC32 0x1 Query").unwrap();
+        let at =
+            event_time("#261206  4:12:01 server id 1  end_log_pos 256 CRC32 0x1 Query").unwrap();
         assert_eq!(at.to_rfc3339(), "2026-12-06T04:12:01+00:00");
         let at = event_time("#261206 14:12:01 server id 1  end_log_pos 256 Xid = 7").unwrap();
         assert_eq!(at.to_rfc3339(), "2026-12-06T14:12:01+00:00");
