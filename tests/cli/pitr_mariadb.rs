@@ -305,6 +305,14 @@ fn pitr_on_a_server_without_a_binary_log_is_refused() {
         "{}",
         stderr(&out)
     );
+    let out = run(&env, server, &["check"]);
+    let text = crate::common::stdout(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("binlog") && l.contains("binary log is off")),
+        "check names the binlog: {text}"
+    );
 }
 
 #[test]
@@ -367,4 +375,50 @@ fn manifest_of_newest(env: &Env, server: &MariaServer) -> String {
         .as_str()
         .unwrap()
         .to_string()
+}
+
+#[test]
+fn the_daemon_archives_closed_binlog_files_on_its_cadence() {
+    let server = binlog_server();
+    let db = server.create_database("pitr_my_daemon");
+    // A pass every quarter of 20s: every 5 seconds.
+    let env = pitr_env(server, &db.name, "wal_archive_interval = \"20s\"\n");
+    db.sql("CREATE TABLE t(x INT)");
+    let log = env.path("daemon.log");
+    let mut daemon = env
+        .cmd(&["daemon", "--allow-root"])
+        .env("DBWARD_CLI_TEST_MARIA_PW", &server.password)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let waited = std::panic::catch_unwind(|| {
+        // The first pass archives what the server closed before.
+        crate::common::wait_for("a first pass", Duration::from_secs(60), || {
+            !archived(&env).is_empty()
+        });
+        db.sql("INSERT INTO t VALUES (1)");
+        let writing = server.sql("", "SHOW MASTER STATUS");
+        let writing = writing.split('\t').next().unwrap().to_string();
+        db.sql("FLUSH BINARY LOGS");
+        // The file just closed is archived by a later pass, without any command.
+        crate::common::wait_for(
+            "the closed binlog file archived",
+            Duration::from_secs(60),
+            || archived(&env).contains(&writing),
+        );
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let _ = daemon.wait();
+    assert!(waited.is_ok(), "{}", read_log());
+    assert!(
+        read_log().contains("binlog file archived"),
+        "{}",
+        read_log()
+    );
 }

@@ -334,6 +334,23 @@ impl Source for MysqlSource {
             }
             Err(e) => lines.push(CheckLine::failed("connect", e.to_string())),
         }
+        if self.binlog {
+            lines.push(match binlog::state(&self.settings).await {
+                Ok(state) if state.enabled => CheckLine::ok(
+                    "binlog",
+                    format!(
+                        "log_bin on; {} file(s), writing {}",
+                        state.files.len(),
+                        state.current.as_deref().unwrap_or("(none)")
+                    ),
+                ),
+                Ok(_) => CheckLine::failed(
+                    "binlog",
+                    binlog::binlog_off(&self.settings.name).to_string(),
+                ),
+                Err(e) => CheckLine::failed("binlog", e.to_string()),
+            });
+        }
         lines.push(self.check_tool(server.as_ref()).await);
         lines
     }
