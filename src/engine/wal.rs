@@ -52,7 +52,7 @@ impl LogKind {
     }
 
     /// The first extension of a stored file (`<name>.wal.zst`, `<name>.binlog.zst.age`).
-    fn extension(self) -> &'static str {
+    pub fn extension(self) -> &'static str {
         match self {
             LogKind::Wal => "wal",
             LogKind::Binlog => "binlog",

@@ -4,10 +4,10 @@
 //! (a restore needing it stops there). Both critical, like the WAL archive's.
 
 use chrono::{DateTime, Duration, Utc};
-use dbward_core::binlog::missing_files;
+use dbward_core::binlog::{BinlogFileName, missing_files};
 
 use super::health::{Kind, Problem, Severity};
-use super::wal::MISSING_NAMED;
+use super::wal::{MISSING_NAMED, WalPlan};
 
 /// What `status` knows of one source's binlog archive.
 #[derive(Debug, Clone)]
@@ -28,6 +28,53 @@ pub fn missing(facts: &BinlogFacts<'_>) -> (u64, Vec<String>) {
     match facts.oldest_kept {
         Some(start) => missing_files(facts.archived, start, MISSING_NAMED),
         None => (0, Vec::new()),
+    }
+}
+
+/// Decides which of `archived` (binlog file names) to delete: a file is needed while a kept
+/// dump's position lies in a file of the same base name at or before it. Nothing is deleted
+/// when no dump with a position is kept; names that are not binlog files are never deleted.
+pub fn plan(archived: &[String], kept: &[&str]) -> WalPlan {
+    if kept.is_empty() {
+        return WalPlan {
+            remove: Vec::new(),
+            keep: archived.len(),
+            held: Some(
+                "no kept dump records a binlog position, so every archived binlog file stays"
+                    .into(),
+            ),
+        };
+    }
+    let mut starts = Vec::new();
+    for start in kept {
+        match BinlogFileName::parse(start) {
+            Ok(name) => starts.push(name),
+            Err(_) => {
+                return WalPlan {
+                    remove: Vec::new(),
+                    keep: archived.len(),
+                    held: Some(format!(
+                        "a kept dump's binlog file {start:?} is not a binlog file name, so every archived binlog file stays"
+                    )),
+                };
+            }
+        }
+    }
+    let needed = |file: &BinlogFileName| {
+        starts
+            .iter()
+            .any(|s| s.base() == file.base() && s.number() <= file.number())
+    };
+    let mut remove: Vec<String> = archived
+        .iter()
+        .filter(|n| BinlogFileName::parse(n).is_ok_and(|f| !needed(&f)))
+        .cloned()
+        .collect();
+    remove.sort();
+    WalPlan {
+        keep: archived.len() - remove.len(),
+        remove,
+        held: None,
     }
 }
 
@@ -77,6 +124,27 @@ pub fn assess(facts: &BinlogFacts<'_>, now: DateTime<Utc>) -> Vec<Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retention_keeps_every_file_from_the_oldest_kept_dumps_position() {
+        let archived: Vec<String> = [
+            "b.000001",
+            "b.000002",
+            "b.000003",
+            "b.000004",
+            "old.000009",
+            "x",
+        ]
+        .map(String::from)
+        .into();
+        let plan = plan(&archived, &["b.000003", "b.000004"]);
+        assert_eq!(plan.remove, ["b.000001", "b.000002", "old.000009"]);
+        assert_eq!(plan.keep, 3);
+        let nothing = super::plan(&archived, &[]);
+        assert!(nothing.remove.is_empty() && nothing.held.is_some());
+        let unknown = super::plan(&archived, &["b.3"]);
+        assert!(unknown.remove.is_empty() && unknown.held.is_some());
+    }
 
     #[test]
     fn a_missing_file_after_the_kept_dump_is_a_gap_and_silence_is_archiving() {

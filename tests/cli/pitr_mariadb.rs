@@ -422,3 +422,91 @@ fn the_daemon_archives_closed_binlog_files_on_its_cadence() {
         read_log()
     );
 }
+
+#[test]
+fn prune_removes_the_binlog_files_no_kept_dump_needs_and_the_kept_one_still_restores() {
+    let server = binlog_server();
+    let db = server.create_database("pitr_my_prune");
+    let env = Env::new(&format!(
+        "state_dir = \"state\"\n\
+         [[source]]\nname = \"my\"\nengine = \"mariadb\"\nhost = \"{}\"\nport = {}\nuser = \"{}\"\n\
+         password = {{ env = \"DBWARD_CLI_TEST_MARIA_PW\" }}\ndatabases = [\"{}\"]\npitr = true\n\
+         [[destination]]\nname = \"local\"\ntype = \"fs\"\npath = \"backups\"\n\
+         [[schedule]]\nname = \"nightly\"\nsources = [\"my\"]\ndestinations = [\"local\"]\n\
+         retention = {{ last = 1 }}\n",
+        server.host, server.port, server.user, db.name
+    ));
+    db.sql("CREATE TABLE events(id INT PRIMARY KEY, at DATETIME(6) NOT NULL)");
+    write(&db, 1);
+    let (code, doc, err) = run_json(&env, server, &["backup", "--schedule", "nightly"]);
+    assert_eq!(code, 0, "{doc:#} {err}");
+    write(&db, 2);
+    db.sql("FLUSH BINARY LOGS");
+    write(&db, 3);
+    db.sql("FLUSH BINARY LOGS");
+    let (code, doc, err) = run_json(&env, server, &["backup", "--schedule", "nightly"]);
+    assert_eq!(code, 0, "{doc:#} {err}");
+    let second = only_backup(&doc)["id"].as_str().unwrap().to_string();
+    write(&db, 4);
+    sleep(Duration::from_millis(1100));
+    let target = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    sleep(Duration::from_millis(1100));
+    write(&db, 5);
+    db.sql("FLUSH BINARY LOGS");
+    let (code, doc, err) = run_json(&env, server, &["binlog", "push"]);
+    assert_eq!(code, 0, "{doc:#} {err}");
+    let (_, shown, _) = run_json(&env, server, &["show", &second]);
+    let kept_start = shown["manifest"]["binlog_position"]["file"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = archived(&env);
+    assert!(
+        before.iter().any(|n| n < &kept_start),
+        "files older than the kept dump's were archived: {before:?}"
+    );
+
+    let (code, pruned, err) = run_json(&env, server, &["prune"]);
+    assert_eq!(code, 0, "{pruned:#} {err}");
+    let after = archived(&env);
+    let expected: Vec<String> = before
+        .iter()
+        .filter(|n| n.as_str() >= kept_start.as_str())
+        .cloned()
+        .collect();
+    assert_eq!(after, expected, "{pruned:#}");
+    let leftovers: Vec<String> = std::fs::read_dir(env.path("backups/my/.wal"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.as_str() < kept_start.as_str())
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the stored bytes went too: {leftovers:?}"
+    );
+
+    // The kept dump still restores to a later moment.
+    let to = format!("{}_at", db.name);
+    let out = run(
+        &env,
+        server,
+        &[
+            "restore",
+            "--source",
+            "my",
+            "--database",
+            &db.name,
+            "--to-time",
+            &target,
+            "--to-database",
+            &to,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        server.sql(&to, "SELECT GROUP_CONCAT(id ORDER BY id) FROM events"),
+        "1,2,3,4"
+    );
+    server.sql("", &format!("DROP DATABASE `{to}`"));
+}
