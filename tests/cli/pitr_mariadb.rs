@@ -356,7 +356,10 @@ fn the_pitr_drill_recovers_exactly_its_first_marker_and_fails_when_a_binlog_is_g
     let start = files.iter().position(|f| *f == position).unwrap();
     let victim = files[start + 1].clone();
     std::fs::remove_file(h.env.path(&format!("backups/my/.wal/{victim}.json"))).unwrap();
-    server.sql("", &format!("PURGE BINARY LOGS TO '{}'", files[start + 2]));
+    crate::common::wait_for("the purge", Duration::from_secs(30), || {
+        server.sql("", &format!("PURGE BINARY LOGS TO '{}'", files[start + 2]));
+        !server.sql("", "SHOW BINARY LOGS").contains(&victim)
+    });
     let (code, doc, err) = run_json(&h.env, server, &["verify", "--pitr", "--source", "my"]);
     assert_ne!(code, 0, "{doc:#} {err}");
     let error = doc["verifications"][0]["error"]
@@ -367,6 +370,49 @@ fn the_pitr_drill_recovers_exactly_its_first_marker_and_fails_when_a_binlog_is_g
         "the failure names {victim}: {doc:#}"
     );
     assert!(error.contains("last reachable moment"), "{error}");
+
+    // Files the server purged before they were archived: push names them, status shows the gap.
+    let (_, status, _) = run_json(&h.env, server, &["status"]);
+    assert!(
+        !status["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["kind"] == "wal_gap"),
+        "{status:#}"
+    );
+    write(&h.db, 100);
+    let lost = server.sql("", "SHOW MASTER STATUS");
+    let lost = lost.split('\t').next().unwrap().to_string();
+    server.sql("", "FLUSH BINARY LOGS");
+    write(&h.db, 101);
+    server.sql("", "FLUSH BINARY LOGS");
+    let current = server.sql("", "SHOW MASTER STATUS");
+    let current = current.split('\t').next().unwrap().to_string();
+    // The server keeps a file until InnoDB's checkpoint passes it: purge until it went.
+    crate::common::wait_for("the purge", Duration::from_secs(30), || {
+        server.sql("", &format!("PURGE BINARY LOGS TO '{current}'"));
+        server.sql("", "SHOW BINARY LOGS").starts_with(&current)
+    });
+    let out = run(&h.env, server, &["binlog", "push"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&lost) && stderr(&out).contains("neither archived nor on the server"),
+        "{}",
+        stderr(&out)
+    );
+    // Once a later file is archived, the hole lies inside the archive: status names it.
+    server.sql("", "FLUSH BINARY LOGS");
+    let out = run(&h.env, server, &["binlog", "push"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let (_, status, _) = run_json(&h.env, server, &["status"]);
+    let gap = status["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "wal_gap")
+        .unwrap_or_else(|| panic!("a wal_gap problem: {status:#}"));
+    assert!(gap["message"].as_str().unwrap().contains(&lost), "{gap:#}");
 }
 
 /// The binlog file of the newest backup's position.
