@@ -191,6 +191,7 @@ async fn fetch_range(
     let mut expected = start.clone();
     let mut broken: Option<String> = None;
     let mut newer_archived = false;
+    let mut decoded_last = true;
     for name in names {
         if name.number() != expected.number() {
             broken = Some(format!("binlog file {expected} is not in the archive"));
@@ -198,8 +199,8 @@ async fn fetch_range(
             break;
         }
         let to = dir.join(name.as_str());
-        match wal::fetch(archive, name.as_str(), &to, keyring).await? {
-            Fetched::Written { .. } => {}
+        let archived_at = match wal::fetch(archive, name.as_str(), &to, keyring).await? {
+            Fetched::Written { archived_at, .. } => archived_at,
             Fetched::NotArchived => {
                 broken = Some(format!("binlog file {name} is not in the archive"));
                 break;
@@ -208,14 +209,28 @@ async fn fetch_range(
                 broken = Some(format!("binlog file {name} cannot be read: {reason}"));
                 break;
             }
-        }
-        reaches = binlog::last_event_time(settings, &to).await?.or(reaches);
+        };
         files.push(to);
-        if reaches.is_some_and(|r| r >= stop) {
-            // Later files hold only later events.
-            return Ok((files, reaches));
+        // A file archived before the stop holds no event at or after it: decoding it to
+        // read its last event is only needed from there on (and for the last file).
+        decoded_last = archived_at >= stop;
+        if decoded_last {
+            reaches = binlog::last_event_time(settings, files.last().expect("pushed"))
+                .await?
+                .or(reaches);
+            if reaches.is_some_and(|r| r >= stop) {
+                // Later files hold only later events.
+                return Ok((files, reaches));
+            }
         }
         expected = name.next();
+    }
+    if !decoded_last && let Some(last) = files.last() {
+        // The clocks of this host and the server may differ: the last file decides.
+        reaches = binlog::last_event_time(settings, last).await?.or(reaches);
+        if reaches.is_some_and(|r| r >= stop) {
+            return Ok((files, reaches));
+        }
     }
     let dump = format!(
         "the end of backup {} (finished at {})",

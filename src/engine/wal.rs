@@ -476,6 +476,8 @@ pub enum Fetched {
     Written {
         destination: String,
         skipped: Vec<String>,
+        /// When the file was archived, by its entry.
+        archived_at: chrono::DateTime<Utc>,
     },
     /// No destination holds it: the end of the archive for PostgreSQL.
     NotArchived,
@@ -519,6 +521,7 @@ pub async fn fetch(
                 return Ok(Fetched::Written {
                     destination: dest.name().to_string(),
                     skipped: problems,
+                    archived_at: entry.archived_at,
                 });
             }
             Err(reason) => problems.push(format!("copy on {}: {reason}", dest.name())),
