@@ -20,6 +20,9 @@ use serde::Serialize;
 use super::wal::{self, LogKind, WalArchive, archived_names};
 use super::{Context, UsageError};
 
+/// The job lock a pass holds for its source.
+const PUSH_LOCK: &str = "binlog-push";
+
 /// What one pass did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct BinlogPushReport {
@@ -41,6 +44,14 @@ pub struct BinlogPushReport {
 /// Archives the closed binlog files of `source` (or of the only MariaDB/MySQL pitr source).
 pub async fn push(ctx: &Context, source: Option<&str>) -> anyhow::Result<BinlogPushReport> {
     let archive = WalArchive::open_kind(&ctx.config, source, LogKind::Binlog)?;
+    // One pass of a source at a time (the daemon's and one from cron may meet).
+    let _lock =
+        super::lock::try_lock(&ctx.config.state_dir, &archive.source, PUSH_LOCK).map_err(|e| {
+            UsageError(format!(
+                "binlog push of {:?} not started: {e}",
+                archive.source
+            ))
+        })?;
     let config = ctx
         .config
         .source(&archive.source)

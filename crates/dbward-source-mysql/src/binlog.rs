@@ -91,6 +91,19 @@ pub async fn state(settings: &MysqlSettings) -> Result<BinlogState> {
     result
 }
 
+/// The dump option that writes the snapshot's binlog position as a comment: MySQL's
+/// mysqldump renamed `--master-data` to `--source-data` in 8.0.26 (and dropped the old name
+/// in 8.4).
+pub fn dump_option(tool: &crate::Version) -> &'static str {
+    let renamed =
+        tool.flavor == Flavor::Mysql && (tool.major, tool.minor, tool.patch) >= (8, 0, 26);
+    if renamed {
+        "--source-data=2"
+    } else {
+        "--master-data=2"
+    }
+}
+
 /// The refusal when a `pitr = true` source's server keeps no binary log.
 pub fn binlog_off(source: &str) -> Error {
     Error::Dump(format!(
@@ -368,6 +381,24 @@ pub async fn drop_database(settings: &MysqlSettings, database: &str) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_position_option_follows_the_tools_name_for_it() {
+        let v = |flavor, major, minor, patch| crate::Version {
+            flavor,
+            major,
+            minor,
+            patch,
+            text: String::new(),
+        };
+        assert_eq!(
+            dump_option(&v(Flavor::Mariadb, 11, 4, 2)),
+            "--master-data=2"
+        );
+        assert_eq!(dump_option(&v(Flavor::Mysql, 8, 0, 25)), "--master-data=2");
+        assert_eq!(dump_option(&v(Flavor::Mysql, 8, 0, 26)), "--source-data=2");
+        assert_eq!(dump_option(&v(Flavor::Mysql, 8, 4, 0)), "--source-data=2");
+    }
 
     #[test]
     fn event_headers_give_their_time() {

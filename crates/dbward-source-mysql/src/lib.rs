@@ -394,7 +394,11 @@ impl Source for MysqlSource {
             .filter(|name| !s.exclude_tables.contains(name))
             .collect();
 
-        let options = self.dump_options(database, &compat);
+        let mut options = self.dump_options(database, &compat);
+        if self.binlog {
+            // The binlog position of the snapshot, as a comment in the dump's header.
+            options.push(binlog::dump_option(&tool.version).into());
+        }
         let secret = s.option_file()?;
         let command = s.tool_command(
             &tool.path,
@@ -488,10 +492,6 @@ impl MysqlSource {
         let mut args = dump_args(&self.settings, compat);
         for table in &self.settings.exclude_tables {
             args.push(format!("--ignore-table={database}.{table}"));
-        }
-        if self.binlog {
-            // The binlog position of the snapshot, as a comment in the dump's header.
-            args.push("--master-data=2".into());
         }
         args
     }
