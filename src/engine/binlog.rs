@@ -41,16 +41,44 @@ pub struct BinlogPushReport {
     pub warnings: Vec<String>,
 }
 
+/// [`push`], waiting up to `patience` while another pass of the source runs (the PITR drill
+/// needs its own pass after the file holding its markers closed).
+pub async fn push_waiting(
+    ctx: &Context,
+    source: &str,
+    patience: std::time::Duration,
+) -> anyhow::Result<BinlogPushReport> {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        match push(ctx, Some(source)).await {
+            Err(e)
+                if e.downcast_ref::<Busy>().is_some() && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Another pass of the source holds its lock.
+#[derive(Debug, thiserror::Error)]
+#[error("binlog push of {name:?} not started: {reason}")]
+pub struct Busy {
+    name: String,
+    reason: String,
+}
+
 /// Archives the closed binlog files of `source` (or of the only MariaDB/MySQL pitr source).
 pub async fn push(ctx: &Context, source: Option<&str>) -> anyhow::Result<BinlogPushReport> {
     let archive = WalArchive::open_kind(&ctx.config, source, LogKind::Binlog)?;
     // One pass of a source at a time (the daemon's and one from cron may meet).
     let _lock =
         super::lock::try_lock(&ctx.config.state_dir, &archive.source, PUSH_LOCK).map_err(|e| {
-            UsageError(format!(
-                "binlog push of {:?} not started: {e}",
-                archive.source
-            ))
+            Busy {
+                name: archive.source.clone(),
+                reason: e.to_string(),
+            }
         })?;
     let config = ctx
         .config

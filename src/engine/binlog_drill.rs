@@ -65,7 +65,7 @@ pub async fn run(
         };
         mysql_binlog::flush(&settings).await?;
         // Files lost before the dump's position do not matter; the restore judges the rest.
-        super::binlog::push(ctx, Some(source)).await?;
+        super::binlog::push_waiting(ctx, source, std::time::Duration::from_secs(120)).await?;
         anyhow::Ok(target)
     }
     .await;
