@@ -4,8 +4,9 @@
 //! a private scratch folder, then through the same path as a WAL file ([`super::wal::push`]:
 //! pipeline, every destination, read back, a signed entry with its sha256) and records it in
 //! the catalog. It resumes from the archive itself: files older than the first archived one
-//! are left alone, and a file between the first archived and the server's current one that
-//! the server no longer has and the archive lacks is a gap, reported.
+//! are left alone, and a file between the oldest kept dump's binlog file (or the first
+//! archived one) and the server's current one that the server no longer has and the archive
+//! lacks is lost, reported.
 //!
 //! One pass, not a streamer: the file the server is writing is archived once the server
 //! closes it (`FLUSH BINARY LOGS`, `max_binlog_size`, a restart), so the recovery point is
@@ -100,9 +101,25 @@ pub async fn push(ctx: &Context, source: Option<&str>) -> anyhow::Result<BinlogP
         current: state.current.clone(),
         ..Default::default()
     };
-    // Within the archive's range, anything the server no longer has and the archive lacks.
+    // From the oldest kept dump's position (or the archive's first file) to the current
+    // file, anything the server no longer has and the archive lacks: what a restore needs.
+    let oldest_needed = super::wal_retention::kept_binlog_starts(
+        ctx,
+        &archive.source,
+        &std::collections::BTreeSet::new(),
+    )
+    .await
+    .unwrap_or_default()
+    .iter()
+    .filter_map(|f| BinlogFileName::parse(f).ok())
+    .min_by_key(|f| f.number());
+    let from = match (&first_archived, oldest_needed) {
+        (Some(first), Some(needed)) if needed.number() > first.number() => Some(needed),
+        (Some(first), _) => Some(first.clone()),
+        (None, _) => None,
+    };
     if let (Some(first), Some(current)) = (
-        &first_archived,
+        &from,
         state
             .current
             .as_deref()
