@@ -556,3 +556,84 @@ fn prune_removes_the_binlog_files_no_kept_dump_needs_and_the_kept_one_still_rest
     );
     server.sql("", &format!("DROP DATABASE `{to}`"));
 }
+
+#[test]
+fn an_encrypted_binlog_archive_restores_with_the_configured_identity() {
+    let server = binlog_server();
+    let db = server.create_database("pitr_my_sealed");
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("restore.key");
+    let out = std::process::Command::new(crate::common::binary())
+        .args(["key", "generate", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let recipient = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let env = pitr_env(server, &db.name, "");
+    let config = std::fs::read_to_string(env.config()).unwrap();
+    std::fs::write(
+        env.config(),
+        format!(
+            "{config}[encryption]\nrecipients = [\"{recipient}\"]\nidentity = {{ file = \"{}\" }}\n",
+            key.display()
+        ),
+    )
+    .unwrap();
+    let out = run(&env, server, &["check"]);
+    let text = crate::common::stdout(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("binlog") && l.contains("log_bin on")),
+        "{text} {}",
+        stderr(&out)
+    );
+
+    db.sql("CREATE TABLE events(id INT PRIMARY KEY, at DATETIME(6) NOT NULL)");
+    write(&db, 1);
+    let (code, doc, err) = run_json(&env, server, &["backup"]);
+    assert_eq!(code, 0, "{doc:#} {err}");
+    write(&db, 2);
+    db.sql("FLUSH BINARY LOGS");
+    sleep(Duration::from_millis(1100));
+    let target = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    sleep(Duration::from_millis(1100));
+    write(&db, 3);
+    db.sql("FLUSH BINARY LOGS");
+    let (code, doc, err) = run_json(&env, server, &["binlog", "push"]);
+    assert_eq!(code, 0, "{doc:#} {err}");
+    let objects = env.files("backups/my/.wal");
+    assert!(
+        objects.iter().any(|f| f.ends_with(".binlog.zst.age")),
+        "{objects:?}"
+    );
+    assert!(
+        objects
+            .iter()
+            .filter(|f| !f.ends_with(".json"))
+            .all(|f| f.ends_with(".binlog.zst.age")),
+        "every stored binlog file is sealed: {objects:?}"
+    );
+    let to = format!("{}_at", db.name);
+    let out = run(
+        &env,
+        server,
+        &[
+            "restore",
+            "--source",
+            "my",
+            "--database",
+            &db.name,
+            "--to-time",
+            &target,
+            "--to-database",
+            &to,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        server.sql(&to, "SELECT GROUP_CONCAT(id ORDER BY id) FROM events"),
+        "1,2"
+    );
+    server.sql("", &format!("DROP DATABASE `{to}`"));
+}
