@@ -112,18 +112,33 @@ pub fn binlog_off(source: &str) -> Error {
 }
 
 /// The binlog tool: `mariadb-binlog` or `mysqlbinlog`, by the source's engine.
-fn binlog_tool(settings: &MysqlSettings) -> Result<(&'static str, PathBuf, Flavor)> {
+/// Its flavour from `--version`: MySQL's prints its server version (`Ver 8.0.36 … (MySQL
+/// Community Server - GPL)`), MariaDB's its own (`Ver 3.5`), also when installed as
+/// `mysqlbinlog`.
+async fn binlog_tool(settings: &MysqlSettings) -> Result<(&'static str, PathBuf, Flavor)> {
     let programs = match settings.engine {
         Engine::Mysql => ["mysqlbinlog", "mariadb-binlog"],
         _ => ["mariadb-binlog", "mysqlbinlog"],
     };
     let (name, path) = tool::locate_named(programs, settings.engine, settings.tool_dir.as_deref())?;
-    let flavor = if name == "mariadb-binlog" || settings.engine != Engine::Mysql {
-        Flavor::Mariadb
-    } else {
+    let version = dbward_core::process::run_for_output(&path, ["--version"]).await?;
+    Ok((name, path, binlog_tool_flavor(&version)))
+}
+
+/// See [`binlog_tool`].
+fn binlog_tool_flavor(version: &str) -> Flavor {
+    let major: u32 = version
+        .split_whitespace()
+        .skip_while(|w| *w != "Ver")
+        .nth(1)
+        .and_then(|v| v.split('.').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if version.contains("MySQL") || major >= 5 {
         Flavor::Mysql
-    };
-    Ok((name, path, flavor))
+    } else {
+        Flavor::Mariadb
+    }
 }
 
 /// `tool [--defaults-extra-file=F] args... -- files`, in UTC, without `MYSQL_PWD`.
@@ -147,7 +162,7 @@ fn command(
 /// Copies the closed binlog file `name` from the server into `dir` (as `dir/name`), byte
 /// for byte.
 pub async fn copy_file(settings: &MysqlSettings, name: &str, dir: &Path) -> Result<PathBuf> {
-    let (tool_name, path, flavor) = binlog_tool(settings)?;
+    let (tool_name, path, flavor) = binlog_tool(settings).await?;
     let secret = settings.option_file()?;
     let mut args = vec![
         "--read-from-remote-server".to_string(),
@@ -180,7 +195,7 @@ pub async fn last_event_time(
     settings: &MysqlSettings,
     file: &Path,
 ) -> Result<Option<DateTime<Utc>>> {
-    let (tool_name, path, _) = binlog_tool(settings)?;
+    let (tool_name, path, _) = binlog_tool(settings).await?;
     let (process, stdout) = ToolProcess::spawn(
         tool_name,
         command(&path, None, &[], &[file.as_os_str().to_owned()]),
@@ -238,14 +253,19 @@ pub struct Replay<'a> {
 /// Replays the binlog events of `replay.database` into `replay.to_database`: the decoder
 /// piped into the client. Returns the client's warnings.
 pub async fn replay(settings: &MysqlSettings, replay: &Replay<'_>) -> Result<Vec<String>> {
-    let (tool_name, path, _) = binlog_tool(settings)?;
+    let (tool_name, path, flavor) = binlog_tool(settings).await?;
+    // MySQL's mysqlbinlog filters by the rewritten name, MariaDB's by the original one.
+    let filter = match flavor {
+        Flavor::Mysql => replay.to_database,
+        Flavor::Mariadb => replay.database,
+    };
     let mut args = vec![
         format!("--start-position={}", replay.start_position),
         format!(
             "--stop-datetime={}",
             replay.stop.format("%Y-%m-%d %H:%M:%S")
         ),
-        format!("--database={}", replay.database),
+        format!("--database={filter}"),
     ];
     if replay.database != replay.to_database {
         args.push(format!(
@@ -398,6 +418,27 @@ mod tests {
         assert_eq!(dump_option(&v(Flavor::Mysql, 8, 0, 25)), "--master-data=2");
         assert_eq!(dump_option(&v(Flavor::Mysql, 8, 0, 26)), "--source-data=2");
         assert_eq!(dump_option(&v(Flavor::Mysql, 8, 4, 0)), "--source-data=2");
+    }
+
+    #[test]
+    fn the_binlog_tools_flavour_is_read_from_its_version() {
+        for (text, flavor) in [
+            (
+                "mariadb-binlog Ver 3.5 for debian-linux-gnu at x86_64",
+                Flavor::Mariadb,
+            ),
+            (
+                "mysqlbinlog Ver 3.5 for debian-linux-gnu at x86_64",
+                Flavor::Mariadb,
+            ),
+            (
+                "mysqlbinlog  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)",
+                Flavor::Mysql,
+            ),
+            ("mysqlbinlog  Ver 8.4.0 for Linux on x86_64", Flavor::Mysql),
+        ] {
+            assert_eq!(binlog_tool_flavor(text), flavor, "{text}");
+        }
     }
 
     #[test]
