@@ -45,7 +45,10 @@ pub fn source(config: &SourceConfig, scratch: &Scratch) -> Arc<dyn Source> {
             }
         }
         server => {
-            let source = MysqlSource::new(mysql_settings(config, server, scratch));
+            let mut source = MysqlSource::new(mysql_settings(config, server, scratch));
+            if config.pitr {
+                source = source.with_binlog_position();
+            }
             match config.globals {
                 Some(globals) => Arc::new(source.with_globals(globals.passwords)),
                 None => Arc::new(source),
@@ -103,7 +106,7 @@ pub(crate) fn postgres_settings(
     }
 }
 
-fn mysql_settings(
+pub fn mysql_settings(
     config: &SourceConfig,
     connection: &Connection,
     scratch: &Scratch,

@@ -5,6 +5,7 @@
 mod agents;
 mod audit;
 mod backup;
+mod binlog;
 mod catalog;
 mod check;
 mod daemon;
@@ -93,6 +94,8 @@ pub enum Command {
     /// PostgreSQL WAL archiving for pitr = true sources: archive_command and
     /// restore_command.
     Wal(wal::Args),
+    /// MariaDB/MySQL binlog archiving for pitr = true sources.
+    Binlog(binlog::Args),
     /// Print shell completions (bash, zsh, fish, elvish, powershell) to stdout.
     Completions(generate::CompletionsArgs),
     /// Print the man page (roff) to stdout.
@@ -137,6 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::User(args) => user::run(&globals, args).await,
         Command::Token(args) => token::run(&globals, args).await,
         Command::Wal(args) => wal::run(&globals, args).await,
+        Command::Binlog(args) => binlog::run(&globals, args).await,
         Command::Completions(args) => generate::completions(args),
         Command::Man => generate::man(),
     }

@@ -51,8 +51,10 @@ pub struct Args {
     #[arg(long, value_name = "DIR", requires_all = ["source", "database"],
         conflicts_with_all = ["to_source", "to_database", "force", "jobs", "allow_unsigned"])]
     to_directory: Option<std::path::PathBuf>,
-    /// With --to-directory: recover up to this moment ('2026-12-04 10:14:59+00').
-    #[arg(long, value_name = "TIME", requires = "to_directory", conflicts_with_all = ["to_lsn", "latest"])]
+    /// Recover up to this moment ('2026-12-04 10:14:59+00'): with --to-directory a
+    /// PostgreSQL cluster; with --source S --database D --to-database D2 a MariaDB/MySQL
+    /// database (its dump, then its binlog replayed).
+    #[arg(long, value_name = "TIME", requires = "source", conflicts_with_all = ["to_lsn", "latest", "force", "jobs", "globals"])]
     to_time: Option<String>,
     /// With --to-directory: recover up to this WAL location (0/3000028).
     #[arg(
@@ -80,6 +82,9 @@ pub struct Args {
 pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     if args.to_directory.is_some() {
         return to_directory(globals, args).await;
+    }
+    if args.to_time.is_some() {
+        return to_database_at(globals, args).await;
     }
     if args.globals {
         return apply_globals(globals, args).await;
@@ -211,6 +216,56 @@ async fn apply_globals(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         }
     }
     Ok(if failed { 1 } else { 0 })
+}
+
+/// `--to-time` without `--to-directory`: point-in-time restore of a MariaDB/MySQL database.
+async fn to_database_at(globals: &Globals, args: Args) -> anyhow::Result<u8> {
+    use crate::engine::binlog_restore::{self, BinlogRestoreRequest};
+    let (Some(source), Some(database), Some(to_database), Some(time)) =
+        (args.source, args.database, args.to_database, args.to_time)
+    else {
+        return Err(UsageError(
+            "--to-time restores a database with --source S --database D --to-database NEW (or a PostgreSQL cluster with --to-directory)".into(),
+        )
+        .into());
+    };
+    if args.from.is_some() {
+        return Err(UsageError(
+            "--from is not used with --to-time --to-database: the restore reads the catalog".into(),
+        )
+        .into());
+    }
+    let target = crate::engine::pitr::parse_target_time(&time)?;
+    let (ctx, _log) = super::open(globals).await?;
+    let request = BinlogRestoreRequest {
+        source,
+        database,
+        to_database,
+        target,
+        backup_id: args.id,
+        identity: args.identity,
+    };
+    let progress = Progress::new(!globals.json && !globals.quiet);
+    let summary = binlog_restore::run(&ctx, &request, &progress).await?;
+    if globals.json {
+        output::json(&summary)?;
+    } else {
+        println!(
+            "restored {}/{} as it was at {} into {}: backup {}, then the binlog from {} ({} file(s)) in {:.1}s",
+            summary.source,
+            summary.database,
+            summary.target,
+            summary.target_database,
+            summary.backup_id,
+            summary.start,
+            summary.binlog_files.len(),
+            summary.duration_ms as f64 / 1000.0
+        );
+        for warning in &summary.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
+    Ok(0)
 }
 
 /// `--to-directory`: point-in-time recovery of a whole cluster.

@@ -612,7 +612,11 @@ pub fn validate(raw: RawConfig, base: &Path, deferred: &Deferred) -> Result<Conf
         .find_map(|s| {
             s.sources
                 .iter()
-                .find(|name| sources.iter().any(|src| src.pitr && &src.name == *name))
+                .find(|name| {
+                    sources
+                        .iter()
+                        .any(|src| src.pitr && src.engine == Engine::Postgres && &src.name == *name)
+                })
                 .map(|source| (s, source))
         })
     {
@@ -807,8 +811,14 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
         }
     };
     let pitr = s.pitr.unwrap_or(false);
-    not_for("pitr", engine != Engine::Postgres && s.pitr.is_some())?;
-    if pitr {
+    // PostgreSQL: base backups and WAL; MariaDB/MySQL: dumps with their binlog position and
+    // the binary log.
+    let binlog_engine = matches!(engine, Engine::Mariadb | Engine::Mysql);
+    not_for(
+        "pitr",
+        engine != Engine::Postgres && !binlog_engine && s.pitr.is_some(),
+    )?;
+    if pitr && engine == Engine::Postgres {
         // A base backup holds the whole cluster: nothing of it can be selected or left out.
         let whole_cluster = |k: &str, set: bool| -> Result<(), String> {
             if set {
@@ -837,11 +847,11 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
     };
     not_for(
         "wal_archive_interval",
-        engine != Engine::Postgres && s.wal_archive_interval.is_some(),
+        engine != Engine::Postgres && !binlog_engine && s.wal_archive_interval.is_some(),
     )?;
     not_for(
         "pitr_drill_marker",
-        engine != Engine::Postgres && s.pitr_drill_marker.is_some(),
+        engine != Engine::Postgres && !binlog_engine && s.pitr_drill_marker.is_some(),
     )?;
     pitr_only("wal_archive_interval", s.wal_archive_interval.is_some())?;
     pitr_only("pitr_drill_marker", s.pitr_drill_marker.is_some())?;
@@ -854,7 +864,7 @@ fn validate_source(s: RawSource, base: &Path, deferred: &Deferred) -> Result<Sou
         },
         drill_marker: s.pitr_drill_marker.unwrap_or(false),
     };
-    let globals = validate_globals(&s, engine, pitr, &key)?;
+    let globals = validate_globals(&s, engine, pitr && engine == Engine::Postgres, &key)?;
     #[cfg(feature = "simulation")]
     if engine != Engine::Synthetic {
         not_for("synthetic_databases", s.synthetic_databases.is_some())?;

@@ -96,8 +96,8 @@ fn errors_name_the_key_and_what_is_expected() {
             "key `format`: expected \"custom\" or \"plain\"",
         ),
         (
-            "[[source]]\nname = \"a\"\nengine = \"mariadb\"\npitr = true",
-            "[[source]] \"a\": key `pitr`: not used by engine mariadb; remove it",
+            "[[source]]\nname = \"a\"\nengine = \"mariadb\"\npitr = true\npitr_drill_marker = true\ndatabases = [\"shop\"]\n[[destination]]\nname = \"d\"\ntype = \"fs\"\npath = \"/x\"\n[[schedule]]\nname = \"n\"\nsources = [\"a\"]\ndestinations = [\"d\"]\nverify = \"drill\"\n[[source]]\nname = \"b\"\nengine = \"sqlite\"\npath = \"x\"\npitr = true",
+            "[[source]] \"b\": key `pitr`: not used by engine sqlite; remove it",
         ),
         (
             "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\npitr = false",
@@ -125,7 +125,7 @@ fn errors_name_the_key_and_what_is_expected() {
         ),
         (
             "[[source]]\nname = \"a\"\nengine = \"mariadb\"\npitr_drill_marker = true",
-            "[[source]] \"a\": key `pitr_drill_marker`: not used by engine mariadb; remove it",
+            "[[source]] \"a\": key `pitr_drill_marker`: only used with pitr = true; remove it or set pitr = true",
         ),
         (
             "[[source]]\nname = \"a\"\nengine = \"sqlite\"\npath = \"x\"\nexclude_tables = [\"t\"]",

@@ -5,6 +5,7 @@
 //! them. With `[http]` or `--listen` it serves the web dashboard, the API, `/metrics`,
 //! `/healthz` and `/readyz`.
 
+mod binlog;
 mod http;
 mod metrics;
 mod scheduler;
@@ -177,6 +178,7 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
     };
     ctx.catalog.register_agent(&ctx.agent).await?;
     let mut scheduler = Scheduler::start(shared.clone(), &ctx, now).await;
+    let binlog_archiver = tokio::spawn(binlog::archive(shared.clone()));
     tracing::info!(
         schedules = config.schedules.len(),
         max_jobs = config.daemon.max_jobs,
@@ -219,6 +221,7 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
         }
     };
     shared.stopping.store(true, Ordering::SeqCst);
+    binlog_archiver.abort();
     let grace = shared.context().config.daemon.grace;
     let mut runs = scheduler.take_running();
     runs.extend(web_jobs.close());

@@ -36,6 +36,11 @@ pub async fn run(
     identity: Option<&std::path::Path>,
     progress: &dyn Observer,
 ) -> anyhow::Result<VerifyResult> {
+    if ctx.config.source(source).is_some_and(|s| {
+        s.pitr && super::wal::LogKind::of(s.engine) == Some(super::wal::LogKind::Binlog)
+    }) {
+        return super::binlog_drill::run(ctx, source, identity, progress).await;
+    }
     let config = ctx
         .config
         .source(source)

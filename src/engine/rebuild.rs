@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::scan::{artifact_key, holdings, read_manifest};
 use super::{Context, UsageError};
 use crate::catalog::{CopyStatus, WalFileRecord};
-use dbward_core::wal::{WalEntry, WalFileName};
+use dbward_core::wal::WalEntry;
 
 /// What a rebuild did.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -95,6 +95,9 @@ async fn record_wal_files(
 ) -> anyhow::Result<()> {
     use tokio::io::AsyncReadExt;
     for source in ctx.config.sources.iter().filter(|s| s.pitr) {
+        let Some(kind) = super::wal::LogKind::of(source.engine) else {
+            continue;
+        };
         let folder = format!("{}/", dbward_core::layout::wal_folder(&source.name));
         let objects = match dest.list(&folder).await {
             Ok(objects) => objects,
@@ -108,7 +111,7 @@ async fn record_wal_files(
                 .key
                 .strip_prefix(&folder)
                 .and_then(|k| k.strip_suffix(".json"))
-                .and_then(|n| WalFileName::parse(n).ok())
+                .and_then(|n| super::wal::LogName::parse(kind, n).ok())
             else {
                 continue;
             };
@@ -145,6 +148,7 @@ async fn record_wal_files(
                     name: name.to_string(),
                     destination: from.to_string(),
                     timeline: name.timeline(),
+
                     bytes: entry.bytes,
                     sha256: entry.sha256,
                     archived_at: entry.archived_at,

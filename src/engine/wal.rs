@@ -18,6 +18,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::Utc;
 use dbward_core::Engine;
+use dbward_core::binlog::BinlogFileName;
 use dbward_core::destination::Destination;
 use dbward_core::layout::{wal_entry_key, wal_keys};
 use dbward_core::wal::{WAL_ENTRY_FORMAT_VERSION, WalEntry, WalFileName};
@@ -33,10 +34,85 @@ use crate::config::{Compression, Config, VerifyUpload};
 use crate::pipeline::{self, Target};
 use crate::registry;
 
-/// The config and destinations a WAL command works with, for one source.
+/// What a source's log archive holds: PostgreSQL WAL files or MariaDB/MySQL binlog files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogKind {
+    Wal,
+    Binlog,
+}
+
+impl LogKind {
+    /// The kind a `pitr = true` source of `engine` archives; `None` for other engines.
+    pub fn of(engine: Engine) -> Option<LogKind> {
+        match engine {
+            Engine::Postgres => Some(LogKind::Wal),
+            Engine::Mariadb | Engine::Mysql => Some(LogKind::Binlog),
+            _ => None,
+        }
+    }
+
+    /// The first extension of a stored file (`<name>.wal.zst`, `<name>.binlog.zst.age`).
+    pub fn extension(self) -> &'static str {
+        match self {
+            LogKind::Wal => "wal",
+            LogKind::Binlog => "binlog",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            LogKind::Wal => "a PostgreSQL [[source]] with pitr = true",
+            LogKind::Binlog => "a MariaDB/MySQL [[source]] with pitr = true",
+        }
+    }
+}
+
+/// A WAL or binlog file name, checked for its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogName {
+    Wal(WalFileName),
+    Binlog(BinlogFileName),
+}
+
+impl LogName {
+    pub fn parse(kind: LogKind, name: &str) -> Result<LogName, UsageError> {
+        match kind {
+            LogKind::Wal => WalFileName::parse(name)
+                .map(LogName::Wal)
+                .map_err(|e| UsageError(e.to_string())),
+            LogKind::Binlog => BinlogFileName::parse(name)
+                .map(LogName::Binlog)
+                .map_err(|e| UsageError(e.to_string())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            LogName::Wal(n) => n.as_str(),
+            LogName::Binlog(n) => n.as_str(),
+        }
+    }
+
+    /// The WAL timeline; 0 for a binlog file (the catalog's `timeline` column).
+    pub fn timeline(&self) -> u32 {
+        match self {
+            LogName::Wal(n) => n.timeline(),
+            LogName::Binlog(_) => 0,
+        }
+    }
+}
+
+impl std::fmt::Display for LogName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The config and destinations a WAL or binlog command works with, for one source.
 #[derive(Debug)]
 pub struct WalArchive<'a> {
     pub source: String,
+    pub kind: LogKind,
     /// The destinations of the schedules that back the source up, in config order.
     destinations: Vec<Arc<dyn Destination>>,
     compression: Compression,
@@ -44,19 +120,31 @@ pub struct WalArchive<'a> {
 }
 
 impl<'a> WalArchive<'a> {
-    /// The archive of `source`, or of the one `pitr = true` source when none is named.
+    /// The WAL archive of `source`, or of the one PostgreSQL `pitr = true` source when none
+    /// is named.
     pub fn open(config: &'a Config, source: Option<&str>) -> anyhow::Result<WalArchive<'a>> {
+        Self::open_kind(config, source, LogKind::Wal)
+    }
+
+    /// The archive of `kind` of `source`, or of the one `pitr = true` source of that kind
+    /// when none is named.
+    pub fn open_kind(
+        config: &'a Config,
+        source: Option<&str>,
+        kind: LogKind,
+    ) -> anyhow::Result<WalArchive<'a>> {
         let pitr: Vec<&str> = config
             .sources
             .iter()
-            .filter(|s| s.pitr && s.engine == Engine::Postgres)
+            .filter(|s| s.pitr && LogKind::of(s.engine) == Some(kind))
             .map(|s| s.name.as_str())
             .collect();
         let name = match (source, pitr.as_slice()) {
             (Some(name), _) if pitr.contains(&name) => name.to_string(),
             (Some(name), _) => {
                 return Err(UsageError(format!(
-                    "source {name:?} is not a PostgreSQL [[source]] with pitr = true in {}",
+                    "source {name:?} is not {} in {}",
+                    kind.what(),
                     config.file.display()
                 ))
                 .into());
@@ -64,7 +152,8 @@ impl<'a> WalArchive<'a> {
             (None, [only]) => only.to_string(),
             (None, []) => {
                 return Err(UsageError(format!(
-                    "no PostgreSQL [[source]] has pitr = true in {}",
+                    "there is no {} in {}",
+                    kind.what(),
                     config.file.display()
                 ))
                 .into());
@@ -108,10 +197,18 @@ impl<'a> WalArchive<'a> {
             .unwrap_or(Compression::Zstd { level: 3 });
         Ok(WalArchive {
             source: name,
+            kind,
             destinations,
             compression,
             config,
         })
+    }
+}
+
+impl WalArchive<'_> {
+    /// How many destinations the archive writes to.
+    pub fn destination_count(&self) -> usize {
+        self.destinations.len()
     }
 }
 
@@ -140,7 +237,7 @@ pub async fn record_pushed(catalog: &dyn Catalog, pushed: &Pushed) -> anyhow::Re
 /// The catalog row of `name` on `destination`, archived at `archived_at`.
 fn wal_record(
     source: &str,
-    name: &WalFileName,
+    name: &LogName,
     destination: &str,
     bytes: u64,
     sha256: &str,
@@ -159,13 +256,13 @@ fn wal_record(
     }
 }
 
-/// Archives the WAL file at `path` on every destination.
+/// Archives the WAL (or binlog) file at `path` on every destination.
 pub async fn push(archive: &WalArchive<'_>, path: &Path) -> anyhow::Result<Pushed> {
     let file_name = path
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| UsageError(format!("{} names no WAL file", path.display())))?;
-    let name = WalFileName::parse(file_name).map_err(|e| UsageError(e.to_string()))?;
+    let name = LogName::parse(archive.kind, file_name)?;
     let (bytes, sha256) = hash_file(path).await?;
     let source = &archive.source;
     let mut missing = Vec::new();
@@ -205,7 +302,7 @@ pub async fn push(archive: &WalArchive<'_>, path: &Path) -> anyhow::Result<Pushe
     let signing_key = super::integrity::signing_key(&archive.config.integrity)
         .map_err(|e| anyhow::anyhow!("cannot sign the WAL entry: {e:#}"))?;
     let encryption_mode = archive.config.encryption.as_ref().map(|e| &e.mode);
-    let mut extension = "wal".to_string();
+    let mut extension = archive.kind.extension().to_string();
     if let Some(layer) = archive.compression.extension() {
         extension = format!("{extension}.{layer}");
     }
@@ -379,6 +476,8 @@ pub enum Fetched {
     Written {
         destination: String,
         skipped: Vec<String>,
+        /// When the file was archived, by its entry.
+        archived_at: chrono::DateTime<Utc>,
     },
     /// No destination holds it: the end of the archive for PostgreSQL.
     NotArchived,
@@ -395,7 +494,7 @@ pub async fn fetch(
     to: &Path,
     keyring: Option<&Keyring>,
 ) -> anyhow::Result<Fetched> {
-    let name = WalFileName::parse(name).map_err(|e| UsageError(e.to_string()))?;
+    let name = LogName::parse(archive.kind, name)?;
     let trust = super::integrity::Trust::load(&archive.config.integrity, false);
     let mut problems = Vec::new();
     for dest in &archive.destinations {
@@ -422,6 +521,7 @@ pub async fn fetch(
                 return Ok(Fetched::Written {
                     destination: dest.name().to_string(),
                     skipped: problems,
+                    archived_at: entry.archived_at,
                 });
             }
             Err(reason) => problems.push(format!("copy on {}: {reason}", dest.name())),
@@ -438,7 +538,7 @@ async fn fetch_copy(
     dest: &dyn Destination,
     source: &str,
     entry: &WalEntry,
-    name: &WalFileName,
+    name: &LogName,
     trust: &super::integrity::Trust,
     to: &Path,
     keyring: Option<&Keyring>,
@@ -476,7 +576,10 @@ async fn fetch_copy(
     let plain = match &entry.encryption {
         None => verified,
         Some(_) => {
-            let what = format!("WAL file {name}");
+            let what = match name {
+                LogName::Wal(_) => format!("WAL file {name}"),
+                LogName::Binlog(_) => format!("binlog file {name}"),
+            };
             decrypt(verified, &what, &entry.encryption_recipients, keyring).await?
         }
     };
@@ -503,7 +606,7 @@ async fn fetch_copy(
         let digest = hex::encode(hasher.finalize());
         if total != entry.bytes || digest != entry.sha256 {
             return Err(format!(
-                "the WAL file read back is {total} bytes with sha256 {digest}; its entry says {} bytes, sha256 {}",
+                "the file read back is {total} bytes with sha256 {digest}; its entry says {} bytes, sha256 {}",
                 entry.bytes, entry.sha256
             ));
         }
@@ -542,7 +645,7 @@ pub async fn archived_names(archive: &WalArchive<'_>) -> BTreeMap<String, Vec<St
                 .key
                 .strip_prefix(&folder)
                 .and_then(|k| k.strip_suffix(".json"))
-                .filter(|n| WalFileName::parse(n).is_ok())
+                .filter(|n| LogName::parse(archive.kind, n).is_ok())
             {
                 found
                     .entry(name.to_string())

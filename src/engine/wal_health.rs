@@ -1,7 +1,9 @@
 //! The WAL archive's health for `status` and `/metrics`: per `pitr = true` PostgreSQL source,
 //! the newest archived WAL file and its age (the real recovery point) and the segments
 //! missing since the oldest kept base backup's start, from the catalog's `wal_files`; the
-//! verdict (`archiving`, `wal_gap`) is `policy::wal::assess`.
+//! verdict (`archiving`, `wal_gap`) is `policy::wal::assess`. Per `pitr = true`
+//! MariaDB/MySQL source the same for its binlog archive (`policy::binlog::assess`), the gap
+//! counted from the oldest kept dump's binlog position.
 
 use std::collections::BTreeSet;
 
@@ -11,8 +13,10 @@ use serde::Serialize;
 
 use super::Context;
 use super::wal_retention::kept_base_backups;
+use crate::policy::binlog::{self, BinlogFacts};
 use crate::policy::health::Problem;
 use crate::policy::wal::{self, ArchiveFacts};
+use dbward_core::binlog::BinlogFileName;
 
 /// One pitr source's WAL archive, as `status` shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -79,5 +83,78 @@ pub async fn assess(
             files: names.len(),
         });
     }
+    for source in ctx
+        .config
+        .sources
+        .iter()
+        .filter(|s| s.pitr && matches!(s.engine, Engine::Mariadb | Engine::Mysql))
+    {
+        let records = ctx.catalog.wal_files(&source.name).await?;
+        let newest = records
+            .iter()
+            .max_by(|a, b| a.archived_at.cmp(&b.archived_at).then(a.name.cmp(&b.name)));
+        let names: Vec<String> = records
+            .iter()
+            .map(|r| r.name.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let oldest = oldest_kept_binlog(ctx, &source.name).await?;
+        let facts = BinlogFacts {
+            source: &source.name,
+            archived: &names,
+            newest: newest.map(|r| (r.name.as_str(), r.archived_at)),
+            oldest_kept: oldest.as_deref(),
+            interval: Duration::from_std(source.pitr_settings.wal_archive_interval)
+                .unwrap_or(Duration::MAX),
+        };
+        problems.extend(binlog::assess(&facts, now));
+        health.push(WalHealth {
+            source: source.name.clone(),
+            newest: newest.map(|r| r.name.clone()),
+            archived_at: newest.map(|r| r.archived_at),
+            age_seconds: newest.map(|r| (now - r.archived_at).num_seconds()),
+            missing_segments: binlog::missing(&facts).0,
+            files: names.len(),
+        });
+    }
     Ok((health, problems))
+}
+
+/// The binlog file of the oldest binlog position a kept (good, unpruned) dump of `source`
+/// records.
+async fn oldest_kept_binlog(ctx: &Context, source: &str) -> anyhow::Result<Option<String>> {
+    let records = ctx
+        .catalog
+        .list(&crate::catalog::ListFilter {
+            source: Some(source.to_string()),
+            database: None,
+            status: None,
+            limit: None,
+        })
+        .await?;
+    let mut oldest: Option<BinlogFileName> = None;
+    for record in records.iter().filter(|r| {
+        matches!(
+            r.status,
+            crate::catalog::BackupStatus::Succeeded | crate::catalog::BackupStatus::Degraded
+        ) && r.pruned_at.is_none()
+    }) {
+        let Some((_, Some(json))) = ctx.catalog.get(&record.id).await? else {
+            continue;
+        };
+        let Ok(manifest) = dbward_core::Manifest::from_json(json.as_bytes()) else {
+            continue;
+        };
+        let Some(file) = manifest
+            .binlog_position
+            .and_then(|p| BinlogFileName::parse(&p.file).ok())
+        else {
+            continue;
+        };
+        if oldest.as_ref().is_none_or(|o| file.number() < o.number()) {
+            oldest = Some(file);
+        }
+    }
+    Ok(oldest.map(|f| f.to_string()))
 }

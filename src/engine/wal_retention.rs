@@ -1,20 +1,21 @@
 //! WAL retention, run by `prune` after the base backups' retention: for each `pitr = true`
 //! PostgreSQL source, deletes from every destination the archived WAL files that no kept
 //! base backup's recovery needs (`policy::wal::plan`), entry first (so no half-deleted file
-//! is ever committed), then its stored bytes, and forgets them in the catalog.
+//! is ever committed), then its stored bytes, and forgets them in the catalog. For each
+//! `pitr = true` MariaDB/MySQL source the same with the archived binlog files no kept dump's
+//! binlog position needs (`policy::binlog::plan`).
 
 use std::collections::BTreeSet;
 
-use dbward_core::Engine;
 use dbward_core::layout::wal_folder;
 use dbward_core::manifest::{BaseBackup, Manifest, WHOLE_CLUSTER};
-use dbward_core::wal::WalFileName;
 use serde::Serialize;
 
 use super::Context;
+use super::wal::{LogKind, LogName};
 use crate::catalog::ListFilter;
 use crate::policy::health::usable;
-use crate::policy::wal;
+use crate::policy::{binlog, wal};
 
 /// What WAL retention did on one destination of one source.
 #[derive(Debug, Clone, Serialize)]
@@ -39,17 +40,25 @@ pub async fn apply(
     errors: &mut Vec<String>,
 ) -> anyhow::Result<Vec<WalPruned>> {
     let mut report = Vec::new();
-    for source in ctx
-        .config
-        .sources
-        .iter()
-        .filter(|s| s.pitr && s.engine == Engine::Postgres)
-    {
-        let bases = kept_base_backups(ctx, &source.name, pruned_now).await?;
+    for source in ctx.config.sources.iter().filter(|s| s.pitr) {
+        let Some(kind) = LogKind::of(source.engine) else {
+            continue;
+        };
+        let (bases, dumps) = match kind {
+            LogKind::Wal => (
+                kept_base_backups(ctx, &source.name, pruned_now).await?,
+                Vec::new(),
+            ),
+            LogKind::Binlog => (
+                Vec::new(),
+                kept_binlog_starts(ctx, &source.name, pruned_now).await?,
+            ),
+        };
         let kept: Vec<wal::KeptStart<'_>> = bases
             .iter()
             .map(|b| b.as_ref().map(|b| b.start_wal_file.as_str()))
             .collect();
+        let dumps: Vec<&str> = dumps.iter().map(String::as_str).collect();
         let folder = format!("{}/", wal_folder(&source.name));
         for (name, dest) in &ctx.destinations {
             let objects = match dest.list(&folder).await {
@@ -63,18 +72,21 @@ pub async fn apply(
             let archived: Vec<String> = keys
                 .iter()
                 .filter_map(|k| k.strip_prefix(&folder)?.strip_suffix(".json"))
-                .filter(|n| WalFileName::parse(n).is_ok())
+                .filter(|n| LogName::parse(kind, n).is_ok())
                 .map(str::to_string)
                 .collect();
             if archived.is_empty() {
                 continue;
             }
-            let plan = wal::plan(&archived, &kept);
+            let plan = match kind {
+                LogKind::Wal => wal::plan(&archived, &kept),
+                LogKind::Binlog => binlog::plan(&archived, &dumps),
+            };
             let mut removed = Vec::new();
             for file in &plan.remove {
                 if !dry_run {
                     let entry = format!("{folder}{file}.json");
-                    let stored_prefix = format!("{folder}{file}.wal");
+                    let stored_prefix = format!("{folder}{file}.{}", kind.extension());
                     let doomed = std::iter::once(entry.clone()).chain(
                         keys.iter()
                             .filter(|k| k.starts_with(&stored_prefix))
@@ -112,6 +124,38 @@ pub async fn apply(
         }
     }
     Ok(report)
+}
+
+/// The binlog file of each kept dump of `source` that records a binlog position (good, not
+/// pruned, not pruned by this run).
+pub async fn kept_binlog_starts(
+    ctx: &Context,
+    source: &str,
+    pruned_now: &BTreeSet<String>,
+) -> anyhow::Result<Vec<String>> {
+    let filter = ListFilter {
+        source: Some(source.to_string()),
+        database: None,
+        status: None,
+        limit: None,
+    };
+    let mut starts = Vec::new();
+    for backup in ctx.catalog.list(&filter).await? {
+        if !usable(&backup) || pruned_now.contains(&backup.id) {
+            continue;
+        }
+        let position = ctx
+            .catalog
+            .get(&backup.id)
+            .await?
+            .and_then(|(_, json)| json)
+            .and_then(|json| Manifest::from_json(json.as_bytes()).ok())
+            .and_then(|m| m.binlog_position);
+        if let Some(position) = position {
+            starts.push(position.file);
+        }
+    }
+    Ok(starts)
 }
 
 /// The WAL range of each base backup of `source` that retention keeps (good, not pruned,

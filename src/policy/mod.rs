@@ -1,6 +1,7 @@
 //! Policies: pure functions over catalog records and config facts, with `now` a parameter.
 //! They read nothing and write nothing, so they are tested with tables and properties.
 
+pub mod binlog;
 pub mod fires;
 pub mod fleet;
 pub mod health;

@@ -25,6 +25,7 @@ mod kill_anywhere;
 mod leases;
 mod mariadb;
 mod pitr;
+mod pitr_mariadb;
 mod postgres;
 mod prune;
 mod reads;

@@ -142,6 +142,7 @@ fn manifest_for(f: &Fixture<'_>, info: &crate::source::DumpInfo) -> Manifest {
         chunk_size: None,
         chunks: None,
         base_backup: None,
+        binlog_position: None,
         globals: None,
         signature: None,
     }

@@ -4,6 +4,7 @@
 //! Nothing here knows about a particular engine or storage service; adapters live in their
 //! own crates and the `dbward` crate wires them together.
 
+pub mod binlog;
 pub mod chunked;
 pub mod conformance;
 pub mod destination;

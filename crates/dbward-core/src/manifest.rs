@@ -189,6 +189,10 @@ pub struct Manifest {
     /// starts and stops. Absent for dumps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_backup: Option<BaseBackup>,
+    /// A logical dump of a MariaDB/MySQL `pitr = true` source: the binary log position its
+    /// consistent snapshot was taken at, where replay starts. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binlog_position: Option<crate::binlog::BinlogPosition>,
     /// What a backup of the server-wide objects (database [`GLOBALS`], `globals = true`)
     /// holds. Absent for database backups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -423,6 +427,7 @@ mod tests {
             fidelity: Vec::new(),
             inventory: None,
             base_backup: None,
+            binlog_position: None,
             globals: None,
             signature: None,
         }

@@ -114,6 +114,8 @@ pub struct DumpReport {
     pub replica_lag_seconds: Option<f64>,
     /// The WAL range of a physical base backup (PostgreSQL `pitr = true`).
     pub base_backup: Option<crate::manifest::BaseBackup>,
+    /// Where a MariaDB/MySQL `pitr = true` dump's snapshot sits in the binary log.
+    pub binlog_position: Option<crate::binlog::BinlogPosition>,
     /// What a backup of the server-wide objects ([`crate::manifest::GLOBALS`]) holds.
     pub globals: Option<crate::manifest::ServerGlobals>,
 }

@@ -76,6 +76,8 @@ pub struct MysqlCompletion {
     /// Objects the dump leaves out (F23): history rows it cannot keep.
     pub fidelity: Vec<dbward_core::FidelityLoss>,
     pub replica_lag_seconds: Option<f64>,
+    /// `pitr = true`: the dump's header must name its binlog position.
+    pub binlog: bool,
     /// Asked again when expected tables are missing: a table dropped while the dump ran is
     /// a warning, not a failed backup.
     pub source: crate::MysqlSource,
@@ -97,6 +99,7 @@ impl DumpCompletion for MysqlCompletion {
             mut warnings,
             fidelity,
             replica_lag_seconds,
+            binlog,
             source,
         } = *self;
         let exit = tool.wait().await;
@@ -123,6 +126,18 @@ impl DumpCompletion for MysqlCompletion {
                 "{tool_name} output is incomplete: completion marker \"{COMPLETION_MARKER}\" missing at its end ({bytes} bytes read)"
             )));
         }
+        let binlog_position = if binlog {
+            let head = String::from_utf8_lossy(state.ends.head()).into_owned();
+            Some(
+                dbward_core::binlog::position_from_dump_header(&head).ok_or_else(|| {
+                    Error::Dump(format!(
+                        "{tool_name} output names no binlog position (a `-- CHANGE MASTER TO MASTER_LOG_FILE=...` line in its header); pitr = true needs it to replay the binary log from the dump"
+                    ))
+                })?,
+            )
+        } else {
+            None
+        };
         let counts = state
             .counter
             .finish()
@@ -162,6 +177,7 @@ impl DumpCompletion for MysqlCompletion {
             excluded_with_data,
             replica_lag_seconds,
             base_backup: None,
+            binlog_position,
             globals: None,
         })
     }

@@ -4,6 +4,7 @@
 //! the result by the backup gate. `MysqlTarget` is the restore side: it loads dumps with the
 //! `mariadb`/`mysql` client over the same connection settings and option file.
 
+pub mod binlog;
 mod conn;
 mod dump;
 mod events;
@@ -75,6 +76,8 @@ pub struct MysqlSource {
     /// `globals = true`: `Some(with password hashes)`; the source then also backs up its
     /// users, roles and grants as the database `*globals*`.
     globals: Option<bool>,
+    /// `pitr = true`: dumps record their binary log position (`--master-data=2`).
+    binlog: bool,
 }
 
 impl MysqlSource {
@@ -82,7 +85,15 @@ impl MysqlSource {
         MysqlSource {
             settings,
             globals: None,
+            binlog: false,
         }
+    }
+
+    /// `pitr = true`: each dump records the binary log position of its snapshot in the
+    /// manifest; a server without a binary log is refused.
+    pub fn with_binlog_position(mut self) -> Self {
+        self.binlog = true;
+        self
     }
 
     /// Backs up the users, roles and grants too (`globals = true`), with or without the
@@ -323,6 +334,23 @@ impl Source for MysqlSource {
             }
             Err(e) => lines.push(CheckLine::failed("connect", e.to_string())),
         }
+        if self.binlog {
+            lines.push(match binlog::state(&self.settings).await {
+                Ok(state) if state.enabled => CheckLine::ok(
+                    "binlog",
+                    format!(
+                        "log_bin on; {} file(s), writing {}",
+                        state.files.len(),
+                        state.current.as_deref().unwrap_or("(none)")
+                    ),
+                ),
+                Ok(_) => CheckLine::failed(
+                    "binlog",
+                    binlog::binlog_off(&self.settings.name).to_string(),
+                ),
+                Err(e) => CheckLine::failed("binlog", e.to_string()),
+            });
+        }
         lines.push(self.check_tool(server.as_ref()).await);
         lines
     }
@@ -340,6 +368,9 @@ impl Source for MysqlSource {
             };
         }
         let s = &self.settings;
+        if self.binlog && !binlog::state(s).await?.enabled {
+            return Err(binlog::binlog_off(&s.name));
+        }
         let survey = self.survey(database).await?;
         let server = parse_server_version(&survey.server_version).ok_or_else(|| {
             Error::Dump(format!(
@@ -363,7 +394,11 @@ impl Source for MysqlSource {
             .filter(|name| !s.exclude_tables.contains(name))
             .collect();
 
-        let options = self.dump_options(database, &compat);
+        let mut options = self.dump_options(database, &compat);
+        if self.binlog {
+            // The binlog position of the snapshot, as a comment in the dump's header.
+            options.push(binlog::dump_option(&tool.version).into());
+        }
         let secret = s.option_file()?;
         let command = s.tool_command(
             &tool.path,
@@ -422,6 +457,7 @@ impl Source for MysqlSource {
                 warnings,
                 fidelity,
                 replica_lag_seconds: survey.replica_lag_seconds,
+                binlog: self.binlog,
                 source: self.clone(),
             }),
         })

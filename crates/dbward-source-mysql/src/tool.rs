@@ -204,6 +204,17 @@ pub fn locate_client(
     Ok(found.into_iter().next().expect("locate_programs found one"))
 }
 
+/// The first installed of `programs` (in `tool_dir`, else on `PATH`); `ToolMissing` when
+/// none is.
+pub fn locate_named(
+    programs: [&'static str; 2],
+    engine: Engine,
+    tool_dir: Option<&Path>,
+) -> Result<(&'static str, PathBuf)> {
+    let found = locate_programs(programs, engine, tool_dir)?;
+    Ok(found.into_iter().next().expect("locate_programs found one"))
+}
+
 /// The installed `programs` (in `tool_dir`, else on `PATH`), in the given order.
 fn locate_programs(
     programs: [&'static str; 2],

@@ -146,6 +146,7 @@ async fn dump(db: &TestDb, secret_dir: &Path) -> (Vec<u8>, Manifest) {
         fidelity: Vec::new(),
         inventory: None,
         base_backup: None,
+        binlog_position: None,
         globals: None,
         signature: None,
     };

@@ -278,6 +278,7 @@ impl DumpCompletion for BaseBackupCompletion {
         Ok(DumpReport {
             warnings,
             base_backup: Some(base_backup),
+            binlog_position: None,
             ..DumpReport::default()
         })
     }

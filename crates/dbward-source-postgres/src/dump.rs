@@ -431,6 +431,7 @@ impl DumpCompletion for PgDumpCompletion {
             excluded_with_data: this.excluded_with_data,
             replica_lag_seconds: this.replica_lag_seconds,
             base_backup: None,
+            binlog_position: None,
             globals: None,
         })
     }

@@ -862,6 +862,7 @@ mod tests {
             fidelity: Vec::new(),
             inventory: None,
             base_backup: None,
+            binlog_position: None,
             globals: None,
             signature: None,
         }

@@ -360,6 +360,7 @@ fn build_manifest(
         chunk_size: Some(dbward_core::chunked::CHUNK_BYTES),
         chunks: Some(totals.chunks.clone()),
         base_backup: report.base_backup,
+        binlog_position: report.binlog_position,
         globals: report.globals,
         signature: None,
     }

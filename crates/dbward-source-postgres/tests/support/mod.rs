@@ -46,6 +46,7 @@ pub async fn dump(settings: PostgresSettings, database: &str) -> (Vec<u8>, Manif
         fidelity: Vec::new(),
         inventory: None,
         base_backup: None,
+        binlog_position: None,
         globals: None,
         signature: None,
     };
