@@ -22,6 +22,7 @@ mod integrity;
 mod kill_anywhere;
 mod leases;
 mod mariadb;
+mod mariadb_jobs;
 mod pitr;
 mod postgres;
 mod prune;
