@@ -167,13 +167,12 @@ impl Splitter {
             };
         } else {
             match &mut self.section {
-                Section::Header => {
+                Section::Header
                     if self.header_line.len() <= SESSION_LINE_MAX
-                        && is_session_setting(&self.header_line)
-                    {
-                        self.plan.session.extend_from_slice(&self.header_line);
-                        self.plan.session.push(b'\n');
-                    }
+                        && is_session_setting(&self.header_line) =>
+                {
+                    self.plan.session.extend_from_slice(&self.header_line);
+                    self.plan.session.push(b'\n');
                 }
                 Section::Data {
                     rows_end,
