@@ -251,7 +251,8 @@ pub fn restore_target(config: &SourceConfig, scratch: &Scratch) -> Arc<dyn Resto
 }
 
 /// Like [`restore_target`], for `dbward restore --jobs N`: a PostgreSQL server target restores
-/// custom-format dumps with `pg_restore --jobs=N` from a spooled copy; every other target
+/// custom-format dumps with `pg_restore --jobs=N` from a spooled copy, a MySQL/MariaDB one
+/// loads the tables' rows on up to N connections from a spooled copy; every other target
 /// (and `None`) is the plain restore target, which reads the stream.
 pub fn restore_target_with_jobs(
     config: &SourceConfig,
@@ -266,6 +267,14 @@ pub fn restore_target_with_jobs(
                     scratch.spool.clone(),
                 )
                 .with_jobs(jobs),
+            )
+        }
+        (server @ Connection::Server { .. }, Some(jobs))
+            if matches!(config.engine, Engine::Mysql | Engine::Mariadb) =>
+        {
+            Arc::new(
+                MysqlTarget::new(mysql_settings(config, server, scratch))
+                    .with_jobs(jobs, scratch.spool.clone()),
             )
         }
         _ => restore_target(config, scratch),

@@ -23,20 +23,29 @@ LABELS = {
     ("postgres", "dbward_restore"): "dbward restore --to-database",
     ("postgres", "plain_restore"): "zstd -dc | pg_restore",
     ("mariadb", "dbward_restore"): "dbward restore --to-database",
+    ("mariadb", "dbward_restore_jobs"): "dbward restore --jobs N",
+    ("postgres", "dbward_auto"): "dbward backup (zstd auto, fs)",
+    ("mariadb", "dbward_auto"): "dbward backup (zstd auto, fs)",
     ("mariadb", "plain_restore"): "zstd -dc | mariadb",
     ("postgres", "dbward_drill"): "dbward verify --level drill",
     ("postgres", "plain_drill"): "zstd -dc | pg_restore + counts + drop",
     ("mariadb", "dbward_drill"): "dbward verify --level drill",
     ("mariadb", "plain_drill"): "zstd -dc | mariadb + counts + drop",
 }
-ORDER = ["dbward", "plain_null", "custom_file", "gzip_file", "zstd_file", "dbward_fanout", "dbward_enc",
-         "dbward_restore", "plain_restore", "dbward_drill", "plain_drill"]
+ORDER = ["dbward", "dbward_auto", "plain_null", "custom_file", "gzip_file", "zstd_file", "dbward_fanout", "dbward_enc",
+         "dbward_restore", "dbward_restore_jobs", "plain_restore", "dbward_drill", "plain_drill"]
 # (suite, subject, baseline, wall target (subject/baseline), dbward peak RSS target MiB, issue text)
 TARGETS = [
     ("restore", "dbward_restore", "plain_restore", 1.10, 64, "dbward restore <= 1.10x decompress-and-load, peak RSS <= 64 MiB"),
     ("drill", "dbward_drill", "plain_drill", 1.15, None, "verify --level drill <= 1.15x (plain restore + counts + drop)"),
     ("fanout", "dbward_fanout", "dbward", 1.15, 96, "fs + S3 <= 1.15x one fs destination, peak RSS <= 96 MiB"),
     ("encryption", "dbward_enc", "dbward", 1.05, None, "encryption adds <= 5% wall"),
+    ("restore", "dbward_restore_jobs", "dbward_restore", 1.00, 64, "restore --jobs N no slower than the one-stream restore"),
+    ("backup", "dbward_auto", "dbward", 1.00, None, "compression_level auto never slower than level 3"),
+]
+# (suite, subject, baseline, stored-bytes target (subject/baseline), issue text)
+SIZE_TARGETS = [
+    ("backup", "dbward_auto", "dbward", 1.10, "compression_level auto stores <= 1.10x level 3's bytes"),
 ]
 RATIOS = {
     "postgres": ["plain_null", "custom_file", "gzip_file", "zstd_file"],
@@ -137,6 +146,7 @@ def main():
     print("restore), the sampler, and anything else running. s3_server* = the S3 server process, outside")
     print("the command: its CPU during the run is in neither 'CPU s' nor 'other'.")
     verdicts = []
+    sized = []
     for engine in ("postgres", "mariadb"):
         cases = [c for (e, c) in timed if e == engine]
         if not cases:
@@ -215,6 +225,20 @@ def main():
                 + (f" dbward RSS {rss:.1f} MiB" if rss is not None else "")
             )
             verdicts.append((ok_wall and ok_rss, suite, engine, ratio, wall_target, rss, rss_target, text, a, b))
+        for suite, subj, base, size_target, text in SIZE_TARGETS:
+            a, b = summaries.get(subj), summaries.get(base)
+            if not a or not b or not a["out"] or not b["out"]:
+                continue
+            ratio = a["out"] / b["out"]
+            both = sorted(set(a["rounds"]) & set(b["rounds"]))
+            per_round = [a["rounds"][r]["out_bytes"] / b["rounds"][r]["out_bytes"] for r in both
+                         if a["rounds"][r]["out_bytes"] and b["rounds"][r]["out_bytes"]]
+            span = f"(rounds {min(per_round):.3f}-{max(per_round):.3f})" if per_round else ""
+            lines.append(
+                f"  {suite:<10} {LABELS[(engine, subj)]:<34} / {LABELS[(engine, base)]:<42} size {ratio:.3f}x {span} "
+                f"{a['out'] / MB:.1f} MB / {b['out'] / MB:.1f} MB"
+            )
+            sized.append((ratio <= size_target, suite, engine, ratio, size_target, text, a, b))
         if lines:
             print()
             print(f"ratios against the targets ({ENGINE_NAMES[engine]}, medians; rounds = min-max of the per-round ratios;")
@@ -236,7 +260,7 @@ def main():
                 f"wall {s['wall']:.2f} s, {fmt(big_plain and big_plain / MB / s['wall'], '.1f')} MB/s"
             )
 
-    if verdicts:
+    if verdicts or sized:
         print()
         print("targets (medians of the timed rounds):")
         for ok, suite, engine, ratio, wall_target, rss, rss_target, text, a, b in verdicts:
@@ -246,6 +270,11 @@ def main():
             print(
                 f"  {'met   ' if ok else 'MISSED'} {suite:<10} {ENGINE_NAMES[engine]:<10} wall {a['wall']:.2f} s / {b['wall']:.2f} s "
                 f"= {ratio:.3f}x (<= {wall_target:.2f}x){rss_part}   [{text}]"
+            )
+        for ok, suite, engine, ratio, size_target, text, a, b in sized:
+            print(
+                f"  {'met   ' if ok else 'MISSED'} {suite:<10} {ENGINE_NAMES[engine]:<10} size {a['out'] / MB:.1f} MB / {b['out'] / MB:.1f} MB "
+                f"= {ratio:.3f}x (<= {size_target:.2f}x)   [{text}]"
             )
 
     print()

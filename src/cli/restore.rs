@@ -37,9 +37,9 @@ pub struct Args {
     /// age identity file for encrypted backups (default: [encryption] identity).
     #[arg(long, value_name = "FILE")]
     identity: Option<std::path::PathBuf>,
-    /// Restore with N parallel jobs: PostgreSQL custom-format dumps only (spooled to a
-    /// temporary file in the state directory, then `pg_restore --jobs=N`); others restore
-    /// from the stream.
+    /// Restore with N parallel jobs (spooled to a temporary file in the state directory
+    /// first): PostgreSQL custom-format dumps with `pg_restore --jobs=N`, MySQL/MariaDB dumps
+    /// with each table's rows on one of N connections; others restore from the stream.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     jobs: Option<u32>,
     /// With --from: accept a manifest that carries no signature (written before dbward

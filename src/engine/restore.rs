@@ -26,7 +26,8 @@ pub struct RestoreRequest {
     pub from: Option<String>,
     pub force: bool,
     pub identity: Option<std::path::PathBuf>,
-    /// Parallel jobs for PostgreSQL custom-format dumps (spooled, then `pg_restore --jobs`);
+    /// Parallel jobs for PostgreSQL custom-format dumps (spooled, then `pg_restore --jobs`)
+    /// and MySQL/MariaDB SQL dumps (spooled, then each table's rows on its own connection);
     /// other dumps restore from the stream.
     pub jobs: Option<u32>,
     /// `--allow-unsigned`: accept an unsigned manifest read with `from` (with a warning).
@@ -99,11 +100,13 @@ pub async fn run(
         progress,
     )
     .await?;
-    let parallel_capable =
-        manifest.engine == dbward_core::Engine::Postgres && manifest.dump_format == "custom";
+    let parallel_capable = match manifest.engine {
+        dbward_core::Engine::Postgres => manifest.dump_format == "custom",
+        engine => is_mysql_family(engine) && manifest.dump_format == "sql",
+    };
     if request.jobs.is_some_and(|jobs| jobs > 1) && !parallel_capable {
         outcome.warnings.push(format!(
-            "--jobs applies to PostgreSQL custom-format dumps only; this {} {} dump was restored from the stream",
+            "--jobs applies to PostgreSQL custom-format and MySQL/MariaDB dumps only; this {} {} dump was restored from the stream",
             manifest.engine, manifest.dump_format
         ));
     }

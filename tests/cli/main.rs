@@ -24,6 +24,7 @@ mod integrity;
 mod kill_anywhere;
 mod leases;
 mod mariadb;
+mod mariadb_jobs;
 mod pitr;
 mod pitr_mariadb;
 mod postgres;

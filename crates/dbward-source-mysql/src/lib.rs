@@ -11,7 +11,9 @@ mod events;
 mod globals;
 mod inventory;
 mod option_file;
+mod parallel;
 mod rows;
+mod split;
 mod target;
 mod tool;
 

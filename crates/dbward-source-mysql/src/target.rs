@@ -40,6 +40,9 @@ pub struct MysqlTarget {
     settings: MysqlSettings,
     /// Restore events disabled (drills): see `events.rs`.
     disable_events: bool,
+    /// `restore --jobs N`: clients loading rows at once, and where the dump is spooled;
+    /// `None` restores from the stream with one client.
+    parallel: Option<(u32, PathBuf)>,
 }
 
 impl MysqlTarget {
@@ -47,7 +50,20 @@ impl MysqlTarget {
         MysqlTarget {
             settings,
             disable_events: false,
+            parallel: None,
         }
+    }
+
+    /// Restores with up to `jobs` clients at once (see `parallel.rs`) when `jobs` is more
+    /// than 1: the dump is first spooled whole to a private file in `spool_dir`.
+    pub fn with_jobs(mut self, jobs: u32, spool_dir: PathBuf) -> Self {
+        self.parallel = (jobs > 1).then_some((jobs, spool_dir));
+        self
+    }
+
+    /// How many clients a restore runs at once.
+    pub fn jobs(&self) -> u32 {
+        self.parallel.as_ref().map_or(1, |(jobs, _)| *jobs)
     }
 
     /// For drills: every event is restored disabled, so that none runs in a scratch database
@@ -507,7 +523,21 @@ impl RestoreTarget for MysqlTarget {
         } else {
             dump
         };
-        let warnings = self.load_into(database, client, dump).await?;
+        let warnings = match &self.parallel {
+            Some((jobs, spool_dir)) => {
+                let (name, path) = client;
+                let client = crate::parallel::Client {
+                    settings: self.settings.clone(),
+                    name,
+                    flavor: tool::probe(name, &path).await?.version.flavor,
+                    args: client_args(&self.settings, name),
+                    path,
+                    database: database.to_string(),
+                };
+                crate::parallel::restore(client, dump, *jobs, spool_dir).await?
+            }
+            None => self.load_into(database, client, dump).await?,
+        };
         Ok(RestoreReport { warnings })
     }
 
