@@ -94,7 +94,7 @@ pub(crate) fn backups_sql(d: &JsonDialect) -> String {
             'verification', {nested}((SELECT {object}('level', v.level, 'ok', v.ok, 'at', v.at)
                 FROM verifications v WHERE v.backup_id = b.id AND v.level <> 'key'
                 ORDER BY v.at DESC, v.id DESC LIMIT 1)))) AS TEXT) AS doc
-        FROM backups b JOIN wanted ON wanted.id = b.id"
+        FROM wanted CROSS JOIN backups b WHERE b.id = wanted.id"
     )
 }
 
