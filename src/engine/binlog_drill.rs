@@ -17,6 +17,7 @@ use dbward_source_mysql::binlog as mysql_binlog;
 
 use super::binlog_restore::{self, BinlogRestoreRequest};
 use super::observe::Observer;
+use super::pitr_drill::finish;
 use super::verify::{Check, VerifyResult};
 use super::wal::LogKind;
 use super::{Context, UsageError};
@@ -175,19 +176,4 @@ async fn newest_dump(ctx: &Context, source: &str) -> anyhow::Result<Manifest> {
         "source {source:?} has no good dump with a binlog position to drill; take one with `dbward backup`"
     ))
     .into())
-}
-
-async fn finish(
-    ctx: &Context,
-    mut result: VerifyResult,
-    started: Instant,
-) -> anyhow::Result<VerifyResult> {
-    result.duration_ms = started.elapsed().as_millis() as u64;
-    super::verify::store(ctx, VerifyLevel::Drill, &result).await?;
-    if result.ok {
-        tracing::info!(target: "dbward::summary", backup = %result.backup_id, source = %result.source, restore_ms = ?result.restore_ms, "PITR drill passed");
-    } else {
-        tracing::error!(target: "dbward::summary", backup = %result.backup_id, source = %result.source, reason = result.error.as_deref().unwrap_or(""), "PITR drill FAILED");
-    }
-    Ok(result)
 }

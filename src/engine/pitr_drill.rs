@@ -191,8 +191,8 @@ fn marker_check(markers: &Markers, found: Option<&[String]>) -> Check {
     }
 }
 
-/// Records the drill and says how it went.
-async fn finish(
+/// Records a PITR drill (of either engine) and says how it went.
+pub(super) async fn finish(
     ctx: &Context,
     mut result: VerifyResult,
     started: Instant,

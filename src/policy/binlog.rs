@@ -6,8 +6,8 @@
 use chrono::{DateTime, Duration, Utc};
 use dbward_core::binlog::{BinlogFileName, missing_files};
 
-use super::health::{Kind, Problem, Severity};
-use super::wal::{MISSING_NAMED, WalPlan};
+use super::health::Problem;
+use super::wal::{Gap, MISSING_NAMED, WalPlan, Wording, archive_problems};
 
 /// What `status` knows of one source's binlog archive.
 #[derive(Debug, Clone)]
@@ -80,50 +80,34 @@ pub fn plan(archived: &[String], kept: &[&str]) -> WalPlan {
 
 /// The binlog archive's problems at `now`.
 pub fn assess(facts: &BinlogFacts<'_>, now: DateTime<Utc>) -> Vec<Problem> {
-    let problem = |kind, message| Problem {
-        kind,
-        severity: Severity::Critical,
-        schedule: None,
-        source: facts.source.to_string(),
-        database: None,
-        message,
-    };
-    let mut problems = Vec::new();
-    match facts.newest {
-        None => problems.push(problem(
-            Kind::Archiving,
-            "no binlog file has been archived; the daemon archives them every wal_archive_interval, or run `dbward binlog push` (docs/cli.md, dbward binlog)".to_string(),
-        )),
-        Some((name, at)) if now - at > facts.interval => problems.push(problem(
-            Kind::Archiving,
-            format!(
-                "no binlog file archived for {} (newest {name}, at {}; expected within {}); check that the daemon runs and that the server rotates its binlog (FLUSH BINARY LOGS on a schedule, or a smaller max_binlog_size)",
-                super::span(now - at),
-                at.format("%Y-%m-%d %H:%M:%S UTC"),
-                super::span(facts.interval)
-            ),
-        )),
-        Some(_) => {}
-    }
-    let (count, named) = missing(facts);
-    if count > 0
-        && let Some(start) = facts.oldest_kept
-    {
-        problems.push(problem(
-            Kind::WalGap,
-            format!(
-                "{count} binlog file(s) missing after the oldest kept dump's position in {start}: {}{}; a restore past the first stops there; if a destination holds them, `dbward catalog rebuild --from DEST` records them, else take a new dump (dbward backup) to recover beyond the gap",
-                named.join(", "),
-                if count > named.len() as u64 { ", ..." } else { "" }
-            ),
-        ));
-    }
-    problems
+    let gap = facts.oldest_kept.map(|start| {
+        let (count, named) = missing(facts);
+        Gap {
+            count,
+            named,
+            after: format!("the oldest kept dump's position in {start}"),
+        }
+    });
+    archive_problems(
+        facts.source,
+        facts.newest,
+        facts.interval,
+        now,
+        gap,
+        &Wording {
+            file: "binlog file",
+            missing: "binlog file(s)",
+            never: "the daemon archives them every wal_archive_interval, or run `dbward binlog push` (docs/cli.md, dbward binlog)",
+            stale: "check that the daemon runs and that the server rotates its binlog (FLUSH BINARY LOGS on a schedule, or a smaller max_binlog_size)",
+            gap_fix: "if a destination holds them, `dbward catalog rebuild --from DEST` records them, else take a new dump (dbward backup) to recover beyond the gap",
+        },
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::health::Kind;
 
     #[test]
     fn retention_keeps_every_file_from_the_oldest_kept_dumps_position() {

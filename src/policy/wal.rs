@@ -153,43 +153,105 @@ pub fn missing_segments(
 /// Both are critical: the first means the recovery point is falling behind unseen, the
 /// second that a restore past the gap stops there.
 pub fn assess(facts: &ArchiveFacts<'_>, now: DateTime<Utc>) -> Vec<Problem> {
+    let gap = facts.oldest_kept.map(|(start, segment_bytes)| {
+        let (count, named) = missing_segments(facts.archived, start, segment_bytes);
+        Gap {
+            count,
+            named,
+            after: format!("the oldest kept base backup's start {start}"),
+        }
+    });
+    archive_problems(
+        facts.source,
+        facts.newest,
+        facts.interval,
+        now,
+        gap,
+        &Wording {
+            file: "WAL file",
+            missing: "WAL segment(s)",
+            never: "set the server's archive_command to `dbward wal push %p` (docs/cli.md, dbward wal)",
+            stale: "check the server's archive_command and pg_stat_archiver, and set archive_timeout below wal_archive_interval",
+            gap_fix: "if they are on a destination but the catalog missed them (wal push could not reach it), `dbward catalog rebuild --from DEST` records them, else take a new base backup (dbward backup) to recover beyond the gap",
+        },
+    )
+}
+
+/// Files missing from an archive after where the oldest kept backup's recovery starts.
+pub(super) struct Gap {
+    pub count: u64,
+    /// The first [`MISSING_NAMED`].
+    pub named: Vec<String>,
+    /// Where the recovery starts, as a message says it.
+    pub after: String,
+}
+
+/// How the problems of one kind of log archive (WAL, binlog) are worded.
+pub(super) struct Wording<'a> {
+    pub file: &'a str,
+    pub missing: &'a str,
+    /// What to do when nothing was ever archived.
+    pub never: &'a str,
+    /// What to check when archiving stopped.
+    pub stale: &'a str,
+    /// What to do about a gap.
+    pub gap_fix: &'a str,
+}
+
+/// A log archive's problems: `archiving` when nothing was archived within `interval` (or
+/// ever), `wal_gap` when a file a kept backup's recovery needs is missing. Both critical.
+pub(super) fn archive_problems(
+    source: &str,
+    newest: Option<(&str, DateTime<Utc>)>,
+    interval: Duration,
+    now: DateTime<Utc>,
+    gap: Option<Gap>,
+    words: &Wording<'_>,
+) -> Vec<Problem> {
     let problem = |kind, message| Problem {
         kind,
         severity: Severity::Critical,
         schedule: None,
-        source: facts.source.to_string(),
+        source: source.to_string(),
         database: None,
         message,
     };
     let mut problems = Vec::new();
-    match facts.newest {
+    let file = words.file;
+    match newest {
         None => problems.push(problem(
             Kind::Archiving,
-            "no WAL file has been archived; set the server's archive_command to `dbward wal push %p` (docs/cli.md, dbward wal)".to_string(),
+            format!("no {file} has been archived; {}", words.never),
         )),
-        Some((name, at)) if now - at > facts.interval => problems.push(problem(
+        Some((name, at)) if now - at > interval => problems.push(problem(
             Kind::Archiving,
             format!(
-                "no WAL file archived for {} (newest {name}, at {}; expected within {}); check the server's archive_command and pg_stat_archiver, and set archive_timeout below wal_archive_interval",
+                "no {file} archived for {} (newest {name}, at {}; expected within {}); {}",
                 super::span(now - at),
                 at.format("%Y-%m-%d %H:%M:%S UTC"),
-                super::span(facts.interval)
+                super::span(interval),
+                words.stale
             ),
         )),
         Some(_) => {}
     }
-    if let Some((start, segment_bytes)) = facts.oldest_kept {
-        let (count, named) = missing_segments(facts.archived, start, segment_bytes);
-        if count > 0 {
-            problems.push(problem(
-                Kind::WalGap,
-                format!(
-                    "{count} WAL segment(s) missing after the oldest kept base backup's start {start}: {}{}; a restore past the first stops there; if they are on a destination but the catalog missed them (wal push could not reach it), `dbward catalog rebuild --from DEST` records them, else take a new base backup (dbward backup) to recover beyond the gap",
-                    named.join(", "),
-                    if count > named.len() as u64 { ", ..." } else { "" }
-                ),
-            ));
-        }
+    if let Some(gap) = gap.filter(|g| g.count > 0) {
+        problems.push(problem(
+            Kind::WalGap,
+            format!(
+                "{} {} missing after {}: {}{}; a restore past the first stops there; {}",
+                gap.count,
+                words.missing,
+                gap.after,
+                gap.named.join(", "),
+                if gap.count > gap.named.len() as u64 {
+                    ", ..."
+                } else {
+                    ""
+                },
+                words.gap_fix
+            ),
+        ));
     }
     problems
 }
