@@ -25,7 +25,7 @@ pub fn cadence(interval: Duration) -> Duration {
 pub async fn archive(shared: Arc<Shared>) {
     let mut next: BTreeMap<String, Instant> = BTreeMap::new();
     loop {
-        if shared.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+        if shared.stopping() {
             return;
         }
         let ctx = shared.context();

@@ -12,7 +12,6 @@ mod scheduler;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -51,7 +50,9 @@ pub struct Shared {
     view: Mutex<SchedulerView>,
     /// Cancelled when the grace after SIGTERM has passed: running jobs are interrupted.
     stop: CancellationToken,
-    stopping: AtomicBool,
+    /// Cancelled at SIGTERM: nothing new starts; queued backups end without a record and
+    /// leave their fires to the rest of the fleet.
+    draining: CancellationToken,
 }
 
 impl Shared {
@@ -69,7 +70,7 @@ impl Shared {
     }
 
     fn stopping(&self) -> bool {
-        self.stopping.load(Ordering::SeqCst)
+        self.draining.is_cancelled()
     }
 }
 
@@ -160,7 +161,7 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
             running: 0,
         }),
         stop: CancellationToken::new(),
-        stopping: AtomicBool::new(false),
+        draining: CancellationToken::new(),
     });
     let mut hangup = signal(SignalKind::hangup())?;
     let mut terminate = signal(SignalKind::terminate())?;
@@ -220,7 +221,7 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
             _ = interrupt.recv() => break "SIGINT",
         }
     };
-    shared.stopping.store(true, Ordering::SeqCst);
+    shared.draining.cancel();
     binlog_archiver.abort();
     let grace = shared.context().config.daemon.grace;
     let mut runs = scheduler.take_running();
@@ -231,7 +232,9 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
         grace.as_secs(),
         runs.len()
     );
-    if tokio::time::timeout(grace, wait_all(&mut runs))
+    // Beating on while the running tasks finish: a silent daemon's fires are taken over,
+    // and these are still running.
+    if tokio::time::timeout(grace, beating(&shared, wait_all(&mut runs)))
         .await
         .is_err()
     {
@@ -241,7 +244,7 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
             runs.len()
         );
         shared.stop.cancel();
-        if tokio::time::timeout(INTERRUPT_WAIT, wait_all(&mut runs))
+        if tokio::time::timeout(INTERRUPT_WAIT, beating(&shared, wait_all(&mut runs)))
             .await
             .is_err()
         {
@@ -305,6 +308,24 @@ fn limits_of(daemon: &DaemonConfig) -> JobLimits {
 }
 
 /// Waits for every run, dropping each as it ends (so a timeout leaves the rest).
+/// Runs `work` while beating the agent's heartbeat in the catalog.
+async fn beating<T>(shared: &Shared, work: impl std::future::Future<Output = T>) -> T {
+    let ctx = shared.context();
+    let mut beats = tokio::time::interval(ctx.config.daemon.heartbeat);
+    beats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut work = std::pin::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = beats.tick() => {
+                if let Err(e) = ctx.catalog.heartbeat(&ctx.agent.agent.id).await {
+                    tracing::warn!("cannot beat the heartbeat in the catalog: {e}");
+                }
+            }
+        }
+    }
+}
+
 async fn wait_all(runs: &mut Vec<JoinHandle<()>>) {
     while let Some(run) = runs.last_mut() {
         if let Err(e) = run.await {

@@ -467,6 +467,7 @@ async fn run_backup(
         parallelism: Some(ctx.config.daemon.max_jobs),
         limits: Some(shared.limits()),
         stop: Some(shared.stop.clone()),
+        drain: Some(shared.draining.clone()),
         fire: Some(fire),
         agent_labels: Some(ctx.config.daemon.labels.clone()),
     };

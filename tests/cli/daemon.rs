@@ -570,6 +570,52 @@ fn a_long_backup_skips_fires_and_sigterm_interrupts_it_cleanly() {
     lock.release();
 }
 
+/// Found by the fleet simulation at 10,000 databases: a daemon stopped while a fire's jobs
+/// queued for its slots recorded every queued one `failed: interrupted` (1,196 failed backups
+/// from one restart). A job that never started leaves no record and its fire unclaimed.
+#[test]
+fn sigterm_starts_no_queued_backup_and_records_none_for_it() {
+    let server = PgServer::shared();
+    // Jobs start in name order: the held one first, the queued one behind it.
+    let held = server.create_database("cli_daemon_a_held");
+    let queued = server.create_database("cli_daemon_b_queued");
+    for db in [&held, &queued] {
+        db.sql("CREATE TABLE t(x int); INSERT INTO t SELECT generate_series(1, 10);");
+    }
+    let env = pg_env(server, &[&held.name, &queued.name], "");
+    let config = std::fs::read_to_string(env.config()).unwrap();
+    std::fs::write(
+        env.config(),
+        format!(
+            "{config}[daemon]\ngrace = \"1s\"\nmax_jobs = 1\naudit = \"off\"\nprune = \"off\"\n\
+             [[schedule]]\nname = \"every\"\ncron = \"* * * * * *\"\nsources = [\"pg\"]\ndestinations = [\"local\"]\n"
+        ),
+    )
+    .unwrap();
+    let lock = TableLock::hold(server, &held, "t");
+    let mut daemon = Daemon::start(&env, true);
+    wait_for_blocked_dump(server, &held.name);
+    daemon.signal(nix::sys::signal::Signal::SIGTERM);
+    let exit = daemon.wait_exit();
+    assert!(exit.success(), "{exit:?}\n{}", daemon.log());
+    lock.release();
+    let backups = listed(&env);
+    let of =
+        |name: &str| -> Vec<&Value> { backups.iter().filter(|b| b["database"] == name).collect() };
+    let interrupted = of(&held.name);
+    assert_eq!(interrupted.len(), 1, "{backups:#?}");
+    assert_eq!(interrupted[0]["status"], "failed", "{backups:#?}");
+    assert!(
+        of(&queued.name).is_empty(),
+        "the queued backup never started, so it has no record: {backups:#?}"
+    );
+    assert!(
+        daemon.log().contains("stopping: not starting this backup"),
+        "{}",
+        daemon.log()
+    );
+}
+
 #[test]
 fn the_daemon_refuses_root_and_a_state_directory_open_to_others() {
     let env = sqlite_env("");

@@ -163,6 +163,7 @@ async fn record(catalog: &dyn Catalog, shape: &Shape<'_>) -> BackupRecord {
             manifest_json: Some(shape.manifest),
             copies: &shape.copies,
             warnings: &shape.warnings,
+            fire: None,
         })
         .await
         .expect("finish_backup");

@@ -160,6 +160,11 @@ pub trait Coordination: Send + Sync {
     /// Marks a claimed fire done: nobody takes it over any more.
     async fn finish_fire(&self, fire: &Fire) -> Result<()>;
 
+    /// Whether `agent_id` holds `fire` and it is unfinished: checked again once the job's
+    /// lease is held, because while the agent waited for it another agent may have taken the
+    /// fire over (it found this one silent) or run it to the end.
+    async fn owns_fire(&self, fire: &Fire, agent_id: &str) -> Result<bool>;
+
     /// Forgets fires finished before `before` (history enough to show nothing ran twice);
     /// unfinished ones stay for a take-over. Returns how many went.
     async fn forget_fires(&self, before: DateTime<Utc>) -> Result<u64>;

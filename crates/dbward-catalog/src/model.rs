@@ -234,4 +234,8 @@ pub struct BackupEnd<'a> {
     pub manifest_json: Option<&'a str>,
     pub copies: &'a [CopyRecord],
     pub warnings: &'a [String],
+    /// The claimed fire this backup ran for (a daemon's), marked finished in the same
+    /// transaction: a daemon killed between the two would otherwise leave a fire that is
+    /// both run and owed, and the agent taking it over would run it again.
+    pub fire: Option<&'a crate::Fire>,
 }

@@ -265,6 +265,19 @@ macro_rules! sql_catalog {
                         .execute(&mut *tx)
                         .await?;
                     }
+                    if let Some(fire) = end.fire {
+                        sqlx::query(
+                            "UPDATE fires SET finished_at = $1
+                             WHERE kind = $2 AND schedule = $3 AND target = $4 AND fire_at = $5",
+                        )
+                        .bind(timestamp(end.finished_at))
+                        .bind(&fire.kind)
+                        .bind(&fire.schedule)
+                        .bind(&fire.target)
+                        .bind(timestamp(fire.at))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                     refresh_of_backup(&mut tx, end.id).await?;
                     tx.commit().await?;
                     Ok(())

@@ -279,6 +279,22 @@ macro_rules! sql_coordination {
                     Ok(())
                 }
 
+                async fn owns_fire(&self, fire: &Fire, agent_id: &str) -> Result<bool> {
+                    let held = sqlx::query(
+                        "SELECT 1 AS held FROM fires
+                          WHERE kind = $1 AND schedule = $2 AND target = $3 AND fire_at = $4
+                            AND agent_id = $5 AND finished_at IS NULL",
+                    )
+                    .bind(&fire.kind)
+                    .bind(&fire.schedule)
+                    .bind(&fire.target)
+                    .bind(timestamp(fire.at))
+                    .bind(agent_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    Ok(held.is_some())
+                }
+
                 async fn forget_fires(&self, before: DateTime<Utc>) -> Result<u64> {
                     let done = sqlx::query(
                         "DELETE FROM fires WHERE finished_at IS NOT NULL AND finished_at < $1",

@@ -87,6 +87,7 @@ async fn fill(catalog: &dyn Catalog, backups: usize) {
                 manifest_json: Some("{}"),
                 copies: &copies,
                 warnings: &warnings,
+                fire: None,
             })
             .await
             .unwrap();

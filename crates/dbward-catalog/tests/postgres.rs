@@ -203,6 +203,7 @@ async fn a_writer_waiting_for_another_leaves_the_health_summary_current() {
             manifest_json: Some("{}"),
             copies: &copies,
             warnings: &[],
+            fire: None,
         })
         .await
         .unwrap();

@@ -40,6 +40,10 @@ pub struct BackupRequest {
     /// Cancelled to interrupt the run: jobs not yet judged stop, abort their uploads and
     /// kill their dump, and are recorded `failed` ([`INTERRUPTED`]).
     pub stop: Option<CancellationToken>,
+    /// Cancelled when a daemon stops taking work (SIGTERM): the jobs of a fire that have not
+    /// started end without a record, unclaimed, for another agent to run; running ones go
+    /// on until `stop`.
+    pub drain: Option<CancellationToken>,
     /// A daemon's scheduled fire: each job first claims its (schedule, source, database)
     /// fire in the catalog and runs only if this agent got it, so that a fleet runs each
     /// once; a job that ran (not skipped) finishes its fire.
@@ -233,18 +237,29 @@ pub async fn run(
         let task_id = id.clone();
         let limits = request.limits.clone();
         let stop = request.stop.clone().unwrap_or_default();
+        let drain = request.drain.clone().unwrap_or_default();
         let fire = request.fire.map(|at| job_fire(&job, at));
         let handle = tasks.spawn(async move {
             let _permit = permit;
             let slots = match &limits {
                 Some(limits) => until_stopped(
                     &stop,
-                    limits.acquire_job(&task_job.source, &task_job.destinations),
+                    until_stopped(
+                        &drain,
+                        limits.acquire_job(&task_job.source, &task_job.destinations),
+                    ),
                 )
                 .await
+                .flatten()
                 .map(Some),
                 None => Some(None),
             };
+            if fire.is_some() && (slots.is_none() || drain.is_cancelled()) {
+                // Never started and never claimed: the fleet runs this fire.
+                tracing::info!(source = %task_job.source, database = %task_job.database, "stopping: not starting this backup; another agent may run its fire");
+                bar.done();
+                return None;
+            }
             // Claimed once this agent has room for the job, so that a busy agent leaves it
             // to the others of the fleet.
             if let (Some(fire), Some(_)) = (&fire, &slots) {
@@ -275,9 +290,9 @@ pub async fn run(
                         started_at,
                         bar: bar.as_ref(),
                         stop: &stop,
-                        patient: fire.is_some(),
+                        fire: fire.as_ref(),
                     };
-                    back_up_one(&ctx, &task_job, &one).await
+                    back_up_one(&ctx, &task_job, &one).await?
                 }
                 None => {
                     let start = job_start(&ctx, &run_id, &task_job, &task_id, started_at);
@@ -405,9 +420,9 @@ async fn record_failure(ctx: &Context, start: &BackupStart<'_>, reason: String) 
             ctx,
             start.id,
             outcome,
-            start.source,
-            start.database,
+            (start.source, start.database),
             start.started_at,
+            None,
         )
         .await
     }
@@ -494,17 +509,19 @@ struct Attempt<'a> {
     bar: &'a dyn super::observe::JobObserver,
     stop: &'a CancellationToken,
     /// A daemon's fire: when another run holds the database (another schedule's fire, a
-    /// one-off command), wait for it rather than leave the fire unrun.
-    patient: bool,
+    /// one-off command), wait for it rather than leave the fire unrun, then run only if the
+    /// fire is still this agent's and unfinished.
+    fire: Option<&'a Fire>,
 }
 
 /// Backs up one job; whatever goes wrong ends as this job's record, never as an error that
 /// would stop the run.
-async fn back_up_one(ctx: &Context, job: &Job, one: &Attempt<'_>) -> BackupRecord {
+/// `None` when the job's fire turned out to be run (or taken over) by another agent.
+async fn back_up_one(ctx: &Context, job: &Job, one: &Attempt<'_>) -> Option<BackupRecord> {
     let start = job_start(ctx, one.run_id, job, one.id, one.started_at);
     match try_back_up_one(ctx, &start, job, one).await {
         Ok(record) => record,
-        Err(e) => record_failure(ctx, &start, format!("{e:#}")).await,
+        Err(e) => Some(record_failure(ctx, &start, format!("{e:#}")).await),
     }
 }
 
@@ -513,14 +530,14 @@ async fn try_back_up_one(
     start: &BackupStart<'_>,
     job: &Job,
     one: &Attempt<'_>,
-) -> anyhow::Result<BackupRecord> {
+) -> anyhow::Result<Option<BackupRecord>> {
     let (id, started_at) = (start.id, start.started_at);
     let source = ctx.sources[&job.source].clone();
     let lease_name = lease::backup_job(&job.source, &job.database);
     let mut waiting = false;
     let claimed = loop {
         match lease::claim(ctx, &lease_name, &job.source, &job.database).await {
-            Err(ClaimError::Busy(busy)) if one.patient => {
+            Err(ClaimError::Busy(busy)) if one.fire.is_some() => {
                 if !waiting {
                     tracing::info!(source = %job.source, database = %job.database, "waiting for the run that holds it: {busy}");
                     waiting = true;
@@ -547,10 +564,19 @@ async fn try_back_up_one(
                 .get(id)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("backup {id} vanished from the catalog"))?;
-            return Ok(record);
+            return Ok(Some(record));
         }
         Err(e) => return Err(e.into()),
     };
+    // While this agent waited (for slots, for the lease), another may have found it silent
+    // and taken the fire over, or run it to the end: a fire runs once.
+    if let Some(fire) = one.fire
+        && !ctx.catalog.owns_fire(fire, &ctx.agent.agent.id).await?
+    {
+        held.release().await;
+        tracing::info!(source = %job.source, database = %job.database, "the fire of {} is another agent's now or already run; not running it again", fire.at.format("%Y-%m-%dT%H:%M:%SZ"));
+        return Ok(None);
+    }
     // Holding the lease, every `running` backup of this job is a dead holder's.
     let interrupted = ctx
         .catalog
@@ -571,9 +597,10 @@ async fn try_back_up_one(
         // objects are removed by the next run's clean-up, never committed.
         reason = held.lost() => Outcome::failed(reason),
     };
-    let record = finish(ctx, id, outcome, &job.source, &job.database, started_at).await;
+    let job_name = (job.source.as_str(), job.database.as_str());
+    let record = finish(ctx, id, outcome, job_name, started_at, one.fire).await;
     held.release().await;
-    record
+    record.map(Some)
 }
 
 /// Binds the source's name to its server in the catalog. A name that already stands for
@@ -613,9 +640,9 @@ async fn finish(
     ctx: &Context,
     id: &str,
     outcome: Outcome,
-    source: &str,
-    database: &str,
+    (source, database): (&str, &str),
     started_at: DateTime<Utc>,
+    fire: Option<&Fire>,
 ) -> anyhow::Result<BackupRecord> {
     let finished_at = Utc::now();
     let manifest_json = outcome
@@ -640,6 +667,7 @@ async fn finish(
             manifest_json: manifest_json.as_deref(),
             copies: &outcome.copies,
             warnings: &warnings,
+            fire,
         })
         .await?;
     let duration_ms = (finished_at - started_at).num_milliseconds();

@@ -16,6 +16,7 @@ pub(super) async fn run(catalog: &dyn Catalog) {
     concurrent_claimants_get_one_lease(catalog).await;
     each_fire_is_claimed_once(catalog).await;
     a_dead_daemons_unfinished_fires_are_taken_over_once(catalog).await;
+    a_backup_finishes_its_fire_with_it(catalog).await;
     a_source_name_stands_for_one_server(catalog).await;
 }
 
@@ -288,6 +289,74 @@ async fn a_dead_daemons_unfinished_fires_are_taken_over_once(catalog: &dyn Catal
         orphans(later).await.is_empty(),
         "taken over by a non-daemon id here"
     );
+    let owns = |agent: &'static str| {
+        let left = left.clone();
+        async move { catalog.owns_fire(&left, agent).await.expect("owns_fire") }
+    };
+    assert!(
+        !owns("01FIREDEAD").await,
+        "the dead daemon, back, finds its fire taken and does not run it"
+    );
+    let holders = futures_join(takers.iter().map(|t| catalog.owns_fire(&left, t))).await;
+    assert_eq!(
+        holders
+            .into_iter()
+            .filter(|o| *o.as_ref().expect("owns_fire"))
+            .count(),
+        1,
+        "the one taker holds it"
+    );
+    assert!(
+        !catalog
+            .owns_fire(&done, "01FIREDEAD")
+            .await
+            .expect("owns_fire"),
+        "a finished fire is nobody's to run"
+    );
+}
+
+/// A daemon's backup ends and finishes its fire in one write: no moment where the backup
+/// is recorded and the fire still looks owed.
+async fn a_backup_finishes_its_fire_with_it(catalog: &dyn Catalog) {
+    let shape = super::Shape::new("01FIREBK", "fb", "shop", "2026-03-04T02:00:00Z")
+        .status(crate::BackupStatus::Running);
+    super::record(catalog, &shape).await;
+    let owed = fire("backup", "fb/shop", "2026-03-04T02:00:00Z");
+    assert!(
+        catalog
+            .claim_fire(&owed, "01FIREBKA")
+            .await
+            .expect("claim_fire")
+    );
+    catalog
+        .finish_backup(&crate::BackupEnd {
+            id: "01FIREBK",
+            status: crate::BackupStatus::Succeeded,
+            error: None,
+            finished_at: crate::conformance::at("2026-03-04T02:01:00Z"),
+            dump_bytes: Some(1),
+            stored_bytes: Some(1),
+            sha256: None,
+            compression: None,
+            manifest_json: None,
+            copies: &[],
+            warnings: &[],
+            fire: Some(&owed),
+        })
+        .await
+        .expect("finish_backup");
+    assert!(
+        !catalog
+            .owns_fire(&owed, "01FIREBKA")
+            .await
+            .expect("owns_fire")
+    );
+    let later = catalog.now().await.expect("now") + chrono::Duration::minutes(1);
+    let orphans = catalog
+        .orphaned_fires("backup", later)
+        .await
+        .expect("orphaned_fires");
+    assert!(orphans.iter().all(|(f, _)| f != &owed), "{orphans:?}");
 }
 
 async fn a_source_name_stands_for_one_server(catalog: &dyn Catalog) {
