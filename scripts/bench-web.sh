@@ -151,6 +151,7 @@ measure() {
 }
 measure overview /
 measure "api status" /api/v1/status
+measure "api problems" /api/v1/problems
 peak_kib=$(kib VmHWM)
 curl -s -o "$tmp/page.html" -H "@$auth" "$base/"
 curl -s -o "$tmp/page.js" -H "@$auth" "$base/assets/overview.js"

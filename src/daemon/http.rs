@@ -24,7 +24,7 @@ pub async fn serve(
     listen: SocketAddr,
     shared: Arc<Shared>,
     web: Router,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    tls: Option<crate::web::listen::TlsConfig>,
     stop: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let listener = tokio::net::TcpListener::bind(listen)

@@ -169,10 +169,16 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
     let http_stop = CancellationToken::new();
     let listen = options.listen.or(config.http.as_ref().map(|h| h.listen));
     let web_jobs = web::launch::Running::default();
+    // The sender of the certificate in force, for SIGHUP to swap in a renewed one.
+    let mut tls_in_force = None;
     let http = match listen {
         Some(listen) => {
-            let tls = web::tls_of(&ctx)?;
+            let tls = web::tls_of(&ctx)?.map(web::listen::in_force);
             let web = web_router(&shared, listen, tls.is_some(), &web_jobs).await?;
+            let tls = tls.map(|(sender, config)| {
+                tls_in_force = Some(sender);
+                config
+            });
             Some(http::serve(listen, shared.clone(), web, tls, http_stop.clone()).await?)
         }
         None => None,
@@ -210,13 +216,18 @@ async fn serve(ctx: Arc<Context>, options: Options) -> anyhow::Result<u8> {
                 }
                 scheduler.take_over().await;
             }
-            _ = hangup.recv() => match reload(&options.config_file, &shared).await {
-                Ok(reloaded) => {
-                    scheduler.configure(&reloaded.config, Utc::now());
-                    tracing::info!(schedules = reloaded.config.schedules.len(), "reloaded {}", options.config_file.display());
+            _ = hangup.recv() => {
+                match reload(&options.config_file, &shared).await {
+                    Ok(reloaded) => {
+                        scheduler.configure(&reloaded.config, Utc::now());
+                        tracing::info!(schedules = reloaded.config.schedules.len(), "reloaded {}", options.config_file.display());
+                    }
+                    Err(e) => tracing::error!("not reloading {}: {e:#}; the running config stays in force", options.config_file.display()),
                 }
-                Err(e) => tracing::error!("not reloading {}: {e:#}; the running config stays in force", options.config_file.display()),
-            },
+                if listen.is_some() {
+                    reload_tls(&shared.context(), tls_in_force.as_ref());
+                }
+            }
             _ = terminate.recv() => break "SIGTERM",
             _ = interrupt.recv() => break "SIGINT",
         }
@@ -337,6 +348,32 @@ async fn wait_all(runs: &mut Vec<JoinHandle<()>>) {
 
 /// Reads and validates the config file again and puts it in force for the runs that start
 /// from now on; runs going on keep the context they started with.
+/// Reads `[http] tls_cert`/`tls_key` of the config in force again (SIGHUP) and puts them in
+/// force for new connections; an unreadable pair is logged and the certificate in force
+/// stays. Turning TLS on or off takes a restart: the listener keeps its scheme.
+fn reload_tls(
+    ctx: &Context,
+    in_force: Option<&tokio::sync::watch::Sender<Arc<rustls::ServerConfig>>>,
+) {
+    let files = ctx.config.http.as_ref().and_then(|h| h.tls.as_ref());
+    match (in_force, files) {
+        (Some(in_force), Some(files)) => match web::listen::reload(files, in_force) {
+            Ok(()) => tracing::info!(
+                "reloaded the TLS certificate {} and key {}: new connections get it",
+                files.cert.display(),
+                files.key.display()
+            ),
+            Err(e) => tracing::error!(
+                "not reloading the TLS certificate: {e}; the certificate in force stays"
+            ),
+        },
+        (None, None) => {}
+        _ => tracing::warn!(
+            "[http] tls_cert/tls_key were added or removed: the listener keeps its scheme until the daemon restarts"
+        ),
+    }
+}
+
 async fn reload(file: &Path, shared: &Shared) -> anyhow::Result<Arc<Context>> {
     let config = Config::load(file)?;
     config.require_secrets()?;

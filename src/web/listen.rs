@@ -2,7 +2,9 @@
 //! plain HTTP, or HTTPS with `[http] tls_cert`/`tls_key` (rustls on ring, dbward's one TLS
 //! stack). TLS handshakes run in tasks of their own with a time limit, so that a slow or
 //! silent client never holds up the next connection; connections whose handshake fails are
-//! dropped and logged at debug level.
+//! dropped and logged at debug level. The certificate in force is behind a `watch` channel:
+//! each new connection takes the latest one, so the daemon's SIGHUP can swap in a renewed
+//! certificate ([`reload`]) without touching the connections already open.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,7 +18,7 @@ use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
@@ -38,8 +40,30 @@ pub enum TlsError {
         "[http] tls_key {path}: cannot read a PEM private key (PKCS#8, PKCS#1 or SEC1): {reason}"
     )]
     Key { path: PathBuf, reason: String },
-    #[error("[http] tls_cert and tls_key do not make a usable pair: {0}")]
-    Pair(String),
+    #[error("[http] tls_cert {cert} and tls_key {key} do not make a usable pair: {reason}")]
+    Pair {
+        cert: PathBuf,
+        key: PathBuf,
+        reason: String,
+    },
+}
+
+/// The certificate in force, read by every new connection.
+pub type TlsConfig = watch::Receiver<Arc<ServerConfig>>;
+
+/// Holds `config` in force for a listener started with the returned receiver.
+pub fn in_force(config: Arc<ServerConfig>) -> (watch::Sender<Arc<ServerConfig>>, TlsConfig) {
+    watch::channel(config)
+}
+
+/// Reads `files` again and puts them in force for new connections; on an error the
+/// certificate in force stays.
+pub fn reload(
+    files: &TlsFiles,
+    current: &watch::Sender<Arc<ServerConfig>>,
+) -> Result<(), TlsError> {
+    current.send_replace(load(files)?);
+    Ok(())
 }
 
 /// Reads the certificate chain and key into a server config (HTTP/1.1 only, as served).
@@ -54,7 +78,11 @@ pub fn load(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
     let mut config = ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(chain, key)
-        .map_err(|e| TlsError::Pair(e.to_string()))?;
+        .map_err(|e| TlsError::Pair {
+            cert: files.cert.clone(),
+            key: files.key.clone(),
+            reason: e.to_string(),
+        })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -106,10 +134,11 @@ impl Listener for TlsListener {
     }
 }
 
-/// Accepts TCP connections and completes each handshake in a task of its own.
+/// Accepts TCP connections and completes each handshake in a task of its own, with the
+/// certificate in force when the connection came.
 async fn accept_tls(
     tcp: TcpListener,
-    acceptor: TlsAcceptor,
+    tls: TlsConfig,
     ready: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
 ) {
     loop {
@@ -124,7 +153,8 @@ async fn accept_tls(
         if ready.is_closed() {
             return;
         }
-        let (acceptor, handed) = (acceptor.clone(), ready.clone());
+        let acceptor = TlsAcceptor::from(tls.borrow().clone());
+        let handed = ready.clone();
         tokio::spawn(async move {
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => {
@@ -137,12 +167,12 @@ async fn accept_tls(
     }
 }
 
-/// Serves `app` on `tcp` (over TLS with `tls`) until `stop` completes. Handlers see the
-/// client's address as `ConnectInfo<SocketAddr>`.
+/// Serves `app` on `tcp` (over TLS with the certificate `tls` holds in force) until `stop`
+/// completes. Handlers see the client's address as `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     tcp: TcpListener,
     app: Router,
-    tls: Option<Arc<ServerConfig>>,
+    tls: Option<TlsConfig>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     match tls {
@@ -154,7 +184,7 @@ pub async fn serve(
         Some(config) => {
             let local = tcp.local_addr()?;
             let (tx, rx) = mpsc::channel(READY_BACKLOG);
-            let accepting = tokio::spawn(accept_tls(tcp, TlsAcceptor::from(config), tx));
+            let accepting = tokio::spawn(accept_tls(tcp, config, tx));
             // `tap_io` gives the listener axum's `ConnectInfo<SocketAddr>`.
             let listener = TlsListener { ready: rx, local }.tap_io(|_| {});
             let served = axum::serve(

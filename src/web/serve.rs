@@ -33,6 +33,8 @@ pub async fn serve(ctx: Arc<Context>, listen: SocketAddr) -> anyhow::Result<u8> 
             let mut interrupt = signal(SignalKind::interrupt())?;
             let scheme = if tls.is_some() { "https" } else { "http" };
             tracing::info!("serving the dashboard and /api/v1 on {scheme}://{listen}");
+            // No reload path here: a renewed certificate takes a restart of `dbward serve`.
+            let tls = tls.map(|config| super::listen::in_force(config).1);
             super::listen::serve(listener, app, tls, async move {
                 tokio::select! {
                     _ = terminate.recv() => {}

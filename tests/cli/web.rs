@@ -169,6 +169,25 @@ impl Server {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Sends `signal` to the server process.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, signal).unwrap();
+    }
+
+    /// Waits until the log holds `text` `times` times.
+    pub fn wait_log_count(&self, text: &str, times: usize) {
+        let deadline = Instant::now() + DEADLINE;
+        while self.log().matches(text).count() < times {
+            assert!(
+                Instant::now() < deadline,
+                "no {text:?} (x{times}) in the log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 impl Drop for Server {

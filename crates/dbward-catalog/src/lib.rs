@@ -17,6 +17,7 @@ mod sql;
 mod sql_access;
 mod sql_coordination;
 mod sql_health;
+mod sql_histories;
 mod sql_reports;
 mod sql_wal;
 mod sqlite;
@@ -38,7 +39,9 @@ pub use model::{
     VerificationRecord,
 };
 pub use postgres::PgCatalog;
-pub use reports::{AlertFailure, AlertTold, DestinationAuditRecord, DrillRecord, Holding, Reports};
+pub use reports::{
+    AlertFailure, AlertTold, DestinationAuditRecord, DrillRecord, History, Holding, Reports,
+};
 pub use sqlite::{SqliteCatalog, create_private_dir};
 pub use wal::{WalFileRecord, WalLog};
 

@@ -104,6 +104,11 @@ crate::sql_health::sql_health!(
 );
 crate::sql_access::sql_access!(PgCatalog, sqlx::postgres::PgRow);
 crate::sql_reports::sql_reports!(PgCatalog, sqlx::postgres::PgRow);
+crate::sql_histories::sql_histories!(
+    PgCatalog,
+    sqlx::postgres::PgRow,
+    crate::sql_health::numbered_placeholders
+);
 crate::sql_wal::sql_wal!(PgCatalog, sqlx::postgres::PgRow);
 crate::sql_coordination::sql_coordination!(
     PgCatalog,

@@ -71,6 +71,15 @@ pub struct DrillRecord {
     pub restore_ms: Option<u64>,
 }
 
+/// One database's history as health dates its problems by: its newest
+/// [`HEALTH_WINDOW`](crate::HEALTH_WINDOW) backups not pruned, newest first and complete
+/// (what `list` gives with that limit), and its proofs (what `proofs` gives).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    pub backups: Vec<crate::BackupRecord>,
+    pub proofs: crate::Proofs,
+}
+
 /// The reports part of the catalog port. Reads never write.
 #[async_trait]
 pub trait Reports: Send + Sync {
@@ -98,6 +107,13 @@ pub trait Reports: Send + Sync {
 
     /// What each destination with a committed copy holds, by name.
     async fn holdings(&self) -> Result<Vec<Holding>>;
+
+    /// The [`History`] of each of `databases` (source, database) at once, in a few queries
+    /// per thousand databases; a database without backups or drills has an empty one.
+    async fn histories(
+        &self,
+        databases: &[(String, String)],
+    ) -> Result<std::collections::BTreeMap<(String, String), History>>;
 
     /// The newest `limit` restore drills of one database's backups, newest first.
     async fn drills(&self, source: &str, database: &str, limit: u32) -> Result<Vec<DrillRecord>>;

@@ -201,6 +201,13 @@ macro_rules! sql_reports {
                         .collect()
                 }
 
+                async fn histories(
+                    &self,
+                    databases: &[(String, String)],
+                ) -> Result<std::collections::BTreeMap<(String, String), $crate::History>> {
+                    self.read_histories(databases).await
+                }
+
                 async fn manifests(
                     &self,
                     source: &str,

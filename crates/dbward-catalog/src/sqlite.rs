@@ -112,6 +112,11 @@ crate::sql_health::sql_health!(
 );
 crate::sql_access::sql_access!(SqliteCatalog, sqlx::sqlite::SqliteRow);
 crate::sql_reports::sql_reports!(SqliteCatalog, sqlx::sqlite::SqliteRow);
+crate::sql_histories::sql_histories!(
+    SqliteCatalog,
+    sqlx::sqlite::SqliteRow,
+    crate::sql_health::anonymous_placeholders
+);
 crate::sql_wal::sql_wal!(SqliteCatalog, sqlx::sqlite::SqliteRow);
 crate::sql_coordination::sql_coordination!(
     SqliteCatalog,

@@ -1,6 +1,8 @@
 //! The dashboard and API over TLS from `[http] tls_cert`/`tls_key`: a self-signed
 //! certificate made here with openssl, a client that trusts only it, session cookies
-//! `Secure`, plain HTTP refused, and a missing key file stopping the start with its name.
+//! `Secure`, plain HTTP refused, and a missing key file stopping the start with its name;
+//! the daemon's SIGHUP putting a renewed certificate in force, and keeping it over a broken
+//! key.
 
 use std::io::Write;
 use std::process::Command;
@@ -12,6 +14,14 @@ use crate::common::{Env, stderr};
 
 /// A self-signed certificate for 127.0.0.1 in `cert.pem`, its key in `key.pem`.
 fn self_signed(env: &Env) -> Vec<u8> {
+    self_signed_as(env, "", "dbward test")
+}
+
+/// A self-signed certificate for 127.0.0.1 with common name `name`, in `{prefix}cert.pem`
+/// and its key in `{prefix}key.pem`.
+fn self_signed_as(env: &Env, prefix: &str, name: &str) -> Vec<u8> {
+    let (cert, key) = (format!("{prefix}cert.pem"), format!("{prefix}key.pem"));
+    let subject = format!("/CN={name}");
     let out = Command::new("openssl")
         .args([
             "req",
@@ -21,19 +31,98 @@ fn self_signed(env: &Env) -> Vec<u8> {
             "-pkeyopt",
             "ec_paramgen_curve:P-256",
         ])
-        .args(["-nodes", "-days", "1", "-subj", "/CN=dbward test"])
+        .args(["-nodes", "-days", "1", "-subj", &subject])
         .args(["-addext", "subjectAltName=IP:127.0.0.1"])
         // A server's own certificate, not a CA's (rustls refuses a CA as the end entity).
         .args(["-addext", "basicConstraints=critical,CA:FALSE"])
         .args(["-addext", "extendedKeyUsage=serverAuth"])
         .arg("-keyout")
-        .arg(env.path("key.pem"))
+        .arg(env.path(&key))
         .arg("-out")
-        .arg(env.path("cert.pem"))
+        .arg(env.path(&cert))
         .output()
         .expect("openssl is needed for the TLS test (Debian's openssl package)");
     assert!(out.status.success(), "openssl: {}", stderr(&out));
-    std::fs::read(env.path("cert.pem")).unwrap()
+    std::fs::read(env.path(&cert)).unwrap()
+}
+
+/// Whether a new connection to `url` (a fresh client, so no pooled connection) completes a
+/// TLS handshake with a client that trusts only `cert`, and gets a page.
+async fn trusted_by(url: &str, cert: &[u8]) -> bool {
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(cert).unwrap()])
+        .build()
+        .unwrap();
+    match client.get(url).send().await {
+        Ok(response) => response.status() == StatusCode::OK,
+        Err(_) => false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_puts_a_renewed_certificate_in_force_on_sighup_and_keeps_it_over_a_broken_key() {
+    use nix::sys::signal::Signal::SIGHUP;
+    let env = env();
+    let first = self_signed_as(&env, "", "dbward first");
+    let renewed = self_signed_as(&env, "renewed-", "dbward renewed");
+    append(
+        &env,
+        "[http]\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\n",
+    );
+    dbward_core::tls::install_crypto_provider();
+    let daemon = Server::start(&env, "daemon", "daemon started");
+    let healthz = format!("{}/healthz", daemon.base.replacen("http://", "https://", 1));
+    assert!(trusted_by(&healthz, &first).await, "{}", daemon.log());
+    assert!(!trusted_by(&healthz, &renewed).await);
+
+    // The files are replaced (as a renewal does); SIGHUP puts the new pair in force.
+    std::fs::copy(env.path("renewed-cert.pem"), env.path("cert.pem")).unwrap();
+    std::fs::copy(env.path("renewed-key.pem"), env.path("key.pem")).unwrap();
+    // An open connection keeps its certificate; only new ones take the renewed one.
+    let open = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&first).unwrap()])
+        .build()
+        .unwrap();
+    assert_eq!(
+        open.get(&healthz).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    daemon.signal(SIGHUP);
+    daemon.wait_log_count("reloaded the TLS certificate", 1);
+    assert!(trusted_by(&healthz, &renewed).await, "{}", daemon.log());
+    assert!(
+        !trusted_by(&healthz, &first).await,
+        "the old certificate is out of force"
+    );
+    assert_eq!(
+        open.get(&healthz).send().await.unwrap().status(),
+        StatusCode::OK,
+        "the connection opened before the reload is untouched"
+    );
+
+    // A broken key: logged naming the file, and the renewed certificate stays in force.
+    std::fs::write(env.path("key.pem"), "not a key\n").unwrap();
+    daemon.signal(SIGHUP);
+    daemon.wait_log_count("not reloading the TLS certificate", 1);
+    let log = daemon.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("not reloading the TLS certificate"))
+        .unwrap();
+    assert!(
+        line.contains("[http] tls_key") && line.contains("key.pem"),
+        "the error names the key file: {line}"
+    );
+    assert!(trusted_by(&healthz, &renewed).await, "{log}");
+    assert!(
+        !log.contains("not a key"),
+        "the key file's content is not logged"
+    );
+    // The daemon goes on serving and reloading: a good pair again is taken.
+    std::fs::copy(env.path("renewed-key.pem"), env.path("key.pem")).unwrap();
+    daemon.signal(SIGHUP);
+    daemon.wait_log_count("reloaded the TLS certificate", 2);
+    assert!(trusted_by(&healthz, &renewed).await, "{}", daemon.log());
 }
 
 fn append(env: &Env, text: &str) {

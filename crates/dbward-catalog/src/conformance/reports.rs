@@ -1,6 +1,7 @@
 //! Conformance checks of the [`Reports`](crate::Reports) part: failed alert deliveries kept
 //! until one succeeds, what every channel was told, destination audits replaced per
-//! destination, what each destination holds, drills and a database's manifests.
+//! destination, what each destination holds, drills, a database's manifests, and the
+//! histories of many databases read at once matching `list` and `proofs` of each.
 
 use super::{Shape, at, copy, record};
 use crate::{BackupStatus, Catalog, CopyStatus, DestinationAuditRecord, NewVerification};
@@ -11,6 +12,143 @@ pub(super) async fn run(catalog: &dyn Catalog) {
     holdings_count_committed_copies_not_pruned(catalog).await;
     drills_newest_first_with_their_restore_time(catalog).await;
     manifests_of_one_database_newest_first(catalog).await;
+    histories_are_list_and_proofs_of_each_database_at_once(catalog).await;
+}
+
+/// `histories` gives each database what `list` (with the health window) and `proofs` give
+/// it alone: the window cut, pruned backups left out, copies, warnings and verifications
+/// filled in, the newest failed and passed drills and key drills, across chunks of databases
+/// and for unknown ones an empty history.
+async fn histories_are_list_and_proofs_of_each_database_at_once(catalog: &dyn Catalog) {
+    let window = crate::HEALTH_WINDOW as usize;
+    // "rh"/"shop": more backups than the window, one of the newest pruned, with warnings.
+    let ids: Vec<String> = (0..window + 3).map(|i| format!("01RH{i:03}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let started = format!("2026-03-{:02}T{:02}:00:00Z", 1 + i / 24, i % 24);
+        let mut shape = Shape::new(id, "rh", "shop", &started);
+        if i % 7 == 0 {
+            shape = shape.status(BackupStatus::Failed);
+        }
+        shape.warnings = vec![format!("warning of {id}")];
+        record(catalog, &shape).await;
+    }
+    catalog
+        .mark_pruned(&ids[window + 1], at("2026-04-01T00:00:00Z"), "keep_last")
+        .await
+        .expect("mark_pruned");
+    // "rh"/"crm": two backups, drills failed and passed, a key drill, a checksum.
+    record(
+        catalog,
+        &Shape::new("01RHCA", "rh", "crm", "2026-03-01T00:00:00Z"),
+    )
+    .await;
+    record(
+        catalog,
+        &Shape::new("01RHCB", "rh", "crm", "2026-03-02T00:00:00Z"),
+    )
+    .await;
+    for (backup, when, level, ok, details) in [
+        (
+            "01RHCA",
+            "2026-03-03T01:00:00Z",
+            "drill",
+            true,
+            r#"{"restore_ms":900}"#,
+        ),
+        ("01RHCB", "2026-03-03T02:00:00Z", "drill", false, "{}"),
+        ("01RHCB", "2026-03-03T03:00:00Z", "key", true, "{}"),
+        ("01RHCB", "2026-03-03T04:00:00Z", "checksum", true, "{}"),
+        (
+            &ids[window + 2],
+            "2026-03-04T00:00:00Z",
+            "drill",
+            true,
+            r#"{"restore_ms":7}"#,
+        ),
+    ] {
+        catalog
+            .record_verification(&NewVerification {
+                backup_id: backup,
+                level,
+                ok,
+                at: at(when),
+                duration_ms: 1000,
+                details,
+            })
+            .await
+            .expect("record_verification");
+    }
+    // Many unknown databases between them, so that the known ones fall in different chunks.
+    let mut asked = vec![
+        ("rh".to_string(), "shop".to_string()),
+        ("rh".to_string(), "crm".to_string()),
+    ];
+    asked.extend((0..1200).map(|i| ("rh".to_string(), format!("db{i:04}"))));
+    asked.push(("rh".to_string(), "zz-shop".to_string()));
+    record(
+        catalog,
+        &Shape::new("01RHZ", "rh", "zz-shop", "2026-03-05T00:00:00Z"),
+    )
+    .await;
+    let histories = catalog.histories(&asked).await.expect("histories");
+    assert_eq!(
+        histories.len(),
+        asked.len(),
+        "one history per database asked"
+    );
+    for (source, database) in [
+        ("rh", "shop"),
+        ("rh", "crm"),
+        ("rh", "zz-shop"),
+        ("rh", "db0600"),
+    ] {
+        let history = &histories[&(source.to_string(), database.to_string())];
+        let listed = catalog
+            .list(&crate::ListFilter {
+                source: Some(source.into()),
+                database: Some(database.into()),
+                status: None,
+                limit: Some(crate::HEALTH_WINDOW),
+            })
+            .await
+            .expect("list");
+        assert_eq!(
+            history.backups, listed,
+            "{source}/{database}: the backups of list"
+        );
+        let proofs = catalog.proofs(source, database).await.expect("proofs");
+        assert_eq!(history.proofs, proofs, "{source}/{database}: its proofs");
+    }
+    let shop = &histories[&("rh".to_string(), "shop".to_string())];
+    assert_eq!(shop.backups.len(), window, "the window cuts");
+    assert!(
+        shop.backups.iter().all(|b| b.id != ids[window + 1]),
+        "no pruned backup"
+    );
+    assert_eq!(shop.backups[0].id, ids[window + 2], "newest first");
+    assert!(shop.backups[0].verification.is_some() && !shop.backups[0].warnings.is_empty());
+    assert_eq!(
+        shop.proofs.last_good_drill,
+        Some(at("2026-03-04T00:00:00Z"))
+    );
+    let crm = &histories[&("rh".to_string(), "crm".to_string())];
+    assert_eq!(crm.backups.len(), 2);
+    assert_eq!(
+        crm.proofs.last_drill.as_ref().map(|p| (p.at, p.ok)),
+        Some((at("2026-03-03T02:00:00Z"), false))
+    );
+    assert_eq!(crm.proofs.last_good_drill, Some(at("2026-03-03T01:00:00Z")));
+    assert_eq!(
+        crm.proofs.last_good_drill_restore,
+        Some(chrono::Duration::milliseconds(900))
+    );
+    assert_eq!(crm.proofs.last_good_key, Some(at("2026-03-03T03:00:00Z")));
+    let unknown = &histories[&("rh".to_string(), "db0600".to_string())];
+    assert!(unknown.backups.is_empty() && *unknown == crate::History::default());
+    assert!(
+        catalog.histories(&[]).await.expect("histories").is_empty(),
+        "nothing asked, nothing read"
+    );
 }
 
 async fn manifests_of_one_database_newest_first(catalog: &dyn Catalog) {
