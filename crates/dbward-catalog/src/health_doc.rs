@@ -333,13 +333,13 @@ mod tests {
     fn a_value_of_the_wrong_type_is_an_error_naming_the_document_not_a_panic() {
         let doc = r#"[{"source":"s","database":"d","usable":null,"sizes":null,
             "usable_excludes":"yes","usable_encrypted":0}]"#;
-        let err = summaries(Some(doc)).err().expect("refused");
+        let Err(err) = summaries(Some(doc)) else {
+            panic!("a flag of the wrong type was accepted")
+        };
         assert!(err.to_string().contains("summaries document"), "{err}");
         let doc = r#"[{"id":"b","source":"s","database":"d","engine":"postgres",
             "status":"exploded","started_at":"2026-01-01T00:00:00.000Z"}]"#;
-        let err = facts(BTreeMap::new(), Some(doc), HashMap::new())
-            .err()
-            .expect("refused");
+        let err = facts(BTreeMap::new(), Some(doc), HashMap::new()).expect_err("refused");
         assert!(err.to_string().contains("exploded"), "{err}");
     }
 
