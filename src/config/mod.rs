@@ -4,6 +4,9 @@
 
 mod daemon;
 mod raw;
+mod raw_destination;
+mod raw_schedule;
+mod raw_source;
 mod secret;
 mod tls;
 mod units;
