@@ -32,6 +32,25 @@ pub struct WalHealth {
     pub files: usize,
 }
 
+/// A source's archived log files: their names, sorted once each, and the newest archived.
+async fn archive_of(
+    ctx: &Context,
+    source: &str,
+) -> anyhow::Result<(Vec<String>, Option<(String, DateTime<Utc>)>)> {
+    let records = ctx.catalog.wal_files(source).await?;
+    let newest = records
+        .iter()
+        .max_by(|a, b| a.archived_at.cmp(&b.archived_at).then(a.name.cmp(&b.name)))
+        .map(|r| (r.name.clone(), r.archived_at));
+    let names = records
+        .into_iter()
+        .map(|r| r.name)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Ok((names, newest))
+}
+
 /// The WAL health of every pitr source at `now`, and its problems.
 pub async fn assess(
     ctx: &Context,
@@ -45,16 +64,7 @@ pub async fn assess(
         .iter()
         .filter(|s| s.pitr && s.engine == Engine::Postgres)
     {
-        let records = ctx.catalog.wal_files(&source.name).await?;
-        let newest = records
-            .iter()
-            .max_by(|a, b| a.archived_at.cmp(&b.archived_at).then(a.name.cmp(&b.name)));
-        let names: Vec<String> = records
-            .iter()
-            .map(|r| r.name.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let (names, newest) = archive_of(ctx, &source.name).await?;
         let bases = kept_base_backups(ctx, &source.name, &BTreeSet::new()).await?;
         // The oldest kept base backup decides what must be there; one whose range is unknown
         // is skipped here (retention keeps everything for it anyway).
@@ -66,7 +76,7 @@ pub async fn assess(
         let facts = ArchiveFacts {
             source: &source.name,
             archived: &names,
-            newest: newest.map(|r| (r.name.as_str(), r.archived_at)),
+            newest: newest.as_ref().map(|(name, at)| (name.as_str(), *at)),
             oldest_kept: oldest.map(|b| (b.start_wal_file.as_str(), b.wal_segment_bytes)),
             interval,
         };
@@ -76,9 +86,9 @@ pub async fn assess(
             .unwrap_or(0);
         health.push(WalHealth {
             source: source.name.clone(),
-            newest: newest.map(|r| r.name.clone()),
-            archived_at: newest.map(|r| r.archived_at),
-            age_seconds: newest.map(|r| (now - r.archived_at).num_seconds()),
+            archived_at: newest.as_ref().map(|(_, at)| *at),
+            age_seconds: newest.as_ref().map(|(_, at)| (now - *at).num_seconds()),
+            newest: newest.map(|(name, _)| name),
             missing_segments,
             files: names.len(),
         });
@@ -89,32 +99,24 @@ pub async fn assess(
         .iter()
         .filter(|s| s.pitr && matches!(s.engine, Engine::Mariadb | Engine::Mysql))
     {
-        let records = ctx.catalog.wal_files(&source.name).await?;
-        let newest = records
-            .iter()
-            .max_by(|a, b| a.archived_at.cmp(&b.archived_at).then(a.name.cmp(&b.name)));
-        let names: Vec<String> = records
-            .iter()
-            .map(|r| r.name.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let (names, newest) = archive_of(ctx, &source.name).await?;
         let oldest = oldest_kept_binlog(ctx, &source.name).await?;
         let facts = BinlogFacts {
             source: &source.name,
             archived: &names,
-            newest: newest.map(|r| (r.name.as_str(), r.archived_at)),
+            newest: newest.as_ref().map(|(name, at)| (name.as_str(), *at)),
             oldest_kept: oldest.as_deref(),
             interval: Duration::from_std(source.pitr_settings.wal_archive_interval)
                 .unwrap_or(Duration::MAX),
         };
         problems.extend(binlog::assess(&facts, now));
+        let missing_segments = binlog::missing(&facts).0;
         health.push(WalHealth {
             source: source.name.clone(),
-            newest: newest.map(|r| r.name.clone()),
-            archived_at: newest.map(|r| r.archived_at),
-            age_seconds: newest.map(|r| (now - r.archived_at).num_seconds()),
-            missing_segments: binlog::missing(&facts).0,
+            archived_at: newest.as_ref().map(|(_, at)| *at),
+            age_seconds: newest.as_ref().map(|(_, at)| (now - *at).num_seconds()),
+            newest: newest.map(|(name, _)| name),
+            missing_segments,
             files: names.len(),
         });
     }

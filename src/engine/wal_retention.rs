@@ -133,29 +133,11 @@ pub async fn kept_binlog_starts(
     source: &str,
     pruned_now: &BTreeSet<String>,
 ) -> anyhow::Result<Vec<String>> {
-    let filter = ListFilter {
-        source: Some(source.to_string()),
-        database: None,
-        status: None,
-        limit: None,
-    };
-    let mut starts = Vec::new();
-    for backup in ctx.catalog.list(&filter).await? {
-        if !usable(&backup) || pruned_now.contains(&backup.id) {
-            continue;
-        }
-        let position = ctx
-            .catalog
-            .get(&backup.id)
-            .await?
-            .and_then(|(_, json)| json)
-            .and_then(|json| Manifest::from_json(json.as_bytes()).ok())
-            .and_then(|m| m.binlog_position);
-        if let Some(position) = position {
-            starts.push(position.file);
-        }
-    }
-    Ok(starts)
+    let kept = kept_manifests(ctx, source, None, pruned_now).await?;
+    Ok(kept
+        .into_iter()
+        .filter_map(|m| Some(m?.binlog_position?.file))
+        .collect())
 }
 
 /// The WAL range of each base backup of `source` that retention keeps (good, not pruned,
@@ -165,13 +147,26 @@ pub async fn kept_base_backups(
     source: &str,
     pruned_now: &BTreeSet<String>,
 ) -> anyhow::Result<Vec<Option<BaseBackup>>> {
+    let kept = kept_manifests(ctx, source, Some(WHOLE_CLUSTER), pruned_now).await?;
+    Ok(kept.into_iter().map(|m| m?.base_backup).collect())
+}
+
+/// The manifest of each backup of `source` (of `database`, when given) that retention keeps
+/// (good, not pruned, not pruned by this run), newest first; `None` for one without a
+/// readable manifest.
+async fn kept_manifests(
+    ctx: &Context,
+    source: &str,
+    database: Option<&str>,
+    pruned_now: &BTreeSet<String>,
+) -> anyhow::Result<Vec<Option<Manifest>>> {
     let filter = ListFilter {
         source: Some(source.to_string()),
-        database: Some(WHOLE_CLUSTER.to_string()),
+        database: database.map(str::to_string),
         status: None,
         limit: None,
     };
-    let mut starts = Vec::new();
+    let mut kept = Vec::new();
     for backup in ctx.catalog.list(&filter).await? {
         if !usable(&backup) || pruned_now.contains(&backup.id) {
             continue;
@@ -182,7 +177,7 @@ pub async fn kept_base_backups(
             .await?
             .and_then(|(_, json)| json)
             .and_then(|json| Manifest::from_json(json.as_bytes()).ok());
-        starts.push(manifest.and_then(|m| m.base_backup));
+        kept.push(manifest);
     }
-    Ok(starts)
+    Ok(kept)
 }

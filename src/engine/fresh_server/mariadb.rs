@@ -8,14 +8,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use dbward_core::secret::{ExposeSecret, SecretFile, SecretString};
 use tokio::process::{Child, Command};
 
 use super::{
     FRESH_SUPERUSER, FreshServerError, chown_to, dying_with_dbward, free_port, last_line,
-    private_dir, random_password, remove_dir, system_user,
+    private_dir, random_password, remove_dir, system_user, wait_for_login,
 };
 
 /// Fast and unsafe on crash, which is what a server that lives for one drill wants;
@@ -29,7 +28,6 @@ const SPEED_OPTIONS: &[&str] = &[
 ];
 
 /// How long a starting server may take to listen.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The server programs: `(program names, where to look besides PATH)`.
 const SERVER: (&[&str], &[&str]) = (&["mariadbd", "mysqld"], &["/usr/sbin", "/usr/libexec"]);
@@ -224,23 +222,16 @@ async fn wait_ready(child: &mut Child, port: u16, password: &SecretString) -> Re
         .username(FRESH_SUPERUSER)
         .password(password.expose_secret())
         .ssl_mode(sqlx::mysql::MySqlSslMode::Disabled);
-    let deadline = Instant::now() + START_TIMEOUT;
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!("exited ({status})"));
+    wait_for_login(child, || async {
+        match sqlx::mysql::MySqlConnection::connect_with(&login).await {
+            Ok(connection) => {
+                let _ = connection.close().await;
+                true
+            }
+            Err(_) => false,
         }
-        if let Ok(connection) = sqlx::mysql::MySqlConnection::connect_with(&login).await {
-            let _ = connection.close().await;
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "did not let {FRESH_SUPERUSER} log in within {}s",
-                START_TIMEOUT.as_secs()
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 /// The first of `names` in `tool_dir` when it is set, else in `PATH` or `places`.

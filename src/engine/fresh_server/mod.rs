@@ -271,3 +271,34 @@ fn free_port() -> Result<u16, FreshServerError> {
         .map(|a| a.port())
         .map_err(|e| FreshServerError(format!("no free port on 127.0.0.1: {e}")))
 }
+
+/// How long a fresh server may take to let its superuser in.
+const START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Polls `logs_in` (the superuser's login, closed again) every 100 ms until it succeeds, the
+/// server exits, or [`START_TIMEOUT`] passes; the error says which.
+async fn wait_for_login<F, Fut>(
+    child: &mut tokio::process::Child,
+    mut logs_in: F,
+) -> Result<(), String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + START_TIMEOUT;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("exited ({status})"));
+        }
+        if logs_in().await {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!(
+                "did not let {FRESH_SUPERUSER} log in within {}s",
+                START_TIMEOUT.as_secs()
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

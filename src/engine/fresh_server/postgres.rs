@@ -16,11 +16,9 @@ use tokio::process::{Child, Command};
 
 use super::{
     FRESH_SUPERUSER, FreshServerError, chown_to, dying_with_dbward, free_port, last_line,
-    private_dir, random_password, remove_dir, system_user,
+    private_dir, random_password, remove_dir, system_user, wait_for_login,
 };
 
-/// How long a starting server may take to let the superuser in.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long an immediate shutdown may take before the server is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -329,23 +327,16 @@ async fn wait_ready(child: &mut Child, port: u16, password: &SecretString) -> Re
         .password(password.expose_secret())
         .database("postgres")
         .ssl_mode(sqlx::postgres::PgSslMode::Disable);
-    let deadline = Instant::now() + START_TIMEOUT;
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!("exited ({status})"));
+    wait_for_login(child, || async {
+        match sqlx::postgres::PgConnection::connect_with(&login).await {
+            Ok(connection) => {
+                let _ = connection.close().await;
+                true
+            }
+            Err(_) => false,
         }
-        if let Ok(connection) = sqlx::postgres::PgConnection::connect_with(&login).await {
-            let _ = connection.close().await;
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "did not let {FRESH_SUPERUSER} log in within {}s",
-                START_TIMEOUT.as_secs()
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 /// The directory of `initdb` and `postgres`: `tool_dir`, else the oldest
