@@ -39,7 +39,7 @@ pub(crate) const POSTGRES: JsonDialect = JsonDialect {
 };
 
 /// One document: every summary of a database with a backup not pruned, with the newest
-/// failed drill, passed drill and passed key drill it names.
+/// failed drill, passed drill and passed key drill it keeps (migration 11).
 pub(crate) fn summaries_sql(d: &JsonDialect) -> String {
     let JsonDialect { object, array, .. } = d;
     format!(
@@ -47,13 +47,12 @@ pub(crate) fn summaries_sql(d: &JsonDialect) -> String {
             'source', h.source, 'database', h.database_name, 'usable', h.usable,
             'sizes', h.sizes, 'usable_excludes', h.usable_excludes,
             'usable_encrypted', h.usable_encrypted,
-            'failed_backup', df.backup_id, 'failed_at', df.at, 'failed_details', df.details,
-            'passed_backup', dp.backup_id, 'passed_at', dp.at, 'passed_details', dp.details,
-            'key_at', kp.at)) AS TEXT) AS doc
+            'failed_backup', h.drill_failed_backup, 'failed_at', h.drill_failed_at,
+            'failed_restore_ms', h.drill_failed_restore_ms,
+            'passed_backup', h.drill_passed_backup, 'passed_at', h.drill_passed_at,
+            'passed_restore_ms', h.drill_passed_restore_ms,
+            'key_at', h.key_passed_at)) AS TEXT) AS doc
         FROM health_summary h
-        LEFT JOIN verifications df ON df.id = h.drill_failed
-        LEFT JOIN verifications dp ON dp.id = h.drill_passed
-        LEFT JOIN verifications kp ON kp.id = h.key_passed
         WHERE h.newest IS NOT NULL"
     )
 }
@@ -108,10 +107,10 @@ struct Summary {
     usable_encrypted: i64,
     failed_backup: Option<String>,
     failed_at: Option<String>,
-    failed_details: Option<String>,
+    failed_restore_ms: Option<i64>,
     passed_backup: Option<String>,
     passed_at: Option<String>,
-    passed_details: Option<String>,
+    passed_restore_ms: Option<i64>,
     key_at: Option<String>,
 }
 
@@ -201,13 +200,13 @@ pub(crate) fn summaries(doc: Option<&str>) -> Result<BTreeMap<Key, Picked>> {
                 s.failed_backup,
                 maybe_time(s.failed_at)?,
                 false,
-                s.failed_details,
+                s.failed_restore_ms,
             ),
             drill_of(
                 s.passed_backup,
                 maybe_time(s.passed_at)?,
                 true,
-                s.passed_details,
+                s.passed_restore_ms,
             ),
             maybe_time(s.key_at)?,
         );
@@ -349,7 +348,7 @@ mod tests {
             r#"[{"source":"s","database":"d","usable":"b2","sizes":"10,9",
                 "usable_excludes":0,"usable_encrypted":1,
                 "passed_backup":"b1","passed_at":"2026-01-02T00:00:00.000Z",
-                "passed_details":"{\"restore_ms\":2500}"}]"#,
+                "passed_restore_ms":2500}]"#,
         ))
         .unwrap();
         let doc = r#"[

@@ -98,6 +98,7 @@ const TABLES: &[Table] = &[
             ("details", Text),
             ("source", Text),
             ("database_name", Text),
+            ("restore_ms", Int),
         ],
         key: 1,
     },

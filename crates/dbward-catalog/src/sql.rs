@@ -571,10 +571,10 @@ macro_rules! sql_catalog {
                     let mut tx = self.pool.begin().await?;
                     sqlx::query(
                         "INSERT INTO verifications (id, backup_id, level, ok, at, duration_ms, details,
-                             source, database_name)
+                             source, database_name, restore_ms)
                          VALUES ($1, $2, $3, $4, $5, $6, $7,
                              (SELECT source FROM backups WHERE id = $2),
-                             (SELECT database_name FROM backups WHERE id = $2))",
+                             (SELECT database_name FROM backups WHERE id = $2), $8)",
                     )
                     .bind(ulid::Ulid::new().to_string())
                     .bind(v.backup_id)
@@ -583,6 +583,10 @@ macro_rules! sql_catalog {
                     .bind(timestamp(v.at))
                     .bind(v.duration_ms)
                     .bind(v.details)
+                    .bind(
+                        $crate::sql_health::restore_ms(Some(v.details.to_string()))
+                            .and_then(|ms| i64::try_from(ms).ok()),
+                    )
                     .execute(&mut *tx)
                     .await?;
                     refresh_of_backup(&mut tx, v.backup_id).await?;

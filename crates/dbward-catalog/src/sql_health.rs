@@ -108,22 +108,36 @@ fn refresh(dbs: &str) -> String {
           FROM cut)
         INSERT INTO health_summary (source, database_name, newest, cutoff, ended, usable,
             succeeded, sizes, usable_excludes, usable_encrypted, drill_failed, drill_passed,
-            key_passed)
-        SELECT source, database_name, newest, cutoff, ended, usable, succeeded, sizes,
+            key_passed, drill_failed_at, drill_failed_backup, drill_failed_restore_ms,
+            drill_passed_at, drill_passed_backup, drill_passed_restore_ms, key_passed_at)
+        SELECT picks.source, picks.database_name, picks.newest, picks.cutoff, picks.ended,
+            picks.usable, picks.succeeded, picks.sizes,
             CASE WHEN EXISTS (SELECT 1 FROM backups m WHERE m.id = picks.usable
                     AND (m.manifest LIKE '%\"excluded_with_data\"%'
                          OR m.manifest LIKE '%\"fidelity\"%')) THEN 1 ELSE 0 END,
             CASE WHEN EXISTS (SELECT 1 FROM backups m WHERE m.id = picks.usable
                     AND (m.manifest LIKE '%\"encryption\":\"age%'
                          OR m.manifest LIKE '%\"encryption\": \"age%')) THEN 1 ELSE 0 END,
-            drill_failed, drill_passed, key_passed
-          FROM picks WHERE true
+            picks.drill_failed, picks.drill_passed, picks.key_passed,
+            vf.at, vf.backup_id, vf.restore_ms, vp.at, vp.backup_id, vp.restore_ms, vk.at
+          FROM picks
+          LEFT JOIN verifications vf ON vf.id = picks.drill_failed
+          LEFT JOIN verifications vp ON vp.id = picks.drill_passed
+          LEFT JOIN verifications vk ON vk.id = picks.key_passed
+         WHERE true
         ON CONFLICT (source, database_name) DO UPDATE SET newest = excluded.newest,
             cutoff = excluded.cutoff, ended = excluded.ended, usable = excluded.usable,
             succeeded = excluded.succeeded, sizes = excluded.sizes,
             usable_excludes = excluded.usable_excludes,
             usable_encrypted = excluded.usable_encrypted, drill_failed = excluded.drill_failed,
-            drill_passed = excluded.drill_passed, key_passed = excluded.key_passed",
+            drill_passed = excluded.drill_passed, key_passed = excluded.key_passed,
+            drill_failed_at = excluded.drill_failed_at,
+            drill_failed_backup = excluded.drill_failed_backup,
+            drill_failed_restore_ms = excluded.drill_failed_restore_ms,
+            drill_passed_at = excluded.drill_passed_at,
+            drill_passed_backup = excluded.drill_passed_backup,
+            drill_passed_restore_ms = excluded.drill_passed_restore_ms,
+            key_passed_at = excluded.key_passed_at",
         verification("drill", 0),
         verification("drill", 1),
         verification("key", 1)
@@ -166,23 +180,24 @@ pub(crate) fn anonymous_placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-/// A drill the summary names, from its joined columns (all `None` when it names none).
+/// A drill the summary names, from its columns (all `None` when it names none).
 pub(crate) fn drill_of(
     backup_id: Option<String>,
     at: Option<DateTime<Utc>>,
     ok: bool,
-    details: Option<String>,
+    restore_ms: Option<i64>,
 ) -> Option<Proof> {
     Some(Proof {
         backup_id: backup_id?,
         at: at?,
         ok,
-        restore_ms: restore_ms(details),
+        restore_ms: restore_ms.and_then(|ms| u64::try_from(ms).ok()),
     })
 }
 
-/// A verification's restore time, from its recorded details. Only that field is decoded:
-/// a drill's details hold a check per table, and `status` reads one per database.
+/// A verification's restore time, from its details: written beside them (migration 11) when
+/// the verification is recorded. Only that field is decoded: a drill's details hold a check
+/// per table.
 pub(crate) fn restore_ms(details: Option<String>) -> Option<u64> {
     #[derive(serde::Deserialize)]
     struct Timing {
@@ -499,13 +514,13 @@ mod tests {
     fn a_drill_the_summary_does_not_name_is_none() {
         assert_eq!(drill_of(None, None, true, None), None);
         assert_eq!(
-            drill_of(
-                Some("b".into()),
-                Some(at(1)),
-                true,
-                Some(r#"{"restore_ms":3}"#.into())
-            ),
+            drill_of(Some("b".into()), Some(at(1)), true, Some(3)),
             drill("b", 1, true, Some(3))
+        );
+        assert_eq!(
+            drill_of(Some("b".into()), Some(at(1)), true, Some(-3)),
+            drill("b", 1, true, None),
+            "a negative time is no time"
         );
     }
 
