@@ -170,19 +170,20 @@ SELECT id, 'offsite', path,
 INSERT INTO warnings (backup_id, position, message)
 SELECT id, 0, 'offsite: upload failed: timed out' FROM gg WHERE status = 'degraded';
 
-INSERT INTO verifications (id, backup_id, level, ok, at, duration_ms, details)
+INSERT INTO verifications (id, backup_id, level, ok, at, duration_ms, details, restore_ms)
 SELECT '01V' || pg_temp.pad(k, 3) || pg_temp.pad(d, 5) || 'CBENCHBENCHBENC', id, 'checksum', (h % 100 <> 42)::int,
        pg_temp.ts(t0 + 7200), 1200 + h,
-       '{"copies":[{"destination":"local","ok":true},{"destination":"offsite","ok":true}]}'
+       '{"copies":[{"destination":"local","ok":true},{"destination":"offsite","ok":true}]}', NULL::bigint
   FROM gg WHERE status IN ('succeeded', 'degraded') AND (d + k) % 4 = 0
 UNION ALL
 SELECT '01V' || pg_temp.pad(k, 3) || pg_temp.pad(d, 5) || 'DBENCHBENCHBENC', id, 'drill', (h % 50 <> 1)::int,
        pg_temp.ts(t0 + 10800), 60000 + h * 10,
-       '{"restore_ms":' || (20000 + dump_bytes / 100000) || ',"tables_checked":' || (5 + (d * 7) % 36) || ',"asserts":[]}'
+       '{"restore_ms":' || (20000 + dump_bytes / 100000) || ',"tables_checked":' || (5 + (d * 7) % 36) || ',"asserts":[]}',
+       20000 + dump_bytes / 100000
   FROM gg WHERE status = 'succeeded' AND (d + k) % 7 = 6
 UNION ALL
 SELECT '01V' || pg_temp.pad(k, 3) || pg_temp.pad(d, 5) || 'KBENCHBENCHBENC', id, 'key', 1,
-       pg_temp.ts(t0 + 14400), 300, '{}'
+       pg_temp.ts(t0 + 14400), 300, '{}', NULL
   FROM gg WHERE status = 'succeeded' AND encrypted AND (d + k) % 30 = 29
  ORDER BY 1;
 

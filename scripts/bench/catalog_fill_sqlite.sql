@@ -178,19 +178,20 @@ SELECT id, 0, 'offsite: upload failed: timed out' FROM gg WHERE status = 'degrad
 
 -- A checksum verification of every fourth good backup (one in a hundred failed), a restore
 -- drill of every seventh succeeded one (one in fifty failed), a key drill monthly.
-INSERT INTO verifications (id, backup_id, level, ok, at, duration_ms, details)
+INSERT INTO verifications (id, backup_id, level, ok, at, duration_ms, details, restore_ms)
 SELECT printf('01V%03d%05dCBENCHBENCHBENC', k, d), id, 'checksum', h % 100 <> 42,
        strftime('%Y-%m-%dT%H:%M:%fZ', t0 + 7200, 'unixepoch'), 1200 + h,
-       '{"copies":[{"destination":"local","ok":true},{"destination":"offsite","ok":true}]}'
+       '{"copies":[{"destination":"local","ok":true},{"destination":"offsite","ok":true}]}', NULL
   FROM gg WHERE status IN ('succeeded', 'degraded') AND (d + k) % 4 = 0
 UNION ALL
 SELECT printf('01V%03d%05dDBENCHBENCHBENC', k, d), id, 'drill', h % 50 <> 1,
        strftime('%Y-%m-%dT%H:%M:%fZ', t0 + 10800, 'unixepoch'), 60000 + h * 10,
-       printf('{"restore_ms":%d,"tables_checked":%d,"asserts":[]}', 20000 + dump_bytes / 100000, 5 + (d * 7) % 36)
+       printf('{"restore_ms":%d,"tables_checked":%d,"asserts":[]}', 20000 + dump_bytes / 100000, 5 + (d * 7) % 36),
+       20000 + dump_bytes / 100000
   FROM gg WHERE status = 'succeeded' AND (d + k) % 7 = 6
 UNION ALL
 SELECT printf('01V%03d%05dKBENCHBENCHBENC', k, d), id, 'key', 1,
-       strftime('%Y-%m-%dT%H:%M:%fZ', t0 + 14400, 'unixepoch'), 300, '{}'
+       strftime('%Y-%m-%dT%H:%M:%fZ', t0 + 14400, 'unixepoch'), 300, '{}', NULL
   FROM gg WHERE status = 'succeeded' AND encrypted AND (d + k) % 30 = 29
  ORDER BY 1;
 
