@@ -27,8 +27,6 @@ const SPEED_OPTIONS: &[&str] = &[
     "--loose-innodb-doublewrite=0",
 ];
 
-/// How long a starting server may take to listen.
-
 /// The server programs: `(program names, where to look besides PATH)`.
 const SERVER: (&[&str], &[&str]) = (&["mariadbd", "mysqld"], &["/usr/sbin", "/usr/libexec"]);
 const INSTALL_DB: (&[&str], &[&str]) = (
