@@ -141,7 +141,12 @@ pub async fn run(globals: &Globals) -> anyhow::Result<u8> {
         print!(
             "{}",
             output::table(
-                &["PITR SOURCE", "NEWEST WAL", "ARCHIVED", "MISSING SEGMENTS"],
+                &[
+                    "PITR SOURCE",
+                    "NEWEST LOG FILE",
+                    "ARCHIVED",
+                    "MISSING FILES"
+                ],
                 &rows
             )
         );

@@ -771,7 +771,7 @@ fn status_shows_the_newest_archived_segment_and_reports_a_stopped_archive_and_a_
         text.contains("CRITICAL archiving pg/*") && text.contains(&newest),
         "{text}"
     );
-    assert!(text.contains("MISSING SEGMENTS"), "{text}");
+    assert!(text.contains("MISSING FILES"), "{text}");
 
     // /metrics says the same, and passes promtool.
     let daemon = crate::daemon::Daemon::start(&cluster.env, true);
