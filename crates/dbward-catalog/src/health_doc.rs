@@ -24,18 +24,26 @@ pub(crate) struct JsonDialect {
     /// Wraps a scalar subquery's JSON so the enclosing object embeds it as JSON, not as a
     /// quoted string (SQLite drops the JSON mark at a subquery's edge).
     pub nested: &'static str,
+    /// Joins the CTE `wanted(id)` to `backups b` by one primary-key lookup per id. SQLite
+    /// keeps a CROSS JOIN's order; PostgreSQL reorders it and hashed all of `backups` (half a
+    /// second on a million rows), so there the lookup is a LATERAL subquery it cannot
+    /// flatten (`OFFSET 0`).
+    pub lookup: &'static str,
 }
 
 pub(crate) const SQLITE: JsonDialect = JsonDialect {
     object: "json_object",
     array: "json_group_array",
     nested: "json",
+    lookup: "wanted CROSS JOIN backups b WHERE b.id = wanted.id",
 };
 
 pub(crate) const POSTGRES: JsonDialect = JsonDialect {
     object: "json_build_object",
     array: "json_agg",
     nested: "",
+    lookup: "wanted CROSS JOIN LATERAL \
+        (SELECT * FROM backups WHERE backups.id = wanted.id OFFSET 0) b",
 };
 
 /// One document: every summary of a database with a backup not pruned, with the newest
@@ -65,6 +73,7 @@ pub(crate) fn backups_sql(d: &JsonDialect) -> String {
         object,
         array,
         nested,
+        lookup,
     } = d;
     format!(
         "WITH live AS (SELECT * FROM health_summary WHERE newest IS NOT NULL),
@@ -93,7 +102,7 @@ pub(crate) fn backups_sql(d: &JsonDialect) -> String {
             'verification', {nested}((SELECT {object}('level', v.level, 'ok', v.ok, 'at', v.at)
                 FROM verifications v WHERE v.backup_id = b.id AND v.level <> 'key'
                 ORDER BY v.at DESC, v.id DESC LIMIT 1)))) AS TEXT) AS doc
-        FROM wanted CROSS JOIN backups b WHERE b.id = wanted.id"
+        FROM {lookup}"
     )
 }
 
