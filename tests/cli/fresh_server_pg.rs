@@ -95,11 +95,26 @@ fn a_killed_drill_takes_its_server_along_and_the_next_drill_removes_the_leftover
     );
     dbward.kill().unwrap(); // SIGKILL: dbward cleans nothing up
     dbward.wait().unwrap();
-    wait_for(
-        "the drill's server to die with dbward",
-        Duration::from_secs(20),
-        || processes_in(&tmp).is_empty(),
-    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !processes_in(&tmp).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the drill's server outlived dbward by 30 s: {:#?}",
+            processes_in(&tmp)
+                .iter()
+                .map(|(pid, cmdline)| (
+                    cmdline,
+                    std::fs::read_to_string(format!("/proc/{pid}/status"))
+                        .unwrap_or_default()
+                        .lines()
+                        .filter(|l| ["State", "PPid", "Uid"].iter().any(|k| l.starts_with(k)))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ))
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let left = fresh_dir_paths(&tmp);
     assert_eq!(left.len(), 1, "dbward left its directory: {left:?}");
 
