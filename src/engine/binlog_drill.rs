@@ -18,10 +18,10 @@ use dbward_source_mysql::binlog as mysql_binlog;
 use super::binlog_restore::{self, BinlogRestoreRequest};
 use super::observe::Observer;
 use super::pitr_drill::finish;
+use super::recovery_base::{good_backups, stored_manifest};
 use super::verify::{Check, VerifyResult};
 use super::wal::LogKind;
 use super::{Context, UsageError};
-use crate::catalog::{BackupStatus, ListFilter};
 use crate::config::VerifyLevel;
 
 /// Drills `source`; a failed drill is a result, not an error.
@@ -150,24 +150,10 @@ pub async fn run(
 
 /// The newest good dump of `source` (any database) that records a binlog position.
 async fn newest_dump(ctx: &Context, source: &str) -> anyhow::Result<Manifest> {
-    let records = ctx
-        .catalog
-        .list(&ListFilter {
-            source: Some(source.to_string()),
-            database: None,
-            status: None,
-            limit: None,
-        })
-        .await?;
-    for record in records.iter().filter(|r| {
-        matches!(r.status, BackupStatus::Succeeded | BackupStatus::Degraded)
-            && r.pruned_at.is_none()
-    }) {
-        let Some((_, Some(json))) = ctx.catalog.get(&record.id).await? else {
+    for record in good_backups(ctx, source, None).await? {
+        let Some(manifest) = stored_manifest(ctx, &record.id).await? else {
             continue;
         };
-        let manifest = Manifest::from_json(json.as_bytes())
-            .map_err(|e| anyhow::anyhow!("backup {}: {e}", record.id))?;
         if manifest.binlog_position.is_some() {
             return Ok(manifest);
         }

@@ -19,10 +19,10 @@ use serde::Serialize;
 
 use super::locate::BackupRef;
 use super::observe::Observer;
+use super::recovery_base::{good_backups, stored_manifest};
 use super::restore::{self, RestoreRequest};
 use super::wal::{self, Fetched, LogKind, WalArchive, archived_names};
 use super::{Context, UsageError};
-use crate::catalog::{BackupStatus, ListFilter};
 
 /// What a point-in-time restore of a database was asked to do.
 #[derive(Debug, Clone)]
@@ -265,30 +265,18 @@ async fn fetch_range(
 /// The dump to start from: the one asked for, or the newest good dump of the database that
 /// finished by the target and records a binlog position.
 async fn choose_dump(ctx: &Context, request: &BinlogRestoreRequest) -> anyhow::Result<Manifest> {
-    let records = ctx
-        .catalog
-        .list(&ListFilter {
-            source: Some(request.source.clone()),
-            database: Some(request.database.clone()),
-            status: None,
-            limit: None,
-        })
-        .await?;
     let mut without_position = 0;
     let mut oldest = None;
-    for record in records.iter().filter(|r| {
-        matches!(r.status, BackupStatus::Succeeded | BackupStatus::Degraded)
-            && r.pruned_at.is_none()
-            && request
-                .backup_id
-                .as_ref()
-                .is_none_or(|id| r.id.starts_with(id))
+    let candidates = good_backups(ctx, &request.source, Some(&request.database)).await?;
+    for record in candidates.iter().filter(|r| {
+        request
+            .backup_id
+            .as_ref()
+            .is_none_or(|id| r.id.starts_with(id))
     }) {
-        let Some((_, Some(json))) = ctx.catalog.get(&record.id).await? else {
+        let Some(manifest) = stored_manifest(ctx, &record.id).await? else {
             continue;
         };
-        let manifest = Manifest::from_json(json.as_bytes())
-            .map_err(|e| anyhow::anyhow!("backup {}: {e}", record.id))?;
         if manifest.binlog_position.is_none() {
             without_position += 1;
             continue;

@@ -32,6 +32,7 @@ pub mod pitr_drill;
 pub mod problems;
 pub mod prune;
 pub mod rebuild;
+mod recovery_base;
 pub mod restore;
 pub mod scan;
 pub mod scratch;

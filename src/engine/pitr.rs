@@ -21,9 +21,9 @@ use serde::Serialize;
 use super::artifact::{CopyOutcome, read_first_good_copy};
 use super::locate::{BackupRef, Located, locate, read_trusted};
 use super::observe::Observer;
+use super::recovery_base::{good_backups, stored_manifest};
 use super::wal::{WalArchive, archived_names};
 use super::{Context, UsageError};
-use crate::catalog::{BackupStatus, ListFilter};
 use crate::config::Connection;
 
 /// The recovery's server log, kept in the restored directory.
@@ -329,25 +329,11 @@ async fn choose_base_backup(
     source: &str,
     target: RecoveryTarget,
 ) -> anyhow::Result<String> {
-    let records = ctx
-        .catalog
-        .list(&ListFilter {
-            source: Some(source.to_string()),
-            database: Some(WHOLE_CLUSTER.to_string()),
-            status: None,
-            limit: None,
-        })
-        .await?;
     let mut oldest = None;
-    for record in records.iter().filter(|r| {
-        matches!(r.status, BackupStatus::Succeeded | BackupStatus::Degraded)
-            && r.pruned_at.is_none()
-    }) {
-        let Some((_, Some(json))) = ctx.catalog.get(&record.id).await? else {
+    for record in good_backups(ctx, source, Some(WHOLE_CLUSTER)).await? {
+        let Some(manifest) = stored_manifest(ctx, &record.id).await? else {
             continue;
         };
-        let manifest = Manifest::from_json(json.as_bytes())
-            .map_err(|e| anyhow::anyhow!("backup {}: {e}", record.id))?;
         if manifest.base_backup.is_none() {
             continue;
         }

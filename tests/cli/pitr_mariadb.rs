@@ -122,21 +122,42 @@ fn manifest(env: &Env, server: &MariaServer) -> Value {
 }
 
 fn restore_at(h: &History, to: &str) -> std::process::Output {
+    restore_to_time(&h.env, h.server, &h.db.name, &h.target, to)
+}
+
+fn restore_to_time(
+    env: &Env,
+    server: &MariaServer,
+    database: &str,
+    target: &str,
+    to: &str,
+) -> std::process::Output {
     run(
-        &h.env,
-        h.server,
+        env,
+        server,
         &[
             "restore",
             "--source",
             "my",
             "--database",
-            &h.db.name,
+            database,
             "--to-time",
-            &h.target,
+            target,
             "--to-database",
             to,
         ],
     )
+}
+
+/// Restores `database` as it was at `target` into `<database>_at` and returns the ids its
+/// `events` table held, dropping the restored copy.
+fn event_ids_at(env: &Env, server: &MariaServer, database: &str, target: &str) -> String {
+    let to = format!("{database}_at");
+    let out = restore_to_time(env, server, database, target, &to);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ids = server.sql(&to, "SELECT GROUP_CONCAT(id ORDER BY id) FROM events");
+    server.sql("", &format!("DROP DATABASE `{to}`"));
+    ids
 }
 
 /// The archived binlog files (entry names without `.json`), sorted.
@@ -533,28 +554,7 @@ fn prune_removes_the_binlog_files_no_kept_dump_needs_and_the_kept_one_still_rest
     );
 
     // The kept dump still restores to a later moment.
-    let to = format!("{}_at", db.name);
-    let out = run(
-        &env,
-        server,
-        &[
-            "restore",
-            "--source",
-            "my",
-            "--database",
-            &db.name,
-            "--to-time",
-            &target,
-            "--to-database",
-            &to,
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        server.sql(&to, "SELECT GROUP_CONCAT(id ORDER BY id) FROM events"),
-        "1,2,3,4"
-    );
-    server.sql("", &format!("DROP DATABASE `{to}`"));
+    assert_eq!(event_ids_at(&env, server, &db.name, &target), "1,2,3,4");
 }
 
 #[test]
@@ -614,26 +614,5 @@ fn an_encrypted_binlog_archive_restores_with_the_configured_identity() {
             .all(|f| f.ends_with(".binlog.zst.age")),
         "every stored binlog file is sealed: {objects:?}"
     );
-    let to = format!("{}_at", db.name);
-    let out = run(
-        &env,
-        server,
-        &[
-            "restore",
-            "--source",
-            "my",
-            "--database",
-            &db.name,
-            "--to-time",
-            &target,
-            "--to-database",
-            &to,
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        server.sql(&to, "SELECT GROUP_CONCAT(id ORDER BY id) FROM events"),
-        "1,2"
-    );
-    server.sql("", &format!("DROP DATABASE `{to}`"));
+    assert_eq!(event_ids_at(&env, server, &db.name, &target), "1,2");
 }
