@@ -126,12 +126,15 @@ fn missed_runs_are_stale_and_past_the_rpo_critical() {
         "{doc:#}"
     );
 
-    // Five hours later, with nothing run since: several hourly runs missed.
+    // Five hours later, with nothing run since: several hourly runs missed. The summaries
+    // keep copies of the backups they judge (migration 12), so an edit by hand asks the next
+    // open to recompute them, as a migration does.
     on_catalog(
         &env,
         "UPDATE backups SET started_at = strftime('%Y-%m-%dT%H:%M:%fZ', started_at, '-5 hours'),
                             finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', finished_at, '-5 hours');
-         UPDATE schedules SET first_seen = strftime('%Y-%m-%dT%H:%M:%fZ', first_seen, '-6 hours');",
+         UPDATE schedules SET first_seen = strftime('%Y-%m-%dT%H:%M:%fZ', first_seen, '-6 hours');
+         INSERT INTO catalog_chores (name) VALUES ('health_summary') ON CONFLICT (name) DO NOTHING;",
     );
     let (code, doc) = env.json(&["status"]);
     assert_eq!(code, 2, "{doc:#}");

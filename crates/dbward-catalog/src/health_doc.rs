@@ -1,8 +1,10 @@
-//! `status`'s read of the whole catalog as two JSON documents built by the database: one
-//! array of summaries (with the drills they name) and one array of the backups that matter
-//! (with their copies, warnings and latest verification nested). A row per summary, backup,
-//! copy and proof cost a hand-off between the SQLite worker thread and the caller per row,
-//! which was most of `status`'s time on 10,000 databases; the documents cross once each.
+//! `status`'s read of the whole catalog as one JSON document built by the database: the
+//! array of summaries, each with the drills it names and the backups it judges (with their
+//! copies, warnings and latest verification nested). The backups' part is written into the
+//! summary row by the write that changed them (`judged`, migration 12), so the read walks one
+//! table: looking thousands of backups and their copies up at read time was most of `status`'s
+//! time on PostgreSQL, and a row per summary, backup, copy and proof cost SQLite a hand-off
+//! between its worker thread and the caller per row.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -21,35 +23,33 @@ pub(crate) struct JsonDialect {
     pub object: &'static str,
     /// Aggregates values (with an optional `ORDER BY` inside) into an array.
     pub array: &'static str,
-    /// Wraps a scalar subquery's JSON so the enclosing object embeds it as JSON, not as a
-    /// quoted string (SQLite drops the JSON mark at a subquery's edge).
+    /// Marks a subquery's or a column's text as JSON, so the enclosing object embeds it as
+    /// JSON, not as a quoted string (SQLite keeps JSON as text; PostgreSQL's `json` values
+    /// and column need nothing).
     pub nested: &'static str,
-    /// Joins the CTE `wanted(id)` to `backups b` by one primary-key lookup per id. SQLite
-    /// keeps a CROSS JOIN's order; PostgreSQL reorders it and hashed all of `backups` (half a
-    /// second on a million rows), so there the lookup is a LATERAL subquery it cannot
-    /// flatten (`OFFSET 0`).
-    pub lookup: &'static str,
 }
 
 pub(crate) const SQLITE: JsonDialect = JsonDialect {
     object: "json_object",
     array: "json_group_array",
     nested: "json",
-    lookup: "wanted CROSS JOIN backups b WHERE b.id = wanted.id",
 };
 
 pub(crate) const POSTGRES: JsonDialect = JsonDialect {
     object: "json_build_object",
     array: "json_agg",
     nested: "",
-    lookup: "wanted CROSS JOIN LATERAL \
-        (SELECT * FROM backups WHERE backups.id = wanted.id OFFSET 0) b",
 };
 
-/// One document: every summary of a database with a backup not pruned, with the newest
-/// failed drill, passed drill and passed key drill it keeps (migration 11).
+/// The document: every summary of a database with a backup not pruned, with the newest
+/// failed drill, passed drill and passed key drill it keeps (migration 11) and the backups
+/// it judges (migration 12).
 pub(crate) fn summaries_sql(d: &JsonDialect) -> String {
-    let JsonDialect { object, array, .. } = d;
+    let JsonDialect {
+        object,
+        array,
+        nested,
+    } = d;
     format!(
         "SELECT CAST({array}({object}(
             'source', h.source, 'database', h.database_name, 'usable', h.usable,
@@ -59,34 +59,33 @@ pub(crate) fn summaries_sql(d: &JsonDialect) -> String {
             'failed_restore_ms', h.drill_failed_restore_ms,
             'passed_backup', h.drill_passed_backup, 'passed_at', h.drill_passed_at,
             'passed_restore_ms', h.drill_passed_restore_ms,
-            'key_at', h.key_passed_at)) AS TEXT) AS doc
+            'key_at', h.key_passed_at, 'backups', {nested}(h.judged))) AS TEXT) AS doc
         FROM health_summary h
         WHERE h.newest IS NOT NULL"
     )
 }
 
-/// One document: the complete records of the backups `status` judges (see
-/// [`HealthFacts::backups`]): each summary's newest ended, usable and succeeded backup, and
-/// every backup of its window with a copy `audit` found missing.
-pub(crate) fn backups_sql(d: &JsonDialect) -> String {
+/// CTEs for the summary's refresh, after `cut` and `picks` (see `sql_health::refresh`):
+/// `judged(source, database_name, doc)`, per database the complete records of the backups
+/// `status` judges (see [`HealthFacts::backups`]) as a JSON array: the newest ended, usable
+/// and succeeded backup, and every backup of the window with a copy `audit` found missing.
+/// `in_window` is the condition that a backup `b` is inside `cut`'s window.
+pub(crate) fn judged_sql(d: &JsonDialect, in_window: &str) -> String {
     let JsonDialect {
         object,
         array,
         nested,
-        lookup,
     } = d;
     format!(
-        "WITH live AS (SELECT * FROM health_summary WHERE newest IS NOT NULL),
-        wanted(id) AS (
-            SELECT ended FROM live
-            UNION SELECT usable FROM live
-            UNION SELECT succeeded FROM live
-            UNION SELECT b.id FROM copies c
-                JOIN backups b ON b.id = c.backup_id
-                JOIN live h ON h.source = b.source AND h.database_name = b.database_name
-              WHERE c.status = 'missing' AND b.pruned_at IS NULL
-                AND (h.cutoff IS NULL OR b.started_at || b.id >= h.cutoff))
-        SELECT CAST({array}({object}(
+        "wanted(source, database_name, id) AS (
+            SELECT source, database_name, ended FROM picks
+            UNION SELECT source, database_name, usable FROM picks
+            UNION SELECT source, database_name, succeeded FROM picks
+            UNION SELECT cut.source, cut.database_name, b.id FROM cut
+                JOIN backups b ON {in_window}
+              WHERE EXISTS (SELECT 1 FROM copies c
+                             WHERE c.backup_id = b.id AND c.status = 'missing')),
+        judged AS (SELECT wanted.source, wanted.database_name, {array}({object}(
             'id', b.id, 'schedule', b.schedule, 'source', b.source, 'engine', b.engine,
             'database', b.database_name, 'status', b.status, 'error', b.error,
             'started_at', b.started_at, 'finished_at', b.finished_at,
@@ -101,8 +100,9 @@ pub(crate) fn backups_sql(d: &JsonDialect) -> String {
                 FROM warnings w WHERE w.backup_id = b.id)),
             'verification', {nested}((SELECT {object}('level', v.level, 'ok', v.ok, 'at', v.at)
                 FROM verifications v WHERE v.backup_id = b.id AND v.level <> 'key'
-                ORDER BY v.at DESC, v.id DESC LIMIT 1)))) AS TEXT) AS doc
-        FROM {lookup}"
+                ORDER BY v.at DESC, v.id DESC LIMIT 1)))) AS doc
+          FROM wanted JOIN backups b ON b.id = wanted.id
+          GROUP BY wanted.source, wanted.database_name)"
     )
 }
 
@@ -121,6 +121,7 @@ struct Summary {
     passed_at: Option<String>,
     passed_restore_ms: Option<i64>,
     key_at: Option<String>,
+    backups: Option<Vec<Backup>>,
 }
 
 #[derive(Deserialize)]
@@ -162,7 +163,8 @@ struct Verification {
     at: String,
 }
 
-/// A database's summary, decoded: which backup is its usable one and what it says.
+/// A database's summary, decoded: which backup is its usable one, what it says, and the
+/// backups `status` judges.
 pub(crate) struct Picked {
     pub usable: Option<String>,
     /// The usable backup's manifest may list excluded tables that held data or objects the
@@ -171,6 +173,7 @@ pub(crate) struct Picked {
     encrypted: bool,
     sizes: Vec<u64>,
     proofs: Proofs,
+    backups: Vec<BackupRecord>,
 }
 
 type Key = (String, String);
@@ -219,6 +222,13 @@ pub(crate) fn summaries(doc: Option<&str>) -> Result<BTreeMap<Key, Picked>> {
             ),
             maybe_time(s.key_at)?,
         );
+        let mut backups = s
+            .backups
+            .unwrap_or_default()
+            .into_iter()
+            .map(record)
+            .collect::<Result<Vec<_>>>()?;
+        backups.sort_by(|a, b| (b.started_at, &b.id).cmp(&(a.started_at, &a.id)));
         out.insert(
             (s.source, s.database),
             Picked {
@@ -227,6 +237,7 @@ pub(crate) fn summaries(doc: Option<&str>) -> Result<BTreeMap<Key, Picked>> {
                 encrypted: s.usable_encrypted != 0,
                 sizes,
                 proofs,
+                backups,
             },
         );
     }
@@ -286,41 +297,26 @@ fn record(b: Backup) -> Result<BackupRecord> {
     })
 }
 
-/// Joins the decoded summaries with the document of [`backups_sql`] and the manifests
-/// fetched for the summaries that need theirs.
+/// The decoded summaries with the manifests fetched for the summaries that need theirs.
 pub(crate) fn facts(
     picks: BTreeMap<Key, Picked>,
-    backups_doc: Option<&str>,
     mut manifests: HashMap<String, String>,
-) -> Result<Vec<HealthFacts>> {
-    let mut backups_of: HashMap<Key, Vec<BackupRecord>> = HashMap::new();
-    for b in document::<Backup>("backups", backups_doc)? {
-        let record = record(b)?;
-        backups_of
-            .entry((record.source.clone(), record.database.clone()))
-            .or_default()
-            .push(record);
-    }
-    let mut out = Vec::with_capacity(picks.len());
-    for (key, p) in picks {
-        let mut backups = backups_of.remove(&key).unwrap_or_default();
-        backups.sort_by(|a, b| (b.started_at, &b.id).cmp(&(a.started_at, &a.id)));
-        let manifest = p
-            .usable
-            .filter(|_| p.needs_manifest)
-            .and_then(|id| manifests.remove(&id));
-        let (source, database) = key;
-        out.push(HealthFacts {
+) -> Vec<HealthFacts> {
+    picks
+        .into_iter()
+        .map(|((source, database), p)| HealthFacts {
+            manifest: p
+                .usable
+                .filter(|_| p.needs_manifest)
+                .and_then(|id| manifests.remove(&id)),
             source,
             database,
-            backups,
+            backups: p.backups,
             sizes: p.sizes,
             proofs: p.proofs,
-            manifest,
             encrypted: p.encrypted,
-        });
-    }
-    Ok(out)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -330,11 +326,7 @@ mod tests {
     #[test]
     fn an_aggregate_over_no_rows_is_no_database() {
         assert!(summaries(None).unwrap().is_empty());
-        assert!(
-            facts(BTreeMap::new(), None, HashMap::new())
-                .unwrap()
-                .is_empty()
-        );
+        assert!(facts(BTreeMap::new(), HashMap::new()).is_empty());
     }
 
     #[test]
@@ -345,9 +337,13 @@ mod tests {
             panic!("a flag of the wrong type was accepted")
         };
         assert!(err.to_string().contains("summaries document"), "{err}");
-        let doc = r#"[{"id":"b","source":"s","database":"d","engine":"postgres",
-            "status":"exploded","started_at":"2026-01-01T00:00:00.000Z"}]"#;
-        let err = facts(BTreeMap::new(), Some(doc), HashMap::new()).expect_err("refused");
+        let doc = r#"[{"source":"s","database":"d","usable":null,"sizes":null,
+            "usable_excludes":0,"usable_encrypted":0,
+            "backups":[{"id":"b","source":"s","database":"d","engine":"postgres",
+            "status":"exploded","started_at":"2026-01-01T00:00:00.000Z"}]}]"#;
+        let Err(err) = summaries(Some(doc)) else {
+            panic!("an unknown backup status was accepted")
+        };
         assert!(err.to_string().contains("exploded"), "{err}");
     }
 
@@ -357,10 +353,8 @@ mod tests {
             r#"[{"source":"s","database":"d","usable":"b2","sizes":"10,9",
                 "usable_excludes":0,"usable_encrypted":1,
                 "passed_backup":"b1","passed_at":"2026-01-02T00:00:00.000Z",
-                "passed_restore_ms":2500}]"#,
-        ))
-        .unwrap();
-        let doc = r#"[
+                "passed_restore_ms":2500,
+                "backups":[
             {"id":"b1","source":"s","database":"d","engine":"postgres","status":"succeeded",
              "started_at":"2026-01-01T00:00:00.000Z","dump_bytes":9,
              "copies":[{"destination":"local","path":"p1","status":"missing","size":null}],
@@ -369,9 +363,13 @@ mod tests {
              "started_at":"2026-01-03T00:00:00.000Z","dump_bytes":10,"agent_id":"a","host":"h",
              "copies":[{"destination":"local","path":"p2","status":"committed","size":4}],
              "warnings":["w"],"verification":{"level":"checksum","ok":0,
-             "at":"2026-01-04T00:00:00.000Z"}}]"#;
-        let facts = facts(picks, Some(doc), HashMap::new()).unwrap();
-        assert_eq!(facts.len(), 1);
+             "at":"2026-01-04T00:00:00.000Z"}}]},
+              {"source":"s","database":"e","usable":null,"sizes":null,
+               "usable_excludes":0,"usable_encrypted":0,"backups":null}]"#,
+        ))
+        .unwrap();
+        let facts = facts(picks, HashMap::new());
+        assert_eq!(facts.len(), 2);
         let f = &facts[0];
         let ids: Vec<&str> = f.backups.iter().map(|b| b.id.as_str()).collect();
         assert_eq!(ids, ["b2", "b1"]);
@@ -388,5 +386,7 @@ mod tests {
         assert!(!newest.verification.as_ref().unwrap().ok);
         assert_eq!(newest.agent.as_ref().unwrap().host, "h");
         assert_eq!(f.backups[1].copies[0].status, CopyStatus::Missing);
+        assert_eq!(facts[1].database, "e");
+        assert!(facts[1].backups.is_empty());
     }
 }

@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::health_doc::{self, JsonDialect};
 use crate::{Proof, Proofs};
 
 /// `dbs(source, database_name)`: the databases with a backup not pruned, found by a skip scan
@@ -66,8 +67,11 @@ const ONE_DATABASE: &str = "WITH RECURSIVE dbs AS (SELECT source, database_name
 /// the newest sizes, whether the usable one's manifest may list excluded tables with data or
 /// objects the dump could not keep (`usable_excludes`) and whether it says the artifact is
 /// encrypted,
-/// and the newest failed drill, passed drill and passed key drill (of pruned backups too).
-fn refresh(dbs: &str) -> String {
+/// the newest failed drill, passed drill and passed key drill (of pruned backups too), and
+/// the records of the backups `status` judges as a JSON document (`judged`, see
+/// [`health_doc::judged_sql`]) in `json`'s dialect.
+fn refresh(dbs: &str, json: &JsonDialect) -> String {
+    let judged = health_doc::judged_sql(json, IN_WINDOW);
     let window = crate::HEALTH_WINDOW.max(1) - 1;
     let sizes = crate::HEALTH_SIZES;
     let verification = |level: &str, ok: u8| {
@@ -105,11 +109,12 @@ fn refresh(dbs: &str) -> String {
                         AND b.status = 'succeeded' AND b.dump_bytes IS NOT NULL
                       {NEWEST} LIMIT {sizes}) AS s) AS sizes,
             {} AS drill_failed, {} AS drill_passed, {} AS key_passed
-          FROM cut)
+          FROM cut),
+        {judged}
         INSERT INTO health_summary (source, database_name, newest, cutoff, ended, usable,
             succeeded, sizes, usable_excludes, usable_encrypted, drill_failed, drill_passed,
             key_passed, drill_failed_at, drill_failed_backup, drill_failed_restore_ms,
-            drill_passed_at, drill_passed_backup, drill_passed_restore_ms, key_passed_at)
+            drill_passed_at, drill_passed_backup, drill_passed_restore_ms, key_passed_at, judged)
         SELECT picks.source, picks.database_name, picks.newest, picks.cutoff, picks.ended,
             picks.usable, picks.succeeded, picks.sizes,
             CASE WHEN EXISTS (SELECT 1 FROM backups m WHERE m.id = picks.usable
@@ -119,11 +124,14 @@ fn refresh(dbs: &str) -> String {
                     AND (m.manifest LIKE '%\"encryption\":\"age%'
                          OR m.manifest LIKE '%\"encryption\": \"age%')) THEN 1 ELSE 0 END,
             picks.drill_failed, picks.drill_passed, picks.key_passed,
-            vf.at, vf.backup_id, vf.restore_ms, vp.at, vp.backup_id, vp.restore_ms, vk.at
+            vf.at, vf.backup_id, vf.restore_ms, vp.at, vp.backup_id, vp.restore_ms, vk.at,
+            judged.doc
           FROM picks
           LEFT JOIN verifications vf ON vf.id = picks.drill_failed
           LEFT JOIN verifications vp ON vp.id = picks.drill_passed
           LEFT JOIN verifications vk ON vk.id = picks.key_passed
+          LEFT JOIN judged ON judged.source = picks.source
+                          AND judged.database_name = picks.database_name
          WHERE true
         ON CONFLICT (source, database_name) DO UPDATE SET newest = excluded.newest,
             cutoff = excluded.cutoff, ended = excluded.ended, usable = excluded.usable,
@@ -137,7 +145,7 @@ fn refresh(dbs: &str) -> String {
             drill_passed_at = excluded.drill_passed_at,
             drill_passed_backup = excluded.drill_passed_backup,
             drill_passed_restore_ms = excluded.drill_passed_restore_ms,
-            key_passed_at = excluded.key_passed_at",
+            key_passed_at = excluded.key_passed_at, judged = excluded.judged",
         verification("drill", 0),
         verification("drill", 1),
         verification("key", 1)
@@ -154,13 +162,15 @@ pub(crate) const LOCK_ONE: &str = "INSERT INTO health_summary (source, database_
 
 /// The summary of database (`$1`, `$2`), recomputed; after [`LOCK_ONE`] in the same
 /// transaction as the write that changed its history.
-pub(crate) static REFRESH_ONE: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| refresh(ONE_DATABASE));
+pub(crate) fn refresh_one_sql(json: &JsonDialect) -> String {
+    refresh(ONE_DATABASE, json)
+}
 
-/// Every database's summary, recomputed (the chore of migration 7, and after `catalog
-/// migrate` copied a history).
-pub(crate) static REFRESH_ALL: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| refresh(LIVE_DATABASES));
+/// Every database's summary, recomputed (the chores of migrations 7, 11 and 12, and after
+/// `catalog migrate` copied a history).
+pub(crate) fn refresh_all_sql(json: &JsonDialect) -> String {
+    refresh(LIVE_DATABASES, json)
+}
 
 /// Rows looked up by id at once: few enough for any server's parameter limit.
 pub(crate) const CHUNK: usize = 1000;
@@ -246,17 +256,19 @@ macro_rules! sql_health {
             use super::queries::{copy_from_row, flag, time};
             use super::$ty;
             use $crate::health_doc;
-            use $crate::sql_health::{CHUNK, LOCK_ONE, REFRESH_ALL, REFRESH_ONE};
+            use $crate::sql_health::{CHUNK, LOCK_ONE, refresh_all_sql, refresh_one_sql};
 
             static SUMMARIES_DOC: std::sync::LazyLock<String> =
                 std::sync::LazyLock::new(|| health_doc::summaries_sql(&$json));
-            static BACKUPS_DOC: std::sync::LazyLock<String> =
-                std::sync::LazyLock::new(|| health_doc::backups_sql(&$json));
+            static REFRESH_ONE: std::sync::LazyLock<String> =
+                std::sync::LazyLock::new(|| refresh_one_sql(&$json));
+            static REFRESH_ALL: std::sync::LazyLock<String> =
+                std::sync::LazyLock::new(|| refresh_all_sql(&$json));
 
             fn placeholders(n: usize) -> String {
                 $placeholders(n)
             }
-            use $crate::{BackupRecord, CatalogError, HealthFacts, Result, VerificationRecord};
+            use $crate::{BackupRecord, HealthFacts, Result, VerificationRecord};
 
             /// Recomputes the summary of database `source`/`database` inside the
             /// transaction that changed its history (every write of backups, copies and
@@ -323,13 +335,11 @@ macro_rules! sql_health {
                 }
 
                 pub(super) async fn read_health_facts(&self) -> Result<Vec<HealthFacts>> {
-                    let document = |sql: &'static str| async move {
-                        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                            .fetch_one(&self.pool)
-                            .await?;
-                        Ok::<Option<String>, CatalogError>(row.try_get("doc")?)
-                    };
-                    let summaries = document(SUMMARIES_DOC.as_str()).await?;
+                    let row = sqlx::query(sqlx::AssertSqlSafe(SUMMARIES_DOC.as_str()))
+                        .fetch_one(&self.pool)
+                        .await?;
+                    let summaries: Option<String> = row.try_get("doc")?;
+                    drop(row);
                     let picks = health_doc::summaries(summaries.as_deref())?;
                     drop(summaries);
                     let with_manifest: BTreeSet<&str> = picks
@@ -338,8 +348,7 @@ macro_rules! sql_health {
                         .filter_map(|p| p.usable.as_deref())
                         .collect();
                     let manifests = self.manifests(&with_manifest).await?;
-                    let backups = document(BACKUPS_DOC.as_str()).await?;
-                    health_doc::facts(picks, backups.as_deref(), manifests)
+                    Ok(health_doc::facts(picks, manifests))
                 }
 
                 /// Stored manifests by backup id.
