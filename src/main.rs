@@ -1,12 +1,19 @@
 //! The `dbward` binary: parses arguments, runs one command, maps errors to exit codes
 //! (0 ok, 1 failed, 2 usage or configuration, 3 lock held).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 use dbward::cli::{self, Cli};
 use dbward::config::ConfigError;
 use dbward::engine::UsageError;
+
+/// `status` on ten thousand databases decodes, judges and prints some hundred thousand small
+/// records; glibc's allocator spent about a quarter of its CPU time there (see
+/// ARCHITECTURE.md, "Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -22,8 +29,8 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(cli::run(cli)) {
-        Ok(code) => ExitCode::from(code),
+    let code = match runtime.block_on(cli::run(cli)) {
+        Ok(code) => code,
         Err(err) => {
             let refused_name = matches!(
                 err.downcast_ref::<dbward_core::Error>(),
@@ -39,13 +46,25 @@ fn main() -> ExitCode {
             };
             let message = format!("{err:#}");
             if json {
-                println!(
-                    "{}",
+                cli::print(format_args!(
+                    "{}\n",
                     serde_json::json!({ "error": message, "exit_code": code })
-                );
+                ));
             }
-            eprintln!("dbward: {message}");
-            ExitCode::from(code)
+            let _ = writeln!(std::io::stderr(), "dbward: {message}");
+            code
         }
+    };
+    match cli::stdout_failure() {
+        // The reader stopped reading (`dbward list | head`): the command's own result stands.
+        Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(code),
+        Some(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "dbward: cannot write standard output: {e} (the output is incomplete; check the disk or file it goes to)"
+            );
+            ExitCode::from(code.max(1))
+        }
+        None => ExitCode::from(code),
     }
 }

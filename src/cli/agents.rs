@@ -33,7 +33,7 @@ pub async fn run(globals: &Globals) -> anyhow::Result<u8> {
             ]
         })
         .collect();
-    print!(
+    out!(
         "{}",
         output::table(
             &[

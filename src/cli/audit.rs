@@ -41,7 +41,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
                 ]
             })
             .collect();
-        print!(
+        out!(
             "{}",
             output::table(
                 &[
@@ -60,28 +60,29 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         );
         for a in &audits {
             if let Some(error) = &a.error {
-                println!("{}: cannot list: {error}", a.destination);
+                outln!("{}: cannot list: {error}", a.destination);
             }
             for m in &a.missing {
-                println!("{}: missing copy {m}", a.destination);
+                outln!("{}: missing copy {m}", a.destination);
             }
             for b in &a.broken {
-                println!("{}: broken {b}", a.destination);
+                outln!("{}: broken {b}", a.destination);
             }
             for u in &a.untrusted {
-                println!("{}: untrusted manifest {u}", a.destination);
+                outln!("{}: untrusted manifest {u}", a.destination);
             }
             for u in &a.unknown {
-                println!(
+                outln!(
                     "{}: backup {u} is not in the catalog (import with `dbward catalog rebuild --from {}`)",
-                    a.destination, a.destination
+                    a.destination,
+                    a.destination
                 );
             }
             for s in &a.skipped {
-                println!("{}: skipped {s}", a.destination);
+                outln!("{}: skipped {s}", a.destination);
             }
             for l in &a.leftovers {
-                println!(
+                outln!(
                     "{}: uncommitted leftover {l} (removed by `dbward prune`)",
                     a.destination
                 );

@@ -62,7 +62,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
                 ]
             })
             .collect();
-        print!(
+        out!(
             "{}",
             output::table(&["DATABASE", "STATUS", "SIZE", "DURATION", "REASON"], &rows)
         );
@@ -75,7 +75,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
                     v.error.as_deref().unwrap_or("see `dbward show`")
                 )
             };
-            println!(
+            outln!(
                 "{}/{}: {} verification {outcome}",
                 v.source,
                 v.database,

@@ -29,7 +29,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             if globals.json {
                 output::json(&report)?;
             } else {
-                println!(
+                outln!(
                     "{}: archived {} binlog file(s){}; {} already archived; the server writes {}",
                     report.source,
                     report.pushed.len(),

@@ -45,7 +45,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     if globals.json {
         output::json(&report)?;
     } else {
-        println!(
+        outln!(
             "{}: {} manifests, {} backups added to the catalog, {} copies added, {} WAL files recorded",
             report.destination,
             report.manifests,
@@ -54,10 +54,10 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             report.wal_files
         );
         for skipped in &report.skipped {
-            println!("skipped {skipped}");
+            outln!("skipped {skipped}");
         }
         for problem in &report.problems {
-            println!("problem: {problem}");
+            outln!("problem: {problem}");
         }
         for warning in &report.warnings {
             eprintln!("warning: {warning}");
@@ -87,9 +87,9 @@ async fn migrate(globals: &Globals, to: &str) -> anyhow::Result<u8> {
     if globals.json {
         output::json(&report)?;
     } else {
-        println!("{}: copied and verified", report.from);
+        outln!("{}: copied and verified", report.from);
         for t in &report.tables {
-            println!("{:<18} {:>8} rows, {:>8} added", t.table, t.rows, t.added);
+            outln!("{:<18} {:>8} rows, {:>8} added", t.table, t.rows, t.added);
         }
     }
     Ok(0)

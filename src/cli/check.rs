@@ -23,7 +23,7 @@ pub async fn run(globals: &Globals) -> anyhow::Result<u8> {
             } else {
                 format!("{} {}", item.kind, item.name)
             };
-            println!("{status:4}  {subject}: {}: {}", item.item, item.detail);
+            outln!("{status:4}  {subject}: {}: {}", item.item, item.detail);
         }
     }
     Ok(if ok { 0 } else { 1 })

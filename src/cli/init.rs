@@ -35,9 +35,9 @@ pub fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     };
     file.write_all(STARTER.as_bytes())?;
     if globals.json {
-        println!("{}", serde_json::json!({ "written": args.path }));
+        outln!("{}", serde_json::json!({ "written": args.path }));
     } else {
-        println!(
+        outln!(
             "wrote {}; edit it, then run: dbward --config {} check",
             args.path.display(),
             args.path.display()

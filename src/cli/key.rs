@@ -48,7 +48,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
                     public.key_id(),
                     out.display()
                 );
-                println!("{public}");
+                outln!("{public}");
             }
             Ok(0)
         }
@@ -64,7 +64,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
                     "wrote the identity to {} (keep it off this host; it decrypts every backup)",
                     out.display()
                 );
-                println!("{recipient}");
+                outln!("{recipient}");
             }
             Ok(0)
         }
@@ -86,7 +86,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
                         ]
                     })
                     .collect();
-                print!(
+                out!(
                     "{}",
                     output::table(&["DATABASE", "BACKUP", "OUTCOME", "DETAIL"], &rows)
                 );

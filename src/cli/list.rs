@@ -61,7 +61,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
                 ]
             })
             .collect();
-        print!(
+        out!(
             "{}",
             output::table(
                 &[

@@ -2,6 +2,8 @@
 //! engine function → print). Human text goes to stdout for results and stderr for logs;
 //! `--json` prints exactly one JSON document on stdout.
 
+#[macro_use]
+pub(crate) mod output;
 mod agents;
 mod audit;
 mod backup;
@@ -13,7 +15,6 @@ mod generate;
 mod init;
 mod key;
 mod list;
-pub(crate) mod output;
 mod prune;
 mod restore;
 mod serve;
@@ -29,6 +30,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::logging::LogFormat;
+
+pub use output::{print, stdout_failure};
 
 /// dbward backs up databases and proves every backup can be restored.
 #[derive(Debug, Parser)]

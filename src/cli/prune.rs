@@ -24,7 +24,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             "removed"
         };
         for b in &report.removed {
-            println!(
+            outln!(
                 "{verb} backup {} ({}/{}, {}, schedule {}) from {}",
                 b.id,
                 b.source,
@@ -35,21 +35,23 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             );
         }
         if report.retention_applied {
-            println!(
+            outln!(
                 "retention: {verb} {} backups, kept {}",
                 report.removed.len(),
                 report.kept
             );
         } else {
-            println!("retention: no schedule has a `retention`; no backup was removed");
+            outln!("retention: no schedule has a `retention`; no backup was removed");
         }
         for wal in &report.wal {
             match &wal.held {
-                Some(why) => println!(
+                Some(why) => outln!(
                     "WAL of {} on {}: kept all {} files: {why}",
-                    wal.source, wal.destination, wal.kept
+                    wal.source,
+                    wal.destination,
+                    wal.kept
                 ),
-                None => println!(
+                None => outln!(
                     "WAL of {} on {}: {verb} {} files no kept base backup needs, kept {}",
                     wal.source,
                     wal.destination,
@@ -59,21 +61,23 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             }
         }
         for leftover in &report.leftovers {
-            println!("{verb} uncommitted leftover {leftover}");
+            outln!("{verb} uncommitted leftover {leftover}");
         }
-        println!("{verb} {} uncommitted leftovers", report.leftovers.len());
+        outln!("{verb} {} uncommitted leftovers", report.leftovers.len());
         for retained in &report.retained_by_lock {
             let until = match retained.until {
                 Some(until) => format!("until {}", until.format("%Y-%m-%d %H:%M UTC")),
                 None => "(the store did not say until when)".into(),
             };
-            println!(
+            outln!(
                 "retained by lock {until}: {}: {} ({})",
-                retained.destination, retained.key, retained.reason
+                retained.destination,
+                retained.key,
+                retained.reason
             );
         }
         for skipped in &report.skipped {
-            println!("skipped {skipped}");
+            outln!("skipped {skipped}");
         }
         for error in &report.errors {
             eprintln!("error: {error}");

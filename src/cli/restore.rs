@@ -127,7 +127,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         summary.warnings.extend(unrecorded);
         output::json(&summary)?;
     } else {
-        println!(
+        outln!(
             "restored backup {} ({}/{}) into {}/{}{} from {} in {:.1}s: {} tables, {} rows",
             summary.backup_id,
             summary.source,
@@ -185,7 +185,7 @@ async fn apply_globals(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         output::json(&summary)?;
     } else {
         let report = &summary.report;
-        println!(
+        outln!(
             "applied the server-wide objects of backup {} ({}) to {} from {} in {:.1}s",
             summary.backup_id,
             summary.source,
@@ -194,19 +194,19 @@ async fn apply_globals(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             summary.duration_ms as f64 / 1000.0
         );
         for role in &report.created {
-            println!("  created role {role}");
+            outln!("  created role {role}");
         }
         for role in &report.kept {
-            println!("  kept role {role} (exists on the target; not changed)");
+            outln!("  kept role {role} (exists on the target; not changed)");
         }
         for role in &report.passwords_set {
-            println!("  set the password of role {role} (--overwrite-passwords)");
+            outln!("  set the password of role {role} (--overwrite-passwords)");
         }
         for database in &report.databases {
-            println!("  applied the owner and settings of database {database}");
+            outln!("  applied the owner and settings of database {database}");
         }
         for skipped in &report.skipped {
-            println!("  skipped: {skipped}");
+            outln!("  skipped: {skipped}");
         }
         for failure in &report.failed {
             eprintln!("error: {failure}");
@@ -250,7 +250,7 @@ async fn to_database_at(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     if globals.json {
         output::json(&summary)?;
     } else {
-        println!(
+        outln!(
             "restored {}/{} as it was at {} into {}: backup {}, then the binlog from {} ({} file(s)) in {:.1}s",
             summary.source,
             summary.database,
@@ -309,7 +309,7 @@ async fn to_directory(globals: &Globals, args: Args) -> anyhow::Result<u8> {
     if globals.json {
         output::json(&summary)?;
     } else {
-        println!(
+        outln!(
             "restored base backup {} of {} into {} from {} in {:.1}s, target {}",
             summary.backup_id,
             summary.source,
@@ -319,7 +319,7 @@ async fn to_directory(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             summary.target
         );
         if summary.recovered {
-            println!(
+            outln!(
                 "recovered: {}; last transaction at {}; the server was stopped and {} is ready to run",
                 summary
                     .stopped

@@ -62,10 +62,10 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         }
     }
     for (key, value) in lines {
-        println!("{key:12} {value}");
+        outln!("{key:12} {value}");
     }
     for copy in &backup.copies {
-        println!(
+        outln!(
             "{:12} {} {} {}{}",
             "copy",
             copy.destination,
@@ -78,7 +78,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         );
     }
     for v in &verifications {
-        println!(
+        outln!(
             "{:12} {} {} at {} in {:.1}s",
             "verification",
             v.level,
@@ -88,7 +88,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
         );
     }
     for warning in &backup.warnings {
-        println!("{:12} {warning}", "warning");
+        outln!("{:12} {warning}", "warning");
     }
     if let Some(m) = &manifest {
         let rows: Vec<Vec<String>> = m
@@ -96,8 +96,8 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             .iter()
             .map(|t| vec![t.table.clone(), t.rows.to_string()])
             .collect();
-        println!();
-        print!("{}", output::table(&["TABLE", "ROWS"], &rows));
+        outln!();
+        out!("{}", output::table(&["TABLE", "ROWS"], &rows));
     }
     Ok(0)
 }

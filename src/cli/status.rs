@@ -26,7 +26,7 @@ pub async fn run(globals: &Globals) -> anyhow::Result<u8> {
                     &json!({ "state": State::Unknown, "problems": [], "error": message }),
                 )?;
             } else {
-                println!("DBWARD UNKNOWN - {message}");
+                outln!("DBWARD UNKNOWN - {message}");
             }
             return Ok(State::Unknown.exit_code());
         }
@@ -61,7 +61,7 @@ pub async fn run(globals: &Globals) -> anyhow::Result<u8> {
             .filter(|p| p.severity == severity)
             .count()
     };
-    println!(
+    outln!(
         "DBWARD {} - {} critical, {} warning(s), {} database(s)",
         report.state.label(),
         count(Severity::Critical),
@@ -73,7 +73,7 @@ pub async fn run(globals: &Globals) -> anyhow::Result<u8> {
             Severity::Critical => "CRITICAL",
             Severity::Warning => "WARNING",
         };
-        println!(
+        outln!(
             "{severity} {} {}/{}{}: {}",
             p.kind.as_str(),
             p.source,
@@ -107,8 +107,8 @@ pub async fn run(globals: &Globals) -> anyhow::Result<u8> {
             ]
         })
         .collect();
-    println!();
-    print!(
+    outln!();
+    out!(
         "{}",
         output::table(
             &[
@@ -137,8 +137,8 @@ pub async fn run(globals: &Globals) -> anyhow::Result<u8> {
                 ]
             })
             .collect();
-        println!();
-        print!(
+        outln!();
+        out!(
             "{}",
             output::table(
                 &[

@@ -39,7 +39,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
                 }))?;
             } else {
                 eprintln!("token {name} ({role}); it is shown only now:");
-                println!("{}", token.expose_secret());
+                outln!("{}", token.expose_secret());
             }
         }
         TokenCommand::List => {
@@ -57,7 +57,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
                         ]
                     })
                     .collect();
-                print!("{}", output::table(&["NAME", "ROLE", "CREATED"], &rows));
+                out!("{}", output::table(&["NAME", "ROLE", "CREATED"], &rows));
             }
         }
         TokenCommand::Revoke { name } => {
@@ -65,7 +65,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             if globals.json {
                 output::json(&serde_json::json!({ "revoked": name }))?;
             } else {
-                println!("revoked token {name}");
+                outln!("revoked token {name}");
             }
         }
     }

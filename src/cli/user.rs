@@ -40,7 +40,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             if globals.json {
                 output::json(&serde_json::json!({ "name": name, "role": role }))?;
             } else {
-                println!("added user {name} ({role})");
+                outln!("added user {name} ({role})");
             }
         }
         UserCommand::List => {
@@ -59,7 +59,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
                         ]
                     })
                     .collect();
-                print!("{}", output::table(&["NAME", "ROLE", "CREATED"], &rows));
+                out!("{}", output::table(&["NAME", "ROLE", "CREATED"], &rows));
             }
         }
         UserCommand::Remove { name } => {
@@ -68,7 +68,7 @@ pub async fn run(globals: &Globals, args: Args) -> anyhow::Result<u8> {
             if globals.json {
                 output::json(&serde_json::json!({ "removed": name }))?;
             } else {
-                println!("removed user {name}");
+                outln!("removed user {name}");
             }
         }
     }

@@ -102,7 +102,7 @@ fn report(
         output::json(&json!({ "ok": ok, "verifications": results, "alerts": alerts }))?;
     } else {
         for result in results {
-            println!(
+            outln!(
                 "{} {} {}/{} {} in {:.1}s{}",
                 if result.ok { "ok  " } else { "FAIL" },
                 result.level.as_str(),
@@ -116,7 +116,7 @@ fn report(
                     .unwrap_or_default()
             );
             for check in &result.checks {
-                println!(
+                outln!(
                     "      {} {}: {}",
                     if check.ok { "ok  " } else { "FAIL" },
                     check.name,
@@ -124,7 +124,7 @@ fn report(
                 );
             }
             if let Some(error) = &result.error {
-                println!("      reason: {error}");
+                outln!("      reason: {error}");
             }
         }
     }

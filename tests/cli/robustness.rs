@@ -438,3 +438,54 @@ fn a_drill_of_a_manifest_with_a_hostile_id_touches_nothing_outside_its_folder() 
     );
     assert!(!env.path("dbward_drill_").exists());
 }
+
+/// Runs `args` with a standard output whose reader has gone (`dbward list | head -0`).
+fn with_stdout_closed(env: &Env, args: &[&str]) -> std::process::Output {
+    let mut child = env
+        .cmd(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_reader_that_stops_reading_neither_panics_nor_stops_the_work() {
+    let (env, _) = backed_up();
+    for args in [&["list"][..], &["--json", "list"], &["--json", "status"]] {
+        let expected = env.run(args).status.code();
+        let out = with_stdout_closed(&env, args);
+        assert_eq!(out.status.code(), expected, "{args:?}: {}", stderr(&out));
+        assert!(
+            !stderr(&out).contains("panicked"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // A backup whose report nobody reads is still taken and recorded.
+    let out = with_stdout_closed(&env, &["backup"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (_, doc) = env.json(&["list"]);
+    assert_eq!(doc["backups"].as_array().unwrap().len(), 2, "{doc:#}");
+}
+
+#[test]
+fn a_full_disk_under_standard_output_is_an_error_naming_it() {
+    let (env, _) = backed_up();
+    for args in [&["list"][..], &["--json", "list"]] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = env.cmd(args).stdout(full).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("cannot write standard output"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
