@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Web dashboard benchmark (not a test, not run by scripts/test.sh): fills a SQLite catalog
-# with scripts/bench/catalog_fill.sh (as bench-catalog.sh does), starts `dbward serve` on it,
+# Web dashboard benchmark (not a test, not run by scripts/test.sh): fills a SQLite catalog, or
+# a PostgreSQL one with --catalog postgres, with scripts/bench/catalog_fill.sh (as
+# bench-catalog.sh does), starts `dbward serve` on it,
 # and measures the server time of the Overview (`/`) and of `GET /api/v1/status` (median over
 # the runs), the bytes of the first page load (the page and its one script), and the
 # server's resident memory idle (started, nothing asked) and at its peak (after the runs).
@@ -21,6 +22,7 @@ Usage: bash scripts/bench-web.sh [options]
 
 Options:
   --debug            use the debug build (cargo build), not a release build
+  --catalog KIND     sqlite (default) or postgres: the catalog the server reads
   --sources N        sources in the config (default 100); schedules: one per 10 sources
   --per-source N     databases per source (default 100)
   --backups N        backups per database (default 100): sources x per-source x backups rows
@@ -32,11 +34,14 @@ Environment:
   BENCH_DBWARD       a dbward binary to use instead of building one
   BENCH_OUT          report file (default \${CARGO_TARGET_DIR:-target}/bench/web-report.txt)
   BENCH_KEEP_TMP=1   keep the temporary directory (config, the SQLite catalog, the server log)
+  BENCH_PG_HOST/PORT/USER/PASSWORD  with --catalog postgres: the server (default 127.0.0.1 /
+                     5432 / postgres / none); the user must be able to create databases
+  BENCH_CATALOG_DB   with --catalog postgres: the database, dropped and created (default
+                     dbward_webbench)
 
 Targets (the web dashboard issue, measured there on a release build with 1,000,000
 backups): the Overview's server time < 300 ms; first page load < 250 KB; the dashboard adds
 < 20 MiB to the server's RSS. A debug build is several times slower than a release one.
-Only the SQLite catalog is measured.
 EOF
 }
 
@@ -47,9 +52,11 @@ pruned=0
 runs=20
 profile=release
 build=1
+catalog=sqlite
 while (($#)); do
   case $1 in
     --debug) profile=debug ;;
+    --catalog) catalog=${2:?}; shift ;;
     --sources) sources=${2:?}; shift ;;
     --per-source) per_source=${2:?}; shift ;;
     --backups) per_db=${2:?}; shift ;;
@@ -60,6 +67,8 @@ while (($#)); do
   esac
   shift
 done
+[[ $catalog == sqlite || $catalog == postgres ]] ||
+  { echo "--catalog: sqlite or postgres, not '$catalog'" >&2; exit 2; }
 for n in "$sources" "$per_source" "$per_db" "$runs"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "expected a positive whole number, got '$n'" >&2; exit 2; }
 done
@@ -74,8 +83,11 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 note() { printf '    %s\n' "$*" >&2; }
 die() { printf 'bench-web: %s\n' "$*" >&2; exit 1; }
 
-for tool in sqlite3 curl /usr/bin/python3; do
-  command -v "$tool" >/dev/null || die "$tool is missing (apt-get install sqlite3 curl python3)"
+tools=(sqlite3 curl /usr/bin/python3)
+[[ $catalog == sqlite ]] || tools+=(psql)
+for tool in "${tools[@]}"; do
+  command -v "$tool" >/dev/null ||
+    die "$tool is missing (apt-get install sqlite3 curl python3 postgresql-client)"
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dbward-webbench.XXXXXX")
@@ -113,9 +125,23 @@ fi
 # --- the catalog ------------------------------------------------------------------------
 # shellcheck source=scripts/bench/catalog_fill.sh
 source "$here/catalog_fill.sh"
-cfg=$tmp/sqlite.toml
-write_config "$cfg" sqlite
-fill_sqlite "$cfg"
+cfg=$tmp/$catalog.toml
+if [[ $catalog == sqlite ]]; then
+  write_config "$cfg" sqlite
+  fill_sqlite "$cfg"
+else
+  pg_host=${BENCH_PG_HOST:-127.0.0.1} pg_port=${BENCH_PG_PORT:-5432}
+  pg_user=${BENCH_PG_USER:-postgres} pg_password=${BENCH_PG_PASSWORD:-}
+  pg_db=${BENCH_CATALOG_DB:-dbward_webbench}
+  [[ $pg_db =~ ^[a-z_][a-z0-9_]*$ ]] || die "BENCH_CATALOG_DB: letters, digits and _ only"
+  export PGPASSWORD=$pg_password
+  pg_cli=(psql -X -q -v ON_ERROR_STOP=1 -h "$pg_host" -p "$pg_port" -U "$pg_user")
+  "${pg_cli[@]}" -d postgres -Atc 'SELECT 1' >/dev/null ||
+    die "no PostgreSQL at $pg_host:$pg_port as $pg_user (set BENCH_PG_*)"
+  export BENCH_CATALOG_URL="postgres://$pg_user${pg_password:+:$pg_password}@$pg_host:$pg_port/$pg_db?sslmode=disable"
+  write_config "$cfg" postgres
+  fill_pg "$cfg"
+fi
 
 # --- the server -------------------------------------------------------------------------
 token=$("$dbward" --config "$cfg" --json token create bench --role viewer |
@@ -168,8 +194,8 @@ cp "$results" "${out%.txt}.jsonl"
   printf 'dbward web benchmark, %s, host %s (%s cores), dbward %s (%s build) from %s\n' \
     "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(hostname)" "$(nproc)" "$("$dbward" --version | awk '{print $2}')" "$profile" "$src_state"
   printf 'load average (1/5/15 min): %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
-  printf 'SQLite catalog: %d backups = %d sources x %d databases x %d backups; %d schedules\n' \
-    "$rows" "$sources" "$per_source" "$per_db" $(((sources + 9) / 10))
+  printf '%s catalog: %d backups = %d sources x %d databases x %d backups; %d schedules\n' \
+    "$catalog" "$rows" "$sources" "$per_source" "$per_db" $(((sources + 9) / 10))
   /usr/bin/python3 "$here/web_report.py" "$results"
 } >"$out"
 cat "$out"

@@ -1,7 +1,8 @@
 //! The `fs` destination: a local or mounted directory. Uploads are written under
 //! `.dbward-staging/`, fsynced, renamed into place and the folder fsynced, so that a key either
 //! holds a complete object or nothing. A staged file is locked while its upload runs, which is
-//! how start-up cleaning tells a crashed run's leftovers from a concurrent run's work.
+//! how start-up cleaning tells a crashed run's leftovers from a concurrent run's work; it is
+//! locked before it takes its `.part` name, so cleaning never sees a live one unlocked.
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,15 @@ async fn create_private_dirs(dir: &Path) -> std::io::Result<()> {
 
 /// Folder under the root that holds uploads in progress.
 const STAGING: &str = ".dbward-staging";
+
+/// Name prefix of a staged file until it is locked and renamed `<ulid>.part`. Cleaning took
+/// an upload's file in the instant between its creation and its lock (another daemon's run
+/// was starting), and the upload's rename then failed; files under this prefix are cleaned
+/// only once older than [`CREATING_GRACE`], which only a crash in that instant leaves.
+const CREATING: &str = "creating-";
+
+/// How old a file under [`CREATING`] must be to be a crash's leftover.
+const CREATING_GRACE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A directory destination.
 #[derive(Debug, Clone)]
@@ -89,19 +99,27 @@ impl Destination for FsDestination {
 
     async fn begin(&self, key: &str, _expected_bytes: Option<u64>) -> Result<Box<dyn Upload>> {
         let target = self.path_of(key)?;
-        let staged = self
-            .staging_dir()
-            .await?
-            .join(format!("{}.part", ulid::Ulid::new()));
+        let dir = self.staging_dir().await?;
+        let id = ulid::Ulid::new();
+        let creating = dir.join(format!("{CREATING}{id}"));
+        let staged = dir.join(format!("{id}.part"));
         let std_file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(&staged)
-            .map_err(|e| self.io_error("cannot create", &staged, e))?;
-        std_file
+            .open(&creating)
+            .map_err(|e| self.io_error("cannot create", &creating, e))?;
+        let named = std_file
             .try_lock()
-            .map_err(|e| self.error(format!("cannot lock {}: {e}", staged.display())))?;
+            .map_err(|e| self.error(format!("cannot lock {}: {e}", creating.display())))
+            .and_then(|()| {
+                std::fs::rename(&creating, &staged)
+                    .map_err(|e| self.io_error("cannot name", &staged, e))
+            });
+        if let Err(e) = named {
+            let _ = std::fs::remove_file(&creating);
+            return Err(e);
+        }
         Ok(Box::new(FsUpload {
             destination: self.clone(),
             file: Some(tokio::io::BufWriter::with_capacity(
@@ -191,12 +209,20 @@ impl Destination for FsDestination {
             .map_err(|e| self.io_error("cannot list", &dir, e))?
         {
             let path = entry.path();
-            // A live upload holds the lock; only files nobody holds are leftovers.
-            let abandoned = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .map(|f| f.try_lock().is_ok())
-                .unwrap_or(false);
+            let abandoned = if entry.file_name().to_string_lossy().starts_with(CREATING) {
+                entry
+                    .metadata()
+                    .await
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|at| at.elapsed().is_ok_and(|age| age > CREATING_GRACE))
+            } else {
+                // A live upload holds the lock; only files nobody holds are leftovers.
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map(|f| f.try_lock().is_ok())
+                    .unwrap_or(false)
+            };
             if abandoned && tokio::fs::remove_file(&path).await.is_ok() {
                 tracing::info!(destination = %self.name, file = %path.display(), "removed leftover staged upload");
                 removed += 1;

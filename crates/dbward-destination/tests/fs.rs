@@ -27,6 +27,62 @@ async fn clean_staging_removes_abandoned_uploads_but_not_live_ones() {
     assert_eq!(live.commit().await.unwrap(), 11);
 }
 
+/// Regression: a backup failed with "cannot move into place …: No such file or directory"
+/// in the fleet simulation, because another daemon's run start cleaned the staging folder in
+/// the instant between the upload creating its file and locking it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleaning_while_uploads_start_never_removes_a_live_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = FsDestination::new("local", dir.path());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cleaner = {
+        let (dest, stop) = (dest.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                dest.clean_staging().await.unwrap();
+            }
+        })
+    };
+    let mut failures = Vec::new();
+    for i in 0..2000 {
+        let result = async {
+            let mut upload = dest.begin(&format!("db/{i}.bin"), None).await?;
+            upload.write(Bytes::from_static(b"x")).await?;
+            upload.commit().await
+        }
+        .await;
+        if let Err(e) = result {
+            failures.push(e.to_string());
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    cleaner.await.unwrap();
+    assert!(failures.is_empty(), "{} failed, first: {:?}", failures.len(), failures.first());
+}
+
+/// A file caught while an upload creates it (before it is locked and named `.part`) is left
+/// alone while it is young; one a crash left in that instant goes once it is old.
+#[tokio::test]
+async fn a_file_being_created_is_cleaned_only_when_old() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = FsDestination::new("local", dir.path());
+    let staging = dir.path().join(".dbward-staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let young = staging.join("creating-young");
+    let old = staging.join("creating-old");
+    std::fs::write(&young, b"").unwrap();
+    std::fs::write(&old, b"").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
+    assert_eq!(dest.clean_staging().await.unwrap(), 1);
+    assert!(young.exists());
+    assert!(!old.exists());
+}
+
 #[tokio::test]
 async fn unwritable_directory_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
