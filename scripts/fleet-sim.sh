@@ -55,7 +55,7 @@ Options (the issue's scale is the default; on 2 cores use a smaller one, see bel
                             10,000 databases need 300 or more on 2 cores)
   --hourly-sources N        only the first N sources fire hourly; all fire daily (default:
                             all). A whole simulated day at the issue's 10,000 databases
-                            fits on 2 cores this way: 100 hourly sources at 30 s an hour
+                            fits on 2 cores this way: 10 hourly sources at 30 s an hour
   --dump-bytes N            size of each generated dump (default 16384)
   --max-jobs N              [daemon] max_jobs of each daemon (default 4)
   --daily-with-hourly       fire daily at the same second as an hourly fire (default: half a
