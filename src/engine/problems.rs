@@ -3,7 +3,7 @@
 //! database's history) and what the alert channels were told of it: the newest delivery, and
 //! the newest failed one not since followed by a delivery. Reads only.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::Context;
 use super::alerts::problem_key;
 use crate::policy::health::{Problem, State};
-use crate::policy::since::{dated, since};
+use crate::policy::since::{dated, dated_by_last_good_drill, since};
 
 /// What `GET /api/v1/problems` answers.
 #[derive(Debug, Serialize)]
@@ -79,12 +79,19 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<ProblemsRe
                 error: Some(failure.error),
             });
     }
-    // The histories of every database with a dated problem, read at once (a few queries per
-    // thousand databases, not two per database).
+    // The newest passed drill of every database, as `status` judged it: the date of the
+    // problems that need nothing else.
+    let last_good_drill: HashMap<(&str, &str), Option<DateTime<Utc>>> = report
+        .databases
+        .iter()
+        .filter_map(|d| Some(((d.source.as_str(), d.database.as_deref()?), d.last_drill)))
+        .collect();
+    // The histories of every other database with a dated problem, read at once (a few
+    // queries per thousand databases, not two per database).
     let dated_databases: Vec<(String, String)> = report
         .problems
         .iter()
-        .filter(|p| dated(p.kind))
+        .filter(|p| dated(p.kind) && !dated_by_last_good_drill(p.kind))
         .filter_map(|p| Some((p.source.clone(), p.database.clone()?)))
         .collect::<BTreeSet<_>>()
         .into_iter()
@@ -93,6 +100,10 @@ pub async fn run(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<ProblemsRe
     let mut problems = Vec::with_capacity(report.problems.len());
     for problem in report.problems {
         let since = match &problem.database {
+            Some(database) if dated_by_last_good_drill(problem.kind) => last_good_drill
+                .get(&(problem.source.as_str(), database.as_str()))
+                .copied()
+                .flatten(),
             Some(database) if dated(problem.kind) => histories
                 .get(&(problem.source.clone(), database.clone()))
                 .and_then(|h| since(problem.kind, &h.backups, &h.proofs)),

@@ -57,7 +57,12 @@ async fn cleaning_while_uploads_start_never_removes_a_live_upload() {
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     cleaner.await.unwrap();
-    assert!(failures.is_empty(), "{} failed, first: {:?}", failures.len(), failures.first());
+    assert!(
+        failures.is_empty(),
+        "{} failed, first: {:?}",
+        failures.len(),
+        failures.first()
+    );
 }
 
 /// A file caught while an upload creates it (before it is locked and named `.part`) is left
