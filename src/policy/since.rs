@@ -204,26 +204,10 @@ mod tests {
             last_good_drill: full.last_good_drill,
             ..Proofs::default()
         };
-        let all = [
-            Kind::Stale,
-            Kind::Rpo,
-            Kind::Failed,
-            Kind::Degraded,
-            Kind::MissingCopy,
-            Kind::Copies,
-            Kind::Excluded,
-            Kind::Anomaly,
-            Kind::Unverified,
-            Kind::VerifyFailed,
-            Kind::Rto,
-            Kind::Key,
-            Kind::AgentDead,
-            Kind::Unserved,
-            Kind::Archiving,
-            Kind::WalGap,
-            Kind::Fidelity,
-        ];
-        for kind in all.into_iter().filter(|k| dated_by_last_good_drill(*k)) {
+        for kind in Kind::ALL
+            .into_iter()
+            .filter(|k| dated_by_last_good_drill(*k))
+        {
             assert!(dated(kind), "{kind:?}");
             assert_eq!(
                 since(kind, &history, &full),
@@ -236,11 +220,12 @@ mod tests {
                 "{kind:?}"
             );
         }
-        assert!(
-            all.into_iter()
+        assert_eq!(
+            Kind::ALL
+                .into_iter()
                 .filter(|k| dated_by_last_good_drill(*k))
-                .count()
-                == 2
+                .count(),
+            2
         );
     }
 }
