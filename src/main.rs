@@ -19,6 +19,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     dbward_core::tls::install_crypto_provider();
     let json = cli.json;
+    // `status` speaks the monitoring plugins' codes, where 1 is WARNING: output it could not
+    // write is UNKNOWN (3) there.
+    let incomplete_output = if matches!(cli.command, cli::Command::Status) {
+        3
+    } else {
+        1
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -63,7 +70,7 @@ fn main() -> ExitCode {
                 std::io::stderr(),
                 "dbward: cannot write standard output: {e} (the output is incomplete; check the disk or file it goes to)"
             );
-            ExitCode::from(code.max(1))
+            ExitCode::from(code.max(incomplete_output))
         }
         None => ExitCode::from(code),
     }

@@ -488,4 +488,12 @@ fn a_full_disk_under_standard_output_is_an_error_naming_it() {
         );
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
+    // status speaks the monitoring plugins' codes: output it could not write is UNKNOWN.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = env.cmd(&["status"]).stdout(full).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot write standard output"));
 }
