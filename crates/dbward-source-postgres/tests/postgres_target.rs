@@ -443,7 +443,7 @@ async fn the_restore_tool_never_sees_a_clean_end_after_bad_data() {
     let script = format!(
         "#!/bin/sh\n\
          if [ \"$1\" = --version ]; then echo 'psql (PostgreSQL) {}'; exit 0; fi\n\
-         env > '{out}/env'; cp \"$PGPASSFILE\" '{out}/passfile'; echo \"$@\" > '{out}/argv'\n\
+         env > '{out}/env'; cp \"$PGPASSFILE\" '{out}/passfile'; echo \"$@\" > '{out}/argv.new'; mv '{out}/argv.new' '{out}/argv'\n\
          cat > '{out}/input' && touch '{out}/eof'\n",
         manifest.dump_tool_version
     );
@@ -461,7 +461,9 @@ async fn the_restore_tool_never_sees_a_clean_end_after_bad_data() {
         .restore(
             &scratch.name,
             &manifest,
-            // The error comes once the stand-in has recorded how it was started.
+            // The error comes once the stand-in has recorded how it was started (`argv`
+            // appears whole, by a rename: the error once killed the stand-in between the
+            // file's creation and its content).
             failing_stream_after(bytes.clone(), tools.path().join("argv")),
         )
         .await
